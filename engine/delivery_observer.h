@@ -1,0 +1,46 @@
+// DeliveryObserver: what the engine reports as it works (the attempt log, the status views, the audit).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "engine/subscription.h"
+#include "engine/time.h"
+
+namespace hooksim {
+
+// One completed (or abandoned) attempt. Views are valid only during the callback.
+struct AttemptRecord {
+  std::string_view sub;
+  std::string_view event_id;
+  uint64_t seq = 0;
+  uint32_t attempt = 0;  // attempt number for this event, from 1
+  bool probe = false;    // a live-mode probe: the newest event sent ahead of an older head
+  TimePoint started;
+  Duration latency{0};
+  int status = 0;
+  ErrorClass error = ErrorClass::kNone;  // kNone means delivered
+  std::optional<TimePoint> next_attempt;  // after a failure: when the next retry is due (none: giving up)
+
+  bool delivered() const { return error == ErrorClass::kNone; }
+};
+
+struct LifecycleRecord {
+  enum class Kind { kDeactivated, kReactivated };
+  Kind kind;
+  std::string_view sub;
+  TimePoint at;
+  uint64_t discarded = 0;  // kDeactivated: events discarded from the backlog
+};
+
+class DeliveryObserver {
+ public:
+  virtual ~DeliveryObserver() = default;
+  virtual void on_attempt(const AttemptRecord&) {}
+  virtual void on_lifecycle(const LifecycleRecord&) {}
+  // A store failure the engine could not report to a caller (e.g. while acknowledging a delivery).
+  virtual void on_error(std::string_view /*sub*/, const Status&) {}
+};
+
+}  // namespace hooksim

@@ -1,0 +1,361 @@
+#include "engine/engine.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+#include <unordered_set>
+
+namespace hooksim {
+
+// Runtime of one subscription: its persisted config and state, plus what only lives in memory.
+struct Engine::Sub {
+  uint64_t key = 0;
+  SubscriptionConfig config;
+  DeliveryState state;
+  TimerId retry_timer = 0;     // armed while a retry is due
+  TimerId deadline_timer = 0;  // armed while a failure streak runs: fires at the deactivation time
+  AttemptHandle in_flight = 0;
+  // The attempt in flight.
+  uint64_t seq = 0;
+  std::string event_id;
+  bool probe = false;
+  uint32_t attempt = 0;
+  TimePoint started{};
+};
+
+namespace {
+
+bool is_2xx(int status) { return status >= 200 && status <= 299; }
+
+uint32_t& attempts_for(DeliveryState& st, uint64_t seq) {
+  auto it = std::lower_bound(st.attempted.begin(), st.attempted.end(), std::make_pair(seq, uint32_t{0}));
+  if (it == st.attempted.end() || it->first != seq) it = st.attempted.insert(it, {seq, 0});
+  return it->second;
+}
+
+void forget_attempts(DeliveryState& st, uint64_t seq) {
+  std::erase_if(st.attempted, [seq](const auto& p) { return p.first == seq; });
+}
+
+// The newest event still queued. REQUIRES: st.backlog() > 0.
+uint64_t newest_queued(const DeliveryState& st) {
+  uint64_t seq = st.next_seq - 1;
+  while (std::binary_search(st.delivered_ahead.begin(), st.delivered_ahead.end(), seq)) --seq;
+  return seq;
+}
+
+// Marks `seq` delivered: advances the head past it (and past events already delivered ahead of it), or
+// remembers it as delivered ahead of the head.
+void mark_delivered(DeliveryState& st, uint64_t seq) {
+  if (seq != st.head_seq) {
+    st.delivered_ahead.insert(std::upper_bound(st.delivered_ahead.begin(), st.delivered_ahead.end(), seq), seq);
+    return;
+  }
+  ++st.head_seq;
+  while (!st.delivered_ahead.empty() && st.delivered_ahead.front() == st.head_seq) {
+    st.delivered_ahead.erase(st.delivered_ahead.begin());
+    ++st.head_seq;
+  }
+}
+
+}  // namespace
+
+Engine::Engine(Scheduler& scheduler, QueueStore& store, Transport& transport, DeliveryObserver* observer)
+    : scheduler_(scheduler), store_(store), transport_(transport), observer_(observer) {}
+
+Engine::~Engine() {
+  for (auto& sub : subs_) {
+    scheduler_.cancel(sub->retry_timer);
+    scheduler_.cancel(sub->deadline_timer);
+    if (sub->in_flight != 0) transport_.cancel(sub->in_flight);
+  }
+}
+
+Status Engine::open() {
+  auto loaded = store_.load_subscriptions();
+  if (!loaded.ok()) return loaded.status();
+  for (StoredSubscription& stored : *loaded) {
+    auto sub = std::make_unique<Sub>();
+    sub->key = stored.key;
+    sub->config = std::move(stored.config);
+    sub->state = std::move(stored.state);
+    next_key_ = std::max(next_key_, sub->key + 1);
+    by_id_[sub->config.id] = sub.get();
+    subs_.push_back(std::move(sub));
+  }
+  for (auto& sub_ptr : subs_) {
+    Sub& sub = *sub_ptr;
+    DeliveryState& st = sub.state;
+    if (st.state == SubState::kDeactivated) continue;
+    if (st.streak_start) {
+      arm_deadline(sub);
+      if (st.next_attempt) arm_retry(sub, *st.next_attempt);
+    } else {
+      kick(sub);
+    }
+  }
+  return Status::OK();
+}
+
+Status Engine::add_subscription(const SubscriptionConfig& config) {
+  HOOKSIM_RETURN_IF_ERROR(validate_subscription_id(config.id));
+  if (by_id_.contains(config.id))
+    return Status::AlreadyExists(fmt::format("subscription '{}' already exists", config.id));
+  auto sub = std::make_unique<Sub>();
+  sub->key = next_key_;
+  sub->config = config;
+  auto batch = store_.new_batch();
+  batch->put_config(sub->key, sub->config);
+  batch->put_state(sub->key, sub->state);
+  HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
+  ++next_key_;
+  by_id_[sub->config.id] = sub.get();
+  subs_.push_back(std::move(sub));
+  return Status::OK();
+}
+
+Status Engine::publish(std::span<const Event> events, uint64_t* fanout) {
+  for (size_t i = 0; i < events.size(); ++i)
+    if (events[i].id.empty()) return Status::InvalidArgument(fmt::format("events[{}].id: must not be empty", i));
+
+  // Mutate states in place, remembering the originals so a failed write leaves no trace.
+  std::vector<std::pair<Sub*, DeliveryState>> touched;
+  std::unordered_set<Sub*> seen;
+  auto touch = [&](Sub* sub) {
+    if (seen.insert(sub).second) touched.emplace_back(sub, sub->state);
+  };
+  auto batch = store_.new_batch();
+  uint64_t entries = 0;
+  for (const Event& event : events) {
+    std::string body;  // built once per event, only if some subscription queues it
+    for (auto& sub : subs_) {
+      if (!sub->config.filter.matches(event)) continue;
+      touch(sub.get());
+      if (sub->state.state == SubState::kDeactivated) {
+        ++sub->state.dropped_inactive;
+        continue;
+      }
+      if (body.empty()) body = make_envelope(event);
+      batch->enqueue(sub->key, sub->state.next_seq++, event.id, body);
+      ++entries;
+    }
+  }
+  for (auto& [sub, old] : touched) batch->put_state(sub->key, sub->state);
+  if (!touched.empty()) {
+    Status st = store_.write(*batch, Durability::kSynced);
+    if (!st.ok()) {
+      for (auto& [sub, old] : touched) sub->state = std::move(old);
+      return st;
+    }
+  }
+  if (fanout) *fanout = entries;
+  for (auto& [sub, old] : touched) kick(*sub);
+  return Status::OK();
+}
+
+Status Engine::reactivate(std::string_view id) {
+  auto it = by_id_.find(std::string(id));
+  if (it == by_id_.end()) return Status::NotFound(fmt::format("no subscription '{}'", id));
+  Sub& sub = *it->second;
+  if (sub.state.state != SubState::kDeactivated)
+    return Status::FailedPrecondition(fmt::format("subscription '{}' is {}, not deactivated", id,
+                                                  to_string(sub.state.state)));
+  DeliveryState next = sub.state;
+  next.state = SubState::kActive;
+  next.deactivated_at.reset();
+  next.deactivation_reason.clear();
+  auto batch = store_.new_batch();
+  batch->put_state(sub.key, next);
+  HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
+  sub.state = std::move(next);
+  if (observer_)
+    observer_->on_lifecycle({LifecycleRecord::Kind::kReactivated, sub.config.id, scheduler_.now(), 0});
+  return Status::OK();
+}
+
+std::optional<SubscriptionView> Engine::find(std::string_view id) const {
+  auto it = by_id_.find(std::string(id));
+  if (it == by_id_.end()) return std::nullopt;
+  return SubscriptionView{it->second->config, it->second->state, it->second->in_flight != 0};
+}
+
+std::vector<std::string> Engine::subscription_ids() const {
+  std::vector<std::string> ids;
+  ids.reserve(subs_.size());
+  for (const auto& sub : subs_) ids.push_back(sub->config.id);
+  return ids;
+}
+
+// Sends the next event if the subscription is free to: active (no streak), idle, and with a backlog.
+// During a streak only the retry timer sends.
+void Engine::kick(Sub& sub) {
+  if (sub.state.state != SubState::kActive || sub.in_flight != 0 || sub.state.backlog() == 0) return;
+  send_attempt(sub);
+}
+
+void Engine::send_attempt(Sub& sub) {
+  DeliveryState& st = sub.state;
+  assert(sub.in_flight == 0 && st.backlog() > 0 && st.state != SubState::kDeactivated);
+  // Immediate retries repeat the head; later retries in live mode carry the newest event.
+  bool live = sub.config.policy.probe == ProbeMode::kLive && st.streak_failures > 0 &&
+              !sub.config.policy.is_immediate_retry(st.streak_failures);
+  uint64_t seq = live ? newest_queued(st) : st.head_seq;
+  auto event = store_.read_event(sub.key, seq);
+  if (!event.ok()) {
+    // The queue and the state disagree: a bug or a damaged store. Stop this subscription loudly rather
+    // than skip or reorder; the error is reported and the subscription stays blocked until restart.
+    report_error(sub, event.status());
+    return;
+  }
+  sub.seq = seq;
+  sub.event_id = std::move(event->id);
+  sub.probe = seq != st.head_seq;
+  sub.attempt = attempts_for(st, seq) + 1;
+  sub.started = scheduler_.now();
+  st.next_attempt.reset();
+  DeliveryRequest request{&sub.config, sub.event_id, event->body, seq, sub.attempt, sub.started,
+                          sub.config.policy.attempt_timeout};
+  sub.in_flight = transport_.send(request, [this, s = &sub](const AttemptResult& r) { on_attempt_done(*s, r); });
+}
+
+void Engine::on_attempt_done(Sub& sub, const AttemptResult& result) {
+  sub.in_flight = 0;
+  DeliveryState& st = sub.state;
+  AttemptRecord record;
+  record.sub = sub.config.id;
+  record.event_id = sub.event_id;
+  record.seq = sub.seq;
+  record.attempt = sub.attempt;
+  record.probe = sub.probe;
+  record.started = sub.started;
+  record.latency = result.latency;
+  record.status = result.status;
+  record.error = result.error;
+  if (record.error == ErrorClass::kNone && !is_2xx(record.status)) record.error = ErrorClass::kStatus;
+
+  attempts_for(st, sub.seq) = sub.attempt;
+  ++st.attempts;
+  st.last_attempt = sub.started;
+  st.last_status = record.status;
+  st.last_error = record.error;
+  if (record.delivered()) {
+    on_delivered(sub, record);
+  } else {
+    on_failed(sub, record);
+  }
+}
+
+void Engine::on_delivered(Sub& sub, const AttemptRecord& record) {
+  DeliveryState& st = sub.state;
+  ++st.delivered;
+  forget_attempts(st, sub.seq);
+  mark_delivered(st, sub.seq);
+  // A success ends the streak: the backlog drains at full speed from the (possibly advanced) head.
+  st.state = SubState::kActive;
+  st.streak_start.reset();
+  st.streak_failures = 0;
+  st.next_attempt.reset();
+  scheduler_.cancel(sub.deadline_timer);
+  sub.deadline_timer = 0;
+
+  auto batch = store_.new_batch();
+  batch->remove(sub.key, sub.seq);
+  batch->put_state(sub.key, st);
+  Status s = store_.write(*batch, Durability::kBuffered);
+  if (!s.ok()) report_error(sub, s);
+  if (observer_) observer_->on_attempt(record);
+  kick(sub);
+}
+
+void Engine::on_failed(Sub& sub, AttemptRecord& record) {
+  DeliveryState& st = sub.state;
+  ++st.failed_attempts;
+  TimePoint now = scheduler_.now();
+  if (!st.streak_start) {
+    st.streak_start = now;
+    st.state = SubState::kRetrying;
+    arm_deadline(sub);
+  }
+  ++st.streak_failures;
+  st.next_attempt = sub.config.policy.next_after_failure(st.streak_failures, *st.streak_start, now);
+  if (st.next_attempt) arm_retry(sub, *st.next_attempt);
+  record.next_attempt = st.next_attempt;
+  persist_state(sub);
+  if (observer_) observer_->on_attempt(record);
+}
+
+void Engine::arm_retry(Sub& sub, TimePoint at) {
+  sub.retry_timer = scheduler_.schedule_at(at, [this, s = &sub] {
+    s->retry_timer = 0;
+    send_attempt(*s);
+  });
+}
+
+void Engine::arm_deadline(Sub& sub) {
+  TimePoint at = sub.config.policy.deactivation_time(*sub.state.streak_start);
+  sub.deadline_timer = scheduler_.schedule_at(at, [this, s = &sub] {
+    s->deadline_timer = 0;
+    deactivate(*s);
+  });
+}
+
+void Engine::deactivate(Sub& sub) {
+  DeliveryState& st = sub.state;
+  TimePoint now = scheduler_.now();
+  scheduler_.cancel(sub.retry_timer);
+  sub.retry_timer = 0;
+  if (sub.in_flight != 0) {
+    // Deactivation happens exactly at its time; an attempt still running then is abandoned.
+    transport_.cancel(sub.in_flight);
+    sub.in_flight = 0;
+    ++st.attempts;
+    ++st.failed_attempts;
+    if (observer_) {
+      AttemptRecord record;
+      record.sub = sub.config.id;
+      record.event_id = sub.event_id;
+      record.seq = sub.seq;
+      record.attempt = sub.attempt;
+      record.probe = sub.probe;
+      record.started = sub.started;
+      record.latency = now - sub.started;
+      record.error = ErrorClass::kAbandoned;
+      observer_->on_attempt(record);
+    }
+  }
+  uint64_t first = st.head_seq;
+  uint64_t discarded = st.backlog();
+  st.discarded += discarded;
+  st.head_seq = st.next_seq;
+  st.delivered_ahead.clear();
+  st.attempted.clear();
+  st.state = SubState::kDeactivated;
+  st.deactivation_reason = fmt::format("no successful delivery for {} since {}",
+                                       format_duration(sub.config.policy.give_up_after),
+                                       format_utc(*st.streak_start));
+  st.deactivated_at = now;
+  st.streak_start.reset();
+  st.streak_failures = 0;
+  st.next_attempt.reset();
+
+  auto batch = store_.new_batch();
+  batch->remove_range(sub.key, first, st.next_seq);
+  batch->put_state(sub.key, st);
+  Status s = store_.write(*batch, Durability::kSynced);
+  if (!s.ok()) report_error(sub, s);
+  if (observer_) observer_->on_lifecycle({LifecycleRecord::Kind::kDeactivated, sub.config.id, now, discarded});
+}
+
+void Engine::persist_state(Sub& sub) {
+  auto batch = store_.new_batch();
+  batch->put_state(sub.key, sub.state);
+  Status s = store_.write(*batch, Durability::kBuffered);
+  if (!s.ok()) report_error(sub, s);
+}
+
+void Engine::report_error(const Sub& sub, const Status& st) {
+  if (observer_) observer_->on_error(sub.config.id, st);
+}
+
+}  // namespace hooksim

@@ -1,0 +1,95 @@
+// Engine: routes published events to subscriptions and runs one delivery state machine per subscription.
+//
+// Per subscription, events are delivered one at a time in publish order: a 2xx acknowledges the head and
+// the next event goes at once; a failure blocks the queue and starts (or continues) a failure streak whose
+// retries follow the subscription's RetryPolicy; `give_up_after` after the streak began the subscription
+// is deactivated and its backlog discarded. The state machine lives in engine.cpp and nowhere else.
+//
+// The engine reads time only from its Scheduler, persists only through its QueueStore, and sends only
+// through its Transport. It is single-threaded: every method must be called on the scheduler's thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/clock.h"
+#include "engine/delivery_observer.h"
+#include "engine/event.h"
+#include "engine/queue_store.h"
+#include "engine/status.h"
+#include "engine/subscription.h"
+#include "engine/transport.h"
+
+namespace hooksim {
+
+// A read-only look at one subscription, valid until the engine is next called.
+struct SubscriptionView {
+  const SubscriptionConfig& config;
+  const DeliveryState& state;
+  bool in_flight;  // an attempt is under way
+};
+
+class Engine {
+ public:
+  // The engine keeps references to all four; they must outlive it. `observer` may be null.
+  Engine(Scheduler& scheduler, QueueStore& store, Transport& transport, DeliveryObserver* observer);
+  // Cancels the engine's timers and abandons attempts in flight, as a crash would; writes nothing.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads every subscription from the store and resumes: queues continue from their heads, retry schedules
+  // continue from their persisted next-attempt times (a due or overdue retry runs at once), and a pending
+  // deactivation still happens at streak start + give_up_after (at once if that time has passed).
+  // REQUIRES: called once, before any other method.
+  Status open();
+
+  // Registers a new, active subscription with an empty queue (durably).
+  // InvalidArgument for a bad id, AlreadyExists when the id is taken.
+  Status add_subscription(const SubscriptionConfig& config);
+
+  // Publishes events in order: each is appended to the queue of every active subscription whose filter
+  // matches, in one durable batch, and counted as dropped by matching deactivated subscriptions.
+  // On error nothing is stored and no state changes. InvalidArgument when an event has no id.
+  // `fanout`, when given, receives the number of queue entries created.
+  Status publish(std::span<const Event> events, uint64_t* fanout = nullptr);
+
+  // Makes a deactivated subscription active again, with an empty queue and no failure streak.
+  // NotFound for an unknown id; FailedPrecondition when it is not deactivated.
+  Status reactivate(std::string_view id);
+
+  // The subscription's config and state; nullopt for an unknown id.
+  std::optional<SubscriptionView> find(std::string_view id) const;
+
+  // Ids of all subscriptions, in registration order.
+  std::vector<std::string> subscription_ids() const;
+
+ private:
+  struct Sub;
+
+  void kick(Sub& sub);
+  void send_attempt(Sub& sub);
+  void on_attempt_done(Sub& sub, const AttemptResult& result);
+  void on_delivered(Sub& sub, const AttemptRecord& record);
+  void on_failed(Sub& sub, AttemptRecord& record);
+  void deactivate(Sub& sub);
+  void arm_retry(Sub& sub, TimePoint at);
+  void arm_deadline(Sub& sub);
+  void persist_state(Sub& sub);
+  void report_error(const Sub& sub, const Status& st);
+
+  Scheduler& scheduler_;
+  QueueStore& store_;
+  Transport& transport_;
+  DeliveryObserver* observer_;
+  std::vector<std::unique_ptr<Sub>> subs_;  // in ascending key order
+  uint64_t next_key_ = 1;
+  std::unordered_map<std::string, Sub*> by_id_;
+};
+
+}  // namespace hooksim

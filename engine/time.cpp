@@ -1,0 +1,122 @@
+#include "engine/time.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <charconv>
+#include <limits>
+
+namespace hooksim {
+namespace {
+
+struct Unit {
+  std::string_view name;
+  int64_t ms;
+};
+// Longest names first where one is a prefix of another ("ms" before "m").
+constexpr std::array<Unit, 5> kUnits = {{{"d", 86'400'000}, {"h", 3'600'000}, {"ms", 1}, {"m", 60'000}, {"s", 1'000}}};
+// Rank in the required decreasing order: d > h > m > s > ms.
+int rank(std::string_view unit) {
+  if (unit == "d") return 0;
+  if (unit == "h") return 1;
+  if (unit == "m") return 2;
+  if (unit == "s") return 3;
+  return 4;  // ms
+}
+
+}  // namespace
+
+Result<Duration> parse_duration(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return Status::InvalidArgument(
+        fmt::format("invalid duration '{}': {} (expected e.g. 250ms, 30s, 5m, 2h30m, 1d12h)", text, why));
+  };
+  if (text.empty()) return bad("empty");
+  int64_t total = 0;
+  int last_rank = -1;
+  size_t i = 0;
+  while (i < text.size()) {
+    int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), value);
+    if (ec == std::errc::result_out_of_range) return bad("number too large");
+    if (ec != std::errc() || text[i] == '-' || text[i] == '+') return bad("expected a whole number");
+    i = static_cast<size_t>(end - text.data());
+    const Unit* unit = nullptr;
+    for (const Unit& u : kUnits) {
+      if (text.substr(i, u.name.size()) == u.name) {
+        unit = &u;
+        break;
+      }
+    }
+    if (unit == nullptr) return bad(i == text.size() ? "missing unit" : "unknown unit");
+    i += unit->name.size();
+    int r = rank(unit->name);
+    if (r <= last_rank) return bad("units must appear once each, largest first");
+    last_rank = r;
+    if (value > (std::numeric_limits<int64_t>::max() - total) / unit->ms) return bad("number too large");
+    total += value * unit->ms;
+  }
+  return Duration(total);
+}
+
+std::string format_duration(Duration d) {
+  int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out += '-';
+    ms = -ms;
+  }
+  static constexpr std::array<Unit, 5> kOrder = {{{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}}};
+  for (const Unit& u : kOrder) {
+    if (ms >= u.ms) {
+      out += fmt::format("{}{}", ms / u.ms, u.name);
+      ms %= u.ms;
+    }
+  }
+  return out;
+}
+
+Result<TimePoint> parse_utc(std::string_view text) {
+  auto bad = [&] {
+    return Status::InvalidArgument(
+        fmt::format("invalid timestamp '{}' (expected UTC like 2026-01-01T00:00:00Z)", text));
+  };
+  auto num = [&](size_t pos, size_t len, int& out) {
+    if (pos + len > text.size()) return false;
+    auto [p, ec] = std::from_chars(text.data() + pos, text.data() + pos + len, out);
+    return ec == std::errc() && p == text.data() + pos + len;
+  };
+  int y, mo, d, h, mi, s, frac = 0;
+  if (text.size() < 20 || !num(0, 4, y) || text[4] != '-' || !num(5, 2, mo) || text[7] != '-' ||
+      !num(8, 2, d) || (text[10] != 'T' && text[10] != 't') || !num(11, 2, h) || text[13] != ':' ||
+      !num(14, 2, mi) || text[16] != ':' || !num(17, 2, s))
+    return bad();
+  size_t pos = 19;
+  if (text[pos] == '.') {
+    size_t start = ++pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
+    size_t n = pos - start;
+    if (n == 0 || n > 9) return bad();
+    std::string digits(text.substr(start, std::min<size_t>(n, 3)));
+    digits.resize(3, '0');
+    std::from_chars(digits.data(), digits.data() + 3, frac);
+  }
+  if (pos + 1 != text.size() || (text[pos] != 'Z' && text[pos] != 'z')) return bad();
+  std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo), std::chrono::day(d)};
+  if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return bad();
+  auto days = std::chrono::sys_days(ymd);
+  return TimePoint(days.time_since_epoch() + std::chrono::hours(h) + std::chrono::minutes(mi) +
+                   std::chrono::seconds(s) + Duration(frac));
+}
+
+std::string format_utc(TimePoint t) {
+  auto days = std::chrono::floor<std::chrono::days>(t);
+  std::chrono::year_month_day ymd(days);
+  std::chrono::hh_mm_ss<Duration> hms(t - days);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                     hms.minutes().count(), hms.seconds().count(), hms.subseconds().count());
+}
+
+}  // namespace hooksim

@@ -1,0 +1,71 @@
+#include "sim/attempt_log.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace hooksim::sim {
+namespace {
+std::string quoted(std::string_view s) { return nlohmann::json(std::string(s)).dump(); }
+}  // namespace
+
+void AttemptLogWriter::on_attempt(const AttemptRecord& r) {
+  std::string line = fmt::format(
+      R"({{"kind":"attempt","t_ms":{},"sub":{},"event":{},"seq":{},"attempt":{},"outcome":"{}","status":{})",
+      to_ms(r.started - start_), quoted(r.sub), quoted(r.event_id), r.seq, r.attempt,
+      r.delivered() ? "delivered" : "failed", r.status);
+  if (!r.delivered()) line += fmt::format(R"(,"error":"{}")", to_string(r.error));
+  line += fmt::format(R"(,"latency_ms":{})", to_ms(r.latency));
+  if (r.probe) line += R"(,"probe":true)";
+  if (r.next_attempt) line += fmt::format(R"(,"next_t_ms":{})", to_ms(*r.next_attempt - start_));
+  line += "}\n";
+  out_ << line;
+}
+
+void AttemptLogWriter::on_lifecycle(const LifecycleRecord& r) {
+  if (r.kind == LifecycleRecord::Kind::kDeactivated) {
+    out_ << fmt::format(R"({{"kind":"deactivated","t_ms":{},"sub":{},"discarded":{}}})", to_ms(r.at - start_),
+                        quoted(r.sub), r.discarded)
+         << '\n';
+  } else {
+    out_ << fmt::format(R"({{"kind":"reactivated","t_ms":{},"sub":{}}})", to_ms(r.at - start_), quoted(r.sub))
+         << '\n';
+  }
+}
+
+void AttemptLogWriter::on_restart(TimePoint at) {
+  out_ << fmt::format(R"({{"kind":"restart","t_ms":{}}})", to_ms(at - start_)) << '\n';
+}
+
+void DeliveryAudit::on_attempt(const AttemptRecord& r) {
+  ++attempts;
+  if (!r.delivered()) {
+    ++failed_attempts;
+    return;
+  }
+  ++delivered;
+  auto it = subs_.find(r.sub);
+  if (it == subs_.end()) it = subs_.emplace(std::string(r.sub), PerSub{}).first;
+  PerSub& s = it->second;
+  if (r.probe) {
+    if (r.seq <= s.last_in_order || !s.probes.insert(r.seq).second) ++order_violations;
+    return;
+  }
+  if (r.seq <= s.last_in_order || s.probes.contains(r.seq)) ++order_violations;
+  s.last_in_order = std::max(s.last_in_order, r.seq);
+}
+
+void DeliveryAudit::on_lifecycle(const LifecycleRecord& r) {
+  if (r.kind != LifecycleRecord::Kind::kDeactivated) return;
+  discarded += r.discarded;
+  if (std::find(deactivated.begin(), deactivated.end(), r.sub) == deactivated.end())
+    deactivated.emplace_back(r.sub);
+}
+
+void DeliveryAudit::on_error(std::string_view sub, const Status& st) {
+  errors.push_back(fmt::format("{}: {}", sub, st.message()));
+}
+
+}  // namespace hooksim::sim

@@ -1,0 +1,52 @@
+// Runs a scenario: the real engine and store, a VirtualScheduler and a SimTransport.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+
+#include "engine/status.h"
+#include "sim/scenario.h"
+
+namespace hooksim::sim {
+
+struct RunOptions {
+  // Store directory. Empty: a fresh temporary directory, removed afterwards. Otherwise it must not hold
+  // a store already (a scenario starts from nothing); it is kept.
+  std::string data_dir;
+  std::ostream* log = nullptr;       // the JSON Lines attempt log, if wanted
+  std::ostream* timeline = nullptr;  // a human-readable timeline, if wanted
+};
+
+struct SubscriptionSummary {
+  std::string id;
+  std::string state;
+  uint64_t delivered = 0;
+  uint64_t attempts = 0;
+  uint64_t failed_attempts = 0;
+  uint64_t backlog = 0;
+  uint64_t discarded = 0;
+  uint64_t dropped_inactive = 0;
+};
+
+struct Summary {
+  uint64_t events_published = 0;
+  uint64_t delivered = 0;
+  uint64_t attempts = 0;
+  uint64_t failed_attempts = 0;
+  uint64_t discarded = 0;
+  uint64_t dropped_inactive = 0;
+  std::vector<std::string> deactivated;
+  uint64_t order_violations = 0;
+  int64_t virtual_ms = 0;
+  int64_t wall_ms = 0;
+  std::vector<SubscriptionSummary> subscriptions;
+
+  // {"events_published",...,"wall_ms","subscriptions":{id:{...}}} in this order.
+  nlohmann::ordered_json to_json() const;
+};
+
+// Runs `scenario` from its start to start + duration. Errors: the store could not be opened or written.
+Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options);
+
+}  // namespace hooksim::sim

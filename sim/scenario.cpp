@@ -1,0 +1,273 @@
+#include "sim/scenario.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace hooksim::sim {
+namespace {
+
+using nlohmann::json;
+
+// Thrown inside the parser only; parse_scenario turns it into a Status.
+struct ParseError {
+  std::string message;
+};
+
+[[noreturn]] void fail(const std::string& path, const std::string& why) {
+  throw ParseError{fmt::format("{}: {}", path, why)};
+}
+
+std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+std::string index(const std::string& path, size_t i) { return fmt::format("{}[{}]", path, i); }
+
+// An object whose fields are read one by one; unread fields are reported as unknown.
+class Fields {
+ public:
+  Fields(const json& j, std::string path) : j_(j), path_(std::move(path)) {
+    if (!j.is_object()) fail(path_, "must be an object");
+  }
+  const json* get(const std::string& key) {
+    seen_.insert(key);
+    auto it = j_.find(key);
+    return it == j_.end() ? nullptr : &*it;
+  }
+  const json& need(const std::string& key) {
+    const json* v = get(key);
+    if (v == nullptr) fail(join(path_, key), "is required");
+    return *v;
+  }
+  std::string path(const std::string& key) const { return join(path_, key); }
+  void no_unknown() const {
+    for (const auto& [key, value] : j_.items())
+      if (!seen_.contains(key)) fail(join(path_, key), "unknown field");
+  }
+
+ private:
+  const json& j_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+Duration duration(const json& j, const std::string& path) {
+  if (!j.is_string()) fail(path, "must be a duration string like \"5m\"");
+  auto d = parse_duration(j.get<std::string>());
+  if (!d.ok()) fail(path, d.status().message());
+  return *d;
+}
+
+std::string string(const json& j, const std::string& path, bool allow_empty = false) {
+  if (!j.is_string()) fail(path, "must be a string");
+  if (!allow_empty && j.get_ref<const std::string&>().empty()) fail(path, "must not be empty");
+  return j.get<std::string>();
+}
+
+int http_status(const json& j, const std::string& path) {
+  if (!j.is_number_integer() || j.get<int64_t>() < 100 || j.get<int64_t>() > 599)
+    fail(path, "must be an HTTP status code from 100 to 599");
+  return j.get<int>();
+}
+
+std::vector<std::string> string_list(const json* j, const std::string& path) {
+  std::vector<std::string> out;
+  if (j == nullptr) return out;
+  if (!j->is_array()) fail(path, "must be an array of strings");
+  for (size_t i = 0; i < j->size(); ++i) out.push_back(string((*j)[i], index(path, i)));
+  return out;
+}
+
+RetryPolicy policy(const json& j, const std::string& path) {
+  auto p = parse_policy(j, path);
+  if (!p.ok()) throw ParseError{p.status().message()};
+  return *p;
+}
+
+ReceiverWindow window(const json& j, const std::string& path) {
+  Fields f(j, path);
+  ReceiverWindow w;
+  w.from = duration(f.need("from"), f.path("from"));
+  w.until = duration(f.need("until"), f.path("until"));
+  if (w.until <= w.from) fail(f.path("until"), "must be later than from");
+  int outcomes = 0;
+  if (const json* v = f.get("status")) {
+    w.status = http_status(*v, f.path("status"));
+    ++outcomes;
+  }
+  if (const json* v = f.get("timeout")) {
+    if (!v->is_boolean()) fail(f.path("timeout"), "must be true or false");
+    w.timeout = v->get<bool>();
+    outcomes += w.timeout ? 1 : 0;
+  }
+  if (const json* v = f.get("error")) {
+    std::string name = string(*v, f.path("error"));
+    auto e = error_class_from_string(name);
+    if (!e || (*e != ErrorClass::kConnect && *e != ErrorClass::kTls && *e != ErrorClass::kDns &&
+               *e != ErrorClass::kReset))
+      fail(f.path("error"), fmt::format("unknown error '{}' (one of connect, tls, dns, reset)", name));
+    w.error = *e;
+    ++outcomes;
+  }
+  if (outcomes != 1) fail(path, "needs exactly one of status, \"timeout\": true, error");
+  if (const json* v = f.get("latency")) w.latency = duration(*v, f.path("latency"));
+  f.no_unknown();
+  return w;
+}
+
+ReceiverModel receiver(const json* j, const std::string& path) {
+  ReceiverModel r;
+  if (j == nullptr) return r;
+  Fields f(*j, path);
+  if (const json* v = f.get("latency")) r.latency = duration(*v, f.path("latency"));
+  if (const json* v = f.get("status")) r.status = http_status(*v, f.path("status"));
+  if (const json* v = f.get("windows")) {
+    if (!v->is_array()) fail(f.path("windows"), "must be an array");
+    for (size_t i = 0; i < v->size(); ++i) r.windows.push_back(window((*v)[i], index(f.path("windows"), i)));
+  }
+  if (const json* v = f.get("fail_rate")) {
+    if (!v->is_number() || v->get<double>() < 0.0 || v->get<double>() > 1.0)
+      fail(f.path("fail_rate"), "must be a number from 0 to 1");
+    r.fail_rate = v->get<double>();
+  }
+  if (const json* v = f.get("fail_status")) r.fail_status = http_status(*v, f.path("fail_status"));
+  f.no_unknown();
+  return r;
+}
+
+ScenarioSubscription subscription(const json& j, const std::string& path, const RetryPolicy& default_policy) {
+  Fields f(j, path);
+  ScenarioSubscription s;
+  s.config.id = string(f.need("id"), f.path("id"));
+  if (Status st = validate_subscription_id(s.config.id); !st.ok()) fail(f.path("id"), st.message());
+  if (const json* v = f.get("filter")) {
+    Fields ff(*v, f.path("filter"));
+    s.config.filter.types = string_list(ff.get("types"), ff.path("types"));
+    s.config.filter.accounts = string_list(ff.get("accounts"), ff.path("accounts"));
+    s.config.filter.vehicles = string_list(ff.get("vehicles"), ff.path("vehicles"));
+    ff.no_unknown();
+  }
+  const json* p = f.get("policy");
+  s.config.policy = p ? policy(*p, f.path("policy")) : default_policy;
+  s.receiver = receiver(f.get("receiver"), f.path("receiver"));
+  f.no_unknown();
+  return s;
+}
+
+EventSpec event(const json& j, const std::string& path, Duration scenario_duration) {
+  Fields f(j, path);
+  EventSpec e;
+  const json* at = f.get("at");
+  const json* every = f.get("every");
+  if ((at != nullptr) == (every != nullptr)) fail(path, "needs exactly one of at (one event) or every (a series)");
+  if (at) {
+    e.at = duration(*at, f.path("at"));
+    if (e.at >= scenario_duration) fail(f.path("at"), "must be before the scenario's duration");
+    if (const json* v = f.get("id")) e.id = string(*v, f.path("id"));
+  } else {
+    e.repeating = true;
+    e.every = duration(*every, f.path("every"));
+    if (e.every.count() <= 0) fail(f.path("every"), "must be greater than 0s");
+    const json* from = f.get("from");
+    const json* until = f.get("until");
+    e.from = from ? duration(*from, f.path("from")) : Duration(0);
+    e.until = until ? duration(*until, f.path("until")) : scenario_duration;
+    if (e.until <= e.from) fail(f.path(until ? "until" : "from"), "the series must end after it starts");
+  }
+  e.type = string(f.need("type"), f.path("type"));
+  if (const json* v = f.get("account")) e.account = string(*v, f.path("account"), true);
+  if (const json* v = f.get("vehicle")) e.vehicle = string(*v, f.path("vehicle"), true);
+  if (const json* v = f.get("data")) e.data = v->dump();
+  f.no_unknown();
+  return e;
+}
+
+Action action(const json& j, const std::string& path, const std::set<std::string>& subs, Duration scenario_duration) {
+  Fields f(j, path);
+  Action a;
+  a.at = duration(f.need("at"), f.path("at"));
+  if (a.at >= scenario_duration) fail(f.path("at"), "must be before the scenario's duration");
+  std::string kind = string(f.need("action"), f.path("action"));
+  if (kind == "restart") {
+    a.kind = Action::Kind::kRestart;
+  } else if (kind == "reactivate") {
+    a.kind = Action::Kind::kReactivate;
+    a.sub = string(f.need("sub"), f.path("sub"));
+    if (!subs.contains(a.sub)) fail(f.path("sub"), fmt::format("no subscription '{}' in this scenario", a.sub));
+  } else {
+    fail(f.path("action"), fmt::format("unknown action '{}' (one of restart, reactivate)", kind));
+  }
+  f.no_unknown();
+  return a;
+}
+
+Scenario scenario(const json& j) {
+  Fields f(j, "");
+  Scenario sc;
+  if (const json* v = f.get("seed")) {
+    if (!v->is_number_unsigned()) fail("seed", "must be a whole number >= 0");
+    sc.seed = v->get<uint64_t>();
+  }
+  sc.start = TimePoint(std::chrono::sys_days(std::chrono::year(2026) / 1 / 1).time_since_epoch());
+  if (const json* v = f.get("start")) {
+    auto t = parse_utc(string(*v, "start"));
+    if (!t.ok()) fail("start", t.status().message());
+    sc.start = *t;
+  }
+  sc.duration = duration(f.need("duration"), "duration");
+  if (sc.duration.count() <= 0) fail("duration", "must be greater than 0s");
+  if (const json* v = f.get("policy")) sc.policy = policy(*v, "policy");
+
+  const json& subs = f.need("subscriptions");
+  if (!subs.is_array() || subs.empty()) fail("subscriptions", "must be a non-empty array");
+  std::set<std::string> ids;
+  for (size_t i = 0; i < subs.size(); ++i) {
+    sc.subscriptions.push_back(subscription(subs[i], index("subscriptions", i), sc.policy));
+    if (!ids.insert(sc.subscriptions.back().config.id).second)
+      fail(index("subscriptions", i) + ".id", fmt::format("duplicate id '{}'", sc.subscriptions.back().config.id));
+  }
+  if (const json* v = f.get("events")) {
+    if (!v->is_array()) fail("events", "must be an array");
+    std::set<std::string> event_ids;
+    for (size_t i = 0; i < v->size(); ++i) {
+      sc.events.push_back(event((*v)[i], index("events", i), sc.duration));
+      const std::string& id = sc.events.back().id;
+      if (!id.empty() && !event_ids.insert(id).second)
+        fail(index("events", i) + ".id", fmt::format("duplicate event id '{}'", id));
+      if (id.starts_with("evt_")) fail(index("events", i) + ".id", "ids starting with evt_ are reserved for generated ids");
+    }
+  }
+  if (const json* v = f.get("actions")) {
+    if (!v->is_array()) fail("actions", "must be an array");
+    for (size_t i = 0; i < v->size(); ++i) sc.actions.push_back(action((*v)[i], index("actions", i), ids, sc.duration));
+  }
+  f.no_unknown();
+  return sc;
+}
+
+}  // namespace
+
+Result<Scenario> parse_scenario(const nlohmann::json& j) {
+  try {
+    return scenario(j);
+  } catch (const ParseError& e) {
+    return Status::InvalidArgument(e.message);
+  }
+}
+
+Result<Scenario> load_scenario(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::InvalidArgument(fmt::format("{}: cannot open the file", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  json j;
+  try {
+    j = json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    return Status::InvalidArgument(fmt::format("{}: not valid JSON: {}", path, e.what()));
+  }
+  return parse_scenario(j);
+}
+
+}  // namespace hooksim::sim

@@ -1,0 +1,235 @@
+#include "storage/record_codec.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace hooksim::storage {
+namespace {
+
+constexpr uint8_t kStateVersion = 1;
+
+void put_u64_be(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void put_svarint(std::string& out, int64_t v) {
+  put_varint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));  // zigzag
+}
+
+void put_time(std::string& out, const std::optional<TimePoint>& t) {
+  out.push_back(t ? 1 : 0);
+  if (t) put_svarint(out, to_unix_ms(*t));
+}
+
+void put_string(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+// A bounds-checked cursor over bytes; any failed read makes ok() false for good.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : p_(bytes) {}
+  bool ok() const { return ok_; }
+  bool done() const { return p_.empty(); }
+  uint8_t byte() {
+    if (p_.empty()) return fail(), 0;
+    uint8_t b = static_cast<uint8_t>(p_[0]);
+    p_.remove_prefix(1);
+    return b;
+  }
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift <= 63; shift += 7) {
+      uint8_t b = byte();
+      if (!ok_) return 0;
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    return fail(), 0;
+  }
+  int64_t svarint() {
+    uint64_t z = varint();
+    return static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+  }
+  std::optional<TimePoint> time() {
+    uint8_t present = byte();
+    if (present > 1) return fail(), std::nullopt;
+    if (present == 0) return std::nullopt;
+    return from_unix_ms(svarint());
+  }
+  std::string_view bytes(uint64_t n) {
+    if (n > p_.size()) return fail(), std::string_view();
+    std::string_view s = p_.substr(0, n);
+    p_.remove_prefix(n);
+    return s;
+  }
+  std::string string() { return std::string(bytes(varint())); }
+  std::string_view rest() { return bytes(p_.size()); }
+
+ private:
+  void fail() { ok_ = false; }
+  std::string_view p_;
+  bool ok_ = true;
+};
+
+nlohmann::json string_list(const std::vector<std::string>& v) { return nlohmann::json(v); }
+
+}  // namespace
+
+std::string encode_sub_key(uint64_t key) {
+  std::string out;
+  put_u64_be(out, key);
+  return out;
+}
+
+Result<uint64_t> decode_sub_key(std::string_view bytes) {
+  if (bytes.size() != 8) return Status::Corruption(fmt::format("subscription key of {} bytes", bytes.size()));
+  uint64_t v = 0;
+  for (char c : bytes) v = (v << 8) | static_cast<uint8_t>(c);
+  return v;
+}
+
+std::string encode_queue_key(uint64_t key, uint64_t seq) {
+  std::string out;
+  out.reserve(16);
+  put_u64_be(out, key);
+  put_u64_be(out, seq);
+  return out;
+}
+
+std::string encode_queued_event(std::string_view event_id, std::string_view body) {
+  std::string out;
+  out.reserve(5 + event_id.size() + body.size());
+  put_string(out, event_id);
+  out.append(body);
+  return out;
+}
+
+Result<QueuedEvent> decode_queued_event(std::string_view bytes) {
+  Reader r(bytes);
+  QueuedEvent e;
+  e.id = r.string();
+  if (!r.ok()) return Status::Corruption("queued event: truncated id");
+  e.body = std::string(r.rest());
+  return e;
+}
+
+std::string encode_config(const SubscriptionConfig& c) {
+  nlohmann::ordered_json j;
+  j["id"] = c.id;
+  j["url"] = c.endpoint.url;
+  j["secret"] = c.endpoint.secret;
+  j["token"] = c.endpoint.token;
+  j["filter"] = {{"types", string_list(c.filter.types)},
+                 {"accounts", string_list(c.filter.accounts)},
+                 {"vehicles", string_list(c.filter.vehicles)}};
+  j["policy"] = policy_to_json(c.policy);
+  return j.dump();
+}
+
+Result<SubscriptionConfig> decode_config(std::string_view bytes) {
+  try {
+    auto j = nlohmann::json::parse(bytes);
+    SubscriptionConfig c;
+    c.id = j.at("id").get<std::string>();
+    c.endpoint.url = j.at("url").get<std::string>();
+    c.endpoint.secret = j.at("secret").get<std::string>();
+    c.endpoint.token = j.at("token").get<std::string>();
+    const auto& f = j.at("filter");
+    c.filter.types = f.at("types").get<std::vector<std::string>>();
+    c.filter.accounts = f.at("accounts").get<std::vector<std::string>>();
+    c.filter.vehicles = f.at("vehicles").get<std::vector<std::string>>();
+    auto policy = parse_policy(j.at("policy"), "policy");
+    if (!policy.ok()) return Status::Corruption("stored config: " + policy.status().message());
+    c.policy = std::move(*policy);
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Corruption(fmt::format("stored config: {}", e.what()));
+  }
+}
+
+std::string encode_state(const DeliveryState& s) {
+  std::string out;
+  out.reserve(64);
+  out.push_back(static_cast<char>(kStateVersion));
+  out.push_back(static_cast<char>(s.state));
+  put_varint(out, s.head_seq);
+  put_varint(out, s.next_seq);
+  put_varint(out, s.delivered_ahead.size());
+  for (uint64_t seq : s.delivered_ahead) put_varint(out, seq);
+  put_varint(out, s.attempted.size());
+  for (auto [seq, n] : s.attempted) {
+    put_varint(out, seq);
+    put_varint(out, n);
+  }
+  put_time(out, s.streak_start);
+  put_varint(out, s.streak_failures);
+  put_time(out, s.next_attempt);
+  put_time(out, s.last_attempt);
+  put_svarint(out, s.last_status);
+  out.push_back(static_cast<char>(s.last_error));
+  put_varint(out, s.delivered);
+  put_varint(out, s.attempts);
+  put_varint(out, s.failed_attempts);
+  put_varint(out, s.discarded);
+  put_varint(out, s.dropped_inactive);
+  put_time(out, s.deactivated_at);
+  put_string(out, s.deactivation_reason);
+  return out;
+}
+
+Result<DeliveryState> decode_state(std::string_view bytes) {
+  Reader r(bytes);
+  if (r.byte() != kStateVersion || !r.ok()) return Status::Corruption("delivery state: unknown version");
+  DeliveryState s;
+  uint8_t state = r.byte();
+  if (state > static_cast<uint8_t>(SubState::kDeactivated)) return Status::Corruption("delivery state: bad state");
+  s.state = static_cast<SubState>(state);
+  s.head_seq = r.varint();
+  s.next_seq = r.varint();
+  uint64_t n = r.varint();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) s.delivered_ahead.push_back(r.varint());
+  n = r.varint();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    uint64_t seq = r.varint();
+    uint64_t count = r.varint();
+    s.attempted.emplace_back(seq, static_cast<uint32_t>(count));
+  }
+  s.streak_start = r.time();
+  s.streak_failures = static_cast<uint32_t>(r.varint());
+  s.next_attempt = r.time();
+  s.last_attempt = r.time();
+  s.last_status = static_cast<int>(r.svarint());
+  uint8_t err = r.byte();
+  if (err > static_cast<uint8_t>(ErrorClass::kOther)) return Status::Corruption("delivery state: bad error class");
+  s.last_error = static_cast<ErrorClass>(err);
+  s.delivered = r.varint();
+  s.attempts = r.varint();
+  s.failed_attempts = r.varint();
+  s.discarded = r.varint();
+  s.dropped_inactive = r.varint();
+  s.deactivated_at = r.time();
+  s.deactivation_reason = r.string();
+  if (!r.ok() || !r.done()) return Status::Corruption("delivery state: truncated or trailing bytes");
+  // Invariants the engine relies on; a record breaking them is damaged.
+  if (s.head_seq == 0 || s.head_seq > s.next_seq || s.delivered_ahead.size() > s.next_seq - s.head_seq)
+    return Status::Corruption("delivery state: inconsistent queue bounds");
+  for (size_t i = 0; i < s.delivered_ahead.size(); ++i) {
+    uint64_t seq = s.delivered_ahead[i];
+    if (seq <= s.head_seq || seq >= s.next_seq || (i > 0 && seq <= s.delivered_ahead[i - 1]))
+      return Status::Corruption("delivery state: bad delivered-ahead list");
+  }
+  return s;
+}
+
+}  // namespace hooksim::storage

@@ -1,0 +1,158 @@
+#include "storage/rocks_store.h"
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
+#include <rocksdb/write_batch.h>
+
+#include "storage/record_codec.h"
+
+namespace hooksim::storage {
+namespace {
+
+Status from_rocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::OK();
+  if (s.IsCorruption()) return Status::Corruption(fmt::format("{}: {}", what, s.ToString()));
+  return Status::IOError(fmt::format("{}: {}", what, s.ToString()));
+}
+
+class RocksBatch final : public StoreBatch {
+ public:
+  RocksBatch(rocksdb::ColumnFamilyHandle* subscriptions, rocksdb::ColumnFamilyHandle* state,
+             rocksdb::ColumnFamilyHandle* queue)
+      : subscriptions_(subscriptions), state_(state), queue_(queue) {}
+
+  void put_config(uint64_t key, const SubscriptionConfig& config) override {
+    add(batch_.Put(subscriptions_, encode_sub_key(key), encode_config(config)));
+  }
+  void put_state(uint64_t key, const DeliveryState& state) override {
+    add(batch_.Put(state_, encode_sub_key(key), encode_state(state)));
+  }
+  void enqueue(uint64_t key, uint64_t seq, std::string_view event_id, std::string_view body) override {
+    add(batch_.Put(queue_, encode_queue_key(key, seq), encode_queued_event(event_id, body)));
+  }
+  void remove(uint64_t key, uint64_t seq) override {
+    add(batch_.SingleDelete(queue_, encode_queue_key(key, seq)));
+  }
+  void remove_range(uint64_t key, uint64_t first, uint64_t end) override {
+    if (first >= end) return;
+    add(batch_.DeleteRange(queue_, encode_queue_key(key, first), encode_queue_key(key, end)));
+  }
+  void erase_subscription(uint64_t key) override {
+    add(batch_.Delete(subscriptions_, encode_sub_key(key)));
+    add(batch_.Delete(state_, encode_sub_key(key)));
+    add(batch_.DeleteRange(queue_, encode_queue_key(key, 0), encode_queue_key(key + 1, 0)));
+  }
+  size_t size() const override { return ops_; }
+
+  rocksdb::WriteBatch* rep() { return &batch_; }
+  const rocksdb::Status& status() const { return status_; }
+
+ private:
+  void add(const rocksdb::Status& s) {
+    ++ops_;
+    if (!s.ok() && status_.ok()) status_ = s;
+  }
+  rocksdb::ColumnFamilyHandle* subscriptions_;
+  rocksdb::ColumnFamilyHandle* state_;
+  rocksdb::ColumnFamilyHandle* queue_;
+  rocksdb::WriteBatch batch_;
+  rocksdb::Status status_;
+  size_t ops_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string& path,
+                                                              const StoreOptions& options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.IncreaseParallelism(2);
+
+  rocksdb::ColumnFamilyOptions queue_options;
+  // Queues are written at the tail and deleted at the head: compact files that fill with tombstones.
+  queue_options.table_properties_collector_factories.emplace_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/128, /*deletion_trigger=*/64));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"subscriptions", rocksdb::ColumnFamilyOptions()},
+      {"state", rocksdb::ColumnFamilyOptions()},
+      {"queue", queue_options},
+  };
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, path, families, &handles, &raw);
+  if (!s.ok()) return from_rocks(s, fmt::format("open store '{}'", path));
+
+  std::unique_ptr<RocksQueueStore> store(new RocksQueueStore());
+  store->options_ = options;
+  store->db_.reset(raw);
+  store->default_ = handles[0];
+  store->subscriptions_ = handles[1];
+  store->state_ = handles[2];
+  store->queue_ = handles[3];
+  return store;
+}
+
+RocksQueueStore::~RocksQueueStore() {
+  if (!db_) return;
+  for (auto* h : {default_, subscriptions_, state_, queue_}) db_->DestroyColumnFamilyHandle(h);
+  db_->Close().PermitUncheckedError();
+}
+
+std::unique_ptr<StoreBatch> RocksQueueStore::new_batch() {
+  return std::make_unique<RocksBatch>(subscriptions_, state_, queue_);
+}
+
+Status RocksQueueStore::write(StoreBatch& batch, Durability durability) {
+  auto& rb = static_cast<RocksBatch&>(batch);
+  if (!rb.status().ok()) return from_rocks(rb.status(), "build write batch");
+  if (rb.size() == 0) return Status::OK();
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync && durability == Durability::kSynced;
+  return from_rocks(db_->Write(wo, rb.rep()), "write batch");
+}
+
+Result<std::vector<StoredSubscription>> RocksQueueStore::load_subscriptions() {
+  std::vector<StoredSubscription> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), subscriptions_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto key = decode_sub_key(it->key().ToStringView());
+    if (!key.ok()) return key.status();
+    auto config = decode_config(it->value().ToStringView());
+    if (!config.ok()) return config.status();
+    std::string state_bytes;
+    auto s = db_->Get(rocksdb::ReadOptions(), state_, it->key(), &state_bytes);
+    if (!s.ok()) return from_rocks(s, fmt::format("read state of subscription '{}'", config->id));
+    auto state = decode_state(state_bytes);
+    if (!state.ok()) return Status::Corruption(fmt::format("subscription '{}': {}", config->id, state.status().message()));
+    out.push_back({*key, std::move(*config), std::move(*state)});
+  }
+  HOOKSIM_RETURN_IF_ERROR(from_rocks(it->status(), "scan subscriptions"));
+  return out;
+}
+
+Result<QueuedEvent> RocksQueueStore::read_event(uint64_t key, uint64_t seq) {
+  rocksdb::PinnableSlice value;
+  auto s = db_->Get(rocksdb::ReadOptions(), queue_, encode_queue_key(key, seq), &value);
+  if (s.IsNotFound()) return Status::NotFound(fmt::format("event {} of subscription key {} is not queued", seq, key));
+  if (!s.ok()) return from_rocks(s, "read event");
+  return decode_queued_event(value.ToStringView());
+}
+
+Result<uint64_t> RocksQueueStore::count_queued(uint64_t key) {
+  std::string lower = encode_queue_key(key, 0);
+  std::string upper = encode_queue_key(key + 1, 0);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, queue_));
+  uint64_t n = 0;
+  for (it->Seek(lower); it->Valid(); it->Next()) ++n;
+  HOOKSIM_RETURN_IF_ERROR(from_rocks(it->status(), "scan queue"));
+  return n;
+}
+
+}  // namespace hooksim::storage

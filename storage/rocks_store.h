@@ -1,0 +1,57 @@
+// RocksQueueStore: the QueueStore on RocksDB.
+//
+// Column families:
+//   subscriptions  key: subscription key (u64 BE)          value: config JSON (record_codec.h)
+//   state          key: subscription key (u64 BE)          value: binary delivery state
+//   queue          key: subscription key | seq (u64 BE)x2  value: varint id length, id, envelope body
+// Config and state live apart because the state is rewritten on every acknowledgement and the config
+// almost never. Queue entries are written once and removed once, so removal is a SingleDelete; a
+// discarded backlog is one DeleteRange.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/queue_store.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace hooksim::storage {
+
+struct StoreOptions {
+  // When false, Durability::kSynced writes are not fsynced either (simulation: a "crash" there is a close
+  // and reopen of the store, which loses nothing that reached the WAL).
+  bool sync = true;
+  // Creates the directory and an empty store when there is none.
+  bool create_if_missing = true;
+};
+
+class RocksQueueStore final : public QueueStore {
+ public:
+  // Opens (or creates) the store in directory `path`. IOError when RocksDB cannot open it.
+  static Result<std::unique_ptr<RocksQueueStore>> open(const std::string& path, const StoreOptions& options);
+  // Closes the database; everything written is kept.
+  ~RocksQueueStore() override;
+
+  std::unique_ptr<StoreBatch> new_batch() override;
+  Status write(StoreBatch& batch, Durability durability) override;
+  Result<std::vector<StoredSubscription>> load_subscriptions() override;
+  Result<QueuedEvent> read_event(uint64_t key, uint64_t seq) override;
+
+  // Number of events queued for subscription `key`, counted by scanning (for tests and audits only).
+  Result<uint64_t> count_queued(uint64_t key);
+
+ private:
+  RocksQueueStore() = default;
+  StoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* subscriptions_ = nullptr;
+  rocksdb::ColumnFamilyHandle* state_ = nullptr;
+  rocksdb::ColumnFamilyHandle* queue_ = nullptr;
+  rocksdb::ColumnFamilyHandle* default_ = nullptr;
+};
+
+}  // namespace hooksim::storage

@@ -1,0 +1,47 @@
+#include "engine/time.h"
+
+#include <gtest/gtest.h>
+
+namespace hooksim {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Duration, ParsesEveryUnitAndCombinations) {
+  EXPECT_EQ(*parse_duration("250ms"), 250ms);
+  EXPECT_EQ(*parse_duration("30s"), 30s);
+  EXPECT_EQ(*parse_duration("5m"), 5min);
+  EXPECT_EQ(*parse_duration("2h30m"), 2h + 30min);
+  EXPECT_EQ(*parse_duration("1d12h"), 36h);
+  EXPECT_EQ(*parse_duration("0s"), 0ms);
+  EXPECT_EQ(*parse_duration("1d2h3m4s5ms"), 24h + 2h + 3min + 4s + 5ms);
+}
+
+TEST(Duration, RejectsMalformedText) {
+  for (const char* bad : {"", "5", "m", "5x", "-5m", "+5m", "5m2h", "5m5m", "1.5h", " 5m", "5m ", "99999999999999999999d"}) {
+    auto d = parse_duration(bad);
+    ASSERT_FALSE(d.ok()) << bad;
+    EXPECT_NE(d.status().message().find("invalid duration"), std::string::npos);
+  }
+}
+
+TEST(Duration, FormatRoundTrips) {
+  for (Duration d : std::initializer_list<Duration>{0ms, 250ms, 30s, 5min, 2h + 30min, 36h, Duration(123456789)}) {
+    EXPECT_EQ(*parse_duration(format_duration(d)), d) << format_duration(d);
+  }
+  EXPECT_EQ(format_duration(2h + 30min), "2h30m");
+  EXPECT_EQ(format_duration(36h), "1d12h");
+}
+
+TEST(UtcTime, ParsesAndFormats) {
+  auto t = parse_utc("2026-01-01T00:05:00Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(format_utc(*t), "2026-01-01T00:05:00.000Z");
+  EXPECT_EQ(to_unix_ms(*parse_utc("1970-01-01T00:00:01.5Z")), 1500);
+  EXPECT_FALSE(parse_utc("2026-02-30T00:00:00Z").ok());
+  EXPECT_FALSE(parse_utc("2026-01-01 00:00:00Z").ok());
+  EXPECT_FALSE(parse_utc("2026-01-01T00:00:00").ok());
+}
+
+}  // namespace
+}  // namespace hooksim
