@@ -1,0 +1,440 @@
+// The delivery state machine driven through simulated time: the real Engine, the real RocksDB store,
+// a VirtualScheduler and simulated receivers.
+#include "engine/engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "engine/clock.h"
+#include "sim/sim_transport.h"
+#include "storage/rocks_store.h"
+
+namespace hooksim {
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::days;
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+
+const TimePoint kStart = TimePoint(days(20454));  // 2026-01-01
+
+// Records everything the engine reports.
+struct Recorder : DeliveryObserver {
+  struct Attempt {
+    std::string sub, event;
+    uint64_t seq;
+    uint32_t attempt;
+    bool probe;
+    Duration t;  // start, relative to kStart
+    bool delivered;
+    ErrorClass error;
+  };
+  struct Lifecycle {
+    LifecycleRecord::Kind kind;
+    std::string sub;
+    Duration t;
+    uint64_t discarded;
+  };
+  void on_attempt(const AttemptRecord& r) override {
+    attempts.push_back({std::string(r.sub), std::string(r.event_id), r.seq, r.attempt, r.probe,
+                        r.started - kStart, r.delivered(), r.error});
+  }
+  void on_lifecycle(const LifecycleRecord& r) override {
+    lifecycle.push_back({r.kind, std::string(r.sub), r.at - kStart, r.discarded});
+  }
+  void on_error(std::string_view sub, const Status& st) override {
+    ADD_FAILURE() << "engine reported a store error for " << sub << ": " << st.message();
+  }
+
+  std::vector<Duration> times(const std::string& sub) const {
+    std::vector<Duration> out;
+    for (const auto& a : attempts)
+      if (a.sub == sub) out.push_back(a.t);
+    return out;
+  }
+  std::vector<uint64_t> delivered_seqs(const std::string& sub) const {
+    std::vector<uint64_t> out;
+    for (const auto& a : attempts)
+      if (a.sub == sub && a.delivered) out.push_back(a.seq);
+    return out;
+  }
+  std::vector<Attempt> attempts;
+  std::vector<Lifecycle> lifecycle;
+};
+
+// One engine over a store in a fresh directory, with simulated receivers, in virtual time.
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() : transport_(scheduler_, kStart, /*seed=*/1) {
+    dir_ = std::filesystem::temp_directory_path() / ("hooksim-engine-test-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    open();
+  }
+  ~EngineTest() override {
+    engine_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void open() {
+    auto store = storage::RocksQueueStore::open(dir_.string(), {.sync = false});
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(*store);
+    engine_ = std::make_unique<Engine>(scheduler_, *store_, transport_, &rec_);
+    Status st = engine_->open();
+    ASSERT_TRUE(st.ok()) << st.message();
+  }
+  // A crash and recovery: the engine vanishes with its timers and attempts in flight; the store reopens.
+  void restart() {
+    engine_.reset();
+    store_.reset();
+    open();
+  }
+
+  void add(const std::string& id, sim::ReceiverModel receiver, RetryPolicy policy = RetryPolicy::frotcom(),
+           Filter filter = {}) {
+    SubscriptionConfig c;
+    c.id = id;
+    c.filter = std::move(filter);
+    c.policy = std::move(policy);
+    ASSERT_TRUE(engine_->add_subscription(c).ok());
+    transport_.set_receiver(id, std::move(receiver));
+  }
+
+  void publish(const std::string& id, const std::string& type = "tracking", const std::string& account = "a1",
+               const std::string& vehicle = "v1") {
+    Event e{id, type, account, vehicle, scheduler_.now(), "{}"};
+    Status st = engine_->publish({&e, 1});
+    ASSERT_TRUE(st.ok()) << st.message();
+  }
+  // Publishes `n` events ev1..evn, one every `every`, starting now, running the scheduler in between.
+  void publish_series(int n, Duration every, int first = 1) {
+    for (int i = first; i < first + n; ++i) {
+      publish("ev" + std::to_string(i));
+      scheduler_.run_until(scheduler_.now() + every);
+    }
+  }
+  void run_until(Duration t) { scheduler_.run_until(kStart + t); }
+  const DeliveryState& state(const std::string& id) { return engine_->find(id)->state; }
+
+  static sim::ReceiverModel always(int status, Duration latency = 0ms) {
+    sim::ReceiverModel m;
+    m.status = status;
+    m.latency = latency;
+    return m;
+  }
+  static sim::ReceiverModel outage(Duration from, Duration until, int status = 503, Duration latency = 0ms) {
+    sim::ReceiverModel m = always(200, latency);
+    m.windows.push_back({from, until, status, false, ErrorClass::kNone, std::nullopt});
+    return m;
+  }
+
+  std::filesystem::path dir_;
+  VirtualScheduler scheduler_{kStart};
+  sim::SimTransport transport_;
+  Recorder rec_;
+  std::unique_ptr<storage::RocksQueueStore> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+const std::vector<Duration> kSixteenAttempts = {
+    0ms, 0ms, 0ms, 0ms, 5min, 20min, 55min, 1h + 55min, 4h + 25min, 9h + 25min, 19h + 55min, 40h + 55min,
+    88h + 55min, 112h + 55min, 136h + 55min, 160h + 55min};
+
+TEST_F(EngineTest, PermanentOutageMakesSixteenAttemptsAndDeactivatesAtSevenDays) {
+  add("acme", always(503));
+  publish("ev1");
+  run_until(days(8));
+
+  EXPECT_THAT(rec_.times("acme"), ElementsAreArray(kSixteenAttempts));
+  for (size_t i = 0; i < rec_.attempts.size(); ++i) {
+    EXPECT_EQ(rec_.attempts[i].attempt, i + 1);
+    EXPECT_EQ(rec_.attempts[i].seq, 1u);
+    EXPECT_FALSE(rec_.attempts[i].delivered);
+    EXPECT_EQ(rec_.attempts[i].error, ErrorClass::kStatus);
+  }
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);
+  EXPECT_EQ(rec_.lifecycle[0].kind, LifecycleRecord::Kind::kDeactivated);
+  EXPECT_EQ(rec_.lifecycle[0].t, 168h);
+  EXPECT_EQ(rec_.lifecycle[0].discarded, 1u);
+  EXPECT_EQ(state("acme").state, SubState::kDeactivated);
+  EXPECT_EQ(state("acme").backlog(), 0u);
+  EXPECT_EQ(state("acme").discarded, 1u);
+  EXPECT_EQ(*store_->count_queued(1), 0u);
+}
+
+TEST_F(EngineTest, DelaysCountFromTheEndOfTheFailedAttempt) {
+  // Each failed attempt takes 2s, so every delay starts 2s after the attempt began; the streak starts at
+  // the end of the first failure (t0 = 2s) and deactivation is at t0 + 7d.
+  add("acme", always(500, 2s));
+  publish("ev1");
+  run_until(days(8));
+  std::vector<Duration> expected;
+  Duration end = 0ms;
+  RetryPolicy p = RetryPolicy::frotcom();
+  for (uint32_t n = 1;; ++n) {
+    expected.push_back(end);
+    end += 2s;  // the attempt's latency
+    Duration next = end + p.delay_after_failure(n);
+    if (next >= 2s + days(7)) break;
+    end = next;
+  }
+  EXPECT_THAT(rec_.times("acme"), ElementsAreArray(expected));
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);
+  EXPECT_EQ(rec_.lifecycle[0].t, 2s + days(7));
+}
+
+TEST_F(EngineTest, OutageThenRecoveryDrainsTheBacklogInOrderWithoutGapsOrDuplicates) {
+  add("acme", outage(1h, 3h, 503, 10ms));
+  publish_series(300, 1min);  // 5 hours of events, one a minute
+  run_until(days(1));
+
+  std::vector<uint64_t> expected(300);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAreArray(expected));
+  // The head was blocked from 1h: the first attempt in the outage failed, then the schedule ran until an
+  // attempt after 3h succeeded. No event other than the blocked head was attempted during the outage.
+  for (const auto& a : rec_.attempts) {
+    if (!a.delivered) EXPECT_EQ(a.seq, 61u);
+  }
+  EXPECT_EQ(state("acme").state, SubState::kActive);
+  EXPECT_EQ(state("acme").backlog(), 0u);
+  EXPECT_EQ(state("acme").delivered, 300u);
+  EXPECT_EQ(*store_->count_queued(1), 0u);
+}
+
+TEST_F(EngineTest, ASuccessEndsTheStreakAndTheNextFailureStartsANewOne) {
+  add("acme", outage(0ms, 1s, 503));
+  publish("ev1");  // fails 4 times at t=0, then succeeds at 5m
+  run_until(10min);
+  publish("ev2");
+  run_until(20min);
+  EXPECT_THAT(rec_.times("acme"), ElementsAre(0ms, 0ms, 0ms, 0ms, 5min, 10min));
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 2));
+  EXPECT_FALSE(state("acme").streak_start.has_value());
+  EXPECT_EQ(state("acme").streak_failures, 0u);
+}
+
+TEST_F(EngineTest, EventsPublishedDuringAStreakWaitBehindTheHead) {
+  add("acme", outage(0ms, 30min, 503));
+  publish("ev1");
+  run_until(1min);
+  publish("ev2");
+  publish("ev3");
+  run_until(2h);
+  // ev2 and ev3 were never attempted before ev1 succeeded (at 55m, the first attempt after the outage).
+  std::vector<std::pair<uint64_t, Duration>> got;
+  for (const auto& a : rec_.attempts) got.emplace_back(a.seq, a.t);
+  EXPECT_THAT(got, ElementsAre(std::pair{1ull, 0ms}, std::pair{1ull, 0ms}, std::pair{1ull, 0ms},
+                               std::pair{1ull, 0ms}, std::pair{1ull, 5min}, std::pair{1ull, 20min},
+                               std::pair{1ull, 55min}, std::pair{2ull, 55min}, std::pair{3ull, 55min}));
+}
+
+TEST_F(EngineTest, EveryKindOfFailureBlocksTheQueue) {
+  sim::ReceiverModel m = always(200);
+  m.windows.push_back({0ms, 1ms, 0, true, ErrorClass::kNone, std::nullopt});              // timeout
+  m.windows.push_back({1ms, 20s, 0, false, ErrorClass::kConnect, std::nullopt});          // refused
+  m.windows.push_back({20s, 4min, 301, false, ErrorClass::kNone, std::nullopt});          // redirect
+  add("acme", m);
+  publish("ev1");
+  run_until(1h);
+  ASSERT_GE(rec_.attempts.size(), 5u);
+  EXPECT_EQ(rec_.attempts[0].error, ErrorClass::kTimeout);
+  EXPECT_EQ(rec_.attempts[1].t, 10s);  // the timed-out attempt ended after the 10s attempt timeout
+  EXPECT_EQ(rec_.attempts[1].error, ErrorClass::kConnect);
+  EXPECT_EQ(rec_.attempts[3].error, ErrorClass::kConnect);
+  EXPECT_EQ(rec_.attempts[4].t, 10s + 5min);
+  EXPECT_TRUE(rec_.attempts[4].delivered);
+}
+
+TEST_F(EngineTest, LiveProbeSendsTheNewestEventThenDrainsOldestFirst) {
+  RetryPolicy live = RetryPolicy::frotcom();
+  live.probe = ProbeMode::kLive;
+  add("acme", outage(0ms, 50min, 503), live);
+  publish("ev1");                // fails at 0 (4 times); scheduled retries at 5m, 20m, 55m
+  run_until(1min);
+  publish("ev2");
+  publish("ev3");
+  run_until(10min);
+  publish("ev4");
+  run_until(2h);
+
+  std::vector<std::tuple<uint64_t, Duration, bool, bool>> got;  // seq, t, probe, delivered
+  for (const auto& a : rec_.attempts) got.emplace_back(a.seq, a.t, a.probe, a.delivered);
+  EXPECT_THAT(got, ElementsAre(
+                       // the first failure and the 3 immediate retries carry the head
+                       std::tuple{1ull, 0ms, false, false}, std::tuple{1ull, 0ms, false, false},
+                       std::tuple{1ull, 0ms, false, false}, std::tuple{1ull, 0ms, false, false},
+                       // scheduled retries carry the newest event queued at the time
+                       std::tuple{3ull, 5min, true, false}, std::tuple{4ull, 20min, true, false},
+                       std::tuple{4ull, 55min, true, true},
+                       // then the backlog drains oldest-first, and the probe is not sent again
+                       std::tuple{1ull, 55min, false, true}, std::tuple{2ull, 55min, false, true},
+                       std::tuple{3ull, 55min, false, true}));
+  // Attempt numbers are per event: ev1 had 4 attempts before, so its delivery is attempt 5.
+  EXPECT_EQ(rec_.attempts[7].attempt, 5u);
+  EXPECT_EQ(rec_.attempts[6].attempt, 2u);  // ev4's second attempt
+  EXPECT_EQ(rec_.attempts[9].attempt, 2u);  // ev3 was probed once at 5m
+  EXPECT_EQ(state("acme").backlog(), 0u);
+  EXPECT_TRUE(state("acme").delivered_ahead.empty());
+  EXPECT_EQ(state("acme").head_seq, 5u);
+  EXPECT_EQ(*store_->count_queued(1), 0u);
+}
+
+TEST_F(EngineTest, DeactivationDiscardsTheBacklogAndLaterEventsAreDropped) {
+  add("acme", always(503));
+  publish_series(10, 1min);
+  run_until(days(7) + 1h);
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);
+  EXPECT_EQ(rec_.lifecycle[0].t, days(7));
+  EXPECT_EQ(rec_.lifecycle[0].discarded, 10u);
+  publish("late1");
+  publish("late2");
+  run_until(days(8));
+  EXPECT_EQ(state("acme").dropped_inactive, 2u);
+  EXPECT_EQ(state("acme").backlog(), 0u);
+  EXPECT_EQ(*store_->count_queued(1), 0u);
+  EXPECT_EQ(rec_.attempts.size(), kSixteenAttempts.size());  // nothing attempted after deactivation
+}
+
+TEST_F(EngineTest, ReactivationStartsEmptyAndActive) {
+  add("acme", outage(0ms, days(7) + 1h, 503));
+  publish("ev1");
+  publish("ev2");
+  run_until(days(7) + 2h);
+  ASSERT_EQ(state("acme").state, SubState::kDeactivated);
+  EXPECT_EQ(engine_->reactivate("acme").code(), Status::Code::kOk);
+  EXPECT_EQ(engine_->reactivate("acme").code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(engine_->reactivate("nope").code(), Status::Code::kNotFound);
+  EXPECT_EQ(state("acme").state, SubState::kActive);
+  EXPECT_EQ(state("acme").backlog(), 0u);
+  size_t before = rec_.attempts.size();
+  publish("ev3");
+  run_until(days(7) + 3h);
+  ASSERT_EQ(rec_.attempts.size(), before + 1);
+  EXPECT_TRUE(rec_.attempts.back().delivered);
+  EXPECT_EQ(rec_.attempts.back().event, "ev3");
+  EXPECT_EQ(rec_.attempts.back().seq, 3u);  // sequence numbers keep counting
+  EXPECT_EQ(rec_.lifecycle.back().kind, LifecycleRecord::Kind::kReactivated);
+}
+
+TEST_F(EngineTest, FiltersRouteEachEventToEveryMatchingSubscription) {
+  add("all", always(200));
+  add("tracking", always(200), RetryPolicy::frotcom(), Filter{{"tracking"}, {}, {}});
+  add("acct-b", always(200), RetryPolicy::frotcom(), Filter{{}, {"b"}, {}});
+  add("b-v2-msg", always(200), RetryPolicy::frotcom(), Filter{{"message", "tracking"}, {"b"}, {"v2"}});
+  publish("e1", "tracking", "a", "v1");
+  publish("e2", "message", "b", "v2");
+  publish("e3", "tracking", "b", "v2");
+  publish("e4", "driving_time", "b", "v3");
+  run_until(1s);
+  auto events = [&](const std::string& sub) {
+    std::vector<std::string> out;
+    for (const auto& a : rec_.attempts)
+      if (a.sub == sub) out.push_back(a.event);
+    return out;
+  };
+  EXPECT_THAT(events("all"), ElementsAre("e1", "e2", "e3", "e4"));
+  EXPECT_THAT(events("tracking"), ElementsAre("e1", "e3"));
+  EXPECT_THAT(events("acct-b"), ElementsAre("e2", "e3", "e4"));
+  EXPECT_THAT(events("b-v2-msg"), ElementsAre("e2", "e3"));
+  EXPECT_THAT(rec_.delivered_seqs("acct-b"), ElementsAre(1, 2, 3));  // sequence numbers are per subscription
+}
+
+TEST_F(EngineTest, RestartInTheMiddleOfABackoffContinuesTheSchedule) {
+  add("acme", always(503));
+  publish("ev1");
+  run_until(30min);  // 6 attempts made; the next is due at 55m
+  restart();
+  run_until(3h);
+  restart();
+  run_until(days(8));
+  EXPECT_THAT(rec_.times("acme"), ElementsAreArray(kSixteenAttempts));
+  std::vector<uint32_t> numbers;
+  for (const auto& a : rec_.attempts) numbers.push_back(a.attempt);
+  EXPECT_THAT(numbers, ElementsAre(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16));
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);
+  EXPECT_EQ(rec_.lifecycle[0].t, days(7));  // the pending deactivation kept its time
+}
+
+TEST_F(EngineTest, RestartKeepsQueuesInOrder) {
+  add("acme", outage(0ms, 2h, 503, 5ms));
+  publish_series(50, 1min);
+  restart();
+  publish_series(50, 1min, 51);
+  run_until(6h);
+  std::vector<uint64_t> expected(100);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAreArray(expected));
+}
+
+TEST_F(EngineTest, AnAttemptInFlightAtACrashIsMadeAgainAfterRestart) {
+  add("acme", always(200, 2s));
+  publish("ev1");
+  run_until(1s);  // the attempt is in flight
+  restart();      // its answer is lost with the process
+  run_until(1min);
+  ASSERT_EQ(rec_.attempts.size(), 1u);
+  EXPECT_TRUE(rec_.attempts[0].delivered);
+  EXPECT_EQ(rec_.attempts[0].t, 1s);  // re-sent at once when the engine came back
+  EXPECT_EQ(rec_.attempts[0].event, "ev1");
+}
+
+TEST_F(EngineTest, RestartAfterTheDeadlinePassedDeactivatesAtOnce) {
+  RetryPolicy p = RetryPolicy::frotcom();
+  p.give_up_after = 1h;
+  add("acme", always(503), p);
+  publish("ev1");
+  run_until(30min);
+  engine_.reset();  // down for two hours
+  store_.reset();
+  run_until(2h + 30min);
+  open();
+  run_until(3h);
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);
+  EXPECT_EQ(rec_.lifecycle[0].kind, LifecycleRecord::Kind::kDeactivated);
+  EXPECT_EQ(rec_.lifecycle[0].t, 2h + 30min);  // on recovery, not later
+  EXPECT_EQ(rec_.times("acme").back(), 20min);  // no attempt after the deadline, even an overdue one
+}
+
+TEST_F(EngineTest, AnAttemptStillRunningAtTheDeadlineIsAbandonedExactlyThen) {
+  RetryPolicy p = RetryPolicy::frotcom();
+  p.immediate_retries = 0;
+  p.delays = {59min + 55s};
+  p.give_up_after = 1h;
+  sim::ReceiverModel m = always(200);
+  m.windows.push_back({0ms, days(1), 0, true, ErrorClass::kNone, std::nullopt});  // never answers
+  add("acme", m, p);
+  publish("ev1");
+  run_until(2h);
+  // First attempt: 0s..10s (timeout), t0 = 10s, deadline 1h0m10s. Second attempt at 1h0m5s would time out at
+  // 1h0m15s, after the deadline: it is abandoned at the deadline.
+  ASSERT_EQ(rec_.attempts.size(), 2u);
+  EXPECT_EQ(rec_.attempts[0].error, ErrorClass::kTimeout);
+  EXPECT_EQ(rec_.attempts[1].t, 1h + 5s);
+  EXPECT_EQ(rec_.attempts[1].error, ErrorClass::kAbandoned);
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);
+  EXPECT_EQ(rec_.lifecycle[0].t, 1h + 10s);
+}
+
+TEST_F(EngineTest, RejectsBadSubscriptionsAndEventsWithoutChangingAnything) {
+  SubscriptionConfig c;
+  c.id = "bad id!";
+  EXPECT_EQ(engine_->add_subscription(c).code(), Status::Code::kInvalidArgument);
+  add("acme", always(200));
+  c.id = "acme";
+  EXPECT_EQ(engine_->add_subscription(c).code(), Status::Code::kAlreadyExists);
+  Event events[2] = {{"ok", "tracking", "a", "v", kStart, "{}"}, {"", "tracking", "a", "v", kStart, "{}"}};
+  EXPECT_EQ(engine_->publish(events).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(state("acme").next_seq, 1u);
+  EXPECT_EQ(*store_->count_queued(1), 0u);
+  EXPECT_EQ(engine_->subscription_ids(), std::vector<std::string>{"acme"});
+}
+
+}  // namespace
+}  // namespace hooksim

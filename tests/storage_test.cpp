@@ -1,0 +1,780 @@
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/queue_store.h"
+#include "engine/subscription.h"
+#include "storage/record_codec.h"
+#include "storage/rocks_store.h"
+
+namespace hooksim::storage {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
+
+// A state with every field away from its default.
+DeliveryState full_state() {
+  DeliveryState s;
+  s.state = SubState::kRetrying;
+  s.head_seq = 1000;
+  s.next_seq = 1ull << 40;
+  s.delivered_ahead = {1001, 1005, 70000, (1ull << 40) - 1};
+  s.attempted = {{1000, 7}, {1003, 1}, {999999, std::numeric_limits<uint32_t>::max()}};
+  s.streak_start = from_unix_ms(-1);
+  s.streak_failures = 123456;
+  s.next_attempt = from_unix_ms(std::numeric_limits<int64_t>::max());
+  s.last_attempt = from_unix_ms(std::numeric_limits<int64_t>::min());
+  s.last_status = -503;
+  s.last_error = ErrorClass::kOther;
+  s.delivered = kMaxU64;
+  s.attempts = 1ull << 63;
+  s.failed_attempts = 300;
+  s.discarded = 128;
+  s.dropped_inactive = 1;
+  s.deactivated_at = from_unix_ms(1767225900000);  // 2026-01-01T00:05:00Z
+  s.deactivation_reason = std::string("gave up after 7 days: ") + std::string(200, 'x') + std::string(1, '\0') + "end";
+  return s;
+}
+
+SubscriptionConfig full_config(const std::string& id) {
+  SubscriptionConfig c;
+  c.id = id;
+  c.endpoint.url = "https://example.test/hooks/" + id + "?q=\"quoted\"";
+  c.endpoint.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  c.filter.types = {"trip.started", "trip.ended"};
+  c.filter.accounts = {"acc-1"};
+  c.filter.vehicles = {"v1", "v2", "v3"};
+  c.policy.immediate_retries = 1;
+  c.policy.immediate_delay = 250ms;
+  c.policy.delays = {1s, 2min, 3h + 4s};
+  c.policy.repeat = 6h;
+  c.policy.give_up_after = std::chrono::days(2);
+  c.policy.probe = ProbeMode::kLive;
+  c.policy.attempt_timeout = 1500ms;
+  return c;
+}
+
+// `bytes` with the byte at `pos` replaced by `value`.
+std::string with_byte(std::string bytes, size_t pos, uint8_t value) {
+  bytes[pos] = static_cast<char>(value);
+  return bytes;
+}
+
+void expect_corruption(const Result<DeliveryState>& r, const std::string& what) {
+  ASSERT_FALSE(r.ok()) << what;
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << what;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// record_codec
+
+TEST(RecordCodec, StateRoundTripsEveryField) {
+  DeliveryState s = full_state();
+  auto decoded = decode_state(encode_state(s));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(*decoded, s);
+  // Field-by-field spot checks, so a failure says which part is wrong.
+  EXPECT_EQ(to_unix_ms(*decoded->streak_start), -1);
+  EXPECT_EQ(to_unix_ms(*decoded->next_attempt), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(to_unix_ms(*decoded->last_attempt), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(decoded->last_status, -503);
+  EXPECT_EQ(decoded->attempted, s.attempted);
+  EXPECT_EQ(decoded->deactivation_reason, s.deactivation_reason);
+}
+
+TEST(RecordCodec, StateRoundTripsEachSubStateAndErrorClass) {
+  for (SubState st : {SubState::kActive, SubState::kRetrying, SubState::kDeactivated}) {
+    for (uint8_t e = 0; e <= static_cast<uint8_t>(ErrorClass::kOther); ++e) {
+      DeliveryState s;
+      s.state = st;
+      s.last_error = static_cast<ErrorClass>(e);
+      s.last_status = 200 + e;
+      auto decoded = decode_state(encode_state(s));
+      ASSERT_TRUE(decoded.ok()) << to_string(st) << " " << int(e);
+      EXPECT_EQ(*decoded, s) << to_string(st) << " " << int(e);
+    }
+  }
+}
+
+TEST(RecordCodec, DefaultStateRoundTrips) {
+  DeliveryState s;
+  auto decoded = decode_state(encode_state(s));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(*decoded, s);
+  EXPECT_FALSE(decoded->streak_start.has_value());
+  EXPECT_FALSE(decoded->next_attempt.has_value());
+  EXPECT_FALSE(decoded->last_attempt.has_value());
+  EXPECT_FALSE(decoded->deactivated_at.has_value());
+}
+
+TEST(RecordCodec, StateRejectsEmptyInputAndWrongVersion) {
+  expect_corruption(decode_state(""), "empty");
+  std::string good = encode_state(full_state());
+  for (uint8_t version : {0, 2, 0x7f, 0xff}) {
+    expect_corruption(decode_state(with_byte(good, 0, version)), "version " + std::to_string(version));
+  }
+}
+
+TEST(RecordCodec, StateRejectsEveryTruncation) {
+  for (const DeliveryState& s : {full_state(), DeliveryState{}}) {
+    std::string good = encode_state(s);
+    ASSERT_TRUE(decode_state(good).ok());
+    for (size_t len = 0; len < good.size(); ++len) {
+      expect_corruption(decode_state(std::string_view(good).substr(0, len)),
+                        "prefix of " + std::to_string(len) + "/" + std::to_string(good.size()) + " bytes");
+    }
+  }
+}
+
+TEST(RecordCodec, StateRejectsTrailingBytes) {
+  for (const DeliveryState& s : {full_state(), DeliveryState{}}) {
+    std::string good = encode_state(s);
+    expect_corruption(decode_state(good + std::string(1, '\0')), "trailing NUL");
+    expect_corruption(decode_state(good + "x"), "trailing x");
+    expect_corruption(decode_state(good + good), "twice");
+  }
+}
+
+TEST(RecordCodec, StateRejectsStateByteOutOfRange) {
+  std::string good = encode_state(DeliveryState{});
+  ASSERT_EQ(static_cast<uint8_t>(good[1]), 0);  // the state byte follows the version byte
+  for (uint8_t st : {3, 4, 0x80, 0xff}) {
+    expect_corruption(decode_state(with_byte(good, 1, st)), "state " + std::to_string(st));
+  }
+  EXPECT_TRUE(decode_state(with_byte(good, 1, 2)).ok());  // kDeactivated is the last valid one
+}
+
+TEST(RecordCodec, StateRejectsErrorClassOutOfRange) {
+  DeliveryState s;
+  s.last_error = ErrorClass::kOther;
+  std::string good = encode_state(s);
+  // Find the error-class byte by encoding the same state with another class and diffing.
+  s.last_error = ErrorClass::kNone;
+  std::string other = encode_state(s);
+  ASSERT_EQ(good.size(), other.size());
+  size_t pos = 0;
+  while (good[pos] == other[pos]) ++pos;
+  ASSERT_EQ(static_cast<uint8_t>(good[pos]), static_cast<uint8_t>(ErrorClass::kOther));
+  expect_corruption(decode_state(with_byte(good, pos, 9)), "error class 9");
+  expect_corruption(decode_state(with_byte(good, pos, 0xff)), "error class 255");
+}
+
+TEST(RecordCodec, StateRejectsHeadAfterNext) {
+  DeliveryState s;
+  s.head_seq = 11;
+  s.next_seq = 10;
+  expect_corruption(decode_state(encode_state(s)), "head 11 > next 10");
+  s.next_seq = 11;
+  EXPECT_TRUE(decode_state(encode_state(s)).ok());  // head == next: empty queue
+}
+
+TEST(RecordCodec, StateRejectsHeadSeqZero) {
+  DeliveryState s;
+  s.head_seq = 0;
+  s.next_seq = 5;
+  expect_corruption(decode_state(encode_state(s)), "head 0");
+}
+
+TEST(RecordCodec, StateRejectsBadDeliveredAhead) {
+  DeliveryState base;
+  base.head_seq = 10;
+  base.next_seq = 20;
+  const std::vector<std::vector<uint64_t>> bad = {
+      {12, 11},          // descending
+      {12, 12},          // repeated
+      {11, 15, 13},      // not ascending at the end
+      {10},              // equal to head_seq (head is never delivered ahead)
+      {9},               // below head_seq
+      {20},              // equal to next_seq (not yet published)
+      {11, 25},          // above next_seq
+      {11, 12, 13, 14, 15, 16, 17, 18, 19, 19},  // more entries than the queue holds
+  };
+  for (const auto& ahead : bad) {
+    DeliveryState s = base;
+    s.delivered_ahead = ahead;
+    std::string what = "delivered_ahead";
+    for (uint64_t v : ahead) what += " " + std::to_string(v);
+    expect_corruption(decode_state(encode_state(s)), what);
+  }
+  DeliveryState ok = base;
+  ok.delivered_ahead = {11, 12, 19};
+  auto decoded = decode_state(encode_state(ok));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(*decoded, ok);
+}
+
+TEST(RecordCodec, QueuedEventRoundTrips) {
+  struct Case {
+    std::string id;
+    std::string body;
+  };
+  const std::vector<Case> cases = {
+      {"evt_1", R"({"type":"trip.started"})"},
+      {"evt_2", ""},
+      {"", "body without id"},
+      {"", ""},
+      {std::string(127, 'a'), "x"},  // longest 1-byte varint
+      {std::string(128, 'b'), "y"},  // shortest 2-byte varint
+      {std::string(300, 'c'), std::string("\0\x80\xff binary", 10)},
+  };
+  for (const auto& c : cases) {
+    std::string bytes = encode_queued_event(c.id, c.body);
+    auto decoded = decode_queued_event(bytes);
+    ASSERT_TRUE(decoded.ok()) << c.id.size() << ": " << decoded.status().message();
+    EXPECT_EQ(decoded->id, c.id);
+    EXPECT_EQ(decoded->body, c.body);
+  }
+  // A 300-byte id takes a 2-byte length varint.
+  std::string id300(300, 'c');
+  EXPECT_EQ(encode_queued_event(id300, "").size(), 302u);
+  EXPECT_EQ(encode_queued_event(id300, "body").size(), 306u);
+  EXPECT_EQ(encode_queued_event("abc", "").size(), 4u);
+}
+
+TEST(RecordCodec, QueuedEventRejectsTruncatedId) {
+  std::string id300(300, 'c');
+  std::string good = encode_queued_event(id300, "");
+  for (size_t len : {size_t{0}, size_t{1}, size_t{2}, size_t{100}, size_t{301}}) {
+    auto r = decode_queued_event(std::string_view(good).substr(0, len));
+    ASSERT_FALSE(r.ok()) << len;
+    EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << len;
+  }
+  // A length that claims more than is there.
+  EXPECT_FALSE(decode_queued_event(std::string("\x05" "abc", 4)).ok());
+  // A varint that never ends.
+  EXPECT_FALSE(decode_queued_event(std::string(11, '\xff')).ok());
+}
+
+TEST(RecordCodec, ConfigRoundTripsFiltersSecretAndCustomPolicy) {
+  SubscriptionConfig c = full_config("sub-1.a_B");
+  ASSERT_NE(c.policy, RetryPolicy::frotcom());
+  std::string bytes = encode_config(c);
+  auto decoded = decode_config(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(*decoded, c);
+  EXPECT_EQ(decoded->policy.probe, ProbeMode::kLive);
+  EXPECT_EQ(decoded->policy.delays, (std::vector<Duration>{1s, 2min, 3h + 4s}));
+  EXPECT_EQ(decoded->filter.vehicles, (std::vector<std::string>{"v1", "v2", "v3"}));
+  EXPECT_EQ(decoded->endpoint.secret, c.endpoint.secret);
+}
+
+TEST(RecordCodec, ConfigRoundTripsTokenEmptyFiltersAndDefaultPolicy) {
+  SubscriptionConfig c;
+  c.id = "x";
+  c.endpoint.token = "bearer-token";
+  auto decoded = decode_config(encode_config(c));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(*decoded, c);
+  EXPECT_EQ(decoded->policy, RetryPolicy::frotcom());
+
+  c.policy.delays.clear();  // an empty schedule must stay empty, not fall back to the preset
+  decoded = decode_config(encode_config(c));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_TRUE(decoded->policy.delays.empty());
+}
+
+TEST(RecordCodec, ConfigRejectsGarbage) {
+  for (const char* bad : {"", "garbage", "{", "42", "[]", "null", "{}", R"({"id":"a"})",
+                          R"({"id":1,"url":"","secret":"","token":"","filter":{"types":[],"accounts":[],"vehicles":[]},"policy":"frotcom"})",
+                          R"({"id":"a","url":"","secret":"","token":"","filter":{"types":[1],"accounts":[],"vehicles":[]},"policy":"frotcom"})"}) {
+    auto r = decode_config(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << bad;
+  }
+  std::string truncated = encode_config(full_config("t"));
+  truncated.pop_back();
+  EXPECT_FALSE(decode_config(truncated).ok());
+}
+
+TEST(RecordCodec, ConfigRejectsPolicyWithUnknownField) {
+  constexpr const char* kPrefix =
+      R"({"id":"a","url":"","secret":"","token":"","filter":{"types":[],"accounts":[],"vehicles":[]},"policy":)";
+  // The same record with a valid policy decodes, so the failure below is the policy's.
+  ASSERT_TRUE(decode_config(std::string(kPrefix) + R"({"repeat":"1h"}})").ok());
+  ASSERT_TRUE(decode_config(std::string(kPrefix) + R"("frotcom"})").ok());
+
+  auto r = decode_config(std::string(kPrefix) + R"({"repeat":"1h","retries":5}})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(r.status().message().find("retries"), std::string::npos) << r.status().message();
+
+  EXPECT_FALSE(decode_config(std::string(kPrefix) + R"("nosuchpreset"})").ok());
+  EXPECT_FALSE(decode_config(std::string(kPrefix) + R"({"probe":"sideways"}})").ok());
+}
+
+TEST(RecordCodec, QueueKeyOrdersByKeyThenSeqUnderMemcmp) {
+  EXPECT_EQ(encode_queue_key(1, 2).size(), 16u);
+  const std::vector<std::pair<uint64_t, uint64_t>> ascending = {
+      {0, 0},   {0, 1},   {0, 255}, {0, 256}, {0, 65535}, {0, 65536}, {0, kMaxU64},
+      {1, 0},   {1, 255}, {1, 256}, {1, kMaxU64},
+      {2, 0},   {255, 7}, {256, 0}, {1ull << 32, 0}, {kMaxU64, 0}, {kMaxU64, kMaxU64},
+  };
+  for (size_t i = 0; i + 1 < ascending.size(); ++i) {
+    auto [k1, s1] = ascending[i];
+    auto [k2, s2] = ascending[i + 1];
+    std::string a = encode_queue_key(k1, s1);
+    std::string b = encode_queue_key(k2, s2);
+    // std::string compares bytes as unsigned char, like memcmp.
+    EXPECT_LT(a.compare(b), 0) << "(" << k1 << "," << s1 << ") vs (" << k2 << "," << s2 << ")";
+    EXPECT_LT(memcmp(a.data(), b.data(), 16), 0) << "(" << k1 << "," << s1 << ") vs (" << k2 << "," << s2 << ")";
+  }
+  // The subscription key is the 8-byte prefix of its queue keys.
+  EXPECT_EQ(encode_queue_key(42, 99).substr(0, 8), encode_sub_key(42));
+}
+
+TEST(RecordCodec, SubKeyRoundTripsAndRejectsWrongLength) {
+  for (uint64_t k : {uint64_t{0}, uint64_t{1}, uint64_t{256}, uint64_t{1} << 40, kMaxU64}) {
+    auto d = decode_sub_key(encode_sub_key(k));
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(*d, k);
+  }
+  EXPECT_FALSE(decode_sub_key("").ok());
+  EXPECT_FALSE(decode_sub_key("1234567").ok());
+  EXPECT_FALSE(decode_sub_key("123456789").ok());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// RocksQueueStore
+
+// A fresh directory under the system temp directory, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "hooksim_storage_test_XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  // Where the store lives: a subdirectory the store must create itself.
+  std::string db() const { return (path_ / "db").string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::unique_ptr<RocksQueueStore> open_store(const std::string& path, StoreOptions options = {.sync = false}) {
+  auto store = RocksQueueStore::open(path, options);
+  EXPECT_TRUE(store.ok()) << store.status().message();
+  if (!store.ok()) return nullptr;
+  return std::move(*store);
+}
+
+uint64_t count(RocksQueueStore& store, uint64_t key) {
+  auto n = store.count_queued(key);
+  EXPECT_TRUE(n.ok()) << n.status().message();
+  return n.ok() ? *n : ~uint64_t{0};
+}
+
+void expect_event(RocksQueueStore& store, uint64_t key, uint64_t seq, const std::string& id,
+                  const std::string& body) {
+  auto e = store.read_event(key, seq);
+  ASSERT_TRUE(e.ok()) << "(" << key << "," << seq << "): " << e.status().message();
+  EXPECT_EQ(e->id, id) << "(" << key << "," << seq << ")";
+  EXPECT_EQ(e->body, body) << "(" << key << "," << seq << ")";
+}
+
+void expect_not_found(RocksQueueStore& store, uint64_t key, uint64_t seq) {
+  auto e = store.read_event(key, seq);
+  ASSERT_FALSE(e.ok()) << "(" << key << "," << seq << ") is still queued";
+  EXPECT_EQ(e.status().code(), Status::Code::kNotFound) << "(" << key << "," << seq << ")";
+}
+
+// Enqueues events seq first..end-1 of `key`, with id "e<key>-<seq>" and body "b<key>-<seq>".
+void fill(RocksQueueStore& store, uint64_t key, uint64_t first, uint64_t end) {
+  auto batch = store.new_batch();
+  for (uint64_t seq = first; seq < end; ++seq) {
+    batch->enqueue(key, seq, "e" + std::to_string(key) + "-" + std::to_string(seq),
+                   "b" + std::to_string(key) + "-" + std::to_string(seq));
+  }
+  ASSERT_TRUE(store.write(*batch, Durability::kBuffered).ok());
+}
+
+TEST(RocksQueueStore, BatchSurvivesReopen) {
+  TempDir dir;
+  SubscriptionConfig config = full_config("sub-a");
+  DeliveryState state = full_state();
+  state.head_seq = 1;
+  state.next_seq = 4;
+  state.delivered_ahead = {3};
+  state.attempted = {{1, 2}};
+  const std::string big_body(100000, 'z');
+  {
+    auto store = open_store(dir.db());
+    ASSERT_NE(store, nullptr);
+    auto batch = store->new_batch();
+    batch->put_config(7, config);
+    batch->put_state(7, state);
+    batch->enqueue(7, 1, "evt-1", R"({"n":1})");
+    batch->enqueue(7, 2, "evt-2", "");
+    batch->enqueue(7, 3, std::string(300, 'i'), big_body);
+    EXPECT_EQ(batch->size(), 5u);
+    auto st = store->write(*batch, Durability::kSynced);
+    ASSERT_TRUE(st.ok()) << st.message();
+  }
+  auto store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  auto subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok()) << subs.status().message();
+  ASSERT_EQ(subs->size(), 1u);
+  EXPECT_EQ((*subs)[0].key, 7u);
+  EXPECT_EQ((*subs)[0].config, config);
+  EXPECT_EQ((*subs)[0].state, state);
+  expect_event(*store, 7, 1, "evt-1", R"({"n":1})");
+  expect_event(*store, 7, 2, "evt-2", "");
+  expect_event(*store, 7, 3, std::string(300, 'i'), big_body);
+  expect_not_found(*store, 7, 0);
+  expect_not_found(*store, 7, 4);
+  expect_not_found(*store, 8, 1);
+  EXPECT_EQ(count(*store, 7), 3u);
+}
+
+TEST(RocksQueueStore, EmptyStoreHasNoSubscriptionsOrEvents) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  auto subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok()) << subs.status().message();
+  EXPECT_TRUE(subs->empty());
+  expect_not_found(*store, 1, 1);
+  EXPECT_EQ(count(*store, 1), 0u);
+  auto empty = store->new_batch();
+  EXPECT_EQ(empty->size(), 0u);
+  EXPECT_TRUE(store->write(*empty, Durability::kSynced).ok());
+}
+
+TEST(RocksQueueStore, PutConfigAndStateOverwrite) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  SubscriptionConfig config = full_config("s");
+  DeliveryState state;
+  {
+    auto batch = store->new_batch();
+    batch->put_config(1, config);
+    batch->put_state(1, state);
+    ASSERT_TRUE(store->write(*batch, Durability::kSynced).ok());
+  }
+  config.endpoint.url = "https://other.test/";
+  state.head_seq = 5;
+  state.next_seq = 9;
+  state.delivered = 4;
+  {
+    auto batch = store->new_batch();
+    batch->put_config(1, config);
+    batch->put_state(1, state);
+    ASSERT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  }
+  auto subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok()) << subs.status().message();
+  ASSERT_EQ(subs->size(), 1u);
+  EXPECT_EQ((*subs)[0].config, config);
+  EXPECT_EQ((*subs)[0].state, state);
+}
+
+TEST(RocksQueueStore, RemoveDeletesOnlyThatEvent) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  fill(*store, 3, 1, 4);
+  {
+    auto batch = store->new_batch();
+    batch->remove(3, 2);
+    batch->remove(3, 99);  // absent: not an error
+    ASSERT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  }
+  expect_not_found(*store, 3, 2);
+  expect_event(*store, 3, 1, "e3-1", "b3-1");
+  expect_event(*store, 3, 3, "e3-3", "b3-3");
+  EXPECT_EQ(count(*store, 3), 2u);
+
+  // Still gone after a reopen (the removal reached the WAL).
+  store.reset();
+  store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  expect_not_found(*store, 3, 2);
+  EXPECT_EQ(count(*store, 3), 2u);
+}
+
+TEST(RocksQueueStore, RemoveRangeRemovesExactlyFirstToEnd) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  fill(*store, 1, 1, 11);
+  fill(*store, 2, 1, 11);
+  fill(*store, 0, 1, 11);
+  {
+    auto batch = store->new_batch();
+    batch->remove_range(1, 3, 7);
+    ASSERT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  }
+  for (uint64_t seq = 1; seq < 11; ++seq) {
+    if (seq >= 3 && seq < 7) {
+      expect_not_found(*store, 1, seq);
+    } else {
+      expect_event(*store, 1, seq, "e1-" + std::to_string(seq), "b1-" + std::to_string(seq));
+    }
+    expect_event(*store, 2, seq, "e2-" + std::to_string(seq), "b2-" + std::to_string(seq));
+    expect_event(*store, 0, seq, "e0-" + std::to_string(seq), "b0-" + std::to_string(seq));
+  }
+  EXPECT_EQ(count(*store, 1), 6u);
+  EXPECT_EQ(count(*store, 2), 10u);
+  EXPECT_EQ(count(*store, 0), 10u);
+
+  // An empty range removes nothing.
+  {
+    auto batch = store->new_batch();
+    batch->remove_range(1, 8, 8);
+    ASSERT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  }
+  EXPECT_EQ(count(*store, 1), 6u);
+  expect_event(*store, 1, 8, "e1-8", "b1-8");
+}
+
+TEST(RocksQueueStore, RemoveRangeSpanningByteBoundaries) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  fill(*store, 5, 250, 262);
+  {
+    auto batch = store->new_batch();
+    batch->remove_range(5, 255, 257);  // crosses the 255 -> 256 carry into the next byte
+    ASSERT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  }
+  expect_event(*store, 5, 254, "e5-254", "b5-254");
+  expect_not_found(*store, 5, 255);
+  expect_not_found(*store, 5, 256);
+  expect_event(*store, 5, 257, "e5-257", "b5-257");
+  EXPECT_EQ(count(*store, 5), 10u);
+}
+
+TEST(RocksQueueStore, EraseSubscriptionRemovesConfigStateAndQueue) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  for (uint64_t key : {1, 2, 3}) {
+    auto batch = store->new_batch();
+    batch->put_config(key, full_config("s" + std::to_string(key)));
+    DeliveryState st;
+    st.next_seq = 6;
+    batch->put_state(key, st);
+    ASSERT_TRUE(store->write(*batch, Durability::kSynced).ok());
+    fill(*store, key, 1, 6);
+  }
+  {
+    auto batch = store->new_batch();
+    batch->erase_subscription(2);
+    ASSERT_TRUE(store->write(*batch, Durability::kSynced).ok());
+  }
+  auto check = [](RocksQueueStore& s) {
+    auto subs = s.load_subscriptions();
+    ASSERT_TRUE(subs.ok()) << subs.status().message();
+    ASSERT_EQ(subs->size(), 2u);
+    EXPECT_EQ((*subs)[0].key, 1u);
+    EXPECT_EQ((*subs)[0].config.id, "s1");
+    EXPECT_EQ((*subs)[1].key, 3u);
+    EXPECT_EQ((*subs)[1].config.id, "s3");
+    EXPECT_EQ(count(s, 2), 0u);
+    for (uint64_t seq = 1; seq < 6; ++seq) expect_not_found(s, 2, seq);
+    EXPECT_EQ(count(s, 1), 5u);
+    EXPECT_EQ(count(s, 3), 5u);
+    expect_event(s, 1, 5, "e1-5", "b1-5");
+    expect_event(s, 3, 1, "e3-1", "b3-1");
+  };
+  check(*store);
+  store.reset();
+  store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  check(*store);
+
+  // The key can be reused: a new config/state/queue for it does not resurrect the old one.
+  {
+    auto batch = store->new_batch();
+    batch->put_config(2, full_config("fresh"));
+    batch->put_state(2, DeliveryState{});
+    batch->enqueue(2, 1, "new", "new-body");
+    ASSERT_TRUE(store->write(*batch, Durability::kSynced).ok());
+  }
+  expect_event(*store, 2, 1, "new", "new-body");
+  EXPECT_EQ(count(*store, 2), 1u);
+}
+
+TEST(RocksQueueStore, BatchAppliesOperationsInOrder) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  {
+    auto batch = store->new_batch();
+    batch->put_config(4, full_config("four"));
+    batch->put_state(4, DeliveryState{});
+    batch->erase_subscription(4);  // later operations in a batch win
+    ASSERT_TRUE(store->write(*batch, Durability::kSynced).ok());
+  }
+  auto subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok()) << subs.status().message();
+  EXPECT_TRUE(subs->empty());
+}
+
+TEST(RocksQueueStore, BatchIsInvisibleUntilWritten) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  auto batch = store->new_batch();
+  batch->put_config(9, full_config("nine"));
+  batch->put_state(9, DeliveryState{.next_seq = 3});
+  batch->enqueue(9, 1, "a", "A");
+  batch->enqueue(9, 2, "b", "B");
+
+  auto subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok());
+  EXPECT_TRUE(subs->empty());
+  expect_not_found(*store, 9, 1);
+  expect_not_found(*store, 9, 2);
+  EXPECT_EQ(count(*store, 9), 0u);
+
+  ASSERT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok());
+  ASSERT_EQ(subs->size(), 1u);
+  EXPECT_EQ((*subs)[0].config.id, "nine");
+  EXPECT_EQ((*subs)[0].state.next_seq, 3u);
+  expect_event(*store, 9, 1, "a", "A");
+  expect_event(*store, 9, 2, "b", "B");
+}
+
+TEST(RocksQueueStore, UnwrittenBatchIsLostOnReopen) {
+  TempDir dir;
+  {
+    auto store = open_store(dir.db());
+    ASSERT_NE(store, nullptr);
+    auto batch = store->new_batch();
+    batch->put_config(1, full_config("one"));
+    batch->put_state(1, DeliveryState{});
+    batch->enqueue(1, 1, "a", "A");
+    // never written
+  }
+  auto store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  auto subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok());
+  EXPECT_TRUE(subs->empty());
+  expect_not_found(*store, 1, 1);
+}
+
+TEST(RocksQueueStore, LoadSubscriptionsInAscendingKeyOrder) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  ASSERT_NE(store, nullptr);
+  // Written out of order; 256 and 1 differ only in a byte that little-endian would sort first.
+  const std::vector<uint64_t> keys = {300, 2, 1ull << 40, 256, 1, 0, 255, (1ull << 63) + 5};
+  {
+    auto batch = store->new_batch();
+    for (uint64_t key : keys) {
+      batch->put_config(key, full_config("k" + std::to_string(key)));
+      DeliveryState st;
+      st.delivered = key;
+      batch->put_state(key, st);
+    }
+    ASSERT_TRUE(store->write(*batch, Durability::kSynced).ok());
+  }
+  auto subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok()) << subs.status().message();
+  std::vector<uint64_t> got;
+  for (const auto& s : *subs) {
+    got.push_back(s.key);
+    EXPECT_EQ(s.config.id, "k" + std::to_string(s.key));
+    EXPECT_EQ(s.state.delivered, s.key);  // each config is paired with its own state
+  }
+  EXPECT_EQ(got, (std::vector<uint64_t>{0, 1, 2, 255, 256, 300, 1ull << 40, (1ull << 63) + 5}));
+}
+
+TEST(RocksQueueStore, OpeningARegularFileFails) {
+  TempDir dir;
+  std::filesystem::path file = dir.path() / "not_a_dir";
+  { std::ofstream(file) << "hello"; }
+  auto store = RocksQueueStore::open(file.string(), StoreOptions{});
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().code(), Status::Code::kOk);
+  EXPECT_FALSE(store.status().message().empty());
+  // The file is left alone.
+  std::ifstream in(file);
+  std::string content;
+  in >> content;
+  EXPECT_EQ(content, "hello");
+}
+
+TEST(RocksQueueStore, OpeningMissingDirectoryWithoutCreateFails) {
+  TempDir dir;
+  auto store = RocksQueueStore::open(dir.db(), StoreOptions{.sync = false, .create_if_missing = false});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Status::Code::kIOError);
+}
+
+TEST(RocksQueueStore, SyncedStoreWritesAndReads) {
+  TempDir dir;
+  {
+    auto store = open_store(dir.db(), StoreOptions{.sync = true});
+    ASSERT_NE(store, nullptr);
+    auto batch = store->new_batch();
+    batch->put_config(1, full_config("synced"));
+    batch->put_state(1, DeliveryState{.next_seq = 2});
+    batch->enqueue(1, 1, "id", "body");
+    auto st = store->write(*batch, Durability::kSynced);
+    ASSERT_TRUE(st.ok()) << st.message();
+    auto ack = store->new_batch();
+    ack->remove(1, 1);
+    ack->put_state(1, DeliveryState{.head_seq = 2, .next_seq = 2, .delivered = 1});
+    st = store->write(*ack, Durability::kBuffered);
+    ASSERT_TRUE(st.ok()) << st.message();
+  }
+  auto store = open_store(dir.db(), StoreOptions{.sync = true});
+  ASSERT_NE(store, nullptr);
+  auto subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok()) << subs.status().message();
+  ASSERT_EQ(subs->size(), 1u);
+  EXPECT_EQ((*subs)[0].config, full_config("synced"));
+  EXPECT_EQ((*subs)[0].state, (DeliveryState{.head_seq = 2, .next_seq = 2, .delivered = 1}));
+  expect_not_found(*store, 1, 1);
+}
+
+}  // namespace
+}  // namespace hooksim::storage
+namespace hooksim::storage {
+namespace {
+TEST(RocksQueueStore, ProbeMaxKey) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  fill(*store, kMaxU64, 1, 4);
+  fill(*store, kMaxU64 - 1, 1, 4);
+  EXPECT_EQ(count(*store, kMaxU64), 3u);
+  EXPECT_EQ(count(*store, kMaxU64 - 1), 3u);
+  auto batch = store->new_batch();
+  batch->put_config(kMaxU64, full_config("m"));
+  batch->put_state(kMaxU64, DeliveryState{});
+  batch->erase_subscription(kMaxU64);
+  auto st = store->write(*batch, Durability::kSynced);
+  EXPECT_TRUE(st.ok()) << st.message();
+  expect_not_found(*store, kMaxU64, 1);
+  EXPECT_EQ(count(*store, kMaxU64 - 1), 3u);
+  auto subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok()) << subs.status().message();
+  EXPECT_EQ(subs->size(), 0u);
+}
+}
+}
