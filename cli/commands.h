@@ -1,0 +1,14 @@
+// Each hooksim subcommand registers itself on the app and returns the function that runs it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace hooksim::cli {
+
+// Runs a parsed subcommand; returns the process exit code (0 ok, 1 runtime failure, 2 bad usage/input).
+using Command = std::function<int()>;
+
+Command add_simulate(CLI::App& app);
+
+}  // namespace hooksim::cli
