@@ -10,5 +10,6 @@ namespace hooksim::cli {
 using Command = std::function<int()>;
 
 Command add_simulate(CLI::App& app);
+Command add_receiver(CLI::App& app);
 
 }  // namespace hooksim::cli

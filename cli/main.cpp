@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
                "retry schedule, virtual time)"};
   app.set_version_flag("--version", std::string("hooksim ") + HOOKSIM_VERSION);
   app.require_subcommand(1);
-  std::vector<hooksim::cli::Command> commands = {hooksim::cli::add_simulate(app)};
+  std::vector<hooksim::cli::Command> commands = {hooksim::cli::add_simulate(app),
+                                                 hooksim::cli::add_receiver(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

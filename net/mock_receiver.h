@@ -1,0 +1,2 @@
+// Placeholder: replaced by the mock receiver implementation.
+#pragma once

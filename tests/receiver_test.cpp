@@ -1,0 +1,1 @@
+// Placeholder: receiver tests are being written.
