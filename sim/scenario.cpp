@@ -28,7 +28,7 @@ std::string index(const std::string& path, size_t i) { return fmt::format("{}[{}
 class Fields {
  public:
   Fields(const json& j, std::string path) : j_(j), path_(std::move(path)) {
-    if (!j.is_object()) fail(path_, "must be an object");
+    if (!j.is_object()) fail(path_.empty() ? "scenario" : path_, "must be an object");
   }
   const json* get(const std::string& key) {
     seen_.insert(key);

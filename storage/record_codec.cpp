@@ -203,13 +203,19 @@ Result<DeliveryState> decode_state(std::string_view bytes) {
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     uint64_t seq = r.varint();
     uint64_t count = r.varint();
+    if (count > UINT32_MAX || (!s.attempted.empty() && seq <= s.attempted.back().first))
+      return Status::Corruption("delivery state: bad attempt counts");
     s.attempted.emplace_back(seq, static_cast<uint32_t>(count));
   }
   s.streak_start = r.time();
-  s.streak_failures = static_cast<uint32_t>(r.varint());
+  uint64_t streak_failures = r.varint();
+  if (streak_failures > UINT32_MAX) return Status::Corruption("delivery state: bad streak length");
+  s.streak_failures = static_cast<uint32_t>(streak_failures);
   s.next_attempt = r.time();
   s.last_attempt = r.time();
-  s.last_status = static_cast<int>(r.svarint());
+  int64_t last_status = r.svarint();
+  if (last_status < 0 || last_status > 999) return Status::Corruption("delivery state: bad last status");
+  s.last_status = static_cast<int>(last_status);
   uint8_t err = r.byte();
   if (err > static_cast<uint8_t>(ErrorClass::kOther)) return Status::Corruption("delivery state: bad error class");
   s.last_error = static_cast<ErrorClass>(err);

@@ -10,6 +10,9 @@
 namespace hooksim::storage {
 namespace {
 
+// The first key after every queue key of subscription `key` (valid for the largest key too).
+std::string queue_upper_bound(uint64_t key) { return encode_queue_key(key, UINT64_MAX) + '\0'; }
+
 Status from_rocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();
   if (s.IsCorruption()) return Status::Corruption(fmt::format("{}: {}", what, s.ToString()));
@@ -41,7 +44,7 @@ class RocksBatch final : public StoreBatch {
   void erase_subscription(uint64_t key) override {
     add(batch_.Delete(subscriptions_, encode_sub_key(key)));
     add(batch_.Delete(state_, encode_sub_key(key)));
-    add(batch_.DeleteRange(queue_, encode_queue_key(key, 0), encode_queue_key(key + 1, 0)));
+    add(batch_.DeleteRange(queue_, encode_queue_key(key, 0), queue_upper_bound(key)));
   }
   size_t size() const override { return ops_; }
 
@@ -144,7 +147,7 @@ Result<QueuedEvent> RocksQueueStore::read_event(uint64_t key, uint64_t seq) {
 
 Result<uint64_t> RocksQueueStore::count_queued(uint64_t key) {
   std::string lower = encode_queue_key(key, 0);
-  std::string upper = encode_queue_key(key + 1, 0);
+  std::string upper = queue_upper_bound(key);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;

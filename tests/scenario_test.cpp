@@ -198,6 +198,16 @@ TEST(ScenarioParser, RejectsWindowWithoutOutcomeNamingTheField) {
   EXPECT_EQ(sc.status().code(), Status::Code::kInvalidArgument);
 }
 
+TEST(ScenarioParser, RejectsNonObjectRootWithANamedLocation) {
+  for (const char* text : {"[]", "\"scenario\"", "42", "null"}) {
+    SCOPED_TRACE(text);
+    auto sc = parse_scenario(json::parse(text));
+    ASSERT_FALSE(sc.ok());
+    EXPECT_TRUE(sc.status().message().starts_with("scenario: must be an object")) << sc.status().message();
+    EXPECT_NE(sc.status().message().find("must be an object"), std::string::npos) << sc.status().message();
+  }
+}
+
 struct BadCase {
   std::string what;
   std::function<void(json&)> mutate;  // applied to full_scenario()
@@ -475,7 +485,9 @@ TEST(SimulateCli, LogToStdoutIsJsonLinesEndingWithTheSummary) {
     json rec = json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
     ASSERT_FALSE(rec.is_discarded());
     ASSERT_TRUE(rec.is_object());
-    if (i + 1 < lines.size()) EXPECT_TRUE(rec.contains("kind"));
+    if (i + 1 < lines.size()) {
+      EXPECT_TRUE(rec.contains("kind"));
+    }
   }
   json summary = json::parse(lines.back());
   EXPECT_TRUE(summary.contains("events_published"));

@@ -34,7 +34,7 @@ DeliveryState full_state() {
   s.streak_failures = 123456;
   s.next_attempt = from_unix_ms(std::numeric_limits<int64_t>::max());
   s.last_attempt = from_unix_ms(std::numeric_limits<int64_t>::min());
-  s.last_status = -503;
+  s.last_status = 503;
   s.last_error = ErrorClass::kOther;
   s.delivered = kMaxU64;
   s.attempts = 1ull << 63;
@@ -64,6 +64,15 @@ SubscriptionConfig full_config(const std::string& id) {
   return c;
 }
 
+// A default state with the given queue bounds and delivered count.
+DeliveryState queue_state(uint64_t head_seq, uint64_t next_seq, uint64_t delivered = 0) {
+  DeliveryState s;
+  s.head_seq = head_seq;
+  s.next_seq = next_seq;
+  s.delivered = delivered;
+  return s;
+}
+
 // `bytes` with the byte at `pos` replaced by `value`.
 std::string with_byte(std::string bytes, size_t pos, uint8_t value) {
   bytes[pos] = static_cast<char>(value);
@@ -87,7 +96,7 @@ TEST(RecordCodec, StateRoundTripsEveryField) {
   EXPECT_EQ(to_unix_ms(*decoded->streak_start), -1);
   EXPECT_EQ(to_unix_ms(*decoded->next_attempt), std::numeric_limits<int64_t>::max());
   EXPECT_EQ(to_unix_ms(*decoded->last_attempt), std::numeric_limits<int64_t>::min());
-  EXPECT_EQ(decoded->last_status, -503);
+  EXPECT_EQ(decoded->last_status, 503);
   EXPECT_EQ(decoded->attempted, s.attempted);
   EXPECT_EQ(decoded->deactivation_reason, s.deactivation_reason);
 }
@@ -637,7 +646,7 @@ TEST(RocksQueueStore, BatchIsInvisibleUntilWritten) {
   ASSERT_NE(store, nullptr);
   auto batch = store->new_batch();
   batch->put_config(9, full_config("nine"));
-  batch->put_state(9, DeliveryState{.next_seq = 3});
+  batch->put_state(9, queue_state(1, 3));
   batch->enqueue(9, 1, "a", "A");
   batch->enqueue(9, 2, "b", "B");
 
@@ -733,13 +742,13 @@ TEST(RocksQueueStore, SyncedStoreWritesAndReads) {
     ASSERT_NE(store, nullptr);
     auto batch = store->new_batch();
     batch->put_config(1, full_config("synced"));
-    batch->put_state(1, DeliveryState{.next_seq = 2});
+    batch->put_state(1, queue_state(1, 2));
     batch->enqueue(1, 1, "id", "body");
     auto st = store->write(*batch, Durability::kSynced);
     ASSERT_TRUE(st.ok()) << st.message();
     auto ack = store->new_batch();
     ack->remove(1, 1);
-    ack->put_state(1, DeliveryState{.head_seq = 2, .next_seq = 2, .delivered = 1});
+    ack->put_state(1, queue_state(2, 2, 1));
     st = store->write(*ack, Durability::kBuffered);
     ASSERT_TRUE(st.ok()) << st.message();
   }
@@ -749,32 +758,9 @@ TEST(RocksQueueStore, SyncedStoreWritesAndReads) {
   ASSERT_TRUE(subs.ok()) << subs.status().message();
   ASSERT_EQ(subs->size(), 1u);
   EXPECT_EQ((*subs)[0].config, full_config("synced"));
-  EXPECT_EQ((*subs)[0].state, (DeliveryState{.head_seq = 2, .next_seq = 2, .delivered = 1}));
+  EXPECT_EQ((*subs)[0].state, (queue_state(2, 2, 1)));
   expect_not_found(*store, 1, 1);
 }
 
 }  // namespace
 }  // namespace hooksim::storage
-namespace hooksim::storage {
-namespace {
-TEST(RocksQueueStore, ProbeMaxKey) {
-  TempDir dir;
-  auto store = open_store(dir.db());
-  fill(*store, kMaxU64, 1, 4);
-  fill(*store, kMaxU64 - 1, 1, 4);
-  EXPECT_EQ(count(*store, kMaxU64), 3u);
-  EXPECT_EQ(count(*store, kMaxU64 - 1), 3u);
-  auto batch = store->new_batch();
-  batch->put_config(kMaxU64, full_config("m"));
-  batch->put_state(kMaxU64, DeliveryState{});
-  batch->erase_subscription(kMaxU64);
-  auto st = store->write(*batch, Durability::kSynced);
-  EXPECT_TRUE(st.ok()) << st.message();
-  expect_not_found(*store, kMaxU64, 1);
-  EXPECT_EQ(count(*store, kMaxU64 - 1), 3u);
-  auto subs = store->load_subscriptions();
-  ASSERT_TRUE(subs.ok()) << subs.status().message();
-  EXPECT_EQ(subs->size(), 0u);
-}
-}
-}
