@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("hooksim ") + HOOKSIM_VERSION);
   app.require_subcommand(1);
   std::vector<hooksim::cli::Command> commands = {hooksim::cli::add_simulate(app),
-                                                 hooksim::cli::add_receiver(app)};
+                                                 hooksim::cli::add_receiver(app),
+                                                 hooksim::cli::add_run(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

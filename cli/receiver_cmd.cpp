@@ -1,8 +1,107 @@
-// Placeholder: `hooksim receiver` is being written.
+// hooksim receiver [--listen HOST:PORT] [--script FILE] [--secret whsec_...] [--token T] [--record FILE]
+//                  [--tls-cert PEM --tls-key PEM] [--threads N] [--accept-bad-signatures]
+//
+// Runs net::MockReceiver until SIGINT or SIGTERM. stdout: one line "listening on URL" (flushed at once, so a
+// script can read the port), then at exit the counters as one JSON line. Documented in docs/receiver.md.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
 #include "cli/commands.h"
+#include "net/mock_receiver.h"
+
 namespace hooksim::cli {
-Command add_receiver(CLI::App& app) {
-  auto* cmd = app.add_subcommand("receiver", "A mock webhook receiver (not yet implemented)");
-  return [cmd]() { return *cmd ? 1 : -1; };
+namespace {
+
+struct ReceiverArgs {
+  std::string listen = "127.0.0.1:0";
+  std::string script_path, secret, token, record_path, tls_cert, tls_key;
+  int threads = 1;
+  bool accept_bad_signatures = false;
+};
+
+int usage_error(const std::string& message) {
+  std::cerr << "hooksim receiver: " << message << "\n";
+  return 2;
 }
+
+int receiver(const ReceiverArgs& a) {
+  net::ReceiverOptions options;
+  if (!a.script_path.empty()) {
+    auto script = net::load_receiver_script(a.script_path);
+    if (!script.ok()) {
+      std::cerr << "hooksim receiver script: " << script.status().message() << "\n";
+      return 2;
+    }
+    options.script = std::move(*script);
+  }
+  if (a.threads < 1 || a.threads > 256) return usage_error("--threads: must be from 1 to 256");
+  if (a.tls_cert.empty() != a.tls_key.empty()) return usage_error("--tls-cert and --tls-key go together");
+  options.secret = a.secret;
+  options.token = a.token;
+  options.accept_bad_signatures = a.accept_bad_signatures;
+  options.record_path = a.record_path;
+  options.tls_cert_path = a.tls_cert;
+  options.tls_key_path = a.tls_key;
+
+  boost::asio::io_context ioc(a.threads);
+  net::MockReceiver server(ioc, std::move(options));
+  if (Status st = server.listen(a.listen); !st.ok()) {
+    if (st.code() == Status::Code::kInvalidArgument) return usage_error(st.message());
+    std::cerr << "hooksim receiver: " << st.message() << "\n";  // e.g. the port is taken
+    return 1;
+  }
+  std::cout << "listening on " << server.url() << std::endl;
+
+  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&server](const boost::system::error_code& ec, int) {
+    if (!ec) server.stop();
+  });
+
+  auto run = [&ioc] {
+    try {
+      ioc.run();
+    } catch (const std::exception& e) {
+      std::cerr << "hooksim receiver: " << e.what() << "\n";
+      std::_Exit(1);
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int i = 1; i < a.threads; ++i) workers.emplace_back(run);
+  run();
+  for (auto& t : workers) t.join();
+
+  Status flushed = server.flush();
+  std::cout << server.stats().to_json_line() << std::endl;
+  if (!flushed.ok()) {
+    std::cerr << "hooksim receiver: " << flushed.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_receiver(CLI::App& app) {
+  auto args = std::make_shared<ReceiverArgs>();
+  auto* cmd = app.add_subcommand("receiver", "Run a mock webhook receiver (HTTP/HTTPS) until SIGINT/SIGTERM");
+  cmd->add_option("--listen", args->listen, "Address to listen on: HOST:PORT, [IPv6]:PORT or PORT (127.0.0.1)")
+      ->capture_default_str();
+  cmd->add_option("--script", args->script_path, "How to answer: a JSON script (see docs/receiver.md)");
+  cmd->add_option("--secret", args->secret, "Verify Standard Webhooks signatures with this whsec_ secret");
+  cmd->add_option("--token", args->token, "Require 'authorization: Bearer TOKEN'");
+  cmd->add_option("--record", args->record_path, "Write one JSON line per request to FILE");
+  cmd->add_option("--tls-cert", args->tls_cert, "Serve HTTPS with this PEM certificate chain (needs --tls-key)");
+  cmd->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");
+  cmd->add_option("--threads", args->threads, "Threads running the server")->capture_default_str();
+  cmd->add_flag("--accept-bad-signatures", args->accept_bad_signatures,
+                "Answer as scripted even when the signature or token check fails (still recorded)");
+  return [cmd, args]() { return *cmd ? receiver(*args) : -1; };
+}
+
 }  // namespace hooksim::cli

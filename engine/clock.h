@@ -35,6 +35,32 @@ class Scheduler {
   virtual bool cancel(TimerId id) = 0;
 };
 
+// Pending timers ordered by (time, scheduling order), with lazy cancellation. The building block of the
+// schedulers; it never reads a clock.
+class TimerQueue {
+ public:
+  // Adds a timer; returns its id (never 0).
+  TimerId add(TimePoint at, std::function<void()> fn);
+  // Cancels a pending timer; false when it already ran or was cancelled.
+  bool cancel(TimerId id) { return callbacks_.erase(id) > 0; }
+  // Time of the earliest pending timer, if any.
+  std::optional<TimePoint> next_due();
+  // Removes the earliest pending timer and returns its time and callback. REQUIRES: next_due().
+  std::pair<TimePoint, std::function<void()>> pop();
+  // Number of timers scheduled and not yet popped or cancelled.
+  size_t size() const { return callbacks_.size(); }
+
+ private:
+  struct Entry {
+    TimePoint at;
+    TimerId id;  // ids grow monotonically, so (at, id) orders ties by scheduling order
+    bool operator>(const Entry& o) const { return at != o.at ? at > o.at : id > o.id; }
+  };
+  TimerId next_id_ = 1;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
+  std::unordered_map<TimerId, std::function<void()>> callbacks_;
+};
+
 // A scheduler whose clock moves only when it runs timers: it jumps straight to the next due timer.
 // Deterministic: ties run in scheduling order. Not thread-safe.
 class VirtualScheduler final : public Scheduler {
@@ -42,8 +68,10 @@ class VirtualScheduler final : public Scheduler {
   explicit VirtualScheduler(TimePoint start) : now_(start) {}
 
   TimePoint now() const override { return now_; }
-  TimerId schedule_at(TimePoint at, std::function<void()> fn) override;
-  bool cancel(TimerId id) override;
+  TimerId schedule_at(TimePoint at, std::function<void()> fn) override {
+    return timers_.add(std::max(at, now_), std::move(fn));
+  }
+  bool cancel(TimerId id) override { return timers_.cancel(id); }
 
   // Runs, in order, every timer due at or before `until` (including timers scheduled by the timers
   // themselves), setting now() to each timer's time as it runs; then sets now() to `until`.
@@ -54,23 +82,14 @@ class VirtualScheduler final : public Scheduler {
   bool run_next();
 
   // Time of the earliest pending timer, if any.
-  std::optional<TimePoint> next_due();
+  std::optional<TimePoint> next_due() { return timers_.next_due(); }
 
   // Number of timers scheduled and not yet run or cancelled.
-  size_t pending() const { return callbacks_.size(); }
+  size_t pending() const { return timers_.size(); }
 
  private:
-  struct Entry {
-    TimePoint at;
-    TimerId id;  // ids grow monotonically, so (at, id) orders ties by scheduling order
-    bool operator>(const Entry& o) const { return at != o.at ? at > o.at : id > o.id; }
-  };
-  void drop_cancelled();
-
   TimePoint now_;
-  TimerId next_id_ = 1;
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
-  std::unordered_map<TimerId, std::function<void()>> callbacks_;
+  TimerQueue timers_;
 };
 
 }  // namespace hooksim

@@ -1,1 +1,1033 @@
 #include "net/mock_receiver.h"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "net/signing.h"
+
+namespace hooksim::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------------------
+// Script parsing
+// ---------------------------------------------------------------------------------------------------------
+namespace {
+
+// Thrown inside the parser only; parse_receiver_script turns it into a Status.
+struct ParseError {
+  std::string message;
+};
+
+[[noreturn]] void fail(const std::string& path, const std::string& why) {
+  throw ParseError{path.empty() ? why : fmt::format("{}: {}", path, why)};
+}
+
+std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+std::string index(const std::string& path, size_t i) { return fmt::format("{}[{}]", path, i); }
+
+// An object whose fields are read one by one; unread fields are reported as unknown.
+class Fields {
+ public:
+  Fields(const json& j, std::string path) : j_(j), path_(std::move(path)) {
+    if (!j.is_object()) fail(path_, "must be a JSON object");
+  }
+  const json* get(const std::string& key) {
+    seen_.insert(key);
+    auto it = j_.find(key);
+    return it == j_.end() ? nullptr : &*it;
+  }
+  const json& need(const std::string& key) {
+    const json* v = get(key);
+    if (v == nullptr) fail(join(path_, key), "is required");
+    return *v;
+  }
+  std::string path(const std::string& key) const { return join(path_, key); }
+  void no_unknown() const {
+    for (const auto& [key, value] : j_.items())
+      if (!seen_.contains(key)) fail(join(path_, key), "unknown field");
+  }
+
+ private:
+  const json& j_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+Duration duration(const json& j, const std::string& path) {
+  if (!j.is_string()) fail(path, "must be a duration string like \"5m\"");
+  auto d = parse_duration(j.get<std::string>());
+  if (!d.ok()) fail(path, d.status().message());
+  return *d;
+}
+
+TimePoint utc(const json& j, const std::string& path) {
+  if (!j.is_string()) fail(path, "must be an RFC 3339 UTC time string like \"2026-01-01T00:00:00Z\"");
+  auto t = parse_utc(j.get<std::string>());
+  if (!t.ok()) fail(path, t.status().message());
+  return *t;
+}
+
+// Final answers only: a 1xx is not a response a receiver can end an exchange with.
+int answer_status(const json& j, const std::string& path) {
+  if (!j.is_number_integer() || j.get<int64_t>() < 200 || j.get<int64_t>() > 599)
+    fail(path, "must be an HTTP status code from 200 to 599");
+  return j.get<int>();
+}
+
+bool flag(const json& j, const std::string& path) {
+  if (!j.is_boolean()) fail(path, "must be true or false");
+  return j.get<bool>();
+}
+
+// A window bound: a duration on the relative and virtual clocks, an RFC 3339 time on the wall clock.
+Duration bound(const json& j, const std::string& path, ScriptClock clock) {
+  if (clock == ScriptClock::kWall) return utc(j, path).time_since_epoch();
+  return duration(j, path);
+}
+
+ReceiverScript::Window window(const json& j, const std::string& path, ScriptClock clock) {
+  using Action = ReceiverScript::Window::Action;
+  Fields f(j, path);
+  ReceiverScript::Window w;
+  w.from = bound(f.need("from"), f.path("from"), clock);
+  w.until = bound(f.need("until"), f.path("until"), clock);
+  if (w.until <= w.from) fail(f.path("until"), "must be later than from");
+  int outcomes = 0;
+  if (const json* v = f.get("status")) {
+    w.status = answer_status(*v, f.path("status"));
+    w.action = Action::kAnswer;
+    ++outcomes;
+  }
+  if (const json* v = f.get("timeout"); v != nullptr && flag(*v, f.path("timeout"))) {
+    w.action = Action::kTimeout;
+    ++outcomes;
+  }
+  if (const json* v = f.get("drop"); v != nullptr && flag(*v, f.path("drop"))) {
+    w.action = Action::kDrop;
+    ++outcomes;
+  }
+  if (outcomes != 1) fail(path, "needs exactly one of status, \"timeout\": true, \"drop\": true");
+  if (const json* v = f.get("latency")) {
+    if (w.action == Action::kTimeout) fail(f.path("latency"), "not allowed in a timeout window (it never answers)");
+    w.latency = duration(*v, f.path("latency"));
+  }
+  f.no_unknown();
+  return w;
+}
+
+ReceiverScript script(const json& j) {
+  Fields f(j, "");
+  ReceiverScript s;
+  if (const json* v = f.get("clock")) {
+    std::string name = v->is_string() ? v->get<std::string>() : "";
+    if (name == "relative") {
+      s.clock = ScriptClock::kRelative;
+    } else if (name == "wall") {
+      s.clock = ScriptClock::kWall;
+    } else if (name == "virtual") {
+      s.clock = ScriptClock::kVirtual;
+    } else {
+      fail("clock", "must be one of \"relative\", \"wall\", \"virtual\"");
+    }
+  }
+  if (s.clock == ScriptClock::kVirtual) {
+    s.start = utc(f.need("start"), "start");
+  } else if (f.get("start") != nullptr) {
+    fail("start", "only used with \"clock\": \"virtual\"");
+  }
+  if (const json* v = f.get("status")) s.status = answer_status(*v, "status");
+  if (const json* v = f.get("latency")) s.latency = duration(*v, "latency");
+  if (const json* v = f.get("windows")) {
+    if (!v->is_array()) fail("windows", "must be an array");
+    for (size_t i = 0; i < v->size(); ++i) s.windows.push_back(window((*v)[i], index("windows", i), s.clock));
+  }
+  if (const json* v = f.get("fail_rate")) {
+    if (!v->is_number() || v->get<double>() < 0.0 || v->get<double>() > 1.0)
+      fail("fail_rate", "must be a number from 0 to 1");
+    s.fail_rate = v->get<double>();
+  }
+  if (const json* v = f.get("fail_status")) s.fail_status = answer_status(*v, "fail_status");
+  if (const json* v = f.get("seed")) {
+    if (!v->is_number_unsigned()) fail("seed", "must be a whole number >= 0");
+    s.seed = v->get<uint64_t>();
+  }
+  f.no_unknown();
+  return s;
+}
+
+}  // namespace
+
+Result<ReceiverScript> parse_receiver_script(const json& j) {
+  try {
+    return script(j);
+  } catch (const ParseError& e) {
+    return Status::InvalidArgument(e.message);
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(e.what());
+  }
+}
+
+Result<ReceiverScript> load_receiver_script(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::InvalidArgument(fmt::format("{}: cannot open", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  json j;
+  try {
+    j = json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    return Status::InvalidArgument(fmt::format("{}: invalid JSON: {}", path, e.what()));
+  }
+  return parse_receiver_script(j);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Record lines and stats
+// ---------------------------------------------------------------------------------------------------------
+namespace {
+
+// Appends `s` as a JSON string. Bytes >= 0x80 are escaped as \u00XX: HTTP field values are octets
+// (obs-text is ISO-8859-1), and the record must stay valid UTF-8 whatever a client sends.
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20 || u >= 0x7f) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", u);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+void append_optional(std::string& out, const std::optional<std::string>& s) {
+  if (s) {
+    append_json_string(out, *s);
+  } else {
+    out += "null";
+  }
+}
+
+void append_optional(std::string& out, const std::optional<uint64_t>& n) {
+  if (n) {
+    fmt::format_to(std::back_inserter(out), "{}", *n);
+  } else {
+    out += "null";
+  }
+}
+
+const char* action_name(RequestRecord::Action a) {
+  switch (a) {
+    case RequestRecord::Action::kAnswer: return "answer";
+    case RequestRecord::Action::kTimeout: return "timeout";
+    case RequestRecord::Action::kDrop: return "drop";
+  }
+  return "?";
+}
+
+const char* signature_name(RequestRecord::Signature s) {
+  switch (s) {
+    case RequestRecord::Signature::kOk: return "ok";
+    case RequestRecord::Signature::kBad: return "bad";
+    case RequestRecord::Signature::kMissing: return "missing";
+    case RequestRecord::Signature::kUnchecked: return "unchecked";
+  }
+  return "?";
+}
+
+const char* order_name(RequestRecord::Order o) {
+  switch (o) {
+    case RequestRecord::Order::kOk: return "ok";
+    case RequestRecord::Order::kDuplicate: return "duplicate";
+    case RequestRecord::Order::kGap: return "gap";
+    case RequestRecord::Order::kOutOfOrder: return "out_of_order";
+    case RequestRecord::Order::kNotApplicable: return "n/a";
+  }
+  return "?";
+}
+
+bool is_2xx(int status) { return status >= 200 && status < 300; }
+
+}  // namespace
+
+std::string RequestRecord::to_json_line() const {
+  std::string out;
+  out.reserve(256);
+  fmt::format_to(std::back_inserter(out), "{{\"t_ms\":{},\"sub\":", t_ms);
+  append_json_string(out, sub);
+  out += ",\"event\":";
+  append_optional(out, event);
+  out += ",\"seq\":";
+  append_optional(out, seq);
+  out += ",\"attempt\":";
+  append_optional(out, attempt);
+  out += ",\"virtual_time\":";
+  append_optional(out, virtual_time);
+  fmt::format_to(std::back_inserter(out),
+                 ",\"action\":\"{}\",\"status\":{},\"signature\":\"{}\",\"order\":\"{}\",\"bytes\":{}}}",
+                 action_name(action), status, signature_name(signature), order_name(order), bytes);
+  return out;
+}
+
+std::string ReceiverStats::to_json_line() const {
+  return fmt::format(
+      "{{\"requests\":{},\"answered_2xx\":{},\"answered_other\":{},\"timeouts\":{},\"drops\":{},"
+      "\"duplicates\":{},\"order_violations\":{},\"bad_signatures\":{},\"connections\":{}}}",
+      requests, answered_2xx, answered_other, timeouts, drops, duplicates, order_violations, bad_signatures,
+      connections);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Shared state
+// ---------------------------------------------------------------------------------------------------------
+namespace {
+
+// What the script says to do with one request.
+struct Decision {
+  ReceiverScript::Window::Action action = ReceiverScript::Window::Action::kAnswer;
+  int status = 200;
+  Duration latency{0};
+};
+
+// Type-erased connection, so that stop() can reach every live connection whatever its stream type.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Closes the connection on its own strand; a request waiting for its outcome is recorded as a timeout.
+  virtual void post_abort() = 0;
+};
+
+// Accepted events of one subscription, for the order and duplicate checks.
+struct SubscriptionOrder {
+  std::optional<uint64_t> last_seq;
+  std::unordered_set<std::string> accepted_ids;
+  std::deque<std::string> id_fifo;  // accepted_ids in insertion order, to forget the oldest
+};
+
+constexpr size_t kRecordFlushBytes = 64 * 1024;
+constexpr auto kRecordFlushInterval = std::chrono::seconds(1);
+
+}  // namespace
+
+namespace detail {
+
+struct ReceiverState : std::enable_shared_from_this<ReceiverState> {
+  ReceiverState(asio::io_context& context, ReceiverOptions o)
+      : ioc(context),
+        opts(std::move(o)),
+        control(asio::make_strand(context)),
+        acceptor(control),
+        flush_timer(control),
+        rng(opts.script.seed) {}
+
+  ~ReceiverState() {
+    if (record_file != nullptr) {
+      write_record_locked();
+      std::fclose(record_file);
+    }
+  }
+
+  Status listen(const std::string& host_port);
+  void accept();
+  void schedule_flush();
+  void stop();
+
+  // The script's decision for a request; `virtual_time` is its hooksim-virtual-time header, if any.
+  Decision decide(const std::optional<std::string>& virtual_time);
+  // The signature / token check of a request.
+  RequestRecord::Signature check_auth(const http::request<http::string_body>& req) const;
+  // Completes `r` (t_ms, order), counts it, appends it to the record and calls on_record.
+  void record(RequestRecord& r);
+  Status flush();
+
+  void add_connection(Connection* c, std::weak_ptr<Connection> w) {
+    std::lock_guard lock(connections_mu);
+    connections.emplace(c, std::move(w));
+  }
+  void remove_connection(Connection* c) {
+    std::lock_guard lock(connections_mu);
+    connections.erase(c);
+  }
+
+  asio::io_context& ioc;
+  const ReceiverOptions opts;
+  std::string key;                          // HMAC key of opts.secret
+  std::string expected_authorization;       // "Bearer <token>"
+  std::unique_ptr<asio::ssl::context> tls;  // set when serving HTTPS
+  asio::strand<asio::io_context::executor_type> control;  // runs the acceptor, the flush timer and stop
+  tcp::acceptor acceptor;
+  asio::steady_timer flush_timer;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::atomic<bool> stopping{false};
+  uint16_t port = 0;
+  std::string url;
+
+  std::mutex connections_mu;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;
+
+  // Guarded by mu.
+  mutable std::mutex mu;
+  ReceiverStats stats;
+  std::mt19937_64 rng;
+  std::unordered_map<std::string, SubscriptionOrder> subs;
+  std::FILE* record_file = nullptr;
+  std::string record_buffer;
+  std::string record_error;  // the first write error
+
+ private:
+  RequestRecord::Order classify_locked(const RequestRecord& r);
+  void write_record_locked();
+};
+
+}  // namespace detail
+
+using detail::ReceiverState;
+
+namespace {
+
+// Splits "host:port", "[v6]:port" or "port".
+Status split_host_port(const std::string& text, std::string& host, uint16_t& port) {
+  std::string port_text;
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    host = "127.0.0.1";
+    port_text = text;
+  } else if (text.starts_with("[")) {
+    size_t close = text.find("]:");
+    if (close == std::string::npos) return Status::InvalidArgument(fmt::format("listen address '{}': expected [IPv6]:PORT", text));
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      return Status::InvalidArgument(fmt::format("listen address '{}': expected HOST:PORT", text));
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || value > 65535)
+    return Status::InvalidArgument(fmt::format("listen address '{}': port must be a number from 0 to 65535", text));
+  port = static_cast<uint16_t>(value);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ReceiverState::listen(const std::string& host_port) {
+  std::string host;
+  uint16_t wanted_port = 0;
+  HOOKSIM_RETURN_IF_ERROR(split_host_port(host_port, host, wanted_port));
+  beast::error_code ec;
+  tcp::endpoint endpoint;
+  asio::ip::address address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, wanted_port);
+  } else {
+    tcp::resolver resolver(ioc);
+    auto results = resolver.resolve(host, std::to_string(wanted_port), ec);
+    if (ec || results.empty())
+      return Status::InvalidArgument(fmt::format("listen address '{}': cannot resolve '{}': {}", host_port, host,
+                                                 ec ? ec.message() : "no address"));
+    endpoint = results.begin()->endpoint();
+  }
+
+  if (!opts.secret.empty()) {
+    auto k = signing_key(opts.secret);
+    if (!k.ok()) return Status::InvalidArgument("secret: " + k.status().message());
+    key = std::move(*k);
+  }
+  if (!opts.token.empty()) expected_authorization = "Bearer " + opts.token;
+
+  if (!opts.tls_cert_path.empty() || !opts.tls_key_path.empty()) {
+    if (opts.tls_cert_path.empty() || opts.tls_key_path.empty())
+      return Status::InvalidArgument("TLS needs both a certificate and a private key");
+    tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                     ec);
+    SSL_CTX_set_min_proto_version(tls->native_handle(), TLS1_2_VERSION);
+    tls->use_certificate_chain_file(opts.tls_cert_path, ec);
+    if (ec)
+      return Status::InvalidArgument(
+          fmt::format("TLS certificate '{}': cannot load: {}", opts.tls_cert_path, ec.message()));
+    tls->use_private_key_file(opts.tls_key_path, asio::ssl::context::pem, ec);
+    if (ec)
+      return Status::InvalidArgument(fmt::format("TLS key '{}': cannot load: {}", opts.tls_key_path, ec.message()));
+    if (SSL_CTX_check_private_key(tls->native_handle()) != 1)
+      return Status::InvalidArgument(
+          fmt::format("TLS key '{}': does not match the certificate '{}'", opts.tls_key_path, opts.tls_cert_path));
+  }
+
+  if (!opts.record_path.empty()) {
+    record_file = std::fopen(opts.record_path.c_str(), "w");
+    if (record_file == nullptr)
+      return Status::InvalidArgument(
+          fmt::format("record file '{}': cannot open for writing: {}", opts.record_path, std::strerror(errno)));
+  }
+
+  auto fail = [&](const char* what) {
+    return Status::IOError(fmt::format("cannot listen on {}: {}: {}", host_port, what, ec.message()));
+  };
+  if (acceptor.open(endpoint.protocol(), ec)) return fail("open");
+  if (acceptor.set_option(asio::socket_base::reuse_address(true), ec)) return fail("reuse_address");
+  if (acceptor.bind(endpoint, ec)) return fail("bind");
+  if (acceptor.listen(asio::socket_base::max_listen_connections, ec)) return fail("listen");
+  tcp::endpoint bound = acceptor.local_endpoint(ec);
+  if (ec) return fail("local_endpoint");
+  port = bound.port();
+  std::string shown = bound.address().to_string();
+  if (bound.address().is_v6()) shown = "[" + shown + "]";
+  url = fmt::format("{}://{}:{}", tls ? "https" : "http", shown, port);
+  started = std::chrono::steady_clock::now();
+
+  asio::post(control, [self = shared_from_this()] {
+    self->accept();
+    if (self->record_file != nullptr) self->schedule_flush();
+  });
+  return Status::OK();
+}
+
+void ReceiverState::schedule_flush() {
+  if (stopping) return;
+  flush_timer.expires_after(kRecordFlushInterval);
+  flush_timer.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->stopping) return;
+    {
+      std::lock_guard lock(self->mu);
+      self->write_record_locked();
+    }
+    self->schedule_flush();
+  });
+}
+
+void ReceiverState::stop() {
+  if (stopping.exchange(true)) return;
+  asio::post(control, [self = shared_from_this()] {
+    beast::error_code ec;
+    self->acceptor.close(ec);
+    self->flush_timer.cancel();
+    std::vector<std::shared_ptr<Connection>> live;
+    {
+      std::lock_guard lock(self->connections_mu);
+      for (auto& [ptr, weak] : self->connections)
+        if (auto c = weak.lock()) live.push_back(std::move(c));
+    }
+    for (auto& c : live) c->post_abort();
+  });
+}
+
+Decision ReceiverState::decide(const std::optional<std::string>& virtual_time) {
+  using Clock = ScriptClock;
+  const ReceiverScript& s = opts.script;
+  if (!s.windows.empty()) {
+    std::optional<Duration> t;
+    switch (s.clock) {
+      case Clock::kRelative:
+        t = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
+        break;
+      case Clock::kWall:
+        t = std::chrono::duration_cast<Duration>(std::chrono::system_clock::now().time_since_epoch());
+        break;
+      case Clock::kVirtual:
+        if (virtual_time) {
+          if (auto vt = parse_utc(*virtual_time); vt.ok()) t = *vt - s.start;
+        }
+        break;
+    }
+    if (t) {
+      for (const auto& w : s.windows)
+        if (w.from <= *t && *t < w.until) return Decision{w.action, w.status, w.latency.value_or(s.latency)};
+    }
+  }
+  Decision d{ReceiverScript::Window::Action::kAnswer, s.status, s.latency};
+  if (s.fail_rate > 0.0) {
+    std::lock_guard lock(mu);
+    // 53 random bits: the same on every standard library (as sim/sim_transport.cpp).
+    double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+    if (u < s.fail_rate) d.status = s.fail_status;
+  }
+  return d;
+}
+
+namespace {
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// How a combined check (secret and token) reports: unchecked < ok < bad < missing.
+int signature_rank(RequestRecord::Signature s) {
+  switch (s) {
+    case RequestRecord::Signature::kUnchecked: return 0;
+    case RequestRecord::Signature::kOk: return 1;
+    case RequestRecord::Signature::kBad: return 2;
+    case RequestRecord::Signature::kMissing: return 3;
+  }
+  return 0;
+}
+
+RequestRecord::Signature worst(RequestRecord::Signature a, RequestRecord::Signature b) {
+  return signature_rank(b) > signature_rank(a) ? b : a;
+}
+
+template <typename Int>
+std::optional<Int> parse_int(std::string_view text) {
+  Int value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::string_view header(const http::request_header<>& h, std::string_view name) {
+  auto it = h.find(beast::string_view(name.data(), name.size()));
+  return it == h.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+}
+
+std::optional<std::string> optional_header(const http::request_header<>& h, std::string_view name) {
+  auto it = h.find(beast::string_view(name.data(), name.size()));
+  if (it == h.end()) return std::nullopt;
+  return std::string(it->value().data(), it->value().size());
+}
+
+// The parts of a request the record keeps (everything but the outcome).
+RequestRecord describe(const http::request_header<>& h) {
+  RequestRecord r;
+  if (auto sub = optional_header(h, "hooksim-subscription")) {
+    r.sub = std::move(*sub);
+  } else {
+    std::string_view target(h.target().data(), h.target().size());
+    r.sub = std::string(target.substr(0, target.find('?')));
+  }
+  r.event = optional_header(h, "webhook-id");
+  r.seq = parse_int<uint64_t>(header(h, "hooksim-sequence"));
+  r.attempt = parse_int<uint64_t>(header(h, "hooksim-attempt"));
+  r.virtual_time = optional_header(h, "hooksim-virtual-time");
+  return r;
+}
+
+}  // namespace
+
+RequestRecord::Signature ReceiverState::check_auth(const http::request<http::string_body>& req) const {
+  using Sig = RequestRecord::Signature;
+  Sig result = Sig::kUnchecked;
+  if (!key.empty()) {
+    std::string_view signature = header(req, "webhook-signature");
+    if (signature.empty()) {
+      result = worst(result, Sig::kMissing);
+    } else {
+      auto timestamp = parse_int<int64_t>(header(req, "webhook-timestamp"));
+      bool good = timestamp && verify(key, header(req, "webhook-id"), *timestamp, req.body(), signature);
+      result = worst(result, good ? Sig::kOk : Sig::kBad);
+    }
+  }
+  if (!expected_authorization.empty()) {
+    auto it = req.find(http::field::authorization);
+    if (it == req.end()) {
+      result = worst(result, Sig::kMissing);
+    } else {
+      bool good = constant_time_equal(std::string_view(it->value().data(), it->value().size()),
+                                      expected_authorization);
+      result = worst(result, good ? Sig::kOk : Sig::kBad);
+    }
+  }
+  return result;
+}
+
+RequestRecord::Order ReceiverState::classify_locked(const RequestRecord& r) {
+  using Order = RequestRecord::Order;
+  SubscriptionOrder& s = subs[r.sub];
+  if (r.event && s.accepted_ids.contains(*r.event)) {
+    ++stats.duplicates;
+    return Order::kDuplicate;
+  }
+  if (r.event) {
+    s.accepted_ids.insert(*r.event);
+    s.id_fifo.push_back(*r.event);
+    while (s.id_fifo.size() > opts.dedup_window) {
+      s.accepted_ids.erase(s.id_fifo.front());
+      s.id_fifo.pop_front();
+    }
+  }
+  if (!r.seq) return Order::kNotApplicable;
+  Order order = Order::kOk;
+  if (s.last_seq && *r.seq != *s.last_seq + 1) {
+    order = *r.seq > *s.last_seq + 1 ? Order::kGap : Order::kOutOfOrder;
+    ++stats.order_violations;
+  }
+  s.last_seq = *r.seq;
+  return order;
+}
+
+void ReceiverState::record(RequestRecord& r) {
+  r.t_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  {
+    std::lock_guard lock(mu);
+    ++stats.requests;
+    switch (r.action) {
+      case RequestRecord::Action::kAnswer:
+        ++(is_2xx(r.status) ? stats.answered_2xx : stats.answered_other);
+        break;
+      case RequestRecord::Action::kTimeout:
+        ++stats.timeouts;
+        break;
+      case RequestRecord::Action::kDrop:
+        ++stats.drops;
+        break;
+    }
+    if (r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing)
+      ++stats.bad_signatures;
+    r.order = r.action == RequestRecord::Action::kAnswer && is_2xx(r.status) ? classify_locked(r)
+                                                                            : RequestRecord::Order::kNotApplicable;
+    if (record_file != nullptr) {
+      record_buffer += r.to_json_line();
+      record_buffer += '\n';
+      if (record_buffer.size() >= kRecordFlushBytes) write_record_locked();
+    }
+  }
+  if (opts.on_record) opts.on_record(r);
+}
+
+void ReceiverState::write_record_locked() {
+  if (record_file == nullptr || record_buffer.empty()) return;
+  size_t written = std::fwrite(record_buffer.data(), 1, record_buffer.size(), record_file);
+  if ((written != record_buffer.size() || std::fflush(record_file) != 0) && record_error.empty())
+    record_error = fmt::format("record file '{}': write failed: {}", opts.record_path, std::strerror(errno));
+  record_buffer.clear();
+}
+
+Status ReceiverState::flush() {
+  std::lock_guard lock(mu);
+  write_record_locked();
+  return record_error.empty() ? Status::OK() : Status::IOError(record_error);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Connections
+// ---------------------------------------------------------------------------------------------------------
+namespace {
+
+constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
+// How long a closing connection waits for the client to close its side after our last response, so that
+// unread request bytes do not turn our close into a reset that destroys the response.
+constexpr auto kLingerTimeout = std::chrono::seconds(2);
+
+// One HTTP/1.1 connection, plain (beast::tcp_stream) or TLS (beast::ssl_stream<beast::tcp_stream>). Every
+// handler runs on the connection's strand (the executor of its socket), so no member needs a lock.
+//
+// A request moves through: read header -> (100 Continue) -> read body -> decide -> answer now, answer after
+// the latency timer, drop, or wait for the client to close (timeout). Exactly one record is written per
+// request that was read, when its outcome is known; `pending_` says one is still owed.
+template <typename Stream>
+class Session : public Connection, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <typename... StreamArgs>
+  Session(std::shared_ptr<ReceiverState> state, StreamArgs&&... args)
+      : state_(std::move(state)), stream_(std::forward<StreamArgs>(args)...), timer_(stream_.get_executor()) {}
+
+  ~Session() override { state_->remove_connection(this); }
+
+  void start() {
+    state_->add_connection(this, this->weak_from_this());
+    if constexpr (kTls) {
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->close_now();
+                                self->read_request();
+                              });
+    } else {
+      read_request();
+    }
+  }
+
+  void post_abort() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->abort(); });
+  }
+
+ private:
+  using Action = ReceiverScript::Window::Action;
+
+  void read_request() {
+    if (closed_ || state_->stopping) return close_now();
+    parser_.emplace();
+    parser_->body_limit(state_->opts.body_limit);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec == http::error::body_limit) return too_large();
+    if (ec) return close_now();  // the client closed, a reset, a malformed request, or stop()
+    if (parser_->is_done()) return on_request();
+    auto expect = parser_->get()[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      asio::async_write(stream_, asio::buffer(k100Continue.data(), k100Continue.size()),
+                        [self = this->shared_from_this()](beast::error_code ec2, size_t) {
+                          if (ec2) return self->close_now();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec == http::error::body_limit) return self->too_large();
+      if (ec) return self->close_now();
+      self->on_request();
+    });
+  }
+
+  void on_request() {
+    http::request<http::string_body> req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    RequestRecord r = describe(req);
+    r.bytes = req.body().size();
+    if (req.method() != http::verb::post) {
+      r.status = 405;
+      state_->record(r);
+      return respond(405, "only POST is accepted\n");
+    }
+    r.signature = state_->check_auth(req);
+    bool rejected = r.signature != RequestRecord::Signature::kOk && r.signature != RequestRecord::Signature::kUnchecked &&
+                    !state_->opts.accept_bad_signatures;
+    Decision d = state_->decide(r.virtual_time);
+    record_ = std::move(r);
+    pending_ = true;
+    switch (d.action) {
+      case Action::kTimeout:
+        return wait_for_client_close();
+      case Action::kDrop:
+        return after(d.latency, [this] { drop(); });
+      case Action::kAnswer: {
+        int status = rejected ? 401 : d.status;
+        return after(d.latency, [this, status] { answer(status); });
+      }
+    }
+  }
+
+  // Runs `then` on this connection's strand after `latency`, at once when it is zero.
+  template <typename F>
+  void after(Duration latency, F then) {
+    if (latency.count() <= 0) return then();
+    timer_.expires_after(latency);
+    timer_.async_wait([self = this->shared_from_this(), then](beast::error_code ec) {
+      if (ec || self->closed_) return;
+      then();
+    });
+  }
+
+  void answer(int status) {
+    if (!pending_) return;
+    pending_ = false;
+    record_.action = RequestRecord::Action::kAnswer;
+    record_.status = status;
+    state_->record(record_);
+    respond(status, status == 401 ? "signature or token check failed\n" : "");
+  }
+
+  void drop() {
+    if (pending_) {
+      pending_ = false;
+      record_.action = RequestRecord::Action::kDrop;
+      state_->record(record_);
+    }
+    close_now();
+  }
+
+  // Reads and discards whatever the client sends until it closes: the request is never answered.
+  void wait_for_client_close() {
+    stream_.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (!ec && !self->closed_) return self->wait_for_client_close();
+      self->abandon();
+    });
+  }
+
+  // Records a request that never got its outcome as a timeout (status 0).
+  void abandon() {
+    if (pending_) {
+      pending_ = false;
+      record_.action = RequestRecord::Action::kTimeout;
+      record_.status = 0;
+      state_->record(record_);
+    }
+    close_now();
+  }
+
+  void abort() { abandon(); }
+
+  void too_large() {
+    const auto& h = parser_->get();
+    RequestRecord r = describe(h);
+    r.bytes = parser_->content_length().value_or(0);
+    r.status = 413;
+    version_ = h.version();
+    keep_alive_ = false;
+    state_->record(r);
+    respond(413, "body too large\n");
+  }
+
+  void respond(int status, std::string_view body) {
+    response_ = {};
+    response_.version(version_ == 10 ? 10 : 11);
+    response_.result(static_cast<unsigned>(status));
+    if (status == 405) response_.set(http::field::allow, "POST");
+    if (!body.empty()) {
+      response_.set(http::field::content_type, "text/plain");
+      response_.body().assign(body.data(), body.size());
+    }
+    response_.keep_alive(keep_alive_ && !state_->stopping);
+    response_.prepare_payload();
+    http::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->close_now();
+      if (!self->response_.keep_alive()) return self->graceful_close();
+      self->read_request();
+    });
+  }
+
+  // After a response with "connection: close": end our side cleanly, then wait (bounded) for the client's.
+  void graceful_close() {
+    if (closed_) return;
+    auto& lowest = beast::get_lowest_layer(stream_);
+    lowest.expires_after(kLingerTimeout);
+    if constexpr (kTls) {
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->close_now(); });
+    } else {
+      beast::error_code ec;
+      lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+      linger();
+    }
+  }
+
+  void linger() {
+    stream_.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (!ec && !self->closed_) return self->linger();
+      self->close_now();
+    });
+  }
+
+  void close_now() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    beast::get_lowest_layer(stream_).close();
+  }
+
+  std::shared_ptr<ReceiverState> state_;
+  Stream stream_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  std::array<char, 4096> discard_;
+  RequestRecord record_;  // the current request's record while pending_
+  bool pending_ = false;
+  bool closed_ = false;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+void ReceiverState::accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    if (self->stopping || ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      {
+        std::lock_guard lock(self->mu);
+        ++self->stats.connections;
+      }
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      try {
+        if (self->tls) {
+          auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(self, std::move(socket), *self->tls);
+          s->start();
+        } else {
+          auto s = std::make_shared<Session<beast::tcp_stream>>(self, std::move(socket));
+          s->start();
+        }
+      } catch (const std::exception&) {
+        // Out of memory or an SSL object that cannot be created: this connection is lost, the server goes on.
+      }
+    }
+    self->accept();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// MockReceiver
+// ---------------------------------------------------------------------------------------------------------
+
+MockReceiver::MockReceiver(asio::io_context& ioc, ReceiverOptions options)
+    : state_(std::make_shared<ReceiverState>(ioc, std::move(options))) {}
+
+MockReceiver::~MockReceiver() {
+  state_->stop();
+  (void)state_->flush();
+}
+
+Status MockReceiver::listen(const std::string& host_port) {
+  try {
+    return state_->listen(host_port);
+  } catch (const std::exception& e) {
+    return Status::IOError(fmt::format("cannot listen on {}: {}", host_port, e.what()));
+  }
+}
+
+uint16_t MockReceiver::port() const { return state_->port; }
+
+std::string MockReceiver::url() const { return state_->url; }
+
+void MockReceiver::stop() { state_->stop(); }
+
+ReceiverStats MockReceiver::stats() const {
+  std::lock_guard lock(state_->mu);
+  return state_->stats;
+}
+
+Status MockReceiver::flush() { return state_->flush(); }
+
+}  // namespace hooksim::net

@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "sim/attempt_log.h"
 #include "sim/sim_transport.h"
+#include "net/asio_scheduler.h"
 #include "sim/timeline.h"
 #include "storage/rocks_store.h"
 
@@ -40,17 +41,61 @@ class TempDir {
   std::string path_;
 };
 
-// Everything that lives for one run, wired together.
+// Sends each attempt through the simulated receivers or, for subscriptions with a url, over HTTP.
+class RoutingTransport final : public Transport {
+ public:
+  RoutingTransport(Transport& sim, Transport* http) : sim_(sim), http_(http) {}
+  AttemptHandle send(const DeliveryRequest& request, Done done) override {
+    bool real = http_ != nullptr && !request.subscription->endpoint.url.empty();
+    AttemptHandle outer = next_++;
+    AttemptHandle inner = (real ? *http_ : sim_).send(request, [this, outer, done = std::move(done)](const AttemptResult& r) {
+      routes_.erase(outer);
+      done(r);
+    });
+    routes_[outer] = {real, inner};
+    return outer;
+  }
+  void cancel(AttemptHandle handle) override {
+    auto it = routes_.find(handle);
+    if (it == routes_.end()) return;
+    (it->second.first ? *http_ : sim_).cancel(it->second.second);
+    routes_.erase(it);
+  }
+ private:
+  Transport& sim_;
+  Transport* http_;
+  AttemptHandle next_ = 1;
+  std::unordered_map<AttemptHandle, std::pair<bool, AttemptHandle>> routes_;
+};
+
+// Everything that lives for one run, wired together. The engine and store are the same in both clock
+// modes; only the scheduler and the transport differ.
 class Run {
  public:
   Run(const Scenario& sc, const RunOptions& options, std::string dir)
-      : sc_(sc),
-        dir_(std::move(dir)),
-        scheduler_(sc.start),
-        transport_(scheduler_, sc.start, sc.seed),
-        observers_(make_observers(options)),
-        fanout_(observers_) {
-    for (const auto& s : sc.subscriptions) transport_.set_receiver(s.config.id, s.receiver);
+      : sc_(sc), dir_(std::move(dir)), observers_(make_observers(options)), fanout_(observers_) {
+    if (options.clock == RunOptions::Clock::kVirtual) {
+      virtual_ = std::make_unique<VirtualScheduler>(sc.start);
+      scheduler_ = virtual_.get();
+    } else {
+      net::AsioSchedulerOptions so;
+      so.start = sc.start;
+      so.speed = options.speed;
+      so.skip_idle = true;
+      so.busy = [this] { return curl_->in_flight() > 0; };
+      asio_ = std::make_unique<net::AsioScheduler>(io_, so);
+      scheduler_ = asio_.get();
+      net::CurlOptions co = options.curl;
+      co.speed = options.speed;
+      curl_ = std::make_unique<net::CurlTransport>(io_, *scheduler_, co);
+    }
+    sim_ = std::make_unique<SimTransport>(*scheduler_, sc.start, sc.seed);
+    for (const auto& s : sc.subscriptions) sim_->set_receiver(s.config.id, s.receiver);
+    routing_ = std::make_unique<RoutingTransport>(*sim_, curl_.get());
+  }
+
+  ~Run() {
+    engine_.reset();  // before the transports it uses
   }
 
   Status start() {
@@ -62,7 +107,12 @@ class Run {
   }
 
   Result<Summary> finish(std::chrono::steady_clock::time_point wall_start) {
-    scheduler_.run_until(sc_.start + sc_.duration);
+    TimePoint end = sc_.start + sc_.duration;
+    if (virtual_) {
+      virtual_->run_until(end);
+    } else {
+      asio_->run_until(end);
+    }
     if (timeline_) timeline_->flush();
     if (!status_.ok()) return status_;
     if (!audit_.errors.empty()) return Status::IOError("store error during the run: " + audit_.errors.front());
@@ -106,7 +156,7 @@ class Run {
     auto store = storage::RocksQueueStore::open(dir_, opts);
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
-    engine_ = std::make_unique<Engine>(scheduler_, *store_, transport_, &fanout_);
+    engine_ = std::make_unique<Engine>(*scheduler_, *store_, *routing_, &fanout_);
     return engine_->open();
   }
 
@@ -115,19 +165,19 @@ class Run {
   void restart() {
     engine_.reset();
     store_.reset();
-    if (log_) log_->on_restart(scheduler_.now());
-    if (timeline_) timeline_->on_restart(scheduler_.now());
+    if (log_) log_->on_restart(scheduler_->now());
+    if (timeline_) timeline_->on_restart(scheduler_->now());
     record(open_engine());
   }
 
   void schedule_event(const EventSpec& spec, Duration at) {
-    scheduler_.schedule_at(sc_.start + at, [this, &spec, at] {
+    scheduler_->schedule_at(sc_.start + at, [this, &spec, at] {
       Event e;
       e.id = spec.id.empty() ? fmt::format("evt_{}", published_ + 1) : spec.id;
       e.type = spec.type;
       e.account = spec.account;
       e.vehicle = spec.vehicle;
-      e.occurred_at = scheduler_.now();
+      e.occurred_at = scheduler_->now();
       e.data = spec.data;
       record(engine_->publish({&e, 1}));
       ++published_;
@@ -136,14 +186,14 @@ class Run {
   }
 
   void schedule_action(const Action& a) {
-    scheduler_.schedule_at(sc_.start + a.at, [this, &a] {
+    scheduler_->schedule_at(sc_.start + a.at, [this, &a] {
       if (a.kind == Action::Kind::kRestart) {
         restart();
         return;
       }
       Status st = engine_->reactivate(a.sub);
       if (st.code() == Status::Code::kFailedPrecondition) {
-        if (timeline_) timeline_->note(scheduler_.now(), fmt::format("reactivate {}: {}", a.sub, st.message()));
+        if (timeline_) timeline_->note(scheduler_->now(), fmt::format("reactivate {}: {}", a.sub, st.message()));
         return;  // reactivating an active subscription changes nothing
       }
       record(st);
@@ -157,8 +207,13 @@ class Run {
 
   const Scenario& sc_;
   std::string dir_;
-  VirtualScheduler scheduler_;
-  SimTransport transport_;
+  boost::asio::io_context io_;
+  std::unique_ptr<VirtualScheduler> virtual_;
+  std::unique_ptr<net::AsioScheduler> asio_;
+  Scheduler* scheduler_ = nullptr;
+  std::unique_ptr<net::CurlTransport> curl_;
+  std::unique_ptr<SimTransport> sim_;
+  std::unique_ptr<RoutingTransport> routing_;
   DeliveryAudit audit_;
   std::unique_ptr<AttemptLogWriter> log_;
   std::unique_ptr<TimelinePrinter> timeline_;
@@ -196,6 +251,15 @@ nlohmann::ordered_json Summary::to_json() const {
 
 Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options) {
   auto wall_start = std::chrono::steady_clock::now();
+  if (options.clock == RunOptions::Clock::kVirtual) {
+    for (size_t i = 0; i < scenario.subscriptions.size(); ++i) {
+      if (scenario.subscriptions[i].real())
+        return Status::InvalidArgument(fmt::format(
+            "subscriptions[{}].url: simulate sends nothing over the network; use hooksim run for real receivers, "
+            "or give a simulated receiver",
+            i));
+    }
+  }
   std::optional<TempDir> temp;
   std::string dir = options.data_dir;
   if (dir.empty()) {

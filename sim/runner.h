@@ -6,11 +6,19 @@
 #include <string>
 
 #include "engine/status.h"
+#include "net/curl_transport.h"
 #include "sim/scenario.h"
 
 namespace hooksim::sim {
 
 struct RunOptions {
+  // kVirtual (`simulate`): a virtual clock; every subscription needs a simulated receiver.
+  // kAccelerated (`run`): real requests to subscriptions with a url (simulated receivers for the others);
+  // the clock runs at `speed` x real time while a request is in flight and jumps over idle gaps.
+  enum class Clock { kVirtual, kAccelerated };
+  Clock clock = Clock::kVirtual;
+  double speed = 1.0;
+  net::CurlOptions curl;  // kAccelerated: TLS and connection settings
   // Store directory. Empty: a fresh temporary directory, removed afterwards. Otherwise it must not hold
   // a store already (a scenario starts from nothing); it is kept.
   std::string data_dir;
@@ -46,7 +54,9 @@ struct Summary {
   nlohmann::ordered_json to_json() const;
 };
 
-// Runs `scenario` from its start to start + duration. Errors: the store could not be opened or written.
+// Runs `scenario` from its start to start + duration. Errors: InvalidArgument when the scenario does not
+// fit the clock (a url under kVirtual) or the data directory is not empty; IOError when the store could not
+// be opened or written.
 Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options);
 
 }  // namespace hooksim::sim

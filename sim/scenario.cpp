@@ -1,5 +1,7 @@
 #include "sim/scenario.h"
 
+#include "net/signing.h"
+
 #include <fmt/format.h>
 
 #include <fstream>
@@ -150,7 +152,21 @@ ScenarioSubscription subscription(const json& j, const std::string& path, const 
   }
   const json* p = f.get("policy");
   s.config.policy = p ? policy(*p, f.path("policy")) : default_policy;
-  s.receiver = receiver(f.get("receiver"), f.path("receiver"));
+  const json* receiver_json = f.get("receiver");
+  s.receiver = receiver(receiver_json, f.path("receiver"));
+  if (const json* v = f.get("url")) {
+    if (receiver_json) fail(f.path("url"), "give either url (a real receiver) or receiver (a simulated one), not both");
+    s.config.endpoint.url = string(*v, f.path("url"));
+    if (Status st = validate_url(s.config.endpoint.url); !st.ok()) fail(f.path("url"), st.message());
+  }
+  const json* secret = f.get("secret");
+  const json* token = f.get("token");
+  if (secret && token) fail(f.path("token"), "give either secret (signatures) or token (bearer), not both");
+  if (secret) {
+    s.config.endpoint.secret = string(*secret, f.path("secret"));
+    if (Status st = validate_secret(s.config.endpoint.secret); !st.ok()) fail(f.path("secret"), st.message());
+  }
+  if (token) s.config.endpoint.token = string(*token, f.path("token"));
   f.no_unknown();
   return s;
 }
@@ -247,6 +263,25 @@ Scenario scenario(const json& j) {
 }
 
 }  // namespace
+
+Status validate_url(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else {
+    return Status::InvalidArgument(fmt::format("'{}' must start with http:// or https://", url));
+  }
+  if (rest.empty() || rest[0] == '/' || rest[0] == ':' || rest.find_first_of(" \t\r\n") != std::string_view::npos)
+    return Status::InvalidArgument(fmt::format("'{}' has no host", url));
+  return Status::OK();
+}
+
+Status validate_secret(std::string_view secret) {
+  auto key = net::signing_key(secret);
+  return key.ok() ? Status::OK() : key.status();
+}
 
 Result<Scenario> parse_scenario(const nlohmann::json& j) {
   try {

@@ -35,9 +35,12 @@ struct ReceiverModel {
   int fail_status = 503;
 };
 
+// A subscription delivers either to a simulated receiver (`receiver`) or, under `hooksim run`, to a real
+// URL (config.endpoint.url, with an optional secret or token).
 struct ScenarioSubscription {
   SubscriptionConfig config;
   ReceiverModel receiver;
+  bool real() const { return !config.endpoint.url.empty(); }
 };
 
 // One event (at `at`), or a series every `every` in [from, until).
@@ -70,6 +73,12 @@ struct Scenario {
   std::vector<EventSpec> events;
   std::vector<Action> actions;
 };
+
+// OK when `url` is an absolute http:// or https:// URL with a host; otherwise says why.
+Status validate_url(std::string_view url);
+
+// OK when `secret` is "whsec_" followed by base64 of a non-empty key; otherwise says why.
+Status validate_secret(std::string_view secret);
 
 // Reads and validates a scenario. On error the message is one line naming the field by its JSON path
 // (e.g. "subscriptions[0].receiver.windows[1].from: invalid duration 'x' (...)") and the problem.

@@ -1,0 +1,74 @@
+#include "net/asio_scheduler.h"
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <cassert>
+
+namespace hooksim::net {
+
+AsioScheduler::AsioScheduler(boost::asio::io_context& io, AsioSchedulerOptions options)
+    : io_(io),
+      options_(std::move(options)),
+      anchor_clock_(options_.start),
+      anchor_real_(std::chrono::steady_clock::now()),
+      wakeup_(io) {
+  assert(options_.speed > 0);
+  assert(!options_.skip_idle || options_.busy);
+}
+
+TimePoint AsioScheduler::now() const {
+  if (!started_) return anchor_clock_;
+  auto real = std::chrono::steady_clock::now() - anchor_real_;
+  auto scaled = std::chrono::duration<double, std::milli>(real) * options_.speed;
+  return anchor_clock_ + Duration(static_cast<int64_t>(scaled.count()));
+}
+
+std::chrono::steady_clock::duration AsioScheduler::to_real(Duration d) const {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double, std::milli>(static_cast<double>(d.count()) / options_.speed));
+}
+
+TimerId AsioScheduler::schedule_at(TimePoint at, std::function<void()> fn) {
+  // The timer runs from run_until(); a handler that schedules one returns to that loop, which re-plans.
+  return timers_.add(at, std::move(fn));
+}
+
+void AsioScheduler::jump_to(TimePoint t) {
+  anchor_clock_ = t;
+  anchor_real_ = std::chrono::steady_clock::now();
+}
+
+void AsioScheduler::run_until(TimePoint until) {
+  // Keep the io_context from stopping when it momentarily has no work.
+  auto guard = boost::asio::make_work_guard(io_);
+  if (io_.stopped()) io_.restart();
+  if (!started_) {
+    jump_to(anchor_clock_);  // the clock stood still until now
+    started_ = true;
+  }
+  for (;;) {
+    io_.poll();  // handlers that are ready (completed I/O) go first
+    for (auto due = timers_.next_due(); due && *due <= now(); due = timers_.next_due()) {
+      auto [at, fn] = timers_.pop();
+      fn();
+      io_.poll();
+    }
+    TimePoint now_t = now();
+    if (now_t >= until) return;
+    auto due = timers_.next_due();
+    TimePoint target = due ? std::min(*due, until) : until;
+    if (options_.skip_idle && !options_.busy()) {
+      // Nothing in flight: nothing can happen before the next timer, so go there at once.
+      jump_to(std::max(target, now_t));
+      if (!due || *due > until) return;
+      continue;
+    }
+    // Wait for I/O or for the next timer, whichever comes first.
+    wakeup_.expires_after(to_real(target - now_t) + std::chrono::microseconds(100));
+    wakeup_.async_wait([](const boost::system::error_code&) {});
+    io_.run_one();
+    wakeup_.cancel();
+  }
+}
+
+}  // namespace hooksim::net

@@ -1,0 +1,54 @@
+// AsioScheduler: a Scheduler for real I/O on a Boost.Asio io_context, with a clock that can run faster
+// than real time and jump over idle gaps.
+//
+// Its clock is `start` plus the real time elapsed since, times `speed`; in skip-idle mode, whenever nothing
+// is in flight (the `busy` predicate is false) and the next timer lies in the future, the clock jumps
+// straight to it. That is how `hooksim run` replays a week of retries against a real receiver in seconds:
+// requests take real time, waiting takes none.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+
+#include "engine/clock.h"
+
+namespace hooksim::net {
+
+struct AsioSchedulerOptions {
+  TimePoint start;            // the clock's time until run_until() is first called; it runs from then on
+  double speed = 1.0;         // clock seconds per real second while waiting on real I/O; > 0
+  bool skip_idle = false;     // jump over gaps when !busy()
+  std::function<bool()> busy;  // whether real work is in flight (required when skip_idle)
+};
+
+class AsioScheduler final : public Scheduler {
+ public:
+  AsioScheduler(boost::asio::io_context& io, AsioSchedulerOptions options);
+
+  TimePoint now() const override;
+  TimerId schedule_at(TimePoint at, std::function<void()> fn) override;
+  bool cancel(TimerId id) override { return timers_.cancel(id); }
+
+  // Runs timers and the io_context's handlers until the clock reaches `until`; when skip_idle is set and
+  // nothing is in flight or pending before `until`, the clock jumps to `until` and it returns at once.
+  // Call from the thread that runs the io_context (not from inside a handler).
+  void run_until(TimePoint until);
+
+  // Real time that corresponds to a span of this clock's time (d / speed).
+  std::chrono::steady_clock::duration to_real(Duration d) const;
+
+ private:
+  void jump_to(TimePoint t);
+
+  boost::asio::io_context& io_;
+  AsioSchedulerOptions options_;
+  TimePoint anchor_clock_;
+  std::chrono::steady_clock::time_point anchor_real_;
+  bool started_ = false;
+  TimerQueue timers_;
+  boost::asio::steady_timer wakeup_;
+};
+
+}  // namespace hooksim::net

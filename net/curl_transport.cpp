@@ -1,0 +1,308 @@
+#include "net/curl_transport.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+
+#include "net/signing.h"
+
+namespace hooksim::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// One request in flight.
+struct CurlTransport::Transfer {
+  AttemptHandle handle = 0;
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  std::string url;
+  std::string body;
+  Done done;
+  TimePoint started;
+  size_t received = 0;
+  bool capped = false;  // the response body passed max_response_body and reading stopped
+  size_t cap = 0;
+
+  ~Transfer() {
+    if (headers) curl_slist_free_all(headers);
+    if (easy) curl_easy_cleanup(easy);
+  }
+};
+
+// A socket curl asked us to open, and what curl wants to wait for on it.
+struct CurlTransport::Socket {
+  explicit Socket(asio::io_context& io) : socket(io) {}
+  tcp::socket socket;
+  int wanted = 0;  // CURL_POLL_IN / OUT / INOUT, or 0
+  bool reading = false;
+  bool writing = false;
+};
+
+namespace {
+
+ErrorClass classify(CURLcode code) {
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return ErrorClass::kTimeout;
+    case CURLE_COULDNT_CONNECT:
+      return ErrorClass::kConnect;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return ErrorClass::kDns;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_USE_SSL_FAILED:
+      return ErrorClass::kTls;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WEIRD_SERVER_REPLY:
+      return ErrorClass::kReset;
+    default:
+      return ErrorClass::kOther;
+  }
+}
+
+long to_ms_long(Duration d) { return static_cast<long>(std::max<int64_t>(1, d.count())); }
+
+}  // namespace
+
+CurlTransport::CurlTransport(asio::io_context& io, const Scheduler& clock, CurlOptions options)
+    : io_(io), clock_(clock), options_(std::move(options)), timer_(io) {
+  static const bool global_init = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+  (void)global_init;
+  multi_ = curl_multi_init();
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlTransport::on_socket);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlTransport::on_timer);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, std::max(16L, 4 * options_.max_host_connections));
+}
+
+CurlTransport::~CurlTransport() {
+  for (auto& [handle, t] : transfers_) curl_multi_remove_handle(multi_, t->easy);
+  transfers_.clear();
+  curl_multi_cleanup(multi_);  // closes cached connections through close_socket
+  timer_.cancel();
+  for (auto& [fd, s] : sockets_) s->socket.close();
+}
+
+AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
+  auto t = std::make_unique<Transfer>();
+  t->handle = next_handle_++;
+  t->done = std::move(done);
+  t->started = clock_.now();
+  t->url = request.subscription->endpoint.url;
+  t->body = std::string(request.body);
+  t->cap = options_.max_response_body;
+
+  const Endpoint& ep = request.subscription->endpoint;
+  int64_t timestamp =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto add = [&](const std::string& h) { t->headers = curl_slist_append(t->headers, h.c_str()); };
+  add("content-type: application/json");
+  add("user-agent: hooksim/" HOOKSIM_VERSION);
+  add("expect:");  // no 100-continue round trip
+  add(fmt::format("webhook-id: {}", request.event_id));
+  add(fmt::format("webhook-timestamp: {}", timestamp));
+  bool bad_secret = false;
+  if (!ep.secret.empty()) {
+    auto it = signing_keys_.find(ep.secret);
+    if (it == signing_keys_.end()) {
+      auto key = signing_key(ep.secret);
+      if (key.ok()) it = signing_keys_.emplace(ep.secret, std::move(*key)).first;
+    }
+    if (it != signing_keys_.end()) {
+      add("webhook-signature: " + sign(it->second, request.event_id, timestamp, t->body));
+    } else {
+      bad_secret = true;
+    }
+  } else if (!ep.token.empty()) {
+    add("authorization: Bearer " + ep.token);
+  }
+  add(fmt::format("hooksim-sequence: {}", request.seq));
+  add(fmt::format("hooksim-attempt: {}", request.attempt));
+  add(fmt::format("hooksim-virtual-time: {}", format_utc(request.virtual_time)));
+  add(fmt::format("hooksim-subscription: {}", request.subscription->id));
+
+  // Real-time limits: the attempt timeout is on the engine's clock, which may run `speed` times faster.
+  Duration timeout(static_cast<int64_t>(static_cast<double>(request.timeout.count()) / options_.speed));
+  CURL* e = t->easy = curl_easy_init();
+  curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, to_ms_long(timeout));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, to_ms_long(std::min(timeout, options_.connect_timeout)));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlTransport::on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlTransport::open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &CurlTransport::close_socket);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
+  if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (options_.insecure) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+
+  AttemptHandle handle = t->handle;
+  Transfer* raw = t.get();
+  transfers_.emplace(handle, std::move(t));
+  if (bad_secret || curl_multi_add_handle(multi_, e) != CURLM_OK) {
+    // Fail the attempt, asynchronously as the contract requires.
+    curl_easy_setopt(e, CURLOPT_PRIVATE, nullptr);
+    asio::post(io_, [this, handle, raw] {
+      if (transfers_.contains(handle)) finish(raw, -1);
+    });
+  }
+  return handle;
+}
+
+void CurlTransport::cancel(AttemptHandle handle) {
+  auto it = transfers_.find(handle);
+  if (it == transfers_.end()) return;
+  curl_multi_remove_handle(multi_, it->second->easy);
+  transfers_.erase(it);
+}
+
+size_t CurlTransport::on_body(char*, size_t size, size_t n, void* transfer) {
+  auto* t = static_cast<Transfer*>(transfer);
+  t->received += size * n;
+  if (t->received > t->cap) {
+    t->capped = true;
+    return 0;  // stop reading: curl ends the transfer with CURLE_WRITE_ERROR
+  }
+  return size * n;
+}
+
+int CurlTransport::open_socket(void* self_ptr, int purpose, curl_sockaddr* address) {
+  auto* self = static_cast<CurlTransport*>(self_ptr);
+  if (purpose != CURLSOCKTYPE_IPCXN || (address->family != AF_INET && address->family != AF_INET6))
+    return CURL_SOCKET_BAD;
+  auto s = std::make_shared<Socket>(self->io_);
+  boost::system::error_code ec;
+  s->socket.open(address->family == AF_INET ? tcp::v4() : tcp::v6(), ec);
+  if (ec) return CURL_SOCKET_BAD;
+  int fd = s->socket.native_handle();
+  self->sockets_[fd] = std::move(s);
+  return fd;
+}
+
+int CurlTransport::close_socket(void* self_ptr, int fd) {
+  auto* self = static_cast<CurlTransport*>(self_ptr);
+  auto it = self->sockets_.find(fd);
+  if (it == self->sockets_.end()) return 0;
+  boost::system::error_code ec;
+  it->second->socket.close(ec);  // pending waits complete with operation_aborted
+  it->second->wanted = 0;
+  self->sockets_.erase(it);
+  return 0;
+}
+
+int CurlTransport::on_socket(CURL*, int fd, int what, void* self_ptr, void*) {
+  auto* self = static_cast<CurlTransport*>(self_ptr);
+  auto it = self->sockets_.find(fd);
+  if (it == self->sockets_.end()) return 0;  // not one of ours (curl's resolver); cannot happen for IPCXN
+  it->second->wanted = what == CURL_POLL_REMOVE ? 0 : what;
+  self->watch(it->second);
+  return 0;
+}
+
+// Makes sure an async_wait is pending for each direction curl wants. Waits are one-shot: each completion
+// re-arms through here after telling curl.
+void CurlTransport::watch(const std::shared_ptr<Socket>& s) {
+  std::weak_ptr<Socket> weak = s;
+  int fd = s->socket.native_handle();
+  if ((s->wanted & CURL_POLL_IN) && !s->reading) {
+    s->reading = true;
+    s->socket.async_wait(tcp::socket::wait_read, [this, weak, fd](const boost::system::error_code& ec) {
+      auto s = weak.lock();
+      if (!s) return;  // closed meanwhile
+      s->reading = false;
+      if (ec == asio::error::operation_aborted) return;
+      if (s->wanted & CURL_POLL_IN) socket_action(fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
+      if (auto still = weak.lock(); still && still->socket.is_open()) watch(still);
+    });
+  }
+  if ((s->wanted & CURL_POLL_OUT) && !s->writing) {
+    s->writing = true;
+    s->socket.async_wait(tcp::socket::wait_write, [this, weak, fd](const boost::system::error_code& ec) {
+      auto s = weak.lock();
+      if (!s) return;
+      s->writing = false;
+      if (ec == asio::error::operation_aborted) return;
+      if (s->wanted & CURL_POLL_OUT) socket_action(fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
+      if (auto still = weak.lock(); still && still->socket.is_open()) watch(still);
+    });
+  }
+}
+
+int CurlTransport::on_timer(CURLM*, long timeout_ms, void* self_ptr) {
+  auto* self = static_cast<CurlTransport*>(self_ptr);
+  if (timeout_ms < 0) {
+    self->timer_.cancel();
+    return 0;
+  }
+  self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+  self->timer_.async_wait([self](const boost::system::error_code& ec) {
+    if (!ec) self->socket_action(CURL_SOCKET_TIMEOUT, 0);
+  });
+  return 0;
+}
+
+void CurlTransport::socket_action(int fd, int events) {
+  int running = 0;
+  curl_multi_socket_action(multi_, fd, events, &running);
+  check_finished();
+}
+
+void CurlTransport::check_finished() {
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    Transfer* t = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
+    CURLcode code = msg->data.result;
+    curl_multi_remove_handle(multi_, msg->easy_handle);
+    if (t != nullptr) finish(t, code);
+  }
+}
+
+void CurlTransport::finish(Transfer* t, int curl_code) {
+  AttemptResult r;
+  r.latency = clock_.now() - t->started;
+  long status = 0;
+  if (curl_code >= 0) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  r.status = static_cast<int>(status);
+  if (curl_code < 0) {
+    r.error = ErrorClass::kOther;
+  } else if (curl_code == CURLE_WRITE_ERROR && t->capped && status > 0) {
+    r.error = ErrorClass::kNone;  // a complete status line arrived; the oversized body is not our concern
+  } else if (curl_code != CURLE_OK) {
+    r.error = classify(static_cast<CURLcode>(curl_code));
+  }
+  Done done = std::move(t->done);
+  transfers_.erase(t->handle);  // frees the easy handle
+  done(r);
+}
+
+}  // namespace hooksim::net

@@ -1,0 +1,80 @@
+// CurlTransport: real HTTP(S) delivery on libcurl's multi interface, driven by a Boost.Asio io_context.
+//
+// curl_multi_socket_action with socket and timer callbacks; Asio owns the sockets (curl opens and closes
+// them through CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION) and waits on them; no thread per request
+// and no polling loop. Connections are kept alive and reused, capped per host; redirects are never followed
+// (a 3xx is a failure); each attempt has a connect and a total timeout; response bodies are discarded
+// (reading stops after `max_response_body` bytes).
+//
+// The request is POST <url> with the JSON envelope as body and the headers of docs/wire-format.md:
+// content-type, user-agent, webhook-id, webhook-timestamp, webhook-signature (secret) or authorization
+// (token), hooksim-sequence, hooksim-attempt, hooksim-virtual-time, hooksim-subscription.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "engine/clock.h"
+#include "engine/transport.h"
+
+
+namespace hooksim::net {
+
+struct CurlOptions {
+  long max_host_connections = 64;     // connections kept per host (CURLMOPT_MAX_HOST_CONNECTIONS)
+  Duration connect_timeout{5000};     // capped by each attempt's timeout
+  std::string ca_file;                // trust these CAs (PEM) instead of the system's
+  bool insecure = false;              // do not verify certificates (testing only)
+  size_t max_response_body = 64 * 1024;
+  double speed = 1.0;                 // the scheduler's clock speed: timeouts are divided by it
+};
+
+class CurlTransport final : public Transport {
+ public:
+  // `clock` measures latencies (on the engine's clock). Both references must outlive the transport.
+  CurlTransport(boost::asio::io_context& io, const Scheduler& clock, CurlOptions options);
+  // Abandons every transfer in flight (their `done` never runs) and closes all connections.
+  ~CurlTransport() override;
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  // Starts the request. REQUIRES: request.subscription->endpoint.url is an http(s) URL; a secret, if set,
+  // is a valid "whsec_" secret (an invalid one fails the attempt with error kOther).
+  AttemptHandle send(const DeliveryRequest& request, Done done) override;
+  void cancel(AttemptHandle handle) override;
+
+  // Number of attempts in flight.
+  size_t in_flight() const { return transfers_.size(); }
+
+ private:
+  struct Transfer;
+  struct Socket;
+  static int on_socket(CURL* easy, int fd, int what, void* self, void* socketp);
+  static int on_timer(CURLM* multi, long timeout_ms, void* self);
+  static int open_socket(void* self, int purpose, struct curl_sockaddr* address);
+  static int close_socket(void* self, int fd);
+  static size_t on_body(char* data, size_t size, size_t n, void* transfer);
+
+  void watch(const std::shared_ptr<Socket>& socket);
+  void socket_action(int fd, int events);
+  void check_finished();
+  void finish(Transfer* t, int curl_code);
+
+  boost::asio::io_context& io_;
+  const Scheduler& clock_;
+  CurlOptions options_;
+  CURLM* multi_ = nullptr;
+  boost::asio::steady_timer timer_;
+  std::unordered_map<int, std::shared_ptr<Socket>> sockets_;
+  std::unordered_map<AttemptHandle, std::unique_ptr<Transfer>> transfers_;
+  std::unordered_map<std::string, std::string> signing_keys_;  // secret -> key (decoded once)
+  AttemptHandle next_handle_ = 1;
+};
+
+}  // namespace hooksim::net
