@@ -61,15 +61,26 @@ void mark_delivered(DeliveryState& st, uint64_t seq) {
 
 }  // namespace
 
-Engine::Engine(Scheduler& scheduler, QueueStore& store, Transport& transport, DeliveryObserver* observer)
-    : scheduler_(scheduler), store_(store), transport_(transport), observer_(observer) {}
+Engine::Engine(Scheduler& scheduler, QueueStore& store, Transport& transport, DeliveryObserver* observer,
+               EngineOptions options)
+    : scheduler_(scheduler), store_(store), transport_(transport), observer_(observer), options_(options) {}
 
 Engine::~Engine() {
-  for (auto& sub : subs_) {
-    scheduler_.cancel(sub->retry_timer);
-    scheduler_.cancel(sub->deadline_timer);
-    if (sub->in_flight != 0) transport_.cancel(sub->in_flight);
-  }
+  for (auto& sub : subs_) stop(*sub);
+}
+
+// Cancels the subscription's timers and abandons its attempt in flight.
+void Engine::stop(Sub& sub) {
+  scheduler_.cancel(sub.retry_timer);
+  scheduler_.cancel(sub.deadline_timer);
+  sub.retry_timer = sub.deadline_timer = 0;
+  if (sub.in_flight != 0) transport_.cancel(sub.in_flight);
+  sub.in_flight = 0;
+}
+
+Engine::Sub* Engine::lookup(std::string_view id) const {
+  auto it = by_id_.find(std::string(id));
+  return it == by_id_.end() ? nullptr : it->second;
 }
 
 Status Engine::open() {
@@ -115,9 +126,64 @@ Status Engine::add_subscription(const SubscriptionConfig& config) {
   return Status::OK();
 }
 
-Status Engine::publish(std::span<const Event> events, uint64_t* fanout) {
-  for (size_t i = 0; i < events.size(); ++i)
+Status Engine::update_subscription(const SubscriptionConfig& config) {
+  Sub* sub = lookup(config.id);
+  if (sub == nullptr) return Status::NotFound(fmt::format("no subscription '{}'", config.id));
+  auto batch = store_.new_batch();
+  batch->put_config(sub->key, config);
+  HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
+  sub->config = config;
+  if (sub->deadline_timer != 0) {
+    scheduler_.cancel(sub->deadline_timer);
+    arm_deadline(*sub);
+  }
+  return Status::OK();
+}
+
+Status Engine::remove_subscription(std::string_view id) {
+  Sub* sub = lookup(id);
+  if (sub == nullptr) return Status::NotFound(fmt::format("no subscription '{}'", id));
+  auto batch = store_.new_batch();
+  batch->erase_subscription(sub->key);
+  HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
+  stop(*sub);
+  by_id_.erase(sub->config.id);
+  std::erase_if(subs_, [sub](const auto& p) { return p.get() == sub; });
+  return Status::OK();
+}
+
+Result<std::optional<TimePoint>> Engine::oldest_queued(std::string_view id) {
+  Sub* sub = lookup(id);
+  if (sub == nullptr) return Status::NotFound(fmt::format("no subscription '{}'", id));
+  if (sub->state.backlog() == 0) return std::optional<TimePoint>();
+  auto event = store_.read_event(sub->key, sub->state.head_seq);
+  if (!event.ok()) return event.status();
+  return std::optional<TimePoint>(event->enqueued_at);
+}
+
+Status Engine::publish(std::span<const Event> events, PublishResult* result) {
+  std::unordered_set<std::string_view> ids;
+  for (size_t i = 0; i < events.size(); ++i) {
     if (events[i].id.empty()) return Status::InvalidArgument(fmt::format("events[{}].id: must not be empty", i));
+    if (!ids.insert(events[i].id).second)
+      return Status::InvalidArgument(fmt::format("events[{}].id: '{}' appears twice", i, events[i].id));
+  }
+  std::vector<bool> skip(events.size(), false);
+  PublishResult local;
+  PublishResult& out = result ? *result : local;
+  out = PublishResult{};
+  if (options_.dedupe_event_ids) {
+    std::vector<std::string_view> keys;
+    for (const Event& e : events) keys.push_back(e.id);
+    auto found = store_.find_event_ids(keys);
+    if (!found.ok()) return found.status();
+    for (size_t i = 0; i < events.size(); ++i) {
+      if ((*found)[i]) {
+        skip[i] = true;
+        out.duplicates.push_back(i);
+      }
+    }
+  }
 
   // Mutate states in place, remembering the originals so a failed write leaves no trace.
   std::vector<std::pair<Sub*, DeliveryState>> touched;
@@ -127,7 +193,11 @@ Status Engine::publish(std::span<const Event> events, uint64_t* fanout) {
   };
   auto batch = store_.new_batch();
   uint64_t entries = 0;
-  for (const Event& event : events) {
+  TimePoint now = scheduler_.now();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (skip[i]) continue;
+    const Event& event = events[i];
+    if (options_.dedupe_event_ids) batch->remember_event_id(event.id, now);
     std::string body;  // built once per event, only if some subscription queues it
     for (auto& sub : subs_) {
       if (!sub->config.filter.matches(event)) continue;
@@ -137,27 +207,28 @@ Status Engine::publish(std::span<const Event> events, uint64_t* fanout) {
         continue;
       }
       if (body.empty()) body = make_envelope(event);
-      batch->enqueue(sub->key, sub->state.next_seq++, event.id, body);
+      batch->enqueue(sub->key, sub->state.next_seq++, now, event.id, body);
       ++entries;
     }
   }
   for (auto& [sub, old] : touched) batch->put_state(sub->key, sub->state);
-  if (!touched.empty()) {
+  if (batch->size() > 0) {
     Status st = store_.write(*batch, Durability::kSynced);
     if (!st.ok()) {
       for (auto& [sub, old] : touched) sub->state = std::move(old);
+      out = PublishResult{};
       return st;
     }
   }
-  if (fanout) *fanout = entries;
+  out.fanout = entries;
   for (auto& [sub, old] : touched) kick(*sub);
   return Status::OK();
 }
 
 Status Engine::reactivate(std::string_view id) {
-  auto it = by_id_.find(std::string(id));
-  if (it == by_id_.end()) return Status::NotFound(fmt::format("no subscription '{}'", id));
-  Sub& sub = *it->second;
+  Sub* found = lookup(id);
+  if (found == nullptr) return Status::NotFound(fmt::format("no subscription '{}'", id));
+  Sub& sub = *found;
   if (sub.state.state != SubState::kDeactivated)
     return Status::FailedPrecondition(fmt::format("subscription '{}' is {}, not deactivated", id,
                                                   to_string(sub.state.state)));
@@ -175,9 +246,9 @@ Status Engine::reactivate(std::string_view id) {
 }
 
 std::optional<SubscriptionView> Engine::find(std::string_view id) const {
-  auto it = by_id_.find(std::string(id));
-  if (it == by_id_.end()) return std::nullopt;
-  return SubscriptionView{it->second->config, it->second->state, it->second->in_flight != 0};
+  Sub* sub = lookup(id);
+  if (sub == nullptr) return std::nullopt;
+  return SubscriptionView{sub->config, sub->state, sub->in_flight != 0};
 }
 
 std::vector<std::string> Engine::subscription_ids() const {

@@ -34,10 +34,23 @@ struct SubscriptionView {
   bool in_flight;  // an attempt is under way
 };
 
+struct EngineOptions {
+  // Remember every published event id (durably, in the publish batch) and skip events whose id was
+  // published before: a publisher that retries after a lost acknowledgement publishes nothing twice.
+  bool dedupe_event_ids = false;
+};
+
+// What publish() did.
+struct PublishResult {
+  uint64_t fanout = 0;              // queue entries created
+  std::vector<size_t> duplicates;   // indexes of events skipped as already published (dedupe_event_ids)
+};
+
 class Engine {
  public:
   // The engine keeps references to all four; they must outlive it. `observer` may be null.
-  Engine(Scheduler& scheduler, QueueStore& store, Transport& transport, DeliveryObserver* observer);
+  Engine(Scheduler& scheduler, QueueStore& store, Transport& transport, DeliveryObserver* observer,
+         EngineOptions options = {});
   // Cancels the engine's timers and abandons attempts in flight, as a crash would; writes nothing.
   ~Engine();
   Engine(const Engine&) = delete;
@@ -53,11 +66,20 @@ class Engine {
   // InvalidArgument for a bad id, AlreadyExists when the id is taken.
   Status add_subscription(const SubscriptionConfig& config);
 
+  // Replaces the endpoint, filter and policy of an existing subscription (durably); its queue and delivery
+  // state stay. A policy change applies from the next decision on; a pending deactivation moves to the
+  // new policy's streak start + give_up_after. NotFound for an unknown id.
+  Status update_subscription(const SubscriptionConfig& config);
+
+  // Deletes a subscription with its queue and state; an attempt in flight is abandoned. NotFound for an
+  // unknown id.
+  Status remove_subscription(std::string_view id);
+
   // Publishes events in order: each is appended to the queue of every active subscription whose filter
   // matches, in one durable batch, and counted as dropped by matching deactivated subscriptions.
-  // On error nothing is stored and no state changes. InvalidArgument when an event has no id.
-  // `fanout`, when given, receives the number of queue entries created.
-  Status publish(std::span<const Event> events, uint64_t* fanout = nullptr);
+  // On error nothing is stored and no state changes. InvalidArgument when an event has no id, or when
+  // two events of the call share an id.
+  Status publish(std::span<const Event> events, PublishResult* result = nullptr);
 
   // Makes a deactivated subscription active again, with an empty queue and no failure streak.
   // NotFound for an unknown id; FailedPrecondition when it is not deactivated.
@@ -65,6 +87,10 @@ class Engine {
 
   // The subscription's config and state; nullopt for an unknown id.
   std::optional<SubscriptionView> find(std::string_view id) const;
+
+  // When the oldest queued event of the subscription was published; nullopt when its queue is empty.
+  // NotFound for an unknown id; a store error otherwise.
+  Result<std::optional<TimePoint>> oldest_queued(std::string_view id);
 
   // Ids of all subscriptions, in registration order.
   std::vector<std::string> subscription_ids() const;
@@ -82,11 +108,14 @@ class Engine {
   void arm_deadline(Sub& sub);
   void persist_state(Sub& sub);
   void report_error(const Sub& sub, const Status& st);
+  void stop(Sub& sub);
+  Sub* lookup(std::string_view id) const;
 
   Scheduler& scheduler_;
   QueueStore& store_;
   Transport& transport_;
   DeliveryObserver* observer_;
+  EngineOptions options_;
   std::vector<std::unique_ptr<Sub>> subs_;  // in ascending key order
   uint64_t next_key_ = 1;
   std::unordered_map<std::string, Sub*> by_id_;

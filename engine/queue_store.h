@@ -22,8 +22,12 @@ class StoreBatch {
   virtual ~StoreBatch() = default;
   virtual void put_config(uint64_t key, const SubscriptionConfig& config) = 0;
   virtual void put_state(uint64_t key, const DeliveryState& state) = 0;
-  // Adds event `seq` to the queue of subscription `key`. Each (key, seq) is written at most once.
-  virtual void enqueue(uint64_t key, uint64_t seq, std::string_view event_id, std::string_view body) = 0;
+  // Adds event `seq`, published at `enqueued_at`, to the queue of subscription `key`. Each (key, seq) is
+  // written at most once.
+  virtual void enqueue(uint64_t key, uint64_t seq, TimePoint enqueued_at, std::string_view event_id,
+                       std::string_view body) = 0;
+  // Remembers that an event with this id was published (see QueueStore::find_event_ids).
+  virtual void remember_event_id(std::string_view event_id, TimePoint published_at) = 0;
   // Removes event (key, seq) from its queue. It is not an error if it is absent.
   virtual void remove(uint64_t key, uint64_t seq) = 0;
   // Removes the events (key, first) .. (key, end - 1).
@@ -36,6 +40,7 @@ class StoreBatch {
 
 struct QueuedEvent {
   std::string id;
+  TimePoint enqueued_at;
   std::string body;
 };
 
@@ -65,6 +70,9 @@ class QueueStore {
 
   // Event `seq` of subscription `key`. NotFound when it is not queued.
   virtual Result<QueuedEvent> read_event(uint64_t key, uint64_t seq) = 0;
+
+  // For each id, whether remember_event_id() stored it.
+  virtual Result<std::vector<bool>> find_event_ids(const std::vector<std::string_view>& ids) = 0;
 };
 
 }  // namespace hooksim

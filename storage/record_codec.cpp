@@ -107,10 +107,11 @@ std::string encode_queue_key(uint64_t key, uint64_t seq) {
   return out;
 }
 
-std::string encode_queued_event(std::string_view event_id, std::string_view body) {
+std::string encode_queued_event(std::string_view event_id, TimePoint enqueued_at, std::string_view body) {
   std::string out;
-  out.reserve(5 + event_id.size() + body.size());
+  out.reserve(12 + event_id.size() + body.size());
   put_string(out, event_id);
+  put_svarint(out, to_unix_ms(enqueued_at));
   out.append(body);
   return out;
 }
@@ -119,7 +120,8 @@ Result<QueuedEvent> decode_queued_event(std::string_view bytes) {
   Reader r(bytes);
   QueuedEvent e;
   e.id = r.string();
-  if (!r.ok()) return Status::Corruption("queued event: truncated id");
+  e.enqueued_at = from_unix_ms(r.svarint());
+  if (!r.ok()) return Status::Corruption("queued event: truncated header");
   e.body = std::string(r.rest());
   return e;
 }

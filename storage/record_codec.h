@@ -20,8 +20,8 @@ Result<uint64_t> decode_sub_key(std::string_view bytes);
 // 16 bytes: big-endian subscription key, then big-endian sequence number.
 std::string encode_queue_key(uint64_t key, uint64_t seq);
 
-// A queued event: varint32 id length, id, body.
-std::string encode_queued_event(std::string_view event_id, std::string_view body);
+// A queued event: varint id length, id, zigzag varint enqueue time (Unix ms), body.
+std::string encode_queued_event(std::string_view event_id, TimePoint enqueued_at, std::string_view body);
 Result<QueuedEvent> decode_queued_event(std::string_view bytes);
 
 // Config as JSON {"id","url","secret","token","filter":{types,accounts,vehicles},"policy":{...}}:

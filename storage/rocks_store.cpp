@@ -22,8 +22,8 @@ Status from_rocks(const rocksdb::Status& s, std::string_view what) {
 class RocksBatch final : public StoreBatch {
  public:
   RocksBatch(rocksdb::ColumnFamilyHandle* subscriptions, rocksdb::ColumnFamilyHandle* state,
-             rocksdb::ColumnFamilyHandle* queue)
-      : subscriptions_(subscriptions), state_(state), queue_(queue) {}
+             rocksdb::ColumnFamilyHandle* queue, rocksdb::ColumnFamilyHandle* event_ids)
+      : subscriptions_(subscriptions), state_(state), queue_(queue), event_ids_(event_ids) {}
 
   void put_config(uint64_t key, const SubscriptionConfig& config) override {
     add(batch_.Put(subscriptions_, encode_sub_key(key), encode_config(config)));
@@ -31,8 +31,12 @@ class RocksBatch final : public StoreBatch {
   void put_state(uint64_t key, const DeliveryState& state) override {
     add(batch_.Put(state_, encode_sub_key(key), encode_state(state)));
   }
-  void enqueue(uint64_t key, uint64_t seq, std::string_view event_id, std::string_view body) override {
-    add(batch_.Put(queue_, encode_queue_key(key, seq), encode_queued_event(event_id, body)));
+  void enqueue(uint64_t key, uint64_t seq, TimePoint enqueued_at, std::string_view event_id,
+               std::string_view body) override {
+    add(batch_.Put(queue_, encode_queue_key(key, seq), encode_queued_event(event_id, enqueued_at, body)));
+  }
+  void remember_event_id(std::string_view event_id, TimePoint published_at) override {
+    add(batch_.Put(event_ids_, event_id, encode_sub_key(static_cast<uint64_t>(to_unix_ms(published_at)))));
   }
   void remove(uint64_t key, uint64_t seq) override {
     add(batch_.SingleDelete(queue_, encode_queue_key(key, seq)));
@@ -59,6 +63,7 @@ class RocksBatch final : public StoreBatch {
   rocksdb::ColumnFamilyHandle* subscriptions_;
   rocksdb::ColumnFamilyHandle* state_;
   rocksdb::ColumnFamilyHandle* queue_;
+  rocksdb::ColumnFamilyHandle* event_ids_;
   rocksdb::WriteBatch batch_;
   rocksdb::Status status_;
   size_t ops_ = 0;
@@ -83,6 +88,7 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
       {"subscriptions", rocksdb::ColumnFamilyOptions()},
       {"state", rocksdb::ColumnFamilyOptions()},
       {"queue", queue_options},
+      {"event_ids", rocksdb::ColumnFamilyOptions()},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -96,17 +102,18 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   store->subscriptions_ = handles[1];
   store->state_ = handles[2];
   store->queue_ = handles[3];
+  store->event_ids_ = handles[4];
   return store;
 }
 
 RocksQueueStore::~RocksQueueStore() {
   if (!db_) return;
-  for (auto* h : {default_, subscriptions_, state_, queue_}) db_->DestroyColumnFamilyHandle(h);
+  for (auto* h : {default_, subscriptions_, state_, queue_, event_ids_}) db_->DestroyColumnFamilyHandle(h);
   db_->Close().PermitUncheckedError();
 }
 
 std::unique_ptr<StoreBatch> RocksQueueStore::new_batch() {
-  return std::make_unique<RocksBatch>(subscriptions_, state_, queue_);
+  return std::make_unique<RocksBatch>(subscriptions_, state_, queue_, event_ids_);
 }
 
 Status RocksQueueStore::write(StoreBatch& batch, Durability durability) {
@@ -143,6 +150,22 @@ Result<QueuedEvent> RocksQueueStore::read_event(uint64_t key, uint64_t seq) {
   if (s.IsNotFound()) return Status::NotFound(fmt::format("event {} of subscription key {} is not queued", seq, key));
   if (!s.ok()) return from_rocks(s, "read event");
   return decode_queued_event(value.ToStringView());
+}
+
+Result<std::vector<bool>> RocksQueueStore::find_event_ids(const std::vector<std::string_view>& ids) {
+  std::vector<rocksdb::Slice> keys(ids.begin(), ids.end());
+  std::vector<rocksdb::PinnableSlice> values(ids.size());
+  std::vector<rocksdb::Status> statuses(ids.size());
+  db_->MultiGet(rocksdb::ReadOptions(), event_ids_, keys.size(), keys.data(), values.data(), statuses.data());
+  std::vector<bool> found(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (statuses[i].ok()) {
+      found[i] = true;
+    } else if (!statuses[i].IsNotFound()) {
+      return from_rocks(statuses[i], "look up event ids");
+    }
+  }
+  return found;
 }
 
 Result<uint64_t> RocksQueueStore::count_queued(uint64_t key) {

@@ -3,7 +3,8 @@
 // Column families:
 //   subscriptions  key: subscription key (u64 BE)          value: config JSON (record_codec.h)
 //   state          key: subscription key (u64 BE)          value: binary delivery state
-//   queue          key: subscription key | seq (u64 BE)x2  value: varint id length, id, envelope body
+//   queue          key: subscription key | seq (u64 BE)x2  value: id, enqueue time, envelope body
+//   event_ids      key: event id                           value: publish time (u64 BE Unix ms)
 // Config and state live apart because the state is rewritten on every acknowledgement and the config
 // almost never. Queue entries are written once and removed once, so removal is a SingleDelete; a
 // discarded backlog is one DeleteRange.
@@ -40,6 +41,7 @@ class RocksQueueStore final : public QueueStore {
   Status write(StoreBatch& batch, Durability durability) override;
   Result<std::vector<StoredSubscription>> load_subscriptions() override;
   Result<QueuedEvent> read_event(uint64_t key, uint64_t seq) override;
+  Result<std::vector<bool>> find_event_ids(const std::vector<std::string_view>& ids) override;
 
   // Number of events queued for subscription `key`, counted by scanning (for tests and audits only).
   Result<uint64_t> count_queued(uint64_t key);
@@ -51,6 +53,7 @@ class RocksQueueStore final : public QueueStore {
   rocksdb::ColumnFamilyHandle* subscriptions_ = nullptr;
   rocksdb::ColumnFamilyHandle* state_ = nullptr;
   rocksdb::ColumnFamilyHandle* queue_ = nullptr;
+  rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* default_ = nullptr;
 };
 

@@ -85,7 +85,7 @@ class EngineTest : public ::testing::Test {
     auto store = storage::RocksQueueStore::open(dir_.string(), {.sync = false});
     ASSERT_TRUE(store.ok()) << store.status().message();
     store_ = std::move(*store);
-    engine_ = std::make_unique<Engine>(scheduler_, *store_, transport_, &rec_);
+    engine_ = std::make_unique<Engine>(scheduler_, *store_, transport_, &rec_, options_);
     Status st = engine_->open();
     ASSERT_TRUE(st.ok()) << st.message();
   }
@@ -140,6 +140,7 @@ class EngineTest : public ::testing::Test {
   Recorder rec_;
   std::unique_ptr<storage::RocksQueueStore> store_;
   std::unique_ptr<Engine> engine_;
+  EngineOptions options_;
 };
 
 const std::vector<Duration> kSixteenAttempts = {
@@ -434,6 +435,75 @@ TEST_F(EngineTest, RejectsBadSubscriptionsAndEventsWithoutChangingAnything) {
   EXPECT_EQ(state("acme").next_seq, 1u);
   EXPECT_EQ(*store_->count_queued(1), 0u);
   EXPECT_EQ(engine_->subscription_ids(), std::vector<std::string>{"acme"});
+}
+
+TEST_F(EngineTest, DuplicateEventIdsArePublishedOnceWhenDedupeIsOn) {
+  options_.dedupe_event_ids = true;
+  restart();
+  add("acme", always(200));
+  Event a{"a", "tracking", "x", "v", kStart, "{}"};
+  Event b{"b", "tracking", "x", "v", kStart, "{}"};
+  PublishResult r;
+  ASSERT_TRUE(engine_->publish(std::vector<Event>{a}, &r).ok());
+  EXPECT_TRUE(r.duplicates.empty());
+  restart();  // the ids are remembered durably
+  ASSERT_TRUE(engine_->publish(std::vector<Event>{b, a}, &r).ok());
+  EXPECT_EQ(r.duplicates, std::vector<size_t>{1});
+  EXPECT_EQ(r.fanout, 1u);
+  EXPECT_EQ(engine_->publish(std::vector<Event>{b, b}).code(), Status::Code::kInvalidArgument);
+  run_until(1min);
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 2));
+}
+
+TEST_F(EngineTest, UpdateChangesTheFilterAndPolicyButKeepsTheQueue) {
+  add("acme", outage(0ms, 1h, 503));
+  publish("ev1");
+  run_until(1min);  // 4 failures at 0; the next retry is due at 5m; deactivation at 7d
+  SubscriptionConfig c = engine_->find("acme")->config;
+  c.filter.types = {"message"};
+  c.policy.give_up_after = 30min;
+  ASSERT_TRUE(engine_->update_subscription(c).ok());
+  publish("ev2", "tracking");  // filtered out now
+  run_until(2h);
+  EXPECT_EQ(state("acme").state, SubState::kDeactivated);
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);
+  EXPECT_EQ(rec_.lifecycle[0].t, 30min);  // the pending deactivation follows the new policy
+  EXPECT_EQ(state("acme").next_seq, 2u);
+  restart();
+  EXPECT_EQ(engine_->find("acme")->config.filter.types, std::vector<std::string>{"message"});
+  c.id = "nope";
+  EXPECT_EQ(engine_->update_subscription(c).code(), Status::Code::kNotFound);
+}
+
+TEST_F(EngineTest, RemovingASubscriptionDeletesItsQueueAndStopsItsAttempts) {
+  add("acme", always(503));
+  add("other", always(200));
+  publish_series(3, 1min);
+  ASSERT_TRUE(engine_->remove_subscription("acme").ok());
+  EXPECT_EQ(engine_->remove_subscription("acme").code(), Status::Code::kNotFound);
+  size_t attempts = rec_.attempts.size();
+  run_until(days(8));
+  EXPECT_EQ(rec_.attempts.size(), attempts);  // no retry ran after the removal
+  EXPECT_EQ(*store_->count_queued(1), 0u);
+  EXPECT_FALSE(engine_->find("acme").has_value());
+  restart();
+  EXPECT_EQ(engine_->subscription_ids(), std::vector<std::string>{"other"});
+  add("acme", always(200));  // the id is free again, with a fresh queue
+  publish("ev9");
+  run_until(days(8) + 1s);
+  EXPECT_EQ(rec_.attempts.back().sub, "acme");
+  EXPECT_EQ(rec_.attempts.back().seq, 1u);
+}
+
+TEST_F(EngineTest, OldestQueuedIsThePublishTimeOfTheHead) {
+  add("acme", always(503));
+  EXPECT_EQ(*engine_->oldest_queued("acme"), std::nullopt);
+  run_until(10min);
+  publish("ev1");
+  run_until(20min);
+  publish("ev2");
+  EXPECT_EQ(*engine_->oldest_queued("acme"), kStart + 10min);
+  EXPECT_EQ(engine_->oldest_queued("nope").status().code(), Status::Code::kNotFound);
 }
 
 }  // namespace

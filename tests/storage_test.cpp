@@ -237,7 +237,7 @@ TEST(RecordCodec, QueuedEventRoundTrips) {
       {std::string(300, 'c'), std::string("\0\x80\xff binary", 10)},
   };
   for (const auto& c : cases) {
-    std::string bytes = encode_queued_event(c.id, c.body);
+    std::string bytes = encode_queued_event(c.id, TimePoint{}, c.body);
     auto decoded = decode_queued_event(bytes);
     ASSERT_TRUE(decoded.ok()) << c.id.size() << ": " << decoded.status().message();
     EXPECT_EQ(decoded->id, c.id);
@@ -245,14 +245,14 @@ TEST(RecordCodec, QueuedEventRoundTrips) {
   }
   // A 300-byte id takes a 2-byte length varint.
   std::string id300(300, 'c');
-  EXPECT_EQ(encode_queued_event(id300, "").size(), 302u);
-  EXPECT_EQ(encode_queued_event(id300, "body").size(), 306u);
-  EXPECT_EQ(encode_queued_event("abc", "").size(), 4u);
+  EXPECT_EQ(encode_queued_event(id300, TimePoint{}, "").size(), 303u);
+  EXPECT_EQ(encode_queued_event(id300, TimePoint{}, "body").size(), 307u);
+  EXPECT_EQ(encode_queued_event("abc", TimePoint{}, "").size(), 5u);
 }
 
 TEST(RecordCodec, QueuedEventRejectsTruncatedId) {
   std::string id300(300, 'c');
-  std::string good = encode_queued_event(id300, "");
+  std::string good = encode_queued_event(id300, TimePoint{}, "");
   for (size_t len : {size_t{0}, size_t{1}, size_t{2}, size_t{100}, size_t{301}}) {
     auto r = decode_queued_event(std::string_view(good).substr(0, len));
     ASSERT_FALSE(r.ok()) << len;
@@ -409,7 +409,7 @@ void expect_not_found(RocksQueueStore& store, uint64_t key, uint64_t seq) {
 void fill(RocksQueueStore& store, uint64_t key, uint64_t first, uint64_t end) {
   auto batch = store.new_batch();
   for (uint64_t seq = first; seq < end; ++seq) {
-    batch->enqueue(key, seq, "e" + std::to_string(key) + "-" + std::to_string(seq),
+    batch->enqueue(key, seq, TimePoint{}, "e" + std::to_string(key) + "-" + std::to_string(seq),
                    "b" + std::to_string(key) + "-" + std::to_string(seq));
   }
   ASSERT_TRUE(store.write(*batch, Durability::kBuffered).ok());
@@ -430,9 +430,9 @@ TEST(RocksQueueStore, BatchSurvivesReopen) {
     auto batch = store->new_batch();
     batch->put_config(7, config);
     batch->put_state(7, state);
-    batch->enqueue(7, 1, "evt-1", R"({"n":1})");
-    batch->enqueue(7, 2, "evt-2", "");
-    batch->enqueue(7, 3, std::string(300, 'i'), big_body);
+    batch->enqueue(7, 1, TimePoint{}, "evt-1", R"({"n":1})");
+    batch->enqueue(7, 2, TimePoint{}, "evt-2", "");
+    batch->enqueue(7, 3, TimePoint{}, std::string(300, 'i'), big_body);
     EXPECT_EQ(batch->size(), 5u);
     auto st = store->write(*batch, Durability::kSynced);
     ASSERT_TRUE(st.ok()) << st.message();
@@ -617,7 +617,7 @@ TEST(RocksQueueStore, EraseSubscriptionRemovesConfigStateAndQueue) {
     auto batch = store->new_batch();
     batch->put_config(2, full_config("fresh"));
     batch->put_state(2, DeliveryState{});
-    batch->enqueue(2, 1, "new", "new-body");
+    batch->enqueue(2, 1, TimePoint{}, "new", "new-body");
     ASSERT_TRUE(store->write(*batch, Durability::kSynced).ok());
   }
   expect_event(*store, 2, 1, "new", "new-body");
@@ -647,8 +647,8 @@ TEST(RocksQueueStore, BatchIsInvisibleUntilWritten) {
   auto batch = store->new_batch();
   batch->put_config(9, full_config("nine"));
   batch->put_state(9, queue_state(1, 3));
-  batch->enqueue(9, 1, "a", "A");
-  batch->enqueue(9, 2, "b", "B");
+  batch->enqueue(9, 1, TimePoint{}, "a", "A");
+  batch->enqueue(9, 2, TimePoint{}, "b", "B");
 
   auto subs = store->load_subscriptions();
   ASSERT_TRUE(subs.ok());
@@ -675,7 +675,7 @@ TEST(RocksQueueStore, UnwrittenBatchIsLostOnReopen) {
     auto batch = store->new_batch();
     batch->put_config(1, full_config("one"));
     batch->put_state(1, DeliveryState{});
-    batch->enqueue(1, 1, "a", "A");
+    batch->enqueue(1, 1, TimePoint{}, "a", "A");
     // never written
   }
   auto store = open_store(dir.db());
@@ -743,7 +743,7 @@ TEST(RocksQueueStore, SyncedStoreWritesAndReads) {
     auto batch = store->new_batch();
     batch->put_config(1, full_config("synced"));
     batch->put_state(1, queue_state(1, 2));
-    batch->enqueue(1, 1, "id", "body");
+    batch->enqueue(1, 1, TimePoint{}, "id", "body");
     auto st = store->write(*batch, Durability::kSynced);
     ASSERT_TRUE(st.ok()) << st.message();
     auto ack = store->new_batch();
