@@ -1,6 +1,6 @@
 #include "sim/scenario.h"
 
-#include "net/signing.h"
+#include "sim/json_input.h"
 
 #include <fmt/format.h>
 
@@ -12,80 +12,7 @@
 namespace hooksim::sim {
 namespace {
 
-using nlohmann::json;
-
-// Thrown inside the parser only; parse_scenario turns it into a Status.
-struct ParseError {
-  std::string message;
-};
-
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
-  throw ParseError{fmt::format("{}: {}", path, why)};
-}
-
-std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
-std::string index(const std::string& path, size_t i) { return fmt::format("{}[{}]", path, i); }
-
-// An object whose fields are read one by one; unread fields are reported as unknown.
-class Fields {
- public:
-  Fields(const json& j, std::string path) : j_(j), path_(std::move(path)) {
-    if (!j.is_object()) fail(path_.empty() ? "scenario" : path_, "must be an object");
-  }
-  const json* get(const std::string& key) {
-    seen_.insert(key);
-    auto it = j_.find(key);
-    return it == j_.end() ? nullptr : &*it;
-  }
-  const json& need(const std::string& key) {
-    const json* v = get(key);
-    if (v == nullptr) fail(join(path_, key), "is required");
-    return *v;
-  }
-  std::string path(const std::string& key) const { return join(path_, key); }
-  void no_unknown() const {
-    for (const auto& [key, value] : j_.items())
-      if (!seen_.contains(key)) fail(join(path_, key), "unknown field");
-  }
-
- private:
-  const json& j_;
-  std::string path_;
-  std::set<std::string> seen_;
-};
-
-Duration duration(const json& j, const std::string& path) {
-  if (!j.is_string()) fail(path, "must be a duration string like \"5m\"");
-  auto d = parse_duration(j.get<std::string>());
-  if (!d.ok()) fail(path, d.status().message());
-  return *d;
-}
-
-std::string string(const json& j, const std::string& path, bool allow_empty = false) {
-  if (!j.is_string()) fail(path, "must be a string");
-  if (!allow_empty && j.get_ref<const std::string&>().empty()) fail(path, "must not be empty");
-  return j.get<std::string>();
-}
-
-int http_status(const json& j, const std::string& path) {
-  if (!j.is_number_integer() || j.get<int64_t>() < 100 || j.get<int64_t>() > 599)
-    fail(path, "must be an HTTP status code from 100 to 599");
-  return j.get<int>();
-}
-
-std::vector<std::string> string_list(const json* j, const std::string& path) {
-  std::vector<std::string> out;
-  if (j == nullptr) return out;
-  if (!j->is_array()) fail(path, "must be an array of strings");
-  for (size_t i = 0; i < j->size(); ++i) out.push_back(string((*j)[i], index(path, i)));
-  return out;
-}
-
-RetryPolicy policy(const json& j, const std::string& path) {
-  auto p = parse_policy(j, path);
-  if (!p.ok()) throw ParseError{p.status().message()};
-  return *p;
-}
+using namespace json_input;
 
 ReceiverWindow window(const json& j, const std::string& path) {
   Fields f(j, path);
@@ -143,30 +70,11 @@ ScenarioSubscription subscription(const json& j, const std::string& path, const 
   ScenarioSubscription s;
   s.config.id = string(f.need("id"), f.path("id"));
   if (Status st = validate_subscription_id(s.config.id); !st.ok()) fail(f.path("id"), st.message());
-  if (const json* v = f.get("filter")) {
-    Fields ff(*v, f.path("filter"));
-    s.config.filter.types = string_list(ff.get("types"), ff.path("types"));
-    s.config.filter.accounts = string_list(ff.get("accounts"), ff.path("accounts"));
-    s.config.filter.vehicles = string_list(ff.get("vehicles"), ff.path("vehicles"));
-    ff.no_unknown();
-  }
-  const json* p = f.get("policy");
-  s.config.policy = p ? policy(*p, f.path("policy")) : default_policy;
+  read_subscription_fields(f, s.config, default_policy);
   const json* receiver_json = f.get("receiver");
   s.receiver = receiver(receiver_json, f.path("receiver"));
-  if (const json* v = f.get("url")) {
-    if (receiver_json) fail(f.path("url"), "give either url (a real receiver) or receiver (a simulated one), not both");
-    s.config.endpoint.url = string(*v, f.path("url"));
-    if (Status st = validate_url(s.config.endpoint.url); !st.ok()) fail(f.path("url"), st.message());
-  }
-  const json* secret = f.get("secret");
-  const json* token = f.get("token");
-  if (secret && token) fail(f.path("token"), "give either secret (signatures) or token (bearer), not both");
-  if (secret) {
-    s.config.endpoint.secret = string(*secret, f.path("secret"));
-    if (Status st = validate_secret(s.config.endpoint.secret); !st.ok()) fail(f.path("secret"), st.message());
-  }
-  if (token) s.config.endpoint.token = string(*token, f.path("token"));
+  if (receiver_json && s.real())
+    fail(f.path("url"), "give either url (a real receiver) or receiver (a simulated one), not both");
   f.no_unknown();
   return s;
 }
@@ -219,6 +127,7 @@ Action action(const json& j, const std::string& path, const std::set<std::string
 }
 
 Scenario scenario(const json& j) {
+  if (!j.is_object()) fail("scenario", "must be an object");
   Fields f(j, "");
   Scenario sc;
   if (const json* v = f.get("seed")) {
@@ -263,25 +172,6 @@ Scenario scenario(const json& j) {
 }
 
 }  // namespace
-
-Status validate_url(std::string_view url) {
-  std::string_view rest;
-  if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else if (url.starts_with("https://")) {
-    rest = url.substr(8);
-  } else {
-    return Status::InvalidArgument(fmt::format("'{}' must start with http:// or https://", url));
-  }
-  if (rest.empty() || rest[0] == '/' || rest[0] == ':' || rest.find_first_of(" \t\r\n") != std::string_view::npos)
-    return Status::InvalidArgument(fmt::format("'{}' has no host", url));
-  return Status::OK();
-}
-
-Status validate_secret(std::string_view secret) {
-  auto key = net::signing_key(secret);
-  return key.ok() ? Status::OK() : key.status();
-}
 
 Result<Scenario> parse_scenario(const nlohmann::json& j) {
   try {

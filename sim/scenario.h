@@ -74,12 +74,6 @@ struct Scenario {
   std::vector<Action> actions;
 };
 
-// OK when `url` is an absolute http:// or https:// URL with a host; otherwise says why.
-Status validate_url(std::string_view url);
-
-// OK when `secret` is "whsec_" followed by base64 of a non-empty key; otherwise says why.
-Status validate_secret(std::string_view secret);
-
 // Reads and validates a scenario. On error the message is one line naming the field by its JSON path
 // (e.g. "subscriptions[0].receiver.windows[1].from: invalid duration 'x' (...)") and the problem.
 Result<Scenario> parse_scenario(const nlohmann::json& j);
