@@ -12,5 +12,6 @@ using Command = std::function<int()>;
 Command add_simulate(CLI::App& app);
 Command add_receiver(CLI::App& app);
 Command add_run(CLI::App& app);
+Command add_serve(CLI::App& app);
 
 }  // namespace hooksim::cli

@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<hooksim::cli::Command> commands = {hooksim::cli::add_simulate(app),
                                                  hooksim::cli::add_receiver(app),
-                                                 hooksim::cli::add_run(app)};
+                                                 hooksim::cli::add_run(app),
+                                                 hooksim::cli::add_serve(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "net/mock_receiver.h"
+#include "net/signing.h"
 
 namespace hooksim::cli {
 namespace {
@@ -42,6 +43,9 @@ int receiver(const ReceiverArgs& a) {
   }
   if (a.threads < 1 || a.threads > 256) return usage_error("--threads: must be from 1 to 256");
   if (a.tls_cert.empty() != a.tls_key.empty()) return usage_error("--tls-cert and --tls-key go together");
+  if (!a.secret.empty()) {
+    if (auto key = net::signing_key(a.secret); !key.ok()) return usage_error("--secret: " + key.status().message());
+  }
   options.secret = a.secret;
   options.token = a.token;
   options.accept_bad_signatures = a.accept_bad_signatures;

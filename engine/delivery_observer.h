@@ -18,6 +18,7 @@ struct AttemptRecord {
   uint32_t attempt = 0;  // attempt number for this event, from 1
   bool probe = false;    // a live-mode probe: the newest event sent ahead of an older head
   TimePoint started;
+  TimePoint enqueued_at;  // when the event was published
   Duration latency{0};
   int status = 0;
   ErrorClass error = ErrorClass::kNone;  // kNone means delivered

@@ -22,6 +22,7 @@ struct Engine::Sub {
   bool probe = false;
   uint32_t attempt = 0;
   TimePoint started{};
+  TimePoint enqueued_at{};
 };
 
 namespace {
@@ -281,6 +282,7 @@ void Engine::send_attempt(Sub& sub) {
   }
   sub.seq = seq;
   sub.event_id = std::move(event->id);
+  sub.enqueued_at = event->enqueued_at;
   sub.probe = seq != st.head_seq;
   sub.attempt = attempts_for(st, seq) + 1;
   sub.started = scheduler_.now();
@@ -300,6 +302,7 @@ void Engine::on_attempt_done(Sub& sub, const AttemptResult& result) {
   record.attempt = sub.attempt;
   record.probe = sub.probe;
   record.started = sub.started;
+  record.enqueued_at = sub.enqueued_at;
   record.latency = result.latency;
   record.status = result.status;
   record.error = result.error;
@@ -390,6 +393,7 @@ void Engine::deactivate(Sub& sub) {
       record.attempt = sub.attempt;
       record.probe = sub.probe;
       record.started = sub.started;
+      record.enqueued_at = sub.enqueued_at;
       record.latency = now - sub.started;
       record.error = ErrorClass::kAbandoned;
       observer_->on_attempt(record);

@@ -91,8 +91,8 @@ Result<RetryPolicy> parse_policy(const nlohmann::json& j, const std::string& pat
   return p;
 }
 
-nlohmann::json policy_to_json(const RetryPolicy& p) {
-  nlohmann::json delays = nlohmann::json::array();
+nlohmann::ordered_json policy_to_json(const RetryPolicy& p) {
+  nlohmann::ordered_json delays = nlohmann::ordered_json::array();
   for (Duration d : p.delays) delays.push_back(format_duration(d));
   return {{"immediate_retries", p.immediate_retries},
           {"immediate_delay", format_duration(p.immediate_delay)},

@@ -61,7 +61,7 @@ struct RetryPolicy {
 Result<RetryPolicy> parse_policy(const nlohmann::json& j, const std::string& path);
 
 // The object form of a policy, accepted back by parse_policy.
-nlohmann::json policy_to_json(const RetryPolicy& p);
+nlohmann::ordered_json policy_to_json(const RetryPolicy& p);
 
 const char* to_string(ProbeMode m);
 

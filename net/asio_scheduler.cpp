@@ -38,6 +38,11 @@ void AsioScheduler::jump_to(TimePoint t) {
   anchor_real_ = std::chrono::steady_clock::now();
 }
 
+void AsioScheduler::stop() {
+  stopped_ = true;
+  wakeup_.cancel();
+}
+
 void AsioScheduler::run_until(TimePoint until) {
   // Keep the io_context from stopping when it momentarily has no work.
   auto guard = boost::asio::make_work_guard(io_);
@@ -54,7 +59,7 @@ void AsioScheduler::run_until(TimePoint until) {
       io_.poll();
     }
     TimePoint now_t = now();
-    if (now_t >= until) return;
+    if (now_t >= until || stopped_) return;
     auto due = timers_.next_due();
     TimePoint target = due ? std::min(*due, until) : until;
     if (options_.skip_idle && !options_.busy()) {
@@ -64,7 +69,9 @@ void AsioScheduler::run_until(TimePoint until) {
       continue;
     }
     // Wait for I/O or for the next timer, whichever comes first.
-    wakeup_.expires_after(to_real(target - now_t) + std::chrono::microseconds(100));
+    // At most an hour at a time, so that a far `until` (a service runs "forever") cannot overflow.
+    wakeup_.expires_after(to_real(std::min<Duration>(target - now_t, std::chrono::hours(1))) +
+                          std::chrono::microseconds(100));
     wakeup_.async_wait([](const boost::system::error_code&) {});
     io_.run_one();
     wakeup_.cancel();

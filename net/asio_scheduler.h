@@ -36,6 +36,9 @@ class AsioScheduler final : public Scheduler {
   // Call from the thread that runs the io_context (not from inside a handler).
   void run_until(TimePoint until);
 
+  // Makes run_until() return at its next step (from a handler or timer on the io_context's thread).
+  void stop();
+
   // Real time that corresponds to a span of this clock's time (d / speed).
   std::chrono::steady_clock::duration to_real(Duration d) const;
 
@@ -47,6 +50,7 @@ class AsioScheduler final : public Scheduler {
   TimePoint anchor_clock_;
   std::chrono::steady_clock::time_point anchor_real_;
   bool started_ = false;
+  bool stopped_ = false;
   TimerQueue timers_;
   boost::asio::steady_timer wakeup_;
 };

@@ -201,7 +201,9 @@ TEST_F(EngineTest, OutageThenRecoveryDrainsTheBacklogInOrderWithoutGapsOrDuplica
   // The head was blocked from 1h: the first attempt in the outage failed, then the schedule ran until an
   // attempt after 3h succeeded. No event other than the blocked head was attempted during the outage.
   for (const auto& a : rec_.attempts) {
-    if (!a.delivered) EXPECT_EQ(a.seq, 61u);
+    if (!a.delivered) {
+      EXPECT_EQ(a.seq, 61u);
+    }
   }
   EXPECT_EQ(state("acme").state, SubState::kActive);
   EXPECT_EQ(state("acme").backlog(), 0u);

@@ -1,0 +1,51 @@
+// hooksim serve --data DIR [--listen HOST:PORT] [--admin-token T] [--ca-file PEM] [--insecure] ...
+#include <boost/asio/signal_set.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "service/service.h"
+
+namespace hooksim::cli {
+namespace {
+
+int serve(service::ServiceOptions options) {
+  if (options.admin_token.empty()) {
+    if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) options.admin_token = env;
+  }
+  boost::asio::io_context io;
+  service::Service svc(io, options);
+  if (Status st = svc.start(); !st.ok()) {
+    std::cerr << "hooksim serve: " << st.message() << "\n";
+    return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  std::cout << "listening on http://" << options.listen.substr(0, options.listen.rfind(':')) << ":" << svc.port()
+            << std::endl;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) svc.shutdown();
+  });
+  svc.run();
+  std::cerr << "hooksim serve: stopped\n";
+  return 0;
+}
+
+}  // namespace
+
+Command add_serve(CLI::App& app) {
+  auto options = std::make_shared<service::ServiceOptions>();
+  auto* cmd = app.add_subcommand("serve", "Run the delivery engine as a service with an HTTP API (docs/api.md)");
+  cmd->add_option("--data", options->data_dir, "Store directory (created when missing)")->required();
+  cmd->add_option("--listen", options->listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 = any)");
+  cmd->add_option("--admin-token", options->admin_token,
+                  "Require 'Authorization: Bearer TOKEN' on every API call (or set HOOKSIM_ADMIN_TOKEN)");
+  cmd->add_option("--ca-file", options->curl.ca_file, "Trust the CA certificates in this PEM file");
+  cmd->add_flag("--insecure", options->curl.insecure, "Do not verify receivers' TLS certificates (testing only)");
+  cmd->add_option("--max-host-connections", options->curl.max_host_connections,
+                  "Connections kept open per receiver host; default 64")
+      ->check(CLI::Range(1, 10000));
+  return [cmd, options]() { return *cmd ? serve(*options) : -1; };
+}
+
+}  // namespace hooksim::cli
