@@ -57,7 +57,7 @@ Result<RetryPolicy> parse_policy(const nlohmann::json& j, const std::string& pat
   if (!j.is_object()) return Status::InvalidArgument(fmt::format("{}: must be a preset name or an object", path));
   for (const auto& [key, value] : j.items()) {
     if (key == "immediate_retries") {
-      if (!value.is_number_unsigned() || value.get<uint64_t>() > 1000)
+      if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 1000)
         return field_error(path, key, "must be a whole number from 0 to 1000");
       p.immediate_retries = value.get<uint32_t>();
     } else if (key == "immediate_delay") {

@@ -131,7 +131,8 @@ Scenario scenario(const json& j) {
   Fields f(j, "");
   Scenario sc;
   if (const json* v = f.get("seed")) {
-    if (!v->is_number_unsigned()) fail("seed", "must be a whole number >= 0");
+    if (!v->is_number_integer() || (!v->is_number_unsigned() && v->get<int64_t>() < 0))
+      fail("seed", "must be a whole number >= 0");
     sc.seed = v->get<uint64_t>();
   }
   sc.start = TimePoint(std::chrono::sys_days(std::chrono::year(2026) / 1 / 1).time_since_epoch());

@@ -1,0 +1,323 @@
+// Real HTTP delivery: CurlTransport against the mock receiver, and `hooksim run`'s accelerated clock
+// driving the real engine against a real receiver. Loopback only, ephemeral ports.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "net/asio_scheduler.h"
+#include "net/curl_transport.h"
+#include "net/mock_receiver.h"
+#include "sim/runner.h"
+#include "sim/scenario.h"
+
+namespace hooksim {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using ::testing::ElementsAreArray;
+
+constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const TimePoint kStart = TimePoint(std::chrono::days(20454));  // 2026-01-01
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("hooksim-http-" + std::to_string(::getpid()) + "-" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// A mock receiver on its own thread; collects the records of what it received.
+class Receiver {
+ public:
+  explicit Receiver(net::ReceiverOptions options) {
+    options.on_record = [this](const net::RequestRecord& r) {
+      std::lock_guard lock(mu_);
+      records_.push_back(r);
+    };
+    rx_ = std::make_unique<net::MockReceiver>(io_, std::move(options));
+    Status st = rx_->listen("127.0.0.1:0");
+    EXPECT_TRUE(st.ok()) << st.message();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Receiver() {
+    rx_->stop();
+    thread_.join();
+  }
+  std::string url(const std::string& path = "/hook") const { return rx_->url() + path; }
+  std::vector<net::RequestRecord> records() {
+    std::lock_guard lock(mu_);
+    return records_;
+  }
+  net::ReceiverStats stats() const { return rx_->stats(); }
+
+ private:
+  boost::asio::io_context io_;
+  std::unique_ptr<net::MockReceiver> rx_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<net::RequestRecord> records_;
+};
+
+net::ReceiverOptions script(const std::string& text) {
+  net::ReceiverOptions o;
+  auto s = net::parse_receiver_script(json::parse(text));
+  EXPECT_TRUE(s.ok()) << s.status().message();
+  if (s.ok()) o.script = *s;
+  return o;
+}
+
+// A port on which nothing listens (bound, then closed).
+uint16_t closed_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  uint16_t port = a.local_endpoint().port();
+  a.close();
+  return port;
+}
+
+// Sends single attempts through a CurlTransport and waits for each outcome.
+class Sender {
+ public:
+  explicit Sender(net::CurlOptions options = {})
+      : scheduler_(io_, {.start = kStart, .speed = 1.0, .skip_idle = false, .busy = {}}),
+        transport_(io_, scheduler_, std::move(options)) {}
+
+  AttemptResult send(const SubscriptionConfig& sub, Duration timeout = 5s, uint64_t seq = 1, uint32_t attempt = 1,
+                     const std::string& event_id = "evt_1") {
+    std::string body = R"({"id":")" + event_id + R"(","type":"tracking","data":{}})";
+    DeliveryRequest req{&sub, event_id, body, seq, attempt, kStart + 1h, timeout};
+    std::optional<AttemptResult> out;
+    transport_.send(req, [&](const AttemptResult& r) { out = r; });
+    EXPECT_EQ(transport_.in_flight(), 1u);
+    while (!out) io_.run_one();
+    EXPECT_EQ(transport_.in_flight(), 0u);
+    return *out;
+  }
+
+ private:
+  boost::asio::io_context io_;
+  // run_one() must block for I/O even when, between attempts, nothing is pending.
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_ = boost::asio::make_work_guard(io_);
+  net::AsioScheduler scheduler_;
+  net::CurlTransport transport_;
+};
+
+SubscriptionConfig sub_to(const std::string& url, const std::string& secret = kSecret, const std::string& token = "") {
+  SubscriptionConfig c;
+  c.id = "acme";
+  c.endpoint = {url, secret, token};
+  return c;
+}
+
+TEST(CurlTransport, DeliversWithTheDocumentedHeadersAndAValidSignature) {
+  net::ReceiverOptions o;
+  o.secret = kSecret;
+  Receiver rx(o);
+  Sender sender;
+  AttemptResult r = sender.send(sub_to(rx.url()), 5s, 7, 3, "evt_42");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.error, ErrorClass::kNone);
+  auto records = rx.records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].sub, "acme");
+  EXPECT_EQ(records[0].event, "evt_42");
+  EXPECT_EQ(records[0].seq, 7u);
+  EXPECT_EQ(records[0].attempt, 3u);
+  EXPECT_EQ(records[0].virtual_time, "2026-01-01T01:00:00.000Z");
+  EXPECT_EQ(records[0].signature, net::RequestRecord::Signature::kOk);
+}
+
+TEST(CurlTransport, BearerTokenModeSendsTheToken) {
+  net::ReceiverOptions o;
+  o.token = "tok-123";
+  Receiver rx(o);
+  Sender sender;
+  EXPECT_EQ(sender.send(sub_to(rx.url(), "", "tok-123")).status, 200);
+  EXPECT_EQ(sender.send(sub_to(rx.url(), "", "wrong")).status, 401);
+}
+
+TEST(CurlTransport, NonSuccessStatusesAreReportedAndRedirectsAreNotFollowed) {
+  Receiver rx(script(R"({"windows":[{"from":"0s","until":"1d","status":301}]})"));
+  Sender sender;
+  AttemptResult r = sender.send(sub_to(rx.url()));
+  EXPECT_EQ(r.status, 301);  // the engine counts it as a failure (ErrorClass::kStatus)
+  EXPECT_EQ(rx.stats().requests, 1u);
+  Receiver rx503(script(R"({"status":503})"));
+  EXPECT_EQ(sender.send(sub_to(rx503.url())).status, 503);
+}
+
+TEST(CurlTransport, AReceiverThatNeverAnswersTimesOut) {
+  Receiver rx(script(R"({"windows":[{"from":"0s","until":"1d","timeout":true}]})"));
+  Sender sender;
+  AttemptResult r = sender.send(sub_to(rx.url()), 300ms);
+  EXPECT_EQ(r.error, ErrorClass::kTimeout);
+  EXPECT_EQ(r.status, 0);
+}
+
+TEST(CurlTransport, RefusedConnectionsAndDroppedConnectionsAreClassified) {
+  Sender sender;
+  AttemptResult refused = sender.send(sub_to("http://127.0.0.1:" + std::to_string(closed_port()) + "/hook"));
+  EXPECT_EQ(refused.error, ErrorClass::kConnect);
+  Receiver rx(script(R"({"windows":[{"from":"0s","until":"1d","drop":true}]})"));
+  EXPECT_EQ(sender.send(sub_to(rx.url())).error, ErrorClass::kReset);
+}
+
+TEST(CurlTransport, ConnectionsAreKeptAliveAcrossAttempts) {
+  Receiver rx({});
+  Sender sender;
+  for (uint64_t seq = 1; seq <= 5; ++seq) EXPECT_EQ(sender.send(sub_to(rx.url()), 5s, seq).status, 200);
+  EXPECT_EQ(rx.stats().connections, 1u);
+  EXPECT_EQ(rx.stats().requests, 5u);
+}
+
+TEST(CurlTransport, HttpsVerifiesTheCertificateAgainstTheGivenCa) {
+  auto dir = fresh_dir("tls");
+  std::string key = (dir / "key.pem").string(), cert = (dir / "cert.pem").string();
+  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -addext "
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost -days 2 -keyout '" + key + "' -out '" + cert +
+                    "' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  net::ReceiverOptions o;
+  o.tls_cert_path = cert;
+  o.tls_key_path = key;
+  Receiver rx(o);
+  ASSERT_EQ(rx.url().rfind("https://", 0), 0u);
+
+  Sender untrusting;
+  EXPECT_EQ(untrusting.send(sub_to(rx.url())).error, ErrorClass::kTls);
+  net::CurlOptions trust;
+  trust.ca_file = cert;
+  Sender trusting(trust);
+  EXPECT_EQ(trusting.send(sub_to(rx.url())).status, 200);
+  net::CurlOptions no_checks;
+  no_checks.insecure = true;
+  Sender insecure(no_checks);
+  EXPECT_EQ(insecure.send(sub_to(rx.url())).status, 200);
+  std::filesystem::remove_all(dir);
+}
+
+// --- hooksim run: the engine on the accelerated clock against a real receiver ------------------------------
+
+struct LoggedAttempt {
+  int64_t t_ms;
+  uint64_t seq;
+  uint32_t attempt;
+  std::string outcome;
+  int64_t latency_ms;
+};
+
+std::vector<LoggedAttempt> parse_log(const std::string& text) {
+  std::vector<LoggedAttempt> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    json j = json::parse(line);
+    if (j["kind"] != "attempt") continue;
+    out.push_back({j["t_ms"], j["seq"], j["attempt"], j["outcome"], j["latency_ms"]});
+  }
+  return out;
+}
+
+TEST(RunCommand, AThreeDayOutageOfARealReceiverReplaysTheDocumentedScheduleInSeconds) {
+  net::ReceiverOptions o = script(R"({"clock":"virtual","start":"2026-01-01T00:00:00Z",
+                                      "windows":[{"from":"0s","until":"3d","status":503}]})");
+  o.secret = kSecret;
+  Receiver rx(o);
+  json sc = {{"duration", "5d"},
+             {"subscriptions", {{{"id", "acme"}, {"url", rx.url()}, {"secret", kSecret}}}},
+             {"events", {{{"every", "12h"}, {"type", "tracking"}, {"account", "a"}, {"vehicle", "v"}}}}};
+  auto scenario = sim::parse_scenario(sc);
+  ASSERT_TRUE(scenario.ok()) << scenario.status().message();
+  std::ostringstream log;
+  sim::RunOptions options;
+  options.clock = sim::RunOptions::Clock::kAccelerated;
+  options.log = &log;
+  auto summary = sim::run_simulation(*scenario, options);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+
+  auto attempts = parse_log(log.str());
+  // The head (seq 1) follows the documented schedule until the first attempt after the outage (88h55m).
+  const std::vector<int64_t> expected_ms = {0, 0, 0, 0, 300000, 1200000, 3300000, 6900000, 15900000, 33900000,
+                                            71700000, 147300000, 320100000};
+  std::vector<LoggedAttempt> head;
+  for (const auto& a : attempts)
+    if (a.seq == 1) head.push_back(a);
+  ASSERT_EQ(head.size(), expected_ms.size());
+  int64_t drift_budget = 0;  // the clock runs in real time while a request is in flight
+  for (size_t i = 0; i < head.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(head[i].attempt, i + 1);
+    EXPECT_EQ(head[i].outcome, i + 1 < head.size() ? "failed" : "delivered");
+    EXPECT_GE(head[i].t_ms, expected_ms[i]);
+    EXPECT_LE(head[i].t_ms, expected_ms[i] + drift_budget + 1000);  // within the real latencies so far
+    drift_budget += head[i].latency_ms;
+  }
+  // Then the backlog drained in order, and everything published was delivered.
+  EXPECT_EQ(summary->order_violations, 0u);
+  EXPECT_EQ(summary->delivered, summary->events_published);
+  EXPECT_EQ(summary->events_published, 10u);
+
+  // The receiver saw exactly that sequence, correctly signed.
+  auto records = rx.records();
+  ASSERT_EQ(records.size(), attempts.size());
+  for (size_t i = 0; i < expected_ms.size(); ++i) EXPECT_EQ(records[i].attempt, i + 1);
+  EXPECT_EQ(rx.stats().bad_signatures, 0u);
+  EXPECT_EQ(rx.stats().order_violations, 0u);
+  EXPECT_EQ(rx.stats().duplicates, 0u);
+}
+
+TEST(RunCommand, TimeoutsAndRefusedConnectionsAreFailuresInTheLog) {
+  Receiver rx(script(R"({"clock":"virtual","start":"2026-01-01T00:00:00Z",
+                         "windows":[{"from":"0s","until":"1m","timeout":true}]})"));
+  json sc = {{"duration", "1h"},
+             {"policy", {{"attempt_timeout", "2s"}, {"immediate_retries", 0}}},
+             {"subscriptions",
+              {{{"id", "slow"}, {"url", rx.url()}, {"token", "t"}},
+               {{"id", "gone"}, {"url", "http://127.0.0.1:" + std::to_string(closed_port())}, {"token", "t"}}}},
+             {"events", {{{"at", "0s"}, {"type", "tracking"}}}}};
+  auto scenario = sim::parse_scenario(sc);
+  ASSERT_TRUE(scenario.ok()) << scenario.status().message();
+  std::ostringstream log;
+  sim::RunOptions options;
+  options.clock = sim::RunOptions::Clock::kAccelerated;
+  options.speed = 10;  // the 2s timeout takes 200ms of real time
+  options.log = &log;
+  auto summary = sim::run_simulation(*scenario, options);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  std::vector<std::string> slow, gone;
+  std::istringstream in(log.str());
+  for (std::string line; std::getline(in, line);) {
+    json j = json::parse(line);
+    if (j["kind"] != "attempt") continue;
+    std::string what = j["outcome"] == "delivered" ? "delivered" : j["error"].get<std::string>();
+    (j["sub"] == "slow" ? slow : gone).push_back(what);
+  }
+  // slow: a timeout at 0s, then the 5m retry (after the 1-minute silence) is delivered.
+  EXPECT_THAT(slow, ElementsAreArray({"timeout", "delivered"}));
+  ASSERT_FALSE(gone.empty());
+  for (const auto& g : gone) EXPECT_EQ(g, "connect");
+  EXPECT_EQ(summary->subscriptions[1].state, "retrying");
+}
+
+TEST(RunCommand, SimulateRefusesScenariosWithRealUrls) {
+  json sc = {{"duration", "1h"}, {"subscriptions", {{{"id", "x"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}}}}};
+  auto scenario = sim::parse_scenario(sc);
+  ASSERT_TRUE(scenario.ok());
+  auto summary = sim::run_simulation(*scenario, {});
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(summary.status().message().rfind("subscriptions[0].url: ", 0), 0u) << summary.status().message();
+}
+
+}  // namespace
+}  // namespace hooksim
