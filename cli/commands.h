@@ -13,5 +13,6 @@ Command add_simulate(CLI::App& app);
 Command add_receiver(CLI::App& app);
 Command add_run(CLI::App& app);
 Command add_serve(CLI::App& app);
+Command add_status(CLI::App& app);
 
 }  // namespace hooksim::cli

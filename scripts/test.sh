@@ -5,4 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
 build_dir=${HOOKSIM_BUILD_DIR:-build}
+# The status page tests (tests/status_page_test.cpp) render the page in headless Chromium.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test: installing chromium (for the status page tests)" >&2
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends chromium
+fi
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "$@"

@@ -1,0 +1,252 @@
+// hooksim status --server URL [--admin-token T] [--json] [--timeout SECONDS]
+// Lists a running service's subscriptions (GET /v1/subscriptions) as an aligned table, or its JSON as is.
+// Exit codes: 0 listed; 1 the server is unreachable or answered an error (its message is printed);
+// 2 bad usage. docs/status.md.
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "engine/time.h"
+
+namespace hooksim::cli {
+namespace {
+
+using nlohmann::json;
+
+struct StatusArgs {
+  std::string server;
+  std::string admin_token;
+  bool json = false;
+  double timeout_s = 10;
+};
+
+struct HttpResult {
+  bool reached = false;  // false: no HTTP answer (connection, DNS or TLS error, timeout); see `error`
+  long status = 0;
+  std::string body;
+  std::string error;
+};
+
+size_t append_body(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+HttpResult http_get(const std::string& url, const std::string& token, double timeout_s) {
+  HttpResult r;
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) {
+    r.error = "cannot initialise libcurl";
+    return r;
+  }
+  char errbuf[CURL_ERROR_SIZE] = {};
+  std::string auth = "Authorization: Bearer " + token;
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
+  headers.reset(curl_slist_append(headers.release(), "Accept: application/json"));
+  if (!token.empty()) headers.reset(curl_slist_append(headers.release(), auth.c_str()));
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_s * 1000));
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, "hooksim-status/" HOOKSIM_VERSION);
+  CURLcode rc = curl_easy_perform(curl.get());
+  if (rc != CURLE_OK) {
+    r.error = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    return r;
+  }
+  r.reached = true;
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &r.status);
+  return r;
+}
+
+// "4m 12s", "3h 5m", "2d 1h": the two largest units, for ages and waits.
+std::string short_span(int64_t ms) {
+  int64_t s = (ms < 0 ? -ms : ms) / 1000;
+  if (s < 60) return fmt::format("{}s", s);
+  int64_t m = s / 60;
+  s %= 60;
+  if (m < 60) return s ? fmt::format("{}m {}s", m, s) : fmt::format("{}m", m);
+  int64_t h = m / 60;
+  m %= 60;
+  if (h < 24) return m ? fmt::format("{}h {}m", h, m) : fmt::format("{}h", h);
+  int64_t d = h / 24;
+  h %= 24;
+  return h ? fmt::format("{}d {}h", d, h) : fmt::format("{}d", d);
+}
+
+// An RFC 3339 time from the server as "12:00:01Z (3s ago)" or "12:05:01Z (in 4m 59s)", with the date
+// ("2026-01-01 12:00:01Z ...") unless it is today (UTC); "-" for null.
+std::string when(const json& t, TimePoint now) {
+  if (!t.is_string()) return "-";
+  std::string text = t.get<std::string>();
+  auto at = parse_utc(text);
+  if (!at.ok() || text.size() < 19) return text;
+  std::string date = text.substr(0, 10), clock = text.substr(11, 8) + "Z";
+  std::string shown = date == format_utc(now).substr(0, 10) ? clock : date + " " + clock;
+  int64_t delta = to_ms(*at - now);
+  std::string rel = delta >= 1000   ? "in " + short_span(delta)
+                    : delta > -1000 ? "now"
+                                    : short_span(delta) + " ago";
+  return fmt::format("{} ({})", shown, rel);
+}
+
+// "200", "503" or the failure class ("connect", "timeout", ...), then the time.
+std::string last_attempt(const json& a, TimePoint now) {
+  if (!a.is_object()) return "-";
+  std::string outcome;
+  const json& error = a.value("error", json(nullptr));
+  if (error.is_string() && error.get<std::string>() != "status") {
+    outcome = error.get<std::string>();
+  } else {
+    outcome = std::to_string(a.value("status", 0));
+  }
+  return fmt::format("{:<7} {}", outcome, when(a.value("at", json(nullptr)), now));
+}
+
+std::string text_of(const json& j) {
+  return j.is_string() ? j.get<std::string>() : j.is_null() ? "-" : j.dump();
+}
+
+// URLs longer than this are cut (ending in "...") so that one long URL does not stretch the whole table;
+// --json has them whole.
+constexpr size_t kUrlWidth = 60;
+
+std::string cut(std::string text, size_t width) {
+  if (text.size() > width) text = text.substr(0, width - 3) + "...";
+  return text;
+}
+
+// Prints rows as columns separated by two spaces, each as wide as its widest cell; `right` marks columns
+// aligned to the right (numbers). The last column is not padded.
+void print_table(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right) {
+  std::vector<size_t> width(rows.front().size(), 0);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) line += "  ";
+      if (right[i]) {
+        line += fmt::format("{:>{}}", row[i], width[i]);
+      } else if (i + 1 < row.size()) {
+        line += fmt::format("{:<{}}", row[i], width[i]);
+      } else {
+        line += row[i];
+      }
+    }
+    std::cout << line << "\n";
+  }
+}
+
+// The error message of a non-2xx answer: {"error":{"code","field","message"}} when the body has one.
+std::string server_error(const HttpResult& r) {
+  try {
+    json j = json::parse(r.body);
+    const json& e = j.at("error");
+    std::string field = e.value("field", "");
+    std::string message = e.value("message", "");
+    std::string code = e.value("code", "");
+    return fmt::format("HTTP {}{}: {}{}", r.status, code.empty() ? "" : " " + code,
+                       field.empty() ? "" : field + ": ", message);
+  } catch (const json::exception&) {
+    std::string body = r.body.substr(0, 200);
+    while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+    return body.empty() ? fmt::format("HTTP {}", r.status) : fmt::format("HTTP {}: {}", r.status, body);
+  }
+}
+
+int status(StatusArgs a) {
+  const std::string me = "hooksim status: ";
+  if (a.admin_token.empty()) {
+    if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) a.admin_token = env;
+  }
+  std::string base = a.server;
+  if (base.find("://") == std::string::npos) base = "http://" + base;
+  if (!base.starts_with("http://") && !base.starts_with("https://")) {
+    std::cerr << me << "--server " << a.server << ": must be an http:// or https:// URL\n";
+    return 2;
+  }
+  while (base.ends_with("/")) base.pop_back();
+  if (base.size() <= std::string_view(base.starts_with("https") ? "https://" : "http://").size()) {
+    std::cerr << me << "--server " << a.server << ": has no host\n";
+    return 2;
+  }
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  HttpResult r = http_get(base + "/v1/subscriptions", a.admin_token, a.timeout_s);
+  curl_global_cleanup();
+  if (!r.reached) {
+    std::cerr << me << "cannot reach " << base << ": " << r.error << "\n";
+    return 1;
+  }
+  if (r.status < 200 || r.status >= 300) {
+    std::cerr << me << base << " answered " << server_error(r) << "\n";
+    if (r.status == 401 && a.admin_token.empty())
+      std::cerr << me << "give the admin token with --admin-token or HOOKSIM_ADMIN_TOKEN\n";
+    return 1;
+  }
+  if (a.json) {
+    std::cout << r.body;
+    if (!r.body.ends_with("\n")) std::cout << "\n";
+    return 0;
+  }
+
+  json list;
+  try {
+    list = json::parse(r.body).at("subscriptions");
+    if (!list.is_array()) throw std::runtime_error("not an array");
+  } catch (const std::exception& e) {
+    std::cerr << me << base << " answered a body without a subscriptions list: " << e.what() << "\n";
+    return 1;
+  }
+  TimePoint now = std::chrono::floor<Duration>(std::chrono::system_clock::now());
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "URL", "STATE", "BACKLOG", "LAST ATTEMPT", "NEXT ATTEMPT"}};
+  std::map<std::string, int> counts;
+  for (const json& s : list) {
+    std::string state = text_of(s.value("state", json(nullptr)));
+    ++counts[state];
+    std::string next = when(s.value("next_attempt", json(nullptr)), now);
+    if (s.value("in_flight", false) && state != "deactivated") next = "in flight";
+    rows.push_back({text_of(s.value("id", json(nullptr))),
+                    cut(text_of(s.value("url", json(nullptr))), kUrlWidth), state,
+                    text_of(s.value("backlog", json(nullptr))),
+                    last_attempt(s.value("last_attempt", json(nullptr)), now), next});
+  }
+  print_table(rows, {false, false, false, true, false, false});
+  std::cout << fmt::format("\n{} subscription{}: {} active, {} retrying, {} deactivated\n", list.size(),
+                           list.size() == 1 ? "" : "s", counts["active"], counts["retrying"],
+                           counts["deactivated"]);
+  return 0;
+}
+
+}  // namespace
+
+Command add_status(CLI::App& app) {
+  auto args = std::make_shared<StatusArgs>();
+  auto* cmd = app.add_subcommand("status", "List a running service's subscriptions and their delivery state");
+  cmd->add_option("--server", args->server, "The service's base URL, e.g. http://127.0.0.1:8080")->required();
+  cmd->add_option(
+      "--admin-token", args->admin_token,
+      "Send 'Authorization: Bearer TOKEN' (default: the HOOKSIM_ADMIN_TOKEN environment variable)");
+  cmd->add_flag("--json", args->json, "Print the server's JSON (GET /v1/subscriptions) as it is");
+  cmd->add_option("--timeout", args->timeout_s, "Give up on the request after this many seconds; default 10")
+      ->check(CLI::PositiveNumber);
+  return [cmd, args]() { return *cmd ? status(*args) : -1; };
+}
+
+}  // namespace hooksim::cli
