@@ -44,7 +44,8 @@ int receiver(const ReceiverArgs& a) {
   if (a.threads < 1 || a.threads > 256) return usage_error("--threads: must be from 1 to 256");
   if (a.tls_cert.empty() != a.tls_key.empty()) return usage_error("--tls-cert and --tls-key go together");
   if (!a.secret.empty()) {
-    if (auto key = net::signing_key(a.secret); !key.ok()) return usage_error("--secret: " + key.status().message());
+    if (auto key = net::signing_key(a.secret); !key.ok())
+      return usage_error("--secret: " + key.status().message());
   }
   options.secret = a.secret;
   options.token = a.token;
@@ -94,13 +95,15 @@ int receiver(const ReceiverArgs& a) {
 Command add_receiver(CLI::App& app) {
   auto args = std::make_shared<ReceiverArgs>();
   auto* cmd = app.add_subcommand("receiver", "Run a mock webhook receiver (HTTP/HTTPS) until SIGINT/SIGTERM");
-  cmd->add_option("--listen", args->listen, "Address to listen on: HOST:PORT, [IPv6]:PORT or PORT (127.0.0.1)")
+  cmd->add_option("--listen", args->listen,
+                  "Address to listen on: HOST:PORT, [IPv6]:PORT or PORT (127.0.0.1)")
       ->capture_default_str();
   cmd->add_option("--script", args->script_path, "How to answer: a JSON script (see docs/receiver.md)");
   cmd->add_option("--secret", args->secret, "Verify Standard Webhooks signatures with this whsec_ secret");
   cmd->add_option("--token", args->token, "Require 'authorization: Bearer TOKEN'");
   cmd->add_option("--record", args->record_path, "Write one JSON line per request to FILE");
-  cmd->add_option("--tls-cert", args->tls_cert, "Serve HTTPS with this PEM certificate chain (needs --tls-key)");
+  cmd->add_option("--tls-cert", args->tls_cert,
+                  "Serve HTTPS with this PEM certificate chain (needs --tls-key)");
   cmd->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");
   cmd->add_option("--threads", args->threads, "Threads running the server")->capture_default_str();
   cmd->add_flag("--accept-bad-signatures", args->accept_bad_signatures,

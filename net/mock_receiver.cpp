@@ -56,8 +56,12 @@ struct ParseError {
   throw ParseError{path.empty() ? why : fmt::format("{}: {}", path, why)};
 }
 
-std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
-std::string index(const std::string& path, size_t i) { return fmt::format("{}[{}]", path, i); }
+std::string join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+std::string index(const std::string& path, size_t i) {
+  return fmt::format("{}[{}]", path, i);
+}
 
 // An object whose fields are read one by one; unread fields are reported as unknown.
 class Fields {
@@ -142,7 +146,8 @@ ReceiverScript::Window window(const json& j, const std::string& path, ScriptCloc
   }
   if (outcomes != 1) fail(path, "needs exactly one of status, \"timeout\": true, \"drop\": true");
   if (const json* v = f.get("latency")) {
-    if (w.action == Action::kTimeout) fail(f.path("latency"), "not allowed in a timeout window (it never answers)");
+    if (w.action == Action::kTimeout)
+      fail(f.path("latency"), "not allowed in a timeout window (it never answers)");
     w.latency = duration(*v, f.path("latency"));
   }
   f.no_unknown();
@@ -256,35 +261,49 @@ void append_optional(std::string& out, const std::optional<uint64_t>& n) {
 
 const char* action_name(RequestRecord::Action a) {
   switch (a) {
-    case RequestRecord::Action::kAnswer: return "answer";
-    case RequestRecord::Action::kTimeout: return "timeout";
-    case RequestRecord::Action::kDrop: return "drop";
+    case RequestRecord::Action::kAnswer:
+      return "answer";
+    case RequestRecord::Action::kTimeout:
+      return "timeout";
+    case RequestRecord::Action::kDrop:
+      return "drop";
   }
   return "?";
 }
 
 const char* signature_name(RequestRecord::Signature s) {
   switch (s) {
-    case RequestRecord::Signature::kOk: return "ok";
-    case RequestRecord::Signature::kBad: return "bad";
-    case RequestRecord::Signature::kMissing: return "missing";
-    case RequestRecord::Signature::kUnchecked: return "unchecked";
+    case RequestRecord::Signature::kOk:
+      return "ok";
+    case RequestRecord::Signature::kBad:
+      return "bad";
+    case RequestRecord::Signature::kMissing:
+      return "missing";
+    case RequestRecord::Signature::kUnchecked:
+      return "unchecked";
   }
   return "?";
 }
 
 const char* order_name(RequestRecord::Order o) {
   switch (o) {
-    case RequestRecord::Order::kOk: return "ok";
-    case RequestRecord::Order::kDuplicate: return "duplicate";
-    case RequestRecord::Order::kGap: return "gap";
-    case RequestRecord::Order::kOutOfOrder: return "out_of_order";
-    case RequestRecord::Order::kNotApplicable: return "n/a";
+    case RequestRecord::Order::kOk:
+      return "ok";
+    case RequestRecord::Order::kDuplicate:
+      return "duplicate";
+    case RequestRecord::Order::kGap:
+      return "gap";
+    case RequestRecord::Order::kOutOfOrder:
+      return "out_of_order";
+    case RequestRecord::Order::kNotApplicable:
+      return "n/a";
   }
   return "?";
 }
 
-bool is_2xx(int status) { return status >= 200 && status < 300; }
+bool is_2xx(int status) {
+  return status >= 200 && status < 300;
+}
 
 }  // namespace
 
@@ -389,9 +408,9 @@ struct ReceiverState : std::enable_shared_from_this<ReceiverState> {
 
   asio::io_context& ioc;
   const ReceiverOptions opts;
-  std::string key;                          // HMAC key of opts.secret
-  std::string expected_authorization;       // "Bearer <token>"
-  std::unique_ptr<asio::ssl::context> tls;  // set when serving HTTPS
+  std::string key;                                        // HMAC key of opts.secret
+  std::string expected_authorization;                     // "Bearer <token>"
+  std::unique_ptr<asio::ssl::context> tls;                // set when serving HTTPS
   asio::strand<asio::io_context::executor_type> control;  // runs the acceptor, the flush timer and stop
   tcp::acceptor acceptor;
   asio::steady_timer flush_timer;
@@ -431,7 +450,8 @@ Status split_host_port(const std::string& text, std::string& host, uint16_t& por
     port_text = text;
   } else if (text.starts_with("[")) {
     size_t close = text.find("]:");
-    if (close == std::string::npos) return Status::InvalidArgument(fmt::format("listen address '{}': expected [IPv6]:PORT", text));
+    if (close == std::string::npos)
+      return Status::InvalidArgument(fmt::format("listen address '{}': expected [IPv6]:PORT", text));
     host = text.substr(1, close - 1);
     port_text = text.substr(close + 2);
   } else {
@@ -444,7 +464,8 @@ Status split_host_port(const std::string& text, std::string& host, uint16_t& por
   unsigned value = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
   if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || value > 65535)
-    return Status::InvalidArgument(fmt::format("listen address '{}': port must be a number from 0 to 65535", text));
+    return Status::InvalidArgument(
+        fmt::format("listen address '{}': port must be a number from 0 to 65535", text));
   port = static_cast<uint16_t>(value);
   return Status::OK();
 }
@@ -464,8 +485,8 @@ Status ReceiverState::listen(const std::string& host_port) {
     tcp::resolver resolver(ioc);
     auto results = resolver.resolve(host, std::to_string(wanted_port), ec);
     if (ec || results.empty())
-      return Status::InvalidArgument(fmt::format("listen address '{}': cannot resolve '{}': {}", host_port, host,
-                                                 ec ? ec.message() : "no address"));
+      return Status::InvalidArgument(fmt::format("listen address '{}': cannot resolve '{}': {}", host_port,
+                                                 host, ec ? ec.message() : "no address"));
     endpoint = results.begin()->endpoint();
   }
 
@@ -491,17 +512,18 @@ Status ReceiverState::listen(const std::string& host_port) {
           fmt::format("TLS certificate '{}': cannot load: {}", opts.tls_cert_path, ec.message()));
     tls->use_private_key_file(opts.tls_key_path, asio::ssl::context::pem, ec);
     if (ec)
-      return Status::InvalidArgument(fmt::format("TLS key '{}': cannot load: {}", opts.tls_key_path, ec.message()));
-    if (SSL_CTX_check_private_key(tls->native_handle()) != 1)
       return Status::InvalidArgument(
-          fmt::format("TLS key '{}': does not match the certificate '{}'", opts.tls_key_path, opts.tls_cert_path));
+          fmt::format("TLS key '{}': cannot load: {}", opts.tls_key_path, ec.message()));
+    if (SSL_CTX_check_private_key(tls->native_handle()) != 1)
+      return Status::InvalidArgument(fmt::format("TLS key '{}': does not match the certificate '{}'",
+                                                 opts.tls_key_path, opts.tls_cert_path));
   }
 
   if (!opts.record_path.empty()) {
     record_file = std::fopen(opts.record_path.c_str(), "w");
     if (record_file == nullptr)
-      return Status::InvalidArgument(
-          fmt::format("record file '{}': cannot open for writing: {}", opts.record_path, std::strerror(errno)));
+      return Status::InvalidArgument(fmt::format("record file '{}': cannot open for writing: {}",
+                                                 opts.record_path, std::strerror(errno)));
   }
 
   auto fail = [&](const char* what) {
@@ -597,10 +619,14 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 // How a combined check (secret and token) reports: unchecked < ok < bad < missing.
 int signature_rank(RequestRecord::Signature s) {
   switch (s) {
-    case RequestRecord::Signature::kUnchecked: return 0;
-    case RequestRecord::Signature::kOk: return 1;
-    case RequestRecord::Signature::kBad: return 2;
-    case RequestRecord::Signature::kMissing: return 3;
+    case RequestRecord::Signature::kUnchecked:
+      return 0;
+    case RequestRecord::Signature::kOk:
+      return 1;
+    case RequestRecord::Signature::kBad:
+      return 2;
+    case RequestRecord::Signature::kMissing:
+      return 3;
   }
   return 0;
 }
@@ -698,7 +724,8 @@ RequestRecord::Order ReceiverState::classify_locked(const RequestRecord& r) {
 }
 
 void ReceiverState::record(RequestRecord& r) {
-  r.t_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  r.t_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+               .count();
   {
     std::lock_guard lock(mu);
     ++stats.requests;
@@ -715,8 +742,9 @@ void ReceiverState::record(RequestRecord& r) {
     }
     if (r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing)
       ++stats.bad_signatures;
-    r.order = r.action == RequestRecord::Action::kAnswer && is_2xx(r.status) ? classify_locked(r)
-                                                                            : RequestRecord::Order::kNotApplicable;
+    r.order = r.action == RequestRecord::Action::kAnswer && is_2xx(r.status)
+                  ? classify_locked(r)
+                  : RequestRecord::Order::kNotApplicable;
     if (record_file != nullptr) {
       record_buffer += r.to_json_line();
       record_buffer += '\n';
@@ -763,7 +791,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
 
   template <typename... StreamArgs>
   Session(std::shared_ptr<ReceiverState> state, StreamArgs&&... args)
-      : state_(std::move(state)), stream_(std::forward<StreamArgs>(args)...), timer_(stream_.get_executor()) {}
+      : state_(std::move(state)),
+        stream_(std::forward<StreamArgs>(args)...),
+        timer_(stream_.get_executor()) {}
 
   ~Session() override { state_->remove_connection(this); }
 
@@ -791,8 +821,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     if (closed_ || state_->stopping) return close_now();
     parser_.emplace();
     parser_->body_limit(state_->opts.body_limit);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -812,11 +843,12 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   }
 
   void read_body() {
-    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      if (ec == http::error::body_limit) return self->too_large();
-      if (ec) return self->close_now();
-      self->on_request();
-    });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec == http::error::body_limit) return self->too_large();
+                       if (ec) return self->close_now();
+                       self->on_request();
+                     });
   }
 
   void on_request() {
@@ -825,13 +857,15 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     version_ = req.version();
     RequestRecord r = describe(req);
     r.bytes = req.body().size();
+    if (state_->opts.on_request) state_->opts.on_request(r);
     if (req.method() != http::verb::post) {
       r.status = 405;
       state_->record(r);
       return respond(405, "only POST is accepted\n");
     }
     r.signature = state_->check_auth(req);
-    bool rejected = r.signature != RequestRecord::Signature::kOk && r.signature != RequestRecord::Signature::kUnchecked &&
+    bool rejected = r.signature != RequestRecord::Signature::kOk &&
+                    r.signature != RequestRecord::Signature::kUnchecked &&
                     !state_->opts.accept_bad_signatures;
     Decision d = state_->decide(r.virtual_time);
     record_ = std::move(r);
@@ -879,10 +913,11 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
 
   // Reads and discards whatever the client sends until it closes: the request is never answered.
   void wait_for_client_close() {
-    stream_.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      if (!ec && !self->closed_) return self->wait_for_client_close();
-      self->abandon();
-    });
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec && !self->closed_) return self->wait_for_client_close();
+                              self->abandon();
+                            });
   }
 
   // Records a request that never got its outcome as a timeout (status 0).
@@ -901,7 +936,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   void too_large() {
     const auto& h = parser_->get();
     RequestRecord r = describe(h);
-    r.bytes = parser_->content_length().value_or(0);
+    // The declared size (parser_->content_length() is not available when the header itself was refused).
+    r.bytes = parse_int<uint64_t>(header(h, "content-length")).value_or(0);
+    if (state_->opts.on_request) state_->opts.on_request(r);
     r.status = 413;
     version_ = h.version();
     keep_alive_ = false;
@@ -942,10 +979,11 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   }
 
   void linger() {
-    stream_.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      if (!ec && !self->closed_) return self->linger();
-      self->close_now();
-    });
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec && !self->closed_) return self->linger();
+                              self->close_now();
+                            });
   }
 
   void close_now() {
@@ -972,29 +1010,32 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
 }  // namespace
 
 void ReceiverState::accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-    if (self->stopping || ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      {
-        std::lock_guard lock(self->mu);
-        ++self->stats.connections;
-      }
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      try {
-        if (self->tls) {
-          auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(self, std::move(socket), *self->tls);
-          s->start();
-        } else {
-          auto s = std::make_shared<Session<beast::tcp_stream>>(self, std::move(socket));
-          s->start();
+  acceptor.async_accept(
+      asio::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+        if (self->stopping || ec == asio::error::operation_aborted) return;
+        if (!ec) {
+          {
+            std::lock_guard lock(self->mu);
+            ++self->stats.connections;
+          }
+          beast::error_code ignored;
+          socket.set_option(tcp::no_delay(true), ignored);
+          try {
+            if (self->tls) {
+              auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                  self, std::move(socket), *self->tls);
+              s->start();
+            } else {
+              auto s = std::make_shared<Session<beast::tcp_stream>>(self, std::move(socket));
+              s->start();
+            }
+          } catch (const std::exception&) {
+            // Out of memory or an SSL object that cannot be created: this connection is lost, the server goes
+            // on.
+          }
         }
-      } catch (const std::exception&) {
-        // Out of memory or an SSL object that cannot be created: this connection is lost, the server goes on.
-      }
-    }
-    self->accept();
-  });
+        self->accept();
+      });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1017,17 +1058,25 @@ Status MockReceiver::listen(const std::string& host_port) {
   }
 }
 
-uint16_t MockReceiver::port() const { return state_->port; }
+uint16_t MockReceiver::port() const {
+  return state_->port;
+}
 
-std::string MockReceiver::url() const { return state_->url; }
+std::string MockReceiver::url() const {
+  return state_->url;
+}
 
-void MockReceiver::stop() { state_->stop(); }
+void MockReceiver::stop() {
+  state_->stop();
+}
 
 ReceiverStats MockReceiver::stats() const {
   std::lock_guard lock(state_->mu);
   return state_->stats;
 }
 
-Status MockReceiver::flush() { return state_->flush(); }
+Status MockReceiver::flush() {
+  return state_->flush();
+}
 
 }  // namespace hooksim::net

@@ -54,7 +54,8 @@ struct ReceiverScript {
   struct Window {
     enum class Action {
       kAnswer,   // answer `status`
-      kTimeout,  // never answer; the connection stays open, unread, until the client closes it
+      kTimeout,  // never answer: the connection stays open (later bytes are discarded) until the client
+                 // closes it
       kDrop,     // close the connection without answering
     };
     // [from, until) on the script's clock: for kRelative and kVirtual an offset from the clock's origin
@@ -62,8 +63,8 @@ struct ReceiverScript {
     Duration from{0};
     Duration until{0};
     Action action = Action::kAnswer;
-    int status = 200;                  // kAnswer only
-    std::optional<Duration> latency;   // kAnswer and kDrop; overrides the script's latency
+    int status = 200;                 // kAnswer only
+    std::optional<Duration> latency;  // kAnswer and kDrop; overrides the script's latency
   };
 
   ScriptClock clock = ScriptClock::kRelative;
@@ -90,17 +91,17 @@ struct RequestRecord {
   enum class Signature { kOk, kBad, kMissing, kUnchecked };
   enum class Order { kOk, kDuplicate, kGap, kOutOfOrder, kNotApplicable };
 
-  int64_t t_ms = 0;                    // wall milliseconds since the receiver started, at the outcome
-  std::string sub;                     // hooksim-subscription, else the request path
-  std::optional<std::string> event;    // webhook-id
-  std::optional<uint64_t> seq;         // hooksim-sequence
-  std::optional<uint64_t> attempt;     // hooksim-attempt
+  int64_t t_ms = 0;                         // wall milliseconds since the receiver started, at the outcome
+  std::string sub;                          // hooksim-subscription, else the request path
+  std::optional<std::string> event;         // webhook-id
+  std::optional<uint64_t> seq;              // hooksim-sequence
+  std::optional<uint64_t> attempt;          // hooksim-attempt
   std::optional<std::string> virtual_time;  // hooksim-virtual-time, as sent
   Action action = Action::kAnswer;
-  int status = 0;                      // the status answered; 0 unless action == kAnswer
+  int status = 0;  // the status answered; 0 unless action == kAnswer
   Signature signature = Signature::kUnchecked;
   Order order = Order::kNotApplicable;  // kNotApplicable unless answered 2xx
-  uint64_t bytes = 0;                  // body size (the declared Content-Length for a 413)
+  uint64_t bytes = 0;                   // body size (for a 413 the declared Content-Length, 0 if chunked)
 
   // The record line, without the newline: {"t_ms":..,"sub":..,...} with fields in the order above; absent
   // optionals are null.
@@ -109,8 +110,8 @@ struct RequestRecord {
 
 // Counters since listen(). requests == answered_2xx + answered_other + timeouts + drops.
 struct ReceiverStats {
-  uint64_t connections = 0;       // connections accepted
-  uint64_t requests = 0;          // requests with an outcome (one record line each)
+  uint64_t connections = 0;  // connections accepted
+  uint64_t requests = 0;     // requests with an outcome (one record line each)
   uint64_t answered_2xx = 0;
   uint64_t answered_other = 0;    // 401, 405, 413 and scripted non-2xx answers
   uint64_t timeouts = 0;          // never answered: a timeout window, or pending when the receiver stopped
@@ -144,8 +145,12 @@ struct ReceiverOptions {
   // Accepted event ids remembered per subscription for duplicate detection (oldest forgotten first);
   // bounds memory under a long benchmark. Sequence checks are unaffected.
   size_t dedup_window = 100000;
-  // Called once per request with its record, after it was appended to the record buffer, on the thread
-  // running that connection's handlers and without any internal lock held. May be empty.
+  // Called once per request as soon as it has been read, before its outcome is decided, with the record so
+  // far (request fields only; t_ms 0). Runs on the thread running that connection's handlers, without any
+  // internal lock held; must not block. May be empty.
+  std::function<void(const RequestRecord&)> on_request;
+  // Called once per request with its complete record, after it was appended to the record buffer, on the
+  // same terms as on_request. May be empty.
   std::function<void(const RequestRecord&)> on_record;
 };
 
