@@ -292,9 +292,8 @@ void Engine::send_attempt(Sub& sub) {
   sub.in_flight = transport_.send(request, [this, s = &sub](const AttemptResult& r) { on_attempt_done(*s, r); });
 }
 
-void Engine::on_attempt_done(Sub& sub, const AttemptResult& result) {
-  sub.in_flight = 0;
-  DeliveryState& st = sub.state;
+// The record of the attempt in flight, without its outcome.
+AttemptRecord Engine::in_flight_record(const Sub& sub) const {
   AttemptRecord record;
   record.sub = sub.config.id;
   record.event_id = sub.event_id;
@@ -303,6 +302,13 @@ void Engine::on_attempt_done(Sub& sub, const AttemptResult& result) {
   record.probe = sub.probe;
   record.started = sub.started;
   record.enqueued_at = sub.enqueued_at;
+  return record;
+}
+
+void Engine::on_attempt_done(Sub& sub, const AttemptResult& result) {
+  sub.in_flight = 0;
+  DeliveryState& st = sub.state;
+  AttemptRecord record = in_flight_record(sub);
   record.latency = result.latency;
   record.status = result.status;
   record.error = result.error;
@@ -386,14 +392,7 @@ void Engine::deactivate(Sub& sub) {
     ++st.attempts;
     ++st.failed_attempts;
     if (observer_) {
-      AttemptRecord record;
-      record.sub = sub.config.id;
-      record.event_id = sub.event_id;
-      record.seq = sub.seq;
-      record.attempt = sub.attempt;
-      record.probe = sub.probe;
-      record.started = sub.started;
-      record.enqueued_at = sub.enqueued_at;
+      AttemptRecord record = in_flight_record(sub);
       record.latency = now - sub.started;
       record.error = ErrorClass::kAbandoned;
       observer_->on_attempt(record);

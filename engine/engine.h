@@ -101,6 +101,7 @@ class Engine {
   void kick(Sub& sub);
   void send_attempt(Sub& sub);
   void on_attempt_done(Sub& sub, const AttemptResult& result);
+  AttemptRecord in_flight_record(const Sub& sub) const;
   void on_delivered(Sub& sub, const AttemptRecord& record);
   void on_failed(Sub& sub, AttemptRecord& record);
   void deactivate(Sub& sub);

@@ -1,5 +1,7 @@
 #include "net/mock_receiver.h"
 
+#include "engine/json_fields.h"
+
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
@@ -47,75 +49,10 @@ using nlohmann::json;
 // ---------------------------------------------------------------------------------------------------------
 namespace {
 
-// Thrown inside the parser only; parse_receiver_script turns it into a Status.
-struct ParseError {
-  std::string message;
-};
-
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
-  throw ParseError{path.empty() ? why : fmt::format("{}: {}", path, why)};
-}
-
-std::string join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
-std::string index(const std::string& path, size_t i) {
-  return fmt::format("{}[{}]", path, i);
-}
-
-// An object whose fields are read one by one; unread fields are reported as unknown.
-class Fields {
- public:
-  Fields(const json& j, std::string path) : j_(j), path_(std::move(path)) {
-    if (!j.is_object()) fail(path_, "must be a JSON object");
-  }
-  const json* get(const std::string& key) {
-    seen_.insert(key);
-    auto it = j_.find(key);
-    return it == j_.end() ? nullptr : &*it;
-  }
-  const json& need(const std::string& key) {
-    const json* v = get(key);
-    if (v == nullptr) fail(join(path_, key), "is required");
-    return *v;
-  }
-  std::string path(const std::string& key) const { return join(path_, key); }
-  void no_unknown() const {
-    for (const auto& [key, value] : j_.items())
-      if (!seen_.contains(key)) fail(join(path_, key), "unknown field");
-  }
-
- private:
-  const json& j_;
-  std::string path_;
-  std::set<std::string> seen_;
-};
-
-Duration duration(const json& j, const std::string& path) {
-  if (!j.is_string()) fail(path, "must be a duration string like \"5m\"");
-  auto d = parse_duration(j.get<std::string>());
-  if (!d.ok()) fail(path, d.status().message());
-  return *d;
-}
-
-TimePoint utc(const json& j, const std::string& path) {
-  if (!j.is_string()) fail(path, "must be an RFC 3339 UTC time string like \"2026-01-01T00:00:00Z\"");
-  auto t = parse_utc(j.get<std::string>());
-  if (!t.ok()) fail(path, t.status().message());
-  return *t;
-}
+using namespace json_input;
 
 // Final answers only: a 1xx is not a response a receiver can end an exchange with.
-int answer_status(const json& j, const std::string& path) {
-  if (!j.is_number_integer() || j.get<int64_t>() < 200 || j.get<int64_t>() > 599)
-    fail(path, "must be an HTTP status code from 200 to 599");
-  return j.get<int>();
-}
-
-bool flag(const json& j, const std::string& path) {
-  if (!j.is_boolean()) fail(path, "must be true or false");
-  return j.get<bool>();
-}
+int answer_status(const json& j, const std::string& path) { return http_status(j, path, 200); }
 
 // A window bound: a duration on the relative and virtual clocks, an RFC 3339 time on the wall clock.
 Duration bound(const json& j, const std::string& path, ScriptClock clock) {
@@ -207,17 +144,9 @@ Result<ReceiverScript> parse_receiver_script(const json& j) {
 }
 
 Result<ReceiverScript> load_receiver_script(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::InvalidArgument(fmt::format("{}: cannot open", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    return Status::InvalidArgument(fmt::format("{}: invalid JSON: {}", path, e.what()));
-  }
-  return parse_receiver_script(j);
+  auto j = load_json_file(path);
+  if (!j.ok()) return j.status();
+  return parse_receiver_script(*j);
 }
 
 // ---------------------------------------------------------------------------------------------------------

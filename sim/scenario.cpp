@@ -183,17 +183,9 @@ Result<Scenario> parse_scenario(const nlohmann::json& j) {
 }
 
 Result<Scenario> load_scenario(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::InvalidArgument(fmt::format("{}: cannot open the file", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    return Status::InvalidArgument(fmt::format("{}: not valid JSON: {}", path, e.what()));
-  }
-  return parse_scenario(j);
+  auto j = load_json_file(path);
+  if (!j.ok()) return j.status();
+  return parse_scenario(*j);
 }
 
 }  // namespace hooksim::sim

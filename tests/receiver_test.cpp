@@ -297,7 +297,7 @@ TEST(ReceiverScript, ErrorsNameTheFieldAndTheProblem) {
   EXPECT_EQ(script_error(R"({"status": 99})"), "status: must be an HTTP status code from 200 to 599");
   EXPECT_EQ(script_error(R"({"fail_rate": 1.5})"), "fail_rate: must be a number from 0 to 1");
   EXPECT_EQ(script_error(R"({"seed": -1})"), "seed: must be a whole number >= 0");
-  EXPECT_EQ(script_error(R"([])"), "must be a JSON object");
+  EXPECT_EQ(script_error(R"([])"), "(root): must be a JSON object");
   EXPECT_NE(script_error(R"({"latency": "1x"})").find("latency: "), std::string::npos);
   EXPECT_NE(script_error(R"({"clock": "wall", "windows": [{"from": "1h", "until": "2h", "status": 503}]})")
                 .find("windows[0].from: "),
@@ -310,7 +310,7 @@ TEST(ReceiverScript, LoadReportsMissingFilesAndBadJson) {
   std::ofstream(dir / "bad.json") << "{not json";
   auto bad = load_receiver_script((dir / "bad.json").string());
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("invalid JSON"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("not valid JSON"), std::string::npos);
   std::ofstream(dir / "good.json") << R"({"status": 202})";
   auto good = load_receiver_script((dir / "good.json").string());
   ASSERT_TRUE(good.ok()) << good.status().message();

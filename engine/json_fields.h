@@ -1,0 +1,124 @@
+// Reading user-supplied JSON (scenario files, receiver scripts, API request bodies) with errors that name
+// the field by its JSON path: "subscriptions[0].receiver.windows[1].from: invalid duration ...".
+//
+// The readers throw ParseError; each public parse function catches it and returns a Status. Nothing else
+// throws it, and it never crosses a library boundary.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/retry_policy.h"
+#include "engine/status.h"
+#include "engine/time.h"
+
+namespace hooksim::json_input {
+
+using nlohmann::json;
+
+// Thrown inside the parser only; parse_scenario turns it into a Status.
+struct ParseError {
+  std::string message;
+};
+
+// "path: why", or just `why` when the path is empty.
+[[noreturn]] inline void fail(const std::string& path, const std::string& why) {
+  throw ParseError{path.empty() ? why : fmt::format("{}: {}", path, why)};
+}
+
+inline std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+inline std::string index(const std::string& path, size_t i) { return fmt::format("{}[{}]", path, i); }
+
+// An object whose fields are read one by one; unread fields are reported as unknown.
+class Fields {
+ public:
+  Fields(const json& j, std::string path) : j_(j), path_(std::move(path)) {
+    if (!j.is_object()) fail(path_.empty() ? "(root)" : path_, "must be a JSON object");
+  }
+  const json* get(const std::string& key) {
+    seen_.insert(key);
+    auto it = j_.find(key);
+    return it == j_.end() ? nullptr : &*it;
+  }
+  const json& need(const std::string& key) {
+    const json* v = get(key);
+    if (v == nullptr) fail(join(path_, key), "is required");
+    return *v;
+  }
+  std::string path(const std::string& key) const { return join(path_, key); }
+  void no_unknown() const {
+    for (const auto& [key, value] : j_.items())
+      if (!seen_.contains(key)) fail(join(path_, key), "unknown field");
+  }
+
+ private:
+  const json& j_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+inline Duration duration(const json& j, const std::string& path) {
+  if (!j.is_string()) fail(path, "must be a duration string like \"5m\"");
+  auto d = parse_duration(j.get<std::string>());
+  if (!d.ok()) fail(path, d.status().message());
+  return *d;
+}
+
+inline std::string string(const json& j, const std::string& path, bool allow_empty = false) {
+  if (!j.is_string()) fail(path, "must be a string");
+  if (!allow_empty && j.get_ref<const std::string&>().empty()) fail(path, "must not be empty");
+  return j.get<std::string>();
+}
+
+inline int http_status(const json& j, const std::string& path, int min = 100) {
+  if (!j.is_number_integer() || j.get<int64_t>() < min || j.get<int64_t>() > 599)
+    fail(path, fmt::format("must be an HTTP status code from {} to 599", min));
+  return j.get<int>();
+}
+
+inline TimePoint utc(const json& j, const std::string& path) {
+  if (!j.is_string()) fail(path, "must be an RFC 3339 UTC time string like \"2026-01-01T00:00:00Z\"");
+  auto t = parse_utc(j.get<std::string>());
+  if (!t.ok()) fail(path, t.status().message());
+  return *t;
+}
+
+inline bool flag(const json& j, const std::string& path) {
+  if (!j.is_boolean()) fail(path, "must be true or false");
+  return j.get<bool>();
+}
+
+inline std::vector<std::string> string_list(const json* j, const std::string& path) {
+  std::vector<std::string> out;
+  if (j == nullptr) return out;
+  if (!j->is_array()) fail(path, "must be an array of strings");
+  for (size_t i = 0; i < j->size(); ++i) out.push_back(string((*j)[i], index(path, i)));
+  return out;
+}
+
+inline RetryPolicy policy(const json& j, const std::string& path) {
+  auto p = parse_policy(j, path);
+  if (!p.ok()) throw ParseError{p.status().message()};
+  return *p;
+}
+
+// Reads and parses a JSON file. InvalidArgument "PATH: cannot open the file" or "PATH: not valid JSON: ...".
+inline Result<json> load_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::InvalidArgument(fmt::format("{}: cannot open the file", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    return Status::InvalidArgument(fmt::format("{}: not valid JSON: {}", path, e.what()));
+  }
+}
+
+}  // namespace hooksim::json_input
