@@ -87,7 +87,7 @@ Command add_run(CLI::App& app) {
   add_common(cmd, *args);
   cmd->add_option("--speed", args->options.speed,
                   "Clock speed while requests are in flight (idle gaps are skipped anyway); default 1")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 1000000.0));
   cmd->add_option("--ca-file", args->options.curl.ca_file, "Trust the CA certificates in this PEM file");
   cmd->add_flag("--insecure", args->options.curl.insecure, "Do not verify TLS certificates (testing only)");
   cmd->add_option("--max-host-connections", args->options.curl.max_host_connections,

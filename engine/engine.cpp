@@ -101,6 +101,10 @@ Status Engine::open() {
     DeliveryState& st = sub.state;
     if (st.state == SubState::kDeactivated) continue;
     if (st.streak_start) {
+      if (past_deadline(sub)) {
+        deactivate(sub);  // the deadline passed while the engine was down
+        continue;
+      }
       arm_deadline(sub);
       if (st.next_attempt) arm_retry(sub, *st.next_attempt);
     } else {
@@ -134,9 +138,17 @@ Status Engine::update_subscription(const SubscriptionConfig& config) {
   batch->put_config(sub->key, config);
   HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
   sub->config = config;
+  DeliveryState& st = sub->state;
   if (sub->deadline_timer != 0) {
     scheduler_.cancel(sub->deadline_timer);
     arm_deadline(*sub);
+    if (sub->retry_timer == 0 && sub->in_flight == 0) {
+      // It was waiting to give up; a longer give_up_after may leave room for more attempts. The end of the
+      // last failure is not kept, so the next delay counts from now.
+      st.next_attempt = config.policy.next_after_failure(st.streak_failures, *st.streak_start, scheduler_.now());
+      if (st.next_attempt) arm_retry(*sub, *st.next_attempt);
+      persist_state(*sub);
+    }
   }
   return Status::OK();
 }
@@ -165,7 +177,8 @@ Result<std::optional<TimePoint>> Engine::oldest_queued(std::string_view id) {
 Status Engine::publish(std::span<const Event> events, PublishResult* result) {
   std::unordered_set<std::string_view> ids;
   for (size_t i = 0; i < events.size(); ++i) {
-    if (events[i].id.empty()) return Status::InvalidArgument(fmt::format("events[{}].id: must not be empty", i));
+    if (Status st = validate_event_id(events[i].id); !st.ok())
+      return Status::InvalidArgument(fmt::format("events[{}].id: {}", i, st.message()));
     if (!ids.insert(events[i].id).second)
       return Status::InvalidArgument(fmt::format("events[{}].id: '{}' appears twice", i, events[i].id));
   }
@@ -286,7 +299,8 @@ void Engine::send_attempt(Sub& sub) {
   sub.probe = seq != st.head_seq;
   sub.attempt = attempts_for(st, seq) + 1;
   sub.started = scheduler_.now();
-  st.next_attempt.reset();
+  // st.next_attempt keeps the time of this retry until its outcome is known: a state written meanwhile
+  // (by a publish) must still say a retry is due, so that a crash now makes it again after the restart.
   DeliveryRequest request{&sub.config, sub.event_id, event->body, seq, sub.attempt, sub.started,
                           sub.config.policy.attempt_timeout};
   sub.in_flight = transport_.send(request, [this, s = &sub](const AttemptResult& r) { on_attempt_done(*s, r); });
@@ -306,6 +320,12 @@ AttemptRecord Engine::in_flight_record(const Sub& sub) const {
 }
 
 void Engine::on_attempt_done(Sub& sub, const AttemptResult& result) {
+  if (past_deadline(sub)) {
+    // The outcome arrived at or after the deactivation time (a clock that fired the deadline late):
+    // the attempt counts as abandoned, whatever it answered.
+    deactivate(sub);
+    return;
+  }
   sub.in_flight = 0;
   DeliveryState& st = sub.state;
   AttemptRecord record = in_flight_record(sub);
@@ -368,8 +388,17 @@ void Engine::on_failed(Sub& sub, AttemptRecord& record) {
 void Engine::arm_retry(Sub& sub, TimePoint at) {
   sub.retry_timer = scheduler_.schedule_at(at, [this, s = &sub] {
     s->retry_timer = 0;
-    send_attempt(*s);
+    if (past_deadline(*s)) {
+      deactivate(*s);  // a late clock (or a restart) must not send after the deadline
+    } else {
+      send_attempt(*s);
+    }
   });
+}
+
+bool Engine::past_deadline(const Sub& sub) const {
+  return sub.state.streak_start &&
+         scheduler_.now() >= sub.config.policy.deactivation_time(*sub.state.streak_start);
 }
 
 void Engine::arm_deadline(Sub& sub) {

@@ -68,7 +68,8 @@ class Engine {
 
   // Replaces the endpoint, filter and policy of an existing subscription (durably); its queue and delivery
   // state stay. A policy change applies from the next decision on; a pending deactivation moves to the
-  // new policy's streak start + give_up_after. NotFound for an unknown id.
+  // new policy's streak start + give_up_after, and a subscription that was only waiting to give up gets
+  // its next attempt from the new policy (the delay counted from the change). NotFound for an unknown id.
   Status update_subscription(const SubscriptionConfig& config);
 
   // Deletes a subscription with its queue and state; an attempt in flight is abandoned. NotFound for an
@@ -77,8 +78,8 @@ class Engine {
 
   // Publishes events in order: each is appended to the queue of every active subscription whose filter
   // matches, in one durable batch, and counted as dropped by matching deactivated subscriptions.
-  // On error nothing is stored and no state changes. InvalidArgument when an event has no id, or when
-  // two events of the call share an id.
+  // On error nothing is stored and no state changes. InvalidArgument when an event id is not valid
+  // (validate_event_id), or when two events of the call share an id.
   Status publish(std::span<const Event> events, PublishResult* result = nullptr);
 
   // Makes a deactivated subscription active again, with an empty queue and no failure streak.
@@ -102,6 +103,7 @@ class Engine {
   void send_attempt(Sub& sub);
   void on_attempt_done(Sub& sub, const AttemptResult& result);
   AttemptRecord in_flight_record(const Sub& sub) const;
+  bool past_deadline(const Sub& sub) const;
   void on_delivered(Sub& sub, const AttemptRecord& record);
   void on_failed(Sub& sub, AttemptRecord& record);
   void deactivate(Sub& sub);

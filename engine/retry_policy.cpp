@@ -41,6 +41,8 @@ Status read_duration(const nlohmann::json& j, const std::string& path, const std
   auto d = parse_duration(j.get<std::string>());
   if (!d.ok()) return field_error(path, field, d.status().message());
   if (positive && d->count() <= 0) return field_error(path, field, "must be greater than 0s");
+  // Bounded so that no sum of times can overflow.
+  if (*d > std::chrono::days(3650)) return field_error(path, field, "must be at most 3650d");
   *out = *d;
   return Status::OK();
 }

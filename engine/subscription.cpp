@@ -31,6 +31,27 @@ Status validate_subscription_id(std::string_view id) {
   return Status::OK();
 }
 
+namespace {
+bool printable_no_space(std::string_view s) {
+  for (char c : s)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+}  // namespace
+
+Status validate_event_id(std::string_view id) {
+  if (id.empty() || id.size() > 200) return Status::InvalidArgument("must be 1 to 200 characters long");
+  if (!printable_no_space(id)) return Status::InvalidArgument("may contain only printable ASCII characters, no spaces");
+  return Status::OK();
+}
+
+Status validate_token(std::string_view token) {
+  if (token.empty() || token.size() > 1024) return Status::InvalidArgument("must be 1 to 1024 characters long");
+  if (!printable_no_space(token))
+    return Status::InvalidArgument("may contain only printable ASCII characters, no spaces");
+  return Status::OK();
+}
+
 const char* to_string(SubState s) {
   switch (s) {
     case SubState::kActive:

@@ -46,6 +46,14 @@ struct SubscriptionConfig {
 // OK when `id` is a valid subscription id; otherwise says why.
 Status validate_subscription_id(std::string_view id);
 
+// OK when `id` is a valid event id: 1 to 200 printable ASCII characters, no spaces (it travels in the
+// webhook-id header, so nothing may break the header line); otherwise says why.
+Status validate_event_id(std::string_view id);
+
+// OK when `token` can be sent as "authorization: Bearer <token>": 1 to 1024 printable ASCII characters,
+// no spaces; otherwise says why.
+Status validate_token(std::string_view token);
+
 enum class SubState : uint8_t {
   kActive = 0,       // delivering, or idle with an empty queue
   kRetrying = 1,     // in a failure streak: the head is blocked and retries follow the policy

@@ -17,6 +17,7 @@ AsioScheduler::AsioScheduler(boost::asio::io_context& io, AsioSchedulerOptions o
 }
 
 TimePoint AsioScheduler::now() const {
+  if (options_.wall_clock) return std::chrono::floor<Duration>(std::chrono::system_clock::now());
   if (!started_) return anchor_clock_;
   auto real = std::chrono::steady_clock::now() - anchor_real_;
   auto scaled = std::chrono::duration<double, std::milli>(real) * options_.speed;
@@ -24,13 +25,14 @@ TimePoint AsioScheduler::now() const {
 }
 
 std::chrono::steady_clock::duration AsioScheduler::to_real(Duration d) const {
+  if (options_.wall_clock) return d;
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double, std::milli>(static_cast<double>(d.count()) / options_.speed));
 }
 
 TimerId AsioScheduler::schedule_at(TimePoint at, std::function<void()> fn) {
   // The timer runs from run_until(); a handler that schedules one returns to that loop, which re-plans.
-  return timers_.add(at, std::move(fn));
+  return timers_.add(std::max(at, now()), std::move(fn));
 }
 
 void AsioScheduler::jump_to(TimePoint t) {

@@ -17,6 +17,8 @@
 namespace hooksim::net {
 
 struct AsioSchedulerOptions {
+  // The clock is the system's wall clock (a service); start, speed and skip_idle are then ignored.
+  bool wall_clock = false;
   TimePoint start;            // the clock's time until run_until() is first called; it runs from then on
   double speed = 1.0;         // clock seconds per real second while waiting on real I/O; > 0
   bool skip_idle = false;     // jump over gaps when !busy()
@@ -28,6 +30,7 @@ class AsioScheduler final : public Scheduler {
   AsioScheduler(boost::asio::io_context& io, AsioSchedulerOptions options);
 
   TimePoint now() const override;
+  // A time in the past is taken as now(), so overdue timers run in scheduling order, as on the virtual clock.
   TimerId schedule_at(TimePoint at, std::function<void()> fn) override;
   bool cancel(TimerId id) override { return timers_.cancel(id); }
 

@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <charconv>
 #include <optional>
 #include <set>
@@ -18,12 +20,16 @@ using tcp = asio::ip::tcp;
 
 namespace {
 class Connection;
+constexpr auto kIdleTimeout = std::chrono::seconds(60);
+constexpr size_t kMaxConnections = 4096;
 }
 
 struct HttpServer::State {
-  State(asio::io_context& io, Handler h, size_t limit) : io(io), acceptor(io), handler(std::move(h)), body_limit(limit) {}
+  State(asio::io_context& io, Handler h, size_t limit)
+      : io(io), acceptor(io), backoff(io), handler(std::move(h)), body_limit(limit) {}
   asio::io_context& io;
   tcp::acceptor acceptor;
+  asio::steady_timer backoff;  // after a failed accept (e.g. out of file descriptors)
   Handler handler;
   size_t body_limit;
   bool stopped = false;
@@ -54,6 +60,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void read() {
+    stream_.expires_after(kIdleTimeout);  // an idle or trickling client does not hold a socket forever
     parser_.emplace();
     parser_->body_limit(state_->body_limit);
     busy_ = false;
@@ -94,13 +101,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_ && !state_->stopped);
     res->prepare_payload();
+    stream_.expires_after(kIdleTimeout);
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-      if (ec || !res->keep_alive()) {
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      if (ec) return;
+      if (!res->keep_alive()) {
+        self->linger();
         return;
       }
       self->read();
+    });
+  }
+
+  // Closes gracefully: stop sending, then read and discard what the client still sends (the rest of an
+  // oversized body) until it closes, so that closing with unread data does not reset the connection
+  // before the client has read our answer.
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(5));
+    stream_.async_read_some(asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (!ec) self->linger_more();
+    });
+  }
+  void linger_more() {
+    stream_.async_read_some(asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (!ec) self->linger_more();
     });
   }
 
@@ -110,12 +135,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true;
   bool busy_ = false;
+  std::array<char, 16384> drain_;
 };
 
 void accept(const std::shared_ptr<HttpServer::State>& state) {
   state->acceptor.async_accept([state](beast::error_code ec, tcp::socket socket) {
     if (state->stopped) return;
-    if (!ec) std::make_shared<Connection>(state, std::move(socket))->start();
+    if (ec) {
+      // Typically out of file descriptors: retrying at once would spin; wait for connections to close.
+      state->backoff.expires_after(std::chrono::milliseconds(100));
+      state->backoff.async_wait([state](beast::error_code) {
+        if (!state->stopped) accept(state);
+      });
+      return;
+    }
+    if (state->connections.size() < kMaxConnections) {
+      std::make_shared<Connection>(state, std::move(socket))->start();
+    }  // else: the socket closes as it goes out of scope
     accept(state);
   });
 }
@@ -161,6 +197,7 @@ void HttpServer::stop() {
   state_->stopped = true;
   beast::error_code ec;
   state_->acceptor.close(ec);
+  state_->backoff.cancel();
   for (Connection* c : std::set<Connection*>(state_->connections)) c->close_if_idle();
 }
 

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
 #include <boost/asio/post.hpp>
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -23,7 +26,35 @@ namespace {
 constexpr double kLagBounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300, 3600, 86400};
 constexpr size_t kLagBucketCount = sizeof(kLagBounds) / sizeof(kLagBounds[0]);
 
-HttpResponse json_response(int status, const ojson& body) { return {status, "application/json", body.dump(), {}}; }
+// Bytes that are not valid UTF-8 (echoed from a request) are replaced rather than thrown on.
+HttpResponse json_response(int status, const ojson& body) {
+  return {status, "application/json", body.dump(-1, ' ', false, ojson::error_handler_t::replace), {}};
+}
+
+// Deeper JSON is refused before parsing: nlohmann's dump() recurses, so a body of a million '[' would
+// overflow the stack when the event's data is serialized.
+constexpr int kMaxJsonDepth = 64;
+bool too_deep(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
 
 // {"error":{"code","field","message"}}; `message` of the form "field: reason" is split into the two.
 HttpResponse error_response(int status, const std::string& code, const std::string& message) {
@@ -57,10 +88,16 @@ HttpResponse from_status(const Status& st) {
 
 json time_or_null(const std::optional<TimePoint>& t) { return t ? json(format_utc(*t)) : json(nullptr); }
 
-// Secrets and tokens never leave the service whole: a short prefix identifies them.
-std::string mask(const std::string& secret, size_t keep) {
-  if (secret.empty()) return "";
-  return secret.substr(0, std::min(keep, secret.size() / 2)) + "...";
+// Secrets and tokens never leave the service: a fingerprint (the first 8 hex digits of their SHA-256)
+// tells them apart without revealing any of their bytes.
+std::string fingerprint(const std::string& secret) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
+  return fmt::format("sha256:{:02x}{:02x}{:02x}{:02x}", digest[0], digest[1], digest[2], digest[3]);
+}
+
+bool same_secret(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string random_hex(size_t n) {
@@ -114,7 +151,7 @@ struct Service::PendingPublish {
 Service::Service(asio::io_context& io, ServiceOptions options)
     : io_(io), options_(std::move(options)), lag_buckets_(kLagBucketCount, 0) {
   net::AsioSchedulerOptions so;
-  so.start = std::chrono::floor<Duration>(std::chrono::system_clock::now());  // the service runs on wall time
+  so.wall_clock = true;  // the service runs on wall time: persisted times stay meaningful across restarts
   scheduler_ = std::make_unique<net::AsioScheduler>(io_, so);
   transport_ = std::make_unique<net::CurlTransport>(io_, *scheduler_, options_.curl);
   id_prefix_ = random_hex(8);
@@ -154,15 +191,25 @@ void Service::handle(HttpRequest&& req, HttpServer::Respond respond) {
     respond({200, "text/html; charset=utf-8", std::string(kStatusPage), {}});
     return;
   }
-  if (!options_.admin_token.empty() && req.authorization != "Bearer " + options_.admin_token) {
+  if (!options_.admin_token.empty() && !same_secret(req.authorization, "Bearer " + options_.admin_token)) {
     respond(error_response(401, "unauthorized", "authorization: a valid admin token (Bearer) is required"));
     return;
   }
-  if (req.method == "POST" && path == "/v1/events") {
-    publish(req, std::move(respond));
+  if (too_deep(req.body)) {
+    respond(error_response(400, "invalid_json", fmt::format("body: nested deeper than {} levels", kMaxJsonDepth)));
     return;
   }
-  respond(route(req, path, query));
+  try {
+    if (req.method == "POST" && path == "/v1/events") {
+      publish(req, std::move(respond));
+      return;
+    }
+    respond(route(req, path, query));
+  } catch (const std::exception& e) {
+    // A bug, not bad input (that is answered 400 where it is read): answer rather than die.
+    fmt::print(stderr, "hooksim serve: {} {}: internal error: {}\n", req.method, path, e.what());
+    respond(error_response(500, "internal", "internal error"));
+  }
 }
 
 HttpResponse Service::route(const HttpRequest& req, const std::string& path, const std::string& query) {
@@ -215,7 +262,7 @@ void Service::publish(const HttpRequest& req, HttpServer::Respond respond) {
       Event e;
       if (const json* v = f.get("id")) {
         e.id = json_input::string(*v, f.path("id"));
-        if (e.id.size() > 200) json_input::fail(f.path("id"), "must be at most 200 characters");
+        if (Status st = validate_event_id(e.id); !st.ok()) json_input::fail(f.path("id"), st.message());
       } else {
         e.id = fmt::format("evt_{}_{}", id_prefix_, ++next_generated_id_);
       }
@@ -373,8 +420,8 @@ HttpResponse Service::subscription_json(const std::string& id, int status_code) 
   o["id"] = c.id;
   o["url"] = c.endpoint.url;
   o["auth"] = c.endpoint.secret.empty() ? "token" : "secret";
-  o["secret"] = c.endpoint.secret.empty() ? json(nullptr) : json(mask(c.endpoint.secret, 10));
-  o["token"] = c.endpoint.token.empty() ? json(nullptr) : json(mask(c.endpoint.token, 4));
+  o["secret"] = c.endpoint.secret.empty() ? json(nullptr) : json("whsec_... " + fingerprint(c.endpoint.secret));
+  o["token"] = c.endpoint.token.empty() ? json(nullptr) : json("... " + fingerprint(c.endpoint.token));
   o["filter"] = {{"types", c.filter.types}, {"accounts", c.filter.accounts}, {"vehicles", c.filter.vehicles}};
   o["policy"] = policy_to_json(c.policy);
   o["status"] = status_object(*v, *oldest, scheduler_->now());

@@ -25,7 +25,10 @@ void read_subscription_fields(Fields& f, SubscriptionConfig& c, const RetryPolic
     c.endpoint.secret = string(*secret, f.path("secret"));
     if (Status st = validate_secret(c.endpoint.secret); !st.ok()) fail(f.path("secret"), st.message());
   }
-  if (token) c.endpoint.token = string(*token, f.path("token"));
+  if (token) {
+    c.endpoint.token = string(*token, f.path("token"));
+    if (Status st = validate_token(c.endpoint.token); !st.ok()) fail(f.path("token"), st.message());
+  }
 }
 
 Status validate_url(std::string_view url) {

@@ -88,7 +88,10 @@ EventSpec event(const json& j, const std::string& path, Duration scenario_durati
   if (at) {
     e.at = duration(*at, f.path("at"));
     if (e.at >= scenario_duration) fail(f.path("at"), "must be before the scenario's duration");
-    if (const json* v = f.get("id")) e.id = string(*v, f.path("id"));
+    if (const json* v = f.get("id")) {
+      e.id = string(*v, f.path("id"));
+      if (Status st = validate_event_id(e.id); !st.ok()) fail(f.path("id"), st.message());
+    }
   } else {
     e.repeating = true;
     e.every = duration(*every, f.path("every"));

@@ -388,6 +388,20 @@ TEST_F(EngineTest, AnAttemptInFlightAtACrashIsMadeAgainAfterRestart) {
   EXPECT_EQ(rec_.attempts[0].event, "ev1");
 }
 
+TEST_F(EngineTest, ARetryInFlightAtACrashIsMadeAgainEvenIfAPublishWroteTheStateMeanwhile) {
+  add("acme", outage(0ms, 10min, 503, 5s));
+  publish("ev1");    // fails 0-5s, then immediate retries until 20s; the 5m retry runs 320s-325s
+  run_until(322s);   // that retry is in flight
+  publish("ev2");    // writes the subscription's state
+  run_until(323s);
+  restart();         // the retry's answer is lost with the process
+  run_until(2h);
+  std::vector<Duration> times = rec_.times("acme");
+  ASSERT_GE(times.size(), 6u);
+  EXPECT_EQ(times[4], 323s);  // the lost retry was made again at once
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 2));
+}
+
 TEST_F(EngineTest, RestartAfterTheDeadlinePassedDeactivatesAtOnce) {
   RetryPolicy p = RetryPolicy::frotcom();
   p.give_up_after = 1h;
