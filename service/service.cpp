@@ -355,6 +355,7 @@ HttpResponse Service::create_subscription(const std::string& body) {
     return error_response(400, "invalid_argument", e.message);
   }
   Status st = engine_->add_subscription(c);
+  if (st.code() == Status::Code::kAlreadyExists) return error_response(409, "already_exists", "id: " + st.message());
   if (!st.ok()) return from_status(st);
   return subscription_json(c.id, 201);
 }
@@ -500,8 +501,9 @@ HttpResponse Service::metrics() {
     out += fmt::format("hooksim_attempts_failed_total{{class=\"{}\"}} {}\n", cls, it == failed_by_class_.end() ? 0 : it->second);
   }
   out += "# HELP hooksim_backlog Events queued per subscription.\n# TYPE hooksim_backlog gauge\n";
-  out += "# HELP hooksim_subscription_state 1 for the state each subscription is in.\n";
-  std::string states = "# TYPE hooksim_subscription_state gauge\n";
+  std::string states =
+      "# HELP hooksim_subscription_state 1 for the state each subscription is in.\n"
+      "# TYPE hooksim_subscription_state gauge\n";
   for (const std::string& id : engine_->subscription_ids()) {
     auto v = engine_->find(id);
     out += fmt::format("hooksim_backlog{{subscription=\"{}\"}} {}\n", prometheus_label(id), v->state.backlog());
