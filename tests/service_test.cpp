@@ -1,0 +1,1222 @@
+// The service API of `hooksim serve` (issue 4, docs/api.md), driven over real HTTP: the Service runs
+// in-process on its own io_context thread with a fresh RocksDB store; deliveries go to in-process mock
+// receivers. Every wait polls a condition with a deadline; no test depends on how fast anything runs.
+#include "service/service.h"
+
+#include <curl/curl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/mock_receiver.h"
+
+namespace hooksim::service {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+constexpr const char* kToken = "tok-0123456789abcdef";
+constexpr size_t kBodyLimit = 4 * 1024 * 1024;
+// Retries every 100ms, for ever (give_up_after stays 7d): a failing subscription stays "retrying".
+const json kFastRetry = json::parse(R"({"immediate_retries":0,"delays":[],"repeat":"100ms"})");
+
+// --- HTTP client ---
+
+struct Reply {
+  long status = 0;  // 0 when the request failed at the transport level (see `error`)
+  std::string body;
+  std::string content_type;
+  std::string error;  // curl's error, if any
+
+  json j() const { return json::parse(body, nullptr, /*allow_exceptions=*/false); }
+};
+
+struct HttpOptions {
+  std::string authorization;     // the Authorization header's value; none when empty
+  bool expect_continue = false;  // send "Expect: 100-continue" with a body (curl waits for the answer first)
+  bool chunked = false;          // send the body with Transfer-Encoding: chunked
+};
+
+size_t collect_body(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+struct ChunkedSource {
+  const std::string* body;
+  size_t offset = 0;
+};
+
+size_t read_chunk(char* buffer, size_t size, size_t n, void* user) {
+  auto* src = static_cast<ChunkedSource*>(user);
+  size_t len = std::min(size * n, std::min<size_t>(src->body->size() - src->offset, 64 * 1024));
+  std::memcpy(buffer, src->body->data() + src->offset, len);
+  src->offset += len;
+  return len;
+}
+
+void init_curl_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// One request on a new connection. A body is sent with POST and PATCH (and any method given one).
+Reply http(const std::string& method, const std::string& url,
+           const std::optional<std::string>& body = std::nullopt, const HttpOptions& options = {}) {
+  init_curl_once();
+  Reply reply;
+  CURL* c = curl_easy_init();
+  curl_slist* headers = nullptr;
+  ChunkedSource source{body ? &*body : nullptr};
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
+  if (!options.authorization.empty())
+    headers = curl_slist_append(headers, ("Authorization: " + options.authorization).c_str());
+  if (body) {
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, options.expect_continue ? "Expect: 100-continue" : "Expect:");
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    if (options.chunked) {
+      headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+      curl_easy_setopt(c, CURLOPT_READFUNCTION, read_chunk);
+      curl_easy_setopt(c, CURLOPT_READDATA, &source);
+    } else {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+    }
+  }
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
+    char* ct = nullptr;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    if (ct != nullptr) reply.content_type = ct;
+  } else {
+    reply.error = curl_easy_strerror(rc);
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  return reply;
+}
+
+std::ostream& operator<<(std::ostream& os, const Reply& r) {
+  return os << r.status << " " << r.body.substr(0, 500) << (r.error.empty() ? "" : " (" + r.error + ")");
+}
+
+// Checks the documented error shape {"error":{"code","field","message"}} and its code and field.
+void expect_error(const Reply& r, long status, const std::string& code, const std::string& field) {
+  EXPECT_EQ(r.status, status) << r;
+  EXPECT_EQ(r.content_type, "application/json") << r;
+  json j = r.j();
+  ASSERT_TRUE(j.is_object()) << r;
+  ASSERT_EQ(j.size(), 1u) << r;
+  ASSERT_TRUE(j.contains("error")) << r;
+  const json& e = j["error"];
+  ASSERT_TRUE(e.is_object()) << r;
+  EXPECT_EQ(e.size(), 3u) << r;
+  EXPECT_EQ(e.value("code", "?"), code) << r;
+  EXPECT_EQ(e.value("field", "?"), field) << r;
+  ASSERT_TRUE(e.contains("message") && e["message"].is_string()) << r;
+  EXPECT_FALSE(e["message"].get<std::string>().empty()) << r;
+}
+
+// Polls `done` until it holds or the deadline passes (a hang guard, not a timing expectation).
+template <typename Pred>
+bool eventually(Pred done, std::chrono::milliseconds limit = 30s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+TimePoint utc(const json& j) {
+  auto t = parse_utc(j.get<std::string>());
+  EXPECT_TRUE(t.ok()) << j;
+  return t.ok() ? *t : TimePoint{};
+}
+
+// --- the mock receiver ---
+
+// A mock receiver on its own io_context thread, recording every request (when read and when answered).
+class Receiver {
+ public:
+  explicit Receiver(const std::string& script = "{}") {
+    net::ReceiverOptions options;
+    auto s = net::parse_receiver_script(json::parse(script));
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    if (s.ok()) options.script = *s;
+    options.secret = kSecret;
+    options.accept_bad_signatures = true;  // recorded; the tests check the signature field themselves
+    options.on_request = [this](const net::RequestRecord& r) {
+      std::lock_guard lock(mu_);
+      requests_.push_back(r);
+    };
+    options.on_record = [this](const net::RequestRecord& r) {
+      std::lock_guard lock(mu_);
+      records_.push_back(r);
+    };
+    rx_ = std::make_unique<net::MockReceiver>(io_, std::move(options));
+    Status st = rx_->listen("127.0.0.1:0");
+    EXPECT_TRUE(st.ok()) << st.message();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Receiver() {
+    rx_->stop();
+    thread_.join();
+  }
+
+  std::string url() const { return rx_->url() + "/hook"; }
+  // Every request with an outcome, in the order of their outcomes.
+  std::vector<net::RequestRecord> records() {
+    std::lock_guard lock(mu_);
+    return records_;
+  }
+  // Every request, as soon as it was read (before its outcome).
+  std::vector<net::RequestRecord> requests() {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+  // (event id, sequence) of the 2xx answers to `sub`, in order.
+  std::vector<std::pair<std::string, uint64_t>> delivered(const std::string& sub) {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    for (const auto& r : records())
+      if (r.sub == sub && r.action == net::RequestRecord::Action::kAnswer && r.status >= 200 &&
+          r.status < 300)
+        out.emplace_back(r.event.value_or(""), r.seq.value_or(0));
+    return out;
+  }
+  std::vector<std::string> delivered_ids(const std::string& sub) {
+    std::vector<std::string> out;
+    for (auto& [id, seq] : delivered(sub)) out.push_back(id);
+    return out;
+  }
+
+ private:
+  boost::asio::io_context io_;
+  std::unique_ptr<net::MockReceiver> rx_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<net::RequestRecord> records_;
+  std::vector<net::RequestRecord> requests_;
+};
+
+// --- the service ---
+
+// A Service on its own io_context thread; destroying it stops it the way SIGTERM does.
+class RunningService {
+ public:
+  explicit RunningService(ServiceOptions options) {
+    svc_ = std::make_unique<Service>(io_, std::move(options));
+    start_status_ = svc_->start();
+    if (!start_status_.ok()) return;
+    base_ = "http://127.0.0.1:" + std::to_string(svc_->port());
+    thread_ = std::thread([this] { svc_->run(); });
+  }
+  ~RunningService() {
+    if (thread_.joinable()) {
+      boost::asio::post(io_, [this] { svc_->shutdown(); });
+      thread_.join();
+    }
+    svc_.reset();
+  }
+  const Status& start_status() const { return start_status_; }
+  const std::string& base() const { return base_; }
+
+ private:
+  boost::asio::io_context io_;
+  std::unique_ptr<Service> svc_;
+  Status start_status_;
+  std::string base_;
+  std::thread thread_;
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  ServiceTest() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hooksim-service-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  ~ServiceTest() override {
+    service_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start(const std::string& admin_token = "") {
+    ServiceOptions o;
+    o.data_dir = dir_.string();
+    o.listen = "127.0.0.1:0";
+    o.admin_token = admin_token;
+    admin_token_ = admin_token;
+    service_ = std::make_unique<RunningService>(o);
+    ASSERT_TRUE(service_->start_status().ok()) << service_->start_status().message();
+  }
+  void stop() { service_.reset(); }
+  void restart() {
+    stop();
+    ASSERT_NO_FATAL_FAILURE(start(admin_token_));
+  }
+
+  std::string url(const std::string& path) const { return service_->base() + path; }
+  HttpOptions auth() const { return {admin_token_.empty() ? "" : "Bearer " + admin_token_}; }
+  Reply get(const std::string& path) { return http("GET", url(path), std::nullopt, auth()); }
+  Reply post(const std::string& path, const std::string& body) {
+    return http("POST", url(path), body, auth());
+  }
+  Reply patch(const std::string& path, const std::string& body) {
+    return http("PATCH", url(path), body, auth());
+  }
+  Reply del(const std::string& path) { return http("DELETE", url(path), std::nullopt, auth()); }
+
+  // Creates a subscription; returns the 201 body (or an empty object after a failed expectation).
+  json create(const json& body) {
+    Reply r = post("/v1/subscriptions", body.dump());
+    EXPECT_EQ(r.status, 201) << r;
+    return r.status == 201 ? r.j() : json::object();
+  }
+  json create(const std::string& id, const std::string& url, const json& filter = json::object(),
+              const json& policy = nullptr) {
+    json body = {{"id", id}, {"url", url}, {"secret", kSecret}, {"filter", filter}};
+    if (!policy.is_null()) body["policy"] = policy;
+    return create(body);
+  }
+  // Publishes; returns the 202 body.
+  json publish(const json& events) {
+    Reply r = post("/v1/events", events.dump());
+    EXPECT_EQ(r.status, 202) << r;
+    return r.status == 202 ? r.j() : json::object();
+  }
+  json status(const std::string& id) {
+    Reply r = get("/v1/subscriptions/" + id + "/status");
+    EXPECT_EQ(r.status, 200) << r;
+    return r.j();
+  }
+  // Waits until the subscription's status satisfies `pred`; returns that status.
+  template <typename Pred>
+  json wait_status(const std::string& id, Pred pred) {
+    json s;
+    bool ok = eventually([&] {
+      s = status(id);
+      return !s.is_discarded() && pred(s);
+    });
+    EXPECT_TRUE(ok) << "condition never held; last status of " << id << ": " << s.dump();
+    return s;
+  }
+  json wait_drained(const std::string& id) {
+    return wait_status(id, [](const json& s) { return s["backlog"] == 0 && s["in_flight"] == false; });
+  }
+
+  std::filesystem::path dir_;
+  std::string admin_token_;
+  std::unique_ptr<RunningService> service_;
+};
+
+json event(const std::string& id, const std::string& type = "tracking") {
+  return {{"id", id}, {"type", type}, {"account", "acme"}, {"vehicle", "truck-07"}, {"data", {{"n", 1}}}};
+}
+
+// --- subscriptions ---
+
+TEST_F(ServiceTest, CreateSubscriptionAnswers201AndNeverShowsTheSecret) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver rx;
+  Reply r = post("/v1/subscriptions", json({{"id", "acme"},
+                                            {"url", rx.url()},
+                                            {"secret", kSecret},
+                                            {"filter", {{"types", {"tracking"}}, {"accounts", {"acme"}}}}})
+                                          .dump());
+  ASSERT_EQ(r.status, 201) << r;
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_THAT(r.body, Not(HasSubstr(kSecret)));
+  json j = r.j();
+  EXPECT_EQ(j["id"], "acme");
+  EXPECT_EQ(j["url"], rx.url());
+  EXPECT_EQ(j["auth"], "secret");
+  ASSERT_TRUE(j["secret"].is_string());  // something that tells secrets apart, never the secret itself
+  EXPECT_THAT(j["secret"].get<std::string>(), Not(HasSubstr(std::string(kSecret).substr(6, 8))));
+  EXPECT_TRUE(j["token"].is_null());
+  EXPECT_EQ(j["filter"], json::parse(R"({"types":["tracking"],"accounts":["acme"],"vehicles":[]})"));
+  EXPECT_EQ(j["policy"]["immediate_retries"], 3);
+  EXPECT_EQ(j["status"]["state"], "active");
+  EXPECT_EQ(j["status"]["backlog"], 0);
+
+  // Nowhere else either, even after deliveries.
+  publish(event("e1"));
+  wait_drained("acme");
+  for (const std::string path :
+       {"/v1/subscriptions", "/v1/subscriptions/acme", "/v1/subscriptions/acme/status",
+        "/v1/subscriptions/acme/attempts", "/metrics"}) {
+    Reply g = get(path);
+    EXPECT_EQ(g.status, 200) << path << ": " << g;
+    EXPECT_THAT(g.body, Not(HasSubstr(kSecret))) << path;
+    EXPECT_THAT(g.body, Not(HasSubstr(std::string(kSecret).substr(6)))) << path;
+  }
+  // Deliveries are signed with the full secret.
+  auto records = rx.records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].signature, net::RequestRecord::Signature::kOk);
+}
+
+TEST_F(ServiceTest, CreateSubscriptionWithoutIdGeneratesOneAndMasksTheToken) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Reply r =
+      post("/v1/subscriptions", json({{"url", "https://hooks.example.test/in"}, {"token", kToken}}).dump());
+  ASSERT_EQ(r.status, 201) << r;
+  EXPECT_THAT(r.body, Not(HasSubstr(kToken)));
+  json j = r.j();
+  ASSERT_TRUE(j["id"].is_string());
+  std::string id = j["id"];
+  EXPECT_TRUE(std::regex_match(id, std::regex("sub_[0-9a-f]{12}"))) << id;
+  EXPECT_EQ(j["auth"], "token");
+  EXPECT_TRUE(j["secret"].is_null());
+  ASSERT_TRUE(j["token"].is_string());
+  EXPECT_THAT(j["token"].get<std::string>(), Not(HasSubstr(std::string(kToken).substr(0, 8))));
+  EXPECT_EQ(j["filter"], json::parse(R"({"types":[],"accounts":[],"vehicles":[]})"));
+  // A second one gets another id.
+  Reply r2 =
+      post("/v1/subscriptions", json({{"url", "https://hooks.example.test/in"}, {"token", kToken}}).dump());
+  ASSERT_EQ(r2.status, 201) << r2;
+  EXPECT_NE(r2.j()["id"], id);
+  Reply one = get("/v1/subscriptions/" + id);
+  EXPECT_EQ(one.status, 200) << one;
+  EXPECT_THAT(one.body, Not(HasSubstr(kToken)));
+}
+
+TEST_F(ServiceTest, CreateSubscriptionWithDuplicateIdIs409AndKeepsTheFirst) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  create("acme", "http://127.0.0.1:9/first");
+  Reply r = post("/v1/subscriptions",
+                 json({{"id", "acme"}, {"url", "http://127.0.0.1:9/second"}, {"secret", kSecret}}).dump());
+  EXPECT_EQ(r.status, 409) << r;
+  EXPECT_EQ(r.j()["error"]["code"], "already_exists") << r;
+  EXPECT_EQ(get("/v1/subscriptions/acme").j()["url"], "http://127.0.0.1:9/first");
+  EXPECT_EQ(get("/v1/subscriptions").j()["subscriptions"].size(), 1u);
+}
+
+// Issue 4: "Bad input gets a JSON error with the field and the reason: ... duplicate id."
+TEST_F(ServiceTest, DuplicateSubscriptionIdErrorNamesTheIdField) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  create("acme", "http://127.0.0.1:9/first");
+  Reply r = post("/v1/subscriptions",
+                 json({{"id", "acme"}, {"url", "http://127.0.0.1:9/second"}, {"secret", kSecret}}).dump());
+  expect_error(r, 409, "already_exists", "id");
+}
+
+TEST_F(ServiceTest, CreateSubscriptionRejectsBadInputNamingTheFieldAndStoresNothing) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  const std::string ok_url = R"("url":"http://127.0.0.1:9/hook")";
+  const std::string ok_secret = std::string(R"("secret":")") + kSecret + "\"";
+  struct Case {
+    std::string body, code, field;
+  };
+  const std::vector<Case> cases = {
+      {"{not json", "invalid_json", "body"},
+      {"", "invalid_json", "body"},
+      {"[]", "invalid_argument", "(root)"},
+      {"{" + ok_secret + "}", "invalid_argument", "url"},
+      {R"({"url":5,)" + ok_secret + "}", "invalid_argument", "url"},
+      {R"({"url":"ftp://127.0.0.1/hook",)" + ok_secret + "}", "invalid_argument", "url"},
+      {R"({"url":"127.0.0.1:9/hook",)" + ok_secret + "}", "invalid_argument", "url"},
+      {R"({"url":"http://",)" + ok_secret + "}", "invalid_argument", "url"},
+      {"{" + ok_url + R"(,"secret":"not-a-secret"})", "invalid_argument", "secret"},
+      {"{" + ok_url + R"(,"secret":"whsec_"})", "invalid_argument", "secret"},
+      {"{" + ok_url + R"(,"secret":7})", "invalid_argument", "secret"},
+      {"{" + ok_url + "," + ok_secret + R"(,"token":"t"})", "invalid_argument", "token"},
+      {"{" + ok_url + "}", "invalid_argument", "secret"},
+      {"{" + ok_url + R"(,"token":""})", "invalid_argument", "token"},
+      {"{" + ok_url + "," + ok_secret + R"(,"colour":"blue"})", "invalid_argument", "colour"},
+      {"{" + ok_url + "," + ok_secret + R"(,"id":7})", "invalid_argument", "id"},
+      {"{" + ok_url + "," + ok_secret + R"(,"id":"has space"})", "invalid_argument", "id"},
+      {"{" + ok_url + "," + ok_secret + R"(,"id":""})", "invalid_argument", "id"},
+      {"{" + ok_url + "," + ok_secret + R"(,"filter":[]})", "invalid_argument", "filter"},
+      {"{" + ok_url + "," + ok_secret + R"(,"filter":{"types":"tracking"}})", "invalid_argument",
+       "filter.types"},
+      {"{" + ok_url + "," + ok_secret + R"(,"filter":{"types":[1]}})", "invalid_argument", "filter.types[0]"},
+      {"{" + ok_url + "," + ok_secret + R"(,"filter":{"colours":[]}})", "invalid_argument", "filter.colours"},
+      {"{" + ok_url + "," + ok_secret + R"(,"policy":"weekly"})", "invalid_argument", "policy"},
+      {"{" + ok_url + "," + ok_secret + R"(,"policy":{"delays":["5x"]}})", "invalid_argument",
+       "policy.delays[0]"},
+      {"{" + ok_url + "," + ok_secret + R"(,"policy":{"give_up_after":"0s"}})", "invalid_argument",
+       "policy.give_up_after"},
+      {"{" + ok_url + "," + ok_secret + R"(,"policy":{"retries":3}})", "invalid_argument", "policy.retries"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.body);
+    Reply r = post("/v1/subscriptions", c.body);
+    expect_error(r, 400, c.code, c.field);
+  }
+  // The secret is not echoed in errors either.
+  Reply r = post("/v1/subscriptions", "{" + ok_url + "," + ok_secret + R"(,"token":"t"})");
+  EXPECT_THAT(r.body, Not(HasSubstr(kSecret)));
+  Reply list = get("/v1/subscriptions");
+  ASSERT_EQ(list.status, 200) << list;
+  EXPECT_EQ(list.j(), json::parse(R"({"subscriptions":[]})"));
+}
+
+TEST_F(ServiceTest, ListAndGetShowEverySubscriptionInRegistrationOrder) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  create("zeta", "http://127.0.0.1:9/z");
+  create("alpha", "http://127.0.0.1:9/a", {{"types", {"tracking"}}});
+  Reply r = get("/v1/subscriptions");
+  ASSERT_EQ(r.status, 200) << r;
+  json list = r.j()["subscriptions"];
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["id"], "zeta");
+  EXPECT_EQ(list[1]["id"], "alpha");
+  EXPECT_EQ(list[1]["url"], "http://127.0.0.1:9/a");
+  for (const char* field : {"state", "backlog", "oldest_queued_age_ms", "streak_start", "streak_attempts",
+                            "last_attempt", "next_attempt", "delivered", "discarded", "dropped_inactive",
+                            "deactivated_at", "deactivation_reason"})
+    EXPECT_TRUE(list[1].contains(field)) << field;
+  Reply one = get("/v1/subscriptions/alpha");
+  ASSERT_EQ(one.status, 200) << one;
+  EXPECT_EQ(one.j()["filter"]["types"], json({"tracking"}));
+}
+
+TEST_F(ServiceTest, PatchedFilterAppliesToTheNextPublish) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver rx;
+  create("acme", rx.url(), {{"types", {"tracking"}}});
+  publish(json::array({event("t1", "tracking"), event("m1", "message")}));
+  Reply p = patch("/v1/subscriptions/acme", R"({"filter":{"types":["message"]}})");
+  ASSERT_EQ(p.status, 200) << p;
+  EXPECT_EQ(p.j()["filter"]["types"], json({"message"}));
+  EXPECT_EQ(p.j()["url"], rx.url());  // what the PATCH does not name stays
+  EXPECT_EQ(p.j()["auth"], "secret");
+  publish(json::array({event("t2", "tracking"), event("m2", "message")}));
+  ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() >= 2; }));
+  wait_drained("acme");
+  using P = std::pair<std::string, uint64_t>;
+  EXPECT_THAT(rx.delivered("acme"), ::testing::ElementsAre(P{"t1", 1}, P{"m2", 2}));
+  EXPECT_EQ(status("acme")["delivered"], 2);
+}
+
+TEST_F(ServiceTest, PatchRejectsAnIdChangeAndBadInputAndKeepsTheSubscription) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  create("acme", "http://127.0.0.1:9/hook");
+  json before = get("/v1/subscriptions/acme").j();
+  expect_error(patch("/v1/subscriptions/acme", R"({"id":"other"})"), 400, "invalid_argument", "id");
+  expect_error(patch("/v1/subscriptions/acme", "{oops"), 400, "invalid_json", "body");
+  expect_error(patch("/v1/subscriptions/acme", R"({"url":"gopher://x"})"), 400, "invalid_argument", "url");
+  expect_error(patch("/v1/subscriptions/acme", R"({"filter":{"types":"x"}})"), 400, "invalid_argument",
+               "filter.types");
+  expect_error(
+      patch("/v1/subscriptions/acme", R"({"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","token":"t"})"),
+      400, "invalid_argument", "token");
+  expect_error(patch("/v1/subscriptions/acme", R"({"shade":1})"), 400, "invalid_argument", "shade");
+  expect_error(patch("/v1/subscriptions/nope", R"({"url":"http://127.0.0.1:9/x"})"), 404, "not_found", "");
+  EXPECT_EQ(get("/v1/subscriptions/acme").j(), before);
+
+  // The same id is not a change; a token replaces the secret.
+  Reply ok = patch("/v1/subscriptions/acme", std::string(R"({"id":"acme","token":")") + kToken + "\"}");
+  ASSERT_EQ(ok.status, 200) << ok;
+  EXPECT_EQ(ok.j()["auth"], "token");
+  EXPECT_TRUE(ok.j()["secret"].is_null());
+  EXPECT_THAT(ok.body, Not(HasSubstr(kToken)));
+}
+
+TEST_F(ServiceTest, DeleteAnswers204ThenTheSubscriptionIsGone) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  create("acme", "http://127.0.0.1:9/hook");
+  create("other", "http://127.0.0.1:9/hook");
+  Reply d = del("/v1/subscriptions/acme");
+  EXPECT_EQ(d.status, 204) << d;
+  EXPECT_EQ(d.body, "");
+  expect_error(get("/v1/subscriptions/acme"), 404, "not_found", "");
+  expect_error(del("/v1/subscriptions/acme"), 404, "not_found", "");
+  expect_error(get("/v1/subscriptions/acme/status"), 404, "not_found", "");
+  json list = get("/v1/subscriptions").j()["subscriptions"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], "other");
+  // Gone after a restart too, and the id is free again.
+  ASSERT_NO_FATAL_FAILURE(restart());
+  expect_error(get("/v1/subscriptions/acme"), 404, "not_found", "");
+  create("acme", "http://127.0.0.1:9/hook");
+}
+
+TEST_F(ServiceTest, UnknownSubscriptionIs404OnEveryRoute) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  expect_error(get("/v1/subscriptions/nope"), 404, "not_found", "");
+  expect_error(patch("/v1/subscriptions/nope", "{}"), 404, "not_found", "");
+  expect_error(del("/v1/subscriptions/nope"), 404, "not_found", "");
+  expect_error(get("/v1/subscriptions/nope/status"), 404, "not_found", "");
+  expect_error(get("/v1/subscriptions/nope/attempts"), 404, "not_found", "");
+  expect_error(post("/v1/subscriptions/nope/reactivate", ""), 404, "not_found", "");
+  expect_error(get("/v2/things"), 404, "not_found", "");
+  expect_error(http("PUT", url("/v1/subscriptions")), 405, "method_not_allowed", "");
+  expect_error(http("POST", url("/metrics"), "x"), 405, "method_not_allowed", "");
+}
+
+// --- publishing ---
+
+TEST_F(ServiceTest, PublishAcceptsOneObjectOrAnArrayAndGeneratesMissingIds) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver rx;
+  create("acme", rx.url());
+  Reply one = post("/v1/events", event("e1").dump());
+  ASSERT_EQ(one.status, 202) << one;
+  EXPECT_EQ(one.j(), json::parse(R"({"accepted":["e1"],"duplicates":[]})"));
+
+  json many = publish(json::array({event("e2"), json::parse(R"({"type":"message"})"),
+                                   json::parse(R"({"type":"tracking","data":[1,2]})")}));
+  ASSERT_EQ(many["accepted"].size(), 3u);
+  EXPECT_EQ(many["accepted"][0], "e2");
+  std::string g1 = many["accepted"][1], g2 = many["accepted"][2];
+  EXPECT_TRUE(std::regex_match(g1, std::regex("evt_[0-9a-f]+_[0-9]+"))) << g1;
+  EXPECT_NE(g1, g2);
+  EXPECT_EQ(many["duplicates"], json::array());
+
+  ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() == 4; }));
+  EXPECT_EQ(rx.delivered_ids("acme"), (std::vector<std::string>{"e1", "e2", g1, g2}));
+}
+
+TEST_F(ServiceTest, RepeatedEventIdIsListedAsDuplicateAndDeliveredOnce) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver rx;
+  create("acme", rx.url());
+  EXPECT_EQ(publish(event("x")), json::parse(R"({"accepted":["x"],"duplicates":[]})"));
+  EXPECT_EQ(publish(json::array({event("x"), event("y")})),
+            json::parse(R"({"accepted":["y"],"duplicates":["x"]})"));
+  EXPECT_EQ(publish(json::array({event("z"), event("z")})),
+            json::parse(R"({"accepted":["z"],"duplicates":["z"]})"));
+  EXPECT_EQ(publish(event("y")), json::parse(R"({"accepted":[],"duplicates":["y"]})"));
+  publish(event("last"));
+  ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() >= 4; }));
+  wait_drained("acme");
+  using P = std::pair<std::string, uint64_t>;
+  EXPECT_THAT(rx.delivered("acme"), ::testing::ElementsAre(P{"x", 1}, P{"y", 2}, P{"z", 3}, P{"last", 4}));
+  EXPECT_EQ(rx.records().size(), 4u);
+}
+
+TEST_F(ServiceTest, EventIdsAreRememberedAcrossRestarts) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver rx;
+  create("acme", rx.url());
+  publish(json::array({event("a"), event("b")}));
+  ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() == 2; }));
+  ASSERT_NO_FATAL_FAILURE(restart());
+  EXPECT_EQ(publish(json::array({event("b"), event("c"), event("a")})),
+            json::parse(R"({"accepted":["c"],"duplicates":["b","a"]})"));
+  ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() >= 3; }));
+  wait_drained("acme");
+  using P = std::pair<std::string, uint64_t>;
+  EXPECT_THAT(rx.delivered("acme"), ::testing::ElementsAre(P{"a", 1}, P{"b", 2}, P{"c", 3}));
+}
+
+TEST_F(ServiceTest, RejectedPublishStoresNothing) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver down(R"({"status":503})");
+  Receiver up;
+  create("acme", down.url(), json::object(), kFastRetry);
+  publish(json::array({event("e1"), event("e2")}));
+  wait_status("acme", [](const json& s) { return s["state"] == "retrying"; });
+
+  struct Case {
+    std::string body, code, field;
+  };
+  const std::string big_id(201, 'i');
+  const std::vector<Case> cases = {
+      {"{not json", "invalid_json", "body"},
+      {"", "invalid_json", "body"},
+      {"5", "invalid_argument", "(root)"},
+      {"[]", "invalid_argument", "(root)"},
+      {R"({"id":"g1"})", "invalid_argument", "type"},
+      {R"({"id":"g1","type":7})", "invalid_argument", "type"},
+      {R"({"id":"g1","type":""})", "invalid_argument", "type"},
+      {R"({"id":7,"type":"t"})", "invalid_argument", "id"},
+      {R"({"id":"","type":"t"})", "invalid_argument", "id"},
+      {R"({"id":")" + big_id + R"(","type":"t"})", "invalid_argument", "id"},
+      {R"({"id":"g1","type":"t","account":5})", "invalid_argument", "account"},
+      {R"({"id":"g1","type":"t","vehicle":[]})", "invalid_argument", "vehicle"},
+      {R"({"id":"g1","type":"t","occurred_at":"yesterday"})", "invalid_argument", "occurred_at"},
+      {R"({"id":"g1","type":"t","colour":"red"})", "invalid_argument", "colour"},
+      {R"([{"id":"g1","type":"t"},{"id":"g2"}])", "invalid_argument", "[1].type"},
+      {R"([{"id":"g1","type":"t"},5])", "invalid_argument", "[1]"},
+      {R"([{"id":"g1","type":"t"},{"id":"g2","type":"t","extra":1}])", "invalid_argument", "[1].extra"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.body);
+    expect_error(post("/v1/events", c.body), 400, c.code, c.field);
+  }
+  // Over the body limit, with the rest of the batch valid.
+  std::string huge = R"({"id":"g1","type":"t","data":")" + std::string(kBodyLimit, 'x') + "\"}";
+  expect_error(post("/v1/events", huge), 413, "too_large", "");
+
+  json s = status("acme");
+  EXPECT_EQ(s["backlog"], 2);
+  EXPECT_EQ(s["dropped_inactive"], 0);
+  // g1 was never stored, so it is not a duplicate; and no sequence number was used up.
+  EXPECT_EQ(publish(event("g1")), json::parse(R"({"accepted":["g1"],"duplicates":[]})"));
+  EXPECT_EQ(status("acme")["backlog"], 3);
+  Reply p = patch("/v1/subscriptions/acme", json({{"url", up.url()}}).dump());
+  ASSERT_EQ(p.status, 200) << p;
+  wait_drained("acme");
+  using P = std::pair<std::string, uint64_t>;
+  EXPECT_THAT(up.delivered("acme"), ::testing::ElementsAre(P{"e1", 1}, P{"e2", 2}, P{"g1", 3}));
+}
+
+TEST_F(ServiceTest, BodyLimitIsFourMebibytes) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  // Exactly 4 MiB is accepted.
+  const std::string head = R"({"id":"big","type":"t","data":")", tail = "\"}";
+  std::string exact = head + std::string(kBodyLimit - head.size() - tail.size(), 'x') + tail;
+  ASSERT_EQ(exact.size(), kBodyLimit);
+  Reply ok = post("/v1/events", exact);
+  EXPECT_EQ(ok.status, 202) << ok;
+  // One byte more is not: with a Content-Length (with and without Expect: 100-continue) or chunked.
+  const std::string head2 = R"({"id":"big2","type":"t","data":")";
+  std::string over = head2 + std::string(kBodyLimit + 1 - head2.size() - tail.size(), 'x') + tail;
+  ASSERT_EQ(over.size(), kBodyLimit + 1);
+  for (bool expect_continue : {true, false}) {
+    HttpOptions o = auth();
+    o.expect_continue = expect_continue;
+    SCOPED_TRACE(expect_continue ? "Expect: 100-continue" : "no Expect");
+    expect_error(http("POST", url("/v1/events"), over, o), 413, "too_large", "");
+  }
+  HttpOptions chunked = auth();
+  chunked.chunked = true;
+  expect_error(http("POST", url("/v1/events"), over, chunked), 413, "too_large", "");
+  // Nothing was stored: big2 is new.
+  EXPECT_EQ(publish(json::array({event("big"), event("big2")})),
+            json::parse(R"({"accepted":["big2"],"duplicates":["big"]})"));
+}
+
+// --- status, attempts, reactivation, metrics ---
+
+TEST_F(ServiceTest, StatusWhileRetryingAndAfterRecovery) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver down(R"({"status":503})");
+  Receiver up;
+  create("acme", down.url(), json::object(), kFastRetry);
+  json accepted = publish(json::array({event("e1"), event("e2"), event("e3")}));
+  TimePoint published_by = std::chrono::floor<Duration>(std::chrono::system_clock::now());
+
+  // A consistent snapshot between two attempts, after at least two failures.
+  json s =
+      wait_status("acme", [](const json& s) { return s["streak_attempts"] >= 2 && s["in_flight"] == false; });
+  EXPECT_EQ(s["id"], "acme");
+  EXPECT_EQ(s["state"], "retrying");
+  EXPECT_EQ(s["backlog"], 3);
+  ASSERT_TRUE(s["oldest_queued_at"].is_string()) << s;
+  EXPECT_LE(utc(s["oldest_queued_at"]), published_by);
+  ASSERT_TRUE(s["oldest_queued_age_ms"].is_number_integer()) << s;
+  EXPECT_GE(s["oldest_queued_age_ms"].get<int64_t>(), 0);
+  ASSERT_TRUE(s["streak_start"].is_string()) << s;
+  EXPECT_GE(utc(s["streak_start"]), utc(s["oldest_queued_at"]));
+  ASSERT_TRUE(s["last_attempt"].is_object()) << s;
+  EXPECT_EQ(s["last_attempt"]["status"], 503);
+  EXPECT_EQ(s["last_attempt"]["error"], "status");
+  EXPECT_GE(utc(s["last_attempt"]["at"]), utc(s["streak_start"]) - Duration(1));
+  ASSERT_TRUE(s["next_attempt"].is_string()) << s;
+  EXPECT_GT(utc(s["next_attempt"]), utc(s["last_attempt"]["at"]));
+  EXPECT_EQ(s["delivered"], 0);
+  EXPECT_EQ(s["failed_attempts"], s["attempts"]);
+  EXPECT_GE(s["failed_attempts"], s["streak_attempts"]);
+  EXPECT_EQ(s["discarded"], 0);
+  EXPECT_EQ(s["dropped_inactive"], 0);
+  EXPECT_TRUE(s["deactivated_at"].is_null());
+  EXPECT_TRUE(s["deactivation_reason"].is_null());
+  // Only the head is tried during the streak.
+  for (const auto& r : down.records()) EXPECT_EQ(r.event, "e1");
+
+  // The receiver comes back (the subscription moves to one that answers): the backlog drains in order.
+  Reply p = patch("/v1/subscriptions/acme", json({{"url", up.url()}}).dump());
+  ASSERT_EQ(p.status, 200) << p;
+  json after =
+      wait_status("acme", [](const json& s) { return s["delivered"] == 3 && s["in_flight"] == false; });
+  EXPECT_EQ(after["state"], "active");
+  EXPECT_EQ(after["backlog"], 0);
+  EXPECT_TRUE(after["oldest_queued_at"].is_null());
+  EXPECT_TRUE(after["oldest_queued_age_ms"].is_null());
+  EXPECT_TRUE(after["streak_start"].is_null());
+  EXPECT_EQ(after["streak_attempts"], 0);
+  EXPECT_TRUE(after["next_attempt"].is_null());
+  EXPECT_EQ(after["last_attempt"]["status"], 200);
+  EXPECT_TRUE(after["last_attempt"]["error"].is_null());
+  EXPECT_EQ(after["attempts"].get<int64_t>(), after["failed_attempts"].get<int64_t>() + 3);
+  EXPECT_TRUE(after["deactivated_at"].is_null());
+  EXPECT_EQ(up.delivered_ids("acme"), (std::vector<std::string>{"e1", "e2", "e3"}));
+}
+
+TEST_F(ServiceTest, RetryingStatusFollowsTheDefaultSchedule) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver down(R"({"status":503})");
+  create("acme", down.url());  // frotcom: the first failure, 3 immediate retries, then 5m
+  publish(event("e1"));
+  json s =
+      wait_status("acme", [](const json& s) { return s["streak_attempts"] == 4 && s["in_flight"] == false; });
+  EXPECT_EQ(s["state"], "retrying");
+  EXPECT_EQ(s["attempts"], 4);
+  TimePoint last = utc(s["last_attempt"]["at"]);
+  TimePoint next = utc(s["next_attempt"]);
+  // 5m after the end of the fourth attempt, which ended within its timeout (10s) of its start.
+  EXPECT_GE(next - last, Duration(5min));
+  EXPECT_LE(next - last, Duration(5min + 10s));
+  Reply a = get("/v1/subscriptions/acme/attempts");
+  ASSERT_EQ(a.status, 200) << a;
+  json list = a.j()["attempts"];
+  ASSERT_EQ(list.size(), 4u) << a;
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(list[i]["attempt"], 4 - i);
+    EXPECT_EQ(list[i]["event"], "e1");
+    EXPECT_EQ(list[i]["outcome"], "failed");
+    EXPECT_EQ(list[i]["status"], 503);
+    EXPECT_EQ(list[i]["error"], "status");
+  }
+}
+
+TEST_F(ServiceTest, AttemptsAreNewestFirstAndLimitIsValidated) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver rx;
+  create("acme", rx.url());
+  for (int i = 1; i <= 5; ++i) publish(event("e" + std::to_string(i)));
+  wait_status("acme", [](const json& s) { return s["delivered"] == 5; });
+
+  Reply r = get("/v1/subscriptions/acme/attempts?limit=3");
+  ASSERT_EQ(r.status, 200) << r;
+  json j = r.j();
+  EXPECT_EQ(j["id"], "acme");
+  ASSERT_EQ(j["attempts"].size(), 3u) << r;
+  for (size_t i = 0; i < 3; ++i) {
+    const json& a = j["attempts"][i];
+    EXPECT_EQ(a["event"], "e" + std::to_string(5 - i));
+    EXPECT_EQ(a["seq"], 5 - i);
+    EXPECT_EQ(a["attempt"], 1);
+    EXPECT_EQ(a["outcome"], "delivered");
+    EXPECT_EQ(a["status"], 200);
+    EXPECT_TRUE(a["error"].is_null());
+    EXPECT_TRUE(a["latency_ms"].is_number_integer());
+    EXPECT_EQ(a["probe"], false);
+    if (i > 0) {
+      EXPECT_LE(utc(a["at"]), utc(j["attempts"][i - 1]["at"]));
+    }
+  }
+  EXPECT_EQ(get("/v1/subscriptions/acme/attempts").j()["attempts"].size(), 5u);
+  EXPECT_EQ(get("/v1/subscriptions/acme/attempts?limit=1000").j()["attempts"].size(), 5u);
+  EXPECT_EQ(get("/v1/subscriptions/acme/attempts?limit=1").j()["attempts"][0]["event"], "e5");
+  for (const std::string bad : {"0", "-1", "abc", "1001", "5x", "2.5", "+3"}) {
+    SCOPED_TRACE(bad);
+    expect_error(get("/v1/subscriptions/acme/attempts?limit=" + bad), 400, "invalid_argument", "limit");
+  }
+}
+
+TEST_F(ServiceTest, ReactivateAfterDeactivationStartsActiveAndEmpty) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver down(R"({"status":503})");
+  create("acme", down.url(), json::object(),
+         json::parse(R"({"give_up_after":"1s","immediate_retries":0,"delays":[]})"));
+  expect_error(post("/v1/subscriptions/acme/reactivate", ""), 409, "failed_precondition", "");
+  publish(json::array({event("e1"), event("e2"), event("e3")}));
+  json s = wait_status("acme", [](const json& s) { return s["state"] == "deactivated"; });
+  EXPECT_EQ(s["backlog"], 0);
+  EXPECT_EQ(s["discarded"], 3);
+  EXPECT_EQ(s["attempts"], 1);
+  ASSERT_TRUE(s["deactivated_at"].is_string()) << s;
+  EXPECT_GE(utc(s["deactivated_at"]), utc(s["last_attempt"]["at"]) + Duration(1s));
+  ASSERT_TRUE(s["deactivation_reason"].is_string()) << s;
+  EXPECT_THAT(s["deactivation_reason"].get<std::string>(), HasSubstr("1s"));
+  EXPECT_TRUE(s["streak_start"].is_null());
+  EXPECT_TRUE(s["next_attempt"].is_null());
+
+  // Published while deactivated: accepted, dropped for this subscription.
+  EXPECT_EQ(publish(json::array({event("e4"), event("e5")}))["accepted"].size(), 2u);
+  EXPECT_EQ(status("acme")["dropped_inactive"], 2);
+
+  Reply r = post("/v1/subscriptions/acme/reactivate", "");
+  ASSERT_EQ(r.status, 200) << r;
+  json j = r.j();
+  EXPECT_EQ(j["id"], "acme");
+  EXPECT_EQ(j["state"], "active");
+  EXPECT_EQ(j["backlog"], 0);
+  EXPECT_TRUE(j["deactivated_at"].is_null());
+  EXPECT_TRUE(j["deactivation_reason"].is_null());
+  EXPECT_EQ(j["discarded"], 3);
+  EXPECT_EQ(j["dropped_inactive"], 2);
+  expect_error(post("/v1/subscriptions/acme/reactivate", ""), 409, "failed_precondition", "");
+  // The metrics counted the deactivation.
+  EXPECT_THAT(get("/metrics").body, HasSubstr("\nhooksim_deactivations_total 1\n"));
+}
+
+// Parses Prometheus text: "name{labels} value" per sample; HELP and TYPE per family.
+struct Metrics {
+  std::map<std::string, double> samples;  // "name{labels}" -> value
+  std::map<std::string, std::string> types;
+  std::set<std::string> helped;
+  std::vector<std::string> bad_lines;
+
+  explicit Metrics(const std::string& text) {
+    static const std::regex sample(R"(([a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?) (\S+))");
+    static const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+)");
+    static const std::regex type(
+        R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))");
+    std::istringstream in(text);
+    std::string line;
+    std::smatch m;
+    while (std::getline(in, line)) {
+      if (std::regex_match(line, m, help)) {
+        helped.insert(m[1]);
+      } else if (std::regex_match(line, m, type)) {
+        types[m[1]] = m[2];
+      } else if (std::regex_match(line, m, sample)) {
+        samples[m[1]] = std::stod(m[3]);
+      } else {
+        bad_lines.push_back(line);
+      }
+    }
+  }
+  double at(const std::string& key) const {
+    auto it = samples.find(key);
+    EXPECT_NE(it, samples.end()) << "no sample " << key;
+    return it == samples.end() ? -1 : it->second;
+  }
+};
+
+TEST_F(ServiceTest, MetricsArePrometheusTextWithTheDocumentedNames) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver up;
+  Receiver down(R"({"status":503})");
+  create("ok", up.url());
+  create("failing", down.url(), {{"types", {"alarm"}}});  // frotcom: 4 attempts, then 5m
+  publish(json::array({event("e1"), event("e2"), event("a1", "alarm")}));
+  publish(event("e1"));  // a duplicate
+  wait_status("ok", [](const json& s) { return s["delivered"] == 3; });
+  wait_status("failing", [](const json& s) { return s["streak_attempts"] == 4 && s["in_flight"] == false; });
+
+  Reply r = get("/metrics");
+  ASSERT_EQ(r.status, 200) << r;
+  EXPECT_EQ(r.content_type, "text/plain; version=0.0.4");
+  Metrics m(r.body);
+  EXPECT_TRUE(m.bad_lines.empty()) << ::testing::PrintToString(m.bad_lines);
+  const std::map<std::string, std::string> families = {{"hooksim_events_published_total", "counter"},
+                                                       {"hooksim_events_duplicate_total", "counter"},
+                                                       {"hooksim_deliveries_total", "counter"},
+                                                       {"hooksim_deactivations_total", "counter"},
+                                                       {"hooksim_store_errors_total", "counter"},
+                                                       {"hooksim_attempts_failed_total", "counter"},
+                                                       {"hooksim_backlog", "gauge"},
+                                                       {"hooksim_subscription_state", "gauge"},
+                                                       {"hooksim_delivery_lag_seconds", "histogram"}};
+  for (const auto& [name, type] : families) {
+    EXPECT_EQ(m.types[name], type) << name;
+    EXPECT_TRUE(m.helped.contains(name)) << name;
+  }
+  EXPECT_EQ(m.at("hooksim_events_published_total"), 3);
+  EXPECT_EQ(m.at("hooksim_events_duplicate_total"), 1);
+  EXPECT_EQ(m.at("hooksim_deliveries_total"), 3);
+  EXPECT_EQ(m.at("hooksim_deactivations_total"), 0);
+  EXPECT_EQ(m.at("hooksim_store_errors_total"), 0);
+  EXPECT_EQ(m.at(R"(hooksim_attempts_failed_total{class="status"})"), 4);
+  for (const char* cls : {"timeout", "connect", "tls", "dns", "reset", "abandoned", "other"})
+    EXPECT_EQ(m.at(std::string(R"(hooksim_attempts_failed_total{class=")") + cls + "\"}"), 0) << cls;
+  EXPECT_EQ(m.at(R"(hooksim_backlog{subscription="ok"})"), 0);
+  EXPECT_EQ(m.at(R"(hooksim_backlog{subscription="failing"})"), 1);
+  EXPECT_EQ(m.at(R"(hooksim_subscription_state{subscription="ok",state="active"})"), 1);
+  EXPECT_EQ(m.at(R"(hooksim_subscription_state{subscription="failing",state="retrying"})"), 1);
+  EXPECT_EQ(m.at(R"(hooksim_delivery_lag_seconds_bucket{le="+Inf"})"), 3);
+  EXPECT_EQ(m.at("hooksim_delivery_lag_seconds_count"), 3);
+  EXPECT_GE(m.at("hooksim_delivery_lag_seconds_sum"), 0);
+  // Buckets are cumulative, in increasing order of their bounds, ending with +Inf.
+  std::vector<double> buckets;
+  std::istringstream in(r.body);
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("hooksim_delivery_lag_seconds_bucket"))
+      buckets.push_back(std::stod(line.substr(line.rfind(' '))));
+  EXPECT_GE(buckets.size(), 2u);
+  EXPECT_TRUE(std::is_sorted(buckets.begin(), buckets.end())) << r.body;
+}
+
+// The text format requires all lines of a metric family in one group, HELP and TYPE before its samples.
+TEST_F(ServiceTest, MetricFamiliesAreContiguousGroups) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  create("acme", "http://127.0.0.1:9/hook");
+  create("globex", "http://127.0.0.1:9/hook");
+  Reply r = get("/metrics");
+  ASSERT_EQ(r.status, 200) << r;
+  Metrics m(r.body);
+  // The family of each line, in order.
+  auto family_of = [&](const std::string& line) {
+    std::smatch match;
+    static const std::regex comment(R"(# (HELP|TYPE) (\S+).*)"), sample(R"(([^{ ]+).*)");
+    if (std::regex_match(line, match, comment)) return match[2].str();
+    if (!std::regex_match(line, match, sample)) return line;
+    std::string name = match[1];
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      std::string base = name.substr(0, name.size() - std::min(name.size(), std::strlen(suffix)));
+      if (name.ends_with(suffix) && m.types[base] == "histogram") return base;
+    }
+    return name;
+  };
+  std::vector<std::string> groups;  // family of each group of consecutive lines
+  std::map<std::string, bool> sampled;
+  std::istringstream in(r.body);
+  for (std::string line; std::getline(in, line);) {
+    std::string family = family_of(line);
+    if (groups.empty() || groups.back() != family) {
+      EXPECT_EQ(std::count(groups.begin(), groups.end(), family), 0) << family << " appears in two groups:\n"
+                                                                     << r.body;
+      groups.push_back(family);
+    }
+    if (line.starts_with("#")) {
+      EXPECT_FALSE(sampled[family]) << "HELP/TYPE after samples: " << line;
+    } else {
+      sampled[family] = true;
+    }
+  }
+}
+
+TEST_F(ServiceTest, AdminTokenIsRequiredOnApiAndMetricsButNotOnTheStatusPage) {
+  ASSERT_NO_FATAL_FAILURE(start("admin-s3cret"));
+  const std::string sub =
+      json({{"id", "acme"}, {"url", "http://127.0.0.1:9/hook"}, {"secret", kSecret}}).dump();
+  for (const std::string authorization :
+       {"", "Bearer wrong", "admin-s3cret", "Basic admin-s3cret", "Bearer "}) {
+    SCOPED_TRACE("Authorization: " + authorization);
+    HttpOptions o{authorization};
+    expect_error(http("GET", url("/v1/subscriptions"), std::nullopt, o), 401, "unauthorized",
+                 "authorization");
+    expect_error(http("POST", url("/v1/subscriptions"), sub, o), 401, "unauthorized", "authorization");
+    expect_error(http("POST", url("/v1/events"), event("e1").dump(), o), 401, "unauthorized",
+                 "authorization");
+    expect_error(http("GET", url("/v1/subscriptions/acme/status"), std::nullopt, o), 401, "unauthorized",
+                 "authorization");
+    expect_error(http("GET", url("/metrics"), std::nullopt, o), 401, "unauthorized", "authorization");
+    Reply page = http("GET", url("/"), std::nullopt, o);
+    EXPECT_EQ(page.status, 200) << page;
+    EXPECT_THAT(page.content_type, ::testing::StartsWith("text/html"));
+    EXPECT_THAT(page.body, HasSubstr("<html"));
+  }
+  // With the token: everything works, and nothing was stored by the rejected calls.
+  Reply list = get("/v1/subscriptions");
+  ASSERT_EQ(list.status, 200) << list;
+  EXPECT_EQ(list.j()["subscriptions"].size(), 0u);
+  EXPECT_EQ(post("/v1/subscriptions", sub).status, 201);
+  EXPECT_EQ(publish(event("e1")), json::parse(R"({"accepted":["e1"],"duplicates":[]})"));
+  EXPECT_EQ(get("/metrics").status, 200);
+  EXPECT_EQ(get("/").status, 200);
+}
+
+// --- group commit and concurrency ---
+
+TEST_F(ServiceTest, ConcurrentPublishesAreAllAcknowledgedAndDeliveredOnceInOrder) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver rx;
+  create("all", rx.url());
+  create("even", rx.url(), {{"types", {"even"}}});
+  constexpr int kThreads = 8, kRequests = 20, kPerRequest = 3;
+  std::vector<std::vector<std::string>> sent(kThreads);  // per thread, in publish order
+  std::vector<std::vector<Reply>> replies(kThreads);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      ++ready;
+      while (ready < kThreads) std::this_thread::yield();  // start together
+      for (int r = 0; r < kRequests; ++r) {
+        json batch = json::array();
+        for (int i = 0; i < kPerRequest; ++i) {
+          int n = r * kPerRequest + i;
+          std::string id = "t" + std::to_string(t) + "-" + std::to_string(n);
+          batch.push_back(event(id, n % 2 == 0 ? "even" : "odd"));
+          sent[t].push_back(id);
+        }
+        replies[t].push_back(http("POST", url("/v1/events"), batch.dump()));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  std::map<std::string, std::string> type_of;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int r = 0; r < kRequests; ++r) {
+      const Reply& reply = replies[t][r];
+      ASSERT_EQ(reply.status, 202) << reply;
+      json expected = json::array();
+      for (int i = 0; i < kPerRequest; ++i) expected.push_back(sent[t][r * kPerRequest + i]);
+      EXPECT_EQ(reply.j()["accepted"], expected);
+      EXPECT_EQ(reply.j()["duplicates"], json::array());
+    }
+    for (size_t n = 0; n < sent[t].size(); ++n) type_of[sent[t][n]] = n % 2 == 0 ? "even" : "odd";
+  }
+  const size_t total = kThreads * kRequests * kPerRequest;
+  wait_status("all", [&](const json& s) { return s["delivered"] == total; });
+  wait_status("even", [&](const json& s) { return s["delivered"] == total / 2; });
+
+  for (const std::string sub : {"all", "even"}) {
+    SCOPED_TRACE(sub);
+    auto delivered = rx.delivered(sub);
+    ASSERT_EQ(delivered.size(), sub == "all" ? total : total / 2);
+    std::map<std::string, uint64_t> seq_of;
+    for (size_t i = 0; i < delivered.size(); ++i) {
+      EXPECT_EQ(delivered[i].second, i + 1) << "sequence numbers run 1, 2, 3... in delivery order";
+      EXPECT_TRUE(seq_of.emplace(delivered[i].first, delivered[i].second).second)
+          << delivered[i].first << " twice";
+      if (sub == "even") {
+        EXPECT_EQ(type_of[delivered[i].first], "even");
+      }
+    }
+    // Each publisher's events keep its publish order.
+    for (int t = 0; t < kThreads; ++t) {
+      uint64_t last = 0;
+      for (const std::string& id : sent[t]) {
+        if (sub == "even" && type_of[id] != "even") continue;
+        ASSERT_TRUE(seq_of.contains(id)) << id;
+        EXPECT_GT(seq_of[id], last) << id;
+        last = seq_of[id];
+      }
+    }
+  }
+  EXPECT_EQ(rx.records().size(), total + total / 2);  // no extra requests
+}
+
+TEST_F(ServiceTest, ConcurrentRepeatsOfAnIdArePublishedOnce) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver rx;
+  create("acme", rx.url());
+  constexpr int kThreads = 6, kIds = 30;
+  std::vector<std::vector<Reply>> replies(kThreads);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      ++ready;
+      while (ready < kThreads) std::this_thread::yield();
+      for (int i = 0; i < kIds; ++i)
+        replies[t].push_back(http("POST", url("/v1/events"), event("same-" + std::to_string(i)).dump()));
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::map<std::string, int> accepted, duplicates;
+  for (const auto& list : replies) {
+    for (const Reply& r : list) {
+      ASSERT_EQ(r.status, 202) << r;
+      json j = r.j();
+      for (const auto& id : j["accepted"]) ++accepted[id];
+      for (const auto& id : j["duplicates"]) ++duplicates[id];
+    }
+  }
+  for (int i = 0; i < kIds; ++i) {
+    std::string id = "same-" + std::to_string(i);
+    EXPECT_EQ(accepted[id], 1) << id;
+    EXPECT_EQ(duplicates[id], kThreads - 1) << id;
+  }
+  wait_status("acme", [&](const json& s) { return s["delivered"] == kIds && s["in_flight"] == false; });
+  publish(event("sentinel"));
+  wait_status("acme", [&](const json& s) { return s["delivered"] == kIds + 1; });
+  EXPECT_EQ(rx.delivered("acme").size(), static_cast<size_t>(kIds + 1));
+  EXPECT_EQ(rx.records().size(), static_cast<size_t>(kIds + 1));
+}
+
+// --- restart and shutdown ---
+
+TEST_F(ServiceTest, RestartResumesTheQueueAndTheRetryStreak) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver down(R"({"status":503})");
+  Receiver up;
+  create("acme", down.url(), {{"types", {"tracking"}}}, kFastRetry);
+  publish(json::array({event("e1"), event("e2")}));
+  json before = wait_status("acme", [](const json& s) { return s["streak_attempts"] >= 1; });
+  ASSERT_NO_FATAL_FAILURE(restart());
+  json s = status("acme");
+  EXPECT_EQ(s["state"], "retrying");
+  EXPECT_EQ(s["backlog"], 2);
+  EXPECT_EQ(s["streak_start"], before["streak_start"]);
+  EXPECT_EQ(s["oldest_queued_at"], before["oldest_queued_at"]);
+  json config = get("/v1/subscriptions/acme").j();
+  EXPECT_EQ(config["filter"]["types"], json({"tracking"}));
+  EXPECT_EQ(config["policy"]["repeat"], "100ms");
+  // Retries go on after the restart; then the receiver recovers and the queue drains in order.
+  size_t seen = down.records().size();
+  ASSERT_TRUE(eventually([&] { return down.records().size() > seen; }));
+  publish(event("e3"));
+  ASSERT_EQ(patch("/v1/subscriptions/acme", json({{"url", up.url()}}).dump()).status, 200);
+  wait_drained("acme");
+  using P = std::pair<std::string, uint64_t>;
+  EXPECT_THAT(up.delivered("acme"), ::testing::ElementsAre(P{"e1", 1}, P{"e2", 2}, P{"e3", 3}));
+}
+
+// A retry in flight when an event is published, then a restart (or crash): the publish writes the
+// subscription's state while the retry is under way, and after the restart that state must still say a
+// retry is due. Otherwise the subscription stays "retrying" with nothing scheduled or in flight until
+// give_up_after deactivates it and discards acknowledged events.
+TEST_F(ServiceTest, RetryInFlightDuringAPublishIsMadeAgainAfterRestart) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver down(R"({"status":503})");
+  Receiver hangs(R"({"windows":[{"from":"0s","until":"1d","timeout":true}]})");
+  create("acme", down.url(), json::object(),
+         json::parse(R"({"immediate_retries":0,"delays":[],"repeat":"100ms","attempt_timeout":"1h"})"));
+  publish(event("e1"));
+  wait_status("acme", [](const json& s) { return s["streak_attempts"] >= 1; });
+  // The next retry goes to a receiver that never answers: it stays in flight.
+  ASSERT_EQ(patch("/v1/subscriptions/acme", json({{"url", hangs.url()}}).dump()).status, 200);
+  auto retries_of_e1 = [&] {
+    size_t n = 0;
+    for (const auto& r : hangs.requests()) n += r.event == "e1";
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return retries_of_e1() == 1; }));
+  ASSERT_EQ(status("acme")["in_flight"], true);
+  publish(event("e2"));  // persists the subscription's state while the retry is in flight
+  ASSERT_NO_FATAL_FAILURE(restart());
+  json s = status("acme");
+  EXPECT_EQ(s["state"], "retrying");
+  EXPECT_EQ(s["backlog"], 2);
+  ASSERT_TRUE(s["in_flight"] == true || s["next_attempt"].is_string())
+      << "retrying with nothing scheduled or in flight: " << s.dump();
+  EXPECT_TRUE(eventually([&] { return retries_of_e1() == 2; }));
+}
+
+TEST_F(ServiceTest, ShutdownAbandonsTheAttemptInFlightAndRestartMakesItAgain) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver hangs(R"({"windows":[{"from":"0s","until":"1d","timeout":true}]})");
+  create("acme", hangs.url());
+  publish(event("e1"));
+  auto requests_for_e1 = [&] {
+    size_t n = 0;
+    for (const auto& r : hangs.requests()) n += r.event == "e1" && r.attempt == 1u && r.seq == 1u;
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return requests_for_e1() == 1; }));
+  EXPECT_EQ(status("acme")["in_flight"], true);
+  ASSERT_NO_FATAL_FAILURE(restart());
+  // The same event, the same attempt number: the abandoned attempt was never recorded.
+  ASSERT_TRUE(eventually([&] { return requests_for_e1() == 2; }));
+  json s = status("acme");
+  EXPECT_EQ(s["attempts"], 0);
+  EXPECT_EQ(s["backlog"], 1);
+  EXPECT_EQ(s["state"], "active");
+  // The receiver saw the first connection go away unanswered.
+  ASSERT_TRUE(eventually([&] { return !hangs.records().empty(); }));
+  EXPECT_EQ(hangs.records()[0].action, net::RequestRecord::Action::kTimeout);
+}
+
+}  // namespace
+}  // namespace hooksim::service
