@@ -402,6 +402,43 @@ TEST_F(EngineTest, ARetryInFlightAtACrashIsMadeAgainEvenIfAPublishWroteTheStateM
   EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 2));
 }
 
+// A clock that runs a retry timer late (the accelerated clock fires timers after their time) must not send
+// after the deadline, and the deadline timer that is still pending must not deactivate a second time.
+class LateScheduler final : public Scheduler {
+ public:
+  explicit LateScheduler(VirtualScheduler& inner) : inner_(inner) {}
+  TimePoint now() const override { return inner_.now(); }
+  TimerId schedule_at(TimePoint at, std::function<void()> fn) override {
+    return inner_.schedule_at(at + late_, std::move(fn));
+  }
+  bool cancel(TimerId id) override { return inner_.cancel(id); }
+  Duration late_{0};
+
+ private:
+  VirtualScheduler& inner_;
+};
+
+TEST_F(EngineTest, ALateRetryTimerAfterTheDeadlineDeactivatesOnceAndSendsNothing) {
+  engine_.reset();
+  LateScheduler late(scheduler_);
+  engine_ = std::make_unique<Engine>(late, *store_, transport_, &rec_, options_);
+  ASSERT_TRUE(engine_->open().ok());
+  RetryPolicy p = RetryPolicy::frotcom();
+  p.immediate_retries = 0;
+  p.delays = {50min};
+  p.give_up_after = 1h;
+  add("acme", always(503), p);
+  late.late_ = 20min;  // the engine's timers fire 20 minutes late: the 50m retry at 1h10m, the deadline at 1h20m
+  publish("ev1");      // fails at 0
+  run_until(3h);
+  EXPECT_THAT(rec_.times("acme"), ElementsAre(0ms));  // the late retry sent nothing
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);  // once, by the late retry timer; the deadline timer was cancelled
+  EXPECT_EQ(rec_.lifecycle[0].kind, LifecycleRecord::Kind::kDeactivated);
+  EXPECT_EQ(rec_.lifecycle[0].t, 1h + 10min);
+  EXPECT_EQ(state("acme").state, SubState::kDeactivated);
+  engine_.reset();  // before `late` goes out of scope
+}
+
 TEST_F(EngineTest, RestartAfterTheDeadlinePassedDeactivatesAtOnce) {
   RetryPolicy p = RetryPolicy::frotcom();
   p.give_up_after = 1h;
