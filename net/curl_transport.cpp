@@ -149,7 +149,6 @@ AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  if (getenv("HOOKSIM_CURL_VERBOSE")) curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, to_ms_long(timeout));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, to_ms_long(std::min(timeout, options_.connect_timeout)));
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlTransport::on_body);
