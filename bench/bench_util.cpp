@@ -9,7 +9,7 @@
 #include <fstream>
 #include <vector>
 
-#include "bench/mem_store.h"
+#include "storage/memory_store.h"
 
 namespace hooksim::bench {
 
@@ -54,7 +54,7 @@ SimWorld::SimWorld(StoreKind kind, bool sync) {
   if (kind == StoreKind::kRocks) {
     store = open_store(dir.path(), sync);
   } else {
-    store = std::make_unique<MemQueueStore>();
+    store = std::make_unique<storage::MemoryQueueStore>();
   }
   engine = std::make_unique<Engine>(scheduler, *store, transport, &observer);
   if (!engine->open().ok()) std::abort();

@@ -59,7 +59,7 @@ struct CountingObserver final : DeliveryObserver {
 
 enum class StoreKind {
   kRocks,   // RocksQueueStore in a temporary directory: what `hooksim simulate` runs
-  kMemory,  // MemQueueStore (bench/mem_store.h): the engine's own cost, without storage
+  kMemory,  // storage::MemoryQueueStore (what simulate uses): the engine's own cost, without storage
 };
 
 // What `hooksim simulate` wires: the real Engine and RocksQueueStore (in a temporary directory, opened with

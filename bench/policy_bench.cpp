@@ -7,7 +7,7 @@
 //                                 variant includes creating, opening, closing and removing the store.
 //   engine/healthy_week           one subscription, an event every virtual minute for 7 days (10,080
 //                                 publishes and deliveries); items_per_second = deliveries per wall second.
-//   engine/*_mem_store            the same weeks on MemQueueStore (bench/mem_store.h) instead of RocksDB:
+//   engine/*_mem_store            the same weeks on storage::MemoryQueueStore instead of RocksDB:
 //                                 what the engine, scheduler and simulated transport cost on their own.
 #include <benchmark/benchmark.h>
 

@@ -65,7 +65,7 @@ void add_common(CLI::App* cmd, ScenarioArgs& args) {
   cmd->add_option("scenario", args.scenario_path, "Scenario file (JSON, see docs/scenario.md)")->required();
   cmd->add_option("--log", args.log_path, "Write the attempt log (JSON Lines) to FILE, or to stdout with -");
   cmd->add_flag("--timeline", args.timeline, "Print a human-readable timeline of the run on stderr");
-  cmd->add_option("--data", args.data_dir, "Keep the store in DIR (must be empty; default: a temporary directory)");
+  cmd->add_option("--data", args.data_dir, "Keep the queues in a RocksDB store in DIR (must be empty; default: in memory, for the run only)");
 }
 
 }  // namespace

@@ -121,6 +121,7 @@ class Engine {
   EngineOptions options_;
   std::vector<std::unique_ptr<Sub>> subs_;  // in ascending key order
   uint64_t next_key_ = 1;
+  uint64_t publish_mark_ = 0;  // counts publish() calls, to visit each touched subscription once
   std::unordered_map<std::string, Sub*> by_id_;
 };
 

@@ -13,33 +13,13 @@
 #include "sim/sim_transport.h"
 #include "net/asio_scheduler.h"
 #include "sim/timeline.h"
+#include "storage/memory_store.h"
 #include "storage/rocks_store.h"
 
 namespace hooksim::sim {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A temporary directory removed when this goes out of scope.
-class TempDir {
- public:
-  static Result<TempDir> create() {
-    std::string pattern = (fs::temp_directory_path() / "hooksim-sim-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr)
-      return Status::IOError(fmt::format("cannot create a temporary directory in {}", fs::temp_directory_path().string()));
-    return TempDir(pattern);
-  }
-  TempDir(TempDir&& o) noexcept : path_(std::exchange(o.path_, {})) {}
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  explicit TempDir(std::string p) : path_(std::move(p)) {}
-  std::string path_;
-};
 
 // Sends each attempt through the simulated receivers or, for subscriptions with a url, over HTTP.
 class RoutingTransport final : public Transport {
@@ -150,21 +130,26 @@ class Run {
     return list;
   }
 
+  // Without a data directory the store is in memory and outlives the engine, as a directory outlives a process.
   Status open_engine() {
-    storage::StoreOptions opts;
-    opts.sync = false;  // a simulated crash is a close and reopen: nothing in the WAL is lost
-    auto store = storage::RocksQueueStore::open(dir_, opts);
-    if (!store.ok()) return store.status();
-    store_ = std::move(*store);
+    if (dir_.empty()) {
+      if (!store_) store_ = std::make_unique<storage::MemoryQueueStore>();
+    } else {
+      storage::StoreOptions opts;
+      opts.sync = false;  // a simulated crash is a close and reopen: nothing in the WAL is lost
+      auto store = storage::RocksQueueStore::open(dir_, opts);
+      if (!store.ok()) return store.status();
+      store_ = std::move(*store);
+    }
     engine_ = std::make_unique<Engine>(*scheduler_, *store_, *routing_, &fanout_);
     return engine_->open();
   }
 
-  // Crash and recover: the engine goes away with its timers and attempts in flight, the store is closed
-  // and reopened, and a new engine resumes from what was persisted.
+  // Crash and recover: the engine goes away with its timers and attempts in flight, a RocksDB store is
+  // closed and reopened, and a new engine resumes from what was persisted.
   void restart() {
     engine_.reset();
-    store_.reset();
+    if (!dir_.empty()) store_.reset();
     if (log_) log_->on_restart(scheduler_->now());
     if (timeline_) timeline_->on_restart(scheduler_->now());
     record(open_engine());
@@ -173,7 +158,7 @@ class Run {
   void schedule_event(const EventSpec& spec, Duration at) {
     scheduler_->schedule_at(sc_.start + at, [this, &spec, at] {
       Event e;
-      e.id = spec.id.empty() ? fmt::format("evt_{}", published_ + 1) : spec.id;
+      e.id = spec.id.empty() ? "evt_" + std::to_string(published_ + 1) : spec.id;
       e.type = spec.type;
       e.account = spec.account;
       e.vehicle = spec.vehicle;
@@ -219,7 +204,7 @@ class Run {
   std::unique_ptr<TimelinePrinter> timeline_;
   std::vector<DeliveryObserver*> observers_;
   ObserverFanout fanout_;
-  std::unique_ptr<storage::RocksQueueStore> store_;
+  std::unique_ptr<QueueStore> store_;
   std::unique_ptr<Engine> engine_;
   uint64_t published_ = 0;
   Status status_;
@@ -260,24 +245,13 @@ Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& optio
             i));
     }
   }
-  std::optional<TempDir> temp;
-  std::string dir = options.data_dir;
-  if (dir.empty()) {
-    auto t = TempDir::create();
-    if (!t.ok()) return t.status();
-    temp.emplace(std::move(*t));
-    dir = temp->path();
-  } else if (fs::exists(dir) && !fs::is_empty(dir)) {
+  const std::string& dir = options.data_dir;
+  if (!dir.empty() && fs::exists(dir) && !fs::is_empty(dir)) {
     return Status::InvalidArgument(fmt::format("--data {}: directory is not empty (a scenario starts from an empty store)", dir));
   }
-  Result<Summary> result = Status::IOError("not run");
-  {
-    Run run(scenario, options, dir);
-    Status st = run.start();
-    if (!st.ok()) return st;
-    result = run.finish(wall_start);
-  }  // the store is closed before its temporary directory is removed
-  return result;
+  Run run(scenario, options, dir);
+  HOOKSIM_RETURN_IF_ERROR(run.start());
+  return run.finish(wall_start);
 }
 
 }  // namespace hooksim::sim

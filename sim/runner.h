@@ -19,8 +19,9 @@ struct RunOptions {
   Clock clock = Clock::kVirtual;
   double speed = 1.0;
   net::CurlOptions curl;  // kAccelerated: TLS and connection settings
-  // Store directory. Empty: a fresh temporary directory, removed afterwards. Otherwise it must not hold
-  // a store already (a scenario starts from nothing); it is kept.
+  // Store directory. Empty: the queues are kept in memory (storage::MemoryQueueStore) for the run.
+  // Otherwise a RocksDB store is created there; the directory must not hold one already (a scenario starts
+  // from nothing) and is kept.
   std::string data_dir;
   std::ostream* log = nullptr;       // the JSON Lines attempt log, if wanted
   std::ostream* timeline = nullptr;  // a human-readable timeline, if wanted

@@ -79,6 +79,11 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = options.create_if_missing;
   db_options.IncreaseParallelism(2);
+  // A log file can be deleted only once every column family with data in it has flushed. The queue family
+  // flushes every 64 MiB, but subscriptions and states change too slowly to ever fill a memtable, so without
+  // a bound every log since the start was kept and a restart replayed all of them: 2.7 GB and minutes for
+  // 10M queued events. Past this size RocksDB flushes the families that pin the oldest log.
+  db_options.max_total_wal_size = 64 << 20;
 
   rocksdb::ColumnFamilyOptions queue_options;
   // Queues are written at the tail and deleted at the head: compact files that fill with tombstones.
@@ -116,6 +121,9 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
 
 RocksQueueStore::~RocksQueueStore() {
   if (!db_) return;
+  // A clean shutdown leaves nothing to replay, so the next start reads no log at all. (After a crash the
+  // log is replayed; max_total_wal_size bounds it.) A failure here loses nothing: the log still has it all.
+  db_->Flush(rocksdb::FlushOptions(), {default_, subscriptions_, state_, queue_, event_ids_}).PermitUncheckedError();
   for (auto* h : {default_, subscriptions_, state_, queue_, event_ids_}) db_->DestroyColumnFamilyHandle(h);
   db_->Close().PermitUncheckedError();
 }

@@ -43,5 +43,19 @@ TEST(UtcTime, ParsesAndFormats) {
   EXPECT_FALSE(parse_utc("2026-01-01T00:00:00").ok());
 }
 
+TEST(UtcTime, FormatsEveryFieldWithLeadingZerosAndRoundTrips) {
+  EXPECT_EQ(format_utc(*parse_utc("2024-02-29T23:59:59.999Z")), "2024-02-29T23:59:59.999Z");
+  EXPECT_EQ(format_utc(*parse_utc("0999-09-09T09:09:09.009Z")), "0999-09-09T09:09:09.009Z");
+  EXPECT_EQ(format_utc(TimePoint(Duration(0))), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_utc(TimePoint(Duration(-1))), "1969-12-31T23:59:59.999Z");
+  // Every millisecond offset in a spread of instants over four centuries survives format + parse.
+  for (int64_t ms = -5'000'000'000'000; ms < 8'000'000'000'000; ms += 987'654'321'987) {
+    TimePoint t{Duration(ms)};
+    auto back = parse_utc(format_utc(t));
+    ASSERT_TRUE(back.ok()) << format_utc(t);
+    EXPECT_EQ(*back, t) << format_utc(t);
+  }
+}
+
 }  // namespace
 }  // namespace hooksim

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# End-to-end benchmark (issue 6; bench/README.md explains every figure). Builds Release binaries into
+# build-bench/ (or $HOOKSIM_BENCH_DIR), then measures, in one run, on loopback:
+#   1. wrk against `hooksim receiver` (the ceiling of this machine's loopback HTTP), then delivery throughput of
+#      `hooksim serve` (durable RocksDB queues, synced publishes) to the same receiver with 1, 100 and 1000
+#      subscriptions, and the ratio of the two;
+#   2. publish throughput through the API (batched, acknowledged after fsync);
+#   3. publish-to-delivery latency (p50/p99) at half the 1-subscription delivery rate;
+#   4. simulation speed (`hooksim simulate`): attempts per wall second, and a week of a 1,000-vehicle fleet;
+#   5. memory (RSS) and restart to first delivery with 100k subscriptions x 100 queued events.
+# Usage: scripts/bench.sh [--quick]     (--quick: smaller sizes, for checking the script itself)
+# Output: a human summary on stdout; the raw JSON of each step in $HOOKSIM_BENCH_OUT (default out/bench/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+scripts/setup.sh
+if ! command -v wrk >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends wrk
+fi
+bdir=${HOOKSIM_BENCH_DIR:-build-bench}
+cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHOOKSIM_BUILD_TESTS=OFF >/dev/null
+cmake --build "$bdir" -j "$(nproc)" --target hooksim hooksim_load >/dev/null
+hooksim=$bdir/cli/hooksim
+load=$bdir/bench/hooksim_load
+out=${HOOKSIM_BENCH_OUT:-out/bench}
+mkdir -p "$out"
+work=$(mktemp -d "${TMPDIR:-/tmp}/hooksim-bench-XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# calc EXPR: floating-point arithmetic (awk is on every Debian; bc is not).
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+# json FILE KEY: a top-level number from a one-line JSON object (no jq on a fresh machine).
+json() { grep -o "\"$2\":[-0-9.e+]*" "$1" | head -1 | cut -d: -f2; }
+# start NAME CMD...: runs CMD in the background; waits for its "listening on URL" first line; sets $url.
+start() {
+  local name=$1
+  shift
+  "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  pids+=($!)
+  for _ in $(seq 1 500); do
+    url=$(grep -o 'http://[0-9.:]*' "$work/$name.out" 2>/dev/null | head -1 || true)
+    [ -n "$url" ] && return 0
+    sleep 0.02
+  done
+  echo "bench: $name did not start:" >&2
+  cat "$work/$name.err" >&2
+  exit 1
+}
+stop_last() {
+  kill "${pids[-1]}"
+  wait "${pids[-1]}" 2>/dev/null || true
+  unset 'pids[-1]'
+}
+
+echo "hooksim end-to-end benchmark, $(date -u +%FT%TZ), $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- 1. delivery vs wrk ----------------------------------------------------------------------------------------
+start receiver "$hooksim" receiver --listen 127.0.0.1:0
+receiver=$url
+wrk_seconds=$([ $quick = 1 ] && echo 2 || echo 5)
+wrk -t1 -c64 -d"${wrk_seconds}s" -s bench/wrk-delivery.lua "$receiver/" >"$out/wrk.txt"
+wrk_rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt")
+echo
+echo "1. delivery throughput to hooksim receiver ($receiver)"
+printf '   wrk -t1 -c64 (same receiver, same headers and body): %.0f req/s\n' "$wrk_rps"
+for subs in 1 100 1000; do
+  case $subs in
+    1) events=$([ $quick = 1 ] && echo 2000 || echo 20000) ;;
+    100) events=$([ $quick = 1 ] && echo 100 || echo 1000) ;;
+    1000) events=$([ $quick = 1 ] && echo 20 || echo 200) ;;
+  esac
+  start "serve-$subs" "$hooksim" serve --data "$work/serve-$subs" --listen 127.0.0.1:0
+  api=$url
+  "$load" subscribe --api "$api" --count "$subs" --target "$receiver/" >"$out/subscribe-$subs.json"
+  t0=$(date +%s.%N)
+  "$load" publish --api "$api" --events "$events" --batch 100 --connections 2 --prefix "d$subs" >"$out/publish-$subs.json"
+  "$load" wait --api "$api" --delivered $((events * subs)) >"$out/wait-$subs.json"
+  t1=$(date +%s.%N)
+  stop_last
+  total=$((events * subs))
+  rate=$(calc "$total / ($t1 - $t0)")
+  printf '   %4d subscriptions: %7d deliveries in %6.2f s (publish %.2f s) = %7.0f deliveries/s = %.2f x wrk\n' \
+    "$subs" "$total" "$(calc "$t1 - $t0")" "$(json "$out/publish-$subs.json" seconds)" "$rate" \
+    "$(calc "$rate / $wrk_rps")"
+  [ "$subs" = 1 ] && one_sub_rate=$rate
+done
+stop_last  # the receiver
+
+# --- 2. publish throughput ---------------------------------------------------------------------------------------
+echo
+echo "2. publish throughput through the API (202 after fsync; one subscription whose receiver is down)"
+pub_seconds=$([ $quick = 1 ] && echo 2 || echo 10)
+for batch in 1 100; do
+  start "serve-pub-$batch" "$hooksim" serve --data "$work/serve-pub-$batch" --listen 127.0.0.1:0
+  api=$url
+  "$load" subscribe --api "$api" --count 1 --target "http://127.0.0.1:9/" >/dev/null
+  "$load" publish --api "$api" --seconds "$pub_seconds" --batch "$batch" --connections 8 --prefix "p$batch" \
+    >"$out/publish-throughput-$batch.json"
+  stop_last
+  printf '   batch %3d, 8 connections: %8.0f events/s (request p50 %.2f ms, p99 %.2f ms)\n' "$batch" \
+    "$(json "$out/publish-throughput-$batch.json" events_per_s)" \
+    "$(json "$out/publish-throughput-$batch.json" request_p50_ms)" \
+    "$(json "$out/publish-throughput-$batch.json" request_p99_ms)"
+done
+
+# --- 3. latency at half load ---------------------------------------------------------------------------------
+echo
+half=$(printf '%.0f' "$(calc "$one_sub_rate / 2")")
+echo "3. publish-to-delivery latency, one event per publish request at $half events/s (half of the 1-subscription rate)"
+start serve-lat "$hooksim" serve --data "$work/serve-lat" --listen 127.0.0.1:0
+"$load" latency --api "$url" --rate "$half" --seconds "$([ $quick = 1 ] && echo 2 || echo 10)" >"$out/latency.json"
+stop_last
+printf '   offered %.0f/s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n' \
+  "$(json "$out/latency.json" offered_per_s)" "$(json "$out/latency.json" p50_ms)" \
+  "$(json "$out/latency.json" p90_ms)" "$(json "$out/latency.json" p99_ms)" "$(json "$out/latency.json" max_ms)"
+
+# --- 4. simulation speed ---------------------------------------------------------------------------------------
+echo
+echo "4. simulation speed (hooksim simulate, virtual clock, queues in memory)"
+for sc in bench/scenarios/*.json; do
+  "$hooksim" simulate "$sc" >"$out/simulate-$(basename "$sc" .json).json"
+  f=$out/simulate-$(basename "$sc" .json).json
+  attempts=$(json "$f" attempts)
+  wall_ms=$(json "$f" wall_ms)
+  printf '   %-28s %9d events, %9d attempts in %6.2f s wall = %9.0f attempts/s\n' "$(basename "$sc" .json)" \
+    "$(json "$f" events_published)" "$attempts" "$(calc "$wall_ms / 1000")" \
+    "$(calc "$attempts * 1000 / ($wall_ms + 0.001)")"
+done
+
+# --- 5. memory and restart -------------------------------------------------------------------------------------
+echo
+subs=$([ $quick = 1 ] && echo 10000 || echo 100000)
+per=$([ $quick = 1 ] && echo 10 || echo 100)
+echo "5. $subs subscriptions x $per queued events: RSS of serve and restart to first delivery"
+port=$("$load" free-port)
+"$load" fill --data "$work/big" --subs "$subs" --per-sub "$per" --target "http://127.0.0.1:$port/" >"$out/fill.json"
+printf '   filled %d events (%.1f MiB of envelopes) in %.1f s; store on disk: %s\n' "$(json "$out/fill.json" events)" \
+  "$(calc "$(json "$out/fill.json" body_bytes) / 1048576")" "$(json "$out/fill.json" seconds)" \
+  "$(du -sh "$work/big" | cut -f1)"
+for run in 1 2; do
+  "$load" restart --hooksim "$hooksim" --data "$work/big" --port "$port" --seconds 8 >"$out/restart-$run.json"
+  printf '   restart %d: first delivery after %.0f ms; RSS peak %.0f MiB; %d delivered in 8 s\n' "$run" \
+    "$(json "$out/restart-$run.json" first_delivery_ms)" "$(json "$out/restart-$run.json" rss_peak_mib)" \
+    "$(json "$out/restart-$run.json" delivered)"
+done
+echo
+echo "raw results: $out/"
