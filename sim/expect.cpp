@@ -48,6 +48,7 @@ void read_counts(Fields& f, const std::array<const char*, N>& names, std::map<st
 std::string describe(const ExpectedCount& c) {
   if (c.min == c.max) return fmt::format("{}", c.min);
   if (c.max == UINT64_MAX) return fmt::format("at least {}", c.min);
+  if (c.min == 0) return fmt::format("at most {}", c.max);
   return fmt::format("{} to {}", c.min, c.max);
 }
 

@@ -104,6 +104,27 @@ void append_utc(std::string& out, int64_t unix_ms, int64_t& cached_day, std::str
   out.append(buf, sizeof buf);
 }
 
+// `v` rounded to `decimals` (1..6) digits after the point, as "%.*f" would print it, with integer
+// arithmetic only (floating-point formatting would dominate the generator's cost).
+void append_fixed(std::string& out, double v, int decimals) {
+  static constexpr int64_t kScale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+  int64_t scaled = std::llround(v * static_cast<double>(kScale[decimals]));
+  if (scaled < 0) {
+    out += '-';
+    scaled = -scaled;
+  }
+  char buf[32];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  for (int i = 0; i < decimals; ++i, scaled /= 10) *--p = static_cast<char>('0' + scaled % 10);
+  *--p = '.';
+  do {
+    *--p = static_cast<char>('0' + scaled % 10);
+    scaled /= 10;
+  } while (scaled > 0);
+  out.append(p, end);
+}
+
 int64_t floor_to(int64_t v, int64_t unit) { return v / unit * unit; }
 int64_t ceil_to(int64_t v, int64_t unit) { return (v + unit - 1) / unit * unit; }
 
@@ -379,9 +400,16 @@ void FleetGenerator::next(Event& out) {
     out.type = "tracking";
     d += R"({"gps_time":")";
     append_utc(d, t, cached_day_, cached_date_);
-    fmt::format_to(it, R"(","lat":{:.6f},"lon":{:.6f},"speed_kmh":{:.1f},"heading":{},"ignition":{},"odometer_km":{:.3f}}})",
-                   lat, lon, v.speed_kmh, static_cast<int>(v.heading) % 360, v.activity == Activity::kDriving,
-                   odometer);
+    d += R"(","lat":)";
+    append_fixed(d, lat, 6);
+    d += R"(,"lon":)";
+    append_fixed(d, lon, 6);
+    d += R"(,"speed_kmh":)";
+    append_fixed(d, v.speed_kmh, 1);
+    fmt::format_to(it, R"(,"heading":{},"ignition":{},"odometer_km":)", static_cast<int>(v.heading) % 360,
+                   v.activity == Activity::kDriving);
+    append_fixed(d, odometer, 3);
+    d += '}';
     push(slot.vehicle, kTracking, TimePoint(Duration(t)) + spec_.tracking_every);
     return;
   }
