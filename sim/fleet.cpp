@@ -22,25 +22,28 @@ constexpr double kKmPerDegree = 111.195;  // along a meridian (mean Earth radius
 constexpr double kDegree = std::numbers::pi / 180.0;
 constexpr uint32_t kMaxFleetSize = 1'000'000;
 
+// SplitMix64's finalizer: a bijective mix, so distinct inputs give distinct, unrelated outputs.
+uint64_t mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 // SplitMix64: tiny, fast and defined by its source, so a seed gives the same fleet with every standard
 // library (std::*_distribution are not specified bit for bit).
 struct Rng {
   uint64_t state;
   uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return mix(state += 0x9E3779B97F4A7C15ull);
   }
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
   double between(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   int64_t between(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1)); }
 };
 
+// One independent stream per (seed, vehicle, purpose): nearby seeds do not give shifted copies of a fleet.
 uint64_t stream_seed(uint64_t seed, uint32_t vehicle, uint64_t stream) {
-  Rng r{seed ^ (static_cast<uint64_t>(vehicle) << 8) ^ stream};
-  r.next();
-  return r.next();
+  return mix(mix(mix(seed) ^ vehicle) ^ stream);
 }
 
 // Home bases: vehicles drive around one of these cities.
