@@ -72,6 +72,27 @@ TEST(FleetGenerator, SameSeedGivesIdenticalEventsAndAnotherSeedOthers) {
   EXPECT_GT(differ, a.size() / 2);
 }
 
+// A vehicle's route and day are a function of the seed and time only: reporting more or less often, or
+// adding messages, samples the same trajectory.
+TEST(FleetGenerator, ReportingPeriodsDoNotChangeTheRoute) {
+  FleetSpec often = spec(1, 1, 30h), rarely = spec(1, 1, 30h);
+  often.tracking_every = 1min;
+  often.messages_per_hour = 0;
+  rarely.tracking_every = 5min;
+  rarely.driving_time_every = 0min;
+  rarely.messages_per_hour = 20;
+  std::map<TimePoint, std::string> positions;
+  for (const Event& e : generate(often, 3))
+    if (e.type == "tracking") positions[e.occurred_at] = e.data;
+  size_t compared = 0;
+  for (const Event& e : generate(rarely, 3)) {
+    if (e.type != "tracking") continue;
+    ASSERT_EQ(e.data, positions.at(e.occurred_at));
+    ++compared;
+  }
+  EXPECT_EQ(compared, 30u * 12);
+}
+
 TEST(FleetGenerator, StreamsFollowTheSpecInTimeOrder) {
   FleetSpec s = spec(3, 7, 6h);
   s.from = 30min;
