@@ -13,8 +13,9 @@ namespace {
 
 using namespace json_input;
 
-constexpr std::array<const char*, 7> kTotals{"events_published", "delivered",        "attempts",        "failed_attempts",
-                                             "discarded",        "dropped_inactive", "order_violations"};
+constexpr std::array<const char*, 7> kTotals{"events_published", "delivered", "attempts",
+                                             "failed_attempts",  "discarded", "dropped_inactive",
+                                             "order_violations"};
 constexpr std::array<const char*, 6> kPerSubscription{"delivered", "attempts",  "failed_attempts",
                                                       "backlog",   "discarded", "dropped_inactive"};
 
@@ -40,7 +41,8 @@ ExpectedCount expected_count(const json& j, const std::string& path) {
 }
 
 template <size_t N>
-void read_counts(Fields& f, const std::array<const char*, N>& names, std::map<std::string, ExpectedCount>& out) {
+void read_counts(Fields& f, const std::array<const char*, N>& names,
+                 std::map<std::string, ExpectedCount>& out) {
   for (const char* name : names)
     if (const json* v = f.get(name)) out[name] = expected_count(*v, f.path(name));
 }
@@ -53,7 +55,8 @@ std::string describe(const ExpectedCount& c) {
 }
 
 void check(const std::string& path, const ExpectedCount& c, uint64_t got, std::vector<std::string>& out) {
-  if (got < c.min || got > c.max) out.push_back(fmt::format("{}: expected {}, got {}", path, describe(c), got));
+  if (got < c.min || got > c.max)
+    out.push_back(fmt::format("{}: expected {}, got {}", path, describe(c), got));
 }
 
 uint64_t total(const Summary& s, const std::string& name) {
@@ -75,7 +78,9 @@ uint64_t per_subscription(const SubscriptionSummary& s, const std::string& name)
   return s.dropped_inactive;
 }
 
-std::string list(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
+std::string list(const std::vector<std::string>& v) {
+  return nlohmann::json(v).dump();
+}
 
 }  // namespace
 
@@ -89,19 +94,22 @@ Result<Expectations> parse_expectations(const nlohmann::json& j, const std::stri
       e.deactivated = string_list(v, f.path("deactivated"));
       for (size_t i = 0; i < e.deactivated->size(); ++i)
         if (!subscription_ids.contains((*e.deactivated)[i]))
-          fail(index(f.path("deactivated"), i), fmt::format("no subscription '{}' in this scenario", (*e.deactivated)[i]));
+          fail(index(f.path("deactivated"), i),
+               fmt::format("no subscription '{}' in this scenario", (*e.deactivated)[i]));
     }
     if (const json* v = f.get("subscriptions")) {
       if (!v->is_object()) fail(f.path("subscriptions"), "must be an object: {\"<subscription id>\": {...}}");
       for (const auto& [id, sub_json] : v->items()) {
         std::string sub_path = join(f.path("subscriptions"), id);
-        if (!subscription_ids.contains(id)) fail(sub_path, fmt::format("no subscription '{}' in this scenario", id));
+        if (!subscription_ids.contains(id))
+          fail(sub_path, fmt::format("no subscription '{}' in this scenario", id));
         Fields sf(sub_json, sub_path);
         SubscriptionExpectations se;
         if (const json* st = sf.get("state")) {
           se.state = string(*st, sf.path("state"));
           if (*se.state != "active" && *se.state != "retrying" && *se.state != "deactivated")
-            fail(sf.path("state"), fmt::format("unknown state '{}' (one of active, retrying, deactivated)", *se.state));
+            fail(sf.path("state"),
+                 fmt::format("unknown state '{}' (one of active, retrying, deactivated)", *se.state));
         }
         read_counts(sf, kPerSubscription, se.counts);
         sf.no_unknown();

@@ -23,7 +23,8 @@ struct ExpectedCount {
 
 struct SubscriptionExpectations {
   std::optional<std::string> state;  // "active", "retrying" or "deactivated"
-  std::map<std::string, ExpectedCount> counts;  // delivered, attempts, failed_attempts, backlog, discarded, dropped_inactive
+  std::map<std::string, ExpectedCount>
+      counts;  // delivered, attempts, failed_attempts, backlog, discarded, dropped_inactive
 };
 
 // Every field is optional; only the fields given are checked.

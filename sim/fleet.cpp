@@ -33,12 +33,12 @@ uint64_t mix(uint64_t z) {
 // library (std::*_distribution are not specified bit for bit).
 struct Rng {
   uint64_t state;
-  uint64_t next() {
-    return mix(state += 0x9E3779B97F4A7C15ull);
-  }
+  uint64_t next() { return mix(state += 0x9E3779B97F4A7C15ull); }
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
   double between(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  int64_t between(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1)); }
+  int64_t between(int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1));
+  }
 };
 
 // One independent stream per (seed, vehicle, purpose): nearby seeds do not give shifted copies of a fleet.
@@ -50,31 +50,48 @@ uint64_t stream_seed(uint64_t seed, uint32_t vehicle, uint64_t stream) {
 struct City {
   double lat, lon;
 };
-constexpr std::array<City, 16> kCities{{{38.7223, -9.1393},  {41.1579, -8.6291}, {40.4168, -3.7038},
-                                        {37.3891, -5.9845},  {39.4699, -0.3763}, {41.3874, 2.1686},
-                                        {45.7640, 4.8357},   {48.8566, 2.3522},  {50.8503, 4.3517},
-                                        {51.9244, 4.4777},   {53.5511, 9.9937},  {48.1351, 11.5820},
-                                        {45.4642, 9.1900},   {52.2297, 21.0122}, {50.0755, 14.4378},
+constexpr std::array<City, 16> kCities{{{38.7223, -9.1393},
+                                        {41.1579, -8.6291},
+                                        {40.4168, -3.7038},
+                                        {37.3891, -5.9845},
+                                        {39.4699, -0.3763},
+                                        {41.3874, 2.1686},
+                                        {45.7640, 4.8357},
+                                        {48.8566, 2.3522},
+                                        {50.8503, 4.3517},
+                                        {51.9244, 4.4777},
+                                        {53.5511, 9.9937},
+                                        {48.1351, 11.5820},
+                                        {45.4642, 9.1900},
+                                        {52.2297, 21.0122},
+                                        {50.0755, 14.4378},
                                         {47.4979, 19.0402}}};
 
-constexpr std::array<const char*, 10> kDriverTexts{
-    "Arrived at the customer",         "Loading finished, leaving now", "Unloading done",
-    "Traffic jam, about 20 minutes late", "Starting my break",           "Fuel stop",
-    "Delivery refused, please call the customer", "Road closed, taking a detour", "Waiting at the gate",
-    "Vehicle check done, all fine"};
-constexpr std::array<const char*, 5> kOfficeTexts{"Please call the office", "New pickup added to your route",
-                                                  "Customer asks for your ETA",
-                                                  "Delivery address changed, see the order",
-                                                  "Confirm when unloaded"};
+constexpr std::array<const char*, 10> kDriverTexts{"Arrived at the customer",
+                                                   "Loading finished, leaving now",
+                                                   "Unloading done",
+                                                   "Traffic jam, about 20 minutes late",
+                                                   "Starting my break",
+                                                   "Fuel stop",
+                                                   "Delivery refused, please call the customer",
+                                                   "Road closed, taking a detour",
+                                                   "Waiting at the gate",
+                                                   "Vehicle check done, all fine"};
+constexpr std::array<const char*, 5> kOfficeTexts{
+    "Please call the office", "New pickup added to your route", "Customer asks for your ETA",
+    "Delivery address changed, see the order", "Confirm when unloaded"};
 
 enum class Activity : uint8_t { kDriving, kBreak, kDailyRest, kAvailable };
 enum Kind : uint8_t { kTracking = 0, kDrivingTime = 1, kMessage = 2 };
 
 const char* activity_name(Activity a) {
   switch (a) {
-    case Activity::kDriving: return "driving";
-    case Activity::kAvailable: return "available";
-    default: return "rest";
+    case Activity::kDriving:
+      return "driving";
+    case Activity::kAvailable:
+      return "available";
+    default:
+      return "rest";
   }
 }
 
@@ -128,8 +145,12 @@ void append_fixed(std::string& out, double v, int decimals) {
   out.append(p, end);
 }
 
-int64_t floor_to(int64_t v, int64_t unit) { return v / unit * unit; }
-int64_t ceil_to(int64_t v, int64_t unit) { return (v + unit - 1) / unit * unit; }
+int64_t floor_to(int64_t v, int64_t unit) {
+  return v / unit * unit;
+}
+int64_t ceil_to(int64_t v, int64_t unit) {
+  return (v + unit - 1) / unit * unit;
+}
 
 }  // namespace
 
@@ -145,11 +166,11 @@ struct FleetGenerator::Vehicle {
   int64_t shift_time_of_day = 0;  // when this driver usually starts (ms after midnight UTC)
 
   int64_t piece_start = 0, piece_end = 0;  // unix ms
-  bool arrives = false;                     // the piece ends at the target
-  double lat = 0, lon = 0;                  // at piece_start
-  double dlat = 0, dlon = 0;                // degrees per ms during the piece
+  bool arrives = false;                    // the piece ends at the target
+  double lat = 0, lon = 0;                 // at piece_start
+  double dlat = 0, dlon = 0;               // degrees per ms during the piece
   double speed_kmh = 0, heading = 0;
-  double odometer_km = 0;                   // at piece_start
+  double odometer_km = 0;  // at piece_start
 
   Activity activity = Activity::kDailyRest;
   int64_t activity_start = 0, activity_end = 0;
@@ -169,8 +190,12 @@ struct FleetGenerator::Vehicle {
         driving += dt;
         continuous += dt;
         break;
-      case Activity::kAvailable: available += dt; break;
-      default: rest += dt; break;
+      case Activity::kAvailable:
+        available += dt;
+        break;
+      default:
+        rest += dt;
+        break;
     }
   }
 
@@ -209,7 +234,9 @@ struct FleetGenerator::Vehicle {
         continuous_ms = 0;  // a 45-minute break resets continuous driving
         begin_driving(now);
         return;
-      case Activity::kAvailable: begin_driving(now); return;
+      case Activity::kAvailable:
+        begin_driving(now);
+        return;
       case Activity::kDailyRest:
         shift_start = now;
         driving_ms = rest_ms = available_ms = continuous_ms = 0;
@@ -226,8 +253,9 @@ struct FleetGenerator::Vehicle {
   }
 
   void begin_driving(int64_t now) {
-    int64_t stint = std::min({motion.between(int64_t{60}, int64_t{270}) * kMinute,
-                              kMaxContinuousDrivingS * kSecond - continuous_ms, shift_target_ms - driving_ms});
+    int64_t stint =
+        std::min({motion.between(int64_t{60}, int64_t{270}) * kMinute,
+                  kMaxContinuousDrivingS * kSecond - continuous_ms, shift_target_ms - driving_ms});
     if (stint <= 0) {
       begin(Activity::kDailyRest, next_shift_start(now, now + 11 * kHour));
     } else {
@@ -290,10 +318,18 @@ struct FleetGenerator::Slot {
   }
 };
 
-std::string fleet_account_name(uint32_t account) { return fmt::format("account-{}", account); }
-std::string fleet_vehicle_name(uint32_t vehicle) { return fmt::format("vehicle-{}", vehicle); }
-std::string fleet_driver_name(uint32_t vehicle) { return fmt::format("driver-{}", vehicle); }
-uint32_t fleet_account_of(const FleetSpec& spec, uint32_t vehicle) { return (vehicle - 1) % spec.accounts + 1; }
+std::string fleet_account_name(uint32_t account) {
+  return fmt::format("account-{}", account);
+}
+std::string fleet_vehicle_name(uint32_t vehicle) {
+  return fmt::format("vehicle-{}", vehicle);
+}
+std::string fleet_driver_name(uint32_t vehicle) {
+  return fmt::format("driver-{}", vehicle);
+}
+uint32_t fleet_account_of(const FleetSpec& spec, uint32_t vehicle) {
+  return (vehicle - 1) % spec.accounts + 1;
+}
 
 namespace {
 // Ms from the first event of a stream to the scenario's `from`: vehicles are spread evenly over one period.
@@ -386,8 +422,8 @@ void FleetGenerator::next(Event& out) {
                                    : kOfficeTexts[v.messages.next() % kOfficeTexts.size()];
     bool read = v.messages.uniform() < 0.3;
     out.type = "message";
-    fmt::format_to(it, R"({{"message_id":"{}-m{}","sender":"{}","driver_id":"{}","text":"{}","read":{}}})", v.name,
-                   v.messages_sent, from_driver ? "driver" : "office", v.driver, text, read);
+    fmt::format_to(it, R"({{"message_id":"{}-m{}","sender":"{}","driver_id":"{}","text":"{}","read":{}}})",
+                   v.name, v.messages_sent, from_driver ? "driver" : "office", v.driver, text, read);
     int64_t gap = message_gap(v.messages, spec_.messages_per_hour);
     int64_t from = to_unix_ms(start_ + spec_.from);
     push(slot.vehicle, kMessage, TimePoint(Duration(from + ceil_to(t - from + gap, kSecond))));
@@ -420,16 +456,18 @@ void FleetGenerator::next(Event& out) {
   int64_t driving = v.driving_ms, rest = v.rest_ms, available = v.available_ms, continuous = v.continuous_ms;
   v.add_time(dt, driving, rest, available, continuous);
   out.type = "driving_time";
-  fmt::format_to(it, R"({{"driver_id":"{}","activity":"{}","activity_since":")", v.driver, activity_name(v.activity));
+  fmt::format_to(it, R"({{"driver_id":"{}","activity":"{}","activity_since":")", v.driver,
+                 activity_name(v.activity));
   append_utc(d, v.activity_start, cached_day_, cached_date_);
   d += R"(","shift_start":")";
   append_utc(d, v.shift_start, cached_day_, cached_date_);
-  fmt::format_to(it,
-                 R"(","driving_s":{},"rest_s":{},"available_s":{},"continuous_driving_s":{},"remaining_driving_s":{},)"
-                 R"("remaining_continuous_driving_s":{}}})",
-                 driving / kSecond, rest / kSecond, available / kSecond, continuous / kSecond,
-                 std::max<int64_t>(0, kMaxDailyDrivingS - driving / kSecond),
-                 std::max<int64_t>(0, kMaxContinuousDrivingS - continuous / kSecond));
+  fmt::format_to(
+      it,
+      R"(","driving_s":{},"rest_s":{},"available_s":{},"continuous_driving_s":{},"remaining_driving_s":{},)"
+      R"("remaining_continuous_driving_s":{}}})",
+      driving / kSecond, rest / kSecond, available / kSecond, continuous / kSecond,
+      std::max<int64_t>(0, kMaxDailyDrivingS - driving / kSecond),
+      std::max<int64_t>(0, kMaxContinuousDrivingS - continuous / kSecond));
   push(slot.vehicle, kDrivingTime, TimePoint(Duration(t)) + spec_.driving_time_every);
 }
 
@@ -447,19 +485,21 @@ Result<FleetSpec> parse_fleet(const nlohmann::json& j, const std::string& path, 
     s.accounts = count("accounts");
     s.vehicles = count("vehicles");
     if (s.accounts > s.vehicles)
-      fail(f.path("accounts"), fmt::format("{} accounts for {} vehicles: every account needs a vehicle", s.accounts,
-                                           s.vehicles));
+      fail(f.path("accounts"),
+           fmt::format("{} accounts for {} vehicles: every account needs a vehicle", s.accounts, s.vehicles));
     const json* from = f.get("from");
     const json* until = f.get("until");
     s.from = from ? duration(*from, f.path("from")) : Duration(0);
     s.until = until ? duration(*until, f.path("until")) : scenario_duration;
     if (s.from >= scenario_duration) fail(f.path("from"), "must be before the scenario's duration");
-    if (s.until <= s.from) fail(f.path(until ? "until" : "from"), "the fleet must stop (until) after it starts (from)");
+    if (s.until <= s.from)
+      fail(f.path(until ? "until" : "from"), "the fleet must stop (until) after it starts (from)");
     auto period = [&](const char* key, Duration& out) {
       const json* v = f.get(key);
       if (v == nullptr) return;
       out = duration(*v, f.path(key));
-      if (out.count() % kSecond != 0) fail(f.path(key), "must be whole seconds (or 0s: none of these events)");
+      if (out.count() % kSecond != 0)
+        fail(f.path(key), "must be whole seconds (or 0s: none of these events)");
     };
     period("tracking_every", s.tracking_every);
     period("driving_time_every", s.driving_time_every);
@@ -469,7 +509,8 @@ Result<FleetSpec> parse_fleet(const nlohmann::json& j, const std::string& path, 
       s.messages_per_hour = v->get<double>();
     }
     if (s.tracking_every.count() == 0 && s.driving_time_every.count() == 0 && s.messages_per_hour == 0.0)
-      fail(path, "generates nothing: tracking_every and driving_time_every are 0s and messages_per_hour is 0");
+      fail(path,
+           "generates nothing: tracking_every and driving_time_every are 0s and messages_per_hour is 0");
     f.no_unknown();
     return s;
   } catch (const ParseError& e) {

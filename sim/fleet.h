@@ -30,10 +30,10 @@ struct FleetSpec {
   uint32_t accounts = 1;
   uint32_t vehicles = 1;
   Duration from{0};
-  Duration until{0};                          // exclusive
-  Duration tracking_every{30'000};            // 0: no tracking events
-  double messages_per_hour = 0.5;             // per vehicle; 0: no messages
-  Duration driving_time_every{15 * 60'000};   // 0: no driving-time events
+  Duration until{0};                         // exclusive
+  Duration tracking_every{30'000};           // 0: no tracking events
+  double messages_per_hour = 0.5;            // per vehicle; 0: no messages
+  Duration driving_time_every{15 * 60'000};  // 0: no driving-time events
 };
 
 // Reads `{"accounts", "vehicles", "from", "until", "tracking_every", "messages_per_hour",

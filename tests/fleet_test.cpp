@@ -21,7 +21,8 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-const TimePoint kStart = TimePoint(std::chrono::sys_days(std::chrono::year(2026) / 3 / 2).time_since_epoch()) + 8h;
+const TimePoint kStart =
+    TimePoint(std::chrono::sys_days(std::chrono::year(2026) / 3 / 2).time_since_epoch()) + 8h;
 
 std::vector<Event> generate(const FleetSpec& spec, uint64_t seed, size_t limit = SIZE_MAX) {
   FleetGenerator g(spec, kStart, seed);
@@ -53,7 +54,9 @@ double haversine_km(double lat1, double lon1, double lat2, double lon2) {
   return 2 * r * std::asin(std::sqrt(a));
 }
 
-int64_t unix_s(const std::string& utc) { return to_unix_ms(*parse_utc(utc)) / 1000; }
+int64_t unix_s(const std::string& utc) {
+  return to_unix_ms(*parse_utc(utc)) / 1000;
+}
 
 TEST(FleetGenerator, SameSeedGivesIdenticalEventsAndAnotherSeedOthers) {
   FleetSpec s = spec(3, 10, 48h);
@@ -107,7 +110,8 @@ TEST(FleetGenerator, StreamsFollowTheSpecInTimeOrder) {
     }
     ASSERT_GE(e.occurred_at, kStart + 30min);
     ASSERT_LT(e.occurred_at, kStart + 6h);
-    if (e.type == "tracking" && !first_tracking.contains(e.vehicle)) first_tracking[e.vehicle] = e.occurred_at;
+    if (e.type == "tracking" && !first_tracking.contains(e.vehicle))
+      first_tracking[e.vehicle] = e.occurred_at;
     // Vehicles belong to accounts round-robin.
     int n = std::stoi(e.vehicle.substr(8));
     EXPECT_EQ(e.account, fleet_account_name((n - 1) % 3 + 1));
@@ -121,7 +125,8 @@ TEST(FleetGenerator, StreamsFollowTheSpecInTimeOrder) {
   EXPECT_LT(per_type["message"], 77 + 5 * 9);
   // Staggered: vehicle n starts at from + floor_s((n - 1) * 60s / 7).
   for (uint32_t n = 1; n <= 7; ++n)
-    EXPECT_EQ(first_tracking[fleet_vehicle_name(n)], kStart + 30min + std::chrono::seconds((n - 1) * 60 / 7)) << n;
+    EXPECT_EQ(first_tracking[fleet_vehicle_name(n)], kStart + 30min + std::chrono::seconds((n - 1) * 60 / 7))
+        << n;
 }
 
 TEST(FleetGenerator, TrackingMovesPlausiblyAlongARoute) {
@@ -299,8 +304,8 @@ TEST(FleetGenerator, BadFleetFieldsAreNamedByTheirJsonPath) {
             "events[0].fleet.until: the fleet must stop (until) after it starts (from)");
   EXPECT_EQ(fleet_error(R"({"fleet": {"accounts": 1, "vehicles": 3, "from": "2d"}})"),
             "events[0].fleet.from: must be before the scenario's duration");
-  EXPECT_EQ(fleet_error(R"({"fleet": {"accounts": 1, "vehicles": 3, "tracking_every": "30x"}})").rfind(
-                "events[0].fleet.tracking_every: invalid duration '30x'", 0),
+  EXPECT_EQ(fleet_error(R"({"fleet": {"accounts": 1, "vehicles": 3, "tracking_every": "30x"}})")
+                .rfind("events[0].fleet.tracking_every: invalid duration '30x'", 0),
             0u);
   EXPECT_EQ(fleet_error(R"({"fleet": {"accounts": 1, "vehicles": 3, "driving_time_every": "1500ms"}})"),
             "events[0].fleet.driving_time_every: must be whole seconds (or 0s: none of these events)");
@@ -308,8 +313,10 @@ TEST(FleetGenerator, BadFleetFieldsAreNamedByTheirJsonPath) {
             "events[0].fleet.messages_per_hour: must be a number from 0 to 3600 (per vehicle)");
   EXPECT_EQ(fleet_error(R"({"fleet": {"accounts": 1, "vehicles": 3, "tracking_every": "0s",
                                       "driving_time_every": "0s", "messages_per_hour": 0}})"),
-            "events[0].fleet: generates nothing: tracking_every and driving_time_every are 0s and messages_per_hour is 0");
-  EXPECT_EQ(fleet_error(R"({"fleet": {"accounts": 1, "vehicles": 3, "speed": 3}})"), "events[0].fleet.speed: unknown field");
+            "events[0].fleet: generates nothing: tracking_every and driving_time_every are 0s and "
+            "messages_per_hour is 0");
+  EXPECT_EQ(fleet_error(R"({"fleet": {"accounts": 1, "vehicles": 3, "speed": 3}})"),
+            "events[0].fleet.speed: unknown field");
   EXPECT_EQ(fleet_error(R"({"fleet": {"accounts": 1, "vehicles": 3}, "type": "tracking"})"),
             "events[0]: a fleet entry has only the field fleet");
   EXPECT_EQ(fleet_error(R"({"at": "1h", "type": "x"}, {"fleet": {"accounts": 1, "vehicles": 1}},

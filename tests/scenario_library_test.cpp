@@ -81,7 +81,8 @@ TEST(ScenarioExpect, BadExpectationsAreNamedByTheirJsonPath) {
             "expect.delivered: must be a whole number >= 0, or {\"min\": N, \"max\": M}");
   EXPECT_EQ(expect_error(json::parse(R"({"attempts": "3"})")),
             "expect.attempts: must be a whole number >= 0, or {\"min\": N, \"max\": M}");
-  EXPECT_EQ(expect_error(json::parse(R"({"attempts": {"min": 5, "max": 4}})")), "expect.attempts.max: must not be less than min");
+  EXPECT_EQ(expect_error(json::parse(R"({"attempts": {"min": 5, "max": 4}})")),
+            "expect.attempts.max: must not be less than min");
   EXPECT_EQ(expect_error(json::parse(R"({"attempts": {}})")), "expect.attempts: needs min, max or both");
   EXPECT_EQ(expect_error(json::parse(R"({"deactivated": ["a", "zz"]})")),
             "expect.deactivated[1]: no subscription 'zz' in this scenario");
@@ -156,10 +157,11 @@ TEST(SimulateCli, ExitsOneWithADiffWhenTheScenarioExpectationsAreNotMet) {
   RunResult missed = simulate(dir / "wrong.json", dir);
   EXPECT_EQ(missed.exit_code, 1);
   EXPECT_EQ(json::parse(missed.out)["delivered"], 25);  // the summary is still printed
-  EXPECT_EQ(missed.err, "hooksim simulate: 2 expectation(s) of " + (dir / "wrong.json").string() +
-                            " not met:\n"
-                            "  expect.delivered: expected 26, got 25\n"
-                            "  expect.subscriptions.acme-tracking.failed_attempts: expected at most 7, got 8\n");
+  EXPECT_EQ(missed.err,
+            "hooksim simulate: 2 expectation(s) of " + (dir / "wrong.json").string() +
+                " not met:\n"
+                "  expect.delivered: expected 26, got 25\n"
+                "  expect.subscriptions.acme-tracking.failed_attempts: expected at most 7, got 8\n");
   fs::remove_all(dir);
 }
 
