@@ -95,6 +95,19 @@ TEST(ScenarioExpect, BadExpectationsAreNamedByTheirJsonPath) {
   EXPECT_EQ(expect_error(json::parse(R"([1])")), "expect: must be a JSON object");
 }
 
+TEST(ScenarioDescription, IsAStringOrLinesAndNothingElse) {
+  json j = json::parse(R"({"duration": "1h", "subscriptions": [{"id": "a"}], "description": ["one", "two"]})");
+  auto sc = parse_scenario(j);
+  ASSERT_TRUE(sc.ok()) << sc.status().message();
+  EXPECT_EQ(sc->description, "one\ntwo");
+  j["description"] = "just one";
+  EXPECT_EQ(parse_scenario(j)->description, "just one");
+  j["description"] = 5;
+  EXPECT_EQ(parse_scenario(j).status().message(), "description: must be a string");
+  j["description"] = json::parse(R"(["ok", 5])");
+  EXPECT_EQ(parse_scenario(j).status().message(), "description[1]: must be a string");
+}
+
 TEST(ScenarioExpect, ChecksExactValuesRangesListsAndSubscriptions) {
   Summary s;
   s.delivered = 10;
