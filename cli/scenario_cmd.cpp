@@ -58,6 +58,15 @@ int run_scenario(ScenarioArgs& a) {
   }
   // With the log on stdout, the summary is one more JSON line, so stdout stays valid JSON Lines.
   std::cout << summary->to_json().dump(a.log_path == "-" ? -1 : 2) << std::endl;
+  // simulate is deterministic, so a scenario's `expect` is checked there; under run a real receiver decides.
+  if (a.command == "simulate" && scenario->expect) {
+    auto missed = sim::check_expectations(*scenario->expect, *summary);
+    if (!missed.empty()) {
+      std::cerr << me << missed.size() << " expectation(s) of " << a.scenario_path << " not met:\n";
+      for (const std::string& line : missed) std::cerr << "  " << line << "\n";
+      return 1;
+    }
+  }
   return 0;
 }
 

@@ -5,11 +5,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 
 #include "engine/clock.h"
 #include "engine/engine.h"
 #include "sim/attempt_log.h"
+#include "sim/fleet.h"
 #include "sim/sim_transport.h"
 #include "net/asio_scheduler.h"
 #include "sim/timeline.h"
@@ -82,6 +84,10 @@ class Run {
     HOOKSIM_RETURN_IF_ERROR(open_engine());
     for (const auto& s : sc_.subscriptions) HOOKSIM_RETURN_IF_ERROR(engine_->add_subscription(s.config));
     for (const EventSpec& e : sc_.events) schedule_event(e, e.repeating ? e.from : e.at);
+    if (sc_.fleet) {
+      fleet_ = std::make_unique<FleetGenerator>(*sc_.fleet, sc_.start, sc_.seed);
+      schedule_fleet();
+    }
     for (const Action& a : sc_.actions) schedule_action(a);
     return Status::OK();
   }
@@ -170,6 +176,27 @@ class Run {
     });
   }
 
+  // The fleet is a stream: one timer at a time, for its next instant; all its events due then are published
+  // in one call (one store batch), and the timer for the following instant is set.
+  void schedule_fleet() {
+    if (auto at = fleet_->next_time()) scheduler_->schedule_at(*at, [this] { publish_fleet(); });
+  }
+
+  void publish_fleet() {
+    constexpr size_t kMaxBatch = 4096;
+    size_t n = 0;
+    for (auto at = fleet_->next_time(); at && *at <= scheduler_->now() && n < kMaxBatch; at = fleet_->next_time()) {
+      if (n == fleet_batch_.size()) fleet_batch_.emplace_back();
+      Event& e = fleet_batch_[n++];
+      fleet_->next(e);
+      e.id.clear();
+      fmt::format_to(std::back_inserter(e.id), "evt_{}", published_ + n);
+    }
+    record(engine_->publish({fleet_batch_.data(), n}));
+    published_ += n;
+    schedule_fleet();
+  }
+
   void schedule_action(const Action& a) {
     scheduler_->schedule_at(sc_.start + a.at, [this, &a] {
       if (a.kind == Action::Kind::kRestart) {
@@ -207,6 +234,8 @@ class Run {
   std::unique_ptr<QueueStore> store_;
   std::unique_ptr<Engine> engine_;
   uint64_t published_ = 0;
+  std::unique_ptr<FleetGenerator> fleet_;
+  std::vector<Event> fleet_batch_;  // reused: its strings keep their capacity
   Status status_;
 };
 

@@ -133,6 +133,14 @@ Scenario scenario(const json& j) {
   if (!j.is_object()) fail("scenario", "must be an object");
   Fields f(j, "");
   Scenario sc;
+  if (const json* v = f.get("description")) {
+    if (v->is_array()) {
+      for (size_t i = 0; i < v->size(); ++i)
+        sc.description += (i ? "\n" : "") + string((*v)[i], index("description", i), true);
+    } else {
+      sc.description = string(*v, "description", true);
+    }
+  }
   if (const json* v = f.get("seed")) {
     if (!v->is_number_integer() || (!v->is_number_unsigned() && v->get<int64_t>() < 0))
       fail("seed", "must be a whole number >= 0");
@@ -160,6 +168,14 @@ Scenario scenario(const json& j) {
     if (!v->is_array()) fail("events", "must be an array");
     std::set<std::string> event_ids;
     for (size_t i = 0; i < v->size(); ++i) {
+      if ((*v)[i].is_object() && (*v)[i].contains("fleet")) {
+        if ((*v)[i].size() != 1) fail(index("events", i), "a fleet entry has only the field fleet");
+        if (sc.fleet) fail(index("events", i), "only one fleet per scenario (its vehicles would repeat the first's)");
+        auto fleet = parse_fleet((*v)[i].at("fleet"), index("events", i) + ".fleet", sc.duration);
+        if (!fleet.ok()) throw ParseError{fleet.status().message()};
+        sc.fleet = *fleet;
+        continue;
+      }
       sc.events.push_back(event((*v)[i], index("events", i), sc.duration));
       const std::string& id = sc.events.back().id;
       if (!id.empty() && !event_ids.insert(id).second)
@@ -170,6 +186,11 @@ Scenario scenario(const json& j) {
   if (const json* v = f.get("actions")) {
     if (!v->is_array()) fail("actions", "must be an array");
     for (size_t i = 0; i < v->size(); ++i) sc.actions.push_back(action((*v)[i], index("actions", i), ids, sc.duration));
+  }
+  if (const json* v = f.get("expect")) {
+    auto e = parse_expectations(*v, "expect", ids);
+    if (!e.ok()) throw ParseError{e.status().message()};
+    sc.expect = std::move(*e);
   }
   f.no_unknown();
   return sc;

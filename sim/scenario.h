@@ -11,6 +11,8 @@
 #include "engine/status.h"
 #include "engine/subscription.h"
 #include "engine/time.h"
+#include "sim/expect.h"
+#include "sim/fleet.h"
 
 namespace hooksim::sim {
 
@@ -65,13 +67,16 @@ struct Action {
 };
 
 struct Scenario {
+  std::string description;  // what the scenario shows (free text; an array of lines is joined with newlines)
   uint64_t seed = 0;
   TimePoint start;  // virtual time of t = 0 (default 2026-01-01T00:00:00Z)
   Duration duration{0};
   RetryPolicy policy = RetryPolicy::frotcom();
   std::vector<ScenarioSubscription> subscriptions;
   std::vector<EventSpec> events;
+  std::optional<FleetSpec> fleet;  // the `{"fleet": {...}}` entry of `events` (at most one)
   std::vector<Action> actions;
+  std::optional<Expectations> expect;  // what the run's summary must show, when given
 };
 
 // Reads and validates a scenario. On error the message is one line naming the field by its JSON path
