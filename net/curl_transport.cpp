@@ -13,13 +13,18 @@ namespace hooksim::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-// One request in flight.
+// One attempt: waiting for a connection slot of its host, or in curl (`easy` set).
 struct CurlTransport::Transfer {
   AttemptHandle handle = 0;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
-  std::string url;
-  std::string body;
+  std::string host;  // the URL's authority: the unit of max_host_connections
+  // The request, copied: it may start after send() returned.
+  std::string url, body, event_id, subscription, secret, token;
+  uint64_t seq = 0;
+  uint32_t attempt = 0;
+  TimePoint virtual_time{};
+  Duration timeout{};
   Done done;
   TimePoint started;
   size_t received = 0;
@@ -93,53 +98,93 @@ CurlTransport::CurlTransport(asio::io_context& io, const Scheduler& clock, CurlO
 }
 
 CurlTransport::~CurlTransport() {
-  for (auto& [handle, t] : transfers_) curl_multi_remove_handle(multi_, t->easy);
+  for (auto& [handle, t] : transfers_)
+    if (t->easy) curl_multi_remove_handle(multi_, t->easy);
   transfers_.clear();
   curl_multi_cleanup(multi_);  // closes cached connections through close_socket
   timer_.cancel();
   for (auto& [fd, s] : sockets_) s->socket.close();
 }
 
+namespace {
+// "host:port" of an http(s) URL (userinfo dropped): what a connection is opened to.
+std::string authority(std::string_view url) {
+  auto start = url.find("://");
+  start = start == std::string_view::npos ? 0 : start + 3;
+  auto end = url.find_first_of("/?#", start);
+  std::string_view a = url.substr(start, end == std::string_view::npos ? url.npos : end - start);
+  if (auto at = a.rfind('@'); at != std::string_view::npos) a.remove_prefix(at + 1);
+  return std::string(a);
+}
+}  // namespace
+
 AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
   auto t = std::make_unique<Transfer>();
   t->handle = next_handle_++;
   t->done = std::move(done);
   t->started = clock_.now();
-  t->url = request.subscription->endpoint.url;
+  const SubscriptionConfig& sub = *request.subscription;
+  t->url = sub.endpoint.url;
+  t->host = authority(t->url);
   t->body = std::string(request.body);
+  t->event_id = std::string(request.event_id);
+  t->subscription = sub.id;
+  t->secret = sub.endpoint.secret;
+  t->token = sub.endpoint.token;
+  t->seq = request.seq;
+  t->attempt = request.attempt;
+  t->virtual_time = request.virtual_time;
+  t->timeout = request.timeout;
   t->cap = options_.max_response_body;
+  AttemptHandle handle = t->handle;
+  Transfer* raw = t.get();
+  transfers_.emplace(handle, std::move(t));
+  // Only transfers that can have a connection now go to curl. Handing curl every attempt and letting it
+  // queue them behind CURLMOPT_MAX_HOST_CONNECTIONS made each removal a scan of that queue (100k
+  // subscriptions resuming on one host: minutes of curl_multi_remove_handle) and started the attempt's
+  // timeout while it was still waiting for a connection.
+  Host& host = hosts_[raw->host];
+  if (host.active < options_.max_host_connections) {
+    ++host.active;
+    dispatch(raw);
+  } else {
+    host.waiting.push_back(handle);
+  }
+  return handle;
+}
 
-  const Endpoint& ep = request.subscription->endpoint;
+// Gives a transfer to curl: the headers (signed now, with the current time) and the easy handle.
+void CurlTransport::dispatch(Transfer* t) {
   int64_t timestamp =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto add = [&](const std::string& h) { t->headers = curl_slist_append(t->headers, h.c_str()); };
   add("content-type: application/json");
   add("user-agent: hooksim/" HOOKSIM_VERSION);
   add("expect:");  // no 100-continue round trip
-  add(fmt::format("webhook-id: {}", request.event_id));
+  add(fmt::format("webhook-id: {}", t->event_id));
   add(fmt::format("webhook-timestamp: {}", timestamp));
   bool bad_secret = false;  // or any header unfit to send: the attempt fails with kOther
-  if (!ep.secret.empty()) {
-    auto it = signing_keys_.find(ep.secret);
+  if (!t->secret.empty()) {
+    auto it = signing_keys_.find(t->secret);
     if (it == signing_keys_.end()) {
-      auto key = signing_key(ep.secret);
-      if (key.ok()) it = signing_keys_.emplace(ep.secret, std::move(*key)).first;
+      auto key = signing_key(t->secret);
+      if (key.ok()) it = signing_keys_.emplace(t->secret, std::move(*key)).first;
     }
     if (it != signing_keys_.end()) {
-      add("webhook-signature: " + sign(it->second, request.event_id, timestamp, t->body));
+      add("webhook-signature: " + sign(it->second, t->event_id, timestamp, t->body));
     } else {
       bad_secret = true;
     }
-  } else if (!ep.token.empty()) {
-    add("authorization: Bearer " + ep.token);
+  } else if (!t->token.empty()) {
+    add("authorization: Bearer " + t->token);
   }
-  add(fmt::format("hooksim-sequence: {}", request.seq));
-  add(fmt::format("hooksim-attempt: {}", request.attempt));
-  add(fmt::format("hooksim-virtual-time: {}", format_utc(request.virtual_time)));
-  add(fmt::format("hooksim-subscription: {}", request.subscription->id));
+  add(fmt::format("hooksim-sequence: {}", t->seq));
+  add(fmt::format("hooksim-attempt: {}", t->attempt));
+  add(fmt::format("hooksim-virtual-time: {}", format_utc(t->virtual_time)));
+  add(fmt::format("hooksim-subscription: {}", t->subscription));
 
   // Real-time limits: the attempt timeout is on the engine's clock, which may run `speed` times faster.
-  Duration timeout(static_cast<int64_t>(static_cast<double>(request.timeout.count()) / options_.speed));
+  Duration timeout(static_cast<int64_t>(static_cast<double>(t->timeout.count()) / options_.speed));
   CURL* e = t->easy = curl_easy_init();
   curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -152,8 +197,8 @@ AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, to_ms_long(timeout));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, to_ms_long(std::min(timeout, options_.connect_timeout)));
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlTransport::on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
-  curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlTransport::open_socket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &CurlTransport::close_socket);
@@ -168,24 +213,41 @@ AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
   for (curl_slist* h = t->headers; h != nullptr; h = h->next)
     if (std::string_view(h->data).find_first_of("\r\n") != std::string_view::npos) bad_secret = true;
 
-  AttemptHandle handle = t->handle;
-  Transfer* raw = t.get();
-  transfers_.emplace(handle, std::move(t));
   if (bad_secret || curl_multi_add_handle(multi_, e) != CURLM_OK) {
     // Fail the attempt, asynchronously as the contract requires.
     curl_easy_setopt(e, CURLOPT_PRIVATE, nullptr);
-    asio::post(io_, [this, handle, raw] {
-      if (transfers_.contains(handle)) finish(raw, -1);
+    AttemptHandle handle = t->handle;
+    asio::post(io_, [this, handle, t] {
+      if (transfers_.contains(handle)) finish(t, -1);
     });
   }
-  return handle;
+}
+
+// A transfer of `host` left curl: its slot goes to the oldest waiting transfer still wanted.
+void CurlTransport::release(const std::string& host_key) {
+  auto it = hosts_.find(host_key);
+  if (it == hosts_.end()) return;
+  Host& host = it->second;
+  --host.active;
+  while (!host.waiting.empty() && host.active < options_.max_host_connections) {
+    AttemptHandle next = host.waiting.front();
+    host.waiting.pop_front();
+    auto t = transfers_.find(next);
+    if (t == transfers_.end()) continue;  // cancelled while waiting
+    ++host.active;
+    dispatch(t->second.get());
+  }
+  if (host.active == 0 && host.waiting.empty()) hosts_.erase(it);
 }
 
 void CurlTransport::cancel(AttemptHandle handle) {
   auto it = transfers_.find(handle);
   if (it == transfers_.end()) return;
-  curl_multi_remove_handle(multi_, it->second->easy);
+  bool in_curl = it->second->easy != nullptr;
+  std::string host = it->second->host;
+  if (in_curl) curl_multi_remove_handle(multi_, it->second->easy);
   transfers_.erase(it);
+  if (in_curl) release(host);
 }
 
 size_t CurlTransport::on_body(char*, size_t size, size_t n, void* transfer) {
@@ -305,7 +367,9 @@ void CurlTransport::finish(Transfer* t, int curl_code) {
     r.error = classify(static_cast<CURLcode>(curl_code));
   }
   Done done = std::move(t->done);
+  std::string host = std::move(t->host);
   transfers_.erase(t->handle);  // frees the easy handle
+  release(host);                // before `done`, which may send again: waiting transfers go first
   done(r);
 }
 

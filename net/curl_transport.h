@@ -16,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -27,7 +28,9 @@
 namespace hooksim::net {
 
 struct CurlOptions {
-  long max_host_connections = 64;     // connections kept per host (CURLMOPT_MAX_HOST_CONNECTIONS)
+  // Requests in progress per host (URL authority); more wait in a FIFO, outside curl, and their timeout
+  // starts when they get a connection. Also CURLMOPT_MAX_HOST_CONNECTIONS.
+  long max_host_connections = 64;
   Duration connect_timeout{5000};     // capped by each attempt's timeout
   std::string ca_file;                // trust these CAs (PEM) instead of the system's
   bool insecure = false;              // do not verify certificates (testing only)
@@ -49,12 +52,16 @@ class CurlTransport final : public Transport {
   AttemptHandle send(const DeliveryRequest& request, Done done) override;
   void cancel(AttemptHandle handle) override;
 
-  // Number of attempts in flight.
+  // Number of attempts in flight (including those waiting for a connection slot).
   size_t in_flight() const { return transfers_.size(); }
 
  private:
   struct Transfer;
   struct Socket;
+  struct Host {
+    long active = 0;                     // transfers of this host in curl
+    std::deque<AttemptHandle> waiting;  // in send() order; cancelled ones are skipped when reached
+  };
   static int on_socket(CURL* easy, int fd, int what, void* self, void* socketp);
   static int on_timer(CURLM* multi, long timeout_ms, void* self);
   static int open_socket(void* self, int purpose, struct curl_sockaddr* address);
@@ -65,6 +72,8 @@ class CurlTransport final : public Transport {
   void socket_action(int fd, int events);
   void check_finished();
   void finish(Transfer* t, int curl_code);
+  void dispatch(Transfer* t);
+  void release(const std::string& host);
 
   boost::asio::io_context& io_;
   const Scheduler& clock_;
@@ -73,6 +82,7 @@ class CurlTransport final : public Transport {
   boost::asio::steady_timer timer_;
   std::unordered_map<int, std::shared_ptr<Socket>> sockets_;
   std::unordered_map<AttemptHandle, std::unique_ptr<Transfer>> transfers_;
+  std::unordered_map<std::string, Host> hosts_;  // hosts with transfers in curl or waiting
   std::unordered_map<std::string, std::string> signing_keys_;  // secret -> key (decoded once)
   AttemptHandle next_handle_ = 1;
 };

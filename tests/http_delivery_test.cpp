@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -92,6 +93,29 @@ class Sender {
   explicit Sender(net::CurlOptions options = {})
       : scheduler_(io_, {.start = kStart, .speed = 1.0, .skip_idle = false, .busy = {}}),
         transport_(io_, scheduler_, std::move(options)) {}
+
+  // Sends one attempt per seq in `seqs` at once (cancelling those in `cancel` right away) and runs until the
+  // others are done. Results in seq order; a cancelled attempt's stays empty.
+  std::vector<std::optional<AttemptResult>> send_all(const SubscriptionConfig& sub, Duration timeout, int count,
+                                                     const std::set<int>& cancel = {}) {
+    std::vector<std::optional<AttemptResult>> out(count);
+    std::vector<std::string> bodies(count);
+    std::vector<std::string> ids(count);
+    int pending = count - static_cast<int>(cancel.size());
+    for (int i = 0; i < count; ++i) {
+      ids[i] = "evt_" + std::to_string(i + 1);
+      bodies[i] = R"({"id":")" + ids[i] + R"("})";
+      DeliveryRequest req{&sub, ids[i], bodies[i], static_cast<uint64_t>(i + 1), 1, kStart, timeout};
+      AttemptHandle h = transport_.send(req, [&out, &pending, i](const AttemptResult& r) {
+        out[i] = r;
+        --pending;
+      });
+      if (cancel.contains(i)) transport_.cancel(h);
+    }
+    while (pending > 0) io_.run_one();
+    EXPECT_EQ(transport_.in_flight(), 0u);
+    return out;
+  }
 
   AttemptResult send(const SubscriptionConfig& sub, Duration timeout = 5s, uint64_t seq = 1, uint32_t attempt = 1,
                      const std::string& event_id = "evt_1") {
@@ -179,6 +203,41 @@ TEST(CurlTransport, ConnectionsAreKeptAliveAcrossAttempts) {
   for (uint64_t seq = 1; seq <= 5; ++seq) EXPECT_EQ(sender.send(sub_to(rx.url()), 5s, seq).status, 200);
   EXPECT_EQ(rx.stats().connections, 1u);
   EXPECT_EQ(rx.stats().requests, 5u);
+}
+
+// Eight attempts to one host with two connections allowed: they go out two at a time, and the timeout of
+// each starts when it gets a connection. Each answer takes 300 ms, so the last two finish about 1.2 s after
+// they were sent; with a 1 s timeout they would fail if waiting for a connection counted.
+TEST(CurlTransport, AttemptsBeyondTheHostLimitWaitForAConnectionBeforeTheirTimeoutStarts) {
+  Receiver rx(script(R"({"latency":"300ms"})"));
+  net::CurlOptions options;
+  options.max_host_connections = 2;
+  Sender sender(options);
+  auto results = sender.send_all(sub_to(rx.url()), 1s, 8);
+  for (size_t i = 0; i < results.size(); ++i) {
+    ASSERT_TRUE(results[i].has_value()) << i;
+    EXPECT_EQ(results[i]->status, 200) << "attempt " << i + 1 << " error " << to_string(results[i]->error);
+  }
+  EXPECT_EQ(rx.stats().requests, 8u);
+  EXPECT_EQ(rx.stats().connections, 2u);
+}
+
+// A cancelled attempt that was still waiting for a connection is never sent and never reported.
+TEST(CurlTransport, CancellingAWaitingAttemptSendsNothingForIt) {
+  Receiver rx(script(R"({"latency":"50ms"})"));
+  net::CurlOptions options;
+  options.max_host_connections = 1;
+  Sender sender(options);
+  auto results = sender.send_all(sub_to(rx.url()), 5s, 4, {1, 2});
+  EXPECT_FALSE(results[1].has_value());
+  EXPECT_FALSE(results[2].has_value());
+  ASSERT_TRUE(results[0] && results[3]);
+  EXPECT_EQ(results[0]->status, 200);
+  EXPECT_EQ(results[3]->status, 200);
+  auto records = rx.records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].event, "evt_1");
+  EXPECT_EQ(records[1].event, "evt_4");
 }
 
 TEST(CurlTransport, HttpsVerifiesTheCertificateAgainstTheGivenCa) {
