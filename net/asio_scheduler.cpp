@@ -55,7 +55,9 @@ void AsioScheduler::run_until(TimePoint until) {
   }
   for (;;) {
     io_.poll();  // handlers that are ready (completed I/O) go first
-    for (auto due = timers_.next_due(); due && *due <= now(); due = timers_.next_due()) {
+    // stopped_ is checked between timers: after a restart thousands of retries can be due at once, and
+    // SIGTERM must not wait for all of them.
+    for (auto due = timers_.next_due(); due && *due <= now() && !stopped_; due = timers_.next_due()) {
       auto [at, fn] = timers_.pop();
       fn();
       io_.poll();
