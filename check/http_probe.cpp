@@ -56,14 +56,14 @@ ProbeAnswer failed(CURLcode code, const char* errbuf) {
   return a;
 }
 
-// Reads the negotiated protocol and the leaf certificate from the connection a CONNECT_ONLY transfer left
-// open on `e`.
-void read_session(CURL* e, TlsFacts& facts) {
-  curl_tlssessioninfo* info = nullptr;
-  if (curl_easy_getinfo(e, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || info == nullptr ||
-      info->backend != CURLSSLBACKEND_OPENSSL || info->internals == nullptr)
-    return;
-  SSL* ssl = static_cast<SSL*>(info->internals);
+// The facts the handshake of the current thread's inspect_tls() fills in; read by the OpenSSL info callback,
+// which carries no user pointer of its own.
+thread_local TlsFacts* t_facts = nullptr;
+
+// At the end of each completed handshake: the negotiated protocol and the leaf certificate.
+void on_tls_info(const SSL* ssl, int where, int) {
+  if ((where & SSL_CB_HANDSHAKE_DONE) == 0 || t_facts == nullptr) return;
+  TlsFacts& facts = *t_facts;
   facts.protocol = SSL_get_version(ssl);
   facts.protocol_version = SSL_version(ssl);
   std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(ssl), X509_free);
@@ -75,7 +75,29 @@ void read_session(CURL* e, TlsFacts& facts) {
   X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert.get()), 0, XN_FLAG_RFC2253);
   char* data = nullptr;
   long n = BIO_get_mem_data(bio.get(), &data);
-  if (n > 0) facts.subject.assign(data, static_cast<size_t>(n));
+  facts.subject = n > 0 ? std::string(data, static_cast<size_t>(n)) : "";
+}
+
+// CURLOPT_SSL_CTX_FUNCTION: curl hands over its OpenSSL context before the handshake.
+CURLcode watch_handshake(CURL*, void* ssl_ctx, void*) {
+  SSL_CTX_set_info_callback(static_cast<SSL_CTX*>(ssl_ctx), &on_tls_info);
+  return CURLE_OK;
+}
+
+// A handshake only (CONNECT_ONLY), verifying or not; fills `facts` when it completes.
+CURLcode handshake(const ProbeOptions& o, bool verify, TlsFacts& facts, char* errbuf) {
+  Easy easy;
+  common_options(easy.handle, o, errbuf);
+  curl_easy_setopt(easy.handle, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(easy.handle, CURLOPT_SSL_CTX_FUNCTION, &watch_handshake);
+  if (!verify) {
+    curl_easy_setopt(easy.handle, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy.handle, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  t_facts = &facts;
+  CURLcode code = curl_easy_perform(easy.handle);
+  t_facts = nullptr;
+  return code;
 }
 
 }  // namespace
@@ -98,7 +120,6 @@ ProbeAnswer HttpProbe::post(const std::string& body, const std::vector<std::stri
   curl_slist* list = nullptr;
   for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
   list = curl_slist_append(list, "expect:");  // no 100-continue round trip, as the sender
-  list = curl_slist_append(list, "accept:");
   size_t received = 0;
   common_options(e, options_, errbuf);
   curl_easy_setopt(e, CURLOPT_POST, 1L);
@@ -139,27 +160,16 @@ ProbeAnswer HttpProbe::reach() {
 TlsFacts HttpProbe::inspect_tls() {
   global_init();
   TlsFacts facts;
-  {
-    Easy easy;
-    char errbuf[CURL_ERROR_SIZE] = {};
-    common_options(easy.handle, options_, errbuf);
-    curl_easy_setopt(easy.handle, CURLOPT_CONNECT_ONLY, 1L);
-    CURLcode code = curl_easy_perform(easy.handle);
-    if (code == CURLE_OK) {
-      facts.verified = true;
-      read_session(easy.handle, facts);
-      return facts;
-    }
-    facts.verify_error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
-  }
-  // Not trusted: look at the certificate anyway, to say what is wrong with it.
-  Easy easy;
   char errbuf[CURL_ERROR_SIZE] = {};
-  common_options(easy.handle, options_, errbuf);
-  curl_easy_setopt(easy.handle, CURLOPT_CONNECT_ONLY, 1L);
-  curl_easy_setopt(easy.handle, CURLOPT_SSL_VERIFYPEER, 0L);
-  curl_easy_setopt(easy.handle, CURLOPT_SSL_VERIFYHOST, 0L);
-  if (curl_easy_perform(easy.handle) == CURLE_OK) read_session(easy.handle, facts);
+  CURLcode code = handshake(options_, true, facts, errbuf);
+  if (code == CURLE_OK) {
+    facts.verified = true;
+    return facts;
+  }
+  facts.verify_error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
+  // Not trusted: look at the certificate anyway, to say what is wrong with it.
+  char ignored[CURL_ERROR_SIZE] = {};
+  (void)handshake(options_, false, facts, ignored);
   return facts;
 }
 

@@ -55,8 +55,8 @@ class HttpProbe {
   HttpProbe(const HttpProbe&) = delete;
   HttpProbe& operator=(const HttpProbe&) = delete;
 
-  // POSTs `body` with exactly `headers` ("name: value" lines; curl adds host, content-length, and nothing
-  // else: no accept, no expect). Blocks until the answer, an error or the timeout.
+  // POSTs `body` with `headers` ("name: value" lines) plus what libcurl adds for the sender too (host,
+  // accept, content-length; no expect). Blocks until the answer, an error or the timeout.
   ProbeAnswer post(const std::string& body, const std::vector<std::string>& headers);
 
   // Opens a TCP connection (and, for https, a TLS handshake that does not verify the certificate) and closes

@@ -7,6 +7,7 @@
 // Documented in docs/check.md.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -70,7 +71,14 @@ int check(const CheckArgs& a) {
 
   o.on_result = [](const check::CheckResult& r) { std::cout << check::format_line(r) << std::endl; };
   auto report = check::run_checks(o);
-  if (!report.ok()) return usage_error(report.status().message());  // unreachable: exit 2, as documented
+  if (!report.ok()) {  // unreachable: exit 2, as documented, and no half-written report files
+    json_out.reset();
+    html_out.reset();
+    std::error_code ignored;
+    if (!a.json_path.empty()) std::filesystem::remove(a.json_path, ignored);
+    if (!a.html_path.empty()) std::filesystem::remove(a.html_path, ignored);
+    return usage_error(report.status().message());
+  }
 
   int n[4] = {};
   for (const auto& r : report->results) ++n[static_cast<int>(r.verdict)];

@@ -388,8 +388,13 @@ TEST(Check, JsonReportFollowsTheDocumentedSchema) {
   EXPECT_EQ(j["counts"], json({{"pass", 1}, {"warn", 1}, {"fail", 0}, {"skip", 0}}));
   ASSERT_EQ(j["checks"].size(), 2u);
   const json& c = j["checks"][0];
-  std::vector<std::string> keys;
-  for (auto it = c.begin(); it != c.end(); ++it) keys.push_back(it.key());
+  std::vector<std::string> keys;  // in the order written
+  auto ordered = nlohmann::ordered_json::parse(report_json(report));
+  for (auto it = ordered["checks"][0].begin(); it != ordered["checks"][0].end(); ++it) keys.push_back(it.key());
+  std::vector<std::string> top;
+  for (auto it = ordered.begin(); it != ordered.end(); ++it) top.push_back(it.key());
+  EXPECT_EQ(top, (std::vector<std::string>{"schema", "hooksim_version", "url", "auth", "timeout_ms", "started_at",
+                                           "duration_ms", "verdict", "exit_code", "counts", "checks"}));
   EXPECT_EQ(keys, (std::vector<std::string>{"name", "title", "verdict", "figure", "advice", "duration_ms",
                                             "measurements", "probes"}));
   EXPECT_EQ(c["name"], "accepts_valid");
