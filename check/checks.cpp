@@ -468,7 +468,7 @@ void large_payload(Run& run, CheckResult& r) {
 void https(Run& run, CheckResult& r) {
   if (!run.opts().url.starts_with("https://")) {
     r.verdict = Verdict::kWarn;
-    r.figure = "plain http: deliveries and their secrets travel unencrypted; the platform strongly recommends HTTPS";
+    r.figure = "plain http: events (and any bearer token) travel unencrypted and can be read or altered on the way";
     r.measurements = {{"scheme", "http"}};
     return;
   }

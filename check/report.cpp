@@ -153,7 +153,8 @@ refuse.</p>
                                               : "none given (signature checks skipped)";
   out += fmt::format("<tr><td>Authentication</td><td>{}</td></tr>\n", escape_html(auth));
   out += fmt::format("<tr><td>Attempt timeout</td><td>{}</td></tr>\n", format_duration(report.timeout));
-  out += fmt::format("<tr><td>Run time</td><td>{:.1f} s</td></tr>\n", report.duration_ms / 1000.0);
+  out += report.duration_ms < 1000 ? fmt::format("<tr><td>Run time</td><td>{:.0f} ms</td></tr>\n", report.duration_ms)
+                                    : fmt::format("<tr><td>Run time</td><td>{:.1f} s</td></tr>\n", report.duration_ms / 1000.0);
   out += "</table>\n";
 
   std::string headline = overall == Verdict::kFail   ? "Not ready: at least one check failed."
@@ -178,10 +179,10 @@ refuse.</p>
     out += fmt::format("<div class=\"figure\">{}</div>\n", escape_html(r.figure));
     out += fmt::format("<div class=\"advice\"><b>Why it matters, how to fix:</b> {}</div>\n", escape_html(r.advice));
     if (!r.probes.empty()) {
-      out += fmt::format("<details><summary>Requests sent ({} shown)</summary>\n", r.probes.size());
+      out += fmt::format("<details><summary>Requests sent ({} listed)</summary>\n", r.probes.size());
       out += "<table class=\"probes\"><tr><th>request</th><th>expected</th><th>answer</th><th>time</th></tr>\n";
       for (const auto& p : r.probes) {
-        out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.1f} ms</td></tr>\n",
+        out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.2f} ms</td></tr>\n",
                            escape_html(p.what), escape_html(p.expected), p.met ? "" : "bad",
                            escape_html(answer_text(p)), p.latency_ms);
       }

@@ -709,7 +709,8 @@ void ReceiverState::record(RequestRecord& r) {
         ++stats.drops;
         break;
     }
-    if (r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing)
+    if (r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing ||
+        r.signature == RequestRecord::Signature::kStale)
       ++stats.bad_signatures;
     r.order = r.action == RequestRecord::Action::kAnswer && is_2xx(r.status)
                   ? classify_locked(r)

@@ -76,6 +76,7 @@ class Receiver {
     if (thread_.joinable()) thread_.join();
   }
   std::string url() const { return receiver_->url() + "/hooks"; }
+  net::ReceiverStats stats() const { return receiver_->stats(); }
   std::vector<RequestRecord> records() {
     std::lock_guard lock(mu_);
     return records_;
@@ -161,6 +162,7 @@ TEST(Check, WellBehavedReceiverPassesEveryCheckExceptPlainHttp) {
   EXPECT_EQ(bad, 2);  // a wrong signature, one by another secret
   EXPECT_EQ(missing, 1);
   EXPECT_EQ(stale, 2);  // 10 minutes old, 10 minutes ahead
+  EXPECT_EQ(rx.stats().bad_signatures, 5u);
 }
 
 TEST(Check, TokenModeTestsTheTokenAndSkipsTimestamps) {
