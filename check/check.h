@@ -49,13 +49,13 @@ const std::vector<CheckInfo>& all_checks();
 struct CheckResult;
 
 struct CheckOptions {
-  std::string url;     // http:// or https://
-  std::string secret;  // "whsec_...": sign deliveries (Standard Webhooks); exclusive with token
-  std::string token;   // send "authorization: Bearer <token>"; exclusive with secret
-  Duration timeout{10000};  // the sender's attempt timeout, 1 ms to 10 min
-  std::string ca_file;      // trust these CAs (PEM) instead of the system's
-  std::vector<std::string> only;  // names of the checks to run; empty: all
-  uint64_t backlog_events = 200;  // backlog_drain: events sent back to back (1 to 100000)
+  std::string url;                 // http:// or https://
+  std::string secret;              // "whsec_...": sign deliveries (Standard Webhooks); exclusive with token
+  std::string token;               // send "authorization: Bearer <token>"; exclusive with secret
+  Duration timeout{10000};         // the sender's attempt timeout, 1 ms to 10 min
+  std::string ca_file;             // trust these CAs (PEM) instead of the system's
+  std::vector<std::string> only;   // names of the checks to run; empty: all
+  uint64_t backlog_events = 200;   // backlog_drain: events sent back to back (1 to 100000)
   uint64_t daily_events = 100000;  // backlog_drain: events in one day's backlog (>= 1)
   Duration drain_bound = std::chrono::hours(1);  // backlog_drain: WARN when a day's backlog drains slower
   uint64_t payload_size = 256 * 1024;  // large_payload: the largest payload expected, in bytes (1 KiB-8 MiB)

@@ -142,7 +142,8 @@ class Run {
     std::string body = make_envelope(o.event);
     TimePoint now = wall_now();
     int64_t timestamp =
-        std::chrono::duration_cast<std::chrono::seconds>((now + o.timestamp_offset).time_since_epoch()).count();
+        std::chrono::duration_cast<std::chrono::seconds>((now + o.timestamp_offset).time_since_epoch())
+            .count();
     std::vector<std::string> h = {
         "content-type: application/json",
         "user-agent: hooksim/" HOOKSIM_VERSION " (check)",
@@ -266,9 +267,10 @@ void latency_headroom(Run& run, CheckResult& r) {
   if (timed_out) {
     r.verdict = Verdict::kFail;
     r.figure = samples.empty() ? fmt::format("no answer within the {} timeout", limit)
-                               : fmt::format("a delivery got no answer within the {} timeout (after {} answered, "
-                                             "p50 {})",
-                                             limit, samples.size(), human_ms(p50));
+                               : fmt::format(
+                                     "a delivery got no answer within the {} timeout (after {} answered, "
+                                     "p50 {})",
+                                     limit, samples.size(), human_ms(p50));
     return;
   }
   if (samples.empty()) {
@@ -352,14 +354,24 @@ void rejects_stale(Run& run, CheckResult& r) {
     return;
   }
   auto offset = std::chrono::duration_cast<Duration>(kTimestampOffset);
-  Outgoing stale{fmt::format("timestamp {} old", format_duration(offset)), run.event(r.name, "tracking", 1), 1, 1,
-                 Auth::kValid, -offset};
-  Outgoing future{fmt::format("timestamp {} ahead", format_duration(offset)), run.event(r.name, "tracking", 2), 2,
-                  1, Auth::kValid, offset};
-  for (const Outgoing& o : {stale, future}) run.send(r, o, "4xx", [](const ProbeAnswer& a) { return a.is_4xx(); });
+  Outgoing stale{fmt::format("timestamp {} old", format_duration(offset)),
+                 run.event(r.name, "tracking", 1),
+                 1,
+                 1,
+                 Auth::kValid,
+                 -offset};
+  Outgoing future{fmt::format("timestamp {} ahead", format_duration(offset)),
+                  run.event(r.name, "tracking", 2),
+                  2,
+                  1,
+                  Auth::kValid,
+                  offset};
+  for (const Outgoing& o : {stale, future})
+    run.send(r, o, "4xx", [](const ProbeAnswer& a) { return a.is_4xx(); });
   judge_refusals(r, "4xx");
   r.measurements["offset_s"] = std::chrono::duration_cast<std::chrono::seconds>(kTimestampOffset).count();
-  r.measurements["tolerance_s"] = std::chrono::duration_cast<std::chrono::seconds>(kTimestampTolerance).count();
+  r.measurements["tolerance_s"] =
+      std::chrono::duration_cast<std::chrono::seconds>(kTimestampTolerance).count();
 }
 
 void idempotent_redelivery(Run& run, CheckResult& r) {
@@ -380,8 +392,8 @@ void probe_order(Run& run, CheckResult& r) {
   order.push_back({fmt::format("newest event {} (live probe)", kProbeOrderEvents),
                    run.event(r.name, "tracking", kProbeOrderEvents), kProbeOrderEvents, 1});
   for (uint64_t seq = 1; seq < kProbeOrderEvents; ++seq)
-    order.push_back({fmt::format("backlog event {}", seq), run.event(r.name, "tracking", seq), seq,
-                     seq == 1 ? 5u : 1u});
+    order.push_back(
+        {fmt::format("backlog event {}", seq), run.event(r.name, "tracking", seq), seq, seq == 1 ? 5u : 1u});
   for (const auto& o : order)
     if (!run.deliver(r, o).is_2xx()) break;  // the sender would stop here and retry this event
   size_t ok = count_met(r);
@@ -397,24 +409,28 @@ void backlog_drain(Run& run, CheckResult& r) {
   uint64_t accepted = 0;
   for (uint64_t seq = 1; seq <= o.backlog_events; ++seq) {
     const char* kind = kKinds[(seq - 1) % 3];
-    ProbeAnswer a = run.deliver(r, {fmt::format("backlog event {} ({})", seq, kind), run.event(r.name, kind, seq),
-                                    seq, seq == 1 ? 5u : 1u});
+    ProbeAnswer a = run.deliver(r, {fmt::format("backlog event {} ({})", seq, kind),
+                                    run.event(r.name, kind, seq), seq, seq == 1 ? 5u : 1u});
     if (!a.is_2xx()) break;  // the sender stops the drain and retries this event
     ++accepted;
   }
   double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   double rate = elapsed_ms > 0 ? static_cast<double>(accepted) * 1000.0 / elapsed_ms : 0;
-  r.measurements = {{"events", o.backlog_events},       {"sent", r.probes.size()},
-                    {"accepted", accepted},            {"elapsed_ms", elapsed_ms},
-                    {"rate_per_s", rate},              {"daily_events", o.daily_events},
-                    {"drain_bound_s", std::chrono::duration_cast<std::chrono::seconds>(o.drain_bound).count()}};
+  r.measurements = {
+      {"events", o.backlog_events},
+      {"sent", r.probes.size()},
+      {"accepted", accepted},
+      {"elapsed_ms", elapsed_ms},
+      {"rate_per_s", rate},
+      {"daily_events", o.daily_events},
+      {"drain_bound_s", std::chrono::duration_cast<std::chrono::seconds>(o.drain_bound).count()}};
   if (accepted < o.backlog_events) {
     r.verdict = Verdict::kFail;
     const ProbeRecord& miss = r.probes.back();
     r.figure = fmt::format("event {} of {} answered {}: the sender stops the drain there and retries it",
-                           r.probes.size(), o.backlog_events, miss.error.empty() ? std::to_string(miss.status)
-                                                                                : miss.error);
+                           r.probes.size(), o.backlog_events,
+                           miss.error.empty() ? std::to_string(miss.status) : miss.error);
     r.measurements["day_drain_s"] = nullptr;
     // Keep the report readable: the successful part of a long run is summarised, not listed.
     if (r.probes.size() > 10) r.probes.erase(r.probes.begin(), r.probes.end() - 10);
@@ -423,10 +439,13 @@ void backlog_drain(Run& run, CheckResult& r) {
   double day_s = static_cast<double>(o.daily_events) / rate;
   r.measurements["day_drain_s"] = day_s;
   auto day = Duration(static_cast<int64_t>(std::min(day_s, 1e12) * 1000));
-  auto whole_s = [](Duration d) { return format_duration(std::chrono::duration_cast<std::chrono::seconds>(d)); };
-  r.figure = fmt::format("{} events in {}: {:.0f}/s; a day's {} events would drain in {} (bound {})",
-                         o.backlog_events, human_ms(elapsed_ms), rate, o.daily_events,
-                         day < std::chrono::seconds(1) ? "under 1s" : whole_s(day), format_duration(o.drain_bound));
+  auto whole_s = [](Duration d) {
+    return format_duration(std::chrono::duration_cast<std::chrono::seconds>(d));
+  };
+  r.figure =
+      fmt::format("{} events in {}: {:.0f}/s; a day's {} events would drain in {} (bound {})",
+                  o.backlog_events, human_ms(elapsed_ms), rate, o.daily_events,
+                  day < std::chrono::seconds(1) ? "under 1s" : whole_s(day), format_duration(o.drain_bound));
   r.verdict = day > o.drain_bound ? Verdict::kWarn : Verdict::kPass;
   // Every delivery succeeded: list only the slowest few, the rest is in the figures.
   std::sort(r.probes.begin(), r.probes.end(), [](auto& a, auto& b) { return a.latency_ms > b.latency_ms; });
@@ -445,20 +464,22 @@ void large_payload(Run& run, CheckResult& r) {
     e.data = data.dump();
     size_t empty = make_envelope(e).size();
     std::string text;
-    static constexpr std::string_view kFiller = "Delivery note: pallet checked, seal intact, signed by the driver. ";
+    static constexpr std::string_view kFiller =
+        "Delivery note: pallet checked, seal intact, signed by the driver. ";
     while (text.size() + empty < size) text += kFiller;
     text.resize(size > empty ? size - empty : 0);
     data["text"] = text;
     e.data = data.dump();
-    std::string what = fmt::format("message event of {}{}", human_bytes(size), size == base ? "" : " (2x margin)");
+    std::string what =
+        fmt::format("message event of {}{}", human_bytes(size), size == base ? "" : " (2x margin)");
     if (!run.deliver(r, {what, e, seq}).is_2xx()) break;
     ++seq;
   }
   size_t ok = count_met(r);
   r.measurements = {{"sizes", sizes}, {"accepted", ok}};
   r.verdict = ok == sizes.size() ? Verdict::kPass : Verdict::kFail;
-  r.figure = fmt::format("{} and {} bodies: {}/{} answered 2xx", human_bytes(sizes[0]), human_bytes(sizes[1]), ok,
-                         sizes.size());
+  r.figure = fmt::format("{} and {} bodies: {}/{} answered 2xx", human_bytes(sizes[0]), human_bytes(sizes[1]),
+                         ok, sizes.size());
   if (r.verdict == Verdict::kFail) {
     r.figure += "; " + first_miss(r);
     if (r.probes.back().status == 413) r.figure += " (body too large)";
@@ -468,7 +489,8 @@ void large_payload(Run& run, CheckResult& r) {
 void https(Run& run, CheckResult& r) {
   if (!run.opts().url.starts_with("https://")) {
     r.verdict = Verdict::kWarn;
-    r.figure = "plain http: events (and any bearer token) travel unencrypted and can be read or altered on the way";
+    r.figure =
+        "plain http: events (and any bearer token) travel unencrypted and can be read or altered on the way";
     r.measurements = {{"scheme", "http"}};
     return;
   }
@@ -503,10 +525,14 @@ void https(Run& run, CheckResult& r) {
 
 using CheckFn = void (*)(Run&, CheckResult&);
 const std::vector<std::pair<std::string_view, CheckFn>> kRunners = {
-    {"accepts_valid", accepts_valid},       {"latency_headroom", latency_headroom},
-    {"rejects_forged", rejects_forged},     {"rejects_stale", rejects_stale},
-    {"idempotent_redelivery", idempotent_redelivery}, {"probe_order", probe_order},
-    {"backlog_drain", backlog_drain},       {"large_payload", large_payload},
+    {"accepts_valid", accepts_valid},
+    {"latency_headroom", latency_headroom},
+    {"rejects_forged", rejects_forged},
+    {"rejects_stale", rejects_stale},
+    {"idempotent_redelivery", idempotent_redelivery},
+    {"probe_order", probe_order},
+    {"backlog_drain", backlog_drain},
+    {"large_payload", large_payload},
     {"https", https},
 };
 
@@ -546,7 +572,9 @@ const char* verdict_name(Verdict v) {
   return "?";
 }
 
-const std::vector<CheckInfo>& all_checks() { return kChecks; }
+const std::vector<CheckInfo>& all_checks() {
+  return kChecks;
+}
 
 Verdict Report::overall() const {
   Verdict v = Verdict::kPass;
@@ -557,7 +585,9 @@ Verdict Report::overall() const {
   return v;
 }
 
-int Report::exit_code() const { return overall() == Verdict::kFail ? 1 : 0; }
+int Report::exit_code() const {
+  return overall() == Verdict::kFail ? 1 : 0;
+}
 
 Status validate(const CheckOptions& o) {
   if (!o.url.starts_with("http://") && !o.url.starts_with("https://"))
@@ -567,15 +597,19 @@ Status validate(const CheckOptions& o) {
   if (!o.secret.empty() && !o.token.empty())
     return Status::InvalidArgument("--secret and --token: give one or the other (the receiver's credential)");
   if (!o.secret.empty()) {
-    if (auto k = net::signing_key(o.secret); !k.ok()) return Status::InvalidArgument("--secret: " + k.status().message());
+    if (auto k = net::signing_key(o.secret); !k.ok())
+      return Status::InvalidArgument("--secret: " + k.status().message());
   }
   if (!o.token.empty() && o.token.find_first_of("\r\n") != std::string::npos)
     return Status::InvalidArgument("--token: must not contain line breaks");
   if (o.timeout < Duration(1) || o.timeout > minutes(10))
     return Status::InvalidArgument("--timeout: must be from 1ms to 10m");
   for (const auto& name : o.only) {
-    bool known = std::any_of(kChecks.begin(), kChecks.end(), [&](const CheckInfo& c) { return c.name == name; });
-    if (!known) return Status::InvalidArgument(fmt::format("--only: unknown check '{}' (checks: {})", name, names_list()));
+    bool known =
+        std::any_of(kChecks.begin(), kChecks.end(), [&](const CheckInfo& c) { return c.name == name; });
+    if (!known)
+      return Status::InvalidArgument(
+          fmt::format("--only: unknown check '{}' (checks: {})", name, names_list()));
   }
   if (o.backlog_events < 1 || o.backlog_events > 100000)
     return Status::InvalidArgument("--backlog: must be from 1 to 100000 events");
@@ -597,8 +631,8 @@ Result<Report> run_checks(const CheckOptions& o) {
 
   Run run(o);
   ProbeAnswer reach = run.probe().reach();
-  if (reach.error == ErrorClass::kDns || reach.error == ErrorClass::kConnect || reach.error == ErrorClass::kTimeout ||
-      reach.error == ErrorClass::kOther)
+  if (reach.error == ErrorClass::kDns || reach.error == ErrorClass::kConnect ||
+      reach.error == ErrorClass::kTimeout || reach.error == ErrorClass::kOther)
     return Status::IOError(fmt::format("cannot reach {}: {}", o.url, reach.describe()));
 
   std::set<std::string> only(o.only.begin(), o.only.end());
@@ -615,7 +649,8 @@ Result<Report> run_checks(const CheckOptions& o) {
     if (o.on_result) o.on_result(r);
     report.results.push_back(std::move(r));
   }
-  report.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  report.duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
 

@@ -29,7 +29,9 @@ void global_init() {
   (void)done;
 }
 
-long ms_long(Duration d) { return static_cast<long>(std::max<int64_t>(1, d.count())); }
+long ms_long(Duration d) {
+  return static_cast<long>(std::max<int64_t>(1, d.count()));
+}
 
 size_t discard_body(char*, size_t size, size_t n, void* received) {
   auto* total = static_cast<size_t*>(received);
@@ -112,7 +114,9 @@ HttpProbe::HttpProbe(ProbeOptions options) : options_(std::move(options)) {
   easy_ = curl_easy_init();
 }
 
-HttpProbe::~HttpProbe() { curl_easy_cleanup(static_cast<CURL*>(easy_)); }
+HttpProbe::~HttpProbe() {
+  curl_easy_cleanup(static_cast<CURL*>(easy_));
+}
 
 ProbeAnswer HttpProbe::post(const std::string& body, const std::vector<std::string>& headers) {
   CURL* e = static_cast<CURL*>(easy_);

@@ -18,18 +18,18 @@
 namespace hooksim::check {
 
 struct ProbeOptions {
-  std::string url;              // http:// or https://
-  Duration timeout{10000};      // total time allowed per request (as the sender's attempt timeout)
+  std::string url;                 // http:// or https://
+  Duration timeout{10000};         // total time allowed per request (as the sender's attempt timeout)
   Duration connect_timeout{5000};  // capped by `timeout`
-  std::string ca_file;          // trust these CAs (PEM) instead of the system's
+  std::string ca_file;             // trust these CAs (PEM) instead of the system's
 };
 
 // What came back for one request.
 struct ProbeAnswer {
-  int status = 0;                         // HTTP status; 0 when no answer arrived
-  ErrorClass error = ErrorClass::kNone;   // kNone when an answer (any status) arrived
-  std::string error_text;                 // libcurl's explanation when error != kNone
-  double latency_ms = 0;                  // from the start of the request to the complete answer (or the error)
+  int status = 0;                        // HTTP status; 0 when no answer arrived
+  ErrorClass error = ErrorClass::kNone;  // kNone when an answer (any status) arrived
+  std::string error_text;                // libcurl's explanation when error != kNone
+  double latency_ms = 0;  // from the start of the request to the complete answer (or the error)
 
   bool answered() const { return error == ErrorClass::kNone && status > 0; }
   bool is_2xx() const { return answered() && status >= 200 && status < 300; }
@@ -40,12 +40,12 @@ struct ProbeAnswer {
 
 // The TLS facts of an https endpoint, from a handshake that verifies the certificate like the sender.
 struct TlsFacts {
-  bool verified = false;        // the chain is trusted and the certificate is valid now for the host
-  std::string verify_error;     // libcurl's reason when !verified (e.g. "certificate has expired")
-  std::string protocol;         // negotiated version, e.g. "TLSv1.3"; empty when no handshake completed
-  int protocol_version = 0;     // its wire value: 0x0303 = TLS 1.2, 0x0304 = TLS 1.3; 0 when unknown
+  bool verified = false;     // the chain is trusted and the certificate is valid now for the host
+  std::string verify_error;  // libcurl's reason when !verified (e.g. "certificate has expired")
+  std::string protocol;      // negotiated version, e.g. "TLSv1.3"; empty when no handshake completed
+  int protocol_version = 0;  // its wire value: 0x0303 = TLS 1.2, 0x0304 = TLS 1.3; 0 when unknown
   std::optional<TimePoint> not_after;  // the leaf certificate's expiry, when a certificate was seen
-  std::string subject;          // the leaf certificate's subject, e.g. "CN=localhost"
+  std::string subject;                 // the leaf certificate's subject, e.g. "CN=localhost"
 };
 
 class HttpProbe {

@@ -13,14 +13,15 @@ Event sample_event(std::string_view kind, uint64_t n, TimePoint at) {
   e.vehicle = fmt::format("truck-{:02}", n % 17 + 1);
   e.occurred_at = at;
   if (kind == "tracking") {
-    e.data = fmt::format(
-        R"({{"latitude":{:.5f},"longitude":{:.5f},"speed_kmh":{},"heading":{},"ignition":true,)"
-        R"("odometer_km":{:.1f}}})",
-        38.72230 + 0.0001 * static_cast<double>(n % 100), -9.13930, 40 + n % 50, n * 37 % 360,
-        182734.4 + 0.3 * static_cast<double>(n));
+    e.data =
+        fmt::format(R"({{"latitude":{:.5f},"longitude":{:.5f},"speed_kmh":{},"heading":{},"ignition":true,)"
+                    R"("odometer_km":{:.1f}}})",
+                    38.72230 + 0.0001 * static_cast<double>(n % 100), -9.13930, 40 + n % 50, n * 37 % 360,
+                    182734.4 + 0.3 * static_cast<double>(n));
   } else if (kind == "message") {
-    e.data = fmt::format(R"({{"direction":"from_driver","driver":"D-{}","text":"Arrived at the depot, unloading now."}})",
-                         1000 + n % 50);
+    e.data = fmt::format(
+        R"({{"direction":"from_driver","driver":"D-{}","text":"Arrived at the depot, unloading now."}})",
+        1000 + n % 50);
   } else {  // driving_time
     e.data = fmt::format(
         R"({{"driver":"D-{}","activity":"driving","continuous_driving_min":{},"daily_driving_min":{},)"

@@ -82,8 +82,8 @@ int check(const CheckArgs& a) {
 
   int n[4] = {};
   for (const auto& r : report->results) ++n[static_cast<int>(r.verdict)];
-  std::cout << fmt::format("{}: {} passed, {} warnings, {} failed, {} skipped", check::verdict_label(report->overall()),
-                           n[0], n[1], n[2], n[3])
+  std::cout << fmt::format("{}: {} passed, {} warnings, {} failed, {} skipped",
+                           check::verdict_label(report->overall()), n[0], n[1], n[2], n[3])
             << std::endl;
   if (json_out) *json_out << check::report_json(*report);
   if (html_out) *html_out << check::report_html(*report);
@@ -98,23 +98,30 @@ int check(const CheckArgs& a) {
 
 Command add_check(CLI::App& app) {
   auto args = std::make_shared<CheckArgs>();
-  auto* cmd = app.add_subcommand("check", "Test a webhook receiver against the delivery contract (exit 0/1/2)");
+  auto* cmd =
+      app.add_subcommand("check", "Test a webhook receiver against the delivery contract (exit 0/1/2)");
   cmd->add_option("URL", args->url, "The receiver's webhook URL (http:// or https://)")->required();
-  auto* secret = cmd->add_option("--secret", args->secret, "Sign deliveries with this whsec_ secret (Standard Webhooks)");
-  auto* token = cmd->add_option("--token", args->token, "Send 'authorization: Bearer TOKEN' instead of signing");
+  auto* secret = cmd->add_option("--secret", args->secret,
+                                 "Sign deliveries with this whsec_ secret (Standard Webhooks)");
+  auto* token =
+      cmd->add_option("--token", args->token, "Send 'authorization: Bearer TOKEN' instead of signing");
   secret->excludes(token);
-  cmd->add_option("--timeout", args->timeout, "The sender's attempt timeout (e.g. 10s, 200ms)")->capture_default_str();
+  cmd->add_option("--timeout", args->timeout, "The sender's attempt timeout (e.g. 10s, 200ms)")
+      ->capture_default_str();
   cmd->add_option("--json", args->json_path, "Write the JSON report to FILE (schema in docs/check.md)");
   cmd->add_option("--html", args->html_path, "Write a self-contained HTML report to FILE");
   cmd->add_option("--only", args->only, "Run only these checks (comma-separated names, see docs/check.md)")
       ->delimiter(',');
   cmd->add_option("--ca-file", args->ca_file, "Trust the CAs in this PEM file instead of the system's");
-  cmd->add_option("--backlog", args->backlog, "backlog_drain: events sent back to back")->capture_default_str();
+  cmd->add_option("--backlog", args->backlog, "backlog_drain: events sent back to back")
+      ->capture_default_str();
   cmd->add_option("--daily-events", args->daily_events, "backlog_drain: events in one day's backlog")
       ->capture_default_str();
-  cmd->add_option("--drain-bound", args->drain_bound, "backlog_drain: WARN when a day's backlog drains slower")
+  cmd->add_option("--drain-bound", args->drain_bound,
+                  "backlog_drain: WARN when a day's backlog drains slower")
       ->capture_default_str();
-  cmd->add_option("--payload-size", args->payload_size, "large_payload: the largest payload expected, in bytes")
+  cmd->add_option("--payload-size", args->payload_size,
+                  "large_payload: the largest payload expected, in bytes")
       ->capture_default_str();
   return [cmd, args]() { return *cmd ? check(*args) : -1; };
 }

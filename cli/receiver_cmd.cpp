@@ -139,7 +139,8 @@ Command add_receiver(CLI::App& app) {
   cmd->add_option("--rate-limit", args->rate_limit,
                   "At most N requests per subscription per minute; more are answered 429 (0: no limit)");
   cmd->add_option("--latency", args->latency, "Answer after this long (overrides the script's latency)");
-  cmd->add_option("--body-limit", args->body_limit, "Answer 413 to bodies larger than BYTES")->capture_default_str();
+  cmd->add_option("--body-limit", args->body_limit, "Answer 413 to bodies larger than BYTES")
+      ->capture_default_str();
   return [cmd, args]() { return *cmd ? receiver(*args) : -1; };
 }
 

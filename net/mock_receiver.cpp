@@ -625,7 +625,8 @@ RequestRecord::Signature ReceiverState::check_auth(const http::request<http::str
         int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-        int64_t tolerance = std::chrono::duration_cast<std::chrono::seconds>(opts.timestamp_tolerance).count();
+        int64_t tolerance =
+            std::chrono::duration_cast<std::chrono::seconds>(opts.timestamp_tolerance).count();
         if (*timestamp < now - tolerance || *timestamp > now + tolerance) sig = Sig::kStale;
       }
       result = worst(result, sig);
@@ -834,8 +835,10 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       return respond(405, "only POST is accepted\n");
     }
     r.signature = state_->check_auth(req);
-    bool bad = r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing;
-    bool rejected = (bad && !state_->opts.accept_bad_signatures) || r.signature == RequestRecord::Signature::kStale;
+    bool bad =
+        r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing;
+    bool rejected =
+        (bad && !state_->opts.accept_bad_signatures) || r.signature == RequestRecord::Signature::kStale;
     Decision d = state_->decide(r.virtual_time);
     if (d.action == Action::kAnswer && !rejected && is_2xx(d.status)) {
       if (int status = state_->misbehave(r); status != 0) d.status = status;

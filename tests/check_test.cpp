@@ -3,6 +3,8 @@
 // the HTTPS check judges certificates made here (a test CA, expired, near-expiry, wrong host), and the
 // binary's exit codes. Verdicts only: the one timing-dependent verdict (a receiver 5x slower than the
 // timeout) cannot flip.
+#include "check/check.h"
+
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -25,16 +27,15 @@
 #include <thread>
 #include <vector>
 
-#include "check/check.h"
 #include "net/mock_receiver.h"
 
 namespace hooksim::check {
 namespace {
 
-using nlohmann::json;
 using net::MockReceiver;
 using net::ReceiverOptions;
 using net::RequestRecord;
+using nlohmann::json;
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr const char* kToken = "tok_check_test";
@@ -186,8 +187,8 @@ TEST(Check, WithoutCredentialsTheSignatureChecksAreSkipped) {
   Report report = run_ok(o);
   ASSERT_EQ(report.results.size(), 3u);
   EXPECT_EQ(verdicts(report), (std::map<std::string, Verdict>{{"accepts_valid", Verdict::kPass},
-                                                               {"rejects_forged", Verdict::kSkip},
-                                                               {"rejects_stale", Verdict::kSkip}}));
+                                                              {"rejects_forged", Verdict::kSkip},
+                                                              {"rejects_stale", Verdict::kSkip}}));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -215,7 +216,7 @@ TEST(Check, AcceptingABadTokenFailsRejectsForgedInTokenMode) {
   o.only = {"accepts_valid", "rejects_forged"};
   Report report = run_ok(o);
   EXPECT_EQ(verdicts(report), (std::map<std::string, Verdict>{{"accepts_valid", Verdict::kPass},
-                                                               {"rejects_forged", Verdict::kFail}}));
+                                                              {"rejects_forged", Verdict::kFail}}));
 }
 
 TEST(Check, IgnoringTimestampsFailsRejectsStaleOnly) {
@@ -392,11 +393,13 @@ TEST(Check, JsonReportFollowsTheDocumentedSchema) {
   const json& c = j["checks"][0];
   std::vector<std::string> keys;  // in the order written
   auto ordered = nlohmann::ordered_json::parse(report_json(report));
-  for (auto it = ordered["checks"][0].begin(); it != ordered["checks"][0].end(); ++it) keys.push_back(it.key());
+  for (auto it = ordered["checks"][0].begin(); it != ordered["checks"][0].end(); ++it)
+    keys.push_back(it.key());
   std::vector<std::string> top;
   for (auto it = ordered.begin(); it != ordered.end(); ++it) top.push_back(it.key());
-  EXPECT_EQ(top, (std::vector<std::string>{"schema", "hooksim_version", "url", "auth", "timeout_ms", "started_at",
-                                           "duration_ms", "verdict", "exit_code", "counts", "checks"}));
+  EXPECT_EQ(top,
+            (std::vector<std::string>{"schema", "hooksim_version", "url", "auth", "timeout_ms", "started_at",
+                                      "duration_ms", "verdict", "exit_code", "counts", "checks"}));
   EXPECT_EQ(keys, (std::vector<std::string>{"name", "title", "verdict", "figure", "advice", "duration_ms",
                                             "measurements", "probes"}));
   EXPECT_EQ(c["name"], "accepts_valid");
@@ -430,7 +433,8 @@ TEST(Check, HtmlReportIsSelfContainedAndEscaped) {
   EXPECT_NE(html.find("Answer 2xx &amp; store."), std::string::npos);
   EXPECT_NE(html.find("Not ready"), std::string::npos);
   // Nothing is loaded from elsewhere.
-  for (const char* external : {"src=", "<link", "@import", "url("}) EXPECT_EQ(html.find(external), std::string::npos) << external;
+  for (const char* external : {"src=", "<link", "@import", "url("})
+    EXPECT_EQ(html.find(external), std::string::npos) << external;
 }
 
 TEST(Check, SampleEventsCoverTheThreeKindsAsValidJson) {
@@ -450,7 +454,9 @@ TEST(Check, SampleEventsCoverTheThreeKindsAsValidJson) {
 using Key = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 using Cert = std::unique_ptr<X509, decltype(&X509_free)>;
 
-Key new_key() { return Key(EVP_EC_gen("P-256"), EVP_PKEY_free); }
+Key new_key() {
+  return Key(EVP_EC_gen("P-256"), EVP_PKEY_free);
+}
 
 void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
@@ -554,8 +560,8 @@ TEST(CheckHttps, ACertificateExpiringWithinFourteenDaysWarns) {
   o.ca_file = pki.ca();
   o.only = {"https", "accepts_valid"};
   Report report = run_ok(o);
-  EXPECT_EQ(verdicts(report), (std::map<std::string, Verdict>{{"accepts_valid", Verdict::kPass},
-                                                               {"https", Verdict::kWarn}}));
+  EXPECT_EQ(verdicts(report),
+            (std::map<std::string, Verdict>{{"accepts_valid", Verdict::kPass}, {"https", Verdict::kWarn}}));
   EXPECT_NE(result(report, "https").figure.find("expires within 14 days"), std::string::npos);
 }
 
@@ -626,13 +632,14 @@ TEST(CheckCommand, PrintsOneLinePerCheckWritesReportsAndExitsZero) {
   TempDir dir;
   Receiver rx(with_secret());
   std::string json_path = dir / "report.json", html_path = dir / "report.html";
-  auto [code, out] = hooksim("check " + rx.url() + " --secret " + kSecret + " --backlog 30 --json " + json_path +
-                             " --html " + html_path);
+  auto [code, out] = hooksim("check " + rx.url() + " --secret " + kSecret + " --backlog 30 --json " +
+                             json_path + " --html " + html_path);
   EXPECT_EQ(code, 0) << out;
   auto l = lines(out);
   ASSERT_EQ(l.size(), all_checks().size() + 1) << out;
   for (size_t i = 0; i < all_checks().size(); ++i) {
-    std::string want = (all_checks()[i].name == "https" ? "WARN  " : "PASS  ") + std::string(all_checks()[i].name);
+    std::string want =
+        (all_checks()[i].name == "https" ? "WARN  " : "PASS  ") + std::string(all_checks()[i].name);
     EXPECT_EQ(l[i].rfind(want, 0), 0u) << l[i];
   }
   EXPECT_EQ(l.back(), "WARN: 8 passed, 1 warnings, 0 failed, 0 skipped");
@@ -649,7 +656,8 @@ TEST(CheckCommand, AFailingCheckExitsOne) {
   ReceiverOptions ro = with_secret();
   ro.accept_bad_signatures = true;
   Receiver rx(ro);
-  auto [code, out] = hooksim("check " + rx.url() + " --secret " + kSecret + " --only rejects_forged,accepts_valid");
+  auto [code, out] =
+      hooksim("check " + rx.url() + " --secret " + kSecret + " --only rejects_forged,accepts_valid");
   EXPECT_EQ(code, 1) << out;
   auto l = lines(out);
   ASSERT_EQ(l.size(), 3u) << out;
@@ -661,8 +669,10 @@ TEST(CheckCommand, AFailingCheckExitsOne) {
 TEST(CheckCommand, BadUsageAndAnUnreachableUrlExitTwo) {
   TempDir dir;
   EXPECT_EQ(hooksim("check").first, 2);
-  EXPECT_EQ(hooksim("check ftp://127.0.0.1/"),
-            std::make_pair(2, std::string("hooksim check: URL 'ftp://127.0.0.1/': must start with http:// or https://\n")));
+  EXPECT_EQ(
+      hooksim("check ftp://127.0.0.1/"),
+      std::make_pair(
+          2, std::string("hooksim check: URL 'ftp://127.0.0.1/': must start with http:// or https://\n")));
   EXPECT_EQ(hooksim("check http://127.0.0.1:1/ --secret nope"),
             std::make_pair(2, std::string("hooksim check: --secret: secret must start with whsec_\n")));
   EXPECT_EQ(hooksim("check http://127.0.0.1:1/ --timeout 1x").first, 2);
@@ -682,8 +692,10 @@ TEST(CheckCommand, BadUsageAndAnUnreachableUrlExitTwo) {
 }
 
 TEST(ReceiverCommand, MisbehaviourFlagsAreValidated) {
-  EXPECT_EQ(hooksim("receiver --rate-limit -1"),
-            std::make_pair(2, std::string("hooksim receiver: --rate-limit: must be 0 (none) or more requests per minute\n")));
+  EXPECT_EQ(
+      hooksim("receiver --rate-limit -1"),
+      std::make_pair(
+          2, std::string("hooksim receiver: --rate-limit: must be 0 (none) or more requests per minute\n")));
   EXPECT_EQ(hooksim("receiver --latency 1x").first, 2);
   EXPECT_EQ(hooksim("receiver --body-limit 0"),
             std::make_pair(2, std::string("hooksim receiver: --body-limit: must be at least 1 byte\n")));

@@ -115,7 +115,8 @@ class Client {
   Reply post(const std::string& url, const Delivery& d) {
     // Now, as a sender stamps it: the receiver refuses a timestamp more than 5 minutes off.
     const int64_t timestamp =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     std::vector<std::string> headers = {"content-type: application/json",
                                         "user-agent: hooksim/test",
                                         "webhook-id: " + d.id,
