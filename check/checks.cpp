@@ -262,7 +262,7 @@ void latency_headroom(Run& run, CheckResult& r) {
                     {"timeouts", timed_out ? 1 : 0},
                     {"p50_ms", p50},
                     {"p99_ms", p99},
-                    {"timeout_ms", timeout_ms}};
+                    {"timeout_ms", run.opts().timeout.count()}};
   std::string limit = format_duration(run.opts().timeout);
   if (timed_out) {
     r.verdict = Verdict::kFail;
