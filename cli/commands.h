@@ -14,5 +14,6 @@ Command add_receiver(CLI::App& app);
 Command add_run(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_status(CLI::App& app);
+Command add_check(CLI::App& app);
 
 }  // namespace hooksim::cli

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
                                                  hooksim::cli::add_receiver(app),
                                                  hooksim::cli::add_run(app),
                                                  hooksim::cli::add_serve(app),
-                                                 hooksim::cli::add_status(app)};
+                                                 hooksim::cli::add_status(app),
+                                                 hooksim::cli::add_check(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 // hooksim receiver [--listen HOST:PORT] [--script FILE] [--secret whsec_...] [--token T] [--record FILE]
 //                  [--tls-cert PEM --tls-key PEM] [--threads N] [--accept-bad-signatures]
+//                  [--ignore-timestamps] [--fail-duplicates] [--reject-out-of-order] [--rate-limit N]
+//                  [--latency DUR] [--body-limit BYTES]
 //
 // Runs net::MockReceiver until SIGINT or SIGTERM. stdout: one line "listening on URL" (flushed at once, so a
 // script can read the port), then at exit the counters as one JSON line. Documented in docs/receiver.md.
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "engine/time.h"
 #include "net/mock_receiver.h"
 #include "net/signing.h"
 
@@ -24,6 +27,13 @@ struct ReceiverArgs {
   std::string script_path, secret, token, record_path, tls_cert, tls_key;
   int threads = 1;
   bool accept_bad_signatures = false;
+  // Misbehaviours (docs/receiver.md, "Misbehaving on purpose").
+  bool ignore_timestamps = false;
+  bool fail_duplicates = false;
+  bool reject_out_of_order = false;
+  int64_t rate_limit = 0;
+  std::string latency;  // overrides the script's latency when set
+  int64_t body_limit = 10 * 1024 * 1024;
 };
 
 int usage_error(const std::string& message) {
@@ -50,6 +60,18 @@ int receiver(const ReceiverArgs& a) {
   options.secret = a.secret;
   options.token = a.token;
   options.accept_bad_signatures = a.accept_bad_signatures;
+  options.ignore_timestamps = a.ignore_timestamps;
+  options.fail_duplicates = a.fail_duplicates;
+  options.reject_out_of_order = a.reject_out_of_order;
+  if (a.rate_limit < 0) return usage_error("--rate-limit: must be 0 (none) or more requests per minute");
+  options.rate_limit_per_minute = static_cast<uint64_t>(a.rate_limit);
+  if (!a.latency.empty()) {
+    auto latency = parse_duration(a.latency);
+    if (!latency.ok()) return usage_error("--latency: " + latency.status().message());
+    options.script.latency = *latency;
+  }
+  if (a.body_limit < 1) return usage_error("--body-limit: must be at least 1 byte");
+  options.body_limit = static_cast<uint64_t>(a.body_limit);
   options.record_path = a.record_path;
   options.tls_cert_path = a.tls_cert;
   options.tls_key_path = a.tls_key;
@@ -108,6 +130,17 @@ Command add_receiver(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Threads running the server")->capture_default_str();
   cmd->add_flag("--accept-bad-signatures", args->accept_bad_signatures,
                 "Answer as scripted even when the signature or token check fails (still recorded)");
+  cmd->add_flag("--ignore-timestamps", args->ignore_timestamps,
+                "Accept signed requests whose webhook-timestamp is more than 5 minutes off");
+  cmd->add_flag("--fail-duplicates", args->fail_duplicates,
+                "Answer 500 to a webhook-id already accepted for the subscription");
+  cmd->add_flag("--reject-out-of-order", args->reject_out_of_order,
+                "Answer 409 to an older hooksim-sequence after a newer one");
+  cmd->add_option("--rate-limit", args->rate_limit,
+                  "At most N requests per subscription per minute; more are answered 429 (0: no limit)");
+  cmd->add_option("--latency", args->latency, "Answer after this long (overrides the script's latency)");
+  cmd->add_option("--body-limit", args->body_limit, "Answer 413 to bodies larger than BYTES")
+      ->capture_default_str();
   return [cmd, args]() { return *cmd ? receiver(*args) : -1; };
 }
 

@@ -84,6 +84,10 @@ long to_ms_long(Duration d) { return static_cast<long>(std::max<int64_t>(1, d.co
 
 }  // namespace
 
+ErrorClass classify_curl_error(CURLcode code) {
+  return classify(code);
+}
+
 CurlTransport::CurlTransport(asio::io_context& io, const Scheduler& clock, CurlOptions options)
     : io_(io), clock_(clock), options_(std::move(options)), timer_(io) {
   static const bool global_init = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();

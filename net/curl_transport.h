@@ -38,6 +38,10 @@ struct CurlOptions {
   double speed = 1.0;                 // the scheduler's clock speed: timeouts are divided by it
 };
 
+// How the sender classifies a failed libcurl transfer (a CURLcode): timeout, connect, dns, tls, reset or
+// other. Shared with `hooksim check`, which must judge failures exactly as the sender does.
+ErrorClass classify_curl_error(CURLcode code);
+
 class CurlTransport final : public Transport {
  public:
   // `clock` measures latencies (on the engine's clock). Both references must outlive the transport.

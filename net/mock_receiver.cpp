@@ -210,6 +210,8 @@ const char* signature_name(RequestRecord::Signature s) {
       return "missing";
     case RequestRecord::Signature::kUnchecked:
       return "unchecked";
+    case RequestRecord::Signature::kStale:
+      return "stale";
   }
   return "?";
 }
@@ -288,6 +290,9 @@ struct SubscriptionOrder {
   std::optional<uint64_t> last_seq;
   std::unordered_set<std::string> accepted_ids;
   std::deque<std::string> id_fifo;  // accepted_ids in insertion order, to forget the oldest
+  // The rate limit's token bucket (ReceiverOptions::rate_limit_per_minute).
+  double tokens = -1;  // < 0: not started (a full bucket)
+  std::chrono::steady_clock::time_point refilled;
 };
 
 constexpr size_t kRecordFlushBytes = 64 * 1024;
@@ -322,6 +327,8 @@ struct ReceiverState : std::enable_shared_from_this<ReceiverState> {
   Decision decide(const std::optional<std::string>& virtual_time);
   // The signature / token check of a request.
   RequestRecord::Signature check_auth(const http::request<http::string_body>& req) const;
+  // The status a misbehaviour switch answers instead of the script's 2xx, or 0 for none.
+  int misbehave(const RequestRecord& r);
   // Completes `r` (t_ms, order), counts it, appends it to the record and calls on_record.
   void record(RequestRecord& r);
   Status flush();
@@ -545,17 +552,19 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// How a combined check (secret and token) reports: unchecked < ok < bad < missing.
+// How a combined check (secret and token) reports: unchecked < ok < stale < bad < missing.
 int signature_rank(RequestRecord::Signature s) {
   switch (s) {
     case RequestRecord::Signature::kUnchecked:
       return 0;
     case RequestRecord::Signature::kOk:
       return 1;
-    case RequestRecord::Signature::kBad:
+    case RequestRecord::Signature::kStale:
       return 2;
-    case RequestRecord::Signature::kMissing:
+    case RequestRecord::Signature::kBad:
       return 3;
+    case RequestRecord::Signature::kMissing:
+      return 4;
   }
   return 0;
 }
@@ -611,7 +620,16 @@ RequestRecord::Signature ReceiverState::check_auth(const http::request<http::str
     } else {
       auto timestamp = parse_int<int64_t>(header(req, "webhook-timestamp"));
       bool good = timestamp && verify(key, header(req, "webhook-id"), *timestamp, req.body(), signature);
-      result = worst(result, good ? Sig::kOk : Sig::kBad);
+      Sig sig = good ? Sig::kOk : Sig::kBad;
+      if (good && !opts.ignore_timestamps) {
+        int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+        int64_t tolerance =
+            std::chrono::duration_cast<std::chrono::seconds>(opts.timestamp_tolerance).count();
+        if (*timestamp < now - tolerance || *timestamp > now + tolerance) sig = Sig::kStale;
+      }
+      result = worst(result, sig);
     }
   }
   if (!expected_authorization.empty()) {
@@ -625,6 +643,29 @@ RequestRecord::Signature ReceiverState::check_auth(const http::request<http::str
     }
   }
   return result;
+}
+
+int ReceiverState::misbehave(const RequestRecord& r) {
+  if (!opts.fail_duplicates && !opts.reject_out_of_order && opts.rate_limit_per_minute == 0) return 0;
+  std::lock_guard lock(mu);
+  SubscriptionOrder& s = subs[r.sub];
+  if (opts.rate_limit_per_minute > 0) {
+    const auto capacity = static_cast<double>(opts.rate_limit_per_minute);
+    auto now = std::chrono::steady_clock::now();
+    if (s.tokens < 0) {
+      s.tokens = capacity;
+    } else {
+      double minutes = std::chrono::duration<double, std::ratio<60>>(now - s.refilled).count();
+      s.tokens = std::min(capacity, s.tokens + minutes * capacity);
+    }
+    s.refilled = now;
+    if (s.tokens < 1) return 429;
+    s.tokens -= 1;
+  }
+  bool duplicate = r.event && s.accepted_ids.contains(*r.event);
+  if (opts.fail_duplicates && duplicate) return 500;
+  if (opts.reject_out_of_order && !duplicate && r.seq && s.last_seq && *r.seq < *s.last_seq + 1) return 409;
+  return 0;
 }
 
 RequestRecord::Order ReceiverState::classify_locked(const RequestRecord& r) {
@@ -669,7 +710,8 @@ void ReceiverState::record(RequestRecord& r) {
         ++stats.drops;
         break;
     }
-    if (r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing)
+    if (r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing ||
+        r.signature == RequestRecord::Signature::kStale)
       ++stats.bad_signatures;
     r.order = r.action == RequestRecord::Action::kAnswer && is_2xx(r.status)
                   ? classify_locked(r)
@@ -793,10 +835,14 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       return respond(405, "only POST is accepted\n");
     }
     r.signature = state_->check_auth(req);
-    bool rejected = r.signature != RequestRecord::Signature::kOk &&
-                    r.signature != RequestRecord::Signature::kUnchecked &&
-                    !state_->opts.accept_bad_signatures;
+    bool bad =
+        r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing;
+    bool rejected =
+        (bad && !state_->opts.accept_bad_signatures) || r.signature == RequestRecord::Signature::kStale;
     Decision d = state_->decide(r.virtual_time);
+    if (d.action == Action::kAnswer && !rejected && is_2xx(d.status)) {
+      if (int status = state_->misbehave(r); status != 0) d.status = status;
+    }
     record_ = std::move(r);
     pending_ = true;
     switch (d.action) {
@@ -828,7 +874,10 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     record_.action = RequestRecord::Action::kAnswer;
     record_.status = status;
     state_->record(record_);
-    respond(status, status == 401 ? "signature or token check failed\n" : "");
+    respond(status, status == 401 ? (record_.signature == RequestRecord::Signature::kStale
+                                         ? "webhook-timestamp outside the tolerance\n"
+                                         : "signature or token check failed\n")
+                                  : "");
   }
 
   void drop() {

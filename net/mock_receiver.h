@@ -88,7 +88,8 @@ Result<ReceiverScript> load_receiver_script(const std::string& path);
 // What happened to one request; one line of the record file (docs/receiver.md, "Record").
 struct RequestRecord {
   enum class Action { kAnswer, kTimeout, kDrop };
-  enum class Signature { kOk, kBad, kMissing, kUnchecked };
+  // kStale: the signature matches but webhook-timestamp is outside the tolerance (ReceiverOptions).
+  enum class Signature { kOk, kBad, kMissing, kUnchecked, kStale };
   enum class Order { kOk, kDuplicate, kGap, kOutOfOrder, kNotApplicable };
 
   int64_t t_ms = 0;                         // wall milliseconds since the receiver started, at the outcome
@@ -118,7 +119,7 @@ struct ReceiverStats {
   uint64_t drops = 0;             // connection closed without an answer by a drop window
   uint64_t duplicates = 0;        // 2xx answers to an event id already answered 2xx for the subscription
   uint64_t order_violations = 0;  // 2xx answers whose sequence was a gap or out of order
-  uint64_t bad_signatures = 0;    // requests whose signature or token was bad or missing
+  uint64_t bad_signatures = 0;    // requests whose signature or token was bad, missing or stale
 
   // {"requests":..,"answered_2xx":..,"answered_other":..,"timeouts":..,"drops":..,"duplicates":..,
   //  "order_violations":..,"bad_signatures":..,"connections":..} on one line.
@@ -132,8 +133,25 @@ struct ReceiverOptions {
   std::string secret;
   // When set, every request must carry "authorization: Bearer <token>"; otherwise it is answered 401.
   std::string token;
+  // With a secret, a webhook-timestamp further than this from the wall clock (either way) is answered 401
+  // and recorded as "stale" (Standard Webhooks replay protection), even when the signature matches.
+  Duration timestamp_tolerance = std::chrono::minutes(5);
+
+  // Misbehaviours, to test a sender or `hooksim check` against a receiver that gets things wrong. Each
+  // applies only to a request the script answers with a 2xx and whose signature or token check passed.
+  //
   // Answer as the script says even when the signature or token check fails (still recorded and counted).
   bool accept_bad_signatures = false;
+  // Do not check webhook-timestamp against timestamp_tolerance (stale and future requests are accepted).
+  bool ignore_timestamps = false;
+  // Answer 500 to a webhook-id already answered 2xx for the subscription (instead of 2xx again).
+  bool fail_duplicates = false;
+  // Answer 409 to a hooksim-sequence lower than the last accepted one + 1 that is not a duplicate (an older
+  // event after a newer one, as after a live probe).
+  bool reject_out_of_order = false;
+  // When > 0: at most this many requests per subscription per minute (a token bucket holding up to this
+  // many, refilled evenly over a minute); requests beyond it are answered 429.
+  uint64_t rate_limit_per_minute = 0;
   // When set, one JSON line per request is written to this file (truncated at listen()). Writes are
   // buffered: flushed every second, whenever 64 KiB are pending, and by flush().
   std::string record_path;

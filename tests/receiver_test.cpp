@@ -113,16 +113,20 @@ class Client {
   std::string ca_file;  // trust this CA (HTTPS tests)
 
   Reply post(const std::string& url, const Delivery& d) {
+    // Now, as a sender stamps it: the receiver refuses a timestamp more than 5 minutes off.
+    const int64_t timestamp =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     std::vector<std::string> headers = {"content-type: application/json",
                                         "user-agent: hooksim/test",
                                         "webhook-id: " + d.id,
-                                        "webhook-timestamp: 1767225600",
+                                        "webhook-timestamp: " + std::to_string(timestamp),
                                         "hooksim-sequence: " + std::to_string(d.seq),
                                         "hooksim-attempt: " + std::to_string(d.attempt),
                                         "hooksim-subscription: " + d.sub};
     if (!d.virtual_time.empty()) headers.push_back("hooksim-virtual-time: " + d.virtual_time);
     if (d.signature == "sign") {
-      headers.push_back("webhook-signature: " + sign(*signing_key(kSecret), d.id, 1767225600, d.body));
+      headers.push_back("webhook-signature: " + sign(*signing_key(kSecret), d.id, timestamp, d.body));
     } else if (!d.signature.empty()) {
       headers.push_back("webhook-signature: " + d.signature);
     }

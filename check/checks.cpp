@@ -1,0 +1,657 @@
+// The checks of `hooksim check` (docs/check.md). Each sends its deliveries on its own subscription id
+// (`hooksim-subscription`), with sequence numbers from 1 and event ids unique to the run, so checks do not
+// disturb each other and a receiver's duplicate and order bookkeeping sees each check as a fresh
+// subscription.
+#include <fmt/format.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "check/check.h"
+#include "check/http_probe.h"
+#include "net/signing.h"
+
+namespace hooksim::check {
+
+namespace {
+
+using nlohmann::json;
+using std::chrono::minutes;
+
+constexpr int kLatencySamples = 20;
+constexpr int kProbeOrderEvents = 5;
+constexpr auto kTimestampTolerance = minutes(5);
+// Stale and future probes are this far off: twice the tolerance, so a few minutes of clock skew between
+// this machine and the receiver cannot change the verdict.
+constexpr auto kTimestampOffset = minutes(10);
+constexpr int kExpiryWarningDays = 14;
+constexpr const char* kKinds[] = {"tracking", "message", "driving_time"};
+
+const std::vector<CheckInfo> kChecks = {
+    {"accepts_valid", "accepts valid deliveries",
+     "The sender counts only a 2xx answer as delivered and holds the subscription's queue on anything else "
+     "(a 3xx too: redirects are never followed), so answer 2xx at the registered URL as soon as the event "
+     "is safely stored."},
+    {"latency_headroom", "latency headroom",
+     "An answer slower than the attempt timeout is a failed attempt that is retried while every later event "
+     "waits, so acknowledge at once (store the event, answer 2xx) and do slow work in the background."},
+    {"rejects_forged", "rejects forged signatures",
+     "Anyone who learns the URL can post fake events, so verify the webhook-signature (Standard Webhooks "
+     "HMAC-SHA256 over id.timestamp.body with the whsec_ secret) or the bearer token on every request and "
+     "answer 401 when it does not match."},
+    {"rejects_stale", "rejects stale or future timestamps",
+     "A captured delivery can be replayed later, so reject a webhook-timestamp more than 5 minutes away from "
+     "your clock with a 4xx (the signature covers it) and keep the clock in sync with NTP."},
+    {"idempotent_redelivery", "idempotent on redelivery",
+     "Delivery is at-least-once: after a lost answer or a sender crash the same event (same webhook-id) "
+     "comes again, so remember processed ids and answer 2xx to a repeat without processing it twice."},
+    {"probe_order", "tolerates the live-probe order",
+     "During an outage a scheduled retry may carry the newest event, and the backlog follows oldest-first "
+     "once it succeeds, so accept an older event after a newer one and order by occurred_at or "
+     "hooksim-sequence yourself."},
+    {"backlog_drain", "keeps up with a backlog drain",
+     "After an outage the whole backlog (up to 7 days of events) arrives back to back, one at a time, so "
+     "answer each quickly, never rate-limit or fail the burst, and queue the processing behind the 2xx."},
+    {"large_payload", "large payloads",
+     "A body-size limit in the receiver or a proxy in front of it (413) blocks the queue on the first large "
+     "event until it is discarded, so accept request bodies of at least the tested size (e.g. nginx "
+     "client_max_body_size)."},
+    {"https", "HTTPS",
+     "Deliveries carry vehicle positions and driver messages and the platform strongly recommends HTTPS, so "
+     "serve the URL over TLS 1.2 or later with a certificate valid for its host name, renewed well before "
+     "it expires."},
+};
+
+const CheckInfo& info(std::string_view name) {
+  for (const auto& c : kChecks)
+    if (c.name == name) return c;
+  return kChecks.front();  // unreachable: names come from kChecks
+}
+
+std::string random_hex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  std::string out;
+  for (unsigned char c : raw) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+TimePoint wall_now() {
+  return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+}
+
+// How a delivery authenticates itself.
+enum class Auth {
+  kValid,           // as the sender: the right signature or token
+  kWrongSignature,  // a well-formed v1 signature that does not match
+  kNoSignature,     // no webhook-signature header
+  kOtherSecret,     // correctly computed, with a different secret
+  kNoToken,         // no authorization header
+  kWrongToken,      // "Bearer <something else>"
+};
+
+// One delivery to send.
+struct Outgoing {
+  std::string what;  // for the report
+  Event event;
+  uint64_t seq = 1;
+  uint32_t attempt = 1;
+  Auth auth = Auth::kValid;
+  Duration timestamp_offset{0};  // added to the wall clock for webhook-timestamp
+};
+
+std::string human_bytes(uint64_t n) {
+  if (n % (1024 * 1024) == 0) return fmt::format("{} MiB", n / (1024 * 1024));
+  if (n % 1024 == 0) return fmt::format("{} KiB", n / 1024);
+  return fmt::format("{} bytes", n);
+}
+
+std::string human_ms(double ms) {
+  if (ms < 10) return fmt::format("{:.2f} ms", ms);
+  if (ms < 1000) return fmt::format("{:.0f} ms", ms);
+  return fmt::format("{:.2f} s", ms / 1000);
+}
+
+// The state of one run: the options, the client, the run's unique id.
+class Run {
+ public:
+  explicit Run(const CheckOptions& o)
+      : opts_(o), probe_(ProbeOptions{o.url, o.timeout, Duration(5000), o.ca_file}), run_id_(random_hex(4)) {
+    if (!o.secret.empty()) key_ = *net::signing_key(o.secret);
+    other_key_ = random_hex(24);
+  }
+
+  const CheckOptions& opts() const { return opts_; }
+  HttpProbe& probe() { return probe_; }
+  bool signing() const { return !key_.empty(); }
+  bool token_mode() const { return !opts_.token.empty(); }
+
+  // Event number n of check `check`: an id unique to this run and check.
+  Event event(std::string_view check, std::string_view kind, uint64_t n) {
+    Event e = sample_event(kind, n, wall_now());
+    e.id = fmt::format("evt_chk{}_{}_{}", run_id_, check, n);
+    return e;
+  }
+
+  // Sends `o` on the subscription of check `check` and records it in `result`.
+  ProbeAnswer send(CheckResult& result, const Outgoing& o, std::string expected,
+                   const std::function<bool(const ProbeAnswer&)>& met) {
+    std::string body = make_envelope(o.event);
+    TimePoint now = wall_now();
+    int64_t timestamp =
+        std::chrono::duration_cast<std::chrono::seconds>((now + o.timestamp_offset).time_since_epoch())
+            .count();
+    std::vector<std::string> h = {
+        "content-type: application/json",
+        "user-agent: hooksim/" HOOKSIM_VERSION " (check)",
+        "webhook-id: " + o.event.id,
+        fmt::format("webhook-timestamp: {}", timestamp),
+    };
+    switch (o.auth) {
+      case Auth::kValid:
+        if (signing()) h.push_back("webhook-signature: " + net::sign(key_, o.event.id, timestamp, body));
+        if (token_mode()) h.push_back("authorization: Bearer " + opts_.token);
+        break;
+      case Auth::kWrongSignature: {
+        // Right shape, wrong bytes: the valid signature with its MAC flipped.
+        std::string good = net::sign(key_, o.event.id, timestamp, body);
+        auto mac = *net::base64_decode(std::string_view(good).substr(3));
+        for (char& c : mac) c = static_cast<char>(~c);
+        h.push_back("webhook-signature: v1," + net::base64_encode(mac));
+        break;
+      }
+      case Auth::kNoSignature:
+        break;
+      case Auth::kOtherSecret:
+        h.push_back("webhook-signature: " + net::sign(other_key_, o.event.id, timestamp, body));
+        break;
+      case Auth::kNoToken:
+        break;
+      case Auth::kWrongToken:
+        h.push_back("authorization: Bearer " + opts_.token + "-forged");
+        break;
+    }
+    h.push_back(fmt::format("hooksim-sequence: {}", o.seq));
+    h.push_back(fmt::format("hooksim-attempt: {}", o.attempt));
+    h.push_back("hooksim-virtual-time: " + format_utc(now));
+    h.push_back(fmt::format("hooksim-subscription: check-{}-{}", run_id_, result.name));
+    ProbeAnswer a = probe_.post(body, h);
+    ProbeRecord r;
+    r.what = o.what;
+    r.expected = std::move(expected);
+    r.status = a.status;
+    if (a.error != ErrorClass::kNone) r.error = a.describe();
+    r.latency_ms = a.latency_ms;
+    r.met = met(a);
+    result.probes.push_back(std::move(r));
+    return a;
+  }
+
+  // Sends a valid delivery expecting 2xx.
+  ProbeAnswer deliver(CheckResult& result, const Outgoing& o) {
+    return send(result, o, "2xx", [](const ProbeAnswer& a) { return a.is_2xx(); });
+  }
+
+ private:
+  const CheckOptions& opts_;
+  HttpProbe probe_;
+  std::string run_id_;
+  std::string key_;        // HMAC key of the secret; empty in token mode
+  std::string other_key_;  // a different key, for "signed with another secret"
+};
+
+size_t count_met(const CheckResult& r) {
+  return static_cast<size_t>(std::count_if(r.probes.begin(), r.probes.end(), [](auto& p) { return p.met; }));
+}
+
+// "message event: 302 (redirects are not followed)" for the first probe that missed its expectation.
+std::string first_miss(const CheckResult& r) {
+  for (const auto& p : r.probes) {
+    if (p.met) continue;
+    std::string answer = p.error.empty() ? std::to_string(p.status) : p.error;
+    if (p.error.empty() && p.status >= 300 && p.status < 400) answer += " (redirects are not followed)";
+    return fmt::format("{}: {}", p.what, answer);
+  }
+  return "";
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+void accepts_valid(Run& run, CheckResult& r) {
+  uint64_t seq = 1;
+  for (const char* kind : kKinds) {
+    Outgoing o{fmt::format("{} event", kind), run.event(r.name, kind, seq), seq};
+    run.deliver(r, o);
+    ++seq;
+  }
+  size_t ok = count_met(r);
+  r.measurements = {{"sent", r.probes.size()}, {"accepted", ok}};
+  r.verdict = ok == r.probes.size() ? Verdict::kPass : Verdict::kFail;
+  r.figure = fmt::format("{}/{} signed deliveries answered 2xx", ok, r.probes.size());
+  if (!run.signing()) r.figure = fmt::format("{}/{} deliveries answered 2xx", ok, r.probes.size());
+  if (r.verdict == Verdict::kFail) r.figure += "; " + first_miss(r);
+}
+
+// Nearest-rank percentile of sorted values.
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+void latency_headroom(Run& run, CheckResult& r) {
+  const double timeout_ms = static_cast<double>(run.opts().timeout.count());
+  std::vector<double> samples;
+  bool timed_out = false;
+  for (uint64_t seq = 1; seq <= kLatencySamples; ++seq) {
+    Outgoing o{fmt::format("tracking event {}", seq), run.event(r.name, "tracking", seq), seq};
+    ProbeAnswer a = run.deliver(r, o);
+    if (a.error == ErrorClass::kTimeout) {
+      timed_out = true;  // the rest would only time out too: stop here
+      break;
+    }
+    if (!a.answered()) break;  // a connection problem: no latency to measure
+    samples.push_back(a.latency_ms);
+  }
+  std::sort(samples.begin(), samples.end());
+  double p50 = percentile(samples, 50), p99 = percentile(samples, 99);
+  r.measurements = {{"samples", samples.size()},
+                    {"timeouts", timed_out ? 1 : 0},
+                    {"p50_ms", p50},
+                    {"p99_ms", p99},
+                    {"timeout_ms", run.opts().timeout.count()}};
+  std::string limit = format_duration(run.opts().timeout);
+  if (timed_out) {
+    r.verdict = Verdict::kFail;
+    r.figure = samples.empty() ? fmt::format("no answer within the {} timeout", limit)
+                               : fmt::format(
+                                     "a delivery got no answer within the {} timeout (after {} answered, "
+                                     "p50 {})",
+                                     limit, samples.size(), human_ms(p50));
+    return;
+  }
+  if (samples.empty()) {
+    r.verdict = Verdict::kFail;
+    r.figure = "no answer: " + first_miss(r);
+    return;
+  }
+  r.figure = fmt::format("p50 {}, p99 {} over {} deliveries (timeout {})", human_ms(p50), human_ms(p99),
+                         samples.size(), limit);
+  if (p99 > timeout_ms) {
+    r.verdict = Verdict::kFail;
+    r.figure += ": p99 above the timeout";
+  } else if (p99 > timeout_ms / 2) {
+    r.verdict = Verdict::kWarn;
+    r.figure += ": p99 above half the timeout";
+  } else {
+    r.verdict = Verdict::kPass;
+  }
+}
+
+// Judges probes that must be refused: FAIL if one was accepted (2xx), WARN if one was refused otherwise
+// than expected, PASS if all got the expected answer.
+void judge_refusals(CheckResult& r, std::string_view refused_as) {
+  size_t accepted = 0;
+  for (const auto& p : r.probes)
+    if (p.error.empty() && p.status >= 200 && p.status < 300) ++accepted;
+  size_t met = count_met(r);
+  r.measurements = {{"sent", r.probes.size()}, {"rejected_as_expected", met}, {"accepted", accepted}};
+  if (accepted > 0) {
+    r.verdict = Verdict::kFail;
+    std::string which;
+    for (const auto& p : r.probes)
+      if (p.error.empty() && p.status >= 200 && p.status < 300) which += (which.empty() ? "" : ", ") + p.what;
+    r.figure = fmt::format("{}/{} accepted with 2xx ({})", accepted, r.probes.size(), which);
+  } else if (met < r.probes.size()) {
+    r.verdict = Verdict::kWarn;
+    r.figure = fmt::format("{}/{} answered {}; {}", met, r.probes.size(), refused_as, first_miss(r));
+  } else {
+    r.verdict = Verdict::kPass;
+    std::string statuses;
+    for (const auto& p : r.probes) statuses += (statuses.empty() ? "" : ", ") + std::to_string(p.status);
+    r.figure = fmt::format("{}/{} answered {} ({})", met, r.probes.size(), refused_as, statuses);
+  }
+}
+
+void rejects_forged(Run& run, CheckResult& r) {
+  if (!run.signing() && !run.token_mode()) {
+    r.verdict = Verdict::kSkip;
+    r.figure = "not tested: give --secret or --token (the credentials the receiver expects)";
+    return;
+  }
+  std::vector<std::pair<std::string, Auth>> forgeries;
+  if (run.signing()) {
+    forgeries = {{"wrong signature", Auth::kWrongSignature},
+                 {"no signature", Auth::kNoSignature},
+                 {"signed with another secret", Auth::kOtherSecret}};
+  } else {
+    forgeries = {{"no bearer token", Auth::kNoToken}, {"wrong bearer token", Auth::kWrongToken}};
+  }
+  uint64_t seq = 1;
+  for (const auto& [what, auth] : forgeries) {
+    Outgoing o{what, run.event(r.name, "tracking", seq), seq, 1, auth};
+    if (run.signing()) {
+      run.send(r, o, "4xx", [](const ProbeAnswer& a) { return a.is_4xx(); });
+    } else {
+      run.send(r, o, "401 or 403",
+               [](const ProbeAnswer& a) { return a.answered() && (a.status == 401 || a.status == 403); });
+    }
+    ++seq;
+  }
+  judge_refusals(r, run.signing() ? "4xx" : "401/403");
+}
+
+void rejects_stale(Run& run, CheckResult& r) {
+  if (!run.signing()) {
+    r.verdict = Verdict::kSkip;
+    r.figure = run.token_mode()
+                   ? "not tested: with a bearer token the timestamp is not signed, so it cannot protect "
+                     "against replays (use a whsec_ secret)"
+                   : "not tested: give --secret (timestamps are protected by the signature)";
+    return;
+  }
+  auto offset = std::chrono::duration_cast<Duration>(kTimestampOffset);
+  Outgoing stale{fmt::format("timestamp {} old", format_duration(offset)),
+                 run.event(r.name, "tracking", 1),
+                 1,
+                 1,
+                 Auth::kValid,
+                 -offset};
+  Outgoing future{fmt::format("timestamp {} ahead", format_duration(offset)),
+                  run.event(r.name, "tracking", 2),
+                  2,
+                  1,
+                  Auth::kValid,
+                  offset};
+  for (const Outgoing& o : {stale, future})
+    run.send(r, o, "4xx", [](const ProbeAnswer& a) { return a.is_4xx(); });
+  judge_refusals(r, "4xx");
+  r.measurements["offset_s"] = std::chrono::duration_cast<std::chrono::seconds>(kTimestampOffset).count();
+  r.measurements["tolerance_s"] =
+      std::chrono::duration_cast<std::chrono::seconds>(kTimestampTolerance).count();
+}
+
+void idempotent_redelivery(Run& run, CheckResult& r) {
+  Event e = run.event(r.name, "tracking", 1);
+  run.deliver(r, Outgoing{"first delivery", e, 1, 1});
+  run.deliver(r, Outgoing{"same webhook-id again (attempt 2)", e, 1, 2});
+  size_t ok = count_met(r);
+  r.measurements = {{"sent", r.probes.size()}, {"accepted", ok}};
+  r.verdict = ok == r.probes.size() ? Verdict::kPass : Verdict::kFail;
+  r.figure = fmt::format("{}/{} deliveries of the same event answered 2xx", ok, r.probes.size());
+  if (r.verdict == Verdict::kFail) r.figure += "; " + first_miss(r);
+}
+
+void probe_order(Run& run, CheckResult& r) {
+  // The default schedule's immediate retries repeat the head (event 1, attempts 1-4); a scheduled retry
+  // in live mode then carries the newest event, and on success the backlog drains oldest-first.
+  std::vector<Outgoing> order;
+  order.push_back({fmt::format("newest event {} (live probe)", kProbeOrderEvents),
+                   run.event(r.name, "tracking", kProbeOrderEvents), kProbeOrderEvents, 1});
+  for (uint64_t seq = 1; seq < kProbeOrderEvents; ++seq)
+    order.push_back(
+        {fmt::format("backlog event {}", seq), run.event(r.name, "tracking", seq), seq, seq == 1 ? 5u : 1u});
+  for (const auto& o : order)
+    if (!run.deliver(r, o).is_2xx()) break;  // the sender would stop here and retry this event
+  size_t ok = count_met(r);
+  r.measurements = {{"events", kProbeOrderEvents}, {"sent", r.probes.size()}, {"accepted", ok}};
+  r.verdict = ok == static_cast<size_t>(kProbeOrderEvents) ? Verdict::kPass : Verdict::kFail;
+  r.figure = fmt::format("{}/{} answered 2xx in the order 5, 1, 2, 3, 4", ok, kProbeOrderEvents);
+  if (r.verdict == Verdict::kFail) r.figure += "; " + first_miss(r);
+}
+
+void backlog_drain(Run& run, CheckResult& r) {
+  const CheckOptions& o = run.opts();
+  auto start = std::chrono::steady_clock::now();
+  uint64_t accepted = 0;
+  for (uint64_t seq = 1; seq <= o.backlog_events; ++seq) {
+    const char* kind = kKinds[(seq - 1) % 3];
+    ProbeAnswer a = run.deliver(r, {fmt::format("backlog event {} ({})", seq, kind),
+                                    run.event(r.name, kind, seq), seq, seq == 1 ? 5u : 1u});
+    if (!a.is_2xx()) break;  // the sender stops the drain and retries this event
+    ++accepted;
+  }
+  double elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  double rate = elapsed_ms > 0 ? static_cast<double>(accepted) * 1000.0 / elapsed_ms : 0;
+  r.measurements = {
+      {"events", o.backlog_events},
+      {"sent", r.probes.size()},
+      {"accepted", accepted},
+      {"elapsed_ms", elapsed_ms},
+      {"rate_per_s", rate},
+      {"daily_events", o.daily_events},
+      {"drain_bound_s", std::chrono::duration_cast<std::chrono::seconds>(o.drain_bound).count()}};
+  if (accepted < o.backlog_events) {
+    r.verdict = Verdict::kFail;
+    const ProbeRecord& miss = r.probes.back();
+    r.figure = fmt::format("event {} of {} answered {}: the sender stops the drain there and retries it",
+                           r.probes.size(), o.backlog_events,
+                           miss.error.empty() ? std::to_string(miss.status) : miss.error);
+    r.measurements["day_drain_s"] = nullptr;
+    // Keep the report readable: the successful part of a long run is summarised, not listed.
+    if (r.probes.size() > 10) r.probes.erase(r.probes.begin(), r.probes.end() - 10);
+    return;
+  }
+  double day_s = static_cast<double>(o.daily_events) / rate;
+  r.measurements["day_drain_s"] = day_s;
+  auto day = Duration(static_cast<int64_t>(std::min(day_s, 1e12) * 1000));
+  auto whole_s = [](Duration d) {
+    return format_duration(std::chrono::duration_cast<std::chrono::seconds>(d));
+  };
+  r.figure =
+      fmt::format("{} events in {}: {:.0f}/s; a day's {} events would drain in {} (bound {})",
+                  o.backlog_events, human_ms(elapsed_ms), rate, o.daily_events,
+                  day < std::chrono::seconds(1) ? "under 1s" : whole_s(day), format_duration(o.drain_bound));
+  r.verdict = day > o.drain_bound ? Verdict::kWarn : Verdict::kPass;
+  // Every delivery succeeded: list only the slowest few, the rest is in the figures.
+  std::sort(r.probes.begin(), r.probes.end(), [](auto& a, auto& b) { return a.latency_ms > b.latency_ms; });
+  if (r.probes.size() > 5) r.probes.resize(5);
+}
+
+void large_payload(Run& run, CheckResult& r) {
+  uint64_t base = run.opts().payload_size;
+  std::vector<uint64_t> sizes = {base, base * 2};
+  uint64_t seq = 1;
+  for (uint64_t size : sizes) {
+    Event e = run.event(r.name, "message", seq);
+    // Grow the message text until the envelope is exactly `size` bytes (ASCII: one byte per character).
+    json data = json::parse(e.data);
+    data["text"] = "";
+    e.data = data.dump();
+    size_t empty = make_envelope(e).size();
+    std::string text;
+    static constexpr std::string_view kFiller =
+        "Delivery note: pallet checked, seal intact, signed by the driver. ";
+    while (text.size() + empty < size) text += kFiller;
+    text.resize(size > empty ? size - empty : 0);
+    data["text"] = text;
+    e.data = data.dump();
+    std::string what =
+        fmt::format("message event of {}{}", human_bytes(size), size == base ? "" : " (2x margin)");
+    if (!run.deliver(r, {what, e, seq}).is_2xx()) break;
+    ++seq;
+  }
+  size_t ok = count_met(r);
+  r.measurements = {{"sizes", sizes}, {"accepted", ok}};
+  r.verdict = ok == sizes.size() ? Verdict::kPass : Verdict::kFail;
+  r.figure = fmt::format("{} and {} bodies: {}/{} answered 2xx", human_bytes(sizes[0]), human_bytes(sizes[1]),
+                         ok, sizes.size());
+  if (r.verdict == Verdict::kFail) {
+    r.figure += "; " + first_miss(r);
+    if (r.probes.back().status == 413) r.figure += " (body too large)";
+  }
+}
+
+void https(Run& run, CheckResult& r) {
+  if (!run.opts().url.starts_with("https://")) {
+    r.verdict = Verdict::kWarn;
+    r.figure =
+        "plain http: events (and any bearer token) travel unencrypted and can be read or altered on the way";
+    r.measurements = {{"scheme", "http"}};
+    return;
+  }
+  TlsFacts t = run.probe().inspect_tls();
+  TimePoint now = wall_now();
+  std::optional<int64_t> days_left;
+  if (t.not_after) days_left = std::chrono::floor<std::chrono::days>(*t.not_after - now).count();
+  r.measurements = {{"scheme", "https"},
+                    {"verified", t.verified},
+                    {"verify_error", t.verify_error.empty() ? json(nullptr) : json(t.verify_error)},
+                    {"tls_version", t.protocol.empty() ? json(nullptr) : json(t.protocol)},
+                    {"subject", t.subject.empty() ? json(nullptr) : json(t.subject)},
+                    {"not_after", t.not_after ? json(format_utc(*t.not_after)) : json(nullptr)},
+                    {"days_left", days_left ? json(*days_left) : json(nullptr)}};
+  std::string cert = t.not_after ? fmt::format("certificate {} valid until {} ({} days)", t.subject,
+                                               format_utc(*t.not_after).substr(0, 10), *days_left)
+                                 : "no certificate seen";
+  if (!t.verified) {
+    r.verdict = Verdict::kFail;
+    r.figure = fmt::format("the sender cannot verify the certificate: {}; {}", t.verify_error, cert);
+  } else if (t.protocol_version != 0 && t.protocol_version < 0x0303) {
+    r.verdict = Verdict::kFail;
+    r.figure = fmt::format("{} negotiated, below TLS 1.2; {}", t.protocol, cert);
+  } else if (days_left && *days_left < kExpiryWarningDays) {
+    r.verdict = Verdict::kWarn;
+    r.figure = fmt::format("{}, {}: expires within {} days", t.protocol, cert, kExpiryWarningDays);
+  } else {
+    r.verdict = Verdict::kPass;
+    r.figure = fmt::format("{}, {}", t.protocol, cert);
+  }
+}
+
+using CheckFn = void (*)(Run&, CheckResult&);
+const std::vector<std::pair<std::string_view, CheckFn>> kRunners = {
+    {"accepts_valid", accepts_valid},
+    {"latency_headroom", latency_headroom},
+    {"rejects_forged", rejects_forged},
+    {"rejects_stale", rejects_stale},
+    {"idempotent_redelivery", idempotent_redelivery},
+    {"probe_order", probe_order},
+    {"backlog_drain", backlog_drain},
+    {"large_payload", large_payload},
+    {"https", https},
+};
+
+std::string names_list() {
+  std::string out;
+  for (const auto& c : kChecks) out += (out.empty() ? "" : ", ") + std::string(c.name);
+  return out;
+}
+
+}  // namespace
+
+const char* verdict_label(Verdict v) {
+  switch (v) {
+    case Verdict::kPass:
+      return "PASS";
+    case Verdict::kWarn:
+      return "WARN";
+    case Verdict::kFail:
+      return "FAIL";
+    case Verdict::kSkip:
+      return "SKIP";
+  }
+  return "?";
+}
+
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::kPass:
+      return "pass";
+    case Verdict::kWarn:
+      return "warn";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kSkip:
+      return "skip";
+  }
+  return "?";
+}
+
+const std::vector<CheckInfo>& all_checks() {
+  return kChecks;
+}
+
+Verdict Report::overall() const {
+  Verdict v = Verdict::kPass;
+  for (const auto& r : results) {
+    if (r.verdict == Verdict::kFail) return Verdict::kFail;
+    if (r.verdict == Verdict::kWarn) v = Verdict::kWarn;
+  }
+  return v;
+}
+
+int Report::exit_code() const {
+  return overall() == Verdict::kFail ? 1 : 0;
+}
+
+Status validate(const CheckOptions& o) {
+  if (!o.url.starts_with("http://") && !o.url.starts_with("https://"))
+    return Status::InvalidArgument(fmt::format("URL '{}': must start with http:// or https://", o.url));
+  if (o.url.find_first_of(" \r\n\t") != std::string::npos)
+    return Status::InvalidArgument(fmt::format("URL '{}': must not contain whitespace", o.url));
+  if (!o.secret.empty() && !o.token.empty())
+    return Status::InvalidArgument("--secret and --token: give one or the other (the receiver's credential)");
+  if (!o.secret.empty()) {
+    if (auto k = net::signing_key(o.secret); !k.ok())
+      return Status::InvalidArgument("--secret: " + k.status().message());
+  }
+  if (!o.token.empty() && o.token.find_first_of("\r\n") != std::string::npos)
+    return Status::InvalidArgument("--token: must not contain line breaks");
+  if (o.timeout < Duration(1) || o.timeout > minutes(10))
+    return Status::InvalidArgument("--timeout: must be from 1ms to 10m");
+  for (const auto& name : o.only) {
+    bool known =
+        std::any_of(kChecks.begin(), kChecks.end(), [&](const CheckInfo& c) { return c.name == name; });
+    if (!known)
+      return Status::InvalidArgument(
+          fmt::format("--only: unknown check '{}' (checks: {})", name, names_list()));
+  }
+  if (o.backlog_events < 1 || o.backlog_events > 100000)
+    return Status::InvalidArgument("--backlog: must be from 1 to 100000 events");
+  if (o.daily_events < 1) return Status::InvalidArgument("--daily-events: must be at least 1");
+  if (o.drain_bound < Duration(1)) return Status::InvalidArgument("--drain-bound: must be more than 0");
+  if (o.payload_size < 1024 || o.payload_size > 8 * 1024 * 1024)
+    return Status::InvalidArgument("--payload-size: must be from 1024 to 8388608 bytes");
+  return Status::OK();
+}
+
+Result<Report> run_checks(const CheckOptions& o) {
+  HOOKSIM_RETURN_IF_ERROR(validate(o));
+  Report report;
+  report.url = o.url;
+  report.auth = !o.secret.empty() ? "secret" : !o.token.empty() ? "token" : "none";
+  report.timeout = o.timeout;
+  report.started_at = wall_now();
+  auto start = std::chrono::steady_clock::now();
+
+  Run run(o);
+  ProbeAnswer reach = run.probe().reach();
+  if (reach.error == ErrorClass::kDns || reach.error == ErrorClass::kConnect ||
+      reach.error == ErrorClass::kTimeout || reach.error == ErrorClass::kOther)
+    return Status::IOError(fmt::format("cannot reach {}: {}", o.url, reach.describe()));
+
+  std::set<std::string> only(o.only.begin(), o.only.end());
+  for (const auto& [name, fn] : kRunners) {
+    if (!only.empty() && !only.contains(std::string(name))) continue;
+    const CheckInfo& c = info(name);
+    CheckResult r;
+    r.name = std::string(c.name);
+    r.title = std::string(c.title);
+    r.advice = std::string(c.advice);
+    auto t0 = std::chrono::steady_clock::now();
+    fn(run, r);
+    r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (o.on_result) o.on_result(r);
+    report.results.push_back(std::move(r));
+  }
+  report.duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace hooksim::check

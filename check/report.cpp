@@ -1,0 +1,210 @@
+// The three renderings of a check report: terminal lines, the JSON report (docs/check.md) and a
+// self-contained HTML page.
+#include <fmt/format.h>
+
+#include <map>
+
+#include "check/check.h"
+
+namespace hooksim::check {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+std::string escape_html(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::map<Verdict, int> counts(const Report& report) {
+  std::map<Verdict, int> n = {
+      {Verdict::kPass, 0}, {Verdict::kWarn, 0}, {Verdict::kFail, 0}, {Verdict::kSkip, 0}};
+  for (const auto& r : report.results) ++n[r.verdict];
+  return n;
+}
+
+std::string answer_text(const ProbeRecord& p) {
+  return p.error.empty() ? std::to_string(p.status) : p.error;
+}
+
+}  // namespace
+
+std::string format_line(const CheckResult& r) {
+  return fmt::format("{}  {:<22} {}. {}", verdict_label(r.verdict), r.name, r.figure, r.advice);
+}
+
+std::string report_json(const Report& report) {
+  auto n = counts(report);
+  ojson checks = ojson::array();
+  for (const auto& r : report.results) {
+    ojson probes = ojson::array();
+    for (const auto& p : r.probes) {
+      probes.push_back({{"what", p.what},
+                        {"expected", p.expected},
+                        {"status", p.status},
+                        {"error", p.error.empty() ? ojson(nullptr) : ojson(p.error)},
+                        {"latency_ms", p.latency_ms},
+                        {"met", p.met}});
+    }
+    checks.push_back({{"name", r.name},
+                      {"title", r.title},
+                      {"verdict", verdict_name(r.verdict)},
+                      {"figure", r.figure},
+                      {"advice", r.advice},
+                      {"duration_ms", r.duration_ms},
+                      {"measurements", ojson::parse(r.measurements.dump())},
+                      {"probes", std::move(probes)}});
+  }
+  ojson doc = {{"schema", "hooksim-check/1"},
+               {"hooksim_version", HOOKSIM_VERSION},
+               {"url", report.url},
+               {"auth", report.auth},
+               {"timeout_ms", report.timeout.count()},
+               {"started_at", format_utc(report.started_at)},
+               {"duration_ms", report.duration_ms},
+               {"verdict", verdict_name(report.overall())},
+               {"exit_code", report.exit_code()},
+               {"counts",
+                {{"pass", n[Verdict::kPass]},
+                 {"warn", n[Verdict::kWarn]},
+                 {"fail", n[Verdict::kFail]},
+                 {"skip", n[Verdict::kSkip]}}},
+               {"checks", std::move(checks)}};
+  return doc.dump(2) + "\n";
+}
+
+std::string report_html(const Report& report) {
+  auto n = counts(report);
+  Verdict overall = report.overall();
+  std::string out;
+  auto add = [&out](std::string_view s) { out += s; };
+  add(R"(<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+)");
+  out += fmt::format("<title>Webhook receiver check: {}</title>\n", escape_html(report.url));
+  add(R"(<style>
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2733; margin: 0; background: #f5f7fa; }
+main { max-width: 1000px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 28px 0 8px; }
+p { margin: 8px 0; }
+code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; background: #e8ecf1; padding: 1px 4px; border-radius: 3px; }
+.meta { border-collapse: collapse; margin: 12px 0; }
+.meta td { padding: 2px 16px 2px 0; vertical-align: top; }
+.meta td:first-child { color: #5b6775; }
+.overall { font-size: 18px; padding: 12px 16px; border-radius: 6px; margin: 16px 0; }
+.card { background: #fff; border: 1px solid #dde3ea; border-left-width: 6px; border-radius: 6px; padding: 12px 16px; margin: 12px 0; }
+.card h3 { margin: 0; font-size: 16px; }
+.card .figure { font-weight: 600; margin: 6px 0; }
+.card .advice { color: #3d4a58; }
+.badge { display: inline-block; min-width: 44px; text-align: center; font-weight: 700; font-size: 12px; color: #fff; border-radius: 4px; padding: 2px 6px; margin-right: 8px; }
+.pass { border-left-color: #1f8a4c; } .badge.pass, .overall.pass { background: #1f8a4c; color: #fff; }
+.warn { border-left-color: #c27c0e; } .badge.warn, .overall.warn { background: #c27c0e; color: #fff; }
+.fail { border-left-color: #c62828; } .badge.fail, .overall.fail { background: #c62828; color: #fff; }
+.skip { border-left-color: #8a94a0; } .badge.skip, .overall.skip { background: #8a94a0; color: #fff; }
+details { margin-top: 8px; }
+summary { cursor: pointer; color: #2d5d9f; }
+table.probes { border-collapse: collapse; width: 100%; margin-top: 6px; font-size: 13px; }
+table.probes th, table.probes td { text-align: left; border-bottom: 1px solid #e6eaef; padding: 4px 8px 4px 0; vertical-align: top; }
+td.bad { color: #c62828; font-weight: 600; }
+.legend td { padding: 2px 12px 2px 0; }
+footer { color: #5b6775; font-size: 13px; margin-top: 32px; }
+</style>
+</head>
+<body>
+<main>
+<h1>Webhook receiver check</h1>
+<p>This report was made by <b>hooksim check</b>. It sent test webhook deliveries to the address below, built
+exactly like the platform's real ones (a JSON event in the body; Standard Webhooks headers
+<code>webhook-id</code>, <code>webhook-timestamp</code> and <code>webhook-signature</code>, or a bearer token),
+and judged each answer the way the platform's sender does: <b>only an HTTP 2xx answer counts as delivered</b>;
+anything else, or no answer within the timeout, is a failure that is retried and holds up every later event.
+Some checks deliberately send bad requests (a forged signature, an old timestamp) that a secure receiver must
+refuse.</p>
+)");
+  out += "<table class=\"meta\">\n";
+  out += fmt::format("<tr><td>Receiver URL</td><td><code>{}</code></td></tr>\n", escape_html(report.url));
+  out += fmt::format("<tr><td>Checked at</td><td>{}</td></tr>\n", format_utc(report.started_at));
+  std::string auth = report.auth == "secret"  ? "signed with the receiver's whsec_ secret (Standard Webhooks)"
+                     : report.auth == "token" ? "bearer token"
+                                              : "none given (signature checks skipped)";
+  out += fmt::format("<tr><td>Authentication</td><td>{}</td></tr>\n", escape_html(auth));
+  out += fmt::format("<tr><td>Attempt timeout</td><td>{}</td></tr>\n", format_duration(report.timeout));
+  out += report.duration_ms < 1000
+             ? fmt::format("<tr><td>Run time</td><td>{:.0f} ms</td></tr>\n", report.duration_ms)
+             : fmt::format("<tr><td>Run time</td><td>{:.1f} s</td></tr>\n", report.duration_ms / 1000.0);
+  out += "</table>\n";
+
+  std::string headline = overall == Verdict::kFail   ? "Not ready: at least one check failed."
+                         : overall == Verdict::kWarn ? "Ready, with warnings worth fixing."
+                                                     : "Ready: every check passed.";
+  out += fmt::format(
+      "<div class=\"overall {}\"><b>{}</b> {} passed, {} warnings, {} failed, {} skipped.</div>\n",
+      verdict_name(overall), headline, n[Verdict::kPass], n[Verdict::kWarn], n[Verdict::kFail],
+      n[Verdict::kSkip]);
+  add(R"(<table class="legend">
+<tr><td><span class="badge pass">PASS</span></td><td>the receiver behaves as the delivery contract needs</td></tr>
+<tr><td><span class="badge warn">WARN</span></td><td>works today, but close to a limit or against a recommendation</td></tr>
+<tr><td><span class="badge fail">FAIL</span></td><td>events would be lost, delayed or forged: fix before going live</td></tr>
+<tr><td><span class="badge skip">SKIP</span></td><td>not applicable with the options given (see the line)</td></tr>
+</table>
+<h2>Checks</h2>
+)");
+  for (const auto& r : report.results) {
+    const char* v = verdict_name(r.verdict);
+    out += fmt::format("<section class=\"card {}\" id=\"{}\">\n", v, escape_html(r.name));
+    out += fmt::format("<h3><span class=\"badge {}\">{}</span>{} <code>{}</code></h3>\n", v,
+                       verdict_label(r.verdict), escape_html(r.title), escape_html(r.name));
+    out += fmt::format("<div class=\"figure\">{}</div>\n", escape_html(r.figure));
+    out += fmt::format("<div class=\"advice\"><b>Why it matters, how to fix:</b> {}</div>\n",
+                       escape_html(r.advice));
+    if (!r.probes.empty()) {
+      out += fmt::format("<details><summary>Requests sent ({} listed)</summary>\n", r.probes.size());
+      out +=
+          "<table class=\"probes\"><tr><th>request</th><th>expected</th><th>answer</th><th>time</th></tr>\n";
+      for (const auto& p : r.probes) {
+        out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.2f} ms</td></tr>\n",
+                           escape_html(p.what), escape_html(p.expected), p.met ? "" : "bad",
+                           escape_html(answer_text(p)), p.latency_ms);
+      }
+      out += "</table></details>\n";
+    }
+    out += "</section>\n";
+  }
+  out += fmt::format(
+      "<footer>Generated by hooksim {} (<code>hooksim check</code>). Each check, what it sends and what "
+      "passes, "
+      "is described in hooksim's docs/check.md; the same results are available as JSON with "
+      "<code>--json</code>.</footer>\n",
+      HOOKSIM_VERSION);
+  add("</main>\n</body>\n</html>\n");
+  return out;
+}
+
+}  // namespace hooksim::check
