@@ -182,6 +182,7 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
   }
   if (events.size() > 1) {  // the simulator publishes one event at a time: no set to build then
     std::unordered_set<std::string_view> ids;
+    ids.reserve(events.size());
     for (size_t i = 0; i < events.size(); ++i) {
       if (!ids.insert(events[i].id).second)
         return Status::InvalidArgument(fmt::format("events[{}].id: '{}' appears twice", i, events[i].id));

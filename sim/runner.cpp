@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <iterator>
+#include <charconv>
 #include <memory>
 
 #include "engine/clock.h"
@@ -189,8 +189,9 @@ class Run {
       if (n == fleet_batch_.size()) fleet_batch_.emplace_back();
       Event& e = fleet_batch_[n++];
       fleet_->next(e);
-      e.id.clear();
-      fmt::format_to(std::back_inserter(e.id), "evt_{}", published_ + n);
+      char digits[24];
+      auto end = std::to_chars(digits, digits + sizeof digits, published_ + n).ptr;
+      e.id.assign("evt_").append(digits, end);
     }
     record(engine_->publish({fleet_batch_.data(), n}));
     published_ += n;

@@ -8,7 +8,7 @@
 namespace hooksim::storage {
 
 namespace {
-struct PutConfig { uint64_t key; SubscriptionConfig config; };
+struct PutConfig { uint64_t key; std::unique_ptr<SubscriptionConfig> config; };  // rare and big: kept out of line
 struct PutState { uint64_t key; DeliveryState state; };
 struct Enqueue { uint64_t key; uint64_t seq; QueuedEvent event; };
 struct RememberId { std::string id; };
@@ -21,8 +21,10 @@ using Op = std::variant<PutConfig, PutState, Enqueue, RememberId, Remove, Erase>
 // batch is all-or-nothing.
 class MemoryBatch final : public StoreBatch {
  public:
-  MemoryBatch() { ops_.reserve(4); }  // an ack is two operations, a one-event publish three
-  void put_config(uint64_t key, const SubscriptionConfig& config) override { ops_.push_back(PutConfig{key, config}); }
+  MemoryBatch() { ops_.reserve(3); }  // an ack is two operations, a one-event publish three
+  void put_config(uint64_t key, const SubscriptionConfig& config) override {
+    ops_.push_back(PutConfig{key, std::make_unique<SubscriptionConfig>(config)});
+  }
   void put_state(uint64_t key, const DeliveryState& state) override { ops_.push_back(PutState{key, state}); }
   void enqueue(uint64_t key, uint64_t seq, TimePoint enqueued_at, std::string_view event_id,
                std::string_view body) override {
@@ -99,7 +101,7 @@ Status MemoryQueueStore::write(StoreBatch& batch, Durability) {
         [this](auto& o) {
           using T = std::decay_t<decltype(o)>;
           if constexpr (std::is_same_v<T, PutConfig>) {
-            configs_[o.key] = std::move(o.config);
+            configs_[o.key] = std::move(*o.config);
           } else if constexpr (std::is_same_v<T, PutState>) {
             states_[o.key] = std::move(o.state);
           } else if constexpr (std::is_same_v<T, Enqueue>) {
