@@ -244,9 +244,11 @@ std::string when(int64_t ms) {
                      ms / 1000 % 60, ms % 1000);
 }
 
+// A lag in the duration syntax; from a minute on, whole seconds (percentiles there are within 0.2 % anyway).
 std::string lag_text(const LagHistogram& h, double q) {
   if (h.count() == 0) return "-";
-  return format_duration(Duration(q >= 1.0 ? h.max() : h.percentile(q)));
+  int64_t ms = q >= 1.0 ? h.max() : h.percentile(q);
+  return format_duration(Duration(ms >= 60'000 ? ms / 1000 * 1000 : ms));
 }
 
 constexpr std::array<const char*, 10> kSubColors = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
