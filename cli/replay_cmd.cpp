@@ -1,4 +1,5 @@
-// hooksim replay LOG.jsonl --target URL [--speed N] [--only failed|delivered] [--sub ID] [--secret S | --token T]
+// hooksim replay LOG.jsonl --target URL [--speed N] [--only failed|delivered] [--sub ID] [--secret S |
+// --token T]
 //                [--timeout D] [--ca-file PEM] [--insecure]
 // Re-sends a recorded run's attempts to a receiver (docs/replay.md): the plan comes from the log, the pacing
 // from sim::Replayer, the requests from the same CurlTransport as every delivery.
@@ -107,8 +108,10 @@ int run_replay(const ReplayArgs& a) {
 
 Command add_replay(CLI::App& app) {
   auto args = std::make_shared<ReplayArgs>();
-  auto* cmd = app.add_subcommand("replay", "Re-send a recorded run's attempts to a receiver (log written with --log-payloads)");
-  cmd->add_option("log", args->log_path, "Attempt log written with --log-payloads (docs/attempt-log.md)")->required();
+  auto* cmd = app.add_subcommand(
+      "replay", "Re-send a recorded run's attempts to a receiver (log written with --log-payloads)");
+  cmd->add_option("log", args->log_path, "Attempt log written with --log-payloads (docs/attempt-log.md)")
+      ->required();
   cmd->add_option("--target", args->target, "Receiver URL (http or https) every request goes to")->required();
   cmd->add_option("--speed", args->speed,
                   "Divide the recorded gaps between attempts by N; default 86400 (a recorded day per second)")

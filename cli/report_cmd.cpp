@@ -51,7 +51,8 @@ int run_report(const ReportArgs& a) {
 
 Command add_report(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
-  auto* cmd = app.add_subcommand("report", "Summarize an attempt log; --html writes a self-contained HTML report");
+  auto* cmd =
+      app.add_subcommand("report", "Summarize an attempt log; --html writes a self-contained HTML report");
   cmd->add_option("log", args->log_path, "Attempt log (JSON Lines, see docs/attempt-log.md)")->required();
   cmd->add_option("--html", args->html_path, "Write the HTML report (inline SVG charts) to FILE");
   return [cmd, args]() { return *cmd ? run_report(*args) : -1; };

@@ -111,8 +111,10 @@ Result<std::optional<LogRecord>> parse_log_line(std::string_view line) {
       parse_run(j, r);
       return std::optional<LogRecord>(std::move(r));
     }
-    static constexpr std::string_view kKnown[] = {"attempt", "publish", "deactivated", "reactivated", "restart"};
-    if (std::find(std::begin(kKnown), std::end(kKnown), kind) == std::end(kKnown)) return std::optional<LogRecord>();
+    static constexpr std::string_view kKnown[] = {"attempt", "publish", "deactivated", "reactivated",
+                                                  "restart"};
+    if (std::find(std::begin(kKnown), std::end(kKnown), kind) == std::end(kKnown))
+      return std::optional<LogRecord>();
     r.t_ms = int_field(j, "t_ms");
     if (kind == "attempt") {
       r.kind = LogRecord::Kind::kAttempt;
@@ -150,7 +152,8 @@ Result<bool> LogReader::next(LogRecord& out) {
     if (!line_.empty() && line_.back() == '\r') line_.pop_back();
     if (line_.find_first_not_of(" \t") == std::string::npos) continue;
     auto r = parse_log_line(line_);
-    if (!r.ok()) return Status::InvalidArgument(fmt::format("{}:{}: {}", path_, line_no_, r.status().message()));
+    if (!r.ok())
+      return Status::InvalidArgument(fmt::format("{}:{}: {}", path_, line_no_, r.status().message()));
     if (!r->has_value()) continue;
     out = std::move(**r);
     return true;

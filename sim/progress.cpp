@@ -13,11 +13,13 @@ std::string format_progress(Duration reached, Duration total, uint64_t events, u
   int filled = static_cast<int>(r * width / t);
   int percent = static_cast<int>(r * 100 / t);
   return fmt::format("[{}{}] {:>3}%  {}d {:02}:{:02} of {}  events {}  attempts {}", std::string(filled, '#'),
-                     std::string(width - filled, '.'), percent, r / 86'400'000, r / 3'600'000 % 24, r / 60'000 % 60,
-                     format_duration(Duration(total.count())), events, attempts);
+                     std::string(width - filled, '.'), percent, r / 86'400'000, r / 3'600'000 % 24,
+                     r / 60'000 % 60, format_duration(Duration(total.count())), events, attempts);
 }
 
-bool progress_wanted(int fd) { return ::isatty(fd) == 1; }
+bool progress_wanted(int fd) {
+  return ::isatty(fd) == 1;
+}
 
 ProgressMeter::ProgressMeter(std::ostream& out, TimePoint start, Duration total, WallClock wall,
                              std::chrono::milliseconds interval, uint32_t check_every)

@@ -15,7 +15,8 @@
 namespace hooksim::sim {
 
 // "[########............]  40%  2d 19:12 of 7d  events 1234  attempts 5678" (`width` bar cells).
-std::string format_progress(Duration reached, Duration total, uint64_t events, uint64_t attempts, int width = 24);
+std::string format_progress(Duration reached, Duration total, uint64_t events, uint64_t attempts,
+                            int width = 24);
 
 // Whether a progress line belongs on the stream with file descriptor `fd`: only on a terminal.
 bool progress_wanted(int fd);
@@ -25,8 +26,10 @@ class ProgressMeter final : public DeliveryObserver {
   using WallClock = std::function<std::chrono::steady_clock::time_point()>;
   // Draws on `out` ("\r" + line, cleared by finish()). `start` is the run's t = 0 and `total` its duration.
   // `wall` reads the real clock (injectable for tests).
-  ProgressMeter(std::ostream& out, TimePoint start, Duration total, WallClock wall = std::chrono::steady_clock::now,
-                std::chrono::milliseconds interval = std::chrono::milliseconds(250), uint32_t check_every = 1024);
+  ProgressMeter(std::ostream& out, TimePoint start, Duration total,
+                WallClock wall = std::chrono::steady_clock::now,
+                std::chrono::milliseconds interval = std::chrono::milliseconds(250),
+                uint32_t check_every = 1024);
 
   void on_attempt(const AttemptRecord& r) override;
   void on_published(const PublishRecord& r) override;

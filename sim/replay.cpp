@@ -20,7 +20,8 @@ Result<ReplayPlan> load_replay_plan(const std::string& log_path, const ReplayFil
   };
   struct Body {
     std::shared_ptr<const std::string> text;
-    size_t undelivered = 0;  // queues the event joined (that the filter keeps) and has not been delivered from
+    size_t undelivered =
+        0;  // queues the event joined (that the filter keeps) and has not been delivered from
   };
   std::unordered_map<std::string, Body> bodies;
   bool any_body = false;
@@ -64,9 +65,9 @@ Result<ReplayPlan> load_replay_plan(const std::string& log_path, const ReplayFil
                   "{}: the log has no payloads (its publish records carry no \"body\"); record the run with "
                   "--log-payloads to replay it",
                   log_path));
-            return Status::InvalidArgument(fmt::format(
-                "{}:{}: event {}: no publish record with its body comes before this attempt", log_path,
-                reader->line_number(), r.event));
+            return Status::InvalidArgument(
+                fmt::format("{}:{}: event {}: no publish record with its body comes before this attempt",
+                            log_path, reader->line_number(), r.event));
           }
           ReplayItem item{r.sub, r.event, r.seq, r.attempt, r.t_ms, r.error, r.status, it->second.text};
           picked.push_back({std::move(item), reader->line_number()});
@@ -85,15 +86,17 @@ Result<ReplayPlan> load_replay_plan(const std::string& log_path, const ReplayFil
   if (!filter.sub.empty() && !seen_subs.contains(filter.sub)) {
     std::string known;
     for (const auto& id : plan.subscriptions) known += (known.empty() ? "" : ", ") + id;
-    return Status::InvalidArgument(fmt::format("--sub {}: no such subscription in {} (it has: {})", filter.sub,
-                                               log_path, known.empty() ? "none" : known));
+    return Status::InvalidArgument(fmt::format("--sub {}: no such subscription in {} (it has: {})",
+                                               filter.sub, log_path, known.empty() ? "none" : known));
   }
   if (!any_body)
-    return Status::InvalidArgument(fmt::format(
-        "{}: the log has no payloads (its publish records carry no \"body\"); record the run with --log-payloads "
-        "to replay it",
-        log_path));
-  std::stable_sort(picked.begin(), picked.end(), [](const Keyed& a, const Keyed& b) { return a.item.t_ms < b.item.t_ms; });
+    return Status::InvalidArgument(
+        fmt::format("{}: the log has no payloads (its publish records carry no \"body\"); record the run "
+                    "with --log-payloads "
+                    "to replay it",
+                    log_path));
+  std::stable_sort(picked.begin(), picked.end(),
+                   [](const Keyed& a, const Keyed& b) { return a.item.t_ms < b.item.t_ms; });
   plan.items.reserve(picked.size());
   for (auto& k : picked) plan.items.push_back(std::move(k.item));
   return plan;

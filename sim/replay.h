@@ -44,8 +44,8 @@ struct ReplayItem {
 };
 
 struct ReplayPlan {
-  TimePoint start;  // virtual time of t_ms 0 (from the log's header)
-  std::vector<ReplayItem> items;  // by recorded start time; ties in log order
+  TimePoint start;                         // virtual time of t_ms 0 (from the log's header)
+  std::vector<ReplayItem> items;           // by recorded start time; ties in log order
   std::vector<std::string> subscriptions;  // every subscription the log mentions, first appearance first
 };
 
@@ -59,17 +59,19 @@ Result<ReplayPlan> load_replay_plan(const std::string& log_path, const ReplayFil
 // Where and how to send.
 struct ReplayTarget {
   std::string url;
-  std::string secret;  // "whsec_...": Standard Webhooks signature; or
-  std::string token;   // bearer token; neither: unsigned
+  std::string secret;        // "whsec_...": Standard Webhooks signature; or
+  std::string token;         // bearer token; neither: unsigned
   Duration timeout{10'000};  // per request
 };
 
 // What came of one replayed attempt.
 struct ReplayOutcome {
-  size_t item = 0;      // index into the plan's items
-  TimePoint sent_at;    // on the replay's scheduler
+  size_t item = 0;    // index into the plan's items
+  TimePoint sent_at;  // on the replay's scheduler
   AttemptResult result;
-  bool delivered() const { return result.error == ErrorClass::kNone && result.status >= 200 && result.status < 300; }
+  bool delivered() const {
+    return result.error == ErrorClass::kNone && result.status >= 200 && result.status < 300;
+  }
 };
 
 // Sends a plan's items one at a time, in order: item i goes at T0 + (t_i - t_0) / speed, where T0 is the

@@ -126,9 +126,10 @@ void ReportBuilder::add(const LogRecord& r) {
         int64_t d = r.run.duration.count();
         // The smallest round width that fits the whole run (t = duration included) into the buckets.
         static constexpr int64_t kWidths[] = {
-            1,         2,         5,         10,         20,         50,         100,        200,        500,
-            1'000,     2'000,     5'000,     10'000,     15'000,     30'000,     60'000,     120'000,    300'000,
-            600'000,   900'000,   1'800'000, 3'600'000,  7'200'000,  10'800'000, 21'600'000, 43'200'000, 86'400'000};
+            1,         2,         5,          10,         20,         50,        100,
+            200,       500,       1'000,      2'000,      5'000,      10'000,    15'000,
+            30'000,    60'000,    120'000,    300'000,    600'000,    900'000,   1'800'000,
+            3'600'000, 7'200'000, 10'800'000, 21'600'000, 43'200'000, 86'400'000};
         int64_t need = d / static_cast<int64_t>(bucket_count_) + 1;
         report_.bucket_ms = need;
         for (int64_t w : kWidths) {
@@ -196,7 +197,8 @@ void ReportBuilder::add(const LogRecord& r) {
 
 Report ReportBuilder::finish() && {
   report_.end_ms = latest_ms_;
-  if (report_.run && report_.run->duration.count() > 0) report_.end_ms = std::max(report_.end_ms, report_.run->duration.count());
+  if (report_.run && report_.run->duration.count() > 0)
+    report_.end_ms = std::max(report_.end_ms, report_.run->duration.count());
   report_.end_ms = std::max<int64_t>(report_.end_ms, 1);
   return std::move(report_);
 }
@@ -224,12 +226,23 @@ std::string esc(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -256,13 +269,15 @@ constexpr std::array<const char*, 10> kSubColors = {"#1f77b4", "#ff7f0e", "#2ca0
 constexpr std::array<const char*, kOutcomeCount> kOutcomeColors = {
     "#2e9d4f", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#555555", "#17becf"};
 
-const char* sub_color(size_t i) { return kSubColors[i % kSubColors.size()]; }
+const char* sub_color(size_t i) {
+  return kSubColors[i % kSubColors.size()];
+}
 
 // Tick spacing for a time axis of `span` ms: the smallest of a fixed list giving at most 8 ticks.
 int64_t tick_step(int64_t span) {
-  static constexpr int64_t kSteps[] = {1'000,     5'000,      15'000,     60'000,     300'000,    900'000,
-                                       1'800'000, 3'600'000,  7'200'000,  10'800'000, 21'600'000, 43'200'000,
-                                       86'400'000, 172'800'000, 604'800'000};
+  static constexpr int64_t kSteps[] = {1'000,      5'000,      15'000,     60'000,      300'000,
+                                       900'000,    1'800'000,  3'600'000,  7'200'000,   10'800'000,
+                                       21'600'000, 43'200'000, 86'400'000, 172'800'000, 604'800'000};
   for (int64_t s : kSteps)
     if (span / s <= 8) return s;
   return (span / 8 / 604'800'000 + 1) * 604'800'000;
@@ -273,7 +288,8 @@ struct Plot {
   int64_t end_ms = 1;
   double plot_w() const { return width - left - right; }
   double x(int64_t t) const {
-    return left + plot_w() * static_cast<double>(std::clamp<int64_t>(t, 0, end_ms)) / static_cast<double>(end_ms);
+    return left +
+           plot_w() * static_cast<double>(std::clamp<int64_t>(t, 0, end_ms)) / static_cast<double>(end_ms);
   }
 };
 
@@ -282,7 +298,8 @@ std::string time_axis(const Plot& p, double y_top, double y_bottom) {
   int64_t step = tick_step(p.end_ms);
   for (int64_t t = 0; t <= p.end_ms; t += step) {
     double x = p.x(t);
-    out += fmt::format(R"(<line class="grid" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", x, y_top, x, y_bottom);
+    out += fmt::format(R"(<line class="grid" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", x, y_top, x,
+                       y_bottom);
     out += fmt::format(R"(<text class="tick" x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)", x,
                        y_bottom + 14, when_short(t));
   }
@@ -312,15 +329,17 @@ std::string backlog_chart(const Report& r) {
   const double height = 280, plot_h = height - p.top - 40;
   int64_t ymax = 1;
   for (const auto& s : r.subscriptions) ymax = std::max(ymax, s.max_backlog);
-  auto y = [&](int64_t v) { return p.top + plot_h * (1.0 - static_cast<double>(v) / static_cast<double>(ymax)); };
+  auto y = [&](int64_t v) {
+    return p.top + plot_h * (1.0 - static_cast<double>(v) / static_cast<double>(ymax));
+  };
 
   std::string out = fmt::format(
       R"(<svg id="backlog" xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" role="img" aria-label="backlog per subscription over time">)",
       p.width, height);
   out += time_axis(p, p.top, p.top + plot_h);
   for (int64_t v : {int64_t{0}, ymax / 2, ymax}) {
-    out += fmt::format(R"(<line class="grid" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", p.left, y(v),
-                       p.width - p.right, y(v));
+    out += fmt::format(R"(<line class="grid" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", p.left,
+                       y(v), p.width - p.right, y(v));
     out += fmt::format(R"(<text class="tick" x="{:.1f}" y="{:.1f}" text-anchor="end">{}</text>)", p.left - 6,
                        y(v) + 4, v);
   }
@@ -377,8 +396,9 @@ std::string attempts_chart(const Report& r) {
     const SubscriptionReport& s = r.subscriptions[i];
     double y0 = p.top + lane * static_cast<double>(i);
     out += fmt::format(R"(<g class="lane" data-sub="{}">)", esc(s.id));
-    out += fmt::format(R"(<text class="lane-label" x="{:.1f}" y="{:.1f}" text-anchor="end" fill="{}">{}</text>)",
-                       p.left - 8, y0 + 17, sub_color(i), esc(s.id));
+    out +=
+        fmt::format(R"(<text class="lane-label" x="{:.1f}" y="{:.1f}" text-anchor="end" fill="{}">{}</text>)",
+                    p.left - 8, y0 + 17, sub_color(i), esc(s.id));
     out += fmt::format(R"(<line class="lane-rule" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", p.left,
                        y0 + lane, p.width - p.right, y0 + lane);
     for (size_t o = 0; o < kOutcomeCount; ++o) {
@@ -454,17 +474,20 @@ std::string render_html(const Report& r, const std::string& title) {
     failed += s.failed_attempts;
     delivered += s.delivered;
   }
-  meta += fmt::format("{} shown &middot; {} subscriptions &middot; {} events published &middot; {} attempts ({} failed) "
-                      "&middot; {} delivered &middot; one chart column = {}",
-                      format_duration(Duration(r.end_ms)), r.subscriptions.size(), r.events_published, attempts,
-                      failed, delivered, format_duration(Duration(r.bucket_ms)));
+  meta += fmt::format(
+      "{} shown &middot; {} subscriptions &middot; {} events published &middot; {} attempts ({} failed) "
+      "&middot; {} delivered &middot; one chart column = {}",
+      format_duration(Duration(r.end_ms)), r.subscriptions.size(), r.events_published, attempts, failed,
+      delivered, format_duration(Duration(r.bucket_ms)));
   out += fmt::format("<p class=\"meta\">{}</p>\n", meta);
 
   out += "<h2>Backlog per subscription</h2>\n<p class=\"legend\">";
   for (size_t i = 0; i < r.subscriptions.size(); ++i)
-    out += fmt::format(R"(<span><i style="background:{}"></i>{}</span>)", sub_color(i), esc(r.subscriptions[i].id));
-  out += "<span>dashed: <b style=\"color:#d62728\">deactivated</b>, <b style=\"color:#2e9d4f\">reactivated</b>, "
-         "<b style=\"color:#555\">restart</b></span></p>\n";
+    out += fmt::format(R"(<span><i style="background:{}"></i>{}</span>)", sub_color(i),
+                       esc(r.subscriptions[i].id));
+  out +=
+      "<span>dashed: <b style=\"color:#d62728\">deactivated</b>, <b style=\"color:#2e9d4f\">reactivated</b>, "
+      "<b style=\"color:#555\">restart</b></span></p>\n";
   out += backlog_chart(r) + "\n";
 
   out += "<h2>Attempts by outcome</h2>\n<p class=\"legend\">";
@@ -472,16 +495,22 @@ std::string render_html(const Report& r, const std::string& title) {
     out += fmt::format(R"(<span><i style="background:{}"></i>{}</span>)", kOutcomeColors[o], outcome_name(o));
   out += "</p>\n" + attempts_chart(r) + "\n";
 
-  out += "<h2>Delivery lag (publish to delivery) and totals</h2>\n<table id=\"subscriptions\"><tr><th>subscription</th>"
-         "<th>published</th><th>delivered</th><th>attempts</th><th>failed</th><th>discarded</th><th>max backlog</th>"
-         "<th>lag p50</th><th>p90</th><th>p99</th><th>max</th><th>deactivations</th><th>reactivations</th></tr>\n";
+  out +=
+      "<h2>Delivery lag (publish to delivery) and totals</h2>\n<table "
+      "id=\"subscriptions\"><tr><th>subscription</th>"
+      "<th>published</th><th>delivered</th><th>attempts</th><th>failed</th><th>discarded</th><th>max "
+      "backlog</th>"
+      "<th>lag "
+      "p50</th><th>p90</th><th>p99</th><th>max</th><th>deactivations</th><th>reactivations</th></tr>\n";
   for (const auto& s : r.subscriptions) {
     out += fmt::format(
-        "<tr data-sub=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<tr "
+        "data-sub=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
+        "td><td>{}</td>"
         "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         esc(s.id), esc(s.id), s.published, s.delivered, s.attempts, s.failed_attempts, s.discarded,
-        r.has_publish_records ? std::to_string(s.max_backlog) : "-", lag_text(s.lag, 0.5), lag_text(s.lag, 0.9),
-        lag_text(s.lag, 0.99), lag_text(s.lag, 1.0), s.deactivations, s.reactivations);
+        r.has_publish_records ? std::to_string(s.max_backlog) : "-", lag_text(s.lag, 0.5),
+        lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0), s.deactivations, s.reactivations);
   }
   out += "</table>\n";
 
@@ -489,16 +518,19 @@ std::string render_html(const Report& r, const std::string& title) {
   if (r.markers.empty()) {
     out += "<p>None.</p>\n";
   } else {
-    out += "<table id=\"lifecycle\"><tr><th>when</th><th>what</th><th>subscription</th><th>discarded</th></tr>\n";
+    out +=
+        "<table "
+        "id=\"lifecycle\"><tr><th>when</th><th>what</th><th>subscription</th><th>discarded</th></tr>\n";
     constexpr size_t kMaxRows = 500;
     for (size_t i = 0; i < r.markers.size() && i < kMaxRows; ++i) {
       const ReportMarker& m = r.markers[i];
-      out += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", to_string(m.kind),
-                         when(m.t_ms), to_string(m.kind), esc(m.sub),
+      out += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                         to_string(m.kind), when(m.t_ms), to_string(m.kind), esc(m.sub),
                          m.kind == ReportMarker::Kind::kDeactivated ? std::to_string(m.discarded) : "");
     }
     out += "</table>\n";
-    if (r.markers.size() > kMaxRows) out += fmt::format("<p>... and {} more.</p>\n", r.markers.size() - kMaxRows);
+    if (r.markers.size() > kMaxRows)
+      out += fmt::format("<p>... and {} more.</p>\n", r.markers.size() - kMaxRows);
   }
   out += "</body></html>\n";
   return out;
@@ -516,23 +548,25 @@ std::string render_text(const Report& r) {
   if (r.run)
     out += fmt::format("run: {} {} (seed {}), {} from {}\n", r.run->command, r.run->scenario, r.run->seed,
                        format_duration(r.run->duration), format_utc(r.run->start));
-  out += fmt::format("{} subscriptions, {} events published, {} attempts ({} failed), {} delivered, {} discarded\n",
-                     r.subscriptions.size(), r.events_published, attempts, failed, delivered, discarded);
+  out += fmt::format(
+      "{} subscriptions, {} events published, {} attempts ({} failed), {} delivered, {} discarded\n",
+      r.subscriptions.size(), r.events_published, attempts, failed, delivered, discarded);
   if (!r.has_publish_records) out += "the log has no publish records: backlog and lag are not known\n";
   size_t w = 12;
   for (const auto& s : r.subscriptions) w = std::max(w, s.id.size());
-  out += fmt::format("{:<{}}  {:>9} {:>9} {:>8} {:>6} {:>9} {:>11}  {:>14} {:>14} {:>14} {:>14}  {}\n", "subscription", w,
-                     "published", "delivered", "attempts", "failed", "discarded", "max backlog", "lag p50", "p90", "p99",
-                     "max", "deactivations");
+  out += fmt::format("{:<{}}  {:>9} {:>9} {:>8} {:>6} {:>9} {:>11}  {:>14} {:>14} {:>14} {:>14}  {}\n",
+                     "subscription", w, "published", "delivered", "attempts", "failed", "discarded",
+                     "max backlog", "lag p50", "p90", "p99", "max", "deactivations");
   for (const auto& s : r.subscriptions) {
-    out += fmt::format("{:<{}}  {:>9} {:>9} {:>8} {:>6} {:>9} {:>11}  {:>14} {:>14} {:>14} {:>14}  {}\n", s.id, w,
-                       s.published, s.delivered, s.attempts, s.failed_attempts, s.discarded,
+    out += fmt::format("{:<{}}  {:>9} {:>9} {:>8} {:>6} {:>9} {:>11}  {:>14} {:>14} {:>14} {:>14}  {}\n",
+                       s.id, w, s.published, s.delivered, s.attempts, s.failed_attempts, s.discarded,
                        r.has_publish_records ? std::to_string(s.max_backlog) : "-", lag_text(s.lag, 0.5),
                        lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0), s.deactivations);
   }
   for (const ReportMarker& m : r.markers) {
-    out += fmt::format("{}  {}{}{}\n", when(m.t_ms), to_string(m.kind), m.sub.empty() ? "" : " " + m.sub,
-                       m.kind == ReportMarker::Kind::kDeactivated ? fmt::format(" ({} discarded)", m.discarded) : "");
+    out += fmt::format(
+        "{}  {}{}{}\n", when(m.t_ms), to_string(m.kind), m.sub.empty() ? "" : " " + m.sub,
+        m.kind == ReportMarker::Kind::kDeactivated ? fmt::format(" ({} discarded)", m.discarded) : "");
   }
   return out;
 }

@@ -48,9 +48,9 @@ const char* outcome_name(size_t outcome);
 
 // One fixed-width time bucket of one subscription.
 struct ReportBucket {
-  bool touched = false;      // the backlog changed in this bucket
-  int64_t max_backlog = 0;   // touched: the largest backlog within the bucket
-  int64_t last_backlog = 0;  // touched: the backlog at the end of the bucket
+  bool touched = false;                            // the backlog changed in this bucket
+  int64_t max_backlog = 0;                         // touched: the largest backlog within the bucket
+  int64_t last_backlog = 0;                        // touched: the backlog at the end of the bucket
   std::array<uint64_t, kOutcomeCount> attempts{};  // attempts that began in this bucket, by outcome
 };
 
@@ -63,7 +63,7 @@ struct SubscriptionReport {
   uint64_t discarded = 0;
   uint64_t deactivations = 0;
   uint64_t reactivations = 0;
-  int64_t backlog = 0;      // at the end of the log
+  int64_t backlog = 0;  // at the end of the log
   int64_t max_backlog = 0;
   std::array<uint64_t, kOutcomeCount> outcomes{};
   LagHistogram lag;
@@ -82,11 +82,12 @@ const char* to_string(ReportMarker::Kind k);
 
 struct Report {
   std::optional<RunHeader> run;  // the log's header, if it has one
-  bool has_publish_records = false;  // false for logs written before publish records existed: no backlog, no lag
+  bool has_publish_records =
+      false;  // false for logs written before publish records existed: no backlog, no lag
   uint64_t records = 0;
   uint64_t events_published = 0;
-  int64_t end_ms = 0;       // the run's duration (header), else the latest time in the log
-  int64_t bucket_ms = 1;    // width of one bucket
+  int64_t end_ms = 0;     // the run's duration (header), else the latest time in the log
+  int64_t bucket_ms = 1;  // width of one bucket
   std::vector<SubscriptionReport> subscriptions;  // header order, then in order of appearance
   std::vector<ReportMarker> markers;              // in log order
 };

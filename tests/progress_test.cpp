@@ -1,11 +1,12 @@
 // The progress line: its format, how rarely it reads the wall clock and redraws, and that it stays off when
 // stderr is not a terminal.
+#include "sim/progress.h"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
 
 #include "cli_test_util.h"
-#include "sim/progress.h"
 
 namespace hooksim::sim {
 namespace {
@@ -14,11 +15,14 @@ using namespace std::chrono_literals;
 using namespace hooksim::testutil;
 
 TEST(Progress, FormatsVirtualTimeReachedEventsAndAttempts) {
-  EXPECT_EQ(format_progress(Duration(3 * 86'400'000LL + 12 * 3'600'000LL), Duration(7 * 86'400'000LL), 1234, 5678, 10),
+  EXPECT_EQ(format_progress(Duration(3 * 86'400'000LL + 12 * 3'600'000LL), Duration(7 * 86'400'000LL), 1234,
+                            5678, 10),
             "[#####.....]  50%  3d 12:00 of 7d  events 1234  attempts 5678");
-  EXPECT_EQ(format_progress(Duration(0), Duration(3'600'000), 0, 0, 4), "[....]   0%  0d 00:00 of 1h  events 0  attempts 0");
+  EXPECT_EQ(format_progress(Duration(0), Duration(3'600'000), 0, 0, 4),
+            "[....]   0%  0d 00:00 of 1h  events 0  attempts 0");
   // Beyond the end (an attempt that ends after the duration) it stays at 100 %.
-  EXPECT_EQ(format_progress(Duration(7'200'000), Duration(3'600'000), 1, 2, 4), "[####] 100%  0d 01:00 of 1h  events 1  attempts 2");
+  EXPECT_EQ(format_progress(Duration(7'200'000), Duration(3'600'000), 1, 2, 4),
+            "[####] 100%  0d 01:00 of 1h  events 1  attempts 2");
 }
 
 TEST(Progress, ReadsTheWallClockEveryNStepsAndRedrawsAtMostOncePerInterval) {

@@ -98,7 +98,8 @@ TEST(PublishRecord, ListsEveryQueueWithItsSequenceAndTheBodyAndSkipsDeactivatedO
   EXPECT_EQ(rec.seen.size(), 3u);
 
   // The log line for e3: no body unless payloads were asked for.
-  EXPECT_NE(log.str().find(R"({"kind":"publish","t_ms":120000,"event":"e3","subs":{"all":3,"trucks":2}})" "\n"),
+  EXPECT_NE(log.str().find(R"({"kind":"publish","t_ms":120000,"event":"e3","subs":{"all":3,"trucks":2}})"
+                           "\n"),
             std::string::npos)
       << log.str();
 }

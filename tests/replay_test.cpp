@@ -1,5 +1,7 @@
 // hooksim replay: the plan read from a log (filters, order, bodies, errors), the pacing on a virtual clock,
 // and the command line against the mock receiver over real HTTP.
+#include "sim/replay.h"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -12,7 +14,6 @@
 #include "engine/clock.h"
 #include "net/mock_receiver.h"
 #include "sim/log_reader.h"
-#include "sim/replay.h"
 
 namespace hooksim::sim {
 namespace {
@@ -21,7 +22,8 @@ using nlohmann::json;
 using namespace hooksim::testutil;
 
 // b's attempt on e3 began at 150 s but took 100 s, so its record comes after a's record of 200 s.
-constexpr char kLog[] = R"({"kind":"run","command":"simulate","scenario":"s.json","scenario_sha256":"","seed":1,"start":"2026-01-01T00:00:00.000Z","duration_ms":1000000,"subscriptions":["a","b"],"payloads":true}
+constexpr char kLog[] =
+    R"({"kind":"run","command":"simulate","scenario":"s.json","scenario_sha256":"","seed":1,"start":"2026-01-01T00:00:00.000Z","duration_ms":1000000,"subscriptions":["a","b"],"payloads":true}
 {"kind":"publish","t_ms":0,"event":"e1","subs":{"a":1,"b":1},"body":"{\"id\":\"e1\",\"n\":1}"}
 {"kind":"attempt","t_ms":0,"sub":"b","event":"e1","seq":1,"attempt":1,"outcome":"delivered","status":200,"latency_ms":10}
 {"kind":"attempt","t_ms":0,"sub":"a","event":"e1","seq":1,"attempt":1,"outcome":"failed","status":503,"error":"status","latency_ms":20,"next_t_ms":100000}
@@ -76,12 +78,14 @@ TEST(ReplayPlan, RejectsALogWithoutPayloadsAnUnknownSubAndBadLines) {
   write_file(dir.file("log.jsonl"), kLog);
   auto unknown = load_replay_plan(dir.file("log.jsonl"), {ReplayFilter::Only::kAll, "zz"});
   ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.status().message(), "--sub zz: no such subscription in " + dir.file("log.jsonl") + " (it has: a, b)");
+  EXPECT_EQ(unknown.status().message(),
+            "--sub zz: no such subscription in " + dir.file("log.jsonl") + " (it has: a, b)");
 
-  write_file(dir.file("plain.jsonl"),
-             "{\"kind\":\"publish\",\"t_ms\":0,\"event\":\"e1\",\"subs\":{\"a\":1}}\n"
-             "{\"kind\":\"attempt\",\"t_ms\":0,\"sub\":\"a\",\"event\":\"e1\",\"seq\":1,\"attempt\":1,\"outcome\":"
-             "\"delivered\",\"status\":200,\"latency_ms\":1}\n");
+  write_file(
+      dir.file("plain.jsonl"),
+      "{\"kind\":\"publish\",\"t_ms\":0,\"event\":\"e1\",\"subs\":{\"a\":1}}\n"
+      "{\"kind\":\"attempt\",\"t_ms\":0,\"sub\":\"a\",\"event\":\"e1\",\"seq\":1,\"attempt\":1,\"outcome\":"
+      "\"delivered\",\"status\":200,\"latency_ms\":1}\n");
   auto plain = load_replay_plan(dir.file("plain.jsonl"), {});
   ASSERT_FALSE(plain.ok());
   EXPECT_NE(plain.status().message().find("no payloads"), std::string::npos) << plain.status().message();
@@ -106,8 +110,9 @@ class RecordingTransport final : public Transport {
   };
   RecordingTransport(Scheduler& s, Duration latency) : s_(s), latency_(latency) {}
   AttemptHandle send(const DeliveryRequest& r, Done done) override {
-    sent.push_back({s_.now(), r.subscription->id, r.subscription->endpoint.url, r.subscription->endpoint.secret,
-                    std::string(r.event_id), std::string(r.body), r.seq, r.attempt, r.virtual_time});
+    sent.push_back({s_.now(), r.subscription->id, r.subscription->endpoint.url,
+                    r.subscription->endpoint.secret, std::string(r.event_id), std::string(r.body), r.seq,
+                    r.attempt, r.virtual_time});
     s_.schedule_at(s_.now() + latency_, [this, done] { done({200, ErrorClass::kNone, latency_}); });
     return ++handles_;
   }
@@ -134,8 +139,8 @@ TEST(Replayer, SendsInOrderAtTheRecordedGapsDividedBySpeedOneAtATime) {
   clock.run_until(t0 + Duration(10'000));
   ASSERT_TRUE(done);
   ASSERT_EQ(transport.sent.size(), 7u);
-  // Recorded starts 0, 0, 100 s, 150 s, 200 s, 200.05 s, 250 s at speed 1000: 0, 0, 100, 150, 200, 200, 250 ms;
-  // the second and sixth wait for the answer before them (10 ms).
+  // Recorded starts 0, 0, 100 s, 150 s, 200 s, 200.05 s, 250 s at speed 1000: 0, 0, 100, 150, 200, 200, 250
+  // ms; the second and sixth wait for the answer before them (10 ms).
   std::vector<int64_t> at;
   for (const auto& s : transport.sent) at.push_back(to_ms(s.at - t0));
   EXPECT_EQ(at, (std::vector<int64_t>{0, 10, 100, 150, 200, 210, 250}));
@@ -152,7 +157,8 @@ TEST(Replayer, SendsInOrderAtTheRecordedGapsDividedBySpeedOneAtATime) {
   EXPECT_TRUE(replayer.outcomes()[0].delivered());
 }
 
-// --- the command line against the mock receiver ---------------------------------------------------------------
+// --- the command line against the mock receiver
+// ---------------------------------------------------------------
 
 constexpr char kSecret[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -174,7 +180,8 @@ class ReplayCli : public ::testing::Test {
                                   " --log-payloads --log " + shell_quote(dir_.file("log.jsonl")),
                               dir_);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    for (const std::string& line : lines_of(read_file(dir_.file("log.jsonl")))) log_.push_back(json::parse(line));
+    for (const std::string& line : lines_of(read_file(dir_.file("log.jsonl"))))
+      log_.push_back(json::parse(line));
   }
   void TearDown() override {
     receiver_->stop();
@@ -195,8 +202,8 @@ class ReplayCli : public ::testing::Test {
 };
 
 TEST_F(ReplayCli, ResendsEveryAttemptWithTheRecordedIdsBodiesOrderAndVirtualTimes) {
-  RunResult r = run_hooksim("replay " + shell_quote(dir_.file("log.jsonl")) + " --target " + receiver_->url() +
-                                "/hook --secret " + kSecret + " --speed 100000000",
+  RunResult r = run_hooksim("replay " + shell_quote(dir_.file("log.jsonl")) + " --target " +
+                                receiver_->url() + "/hook --secret " + kSecret + " --speed 100000000",
                             dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::map<std::string, std::string> bodies;
@@ -205,8 +212,9 @@ TEST_F(ReplayCli, ResendsEveryAttemptWithTheRecordedIdsBodiesOrderAndVirtualTime
     if (j["kind"] == "publish") bodies[j["event"]] = j["body"];
     if (j["kind"] == "attempt") attempts.push_back(j);
   }
-  std::stable_sort(attempts.begin(), attempts.end(),
-                   [](const json& a, const json& b) { return a["t_ms"].get<int64_t>() < b["t_ms"].get<int64_t>(); });
+  std::stable_sort(attempts.begin(), attempts.end(), [](const json& a, const json& b) {
+    return a["t_ms"].get<int64_t>() < b["t_ms"].get<int64_t>();
+  });
   auto got = records();
   ASSERT_EQ(got.size(), attempts.size()) << r.out << receiver_->stats().to_json_line();
   TimePoint start = parse_utc("2026-03-02T08:00:00Z").value();
@@ -232,9 +240,10 @@ TEST_F(ReplayCli, ResendsEveryAttemptWithTheRecordedIdsBodiesOrderAndVirtualTime
 }
 
 TEST_F(ReplayCli, OnlyFailedAndSubFilterWhatIsSent) {
-  RunResult r = run_hooksim("replay " + shell_quote(dir_.file("log.jsonl")) + " --target " + receiver_->url() +
-                                " --secret " + kSecret + " --speed 100000000 --only failed --sub acme-tracking",
-                            dir_);
+  RunResult r =
+      run_hooksim("replay " + shell_quote(dir_.file("log.jsonl")) + " --target " + receiver_->url() +
+                      " --secret " + kSecret + " --speed 100000000 --only failed --sub acme-tracking",
+                  dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::pair<std::string, uint64_t>> expected;
   for (const json& j : log_)
@@ -248,9 +257,10 @@ TEST_F(ReplayCli, OnlyFailedAndSubFilterWhatIsSent) {
     EXPECT_EQ(got[i].attempt, expected[i].second);
   }
 
-  RunResult d = run_hooksim("replay " + shell_quote(dir_.file("log.jsonl")) + " --target " + receiver_->url() +
-                                " --secret " + kSecret + " --speed 100000000 --only delivered --sub acme-messages",
-                            dir_);
+  RunResult d =
+      run_hooksim("replay " + shell_quote(dir_.file("log.jsonl")) + " --target " + receiver_->url() +
+                      " --secret " + kSecret + " --speed 100000000 --only delivered --sub acme-messages",
+                  dir_);
   ASSERT_EQ(d.exit_code, 0) << d.err;
   EXPECT_EQ(records().size(), got.size() + 1) << "acme-messages got one event, delivered at once";
   EXPECT_EQ(records().back().sub, "acme-messages");
@@ -263,8 +273,8 @@ TEST_F(ReplayCli, BadFlagsAndLogsExitTwoWithAClearMessage) {
     std::string args, message;
   };
   write_file(dir_.file("plain.jsonl"), "");
-  RunResult plain_run = run_hooksim("simulate " + shell_quote(HOOKSIM_SOURCE_DIR "/scenarios/demo.json") + " --log " +
-                                        shell_quote(dir_.file("plain.jsonl")),
+  RunResult plain_run = run_hooksim("simulate " + shell_quote(HOOKSIM_SOURCE_DIR "/scenarios/demo.json") +
+                                        " --log " + shell_quote(dir_.file("plain.jsonl")),
                                     dir_);
   ASSERT_EQ(plain_run.exit_code, 0);
   std::vector<Case> cases = {

@@ -1,5 +1,7 @@
 // hooksim report: reading logs back, the aggregation (backlog, outcomes, lag percentiles, lifecycle), the
 // HTML and text output, rendering in headless Chromium, and the command line.
+#include "sim/report.h"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -10,7 +12,6 @@
 
 #include "cli_test_util.h"
 #include "sim/log_reader.h"
-#include "sim/report.h"
 
 namespace hooksim::sim {
 namespace {
@@ -19,8 +20,10 @@ using nlohmann::json;
 using namespace hooksim::testutil;
 
 // Two subscriptions; "a" fails, recovers, is deactivated and reactivated; a restart in between.
-// Backlog of a: 1 (t=0), 2 (50s), 3 (60s), 2 (201s), 1 (201.5s), 2 (400s), 0 (700s, deactivated), 1 (900s), 0.
-constexpr char kLog[] = R"({"kind":"run","command":"simulate","scenario":"s.json","scenario_sha256":"ab","seed":1,"start":"2026-01-01T00:00:00.000Z","duration_ms":1000000,"subscriptions":["a","b"],"payloads":false}
+// Backlog of a: 1 (t=0), 2 (50s), 3 (60s), 2 (201s), 1 (201.5s), 2 (400s), 0 (700s, deactivated), 1 (900s),
+// 0.
+constexpr char kLog[] =
+    R"({"kind":"run","command":"simulate","scenario":"s.json","scenario_sha256":"ab","seed":1,"start":"2026-01-01T00:00:00.000Z","duration_ms":1000000,"subscriptions":["a","b"],"payloads":false}
 {"kind":"publish","t_ms":0,"event":"e1","subs":{"a":1,"b":1}}
 {"kind":"attempt","t_ms":0,"sub":"b","event":"e1","seq":1,"attempt":1,"outcome":"delivered","status":200,"latency_ms":10}
 {"kind":"attempt","t_ms":0,"sub":"a","event":"e1","seq":1,"attempt":1,"outcome":"failed","status":503,"error":"status","latency_ms":20,"next_t_ms":100000}
@@ -176,7 +179,8 @@ TEST(LogReader, MalformedLinesAreErrorsNamingFileLineAndField) {
       {R"({"kind":"attempt","t_ms":5,"sub":"a","event":"e","seq":1,"attempt":1,"outcome":"maybe","status":200,"latency_ms":1})",
        ":2: outcome: must be \"delivered\" or \"failed\""},
       {R"({"kind":"publish","t_ms":-1,"event":"e","subs":{}})", ":2: t_ms: must be an integer >= 0"},
-      {R"({"kind":"publish","t_ms":1,"event":"e","subs":{"a":"x"}})", ":2: subs.a: must be a sequence number"},
+      {R"({"kind":"publish","t_ms":1,"event":"e","subs":{"a":"x"}})",
+       ":2: subs.a: must be a sequence number"},
   };
   for (const Case& c : cases) {
     std::string path = dir.file("bad.jsonl");
@@ -187,7 +191,8 @@ TEST(LogReader, MalformedLinesAreErrorsNamingFileLineAndField) {
     EXPECT_EQ(r.status().message().rfind(path + c.expected, 0), 0u) << r.status().message();
   }
   // Unknown kinds (from a newer hooksim) and blank lines are skipped.
-  write_file(dir.file("future.jsonl"), "{\"kind\":\"something-new\",\"x\":1}\n\n{\"kind\":\"restart\",\"t_ms\":7}\n");
+  write_file(dir.file("future.jsonl"),
+             "{\"kind\":\"something-new\",\"x\":1}\n\n{\"kind\":\"restart\",\"t_ms\":7}\n");
   auto ok = build_report(dir.file("future.jsonl"));
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_EQ(ok->markers.size(), 1u);
@@ -262,7 +267,9 @@ TEST(ReportHtml, StaysSmallForALongManySubscriptionLog) {
       int s = i % 20;
       x = x * 6364136223846793005ULL + 1442695040888963407ULL;
       ++seq[s];
-      out << fmt::format(R"({{"kind":"publish","t_ms":{},"event":"e{}","subs":{{"sub-{}":{}}}}})", t, i, s, seq[s]) << "\n";
+      out << fmt::format(R"({{"kind":"publish","t_ms":{},"event":"e{}","subs":{{"sub-{}":{}}}}})", t, i, s,
+                         seq[s])
+          << "\n";
       int kind = static_cast<int>((x >> 33) % 10);
       const char* err = kind == 0 ? "status" : kind == 1 ? "timeout" : kind == 2 ? "reset" : nullptr;
       if (err)
@@ -293,7 +300,8 @@ TEST(ReportHtml, StaysSmallForALongManySubscriptionLog) {
   EXPECT_EQ(attempts, 200000u + failed);
 }
 
-// --- the command line and the browser ------------------------------------------------------------------------
+// --- the command line and the browser
+// ------------------------------------------------------------------------
 
 // Deactivation (twice), a restart and a reactivation, on two subscriptions.
 constexpr char kScenario[] = R"({
@@ -310,14 +318,16 @@ constexpr char kScenario[] = R"({
 TEST(ReportCli, SimulateWritesTheReportAndReportReproducesItFromTheLogWithTheSummaryNumbers) {
   TempDir dir;
   write_file(dir.file("s.json"), kScenario);
-  RunResult sim = run_hooksim("simulate " + shell_quote(dir.file("s.json")) + " --log " +
-                                  shell_quote(dir.file("log.jsonl")) + " --report " + shell_quote(dir.file("a.html")),
-                              dir);
+  RunResult sim =
+      run_hooksim("simulate " + shell_quote(dir.file("s.json")) + " --log " +
+                      shell_quote(dir.file("log.jsonl")) + " --report " + shell_quote(dir.file("a.html")),
+                  dir);
   ASSERT_EQ(sim.exit_code, 0) << sim.err;
   EXPECT_EQ(sim.err, "") << "no progress line when stderr is not a terminal";
   json summary = json::parse(sim.out);
 
-  RunResult rep = run_hooksim("report " + shell_quote(dir.file("log.jsonl")) + " --html " + shell_quote(dir.file("b.html")), dir);
+  RunResult rep = run_hooksim(
+      "report " + shell_quote(dir.file("log.jsonl")) + " --html " + shell_quote(dir.file("b.html")), dir);
   ASSERT_EQ(rep.exit_code, 0) << rep.err;
   std::string a = read_file(dir.file("a.html")), b = read_file(dir.file("b.html"));
   ASSERT_FALSE(a.empty());
@@ -341,7 +351,8 @@ TEST(ReportCli, SimulateWritesTheReportAndReportReproducesItFromTheLogWithTheSum
   EXPECT_EQ(r->subscriptions[0].deactivations, 2u);
   auto marks = mark_counts(b);
   EXPECT_EQ(marks["delivered"], summary["delivered"].get<uint64_t>());
-  EXPECT_EQ(marks["status"] + marks["timeout"] + marks["abandoned"], summary["failed_attempts"].get<uint64_t>());
+  EXPECT_EQ(marks["status"] + marks["timeout"] + marks["abandoned"],
+            summary["failed_attempts"].get<uint64_t>());
   EXPECT_NE(rep.out.find("flaky"), std::string::npos);
   EXPECT_NE(rep.out.find("deactivated flaky"), std::string::npos) << rep.out;
 }
@@ -349,10 +360,13 @@ TEST(ReportCli, SimulateWritesTheReportAndReportReproducesItFromTheLogWithTheSum
 TEST(ReportCli, ReportWithoutALogFileAndWithTheLogOnStdout) {
   TempDir dir;
   write_file(dir.file("s.json"), kScenario);
-  RunResult r1 = run_hooksim("simulate " + shell_quote(dir.file("s.json")) + " --report " + shell_quote(dir.file("a.html")), dir);
+  RunResult r1 = run_hooksim(
+      "simulate " + shell_quote(dir.file("s.json")) + " --report " + shell_quote(dir.file("a.html")), dir);
   ASSERT_EQ(r1.exit_code, 0) << r1.err;
   EXPECT_NO_THROW(json::parse(r1.out));
-  RunResult r2 = run_hooksim("simulate " + shell_quote(dir.file("s.json")) + " --log - --report " + shell_quote(dir.file("b.html")), dir);
+  RunResult r2 = run_hooksim(
+      "simulate " + shell_quote(dir.file("s.json")) + " --log - --report " + shell_quote(dir.file("b.html")),
+      dir);
   ASSERT_EQ(r2.exit_code, 0) << r2.err;
   auto lines = lines_of(r2.out);
   ASSERT_GT(lines.size(), 10u);
@@ -364,8 +378,10 @@ TEST(ReportCli, ReportWithoutALogFileAndWithTheLogOnStdout) {
 
 TEST(ReportCli, BadLogExitsTwoNamingTheLineAndWritesNoHtml) {
   TempDir dir;
-  write_file(dir.file("bad.jsonl"), std::string(R"({"kind":"restart","t_ms":0})") + "\n{\"kind\":\"attempt\"\n");
-  RunResult r = run_hooksim("report " + shell_quote(dir.file("bad.jsonl")) + " --html " + shell_quote(dir.file("r.html")), dir);
+  write_file(dir.file("bad.jsonl"),
+             std::string(R"({"kind":"restart","t_ms":0})") + "\n{\"kind\":\"attempt\"\n");
+  RunResult r = run_hooksim(
+      "report " + shell_quote(dir.file("bad.jsonl")) + " --html " + shell_quote(dir.file("r.html")), dir);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find(dir.file("bad.jsonl") + ":2: not valid JSON"), std::string::npos) << r.err;
@@ -394,14 +410,17 @@ RunResult chromium(const std::string& extra, const std::string& page, const Temp
 }
 
 TEST(ReportBrowser, ChromiumRendersTheChartsWithTheExpectedSeries) {
-  ASSERT_EQ(::access(kChromium, X_OK), 0) << "headless Chromium (/usr/bin/chromium) is required; scripts/test.sh installs it";
+  ASSERT_EQ(::access(kChromium, X_OK), 0)
+      << "headless Chromium (/usr/bin/chromium) is required; scripts/test.sh installs it";
   TempDir dir;
   write_file(dir.file("s.json"), kScenario);
-  RunResult sim = run_hooksim("simulate " + shell_quote(dir.file("s.json")) + " --report " + shell_quote(dir.file("r.html")), dir);
+  RunResult sim = run_hooksim(
+      "simulate " + shell_quote(dir.file("s.json")) + " --report " + shell_quote(dir.file("r.html")), dir);
   ASSERT_EQ(sim.exit_code, 0) << sim.err;
   json summary = json::parse(sim.out);
 
-  // The DOM as Chromium parsed it: the SVG elements are there, in the SVG namespace (serialized inside <svg>).
+  // The DOM as Chromium parsed it: the SVG elements are there, in the SVG namespace (serialized inside
+  // <svg>).
   RunResult dom = chromium("--dump-dom", dir.file("r.html"), dir);
   ASSERT_EQ(dom.exit_code, 0) << dom.err;
   ASSERT_NE(dom.out.find("<svg id=\"backlog\""), std::string::npos) << dom.out.substr(0, 2000);
@@ -421,7 +440,8 @@ TEST(ReportBrowser, ChromiumRendersTheChartsWithTheExpectedSeries) {
 
   // And it paints: a screenshot of the page is a real PNG, far from blank.
   std::string png = dir.file("report.png");
-  RunResult shot = chromium("--window-size=1100,1400 --screenshot=" + shell_quote(png), dir.file("r.html"), dir);
+  RunResult shot =
+      chromium("--window-size=1100,1400 --screenshot=" + shell_quote(png), dir.file("r.html"), dir);
   ASSERT_EQ(shot.exit_code, 0) << shot.err;
   std::string bytes = read_file(png);
   ASSERT_GT(bytes.size(), 20000u) << "a blank page's screenshot is far smaller";
