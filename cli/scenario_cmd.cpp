@@ -97,6 +97,11 @@ int run_scenario(ScenarioArgs& a) {
   if (progress) progress->finish();
   if (!summary.ok()) {
     std::cerr << me << summary.status().message() << "\n";
+    if (report_file.is_open()) {  // no empty report left behind
+      report_file.close();
+      std::error_code ec;
+      std::filesystem::remove(a.report_path, ec);
+    }
     return summary.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
   if (log_file.is_open()) {

@@ -392,6 +392,29 @@ TEST(ReportCli, BadLogExitsTwoNamingTheLineAndWritesNoHtml) {
   EXPECT_EQ(run_hooksim("report", dir).exit_code, 2);
 }
 
+TEST(ReportCli, AFailedRunLeavesNoReportAndAnUnwritableReportIsRefusedBeforeRunning) {
+  TempDir dir;
+  write_file(dir.file("s.json"), kScenario);
+  std::filesystem::create_directories(dir.file("data"));
+  write_file(dir.file("data/x"), "");
+  RunResult r =
+      run_hooksim("simulate " + shell_quote(dir.file("s.json")) + " --data " + shell_quote(dir.file("data")) +
+                      " --report " + shell_quote(dir.file("r.html")),
+                  dir);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("directory is not empty"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("r.html")));
+  RunResult bad = run_hooksim("simulate " + shell_quote(dir.file("s.json")) + " --report " +
+                                  shell_quote(dir.file("no/such/dir/r.html")) + " --log " +
+                                  shell_quote(dir.file("l.jsonl")),
+                              dir);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--report " + dir.file("no/such/dir/r.html") + ": cannot open for writing"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("l.jsonl"))) << "refused before anything was written";
+}
+
 constexpr char kChromium[] = "/usr/bin/chromium";
 
 // Runs headless Chromium on a file:// page; returns its stdout. 120 s cap (the machine is shared).
