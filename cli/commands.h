@@ -15,5 +15,7 @@ Command add_run(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_status(CLI::App& app);
 Command add_check(CLI::App& app);
+Command add_report(CLI::App& app);
+Command add_replay(CLI::App& app);
 
 }  // namespace hooksim::cli

@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
                                                  hooksim::cli::add_run(app),
                                                  hooksim::cli::add_serve(app),
                                                  hooksim::cli::add_status(app),
-                                                 hooksim::cli::add_check(app)};
+                                                 hooksim::cli::add_check(app),
+                                                 hooksim::cli::add_report(app),
+                                                 hooksim::cli::add_replay(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,11 +1,19 @@
-// hooksim simulate SCENARIO [--log FILE|-] [--timeline] [--data DIR]
+// hooksim simulate SCENARIO [--log FILE|-] [--timeline] [--data DIR] [--log-payloads] [--report HTML]
 // hooksim run SCENARIO [--log FILE|-] [--timeline] [--data DIR] [--speed N] [--ca-file PEM] [--insecure] ...
 // Both run a scenario through the same engine; they differ in the clock and the transport.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/temp_file.h"
+#include "sim/attempt_log.h"
+#include "sim/progress.h"
+#include "sim/report.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
 
@@ -14,8 +22,9 @@ namespace {
 
 struct ScenarioArgs {
   std::string command;  // "simulate" or "run"
-  std::string scenario_path, log_path, data_dir;
+  std::string scenario_path, log_path, data_dir, report_path;
   bool timeline = false;
+  bool log_payloads = false;
   sim::RunOptions options;
 };
 
@@ -32,27 +41,90 @@ int run_scenario(ScenarioArgs& a) {
   }
   sim::RunOptions& options = a.options;
   options.data_dir = a.data_dir;
+  options.log_payloads = a.log_payloads;
+  // The report is made from the log file afterwards; without a log file (none, or stdout) the log goes to a
+  // temporary file first (copied to stdout after the run for --log -).
+  std::ofstream report_file;
+  std::optional<TempLog> temp_log;
+  if (!a.report_path.empty()) {
+    report_file.open(a.report_path, std::ios::out | std::ios::trunc);
+    if (!report_file) {
+      std::cerr << me << "--report " << a.report_path << ": cannot open for writing\n";
+      return 2;
+    }
+    if (a.log_path.empty() || a.log_path == "-") {
+      auto t = TempLog::create();
+      if (!t) {
+        std::cerr << me << "--report: cannot create a temporary log file\n";
+        return 1;
+      }
+      temp_log.emplace(std::move(*t));
+    }
+  }
+  std::string log_file_path = temp_log ? temp_log->path() : a.log_path == "-" ? "" : a.log_path;
   std::ofstream log_file;
-  if (a.log_path == "-") {
-    options.log = &std::cout;
-  } else if (!a.log_path.empty()) {
-    log_file.open(a.log_path, std::ios::out | std::ios::trunc);
+  if (!log_file_path.empty()) {
+    log_file.open(log_file_path, std::ios::out | std::ios::trunc);
     if (!log_file) {
       std::cerr << me << "--log " << a.log_path << ": cannot open for writing\n";
       return 2;
     }
     options.log = &log_file;
+  } else if (a.log_path == "-") {
+    options.log = &std::cout;
+  }
+  if (options.log) {
+    sim::RunHeader h;
+    h.command = a.command;
+    h.scenario = a.scenario_path;
+    auto sha = sim::file_sha256(a.scenario_path);
+    if (sha.ok()) h.scenario_sha256 = *sha;
+    h.seed = scenario->seed;
+    h.start = scenario->start;
+    h.duration = scenario->duration;
+    for (const auto& s : scenario->subscriptions) h.subscriptions.push_back(s.config.id);
+    h.payloads = a.log_payloads;
+    sim::write_run_header(*options.log, h);
   }
   if (a.timeline) options.timeline = &std::cerr;
+  // A progress line on a terminal, unless the timeline is using it.
+  std::optional<sim::ProgressMeter> progress;
+  if (!a.timeline && sim::progress_wanted(STDERR_FILENO)) {
+    progress.emplace(std::cerr, scenario->start, scenario->duration);
+    options.observers.push_back(&*progress);
+  }
   auto summary = sim::run_simulation(*scenario, options);
+  if (progress) progress->finish();
   if (!summary.ok()) {
     std::cerr << me << summary.status().message() << "\n";
+    if (report_file.is_open()) {  // no empty report left behind
+      report_file.close();
+      std::error_code ec;
+      std::filesystem::remove(a.report_path, ec);
+    }
     return summary.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
   if (log_file.is_open()) {
     log_file.close();
     if (!log_file) {
       std::cerr << me << "--log " << a.log_path << ": write failed\n";
+      return 1;
+    }
+  }
+  if (!a.report_path.empty()) {
+    if (a.log_path == "-") {
+      std::ifstream in(log_file_path, std::ios::binary);
+      std::cout << in.rdbuf();
+    }
+    auto report = sim::build_report(log_file_path);
+    if (!report.ok()) {
+      std::cerr << me << "--report: " << report.status().message() << "\n";
+      return 1;
+    }
+    report_file << sim::render_html(*report, "hooksim " + a.command + " " + a.scenario_path);
+    report_file.close();
+    if (!report_file) {
+      std::cerr << me << "--report " << a.report_path << ": write failed\n";
       return 1;
     }
   }
@@ -75,6 +147,9 @@ void add_common(CLI::App* cmd, ScenarioArgs& args) {
   cmd->add_option("--log", args.log_path, "Write the attempt log (JSON Lines) to FILE, or to stdout with -");
   cmd->add_flag("--timeline", args.timeline, "Print a human-readable timeline of the run on stderr");
   cmd->add_option("--data", args.data_dir, "Keep the queues in a RocksDB store in DIR (must be empty; default: in memory, for the run only)");
+  cmd->add_flag("--log-payloads", args.log_payloads,
+                "Record each event's delivery body in the log (what hooksim replay needs; makes the log larger)");
+  cmd->add_option("--report", args.report_path, "Write the HTML report of the run to FILE (see docs/report.md)");
 }
 
 }  // namespace

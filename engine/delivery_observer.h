@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
+#include <utility>
 
 #include "engine/subscription.h"
 #include "engine/time.h"
@@ -35,11 +37,24 @@ struct LifecycleRecord {
   uint64_t discarded = 0;  // kDeactivated: events discarded from the backlog
 };
 
+// One published event and the queues it joined, reported once the publish batch is stored. Views are valid
+// only during the callback.
+struct PublishRecord {
+  const Event* event = nullptr;
+  std::string_view body;  // the delivery envelope (make_envelope), as queued; empty when no queue took it
+  TimePoint at;           // when it was published (its enqueued_at)
+  // (subscription id, sequence number) of every queue it was appended to, in subscription order.
+  // Matching deactivated subscriptions drop the event and are not listed.
+  std::span<const std::pair<std::string_view, uint64_t>> queued;
+};
+
 class DeliveryObserver {
  public:
   virtual ~DeliveryObserver() = default;
   virtual void on_attempt(const AttemptRecord&) {}
   virtual void on_lifecycle(const LifecycleRecord&) {}
+  // After a successful publish, once per event of the call, in order (also for events no queue took).
+  virtual void on_published(const PublishRecord&) {}
   // A store failure the engine could not report to a caller (e.g. while acknowledging a delivery).
   virtual void on_error(std::string_view /*sub*/, const Status&) {}
 };

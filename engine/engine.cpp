@@ -216,7 +216,12 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
   auto batch = store_.new_batch();
   uint64_t entries = 0;
   TimePoint now = scheduler_.now();
+  // For the observer: each event's body and the queues it joined (queued[first[i]..first[i+1])).
+  std::vector<std::string> bodies;
+  std::vector<std::pair<std::string_view, uint64_t>> queued;
+  std::vector<size_t> first;
   for (size_t i = 0; i < events.size(); ++i) {
+    if (observer_) first.push_back(queued.size());
     if (skip[i]) continue;
     const Event& event = events[i];
     if (options_.dedupe_event_ids) batch->remember_event_id(event.id, now);
@@ -229,8 +234,13 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
         continue;
       }
       if (body.empty()) body = make_envelope(event);
+      if (observer_) queued.emplace_back(sub->config.id, sub->state.next_seq);
       batch->enqueue(sub->key, sub->state.next_seq++, now, event.id, body);
       ++entries;
+    }
+    if (observer_) {
+      bodies.resize(events.size());
+      bodies[i] = std::move(body);
     }
   }
   for (auto& [sub, old] : touched) batch->put_state(sub->key, sub->state);
@@ -243,6 +253,14 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
     }
   }
   out.fanout = entries;
+  if (observer_) {
+    first.push_back(queued.size());
+    std::span<const std::pair<std::string_view, uint64_t>> all(queued);
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (skip[i]) continue;
+      observer_->on_published({&events[i], bodies[i], now, all.subspan(first[i], first[i + 1] - first[i])});
+    }
+  }
   for (auto& [sub, old] : touched) kick(*sub);
   return Status::OK();
 }

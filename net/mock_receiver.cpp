@@ -254,6 +254,12 @@ std::string RequestRecord::to_json_line() const {
   fmt::format_to(std::back_inserter(out),
                  ",\"action\":\"{}\",\"status\":{},\"signature\":\"{}\",\"order\":\"{}\",\"bytes\":{}}}",
                  action_name(action), status, signature_name(signature), order_name(order), bytes);
+  if (body) {
+    out.pop_back();
+    out += ",\"body\":";
+    append_json_string(out, *body);
+    out += '}';
+  }
   return out;
 }
 
@@ -828,6 +834,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     version_ = req.version();
     RequestRecord r = describe(req);
     r.bytes = req.body().size();
+    if (state_->opts.record_bodies) r.body = req.body();
     if (state_->opts.on_request) state_->opts.on_request(r);
     if (req.method() != http::verb::post) {
       r.status = 405;

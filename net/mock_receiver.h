@@ -103,9 +103,10 @@ struct RequestRecord {
   Signature signature = Signature::kUnchecked;
   Order order = Order::kNotApplicable;  // kNotApplicable unless answered 2xx
   uint64_t bytes = 0;                   // body size (for a 413 the declared Content-Length, 0 if chunked)
+  std::optional<std::string> body;      // the body itself, only with ReceiverOptions::record_bodies
 
   // The record line, without the newline: {"t_ms":..,"sub":..,...} with fields in the order above; absent
-  // optionals are null.
+  // optionals are null, except `body`, which appears only when recorded.
   std::string to_json_line() const;
 };
 
@@ -160,6 +161,9 @@ struct ReceiverOptions {
   std::string tls_key_path;
   // Larger bodies are answered 413 and the connection is closed.
   uint64_t body_limit = 10 * 1024 * 1024;
+  // Keep each request's body in its record (RequestRecord::body, and "body" in the record file), e.g. to
+  // check what `hooksim replay` sends. Off by default: bodies can be large.
+  bool record_bodies = false;
   // Accepted event ids remembered per subscription for duplicate detection (oldest forgotten first);
   // bounds memory under a long benchmark. Sequence checks are unaffected.
   size_t dedup_window = 100000;

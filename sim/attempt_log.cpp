@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <openssl/evp.h>
+
 #include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace hooksim::sim {
@@ -33,6 +36,49 @@ void AttemptLogWriter::on_lifecycle(const LifecycleRecord& r) {
     out_ << fmt::format(R"({{"kind":"reactivated","t_ms":{},"sub":{}}})", to_ms(r.at - start_), quoted(r.sub))
          << '\n';
   }
+}
+
+void AttemptLogWriter::on_published(const PublishRecord& r) {
+  std::string line = fmt::format(R"({{"kind":"publish","t_ms":{},"event":{},"subs":{{)", to_ms(r.at - start_),
+                                 quoted(std::string_view(r.event->id)));
+  for (size_t i = 0; i < r.queued.size(); ++i) {
+    if (i > 0) line += ',';
+    line += fmt::format("{}:{}", quoted(r.queued[i].first), r.queued[i].second);
+  }
+  line += '}';
+  if (payloads_ && !r.body.empty()) line += fmt::format(R"(,"body":{})", quoted(r.body));
+  line += "}\n";
+  out_ << line;
+}
+
+void write_run_header(std::ostream& out, const RunHeader& h) {
+  nlohmann::ordered_json j;
+  j["kind"] = "run";
+  j["command"] = h.command;
+  j["scenario"] = h.scenario;
+  j["scenario_sha256"] = h.scenario_sha256;
+  j["seed"] = h.seed;
+  j["start"] = format_utc(h.start);
+  j["duration_ms"] = to_ms(h.duration);
+  j["subscriptions"] = h.subscriptions;
+  j["payloads"] = h.payloads;
+  out << j.dump() << '\n';
+}
+
+Result<std::string> file_sha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError(fmt::format("{}: cannot open the file", path));
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) EVP_DigestUpdate(ctx, buf, static_cast<size_t>(in.gcount()));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
 }
 
 void AttemptLogWriter::on_restart(TimePoint at) {

@@ -5,6 +5,8 @@
 //    "status":..,["error":..,]"latency_ms":..[,"probe":true][,"next_t_ms":..]}
 //   {"kind":"deactivated","t_ms":..,"sub":..,"discarded":N}   {"kind":"reactivated","t_ms":..,"sub":..}
 //   {"kind":"restart","t_ms":..}
+//   {"kind":"publish","t_ms":..,"event":..,"subs":{sub:seq,...}[,"body":".."]}
+//   {"kind":"run",...}: the first line, written by write_run_header()
 // t_ms is virtual milliseconds since the scenario start; attempt records are written when the attempt
 // ends, and their t_ms is when it began.
 #pragma once
@@ -19,17 +21,41 @@
 
 namespace hooksim::sim {
 
+// What the `run` header line of a log says about the run that wrote it.
+struct RunHeader {
+  std::string command;          // "simulate" or "run"
+  std::string scenario;         // the scenario file's path, as given
+  std::string scenario_sha256;  // hex SHA-256 of the scenario file's bytes
+  uint64_t seed = 0;
+  TimePoint start;              // virtual time of t_ms 0
+  Duration duration{0};
+  std::vector<std::string> subscriptions;  // ids, in scenario order
+  bool payloads = false;        // publish records carry the delivery body
+};
+
+// Writes `h` as one line: {"kind":"run","command","scenario","scenario_sha256","seed","start",
+// "duration_ms","subscriptions":[..],"payloads"}.
+void write_run_header(std::ostream& out, const RunHeader& h);
+
+// Hex SHA-256 of a file's bytes; IOError when it cannot be read.
+Result<std::string> file_sha256(const std::string& path);
+
 // Writes the JSON Lines log. Output depends only on the records, so equal runs give equal bytes.
+// With `payloads`, each publish record carries the delivery body (the envelope, as sent), which is what
+// `hooksim replay` needs; without it the log stays small.
 class AttemptLogWriter final : public DeliveryObserver {
  public:
-  AttemptLogWriter(std::ostream& out, TimePoint start) : out_(out), start_(start) {}
+  AttemptLogWriter(std::ostream& out, TimePoint start, bool payloads = false)
+      : out_(out), start_(start), payloads_(payloads) {}
   void on_attempt(const AttemptRecord& r) override;
   void on_lifecycle(const LifecycleRecord& r) override;
+  void on_published(const PublishRecord& r) override;
   void on_restart(TimePoint at);
 
  private:
   std::ostream& out_;
   TimePoint start_;
+  bool payloads_;
 };
 
 // Counts what happened and checks per-subscription order: apart from live probes, deliveries to a
@@ -68,6 +94,9 @@ class ObserverFanout final : public DeliveryObserver {
   }
   void on_error(std::string_view sub, const Status& st) override {
     for (auto* o : observers_) o->on_error(sub, st);
+  }
+  void on_published(const PublishRecord& r) override {
+    for (auto* o : observers_) o->on_published(r);
   }
 
  private:

@@ -126,13 +126,14 @@ class Run {
   std::vector<DeliveryObserver*> make_observers(const RunOptions& options) {
     std::vector<DeliveryObserver*> list{&audit_};
     if (options.log) {
-      log_ = std::make_unique<AttemptLogWriter>(*options.log, sc_.start);
+      log_ = std::make_unique<AttemptLogWriter>(*options.log, sc_.start, options.log_payloads);
       list.push_back(log_.get());
     }
     if (options.timeline) {
       timeline_ = std::make_unique<TimelinePrinter>(*options.timeline, sc_.start);
       list.push_back(timeline_.get());
     }
+    list.insert(list.end(), options.observers.begin(), options.observers.end());
     return list;
   }
 

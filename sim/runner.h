@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
+#include <vector>
 
+#include "engine/delivery_observer.h"
 #include "engine/status.h"
 #include "net/curl_transport.h"
 #include "sim/scenario.h"
@@ -25,6 +27,8 @@ struct RunOptions {
   std::string data_dir;
   std::ostream* log = nullptr;       // the JSON Lines attempt log, if wanted
   std::ostream* timeline = nullptr;  // a human-readable timeline, if wanted
+  bool log_payloads = false;         // publish records in the log carry the delivery body (for replay)
+  std::vector<DeliveryObserver*> observers;  // also told everything the engine reports (e.g. a progress line)
 };
 
 struct SubscriptionSummary {

@@ -1,0 +1,61 @@
+// hooksim report LOG.jsonl [--html FILE]: the plain-text summary of a run on stdout and, with --html, the
+// self-contained HTML report (docs/report.md).
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "sim/report.h"
+
+namespace hooksim::cli {
+namespace {
+
+struct ReportArgs {
+  std::string log_path, html_path;
+};
+
+int run_report(const ReportArgs& a) {
+  const std::string me = "hooksim report: ";
+  std::ofstream html;
+  if (!a.html_path.empty()) {
+    html.open(a.html_path, std::ios::out | std::ios::trunc);
+    if (!html) {
+      std::cerr << me << "--html " << a.html_path << ": cannot open for writing\n";
+      return 2;
+    }
+  }
+  auto report = sim::build_report(a.log_path);
+  if (!report.ok()) {
+    std::cerr << me << report.status().message() << "\n";
+    if (html.is_open()) {
+      html.close();
+      std::error_code ec;
+      std::filesystem::remove(a.html_path, ec);  // no half-made report
+    }
+    return report.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  if (html.is_open()) {
+    html << sim::render_html(*report, "hooksim report: " + a.log_path);
+    html.close();
+    if (!html) {
+      std::cerr << me << "--html " << a.html_path << ": write failed\n";
+      return 1;
+    }
+  }
+  std::cout << sim::render_text(*report) << std::flush;
+  return 0;
+}
+
+}  // namespace
+
+Command add_report(CLI::App& app) {
+  auto args = std::make_shared<ReportArgs>();
+  auto* cmd =
+      app.add_subcommand("report", "Summarize an attempt log; --html writes a self-contained HTML report");
+  cmd->add_option("log", args->log_path, "Attempt log (JSON Lines, see docs/attempt-log.md)")->required();
+  cmd->add_option("--html", args->html_path, "Write the HTML report (inline SVG charts) to FILE");
+  return [cmd, args]() { return *cmd ? run_report(*args) : -1; };
+}
+
+}  // namespace hooksim::cli

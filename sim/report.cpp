@@ -1,0 +1,574 @@
+#include "sim/report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace hooksim::sim {
+
+// --- LagHistogram ------------------------------------------------------------------------------------------
+
+uint32_t LagHistogram::bucket_of(int64_t ms) {
+  if (ms < 1024) return static_cast<uint32_t>(std::max<int64_t>(ms, 0));
+  int k = std::bit_width(static_cast<uint64_t>(ms)) - 1;  // 2^k <= ms < 2^(k+1), k >= 10
+  uint64_t sub = (static_cast<uint64_t>(ms) >> (k - 9)) & 511;
+  return static_cast<uint32_t>(1024 + (k - 10) * 512 + sub);
+}
+
+int64_t LagHistogram::lower_bound(uint32_t bucket) {
+  if (bucket < 1024) return bucket;
+  uint32_t k = 10 + (bucket - 1024) / 512;
+  uint64_t sub = (bucket - 1024) % 512;
+  return static_cast<int64_t>((512 + sub) << (k - 9));
+}
+
+void LagHistogram::add(int64_t ms) {
+  ms = std::max<int64_t>(ms, 0);
+  ++buckets_[bucket_of(ms)];
+  ++count_;
+  max_ = std::max(max_, ms);
+}
+
+int64_t LagHistogram::percentile(double q) const {
+  if (count_ == 0) return 0;
+  auto rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_)));
+  rank = std::clamp<uint64_t>(rank, 1, count_);
+  uint64_t seen = 0;
+  for (const auto& [bucket, n] : buckets_) {
+    seen += n;
+    if (seen >= rank) return std::min(lower_bound(bucket), max_);
+  }
+  return max_;
+}
+
+// --- names -------------------------------------------------------------------------------------------------
+
+const char* outcome_name(size_t outcome) {
+  return outcome == 0 ? "delivered" : to_string(static_cast<ErrorClass>(outcome));
+}
+
+const char* to_string(ReportMarker::Kind k) {
+  switch (k) {
+    case ReportMarker::Kind::kDeactivated:
+      return "deactivated";
+    case ReportMarker::Kind::kReactivated:
+      return "reactivated";
+    case ReportMarker::Kind::kRestart:
+      return "restart";
+  }
+  return "?";
+}
+
+// --- ReportBuilder -----------------------------------------------------------------------------------------
+
+ReportBuilder::ReportBuilder(size_t buckets) : bucket_count_(std::max<size_t>(buckets, 2)) {
+  report_.bucket_ms = 1000;
+}
+
+SubscriptionReport& ReportBuilder::sub(const std::string& id) {
+  auto it = index_.find(id);
+  if (it != index_.end()) return report_.subscriptions[it->second];
+  index_.emplace(id, report_.subscriptions.size());
+  SubscriptionReport& s = report_.subscriptions.emplace_back();
+  s.id = id;
+  s.buckets.resize(bucket_count_);
+  pending_.emplace_back();
+  return s;
+}
+
+void ReportBuilder::grow_until(int64_t t_ms) {
+  while (t_ms >= static_cast<int64_t>(bucket_count_) * report_.bucket_ms) {
+    for (SubscriptionReport& s : report_.subscriptions) {
+      std::vector<ReportBucket> merged(bucket_count_);
+      for (size_t i = 0; 2 * i < bucket_count_; ++i) {
+        ReportBucket out = s.buckets[2 * i];
+        if (2 * i + 1 < bucket_count_) {
+          const ReportBucket& b = s.buckets[2 * i + 1];
+          if (b.touched) {
+            out.max_backlog = out.touched ? std::max(out.max_backlog, b.max_backlog) : b.max_backlog;
+            out.last_backlog = b.last_backlog;
+            out.touched = true;
+          }
+          for (size_t o = 0; o < kOutcomeCount; ++o) out.attempts[o] += b.attempts[o];
+        }
+        merged[i] = out;
+      }
+      s.buckets = std::move(merged);
+    }
+    report_.bucket_ms *= 2;
+  }
+}
+
+ReportBucket& ReportBuilder::bucket(SubscriptionReport& s, int64_t t_ms) {
+  t_ms = std::max<int64_t>(t_ms, 0);
+  grow_until(t_ms);
+  return s.buckets[static_cast<size_t>(t_ms / report_.bucket_ms)];
+}
+
+void ReportBuilder::set_backlog(SubscriptionReport& s, int64_t t_ms, int64_t value) {
+  ReportBucket& b = bucket(s, t_ms);
+  b.max_backlog = b.touched ? std::max(b.max_backlog, value) : std::max(s.backlog, value);
+  b.last_backlog = value;
+  b.touched = true;
+  s.backlog = value;
+  s.max_backlog = std::max(s.max_backlog, value);
+}
+
+void ReportBuilder::add(const LogRecord& r) {
+  ++report_.records;
+  if (r.kind != LogRecord::Kind::kRun) latest_ms_ = std::max(latest_ms_, r.t_ms);
+  switch (r.kind) {
+    case LogRecord::Kind::kRun: {
+      report_.run = r.run;
+      if (r.run.duration.count() > 0 && report_.events_published == 0 && report_.subscriptions.empty()) {
+        int64_t d = r.run.duration.count();
+        // The smallest round width that fits the whole run (t = duration included) into the buckets.
+        static constexpr int64_t kWidths[] = {
+            1,         2,         5,          10,         20,         50,        100,
+            200,       500,       1'000,      2'000,      5'000,      10'000,    15'000,
+            30'000,    60'000,    120'000,    300'000,    600'000,    900'000,   1'800'000,
+            3'600'000, 7'200'000, 10'800'000, 21'600'000, 43'200'000, 86'400'000};
+        int64_t need = d / static_cast<int64_t>(bucket_count_) + 1;
+        report_.bucket_ms = need;
+        for (int64_t w : kWidths) {
+          if (w >= need) {
+            report_.bucket_ms = w;
+            break;
+          }
+        }
+      }
+      for (const std::string& id : r.run.subscriptions) sub(id);
+      break;
+    }
+    case LogRecord::Kind::kPublish: {
+      report_.has_publish_records = true;
+      ++report_.events_published;
+      for (const auto& [id, seq] : r.subs) {
+        SubscriptionReport& s = sub(id);
+        ++s.published;
+        pending_[index_[id]][seq] = r.t_ms;
+        set_backlog(s, r.t_ms, s.backlog + 1);
+      }
+      break;
+    }
+    case LogRecord::Kind::kAttempt: {
+      SubscriptionReport& s = sub(r.sub);
+      size_t outcome = static_cast<size_t>(r.error);
+      if (outcome >= kOutcomeCount) outcome = static_cast<size_t>(ErrorClass::kOther);
+      ++s.attempts;
+      ++s.outcomes[outcome];
+      ++bucket(s, r.t_ms).attempts[outcome];
+      if (!r.delivered()) {
+        ++s.failed_attempts;
+        break;
+      }
+      ++s.delivered;
+      int64_t end = r.t_ms + r.latency_ms;
+      latest_ms_ = std::max(latest_ms_, end);
+      auto& pending = pending_[index_[r.sub]];
+      if (auto it = pending.find(r.seq); it != pending.end()) {
+        s.lag.add(end - it->second);
+        pending.erase(it);
+        set_backlog(s, end, s.backlog - 1);
+      }
+      break;
+    }
+    case LogRecord::Kind::kDeactivated: {
+      SubscriptionReport& s = sub(r.sub);
+      ++s.deactivations;
+      s.discarded += r.discarded;
+      pending_[index_[r.sub]].clear();
+      set_backlog(s, r.t_ms, 0);
+      report_.markers.push_back({ReportMarker::Kind::kDeactivated, r.t_ms, r.sub, r.discarded});
+      break;
+    }
+    case LogRecord::Kind::kReactivated: {
+      ++sub(r.sub).reactivations;
+      report_.markers.push_back({ReportMarker::Kind::kReactivated, r.t_ms, r.sub, 0});
+      break;
+    }
+    case LogRecord::Kind::kRestart:
+      report_.markers.push_back({ReportMarker::Kind::kRestart, r.t_ms, "", 0});
+      break;
+  }
+}
+
+Report ReportBuilder::finish() && {
+  report_.end_ms = latest_ms_;
+  if (report_.run && report_.run->duration.count() > 0)
+    report_.end_ms = std::max(report_.end_ms, report_.run->duration.count());
+  report_.end_ms = std::max<int64_t>(report_.end_ms, 1);
+  return std::move(report_);
+}
+
+Result<Report> build_report(const std::string& log_path, size_t buckets) {
+  auto reader = LogReader::open(log_path);
+  if (!reader.ok()) return reader.status();
+  ReportBuilder builder(buckets);
+  LogRecord r;
+  for (;;) {
+    auto more = reader->next(r);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    builder.add(r);
+  }
+  return std::move(builder).finish();
+}
+
+// --- rendering ---------------------------------------------------------------------------------------------
+
+namespace {
+
+std::string esc(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// "2d 03:15" (axis), "2d 03:15:00.000" (exact)
+std::string when_short(int64_t ms) {
+  return fmt::format("{}d {:02}:{:02}", ms / 86'400'000, ms / 3'600'000 % 24, ms / 60'000 % 60);
+}
+std::string when(int64_t ms) {
+  return fmt::format("{}d {:02}:{:02}:{:02}.{:03}", ms / 86'400'000, ms / 3'600'000 % 24, ms / 60'000 % 60,
+                     ms / 1000 % 60, ms % 1000);
+}
+
+// A lag in the duration syntax; from a minute on, whole seconds (percentiles there are within 0.2 % anyway).
+std::string lag_text(const LagHistogram& h, double q) {
+  if (h.count() == 0) return "-";
+  int64_t ms = q >= 1.0 ? h.max() : h.percentile(q);
+  return format_duration(Duration(ms >= 60'000 ? ms / 1000 * 1000 : ms));
+}
+
+constexpr std::array<const char*, 10> kSubColors = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
+                                                    "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#d62728"};
+constexpr std::array<const char*, kOutcomeCount> kOutcomeColors = {
+    "#2e9d4f", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#555555", "#17becf"};
+
+const char* sub_color(size_t i) {
+  return kSubColors[i % kSubColors.size()];
+}
+
+// Tick spacing for a time axis of `span` ms: the smallest of a fixed list giving at most 8 ticks.
+int64_t tick_step(int64_t span) {
+  static constexpr int64_t kSteps[] = {1'000,      5'000,      15'000,     60'000,      300'000,
+                                       900'000,    1'800'000,  3'600'000,  7'200'000,   10'800'000,
+                                       21'600'000, 43'200'000, 86'400'000, 172'800'000, 604'800'000};
+  for (int64_t s : kSteps)
+    if (span / s <= 8) return s;
+  return (span / 8 / 604'800'000 + 1) * 604'800'000;
+}
+
+struct Plot {
+  double left = 70, right = 20, top = 16, width = 1000;
+  int64_t end_ms = 1;
+  double plot_w() const { return width - left - right; }
+  double x(int64_t t) const {
+    return left +
+           plot_w() * static_cast<double>(std::clamp<int64_t>(t, 0, end_ms)) / static_cast<double>(end_ms);
+  }
+};
+
+std::string time_axis(const Plot& p, double y_top, double y_bottom) {
+  std::string out;
+  int64_t step = tick_step(p.end_ms);
+  for (int64_t t = 0; t <= p.end_ms; t += step) {
+    double x = p.x(t);
+    out += fmt::format(R"(<line class="grid" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", x, y_top, x,
+                       y_bottom);
+    out += fmt::format(R"(<text class="tick" x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)", x,
+                       y_bottom + 14, when_short(t));
+  }
+  return out;
+}
+
+std::string marker_lines(const Report& r, const Plot& p, double y_top, double y_bottom) {
+  std::string out;
+  for (const ReportMarker& m : r.markers) {
+    double x = p.x(m.t_ms);
+    std::string label = m.kind == ReportMarker::Kind::kRestart
+                            ? fmt::format("restart at {}", when(m.t_ms))
+                            : fmt::format("{} {} at {}{}", m.sub, to_string(m.kind), when(m.t_ms),
+                                          m.kind == ReportMarker::Kind::kDeactivated
+                                              ? fmt::format(" ({} discarded)", m.discarded)
+                                              : "");
+    out += fmt::format(
+        R"(<line class="marker {}" data-sub="{}" data-t-ms="{}" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"><title>{}</title></line>)",
+        to_string(m.kind), esc(m.sub), m.t_ms, x, y_top, x, y_bottom, esc(label));
+  }
+  return out;
+}
+
+std::string backlog_chart(const Report& r) {
+  Plot p;
+  p.end_ms = r.end_ms;
+  const double height = 280, plot_h = height - p.top - 40;
+  int64_t ymax = 1;
+  for (const auto& s : r.subscriptions) ymax = std::max(ymax, s.max_backlog);
+  auto y = [&](int64_t v) {
+    return p.top + plot_h * (1.0 - static_cast<double>(v) / static_cast<double>(ymax));
+  };
+
+  std::string out = fmt::format(
+      R"(<svg id="backlog" xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" role="img" aria-label="backlog per subscription over time">)",
+      p.width, height);
+  out += time_axis(p, p.top, p.top + plot_h);
+  for (int64_t v : {int64_t{0}, ymax / 2, ymax}) {
+    out += fmt::format(R"(<line class="grid" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", p.left,
+                       y(v), p.width - p.right, y(v));
+    out += fmt::format(R"(<text class="tick" x="{:.1f}" y="{:.1f}" text-anchor="end">{}</text>)", p.left - 6,
+                       y(v) + 4, v);
+  }
+  if (r.has_publish_records) {
+    for (size_t i = 0; i < r.subscriptions.size(); ++i) {
+      const SubscriptionReport& s = r.subscriptions[i];
+      std::string d = fmt::format("M{:.1f},{:.1f}", p.x(0), y(0));
+      int64_t carry = 0, drawn = 0;
+      for (size_t b = 0; b < s.buckets.size(); ++b) {
+        int64_t from = static_cast<int64_t>(b) * r.bucket_ms;
+        if (from >= r.end_ms) break;
+        const ReportBucket& k = s.buckets[b];
+        int64_t v = k.touched ? k.max_backlog : carry;
+        if (v != drawn) {
+          d += fmt::format("H{:.1f}V{:.1f}", p.x(from), y(v));
+          drawn = v;
+        }
+        if (k.touched) {
+          // The bucket's end value carries on; show a drop within the bucket at its end.
+          if (k.last_backlog != v) {
+            d += fmt::format("H{:.1f}V{:.1f}", p.x(from + r.bucket_ms), y(k.last_backlog));
+            drawn = k.last_backlog;
+          }
+          carry = k.last_backlog;
+        }
+      }
+      d += fmt::format("H{:.1f}", p.x(r.end_ms));
+      out += fmt::format(
+          R"(<path class="backlog" data-sub="{}" data-max="{}" d="{}" fill="none" stroke="{}" stroke-width="1.5"><title>{}: backlog, max {}</title></path>)",
+          esc(s.id), s.max_backlog, d, sub_color(i), esc(s.id), s.max_backlog);
+    }
+  } else {
+    out += fmt::format(
+        R"(<text class="note" x="{:.1f}" y="{:.1f}" text-anchor="middle">This log has no publish records: the backlog is unknown.</text>)",
+        p.left + p.plot_w() / 2, p.top + plot_h / 2);
+  }
+  out += marker_lines(r, p, p.top, p.top + plot_h);
+  out += "</svg>";
+  return out;
+}
+
+std::string attempts_chart(const Report& r) {
+  Plot p;
+  p.left = 160;
+  p.end_ms = r.end_ms;
+  const double lane = 26;
+  double height = p.top + lane * static_cast<double>(std::max<size_t>(r.subscriptions.size(), 1)) + 24;
+  double bottom = height - 24;
+  std::string out = fmt::format(
+      R"(<svg id="attempts" xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" role="img" aria-label="attempts per subscription over time, by outcome">)",
+      p.width, height);
+  out += time_axis(p, p.top, bottom);
+  for (size_t i = 0; i < r.subscriptions.size(); ++i) {
+    const SubscriptionReport& s = r.subscriptions[i];
+    double y0 = p.top + lane * static_cast<double>(i);
+    out += fmt::format(R"(<g class="lane" data-sub="{}">)", esc(s.id));
+    out +=
+        fmt::format(R"(<text class="lane-label" x="{:.1f}" y="{:.1f}" text-anchor="end" fill="{}">{}</text>)",
+                    p.left - 8, y0 + 17, sub_color(i), esc(s.id));
+    out += fmt::format(R"(<line class="lane-rule" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", p.left,
+                       y0 + lane, p.width - p.right, y0 + lane);
+    for (size_t o = 0; o < kOutcomeCount; ++o) {
+      // Runs of consecutive buckets with attempts of this outcome become one mark.
+      double row_y = o == 0 ? y0 + 3 : y0 + 13;
+      double row_h = o == 0 ? 8 : 10;
+      for (size_t b = 0; b < s.buckets.size();) {
+        if (s.buckets[b].attempts[o] == 0) {
+          ++b;
+          continue;
+        }
+        size_t e = b;
+        uint64_t n = 0;
+        while (e < s.buckets.size() && s.buckets[e].attempts[o] > 0) n += s.buckets[e++].attempts[o];
+        int64_t from = static_cast<int64_t>(b) * r.bucket_ms, to = static_cast<int64_t>(e) * r.bucket_ms;
+        double x0 = p.x(from), x1 = std::max(p.x(to), x0 + 1.5);
+        out += fmt::format(
+            R"(<rect class="mark o-{}" data-n="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.0f}" fill="{}"><title>{}: {} {} attempt{} from {} to {}</title></rect>)",
+            outcome_name(o), n, x0, row_y, x1 - x0, row_h, kOutcomeColors[o], esc(s.id), n, outcome_name(o),
+            n == 1 ? "" : "s", when(from), when(std::min(to, r.end_ms)));
+        b = e;
+      }
+    }
+    for (const ReportMarker& m : r.markers) {
+      if (m.sub != s.id) continue;
+      double x = p.x(m.t_ms);
+      out += fmt::format(
+          R"(<path class="lane-marker {}" data-t-ms="{}" d="M{:.1f},{:.1f}l-5,-6h10z"><title>{} {} at {}</title></path>)",
+          to_string(m.kind), m.t_ms, x, y0 + lane - 1, esc(s.id), to_string(m.kind), when(m.t_ms));
+    }
+    out += "</g>";
+  }
+  for (const ReportMarker& m : r.markers) {
+    if (m.kind != ReportMarker::Kind::kRestart) continue;
+    double x = p.x(m.t_ms);
+    out += fmt::format(
+        R"(<line class="marker restart" data-sub="" data-t-ms="{}" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"><title>restart at {}</title></line>)",
+        m.t_ms, x, p.top, x, bottom, when(m.t_ms));
+  }
+  out += "</svg>";
+  return out;
+}
+
+constexpr char kStyle[] = R"(
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fff}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 6px}
+.meta{color:#555;margin:0 0 12px}
+svg{display:block;background:#fafafa;border:1px solid #ddd}
+.grid{stroke:#e3e3e3;stroke-width:1} .lane-rule{stroke:#e3e3e3}
+.tick{font-size:11px;fill:#666} .lane-label{font-size:12px} .note{font-size:13px;fill:#888}
+.marker{stroke-width:1.5;stroke-dasharray:4 3} .marker.deactivated{stroke:#d62728}
+.marker.reactivated{stroke:#2e9d4f} .marker.restart{stroke:#555}
+.lane-marker.deactivated{fill:#d62728} .lane-marker.reactivated{fill:#2e9d4f}
+.legend span{display:inline-block;margin-right:14px} .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+table{border-collapse:collapse;margin-top:6px;font-size:13px} th,td{padding:3px 8px;white-space:nowrap;border-bottom:1px solid #e3e3e3;text-align:right}
+th:first-child,td:first-child{text-align:left}
+)";
+
+}  // namespace
+
+std::string render_html(const Report& r, const std::string& title) {
+  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
+  out += fmt::format("<title>{}</title><style>{}</style></head><body>\n", esc(title), kStyle);
+  out += fmt::format("<h1>{}</h1>\n", esc(title));
+  std::string meta;
+  if (r.run) {
+    meta = fmt::format("{} {} &middot; seed {} &middot; start {} &middot; ", esc(r.run->command),
+                       esc(r.run->scenario), r.run->seed, format_utc(r.run->start));
+  }
+  uint64_t attempts = 0, failed = 0, delivered = 0;
+  for (const auto& s : r.subscriptions) {
+    attempts += s.attempts;
+    failed += s.failed_attempts;
+    delivered += s.delivered;
+  }
+  meta += fmt::format(
+      "{} shown &middot; {} subscriptions &middot; {} events published &middot; {} attempts ({} failed) "
+      "&middot; {} delivered &middot; one chart column = {}",
+      format_duration(Duration(r.end_ms)), r.subscriptions.size(), r.events_published, attempts, failed,
+      delivered, format_duration(Duration(r.bucket_ms)));
+  out += fmt::format("<p class=\"meta\">{}</p>\n", meta);
+
+  out += "<h2>Backlog per subscription</h2>\n<p class=\"legend\">";
+  for (size_t i = 0; i < r.subscriptions.size(); ++i)
+    out += fmt::format(R"(<span><i style="background:{}"></i>{}</span>)", sub_color(i),
+                       esc(r.subscriptions[i].id));
+  out +=
+      "<span>dashed: <b style=\"color:#d62728\">deactivated</b>, <b style=\"color:#2e9d4f\">reactivated</b>, "
+      "<b style=\"color:#555\">restart</b></span></p>\n";
+  out += backlog_chart(r) + "\n";
+
+  out += "<h2>Attempts by outcome</h2>\n<p class=\"legend\">";
+  for (size_t o = 0; o < kOutcomeCount; ++o)
+    out += fmt::format(R"(<span><i style="background:{}"></i>{}</span>)", kOutcomeColors[o], outcome_name(o));
+  out += "</p>\n" + attempts_chart(r) + "\n";
+
+  out +=
+      "<h2>Delivery lag (publish to delivery) and totals</h2>\n<table "
+      "id=\"subscriptions\"><tr><th>subscription</th>"
+      "<th>published</th><th>delivered</th><th>attempts</th><th>failed</th><th>discarded</th><th>max "
+      "backlog</th>"
+      "<th>lag "
+      "p50</th><th>p90</th><th>p99</th><th>max</th><th>deactivations</th><th>reactivations</th></tr>\n";
+  for (const auto& s : r.subscriptions) {
+    out += fmt::format(
+        "<tr "
+        "data-sub=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
+        "td><td>{}</td>"
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        esc(s.id), esc(s.id), s.published, s.delivered, s.attempts, s.failed_attempts, s.discarded,
+        r.has_publish_records ? std::to_string(s.max_backlog) : "-", lag_text(s.lag, 0.5),
+        lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0), s.deactivations, s.reactivations);
+  }
+  out += "</table>\n";
+
+  out += "<h2>Deactivations, reactivations, restarts</h2>\n";
+  if (r.markers.empty()) {
+    out += "<p>None.</p>\n";
+  } else {
+    out +=
+        "<table "
+        "id=\"lifecycle\"><tr><th>when</th><th>what</th><th>subscription</th><th>discarded</th></tr>\n";
+    constexpr size_t kMaxRows = 500;
+    for (size_t i = 0; i < r.markers.size() && i < kMaxRows; ++i) {
+      const ReportMarker& m = r.markers[i];
+      out += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                         to_string(m.kind), when(m.t_ms), to_string(m.kind), esc(m.sub),
+                         m.kind == ReportMarker::Kind::kDeactivated ? std::to_string(m.discarded) : "");
+    }
+    out += "</table>\n";
+    if (r.markers.size() > kMaxRows)
+      out += fmt::format("<p>... and {} more.</p>\n", r.markers.size() - kMaxRows);
+  }
+  out += "</body></html>\n";
+  return out;
+}
+
+std::string render_text(const Report& r) {
+  std::string out;
+  uint64_t attempts = 0, failed = 0, delivered = 0, discarded = 0;
+  for (const auto& s : r.subscriptions) {
+    attempts += s.attempts;
+    failed += s.failed_attempts;
+    delivered += s.delivered;
+    discarded += s.discarded;
+  }
+  if (r.run)
+    out += fmt::format("run: {} {} (seed {}), {} from {}\n", r.run->command, r.run->scenario, r.run->seed,
+                       format_duration(r.run->duration), format_utc(r.run->start));
+  out += fmt::format(
+      "{} subscriptions, {} events published, {} attempts ({} failed), {} delivered, {} discarded\n",
+      r.subscriptions.size(), r.events_published, attempts, failed, delivered, discarded);
+  if (!r.has_publish_records) out += "the log has no publish records: backlog and lag are not known\n";
+  size_t w = 12;
+  for (const auto& s : r.subscriptions) w = std::max(w, s.id.size());
+  out += fmt::format("{:<{}}  {:>9} {:>9} {:>8} {:>6} {:>9} {:>11}  {:>14} {:>14} {:>14} {:>14}  {}\n",
+                     "subscription", w, "published", "delivered", "attempts", "failed", "discarded",
+                     "max backlog", "lag p50", "p90", "p99", "max", "deactivations");
+  for (const auto& s : r.subscriptions) {
+    out += fmt::format("{:<{}}  {:>9} {:>9} {:>8} {:>6} {:>9} {:>11}  {:>14} {:>14} {:>14} {:>14}  {}\n",
+                       s.id, w, s.published, s.delivered, s.attempts, s.failed_attempts, s.discarded,
+                       r.has_publish_records ? std::to_string(s.max_backlog) : "-", lag_text(s.lag, 0.5),
+                       lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0), s.deactivations);
+  }
+  for (const ReportMarker& m : r.markers) {
+    out += fmt::format(
+        "{}  {}{}{}\n", when(m.t_ms), to_string(m.kind), m.sub.empty() ? "" : " " + m.sub,
+        m.kind == ReportMarker::Kind::kDeactivated ? fmt::format(" ({} discarded)", m.discarded) : "");
+  }
+  return out;
+}
+
+}  // namespace hooksim::sim
