@@ -40,7 +40,9 @@ bool private_v4(uint32_t a) {
 
 bool private_v6(const in6_addr& a) {
   const uint8_t* b = a.s6_addr;
-  auto v4_at_12 = [&] { return (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15]; };
+  auto v4_at_12 = [&] {
+    return (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15];
+  };
   static constexpr uint8_t kZero10[10] = {};
   if (std::memcmp(b, kZero10, 10) == 0) {
     if (b[10] == 0xff && b[11] == 0xff) return private_v4(v4_at_12());  // ::ffff:a.b.c.d (mapped)
@@ -60,7 +62,8 @@ bool private_v6(const in6_addr& a) {
 bool is_private_address(const sockaddr* address) {
   if (address->sa_family == AF_INET)
     return private_v4(ntohl(reinterpret_cast<const sockaddr_in*>(address)->sin_addr.s_addr));
-  if (address->sa_family == AF_INET6) return private_v6(reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr);
+  if (address->sa_family == AF_INET6)
+    return private_v6(reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr);
   return true;  // anything else (unix sockets, ...) is not a public Internet address
 }
 

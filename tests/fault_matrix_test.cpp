@@ -58,7 +58,8 @@ constexpr int kHealthyEvents = 20;
 constexpr int kFaultyEvents = 3;
 
 std::filesystem::path fresh_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("hooksim-fault-" + std::to_string(::getpid()) + "-" + name);
+  auto dir =
+      std::filesystem::temp_directory_path() / ("hooksim-fault-" + std::to_string(::getpid()) + "-" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
@@ -101,7 +102,8 @@ class LogSink : public std::streambuf {
     line_.clear();
     if (j.is_object() && j.value("kind", "") == "attempt") {
       records.push_back(j);
-      if (j["sub"] == "healthy" && j["outcome"] == "delivered" && ++healthy_delivered_ == kHealthyEvents) gate_.open();
+      if (j["sub"] == "healthy" && j["outcome"] == "delivered" && ++healthy_delivered_ == kHealthyEvents)
+        gate_.open();
     }
     return ch;
   }
@@ -155,7 +157,8 @@ class FaultServer {
         body_needed = 0;
         std::string head = data.substr(0, end);
         for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (auto p = head.find("content-length:"); p != std::string::npos) body_needed = std::stoul(head.substr(p + 15));
+        if (auto p = head.find("content-length:"); p != std::string::npos)
+          body_needed = std::stoul(head.substr(p + 15));
         body_needed += end + 4;
       }
       if (body_needed != std::string::npos && data.size() >= body_needed) {
@@ -257,12 +260,16 @@ MatrixRun run_matrix(const std::string& faulty_url, const std::string& healthy_u
   json faulty_policy = {{"immediate_retries", 1}, {"delays", {"1h"}}, {"attempt_timeout", attempt_timeout}};
   json events = json::array();
   for (int i = 0; i < kHealthyEvents; ++i) {
-    if (i < kFaultyEvents) events.push_back({{"at", "0s"}, {"type", "f"}, {"id", "f-" + std::to_string(i + 1)}});
+    if (i < kFaultyEvents)
+      events.push_back({{"at", "0s"}, {"type", "f"}, {"id", "f-" + std::to_string(i + 1)}});
     events.push_back({{"at", "0s"}, {"type", "h"}, {"id", "h-" + std::to_string(i + 1)}});
   }
   json sc = {{"duration", "30m"},
              {"subscriptions",
-              {{{"id", "faulty"}, {"url", faulty_url}, {"token", "t0k"}, {"filter", {{"types", {"f"}}}},
+              {{{"id", "faulty"},
+                {"url", faulty_url},
+                {"token", "t0k"},
+                {"filter", {{"types", {"f"}}}},
                 {"policy", faulty_policy}},
                {{"id", "healthy"}, {"url", healthy_url}, {"token", "t0k"}, {"filter", {{"types", {"h"}}}}}}},
              {"events", events}};
@@ -291,7 +298,8 @@ MatrixRun run_matrix(const std::string& faulty_url, const std::string& healthy_u
 
 // The checks every fault shares; "" when they hold, otherwise what failed (a string, so that the DNS case
 // can report it from its child process).
-std::string check_matrix(const MatrixRun& run, const std::string& error_class, int status = 0, bool held = false) {
+std::string check_matrix(const MatrixRun& run, const std::string& error_class, int status = 0,
+                         bool held = false) {
   std::ostringstream problems;
   if (!run.error.empty()) return "the run failed: " + run.error;
   std::vector<const json*> faulty, healthy;
@@ -309,10 +317,10 @@ std::string check_matrix(const MatrixRun& run, const std::string& error_class, i
   // The faulty subscription: its head, attempted twice, each a failure of the expected class.
   if (faulty.size() != 2) problems << "faulty: " << faulty.size() << " attempts, expected 2\n";
   for (const json* r : faulty) {
-    if (r->value("outcome", "") != "failed" || r->value("error", "") != error_class || r->value("status", -1) != status ||
-        (*r)["seq"] != 1)
-      problems << "faulty: expected a failure of class '" << error_class << "' with status " << status << " for seq 1, got "
-               << r->dump() << "\n";
+    if (r->value("outcome", "") != "failed" || r->value("error", "") != error_class ||
+        r->value("status", -1) != status || (*r)["seq"] != 1)
+      problems << "faulty: expected a failure of class '" << error_class << "' with status " << status
+               << " for seq 1, got " << r->dump() << "\n";
   }
   // The healthy subscription: every event delivered, first time, in order.
   if (healthy.size() != static_cast<size_t>(kHealthyEvents))
@@ -320,8 +328,8 @@ std::string check_matrix(const MatrixRun& run, const std::string& error_class, i
   for (size_t i = 0; i < healthy.size(); ++i) {
     const json& r = *healthy[i];
     if (r["outcome"] != "delivered" || r["seq"] != i + 1 || r["attempt"] != 1)
-      problems << "healthy: record " << i << " is not the first, successful attempt of seq " << i + 1 << ": " << r.dump()
-               << "\n";
+      problems << "healthy: record " << i << " is not the first, successful attempt of seq " << i + 1 << ": "
+               << r.dump() << "\n";
   }
   // Held faults: every healthy delivery completed while the faulty attempt was still in flight.
   if (held && !(last_healthy < first_faulty))
@@ -329,9 +337,11 @@ std::string check_matrix(const MatrixRun& run, const std::string& error_class, i
   // The summary agrees: the faulty subscription is stuck with its backlog, the healthy one drained.
   for (const auto& s : run.summary.subscriptions) {
     if (s.id == "faulty" && (s.delivered != 0 || s.backlog != kFaultyEvents || s.state != "retrying"))
-      problems << "faulty summary: delivered " << s.delivered << ", backlog " << s.backlog << ", state " << s.state << "\n";
+      problems << "faulty summary: delivered " << s.delivered << ", backlog " << s.backlog << ", state "
+               << s.state << "\n";
     if (s.id == "healthy" && (s.delivered != kHealthyEvents || s.backlog != 0 || s.state != "active"))
-      problems << "healthy summary: delivered " << s.delivered << ", backlog " << s.backlog << ", state " << s.state << "\n";
+      problems << "healthy summary: delivered " << s.delivered << ", backlog " << s.backlog << ", state "
+               << s.state << "\n";
   }
   if (run.summary.order_violations != 0) problems << run.summary.order_violations << " order violations\n";
   return problems.str();
@@ -403,7 +413,8 @@ TEST(FaultMatrix, ASlowlorisResponseTricklingPastTheTimeoutIsATimeout) {
   HealthyReceiver healthy;
   Gate gate;
   MatrixRun run = run_matrix(server.url(), healthy.url(), gate, "1s");
-  EXPECT_EQ(check_matrix(run, "timeout", /*status=*/200), "");  // the status line arrived; the answer never did
+  EXPECT_EQ(check_matrix(run, "timeout", /*status=*/200),
+            "");  // the status line arrived; the answer never did
   EXPECT_GT(trickled.load(), 0u);
 }
 
@@ -413,7 +424,8 @@ TEST(FaultMatrix, ATenMegabyteErrorBodyIsCutOffAndTheStatusIsTheFailure) {
     if (server.read_request(fd)) {
       gate.wait();
       std::string chunk(64 * 1024, 'x');
-      bool sent = FaultServer::send_all(fd, "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 10485760\r\n\r\n");
+      bool sent =
+          FaultServer::send_all(fd, "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 10485760\r\n\r\n");
       for (int i = 0; sent && i < 160; ++i) sent = FaultServer::send_all(fd, chunk);  // 160 x 64 KiB = 10 MiB
     }
     return true;
@@ -443,7 +455,8 @@ TEST(FaultMatrix, ATenMegabyteBodyWithA2xxIsDeliveredWithoutReadingIt) {
   ASSERT_EQ(run.error, "");
   std::vector<std::string> outcomes;
   for (const auto& r : run.records)
-    if (r["sub"] == "faulty") outcomes.push_back(r["outcome"].get<std::string>() + " " + std::to_string(r["status"].get<int>()));
+    if (r["sub"] == "faulty")
+      outcomes.push_back(r["outcome"].get<std::string>() + " " + std::to_string(r["status"].get<int>()));
   EXPECT_EQ(outcomes, std::vector<std::string>(kFaultyEvents, "delivered 200"));
   EXPECT_EQ(answers.load(), kFaultyEvents);
 }
@@ -471,7 +484,9 @@ TEST(FaultMatrix, ARedirectLoopIsAStatusFailureAndIsNeverFollowed) {
     while (server.read_request(fd)) {
       gate.wait();
       // Redirects to itself: following it would loop.
-      if (!FaultServer::send_all(fd, "HTTP/1.1 302 Found\r\nlocation: " + self_url + "\r\ncontent-length: 0\r\n\r\n")) break;
+      if (!FaultServer::send_all(
+              fd, "HTTP/1.1 302 Found\r\nlocation: " + self_url + "\r\ncontent-length: 0\r\n\r\n"))
+        break;
     }
     return true;
   });
@@ -485,23 +500,25 @@ TEST(FaultMatrix, ARedirectLoopIsAStatusFailureAndIsNeverFollowed) {
 // --- TLS ---
 
 // Writes a self-signed certificate for 127.0.0.1 (and its key) valid from now + `from` to now + `until`.
-void write_certificate(const std::filesystem::path& cert, const std::filesystem::path& key, const std::string& name,
-                       long from_seconds, long until_seconds) {
+void write_certificate(const std::filesystem::path& cert, const std::filesystem::path& key,
+                       const std::string& name, long from_seconds, long until_seconds) {
   EVP_PKEY* pkey = EVP_EC_gen("P-256");
   ASSERT_NE(pkey, nullptr);
   X509* x = X509_new();
   X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), static_cast<long>(std::hash<std::string>{}(name) & 0x7fffffff));
+  ASN1_INTEGER_set(X509_get_serialNumber(x), static_cast<long>(std::hash<std::string>{}(name)&0x7fffffff));
   X509_gmtime_adj(X509_getm_notBefore(x), from_seconds);
   X509_gmtime_adj(X509_getm_notAfter(x), until_seconds);
   X509_set_pubkey(x, pkey);
   X509_NAME* subject = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
   X509_set_issuer_name(x, subject);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"}, std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"},
+                            std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
     X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
     ASSERT_NE(ext, nullptr);
     X509_add_ext(x, ext, -1);
@@ -655,12 +672,14 @@ bool write_text(const std::string& path, const std::string& text) {
 std::string enter_private_namespaces(const std::filesystem::path& resolv_conf) {
   uid_t uid = ::getuid();
   gid_t gid = ::getgid();
-  if (::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) != 0) return std::string("unshare: ") + std::strerror(errno);
+  if (::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) != 0)
+    return std::string("unshare: ") + std::strerror(errno);
   write_text("/proc/self/setgroups", "deny");
   if (!write_text("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1\n") ||
       !write_text("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1\n"))
     return "cannot write the uid/gid maps";
-  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return std::string("mount --make-rprivate /: ") + std::strerror(errno);
+  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    return std::string("mount --make-rprivate /: ") + std::strerror(errno);
   std::ofstream(resolv_conf) << "nameserver 127.0.0.1\noptions timeout:2 attempts:1\n";
   if (::mount(resolv_conf.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0)
     return std::string("bind-mount /etc/resolv.conf: ") + std::strerror(errno);
@@ -700,8 +719,10 @@ int dns_case_in_private_namespaces() {
     MatrixRun run = run_matrix("http://no-such-receiver.hooksim.test:" + port + "/hook",
                                "http://healthy.hooksim.test:" + port + "/hook", gate);
     problems = check_matrix(run, "dns");
-    if (dns.queries("no-such-receiver.hooksim.test") == 0) problems += "the stub was never asked for the faulty name\n";
-    if (dns.queries("healthy.hooksim.test") == 0) problems += "the stub was never asked for the healthy name\n";
+    if (dns.queries("no-such-receiver.hooksim.test") == 0)
+      problems += "the stub was never asked for the faulty name\n";
+    if (dns.queries("healthy.hooksim.test") == 0)
+      problems += "the stub was never asked for the healthy name\n";
   }
   std::filesystem::remove_all(dir);
   std::fprintf(stderr, "dns case: %s\n%s", problems.empty() ? "ok" : "FAILED", problems.c_str());
@@ -713,12 +734,13 @@ TEST(FaultMatrix, ADnsNameThatDoesNotResolveIsADnsFailure) {
   // into a new user namespace requires.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   int code = -1;
-  EXPECT_EXIT(std::_Exit(dns_case_in_private_namespaces()),
-              [&](int status) {
-                code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-                return code == 0 || code == kUnavailable;
-              },
-              "dns case: (ok|unavailable)");
+  EXPECT_EXIT(
+      std::_Exit(dns_case_in_private_namespaces()),
+      [&](int status) {
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return code == 0 || code == kUnavailable;
+      },
+      "dns case: (ok|unavailable)");
   if (code == kUnavailable) GTEST_SKIP() << "user/network namespaces are not available here";
 }
 

@@ -24,10 +24,28 @@ using ::testing::Not;
 // --- the address policy ---
 
 TEST(AddressPolicy, PrivateLoopbackAndLinkLocalAddressesAreRecognised) {
-  for (const char* a : {"127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-                        "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "198.18.0.1",
-                        "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1", "::ffff:127.0.0.1",
-                        "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "[::1]"}) {
+  for (const char* a : {"127.0.0.1",
+                        "127.255.0.9",
+                        "10.1.2.3",
+                        "172.16.0.1",
+                        "172.31.255.255",
+                        "192.168.1.1",
+                        "169.254.169.254",
+                        "100.64.0.1",
+                        "0.0.0.0",
+                        "224.0.0.1",
+                        "255.255.255.255",
+                        "198.18.0.1",
+                        "::1",
+                        "::",
+                        "fe80::1",
+                        "fc00::1",
+                        "fd12:3456::1",
+                        "ff02::1",
+                        "::ffff:127.0.0.1",
+                        "::ffff:10.0.0.1",
+                        "64:ff9b::a9fe:a9fe",
+                        "[::1]"}) {
     EXPECT_EQ(net::is_private_address(a), std::optional<bool>(true)) << a;
   }
   for (const char* a : {"93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "1.1.1.1", "2606:4700::1111",
@@ -38,14 +56,16 @@ TEST(AddressPolicy, PrivateLoopbackAndLinkLocalAddressesAreRecognised) {
 }
 
 TEST(AddressPolicy, UrlsWhoseHostIsALiteralPrivateAddressAreRefused) {
-  for (const char* url : {"http://127.0.0.1:8080/hook", "https://10.0.0.5/x", "http://[::1]:9/", "http://2130706433/",
-                          "http://0x7f.1/", "http://169.254.169.254/latest/meta-data", "http://[::ffff:192.168.0.1]/"}) {
+  for (const char* url :
+       {"http://127.0.0.1:8080/hook", "https://10.0.0.5/x", "http://[::1]:9/", "http://2130706433/",
+        "http://0x7f.1/", "http://169.254.169.254/latest/meta-data", "http://[::ffff:192.168.0.1]/"}) {
     Status st = net::check_url_host_not_private(url);
     EXPECT_FALSE(st.ok()) << url;
     EXPECT_THAT(st.message(), HasSubstr("private or loopback")) << url;
   }
   // Names are judged on the address connected to, not here.
-  for (const char* url : {"https://hooks.example.com/frotcom", "http://93.184.216.34/", "http://localhost:8080/"}) {
+  for (const char* url :
+       {"https://hooks.example.com/frotcom", "http://93.184.216.34/", "http://localhost:8080/"}) {
     EXPECT_TRUE(net::check_url_host_not_private(url).ok()) << url;
   }
 }
@@ -60,7 +80,9 @@ struct Serve {
       : dir(name), server(dir / "data", dir / "serve.log", admin_token, std::move(flags)) {}
 };
 
-std::string bearer(const std::string& t) { return "Bearer " + t; }
+std::string bearer(const std::string& t) {
+  return "Bearer " + t;
+}
 
 TEST(PrivateAddresses, ALoopbackReceiverIsRefusedWhenTheOptionIsOnAndDeliveredWhenOff) {
   for (bool refuse : {true, false}) {
@@ -68,8 +90,8 @@ TEST(PrivateAddresses, ALoopbackReceiverIsRefusedWhenTheOptionIsOnAndDeliveredWh
     Receiver rx(R"({})");
     // `localhost` is a name: it passes registration and is judged on the address curl connects to.
     std::string url = "http://localhost:" + rx.url().substr(std::string("http://127.0.0.1:").size());
-    Serve s(refuse ? "refuse" : "allow", "", refuse ? std::vector<std::string>{"--refuse-private-addresses"}
-                                                    : std::vector<std::string>{});
+    Serve s(refuse ? "refuse" : "allow", "",
+            refuse ? std::vector<std::string>{"--refuse-private-addresses"} : std::vector<std::string>{});
     ASSERT_TRUE(s.server.start());
     json sub = {{"id", "acme"}, {"url", url}, {"secret", kSecret}, {"policy", {{"immediate_retries", 0}}}};
     Reply created = http("POST", s.server.url("/v1/subscriptions"), sub.dump());
@@ -97,7 +119,8 @@ TEST(PrivateAddresses, ALoopbackReceiverIsRefusedWhenTheOptionIsOnAndDeliveredWh
     Reply r = http("POST", s.server.url("/v1/subscriptions"), literal.dump());
     if (refuse) {
       // (Only with the option on: without it the PATCH would succeed, and nothing may leave loopback.)
-      Reply p = http("PATCH", s.server.url("/v1/subscriptions/acme"), json({{"url", "http://10.1.2.3/hook"}}).dump());
+      Reply p = http("PATCH", s.server.url("/v1/subscriptions/acme"),
+                     json({{"url", "http://10.1.2.3/hook"}}).dump());
       EXPECT_EQ(r.status, 400) << r.body;
       EXPECT_EQ(r.j()["error"]["field"], "url") << r.body;
       EXPECT_THAT(r.j()["error"]["message"].get<std::string>(), HasSubstr("private or loopback"));
@@ -119,7 +142,8 @@ TEST(AdminToken, EveryApiRouteRefusesRequestsWithoutTheTokenAndChangesNothing) {
   ASSERT_TRUE(s.server.start());
   json sub = {{"id", "acme"}, {"url", "http://127.0.0.1:9/hook"}, {"token", "tok-1"}};
   ASSERT_EQ(http("POST", s.server.url("/v1/subscriptions"), sub.dump(), bearer(admin)).status, 201);
-  const std::string before = http("GET", s.server.url("/v1/subscriptions/acme"), std::nullopt, bearer(admin)).body;
+  const std::string before =
+      http("GET", s.server.url("/v1/subscriptions/acme"), std::nullopt, bearer(admin)).body;
   struct Route {
     const char* method;
     const char* path;
@@ -138,8 +162,9 @@ TEST(AdminToken, EveryApiRouteRefusesRequestsWithoutTheTokenAndChangesNothing) {
       {"GET", "/metrics", std::nullopt},
       {"GET", "/v1/no-such-route", std::nullopt},
   };
-  for (const std::string& authorization : {std::string(), std::string("Bearer wrong"), admin, "Basic " + admin,
-                                           std::string("Bearer "), bearer(admin + "x"), bearer(admin.substr(1))}) {
+  for (const std::string& authorization :
+       {std::string(), std::string("Bearer wrong"), admin, "Basic " + admin, std::string("Bearer "),
+        bearer(admin + "x"), bearer(admin.substr(1))}) {
     for (const Route& r : routes) {
       SCOPED_TRACE(std::string(r.method) + " " + r.path + " with '" + authorization + "'");
       Reply reply = http(r.method, s.server.url(r.path), r.body, authorization);
@@ -174,40 +199,66 @@ TEST(Secrets, NeverAppearInLogsAnswersErrorsMetricsOrTheStatusPage) {
   const std::string token = "tok-S3cret-Vv42";
   const std::string bad_secret = "whsec_@@not-base64-Kp93@@";
   const std::string bad_token = "tok with spaces Lm07";
-  const std::vector<std::string> secrets = {admin, secret, secret_key, token, bad_secret, "not-base64-Kp93",
-                                            bad_token, "Lm07"};
+  const std::vector<std::string> secrets = {
+      admin, secret, secret_key, token, bad_secret, "not-base64-Kp93", bad_token, "Lm07"};
 
   Receiver ok(R"({})");
   Receiver failing(R"({"status":503})");
   Serve s("secrets", admin);
   ASSERT_TRUE(s.server.start());
   std::vector<std::string> outputs;  // every answer and output, to search
-  auto call = [&](const std::string& method, const std::string& path, const std::optional<std::string>& body = std::nullopt,
+  auto call = [&](const std::string& method, const std::string& path,
+                  const std::optional<std::string>& body = std::nullopt,
                   const std::string& authorization = "") {
     Reply r = http(method, s.server.url(path), body, authorization.empty() ? bearer(admin) : authorization);
     outputs.push_back(method + " " + path + " -> " + std::to_string(r.status) + " " + r.body);
     return r;
   };
   // Signed, token and failing subscriptions; deliveries that succeed, fail with a status and cannot connect.
-  EXPECT_EQ(call("POST", "/v1/subscriptions", json({{"id", "signed"}, {"url", ok.url()}, {"secret", secret}}).dump()).status, 201);
-  EXPECT_EQ(call("POST", "/v1/subscriptions", json({{"id", "bearer"}, {"url", failing.url()}, {"token", token},
-                                                   {"policy", {{"immediate_retries", 0}}}}).dump()).status, 201);
-  EXPECT_EQ(call("POST", "/v1/subscriptions", json({{"id", "gone"}, {"url", "http://127.0.0.1:9/hook"}, {"secret", secret},
-                                                   {"policy", {{"immediate_retries", 0}}}}).dump()).status, 201);
+  EXPECT_EQ(call("POST", "/v1/subscriptions",
+                 json({{"id", "signed"}, {"url", ok.url()}, {"secret", secret}}).dump())
+                .status,
+            201);
+  EXPECT_EQ(call("POST", "/v1/subscriptions",
+                 json({{"id", "bearer"},
+                       {"url", failing.url()},
+                       {"token", token},
+                       {"policy", {{"immediate_retries", 0}}}})
+                     .dump())
+                .status,
+            201);
+  EXPECT_EQ(call("POST", "/v1/subscriptions",
+                 json({{"id", "gone"},
+                       {"url", "http://127.0.0.1:9/hook"},
+                       {"secret", secret},
+                       {"policy", {{"immediate_retries", 0}}}})
+                     .dump())
+                .status,
+            201);
   EXPECT_EQ(call("POST", "/v1/events", R"([{"id":"e1","type":"t"},{"id":"e2","type":"t"}])").status, 202);
   ASSERT_TRUE(eventually([&] {
     json l = http("GET", s.server.url("/v1/subscriptions"), std::nullopt, bearer(admin)).j();
     int done = 0;
-    for (const auto& sub : l["subscriptions"]) done += sub["id"] == "signed" ? sub["delivered"] == 2 : sub["attempts"] >= 1;
+    for (const auto& sub : l["subscriptions"])
+      done += sub["id"] == "signed" ? sub["delivered"] == 2 : sub["attempts"] >= 1;
     return done == 3;
   }));
   EXPECT_EQ(ok.stats().bad_signatures, 0u);
   // Rejected input that carries secrets, and wrong admin tokens.
-  EXPECT_EQ(call("POST", "/v1/subscriptions", json({{"id", "x"}, {"url", ok.url()}, {"secret", bad_secret}}).dump()).status, 400);
-  EXPECT_EQ(call("POST", "/v1/subscriptions", json({{"id", "y"}, {"url", ok.url()}, {"token", bad_token}}).dump()).status, 400);
+  EXPECT_EQ(
+      call("POST", "/v1/subscriptions", json({{"id", "x"}, {"url", ok.url()}, {"secret", bad_secret}}).dump())
+          .status,
+      400);
+  EXPECT_EQ(
+      call("POST", "/v1/subscriptions", json({{"id", "y"}, {"url", ok.url()}, {"token", bad_token}}).dump())
+          .status,
+      400);
   EXPECT_EQ(call("PATCH", "/v1/subscriptions/signed", json({{"secret", bad_secret}}).dump()).status, 400);
   EXPECT_EQ(call("PATCH", "/v1/subscriptions/bearer", json({{"token", bad_token}}).dump()).status, 400);
-  EXPECT_EQ(call("POST", "/v1/subscriptions", json({{"id", "z"}, {"url", ok.url()}, {"secret", secret}, {"token", token}}).dump()).status, 400);
+  EXPECT_EQ(call("POST", "/v1/subscriptions",
+                 json({{"id", "z"}, {"url", ok.url()}, {"secret", secret}, {"token", token}}).dump())
+                .status,
+            400);
   EXPECT_EQ(call("GET", "/v1/subscriptions", std::nullopt, bearer(admin + "-wrong")).status, 401);
   EXPECT_EQ(call("GET", "/v1/subscriptions", std::nullopt, bearer(bad_token)).status, 401);
   // Every read: list, one, status, attempts, metrics, the status page.
@@ -220,9 +271,12 @@ TEST(Secrets, NeverAppearInLogsAnswersErrorsMetricsOrTheStatusPage) {
   call("GET", "/metrics");
   EXPECT_THAT(call("GET", "/").body, HasSubstr("<html"));
   // `hooksim status` (the admin token on its command line) and the server's own output.
-  outputs.push_back(run_cli("status --server http://127.0.0.1:" + std::to_string(s.server.port()) + " --admin-token " + admin));
-  outputs.push_back(run_cli("status --json --server http://127.0.0.1:" + std::to_string(s.server.port()) + " --admin-token " + admin));
-  outputs.push_back(run_cli("status --server http://127.0.0.1:" + std::to_string(s.server.port()) + " --admin-token wrong-" + admin));
+  outputs.push_back(run_cli("status --server http://127.0.0.1:" + std::to_string(s.server.port()) +
+                            " --admin-token " + admin));
+  outputs.push_back(run_cli("status --json --server http://127.0.0.1:" + std::to_string(s.server.port()) +
+                            " --admin-token " + admin));
+  outputs.push_back(run_cli("status --server http://127.0.0.1:" + std::to_string(s.server.port()) +
+                            " --admin-token wrong-" + admin));
   s.server.signal(SIGTERM);
   EXPECT_EQ(s.server.wait_exit(), 0);
   outputs.push_back("serve stdout: " + s.server.drain_stdout());
@@ -233,7 +287,8 @@ TEST(Secrets, NeverAppearInLogsAnswersErrorsMetricsOrTheStatusPage) {
   for (const auto& o : outputs) all += o + "\n";
   EXPECT_THAT(all, HasSubstr("whsec_... sha256:"));
   for (const auto& secret_text : secrets) {
-    for (const auto& o : outputs) EXPECT_THAT(o, Not(HasSubstr(secret_text))) << "leaks '" << secret_text << "'";
+    for (const auto& o : outputs)
+      EXPECT_THAT(o, Not(HasSubstr(secret_text))) << "leaks '" << secret_text << "'";
   }
   // The fingerprint is of the secret, not a prefix of it.
   EXPECT_THAT(all, Not(HasSubstr(secret.substr(0, 12))));

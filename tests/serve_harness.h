@@ -57,7 +57,8 @@ inline size_t collect_body(char* data, size_t size, size_t n, void* out) {
 }
 
 inline Reply http(const std::string& method, const std::string& url,
-           const std::optional<std::string>& body = std::nullopt, const std::string& authorization = "") {
+                  const std::optional<std::string>& body = std::nullopt,
+                  const std::string& authorization = "") {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   Reply reply;
@@ -318,7 +319,6 @@ inline bool is_2xx(const net::RequestRecord& r) {
   return r.action == net::RequestRecord::Action::kAnswer && r.status >= 200 && r.status < 300;
 }
 
-
 // --- the audit ---
 
 struct PublishedEvent {
@@ -343,12 +343,12 @@ struct AuditSub {
 // What a test published and saw, for audit_deliveries().
 struct AuditInput {
   std::vector<AuditSub> subs;
-  std::map<std::string, PublishedEvent> events;        // every id ever published
-  std::set<std::string> acknowledged;                  // listed in a 202 (accepted or duplicates)
-  std::vector<std::vector<std::string>> abandoned;     // batches given up on without an acknowledgement
-  std::vector<net::RequestRecord> records;             // every request with an outcome, in outcome order
-  std::vector<TimePoint> kill_times;                   // wall clock (rounded up) after each SIGKILL
-  json final_list;                                     // GET /v1/subscriptions once everything drained
+  std::map<std::string, PublishedEvent> events;     // every id ever published
+  std::set<std::string> acknowledged;               // listed in a 202 (accepted or duplicates)
+  std::vector<std::vector<std::string>> abandoned;  // batches given up on without an acknowledgement
+  std::vector<net::RequestRecord> records;          // every request with an outcome, in outcome order
+  std::vector<TimePoint> kill_times;                // wall clock (rounded up) after each SIGKILL
+  json final_list;                                  // GET /v1/subscriptions once everything drained
 };
 
 struct AuditReport {
@@ -417,7 +417,8 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
       problem("delivered an event that was never published: " + line);
       continue;
     }
-    if (!sub_by_id[r.sub]->matches(ev->second)) problem("delivered to a subscription it does not match: " + line);
+    if (!sub_by_id[r.sub]->matches(ev->second))
+      problem("delivered to a subscription it does not match: " + line);
     if (r.signature != net::RequestRecord::Signature::kOk) problem("bad signature: " + line);
     auto [e, fresh_seq] = event_of_seq[r.sub].emplace(*r.seq, *r.event);
     if (e->second != *r.event) problem("one sequence number, two events: " + line);
@@ -431,7 +432,8 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
   for (const AuditSub& sub : in.subs) {
     const std::string where = sub.id + ": ";
     auto& ds = by_sub[sub.id];
-    std::stable_sort(ds.begin(), ds.end(), [](const Delivery& a, const Delivery& b) { return a.instance < b.instance; });
+    std::stable_sort(ds.begin(), ds.end(),
+                     [](const Delivery& a, const Delivery& b) { return a.instance < b.instance; });
     const json status = status_of.contains(sub.id) ? status_of[sub.id] : json::object();
     const uint64_t discarded = status.value("discarded", uint64_t{0});
     const uint64_t dropped = status.value("dropped_inactive", uint64_t{0});
@@ -448,9 +450,11 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
         // A repeat: the earlier answer must have been to the last request of its instance (in flight at the
         // kill), and the repeat comes from a later instance.
         ++rep.extra_deliveries;
-        if (prev.instance >= ds[i].instance) problem(where + "delivered twice by one server instance: " + ds[i].event);
+        if (prev.instance >= ds[i].instance)
+          problem(where + "delivered twice by one server instance: " + ds[i].event);
         if (last_request_of[sub.id][prev.instance] != prev.index)
-          problem(where + ds[i].event + " was delivered again although its earlier 2xx was not in flight at a kill");
+          problem(where + ds[i].event +
+                  " was delivered again although its earlier 2xx was not in flight at a kill");
       } else if (ds[i].seq < prev.seq) {
         problem(where + "out of order after " + prev.event + ": " + ds[i].event);
       } else {
@@ -462,7 +466,8 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
               " discarded by deactivation");
     // Sequence numbers follow publish order.
     std::vector<std::pair<uint64_t, size_t>> seq_position;
-    for (const auto& [id, seq] : seq_of_event[sub.id]) seq_position.emplace_back(seq, in.events.at(id).position);
+    for (const auto& [id, seq] : seq_of_event[sub.id])
+      seq_position.emplace_back(seq, in.events.at(id).position);
     std::sort(seq_position.begin(), seq_position.end());
     for (size_t i = 1; i < seq_position.size(); ++i)
       if (seq_position[i - 1].second >= seq_position[i].second)
@@ -480,8 +485,9 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
     rep.expected += expected;
     rep.delivered += expected - missing;
     if (missing > discarded + dropped) {
-      problem(where + std::to_string(missing) + " acknowledged events never delivered (first " + first_missing +
-              "), only " + std::to_string(discarded + dropped) + " discarded or dropped by deactivation");
+      problem(where + std::to_string(missing) + " acknowledged events never delivered (first " +
+              first_missing + "), only " + std::to_string(discarded + dropped) +
+              " discarded or dropped by deactivation");
     } else {
       rep.discarded_accounted += missing;
     }
@@ -500,11 +506,12 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
       }
     }
     if (reached != 0 && reached != pairs)
-      problem("batch of " + batch.front() + " stored in part: " + std::to_string(reached) + "/" + std::to_string(pairs));
+      problem("batch of " + batch.front() + " stored in part: " + std::to_string(reached) + "/" +
+              std::to_string(pairs));
   }
   if (rep.extra_deliveries > in.kill_times.size() * in.subs.size())
-    problem(std::to_string(rep.extra_deliveries) + " repeated deliveries after " + std::to_string(in.kill_times.size()) +
-            " kills");
+    problem(std::to_string(rep.extra_deliveries) + " repeated deliveries after " +
+            std::to_string(in.kill_times.size()) + " kills");
   return rep;
 }
 

@@ -45,17 +45,26 @@ long rss_kib(pid_t pid) {
 std::string flapping_script(long seconds) {
   json windows = json::array();
   for (long t = 3; t < seconds; t += 7)
-    windows.push_back({{"from", std::to_string(t) + "s"}, {"until", std::to_string(t + 1) + "s"}, {"status", 503}});
+    windows.push_back(
+        {{"from", std::to_string(t) + "s"}, {"until", std::to_string(t + 1) + "s"}, {"status", 503}});
   for (long t = 5; t < seconds; t += 11)
-    windows.push_back({{"from", std::to_string(t) + "s"}, {"until", std::to_string(t * 1000 + 300) + "ms"}, {"drop", true}});
-  return json({{"latency", "1ms"}, {"fail_rate", 0.02}, {"fail_status", 500}, {"seed", 7}, {"windows", windows}}).dump();
+    windows.push_back({{"from", std::to_string(t) + "s"},
+                       {"until", std::to_string(t * 1000 + 300) + "ms"},
+                       {"drop", true}});
+  return json({{"latency", "1ms"},
+               {"fail_rate", 0.02},
+               {"fail_status", 500},
+               {"seed", 7},
+               {"windows", windows}})
+      .dump();
 }
 
 // The fragile subscription's receiver: down for 4 s every 10 s (its policy gives up after 1.5 s).
 std::string outage_script(long seconds) {
   json windows = json::array();
   for (long t = 2; t < seconds; t += 10)
-    windows.push_back({{"from", std::to_string(t) + "s"}, {"until", std::to_string(t + 4) + "s"}, {"status", 503}});
+    windows.push_back(
+        {{"from", std::to_string(t) + "s"}, {"until", std::to_string(t + 4) + "s"}, {"status", 503}});
   return json({{"latency", "1ms"}, {"windows", windows}}).dump();
 }
 
@@ -283,10 +292,12 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
     if (v.empty()) continue;
     rss.push_back({{"instance", inst}, {"samples_kib", v}});
     rss_line += " #" + std::to_string(inst) + ": " + std::to_string(v.front() / 1024) + "->" +
-                std::to_string(*std::max_element(v.begin(), v.end()) / 1024) + "->" + std::to_string(v.back() / 1024) + " MiB";
+                std::to_string(*std::max_element(v.begin(), v.end()) / 1024) + "->" +
+                std::to_string(v.back() / 1024) + " MiB";
   }
   figures["rss"] = rss;
-  std::cerr << "[ soak     ] " << figures.dump() << "\n[ soak     ] RSS first->max->last per instance:" << rss_line << "\n";
+  std::cerr << "[ soak     ] " << figures.dump()
+            << "\n[ soak     ] RSS first->max->last per instance:" << rss_line << "\n";
   if (const char* path = std::getenv("HOOKSIM_SOAK_REPORT")) std::ofstream(path) << figures.dump(2) << "\n";
 }
 
