@@ -1,8 +1,7 @@
 #include "net/curl_transport.h"
 
-#include <fmt/format.h>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -56,8 +55,9 @@ struct CurlTransport::Socket {
   template <typename Handler>
   void async_wait(bool read, Handler&& h) {
     if (is_foreign) {
-      foreign.async_wait(read ? asio::posix::stream_descriptor::wait_read : asio::posix::stream_descriptor::wait_write,
-                         std::forward<Handler>(h));
+      foreign.async_wait(
+          read ? asio::posix::stream_descriptor::wait_read : asio::posix::stream_descriptor::wait_write,
+          std::forward<Handler>(h));
     } else {
       socket.async_wait(read ? tcp::socket::wait_read : tcp::socket::wait_write, std::forward<Handler>(h));
     }
@@ -250,7 +250,8 @@ int CurlTransport::open_socket(void* transfer, int purpose, curl_sockaddr* addre
   s->socket.open(address->family == AF_INET ? tcp::v4() : tcp::v6(), ec);
   if (ec) return CURL_SOCKET_BAD;
   int fd = s->fd = s->socket.native_handle();
-  if (auto old = self->sockets_.find(fd); old != self->sockets_.end()) old->second->close();  // a stale foreign fd
+  if (auto old = self->sockets_.find(fd); old != self->sockets_.end())
+    old->second->close();  // a stale foreign fd
   self->sockets_[fd] = std::move(s);
   return fd;
 }

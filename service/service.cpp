@@ -506,8 +506,8 @@ HttpResponse Service::metrics() {
   counter("hooksim_store_errors_total", "Store writes that failed while delivering.", store_errors_);
   out += "# HELP hooksim_attempts_failed_total Failed attempts since start, by failure class.\n"
          "# TYPE hooksim_attempts_failed_total counter\n";
-  for (const char* cls : {"status", "timeout", "connect", "tls", "dns", "reset", "abandoned", "other", "protocol",
-                          "private_address"}) {
+  for (const char* cls : {"status", "timeout", "connect", "tls", "dns", "reset", "abandoned", "other",
+                          "protocol", "private_address"}) {
     auto it = failed_by_class_.find(cls);
     out += fmt::format("hooksim_attempts_failed_total{{class=\"{}\"}} {}\n", cls, it == failed_by_class_.end() ? 0 : it->second);
   }

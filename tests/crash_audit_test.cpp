@@ -78,8 +78,8 @@ void audit_under_sigkill(Failures failures) {
               record);
   const json policy = json::parse(R"({"immediate_retries":1,"delays":["10ms","50ms"],"repeat":"100ms"})");
   const std::vector<AuditSub> subs = {{"tracking", {{"types", {"tracking"}}}},
-                                 {"globex", {{"accounts", {"globex"}}}},
-                                 {"alerts", {{"types", {"alarm", "message"}}}}};
+                                      {"globex", {{"accounts", {"globex"}}}},
+                                      {"alerts", {{"types", {"alarm", "message"}}}}};
   const std::vector<std::string> types = {"tracking", "alarm", "message"};
   const std::vector<std::string> accounts = {"acme", "globex"};
 
@@ -312,8 +312,8 @@ void audit_under_sigkill(Failures failures) {
   std::cerr << "[ audit    ] " << order.size() << " events in " << batches << " batches, "
             << acknowledged.size() << " acknowledged, " << abandoned.size() << " batches abandoned, "
             << retried << " retried (" << duplicates_answered << " ids answered as duplicates), "
-            << report.requests << " requests (" << report.failed_requests << " not 2xx), " << report.extra_deliveries
-            << " repeated deliveries after " << kKills << " kills\n";
+            << report.requests << " requests (" << report.failed_requests << " not 2xx), "
+            << report.extra_deliveries << " repeated deliveries after " << kKills << " kills\n";
   for (const auto& f : failed_publishes) std::cerr << "[ audit    ] publish failed: " << f << "\n";
 }
 
