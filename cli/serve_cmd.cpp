@@ -45,6 +45,9 @@ Command add_serve(CLI::App& app) {
   cmd->add_option("--max-host-connections", options->curl.max_host_connections,
                   "Connections kept open per receiver host; default 64")
       ->check(CLI::Range(1, 10000));
+  cmd->add_flag("--refuse-private-addresses", options->curl.refuse_private_addresses,
+                "Refuse receivers on private, loopback or link-local addresses (checked on the address "
+                "connected to, after DNS); subscription URLs with such a literal IP are rejected");
   return [cmd, options]() { return *cmd ? serve(*options) : -1; };
 }
 

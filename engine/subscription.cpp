@@ -12,8 +12,9 @@ bool allowed(const std::vector<std::string>& list, const std::string& value) {
   return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
 }
 
-constexpr std::array<const char*, 9> kErrorNames = {"",    "status",  "timeout", "connect", "tls",
-                                                    "dns", "reset", "abandoned", "other"};
+constexpr std::array<const char*, 11> kErrorNames = {"",      "status",    "timeout", "connect",
+                                                     "tls",   "dns",       "reset",   "abandoned",
+                                                     "other", "protocol", "private_address"};
 }  // namespace
 
 bool Filter::matches(const Event& e) const {

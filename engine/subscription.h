@@ -72,6 +72,8 @@ enum class ErrorClass : uint8_t {
   kReset = 6,      // the connection dropped before a complete answer
   kAbandoned = 7,  // the attempt was still in flight when the subscription was deactivated
   kOther = 8,
+  kProtocol = 9,        // an answer that is not valid HTTP (malformed status line, invalid chunked encoding)
+  kPrivateAddress = 10,  // the receiver's address is private or loopback and such addresses are refused
 };
 const char* to_string(ErrorClass e);
 // Parses the names to_string() gives; nullopt for anything else.

@@ -1,11 +1,16 @@
 #include "net/curl_transport.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <cstring>
 
+#include "net/address_policy.h"
 #include "net/signing.h"
 
 namespace hooksim::net {
@@ -15,6 +20,7 @@ using tcp = asio::ip::tcp;
 
 // One attempt: waiting for a connection slot of its host, or in curl (`easy` set).
 struct CurlTransport::Transfer {
+  CurlTransport* owner = nullptr;
   AttemptHandle handle = 0;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
@@ -30,6 +36,8 @@ struct CurlTransport::Transfer {
   size_t received = 0;
   bool capped = false;  // the response body passed max_response_body and reading stopped
   size_t cap = 0;
+  bool refused_address = false;  // open_socket refused a private address (refuse_private_addresses)
+  char error[CURL_ERROR_SIZE] = {};
 
   ~Transfer() {
     if (headers) curl_slist_free_all(headers);
@@ -37,13 +45,37 @@ struct CurlTransport::Transfer {
   }
 };
 
-// A socket curl asked us to open, and what curl wants to wait for on it.
+// A socket curl asked us to open, and what curl wants to wait for on it; or (`foreign`) a descriptor curl
+// opened itself, e.g. the threaded resolver's socket pair, watched through a duplicate we own.
 struct CurlTransport::Socket {
-  explicit Socket(asio::io_context& io) : socket(io) {}
+  explicit Socket(asio::io_context& io) : socket(io), foreign(io) {}
   tcp::socket socket;
+  asio::posix::stream_descriptor foreign;
+  bool is_foreign = false;
+  int fd = -1;     // curl's descriptor (for a foreign one, not our duplicate)
   int wanted = 0;  // CURL_POLL_IN / OUT / INOUT, or 0
   bool reading = false;
   bool writing = false;
+
+  template <typename Handler>
+  void async_wait(bool read, Handler&& h) {
+    if (is_foreign) {
+      foreign.async_wait(
+          read ? asio::posix::stream_descriptor::wait_read : asio::posix::stream_descriptor::wait_write,
+          std::forward<Handler>(h));
+    } else {
+      socket.async_wait(read ? tcp::socket::wait_read : tcp::socket::wait_write, std::forward<Handler>(h));
+    }
+  }
+  bool is_open() const { return is_foreign ? foreign.is_open() : socket.is_open(); }
+  void close() {
+    boost::system::error_code ec;
+    if (is_foreign) {
+      foreign.close(ec);
+    } else {
+      socket.close(ec);
+    }
+  }
 };
 
 namespace {
@@ -73,8 +105,10 @@ ErrorClass classify(CURLcode code) {
     case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-    case CURLE_WEIRD_SERVER_REPLY:
       return ErrorClass::kReset;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+      return ErrorClass::kProtocol;
     default:
       return ErrorClass::kOther;
   }
@@ -107,7 +141,7 @@ CurlTransport::~CurlTransport() {
   transfers_.clear();
   curl_multi_cleanup(multi_);  // closes cached connections through close_socket
   timer_.cancel();
-  for (auto& [fd, s] : sockets_) s->socket.close();
+  for (auto& [fd, s] : sockets_) s->close();
 }
 
 namespace {
@@ -124,6 +158,7 @@ std::string authority(std::string_view url) {
 
 AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
   auto t = std::make_unique<Transfer>();
+  t->owner = this;
   t->handle = next_handle_++;
   t->done = std::move(done);
   t->started = clock_.now();
@@ -204,7 +239,8 @@ void CurlTransport::dispatch(Transfer* t) {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlTransport::open_socket);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &CurlTransport::close_socket);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
   if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
@@ -264,15 +300,24 @@ size_t CurlTransport::on_body(char*, size_t size, size_t n, void* transfer) {
   return size * n;
 }
 
-int CurlTransport::open_socket(void* self_ptr, int purpose, curl_sockaddr* address) {
-  auto* self = static_cast<CurlTransport*>(self_ptr);
+int CurlTransport::open_socket(void* transfer, int purpose, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(transfer);
+  CurlTransport* self = t->owner;
   if (purpose != CURLSOCKTYPE_IPCXN || (address->family != AF_INET && address->family != AF_INET6))
     return CURL_SOCKET_BAD;
+  // The address curl is about to connect to, after resolution: a name that resolves (or is re-bound) to a
+  // private address is caught here, not only a literal one in the URL.
+  if (self->options_.refuse_private_addresses && is_private_address(&address->addr)) {
+    t->refused_address = true;
+    return CURL_SOCKET_BAD;  // curl tries the next address, if any, or fails with CURLE_COULDNT_CONNECT
+  }
   auto s = std::make_shared<Socket>(self->io_);
   boost::system::error_code ec;
   s->socket.open(address->family == AF_INET ? tcp::v4() : tcp::v6(), ec);
   if (ec) return CURL_SOCKET_BAD;
-  int fd = s->socket.native_handle();
+  int fd = s->fd = s->socket.native_handle();
+  if (auto old = self->sockets_.find(fd); old != self->sockets_.end())
+    old->second->close();  // a stale foreign fd
   self->sockets_[fd] = std::move(s);
   return fd;
 }
@@ -281,8 +326,7 @@ int CurlTransport::close_socket(void* self_ptr, int fd) {
   auto* self = static_cast<CurlTransport*>(self_ptr);
   auto it = self->sockets_.find(fd);
   if (it == self->sockets_.end()) return 0;
-  boost::system::error_code ec;
-  it->second->socket.close(ec);  // pending waits complete with operation_aborted
+  it->second->close();  // pending waits complete with operation_aborted
   it->second->wanted = 0;
   self->sockets_.erase(it);
   return 0;
@@ -291,8 +335,29 @@ int CurlTransport::close_socket(void* self_ptr, int fd) {
 int CurlTransport::on_socket(CURL*, int fd, int what, void* self_ptr, void*) {
   auto* self = static_cast<CurlTransport*>(self_ptr);
   auto it = self->sockets_.find(fd);
-  if (it == self->sockets_.end()) return 0;  // not one of ours (curl's resolver); cannot happen for IPCXN
+  if (it == self->sockets_.end()) {
+    // Not opened through open_socket: curl's own, e.g. the threaded resolver's socket pair, which becomes
+    // readable when the resolution is done. Watch a duplicate (curl keeps, and closes, its descriptor).
+    if (what == CURL_POLL_REMOVE) return 0;
+    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return 0;  // curl still polls it on its timer
+    auto s = std::make_shared<Socket>(self->io_);
+    s->is_foreign = true;
+    s->fd = fd;
+    boost::system::error_code ec;
+    s->foreign.assign(dup, ec);
+    if (ec) {
+      ::close(dup);
+      return 0;
+    }
+    it = self->sockets_.emplace(fd, std::move(s)).first;
+  }
   it->second->wanted = what == CURL_POLL_REMOVE ? 0 : what;
+  if (what == CURL_POLL_REMOVE && it->second->is_foreign) {
+    it->second->close();  // our duplicate; curl closes its own
+    self->sockets_.erase(it);
+    return 0;
+  }
   self->watch(it->second);
   return 0;
 }
@@ -301,27 +366,27 @@ int CurlTransport::on_socket(CURL*, int fd, int what, void* self_ptr, void*) {
 // re-arms through here after telling curl.
 void CurlTransport::watch(const std::shared_ptr<Socket>& s) {
   std::weak_ptr<Socket> weak = s;
-  int fd = s->socket.native_handle();
+  int fd = s->fd;
   if ((s->wanted & CURL_POLL_IN) && !s->reading) {
     s->reading = true;
-    s->socket.async_wait(tcp::socket::wait_read, [this, weak, fd](const boost::system::error_code& ec) {
+    s->async_wait(true, [this, weak, fd](const boost::system::error_code& ec) {
       auto s = weak.lock();
       if (!s) return;  // closed meanwhile
       s->reading = false;
       if (ec == asio::error::operation_aborted) return;
       if (s->wanted & CURL_POLL_IN) socket_action(fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
-      if (auto still = weak.lock(); still && still->socket.is_open()) watch(still);
+      if (auto still = weak.lock(); still && still->is_open()) watch(still);
     });
   }
   if ((s->wanted & CURL_POLL_OUT) && !s->writing) {
     s->writing = true;
-    s->socket.async_wait(tcp::socket::wait_write, [this, weak, fd](const boost::system::error_code& ec) {
+    s->async_wait(false, [this, weak, fd](const boost::system::error_code& ec) {
       auto s = weak.lock();
       if (!s) return;
       s->writing = false;
       if (ec == asio::error::operation_aborted) return;
       if (s->wanted & CURL_POLL_OUT) socket_action(fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
-      if (auto still = weak.lock(); still && still->socket.is_open()) watch(still);
+      if (auto still = weak.lock(); still && still->is_open()) watch(still);
     });
   }
 }
@@ -367,6 +432,12 @@ void CurlTransport::finish(Transfer* t, int curl_code) {
     r.error = ErrorClass::kOther;
   } else if (curl_code == CURLE_WRITE_ERROR && t->capped && status > 0) {
     r.error = ErrorClass::kNone;  // a complete status line arrived; the oversized body is not our concern
+  } else if (curl_code == CURLE_COULDNT_CONNECT && t->refused_address) {
+    r.error = ErrorClass::kPrivateAddress;
+  } else if (curl_code == CURLE_RECV_ERROR && std::strstr(t->error, "chunk") != nullptr) {
+    // curl reports an invalid chunked body as a receive error ("... in chunked-encoding"); the connection
+    // did not drop, the receiver sent something that is not HTTP.
+    r.error = ErrorClass::kProtocol;
   } else if (curl_code != CURLE_OK) {
     r.error = classify(static_cast<CURLcode>(curl_code));
   }

@@ -4,7 +4,13 @@
 // them through CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION) and waits on them; no thread per request
 // and no polling loop. Connections are kept alive and reused, capped per host; redirects are never followed
 // (a 3xx is a failure); each attempt has a connect and a total timeout; response bodies are discarded
-// (reading stops after `max_response_body` bytes).
+// (reading stops after `max_response_body` bytes). Sockets curl opens for itself (the threaded resolver's
+// wake-up socket pair) are watched too, through a duplicate descriptor, so a name resolves as soon as the
+// resolver thread is done rather than at curl's next poll timeout.
+//
+// Failures are classified (engine ErrorClass): timeout, connect, dns, tls, reset (the connection dropped
+// before a complete answer), protocol (an answer that is not valid HTTP: a malformed status line, invalid
+// chunked encoding), private_address (refuse_private_addresses), other.
 //
 // The request is POST <url> with the JSON envelope as body and the headers of docs/wire-format.md:
 // content-type, user-agent, webhook-id, webhook-timestamp, webhook-signature (secret) or authorization
@@ -36,6 +42,10 @@ struct CurlOptions {
   bool insecure = false;              // do not verify certificates (testing only)
   size_t max_response_body = 64 * 1024;
   double speed = 1.0;                 // the scheduler's clock speed: timeouts are divided by it
+  // Refuse to connect to private, loopback and link-local addresses (net/address_policy.h). Checked on the
+  // address each connection is actually opened to, after name resolution; a refused attempt fails with
+  // ErrorClass::kPrivateAddress and nothing is sent.
+  bool refuse_private_addresses = false;
 };
 
 // How the sender classifies a failed libcurl transfer (a CURLcode): timeout, connect, dns, tls, reset or
@@ -68,7 +78,7 @@ class CurlTransport final : public Transport {
   };
   static int on_socket(CURL* easy, int fd, int what, void* self, void* socketp);
   static int on_timer(CURLM* multi, long timeout_ms, void* self);
-  static int open_socket(void* self, int purpose, struct curl_sockaddr* address);
+  static int open_socket(void* transfer, int purpose, struct curl_sockaddr* address);
   static int close_socket(void* self, int fd);
   static size_t on_body(char* data, size_t size, size_t n, void* transfer);
 

@@ -11,6 +11,7 @@
 #include <random>
 #include <unordered_set>
 
+#include "net/address_policy.h"
 #include "service/status_page.h"
 #include "sim/json_input.h"
 
@@ -333,6 +334,13 @@ void Service::flush_publishes() {
 
 // --- subscriptions --------------------------------------------------------------------------------------
 
+// With --refuse-private-addresses, a URL whose host is a literal private or loopback address is refused
+// at once (a name is checked on the address actually connected to, by CurlTransport).
+void Service::check_url_allowed(const std::string& url) const {
+  if (!options_.curl.refuse_private_addresses) return;
+  if (Status st = net::check_url_host_not_private(url); !st.ok()) json_input::fail("url", st.message());
+}
+
 HttpResponse Service::create_subscription(const std::string& body) {
   SubscriptionConfig c;
   try {
@@ -349,6 +357,7 @@ HttpResponse Service::create_subscription(const std::string& body) {
     if (c.endpoint.secret.empty() && c.endpoint.token.empty())
       json_input::fail("secret", "give a secret (whsec_..., for signatures) or a token (bearer)");
     f.no_unknown();
+    check_url_allowed(c.endpoint.url);
   } catch (const json::parse_error& e) {
     return error_response(400, "invalid_json", fmt::format("body: not valid JSON: {}", e.what()));
   } catch (const json_input::ParseError& e) {
@@ -372,6 +381,7 @@ HttpResponse Service::patch_subscription(const std::string& id, const std::strin
     if (has_secret) c.endpoint.token.clear();
     if (has_token) c.endpoint.secret.clear();
     f.no_unknown();
+    if (j.contains("url")) check_url_allowed(c.endpoint.url);
   } catch (const json::parse_error& e) {
     return error_response(400, "invalid_json", fmt::format("body: not valid JSON: {}", e.what()));
   } catch (const json_input::ParseError& e) {
@@ -496,7 +506,8 @@ HttpResponse Service::metrics() {
   counter("hooksim_store_errors_total", "Store writes that failed while delivering.", store_errors_);
   out += "# HELP hooksim_attempts_failed_total Failed attempts since start, by failure class.\n"
          "# TYPE hooksim_attempts_failed_total counter\n";
-  for (const char* cls : {"status", "timeout", "connect", "tls", "dns", "reset", "abandoned", "other"}) {
+  for (const char* cls : {"status", "timeout", "connect", "tls", "dns", "reset", "abandoned", "other",
+                          "protocol", "private_address"}) {
     auto it = failed_by_class_.find(cls);
     out += fmt::format("hooksim_attempts_failed_total{{class=\"{}\"}} {}\n", cls, it == failed_by_class_.end() ? 0 : it->second);
   }

@@ -69,6 +69,8 @@ class Service final : public DeliveryObserver {
   void flush_publishes();
   HttpResponse create_subscription(const std::string& body);
   HttpResponse patch_subscription(const std::string& id, const std::string& body);
+  // Throws json_input::ParseError (field `url`) when the URL is refused by --refuse-private-addresses.
+  void check_url_allowed(const std::string& url) const;
   HttpResponse subscription_json(const std::string& id, int status_code);
   HttpResponse status_json(const std::string& id);
   HttpResponse attempts_json(const std::string& id, const std::string& query);

@@ -219,7 +219,7 @@ Result<DeliveryState> decode_state(std::string_view bytes) {
   if (last_status < 0 || last_status > 999) return Status::Corruption("delivery state: bad last status");
   s.last_status = static_cast<int>(last_status);
   uint8_t err = r.byte();
-  if (err > static_cast<uint8_t>(ErrorClass::kOther)) return Status::Corruption("delivery state: bad error class");
+  if (err > static_cast<uint8_t>(ErrorClass::kPrivateAddress)) return Status::Corruption("delivery state: bad error class");
   s.last_error = static_cast<ErrorClass>(err);
   s.delivered = r.varint();
   s.attempts = r.varint();

@@ -35,293 +35,16 @@
 
 #include "engine/time.h"
 #include "net/mock_receiver.h"
-
-extern char** environ;
+#include "tests/serve_harness.h"
 
 namespace hooksim {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace harness;
 using nlohmann::json;
 
-constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-// --- HTTP client ---
-
-struct Reply {
-  long status = 0;  // 0: no answer (connection refused or reset, the server died, ...)
-  std::string body;
-  std::string error;
-  json j() const { return json::parse(body, nullptr, /*allow_exceptions=*/false); }
-};
-
-size_t collect_body(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-Reply http(const std::string& method, const std::string& url,
-           const std::optional<std::string>& body = std::nullopt, const std::string& authorization = "") {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  Reply reply;
-  CURL* c = curl_easy_init();
-  curl_slist* headers = nullptr;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
-  if (!authorization.empty())
-    headers = curl_slist_append(headers, ("Authorization: " + authorization).c_str());
-  if (body) {
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Expect:");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
-  }
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  CURLcode rc = curl_easy_perform(c);
-  if (rc == CURLE_OK) {
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
-  } else {
-    reply.error = curl_easy_strerror(rc);
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(c);
-  return reply;
-}
-
-// Polls `done` until it holds or the deadline passes (a hang guard, not a timing expectation).
-template <typename Pred>
-bool eventually(Pred done, std::chrono::milliseconds limit = 30s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
-// A fresh directory for one test; removed at the end unless the test failed (it keeps serve.log).
-class TempDir {
- public:
-  explicit TempDir(const std::string& name)
-      : path_(std::filesystem::temp_directory_path() /
-              ("hooksim-crash-" + std::to_string(::getpid()) + "-" + name)) {
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    if (::testing::Test::HasFailure()) {
-      std::cerr << "kept " << path_ << " for inspection\n";
-    } else {
-      std::filesystem::remove_all(path_);
-    }
-  }
-  std::filesystem::path operator/(const std::string& p) const { return path_ / p; }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// --- the server process ---
-
-// `hooksim serve --data DIR --listen 127.0.0.1:0` as a child process; stderr goes to `log`.
-class ServerProcess {
- public:
-  ServerProcess(std::filesystem::path data, std::filesystem::path log, std::string admin_token = "")
-      : data_(std::move(data)), log_(std::move(log)), admin_token_(std::move(admin_token)) {}
-  ~ServerProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      wait_exit();
-    }
-  }
-
-  // Spawns the server and reads its first stdout line for the port. False (with a test failure) if it
-  // does not come up.
-  bool start() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return fail("pipe2");
-    int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0) return fail("open log");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // no test sockets leak into the server
-    std::string data = data_.string();
-    std::vector<std::string> args = {HOOKSIM_BINARY, "serve", "--data", data, "--listen", "127.0.0.1:0"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e)
-      if (!std::string_view(*e).starts_with("HOOKSIM_ADMIN_TOKEN=")) env.emplace_back(*e);
-    if (!admin_token_.empty()) env.push_back("HOOKSIM_ADMIN_TOKEN=" + admin_token_);
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    // The binary may be missing or busy for a moment while a concurrent build relinks it.
-    int rc = 0;
-    eventually([&] {
-      rc = ::posix_spawn(&pid_, HOOKSIM_BINARY, &actions, nullptr, argv.data(), envp.data());
-      return rc != ETXTBSY && rc != ENOENT;
-    });
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    ::close(log_fd);
-    if (rc != 0) {
-      ::close(fds[0]);
-      pid_ = -1;
-      return fail(std::string("posix_spawn: ") + std::strerror(rc));
-    }
-    out_fd_ = fds[0];
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (line.empty() || line.back() != '\n') {
-      int left = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
-              .count());
-      pollfd p{out_fd_, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, left) <= 0) return fail("no 'listening on' line in time");
-      char ch;
-      if (::read(out_fd_, &ch, 1) != 1) return fail("stdout closed before 'listening on'");
-      line += ch;
-    }
-    const std::string prefix = "listening on http://127.0.0.1:";
-    if (!line.starts_with(prefix)) return fail("unexpected first line: " + line);
-    port_ = static_cast<uint16_t>(std::stoi(line.substr(prefix.size())));
-    return true;
-  }
-
-  uint16_t port() const { return port_; }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-  void signal(int sig) { ::kill(pid_, sig); }
-
-  // Waits for the process to end: its exit status, or 128 + the signal that ended it; -1 after `limit`.
-  int wait_exit(std::chrono::milliseconds limit = 30s) {
-    int status = 0;
-    bool done = eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
-    if (!done) return -1;
-    pid_ = -1;
-    if (out_fd_ >= 0) ::close(out_fd_);
-    out_fd_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
- private:
-  bool fail(const std::string& what) {
-    ADD_FAILURE() << "hooksim serve: " << what << "\n" << read_file(log_);
-    return false;
-  }
-
-  std::filesystem::path data_, log_;
-  std::string admin_token_;
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  uint16_t port_ = 0;
-};
-
-// --- the receivers ---
-
-// What the receivers of one test received, in one record (the record file, kept in memory).
-class Record {
- public:
-  void add_request(const net::RequestRecord& r) {
-    std::lock_guard lock(mu_);
-    requests_.push_back(r);
-  }
-  void add_record(const net::RequestRecord& r) {
-    std::lock_guard lock(mu_);
-    records_.push_back(r);
-  }
-  // Every request with an outcome, in the order of the outcomes.
-  std::vector<net::RequestRecord> records() {
-    std::lock_guard lock(mu_);
-    return records_;
-  }
-  // Every request, as soon as it was read.
-  std::vector<net::RequestRecord> requests() {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<net::RequestRecord> records_;
-  std::vector<net::RequestRecord> requests_;
-};
-
-// A mock receiver on its own io_context thread, checking signatures and recording into `record`.
-class Receiver {
- public:
-  explicit Receiver(const std::string& script, std::shared_ptr<Record> record = std::make_shared<Record>())
-      : record_(std::move(record)) {
-    net::ReceiverOptions options;
-    auto s = net::parse_receiver_script(json::parse(script));
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    if (s.ok()) options.script = *s;
-    options.secret = kSecret;
-    options.on_request = [r = record_](const net::RequestRecord& req) { r->add_request(req); };
-    options.on_record = [r = record_](const net::RequestRecord& rec) { r->add_record(rec); };
-    rx_ = std::make_unique<net::MockReceiver>(io_, std::move(options));
-    Status st = rx_->listen("127.0.0.1:0");
-    EXPECT_TRUE(st.ok()) << st.message();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~Receiver() { stop(); }
-  void stop() {
-    if (!thread_.joinable()) return;
-    rx_->stop();
-    thread_.join();
-  }
-  std::string url() const { return rx_->url() + "/hook"; }
-  std::vector<net::RequestRecord> requests() { return record_->requests(); }
-  net::ReceiverStats stats() const { return rx_->stats(); }
-
- private:
-  std::shared_ptr<Record> record_;
-  boost::asio::io_context io_;
-  std::unique_ptr<net::MockReceiver> rx_;
-  std::thread thread_;
-};
-
-bool is_2xx(const net::RequestRecord& r) {
-  return r.action == net::RequestRecord::Action::kAnswer && r.status >= 200 && r.status < 300;
-}
-
 // --- the audit ---
-
-struct PublishedEvent {
-  std::string type, account;
-  size_t position;  // in publish order
-};
-
-struct Sub {
-  std::string id;
-  json filter;
-  bool matches(const PublishedEvent& e) const {
-    auto allows = [&](const char* key, const std::string& v) {
-      if (!filter.contains(key) || filter[key].empty()) return true;
-      for (const auto& x : filter[key])
-        if (x == v) return true;
-      return false;
-    };
-    return allows("types", e.type) && allows("accounts", e.account);
-  }
-};
 
 // When the receiver answers 503 (and so when retries are in flight at the kills).
 enum class Failures {
@@ -354,22 +77,22 @@ void audit_under_sigkill(Failures failures) {
                              : R"({"latency":"2ms"})",
               record);
   const json policy = json::parse(R"({"immediate_retries":1,"delays":["10ms","50ms"],"repeat":"100ms"})");
-  const std::vector<Sub> subs = {{"tracking", {{"types", {"tracking"}}}},
-                                 {"globex", {{"accounts", {"globex"}}}},
-                                 {"alerts", {{"types", {"alarm", "message"}}}}};
+  const std::vector<AuditSub> subs = {{"tracking", {{"types", {"tracking"}}}},
+                                      {"globex", {{"accounts", {"globex"}}}},
+                                      {"alerts", {{"types", {"alarm", "message"}}}}};
   const std::vector<std::string> types = {"tracking", "alarm", "message"};
   const std::vector<std::string> accounts = {"acme", "globex"};
 
   auto server = std::make_unique<ServerProcess>(dir / "data", dir / "serve.log");
   ASSERT_TRUE(server->start());
-  for (const Sub& s : subs) {
+  for (const AuditSub& s : subs) {
     json body = {
         {"id", s.id}, {"url", rx.url()}, {"secret", kSecret}, {"filter", s.filter}, {"policy", policy}};
     Reply r = http("POST", server->url("/v1/subscriptions"), body.dump());
     ASSERT_EQ(r.status, 201) << r.body << r.error;
   }
   auto move_subscriptions_to = [&](const std::string& url) {
-    for (const Sub& s : subs) {
+    for (const AuditSub& s : subs) {
       Reply r = http("PATCH", server->url("/v1/subscriptions/" + s.id), json({{"url", url}}).dump());
       ASSERT_EQ(r.status, 200) << r.body << r.error;
     }
@@ -562,119 +285,35 @@ void audit_under_sigkill(Failures failures) {
   if (flaky) flaky->stop();
   ASSERT_EQ(kill_times.size(), static_cast<size_t>(kKills));
 
-  // --- the audit ---
-  const auto records = record->records();
-  ASSERT_FALSE(records.empty());
-  // Which server instance sent a request: its hooksim-virtual-time is the sender's wall clock when the
-  // attempt started, earlier than the kill of its instance and not earlier than the start of the next.
-  auto instance_of = [&](const net::RequestRecord& r) -> size_t {
-    auto t = parse_utc(r.virtual_time.value_or(""));
-    EXPECT_TRUE(t.ok()) << r.to_json_line();
-    size_t n = 0;
-    while (t.ok() && n < kill_times.size() && *t >= kill_times[n]) ++n;
-    return n;
-  };
-  std::map<std::string, const Sub*> sub_by_id;
-  for (const Sub& s : subs) sub_by_id[s.id] = &s;
-
-  struct Delivery {
-    size_t instance, index;
-    uint64_t seq;
-    std::string event;
-  };
-  std::map<std::string, std::vector<Delivery>> by_sub;                  // 2xx answers
-  std::map<std::string, std::map<size_t, size_t>> last_request_of;      // sub -> instance -> record index
-  std::map<std::string, std::map<uint64_t, std::string>> event_of_seq;  // any answer
-  std::map<std::string, std::map<std::string, uint64_t>> seq_of_event;
-  for (size_t i = 0; i < records.size(); ++i) {
-    const auto& r = records[i];
-    SCOPED_TRACE(r.to_json_line());
-    ASSERT_TRUE(sub_by_id.contains(r.sub));
-    ASSERT_TRUE(r.event && r.seq && r.attempt);
-    ASSERT_TRUE(events.contains(*r.event)) << "delivered an event that was never published";
-    EXPECT_TRUE(sub_by_id[r.sub]->matches(events[*r.event]))
-        << "delivered to a subscription it does not match";
-    EXPECT_EQ(r.signature, net::RequestRecord::Signature::kOk);
-    auto [e, fresh_seq] = event_of_seq[r.sub].emplace(*r.seq, *r.event);
-    EXPECT_EQ(e->second, *r.event) << "one sequence number, two events";
-    auto [s, fresh_event] = seq_of_event[r.sub].emplace(*r.event, *r.seq);
-    EXPECT_EQ(s->second, *r.seq) << "one event, two sequence numbers";
-    size_t inst = instance_of(r);
-    last_request_of[r.sub][inst] = i;
-    if (is_2xx(r)) by_sub[r.sub].push_back({inst, i, *r.seq, *r.event});
+  // --- the audit (tests/serve_harness.h) ---
+  AuditInput input;
+  input.subs = subs;
+  input.events = events;
+  input.acknowledged = acknowledged;
+  input.abandoned = abandoned;
+  input.records = record->records();
+  input.kill_times = kill_times;
+  input.final_list = list;
+  ASSERT_FALSE(input.records.empty());
+  AuditReport report = audit_deliveries(input);
+  EXPECT_TRUE(report.problems.empty()) << join_lines(report.problems);
+  // No deactivation here: everything acknowledged was delivered, every subscription is active.
+  EXPECT_EQ(report.delivered, report.expected);
+  for (const auto& s : list["subscriptions"]) {
+    EXPECT_EQ(s["state"], "active") << s.dump();
+    EXPECT_EQ(s["discarded"], 0) << s.dump();
   }
-
-  size_t extra_deliveries = 0;
-  for (const Sub& sub : subs) {
-    SCOPED_TRACE(sub.id);
-    auto& ds = by_sub[sub.id];
-    std::stable_sort(ds.begin(), ds.end(),
-                     [](const Delivery& a, const Delivery& b) { return a.instance < b.instance; });
-    std::set<std::string> delivered;
-    for (size_t i = 0; i < ds.size(); ++i) {
-      delivered.insert(ds[i].event);
-      if (i == 0) continue;
-      const Delivery& prev = ds[i - 1];
-      if (ds[i].seq == prev.seq) {
-        // A repeat: the earlier answer must have been to the last request of its instance (in flight at
-        // the kill), and the repeat comes from a later instance.
-        ++extra_deliveries;
-        EXPECT_LT(prev.instance, ds[i].instance) << "delivered twice by one server instance: " << ds[i].event;
-        EXPECT_EQ(last_request_of[sub.id][prev.instance], prev.index)
-            << ds[i].event << " was delivered again although its earlier 2xx was not in flight at a kill";
-      } else {
-        EXPECT_EQ(ds[i].seq, prev.seq + 1)
-            << "out of order or a gap after " << prev.event << ": " << ds[i].event;
-      }
-    }
-    ASSERT_FALSE(ds.empty());
-    EXPECT_EQ(ds.front().seq, 1u);
-    // Sequence numbers follow publish order.
-    std::vector<std::pair<uint64_t, size_t>> seq_position;
-    for (const auto& [id, seq] : seq_of_event[sub.id]) seq_position.emplace_back(seq, events[id].position);
-    std::sort(seq_position.begin(), seq_position.end());
-    for (size_t i = 1; i < seq_position.size(); ++i)
-      EXPECT_LT(seq_position[i - 1].second, seq_position[i].second) << "seq " << seq_position[i].first;
-    // Every acknowledged event that matches was delivered.
+  for (const AuditSub& sub : subs) {
     size_t expected = 0;
-    for (const std::string& id : acknowledged) {
-      if (!sub.matches(events[id])) continue;
-      ++expected;
-      EXPECT_TRUE(delivered.contains(id)) << "acknowledged " << id << " never delivered";
-    }
-    // What the service counted matches what the receiver accepted, once per event.
-    for (const auto& s : list["subscriptions"]) {
-      if (s["id"] != sub.id) continue;
-      EXPECT_EQ(s["delivered"], delivered.size());
-      EXPECT_EQ(s["state"], "active");
-      EXPECT_EQ(s["discarded"], 0);
-    }
-    EXPECT_GE(delivered.size(), expected);
-    EXPECT_GT(expected, 0u);
+    for (const std::string& id : acknowledged) expected += sub.matches(events[id]);
+    EXPECT_GT(expected, 0u) << sub.id;
   }
-  // A batch is stored whole or not at all: an unacknowledged batch reached either every subscription it
-  // matches or none.
-  for (const auto& batch : abandoned) {
-    size_t pairs = 0, reached = 0;
-    for (const std::string& id : batch) {
-      for (const Sub& sub : subs) {
-        if (!sub.matches(events[id])) continue;
-        ++pairs;
-        reached += seq_of_event[sub.id].contains(id);
-      }
-    }
-    EXPECT_TRUE(reached == 0 || reached == pairs)
-        << "batch of " << batch.front() << ": " << reached << "/" << pairs;
-  }
-  EXPECT_LE(extra_deliveries, static_cast<size_t>(kKills) * subs.size());
   EXPECT_EQ(rx.stats().bad_signatures, 0u);
-  size_t failed_attempts = 0;
-  for (const auto& r : records) failed_attempts += !is_2xx(r);
   std::cerr << "[ audit    ] " << order.size() << " events in " << batches << " batches, "
             << acknowledged.size() << " acknowledged, " << abandoned.size() << " batches abandoned, "
             << retried << " retried (" << duplicates_answered << " ids answered as duplicates), "
-            << records.size() << " requests (" << failed_attempts << " not 2xx), " << extra_deliveries
-            << " repeated deliveries after " << kKills << " kills\n";
+            << report.requests << " requests (" << report.failed_requests << " not 2xx), "
+            << report.extra_deliveries << " repeated deliveries after " << kKills << " kills\n";
   for (const auto& f : failed_publishes) std::cerr << "[ audit    ] publish failed: " << f << "\n";
 }
 

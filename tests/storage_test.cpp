@@ -103,7 +103,7 @@ TEST(RecordCodec, StateRoundTripsEveryField) {
 
 TEST(RecordCodec, StateRoundTripsEachSubStateAndErrorClass) {
   for (SubState st : {SubState::kActive, SubState::kRetrying, SubState::kDeactivated}) {
-    for (uint8_t e = 0; e <= static_cast<uint8_t>(ErrorClass::kOther); ++e) {
+    for (uint8_t e = 0; e <= static_cast<uint8_t>(ErrorClass::kPrivateAddress); ++e) {
       DeliveryState s;
       s.state = st;
       s.last_error = static_cast<ErrorClass>(e);
@@ -174,7 +174,7 @@ TEST(RecordCodec, StateRejectsErrorClassOutOfRange) {
   size_t pos = 0;
   while (good[pos] == other[pos]) ++pos;
   ASSERT_EQ(static_cast<uint8_t>(good[pos]), static_cast<uint8_t>(ErrorClass::kOther));
-  expect_corruption(decode_state(with_byte(good, pos, 9)), "error class 9");
+  expect_corruption(decode_state(with_byte(good, pos, 11)), "error class 11");
   expect_corruption(decode_state(with_byte(good, pos, 0xff)), "error class 255");
 }
 
