@@ -5,7 +5,7 @@
 //   hooksim_load wait      --api URL --delivered N [--timeout S]
 //   hooksim_load latency   --api URL --rate R --seconds S
 //   hooksim_load fill      --data DIR --subs N --per-sub M --target URL
-//   hooksim_load restart   --hooksim BIN --data DIR --port P [--seconds S]
+//   hooksim_load restart   --hooksim BIN --data DIR --port P [--seconds S] [--crash]
 //   hooksim_load free-port
 //
 // Every subcommand prints one JSON object on stdout with what it measured. The HTTP client is libcurl's easy
@@ -124,7 +124,7 @@ int subscribe(const std::string& api, uint64_t count, const std::string& target,
   Http http;
   auto t0 = Clock::now();
   for (uint64_t i = 0; i < count; ++i) {
-    Json sub = {{"id", fmt::format("sub-{:06}", i)}, {"url", target}};
+    Json sub = {{"id", fmt::format("sub-{:06}", i)}, {"url", target}, {"token", "bench-token"}};
     if (per_vehicle) sub["filter"] = {{"vehicles", {fmt::format("v-{}", i)}}};
     std::string body = sub.dump();
     long st = http.request(api + "/v1/subscriptions", &body);
@@ -228,7 +228,11 @@ int latency(const std::string& api, double rate, double seconds) {
   std::thread server([&] { ioc.run(); });
 
   Http http;
-  std::string sub = Json{{"id", "latency-probe"}, {"url", receiver.url()}, {"filter", {{"types", {"latency"}}}}}.dump();
+  std::string sub = Json{{"id", "latency-probe"},
+                         {"url", receiver.url()},
+                         {"token", "bench-token"},
+                         {"filter", {{"types", {"latency"}}}}}
+                        .dump();
   if (long st = http.request(api + "/v1/subscriptions", &sub); st != 201) die(fmt::format("subscribe: {}", st));
   auto t0 = Clock::now();
   auto interval = std::chrono::duration<double>(1.0 / rate);
@@ -277,6 +281,7 @@ int fill(const std::string& dir, uint64_t subs, uint64_t per_sub, const std::str
       SubscriptionConfig c;
       c.id = fmt::format("sub-{:06}", key - 1);
       c.endpoint.url = target;
+      c.endpoint.token = "bench-token";
       c.filter.vehicles = {fmt::format("v-{}", key - 1)};
       DeliveryState st;
       st.next_seq = per_sub + 1;
@@ -309,8 +314,9 @@ long rss_kib(pid_t pid, const char* field) {
 
 // Starts `hooksim serve --data DIR` with a receiver already listening on 127.0.0.1:PORT (where the filled
 // subscriptions point), and measures the time from the spawn to the first delivery, then samples the
-// server's RSS for `seconds` while it drains.
-int restart(const std::string& bin, const std::string& dir, int port, double seconds) {
+// server's RSS for `seconds` while it drains. Then stops it with SIGTERM, or SIGKILL with `crash` (the next
+// start then replays RocksDB's log, as after a real crash).
+int restart(const std::string& bin, const std::string& dir, int port, double seconds, bool crash) {
   std::atomic<int64_t> first_ns{-1};
   std::atomic<uint64_t> delivered{0};
   Clock::time_point spawned;
@@ -346,7 +352,7 @@ int restart(const std::string& bin, const std::string& dir, int port, double sec
     peak = std::max(peak, rss_kib(pid, "VmHWM:"));
     samples.push_back({{"t_s", seconds_since(spawned)}, {"rss_mib", rss / 1024.0}, {"delivered", delivered.load()}});
   }
-  kill(pid, SIGTERM);
+  kill(pid, crash ? SIGKILL : SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
   receiver.stop();
@@ -407,6 +413,8 @@ int main(int argc, char** argv) {
   rst->add_option("--data", data)->required();
   rst->add_option("--port", port)->required();
   rst->add_option("--seconds", seconds, "how long to sample RSS")->default_val(10);
+  bool crash = false;
+  rst->add_flag("--crash", crash, "stop serve with SIGKILL instead of SIGTERM");
 
   auto* fp = app.add_subcommand("free-port", "print a TCP port of 127.0.0.1 that is free now");
 
@@ -425,6 +433,6 @@ int main(int argc, char** argv) {
   if (*wait) return wait_delivered(api, delivered, timeout);
   if (*lat) return latency(api, rate, seconds);
   if (*fil) return fill(data, count, per_sub, target);
-  if (*rst) return restart(bin, data, port, seconds);
+  if (*rst) return restart(bin, data, port, seconds, crash);
   return 2;
 }

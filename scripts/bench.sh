@@ -148,9 +148,13 @@ port=$("$load" free-port)
 printf '   filled %d events (%.1f MiB of envelopes) in %.1f s; store on disk: %s\n' "$(json "$out/fill.json" events)" \
   "$(calc "$(json "$out/fill.json" body_bytes) / 1048576")" "$(json "$out/fill.json" seconds)" \
   "$(du -sh "$work/big" | cut -f1)"
-for run in 1 2; do
-  "$load" restart --hooksim "$hooksim" --data "$work/big" --port "$port" --seconds 8 >"$out/restart-$run.json"
-  printf '   restart %d: first delivery after %.0f ms; RSS peak %.0f MiB; %d delivered in 8 s\n' "$run" \
+# 1: the filled store (closed cleanly); stopped with SIGKILL. 2: after that crash (RocksDB replays its log);
+# stopped with SIGTERM. 3: after a clean shutdown.
+for run in 1 2 3; do
+  crash=$([ $run = 1 ] && echo --crash || true)
+  "$load" restart --hooksim "$hooksim" --data "$work/big" --port "$port" --seconds 8 $crash >"$out/restart-$run.json"
+  printf '   start %d (%s): first delivery after %.0f ms; RSS peak %.0f MiB; %d delivered in 8 s\n' "$run" \
+    "$(case $run in 1) echo "filled store" ;; 2) echo "after SIGKILL" ;; 3) echo "after SIGTERM" ;; esac)" \
     "$(json "$out/restart-$run.json" first_delivery_ms)" "$(json "$out/restart-$run.json" rss_peak_mib)" \
     "$(json "$out/restart-$run.json" delivered)"
 done
