@@ -28,6 +28,7 @@ struct ServiceOptions {
   net::CurlOptions curl;
   size_t body_limit = 4 * 1024 * 1024;    // larger request bodies get 413
   size_t attempts_kept = 1000;            // per subscription, for /attempts
+  std::shared_ptr<storage::DiskFaults> disk_faults;  // tests only: see StoreOptions::disk_faults
 };
 
 class Service final : public DeliveryObserver {
