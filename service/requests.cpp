@@ -15,11 +15,16 @@ namespace {
 // Runs `read` on the parsed body, turning JSON syntax errors and field errors into a BodyError.
 template <typename T, typename Read>
 std::variant<T, BodyError> read_body(std::string_view body, Read read) {
+  json j;
   try {
-    json j = json::parse(body);
-    return read(j);
-  } catch (const json::parse_error& e) {
+    j = json::parse(body);
+  } catch (const json::exception& e) {
+    // A parse_error, or an out_of_range for a number too large for a double ("1e999"; found by fuzz_api,
+    // it used to escape as a 500).
     return BodyError{"invalid_json", fmt::format("body: not valid JSON: {}", e.what())};
+  }
+  try {
+    return read(j);
   } catch (const json_input::ParseError& e) {
     return BodyError{"invalid_argument", e.message};
   }
