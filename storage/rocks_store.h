@@ -33,7 +33,7 @@ struct StoreOptions {
   bool create_if_missing = true;
   // Tests only: RocksDB's file writes go through a file system that fails them while the switch is on
   // (storage/disk_faults.h). Must outlive the store.
-  std::shared_ptr<DiskFaults> disk_faults;
+  std::shared_ptr<DiskFaults> disk_faults = nullptr;
 };
 
 class RocksQueueStore final : public QueueStore {

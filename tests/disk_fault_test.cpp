@@ -108,6 +108,12 @@ TEST_F(DiskFaultTest, WritesWorkAgainOnceTheDiskHasRoomWithoutARestart) {
   ASSERT_TRUE(subs.ok());
 }
 
+sim::ReceiverModel answers_after(Duration latency) {
+  sim::ReceiverModel m;
+  m.latency = latency;
+  return m;
+}
+
 // The engine over a store whose disk fills and empties, in virtual time with a simulated receiver.
 class EngineDiskFaultTest : public DiskFaultTest, public DeliveryObserver {
  protected:
@@ -149,7 +155,7 @@ TEST_F(EngineDiskFaultTest, PublishOnAFullDiskFailsAndLeavesNoTrace) {
   SubscriptionConfig c;
   c.id = "acme";
   ASSERT_TRUE(engine_->add_subscription(c).ok());
-  transport_.set_receiver("acme", sim::ReceiverModel{.latency = 1s});
+  transport_.set_receiver("acme", answers_after(1s));
   ASSERT_TRUE(publish("e1").ok());
 
   faults_->set_full(true);
@@ -173,7 +179,7 @@ TEST_F(EngineDiskFaultTest, FailedAckWriteIsReportedAndTheEntryIsRemovedByTheNex
   SubscriptionConfig c;
   c.id = "acme";
   ASSERT_TRUE(engine_->add_subscription(c).ok());
-  transport_.set_receiver("acme", sim::ReceiverModel{.latency = 1s});
+  transport_.set_receiver("acme", answers_after(1s));
   ASSERT_TRUE(publish("e1").ok());
   ASSERT_TRUE(publish("e2").ok());
   faults_->set_full(true);  // while e1 is in flight: its ack, then e2's, cannot be written
@@ -205,7 +211,7 @@ TEST_F(EngineDiskFaultTest, CrashBeforeTheAckIsWrittenRedeliversInOrder) {
   SubscriptionConfig c;
   c.id = "acme";
   ASSERT_TRUE(engine_->add_subscription(c).ok());
-  transport_.set_receiver("acme", sim::ReceiverModel{.latency = 1s});
+  transport_.set_receiver("acme", answers_after(1s));
   ASSERT_TRUE(publish("e1").ok());
   ASSERT_TRUE(publish("e2").ok());
   faults_->set_full(true);
