@@ -24,6 +24,11 @@ struct Engine::Sub {
   uint32_t attempt = 0;
   TimePoint started{};
   TimePoint enqueued_at{};
+  // Queue ranges [first, end) that left the queue in memory (delivered, discarded) but whose removal has
+  // not been written: the write failed (a full disk). Every later write of the state carries them, so the
+  // state on disk never has its head past entries that are still stored. Lost on a crash, harmlessly: the
+  // state on disk is then the old one too, and the entries are delivered again (at least once).
+  std::vector<std::pair<uint64_t, uint64_t>> unremoved;
 };
 
 namespace {
@@ -243,7 +248,7 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
       bodies[i] = std::move(body);
     }
   }
-  for (auto& [sub, old] : touched) batch->put_state(sub->key, sub->state);
+  for (auto& [sub, old] : touched) add_state(*batch, *sub);
   if (batch->size() > 0) {
     Status st = store_.write(*batch, Durability::kSynced);
     if (!st.ok()) {
@@ -251,6 +256,7 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
       out = PublishResult{};
       return st;
     }
+    for (auto& [sub, old] : touched) sub->unremoved.clear();
   }
   out.fanout = entries;
   if (observer_) {
@@ -277,8 +283,10 @@ Status Engine::reactivate(std::string_view id) {
   next.deactivated_at.reset();
   next.deactivation_reason.clear();
   auto batch = store_.new_batch();
+  for (auto [first, end] : sub.unremoved) batch->remove_range(sub.key, first, end);
   batch->put_state(sub.key, next);
   HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
+  sub.unremoved.clear();
   sub.state = std::move(next);
   if (observer_)
     observer_->on_lifecycle({LifecycleRecord::Kind::kReactivated, sub.config.id, scheduler_.now(), 0});
@@ -385,11 +393,8 @@ void Engine::on_delivered(Sub& sub, const AttemptRecord& record) {
   scheduler_.cancel(sub.deadline_timer);
   sub.deadline_timer = 0;
 
-  auto batch = store_.new_batch();
-  batch->remove(sub.key, sub.seq);
-  batch->put_state(sub.key, st);
-  Status s = store_.write(*batch, Durability::kBuffered);
-  if (!s.ok()) report_error(sub, s);
+  note_removed(sub, sub.seq, sub.seq + 1);
+  persist_state(sub);
   if (observer_) observer_->on_attempt(record);
   kick(sub);
 }
@@ -472,19 +477,43 @@ void Engine::deactivate(Sub& sub) {
   st.streak_failures = 0;
   st.next_attempt.reset();
 
-  auto batch = store_.new_batch();
-  batch->remove_range(sub.key, first, st.next_seq);
-  batch->put_state(sub.key, st);
-  Status s = store_.write(*batch, Durability::kSynced);
-  if (!s.ok()) report_error(sub, s);
+  note_removed(sub, first, st.next_seq);
+  persist_state(sub, Durability::kSynced);
   if (observer_) observer_->on_lifecycle({LifecycleRecord::Kind::kDeactivated, sub.config.id, now, discarded});
 }
 
-void Engine::persist_state(Sub& sub) {
+// Writes the subscription's state with its pending queue removals. A failed write is reported and the
+// removals stay pending for the next write (the state in memory goes on: a crash before a later write
+// succeeds falls back to the state on disk, which redelivers rather than loses).
+void Engine::persist_state(Sub& sub, Durability durability) {
   auto batch = store_.new_batch();
-  batch->put_state(sub.key, sub.state);
-  Status s = store_.write(*batch, Durability::kBuffered);
-  if (!s.ok()) report_error(sub, s);
+  add_state(*batch, sub);
+  Status s = store_.write(*batch, durability);
+  if (s.ok()) {
+    sub.unremoved.clear();
+  } else {
+    report_error(sub, s);
+  }
+}
+
+void Engine::add_state(StoreBatch& batch, const Sub& sub) const {
+  for (auto [first, end] : sub.unremoved) {
+    if (end == first + 1) {
+      batch.remove(sub.key, first);  // one entry: a SingleDelete, cheaper than a range tombstone
+    } else {
+      batch.remove_range(sub.key, first, end);
+    }
+  }
+  batch.put_state(sub.key, sub.state);
+}
+
+void Engine::note_removed(Sub& sub, uint64_t first, uint64_t end) {
+  if (first >= end) return;
+  if (!sub.unremoved.empty() && sub.unremoved.back().second == first) {
+    sub.unremoved.back().second = end;
+  } else {
+    sub.unremoved.emplace_back(first, end);
+  }
 }
 
 void Engine::report_error(const Sub& sub, const Status& st) {

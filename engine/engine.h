@@ -109,7 +109,9 @@ class Engine {
   void deactivate(Sub& sub);
   void arm_retry(Sub& sub, TimePoint at);
   void arm_deadline(Sub& sub);
-  void persist_state(Sub& sub);
+  void persist_state(Sub& sub, Durability durability = Durability::kBuffered);
+  void add_state(StoreBatch& batch, const Sub& sub) const;
+  static void note_removed(Sub& sub, uint64_t first, uint64_t end);
   void report_error(const Sub& sub, const Status& st);
   void stop(Sub& sub);
   Sub* lookup(std::string_view id) const;

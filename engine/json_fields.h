@@ -116,7 +116,7 @@ inline Result<json> load_json_file(const std::string& path) {
   text << in.rdbuf();
   try {
     return json::parse(text.str());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     return Status::InvalidArgument(fmt::format("{}: not valid JSON: {}", path, e.what()));
   }
 }

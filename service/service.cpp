@@ -12,8 +12,8 @@
 #include <unordered_set>
 
 #include "net/address_policy.h"
+#include "service/requests.h"
 #include "service/status_page.h"
-#include "sim/json_input.h"
 
 namespace hooksim::service {
 
@@ -30,31 +30,6 @@ constexpr size_t kLagBucketCount = sizeof(kLagBounds) / sizeof(kLagBounds[0]);
 // Bytes that are not valid UTF-8 (echoed from a request) are replaced rather than thrown on.
 HttpResponse json_response(int status, const ojson& body) {
   return {status, "application/json", body.dump(-1, ' ', false, ojson::error_handler_t::replace), {}};
-}
-
-// Deeper JSON is refused before parsing: nlohmann's dump() recurses, so a body of a million '[' would
-// overflow the stack when the event's data is serialized.
-constexpr int kMaxJsonDepth = 64;
-bool too_deep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
 }
 
 // {"error":{"code","field","message"}}; `message` of the form "field: reason" is split into the two.
@@ -164,7 +139,8 @@ Service::~Service() {
 }
 
 Status Service::start() {
-  auto store = storage::RocksQueueStore::open(options_.data_dir, {.sync = true});
+  auto store = storage::RocksQueueStore::open(options_.data_dir,
+                                              {.sync = true, .disk_faults = options_.disk_faults});
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   engine_ = std::make_unique<Engine>(*scheduler_, *store_, *transport_, this, EngineOptions{.dedupe_event_ids = true});
@@ -196,7 +172,7 @@ void Service::handle(HttpRequest&& req, HttpServer::Respond respond) {
     respond(error_response(401, "unauthorized", "authorization: a valid admin token (Bearer) is required"));
     return;
   }
-  if (too_deep(req.body)) {
+  if (nested_too_deep(req.body)) {
     respond(error_response(400, "invalid_json", fmt::format("body: nested deeper than {} levels", kMaxJsonDepth)));
     return;
   }
@@ -249,44 +225,13 @@ HttpResponse Service::route(const HttpRequest& req, const std::string& path, con
 // --- publishing: validated per request, written for all waiting requests in one synced batch ----------
 
 void Service::publish(const HttpRequest& req, HttpServer::Respond respond) {
-  std::vector<Event> events;
-  try {
-    json body = json::parse(req.body);
-    bool single = body.is_object();
-    if (!single && !body.is_array()) json_input::fail("(root)", "must be an event object or an array of events");
-    if (body.is_array() && body.empty()) json_input::fail("(root)", "the array is empty");
-    TimePoint now = scheduler_->now();
-    for (size_t i = 0; i < (single ? 1 : body.size()); ++i) {
-      const json& j = single ? body : body[i];
-      std::string path = single ? "" : fmt::format("[{}]", i);
-      json_input::Fields f(j, path);
-      Event e;
-      if (const json* v = f.get("id")) {
-        e.id = json_input::string(*v, f.path("id"));
-        if (Status st = validate_event_id(e.id); !st.ok()) json_input::fail(f.path("id"), st.message());
-      } else {
-        e.id = fmt::format("evt_{}_{}", id_prefix_, ++next_generated_id_);
-      }
-      e.type = json_input::string(f.need("type"), f.path("type"));
-      if (const json* v = f.get("account")) e.account = json_input::string(*v, f.path("account"), true);
-      if (const json* v = f.get("vehicle")) e.vehicle = json_input::string(*v, f.path("vehicle"), true);
-      e.occurred_at = now;
-      if (const json* v = f.get("occurred_at")) {
-        auto t = parse_utc(json_input::string(*v, f.path("occurred_at")));
-        if (!t.ok()) json_input::fail(f.path("occurred_at"), t.status().message());
-        e.occurred_at = *t;
-      }
-      if (const json* v = f.get("data")) e.data = v->dump();
-      f.no_unknown();
-      events.push_back(std::move(e));
-    }
-  } catch (const json::parse_error& e) {
-    respond(error_response(400, "invalid_json", fmt::format("body: not valid JSON: {}", e.what())));
-    return;
-  } catch (const json_input::ParseError& e) {
-    respond(error_response(400, "invalid_argument", e.message));
+  auto parsed = parse_publish_body(req.body, scheduler_->now(),
+                                   [this] { return fmt::format("evt_{}_{}", id_prefix_, ++next_generated_id_); });
+  if (auto* e = std::get_if<BodyError>(&parsed)) {
+    respond(error_response(400, e->code, e->message));
     return;
   }
+  std::vector<Event> events = std::move(std::get<std::vector<Event>>(parsed));
   pending_.push_back({std::move(events), std::move(respond)});
   if (!flush_posted_) {
     flush_posted_ = true;
@@ -336,33 +281,18 @@ void Service::flush_publishes() {
 
 // With --refuse-private-addresses, a URL whose host is a literal private or loopback address is refused
 // at once (a name is checked on the address actually connected to, by CurlTransport).
-void Service::check_url_allowed(const std::string& url) const {
-  if (!options_.curl.refuse_private_addresses) return;
-  if (Status st = net::check_url_host_not_private(url); !st.ok()) json_input::fail("url", st.message());
+Status Service::check_url_allowed(const std::string& url) const {
+  if (!options_.curl.refuse_private_addresses) return Status::OK();
+  return net::check_url_host_not_private(url);
 }
 
 HttpResponse Service::create_subscription(const std::string& body) {
-  SubscriptionConfig c;
-  try {
-    json j = json::parse(body);
-    json_input::Fields f(j, "");
-    if (const json* v = f.get("id")) {
-      c.id = json_input::string(*v, "id");
-      if (Status st = validate_subscription_id(c.id); !st.ok()) json_input::fail("id", st.message());
-    } else {
-      c.id = "sub_" + random_hex(12);
-    }
-    f.need("url");
-    json_input::read_subscription_fields(f, c, RetryPolicy::frotcom());
-    if (c.endpoint.secret.empty() && c.endpoint.token.empty())
-      json_input::fail("secret", "give a secret (whsec_..., for signatures) or a token (bearer)");
-    f.no_unknown();
-    check_url_allowed(c.endpoint.url);
-  } catch (const json::parse_error& e) {
-    return error_response(400, "invalid_json", fmt::format("body: not valid JSON: {}", e.what()));
-  } catch (const json_input::ParseError& e) {
-    return error_response(400, "invalid_argument", e.message);
-  }
+  auto parsed = parse_subscription_body(body);
+  if (auto* e = std::get_if<BodyError>(&parsed)) return error_response(400, e->code, e->message);
+  SubscriptionConfig c = std::move(std::get<SubscriptionConfig>(parsed));
+  if (c.id.empty()) c.id = "sub_" + random_hex(12);
+  if (Status st = check_url_allowed(c.endpoint.url); !st.ok())
+    return error_response(400, "invalid_argument", "url: " + st.message());
   Status st = engine_->add_subscription(c);
   if (st.code() == Status::Code::kAlreadyExists) return error_response(409, "already_exists", "id: " + st.message());
   if (!st.ok()) return from_status(st);
@@ -370,22 +300,13 @@ HttpResponse Service::create_subscription(const std::string& body) {
 }
 
 HttpResponse Service::patch_subscription(const std::string& id, const std::string& body) {
-  SubscriptionConfig c = engine_->find(id)->config;
-  try {
-    json j = json::parse(body);
-    json_input::Fields f(j, "");
-    if (const json* v = f.get("id"); v && *v != id) json_input::fail("id", "cannot be changed");
-    bool has_secret = j.is_object() && j.contains("secret");
-    bool has_token = j.is_object() && j.contains("token");
-    json_input::read_subscription_fields(f, c, c.policy);
-    if (has_secret) c.endpoint.token.clear();
-    if (has_token) c.endpoint.secret.clear();
-    f.no_unknown();
-    if (j.contains("url")) check_url_allowed(c.endpoint.url);
-  } catch (const json::parse_error& e) {
-    return error_response(400, "invalid_json", fmt::format("body: not valid JSON: {}", e.what()));
-  } catch (const json_input::ParseError& e) {
-    return error_response(400, "invalid_argument", e.message);
+  const std::string old_url = engine_->find(id)->config.endpoint.url;
+  auto parsed = parse_patch_body(body, engine_->find(id)->config);
+  if (auto* e = std::get_if<BodyError>(&parsed)) return error_response(400, e->code, e->message);
+  const SubscriptionConfig& c = std::get<SubscriptionConfig>(parsed);
+  if (c.endpoint.url != old_url) {
+    if (Status st = check_url_allowed(c.endpoint.url); !st.ok())
+      return error_response(400, "invalid_argument", "url: " + st.message());
   }
   Status st = engine_->update_subscription(c);
   if (!st.ok()) return from_status(st);

@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 
+#include "storage/disk_faults.h"
 #include "storage/record_codec.h"
 
 namespace hooksim::storage {
@@ -84,6 +87,11 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   // a bound every log since the start was kept and a restart replayed all of them: 2.7 GB and minutes for
   // 10M queued events. Past this size RocksDB flushes the families that pin the oldest log.
   db_options.max_total_wal_size = 64 << 20;
+  std::unique_ptr<rocksdb::Env> env;
+  if (options.disk_faults) {
+    env = rocksdb::NewCompositeEnv(options.disk_faults->wrap(rocksdb::FileSystem::Default()));
+    db_options.env = env.get();
+  }
 
   rocksdb::ColumnFamilyOptions queue_options;
   // Queues are written at the tail and deleted at the head: compact files that fill with tombstones.
@@ -110,6 +118,7 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
 
   std::unique_ptr<RocksQueueStore> store(new RocksQueueStore());
   store->options_ = options;
+  store->env_ = std::move(env);
   store->db_.reset(raw);
   store->default_ = handles[0];
   store->subscriptions_ = handles[1];
@@ -126,6 +135,7 @@ RocksQueueStore::~RocksQueueStore() {
   db_->Flush(rocksdb::FlushOptions(), {default_, subscriptions_, state_, queue_, event_ids_}).PermitUncheckedError();
   for (auto* h : {default_, subscriptions_, state_, queue_, event_ids_}) db_->DestroyColumnFamilyHandle(h);
   db_->Close().PermitUncheckedError();
+  db_.reset();
 }
 
 std::unique_ptr<StoreBatch> RocksQueueStore::new_batch() {
@@ -136,9 +146,18 @@ Status RocksQueueStore::write(StoreBatch& batch, Durability durability) {
   auto& rb = static_cast<RocksBatch&>(batch);
   if (!rb.status().ok()) return from_rocks(rb.status(), "build write batch");
   if (rb.size() == 0) return Status::OK();
+  if (resume_needed_) {
+    // A failed write leaves RocksDB read-only (a background error). A full disk RocksDB recovers from by
+    // itself: its SstFileManager waits until there is room (checking every 5 seconds) and resumes; asking
+    // it to resume before then would turn the error fatal. Other recoverable errors need DB::Resume(),
+    // tried before each write until it works. A fatal error stays until the process restarts.
+    if (db_->Resume().ok()) resume_needed_ = false;
+  }
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync && durability == Durability::kSynced;
-  return from_rocks(db_->Write(wo, rb.rep()), "write batch");
+  rocksdb::Status s = db_->Write(wo, rb.rep());
+  if (!s.ok() && !s.IsNoSpace()) resume_needed_ = true;
+  return from_rocks(s, "write batch");
 }
 
 Result<std::vector<StoredSubscription>> RocksQueueStore::load_subscriptions() {

@@ -18,9 +18,12 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Env;
 }  // namespace rocksdb
 
 namespace hooksim::storage {
+
+class DiskFaults;
 
 struct StoreOptions {
   // When false, Durability::kSynced writes are not fsynced either (simulation: a "crash" there is a close
@@ -28,6 +31,9 @@ struct StoreOptions {
   bool sync = true;
   // Creates the directory and an empty store when there is none.
   bool create_if_missing = true;
+  // Tests only: RocksDB's file writes go through a file system that fails them while the switch is on
+  // (storage/disk_faults.h). Must outlive the store.
+  std::shared_ptr<DiskFaults> disk_faults = nullptr;
 };
 
 class RocksQueueStore final : public QueueStore {
@@ -38,6 +44,11 @@ class RocksQueueStore final : public QueueStore {
   ~RocksQueueStore() override;
 
   std::unique_ptr<StoreBatch> new_batch() override;
+  // A failed write returns IOError naming RocksDB's cause (e.g. "write batch: IO error: No space left on
+  // device ..."), and nothing of the batch is applied. RocksDB then refuses all writes (read-only mode)
+  // until it recovers: from a full disk by itself (it checks for room every 5 seconds), from other
+  // recoverable errors when a later write() asks it to (DB::Resume). Either way writes work again once
+  // the cause is gone, without a restart; after a fatal error only a restart helps. Reads keep working.
   Status write(StoreBatch& batch, Durability durability) override;
   Result<std::vector<StoredSubscription>> load_subscriptions() override;
   Result<QueuedEvent> read_event(uint64_t key, uint64_t seq) override;
@@ -49,7 +60,9 @@ class RocksQueueStore final : public QueueStore {
  private:
   RocksQueueStore() = default;
   StoreOptions options_;
+  std::unique_ptr<rocksdb::Env> env_;  // with disk_faults only; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
+  bool resume_needed_ = false;  // a write failed for a cause RocksDB does not recover from by itself
   rocksdb::ColumnFamilyHandle* subscriptions_ = nullptr;
   rocksdb::ColumnFamilyHandle* state_ = nullptr;
   rocksdb::ColumnFamilyHandle* queue_ = nullptr;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "net/mock_receiver.h"
+#include "storage/disk_faults.h"
 
 namespace hooksim::service {
 namespace {
@@ -271,8 +272,9 @@ class ServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void start(const std::string& admin_token = "") {
+  void start(const std::string& admin_token = "", std::shared_ptr<storage::DiskFaults> disk_faults = nullptr) {
     ServiceOptions o;
+    o.disk_faults = std::move(disk_faults);
     o.data_dir = dir_.string();
     o.listen = "127.0.0.1:0";
     o.admin_token = admin_token;
@@ -1216,6 +1218,52 @@ TEST_F(ServiceTest, ShutdownAbandonsTheAttemptInFlightAndRestartMakesItAgain) {
   // The receiver saw the first connection go away unanswered.
   ASSERT_TRUE(eventually([&] { return !hangs.records().empty(); }));
   EXPECT_EQ(hangs.records()[0].action, net::RequestRecord::Action::kTimeout);
+}
+
+// --- disk faults (storage/disk_faults.h: RocksDB's file writes fail as on a full disk) ---
+
+TEST_F(ServiceTest, PublishOnAFullDiskIs503AndNothingOfItIsKept) {
+  auto faults = std::make_shared<storage::DiskFaults>();
+  ASSERT_NO_FATAL_FAILURE(start("", faults));
+  Receiver rx;
+  create("acme", rx.url());
+  publish(event("e1"));
+  ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() == 1; }));
+  wait_drained("acme");
+
+  faults->set_full(true);
+  Reply r = post("/v1/events", json::array({event("e2"), event("e3")}).dump());
+  expect_error(r, 503, "unavailable", "");
+  EXPECT_NE(r.body.find("No space left on device"), std::string::npos) << r;
+  // Neither is a subscription created, nor is the refused publish counted or queued.
+  expect_error(post("/v1/subscriptions", json({{"id", "other"}, {"url", rx.url()}, {"secret", kSecret}}).dump()),
+               503, "unavailable", "");
+  EXPECT_EQ(status("acme")["backlog"], 0);
+  Metrics m(get("/metrics").body);
+  EXPECT_EQ(m.at("hooksim_events_published_total"), 1);
+
+  // Room again: the service writes again without a restart, once RocksDB has recovered (it checks for
+  // room every 5 seconds); until then publishes keep getting 503.
+  faults->set_full(false);
+  Reply again;
+  EXPECT_TRUE(eventually([&] {
+    again = post("/v1/events", event("e4").dump());
+    EXPECT_TRUE(again.status == 202 || again.status == 503) << again;
+    return again.status == 202;
+  }));
+  EXPECT_EQ(again.j(), json::parse(R"({"accepted":["e4"],"duplicates":[]})"));
+  ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() == 2; }));
+  wait_drained("acme");
+
+  // After a restart on the same directory: e2 was never remembered (not a duplicate) and used no sequence
+  // number; "other" does not exist.
+  ASSERT_NO_FATAL_FAILURE(restart());
+  EXPECT_EQ(publish(event("e2")), json::parse(R"({"accepted":["e2"],"duplicates":[]})"));
+  ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() == 3; }));
+  wait_drained("acme");
+  using P = std::pair<std::string, uint64_t>;
+  EXPECT_THAT(rx.delivered("acme"), ::testing::ElementsAre(P{"e1", 1}, P{"e4", 2}, P{"e2", 3}));
+  EXPECT_EQ(get("/v1/subscriptions/other").status, 404);
 }
 
 }  // namespace
