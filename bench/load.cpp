@@ -412,7 +412,8 @@ int main(int argc, char** argv) {
   rst->add_option("--hooksim", bin)->required();
   rst->add_option("--data", data)->required();
   rst->add_option("--port", port)->required();
-  rst->add_option("--seconds", seconds, "how long to sample RSS")->default_val(10);
+  double sample_seconds = 10;
+  rst->add_option("--seconds", sample_seconds, "how long to sample RSS (default 10)");
   bool crash = false;
   rst->add_flag("--crash", crash, "stop serve with SIGKILL instead of SIGTERM");
 
@@ -433,6 +434,6 @@ int main(int argc, char** argv) {
   if (*wait) return wait_delivered(api, delivered, timeout);
   if (*lat) return latency(api, rate, seconds);
   if (*fil) return fill(data, count, per_sub, target);
-  if (*rst) return restart(bin, data, port, seconds, crash);
+  if (*rst) return restart(bin, data, port, sample_seconds, crash);
   return 2;
 }

@@ -39,8 +39,8 @@ trap cleanup EXIT
 
 # calc EXPR: floating-point arithmetic (awk is on every Debian; bc is not).
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
-# json FILE KEY: a top-level number from a one-line JSON object (no jq on a fresh machine).
-json() { grep -o "\"$2\":[-0-9.e+]*" "$1" | head -1 | cut -d: -f2; }
+# json FILE KEY: the first number named KEY in a JSON file (no jq on a fresh machine).
+json() { grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -1 | sed 's/.*: *//'; }
 # start NAME CMD...: runs CMD in the background; waits for its "listening on URL" first line; sets $url.
 start() {
   local name=$1
