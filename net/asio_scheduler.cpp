@@ -74,11 +74,21 @@ void AsioScheduler::run_until(TimePoint until) {
     }
     // Wait for I/O or for the next timer, whichever comes first.
     // At most an hour at a time, so that a far `until` (a service runs "forever") cannot overflow.
-    wakeup_.expires_after(to_real(std::min<Duration>(target - now_t, std::chrono::hours(1))) +
-                          std::chrono::microseconds(100));
-    wakeup_.async_wait([](const boost::system::error_code&) {});
+    auto wake_at = std::chrono::steady_clock::now() +
+                   to_real(std::min<Duration>(target - now_t, std::chrono::hours(1))) + std::chrono::microseconds(100);
+    // An armed wakeup that fires earlier than needed only costs one spurious loop; one that would fire
+    // later must move.
+    if (!wake_->armed || wake_->at > wake_at + std::chrono::microseconds(200)) {
+      wakeup_.expires_at(wake_at);
+      uint64_t generation = ++wake_->generation;
+      wake_->armed = true;
+      wake_->at = wake_at;
+      wakeup_.async_wait([weak = std::weak_ptr<Wake>(wake_), generation](const boost::system::error_code&) {
+        auto w = weak.lock();
+        if (w && w->generation == generation) w->armed = false;
+      });
+    }
     io_.run_one();
-    wakeup_.cancel();
   }
 }
 

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 
 #include "engine/clock.h"
 
@@ -55,6 +56,16 @@ class AsioScheduler final : public Scheduler {
   bool started_ = false;
   bool stopped_ = false;
   TimerQueue timers_;
+  // Wakes run_until() for the next timer. It stays armed across loop iterations and is re-armed only when
+  // it would fire too late: re-arming it around every I/O completion cost two timerfd_settime calls each,
+  // a third of serve's CPU while delivering. The wait's handler may outlive this object on the io_context,
+  // so it reaches `wake_` through a weak pointer.
+  struct Wake {
+    bool armed = false;
+    uint64_t generation = 0;  // of the wait in progress; a superseded wait's completion changes nothing
+    std::chrono::steady_clock::time_point at;
+  };
+  std::shared_ptr<Wake> wake_ = std::make_shared<Wake>();
   boost::asio::steady_timer wakeup_;
 };
 

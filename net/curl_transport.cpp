@@ -394,14 +394,27 @@ void CurlTransport::watch(const std::shared_ptr<Socket>& s) {
 int CurlTransport::on_timer(CURLM*, long timeout_ms, void* self_ptr) {
   auto* self = static_cast<CurlTransport*>(self_ptr);
   if (timeout_ms < 0) {
+    self->timer_armed_ = false;
     self->timer_.cancel();
     return 0;
   }
-  self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-  self->timer_.async_wait([self](const boost::system::error_code& ec) {
-    if (!ec) self->socket_action(CURL_SOCKET_TIMEOUT, 0);
-  });
+  self->timer_due_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  if (!self->timer_armed_ || self->timer_.expiry() > self->timer_due_) self->arm_timer(self->timer_due_);
   return 0;
+}
+
+void CurlTransport::arm_timer(std::chrono::steady_clock::time_point at) {
+  timer_armed_ = true;
+  timer_.expires_at(at);  // cancels the wait in progress, whose handler then does nothing
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // moved or cancelled
+    timer_armed_ = false;
+    if (std::chrono::steady_clock::now() < timer_due_) {
+      arm_timer(timer_due_);  // fired before the time curl wants: wait on
+    } else {
+      socket_action(CURL_SOCKET_TIMEOUT, 0);
+    }
+  });
 }
 
 void CurlTransport::socket_action(int fd, int events) {

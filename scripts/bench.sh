@@ -8,12 +8,15 @@
 #   3. publish-to-delivery latency (p50/p99) at half the 1-subscription delivery rate;
 #   4. simulation speed (`hooksim simulate`): attempts per wall second, and a week of a 1,000-vehicle fleet;
 #   5. memory (RSS) and restart to first delivery with 100k subscriptions x 100 queued events.
-# Usage: scripts/bench.sh [--quick]     (--quick: smaller sizes, for checking the script itself)
+# Usage: scripts/bench.sh [--quick] [SECTION...]
+#   --quick: smaller sizes, for checking the script itself; SECTION: run only these (1-5; default all).
 # Output: a human summary on stdout; the raw JSON of each step in $HOOKSIM_BENCH_OUT (default out/bench/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
-[ "${1:-}" = "--quick" ] && quick=1
+[ "${1:-}" = "--quick" ] && quick=1 && shift
+sections=${*:-1 2 3 4 5}
+want() { [[ " $sections " == *" $1 "* ]]; }
 
 scripts/setup.sh
 if ! command -v wrk >/dev/null; then
@@ -66,6 +69,7 @@ echo "hooksim end-to-end benchmark, $(date -u +%FT%TZ), $(nproc) cores, commit $
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- 1. delivery vs wrk ----------------------------------------------------------------------------------------
+if want 1; then
 start receiver "$hooksim" receiver --listen 127.0.0.1:0
 receiver=$url
 wrk_seconds=$([ $quick = 1 ] && echo 2 || echo 5)
@@ -96,8 +100,10 @@ for subs in 1 100 1000; do
   [ "$subs" = 1 ] && one_sub_rate=$rate
 done
 stop_last  # the receiver
+fi
 
 # --- 2. publish throughput ---------------------------------------------------------------------------------------
+if want 2; then
 echo
 echo "2. publish throughput through the API (202 after fsync; one subscription whose receiver is down)"
 pub_seconds=$([ $quick = 1 ] && echo 2 || echo 10)
@@ -113,9 +119,12 @@ for batch in 1 100; do
     "$(json "$out/publish-throughput-$batch.json" request_p50_ms)" \
     "$(json "$out/publish-throughput-$batch.json" request_p99_ms)"
 done
+fi
 
 # --- 3. latency at half load ---------------------------------------------------------------------------------
+if want 3; then
 echo
+one_sub_rate=${one_sub_rate:-${HOOKSIM_BENCH_ONE_SUB_RATE:-5000}}  # section 1 measures it
 half=$(printf '%.0f' "$(calc "$one_sub_rate / 2")")
 echo "3. publish-to-delivery latency, one event per publish request at $half events/s (half of the 1-subscription rate)"
 start serve-lat "$hooksim" serve --data "$work/serve-lat" --listen 127.0.0.1:0
@@ -124,8 +133,10 @@ stop_last
 printf '   offered %.0f/s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n' \
   "$(json "$out/latency.json" offered_per_s)" "$(json "$out/latency.json" p50_ms)" \
   "$(json "$out/latency.json" p90_ms)" "$(json "$out/latency.json" p99_ms)" "$(json "$out/latency.json" max_ms)"
+fi
 
 # --- 4. simulation speed ---------------------------------------------------------------------------------------
+if want 4; then
 echo
 echo "4. simulation speed (hooksim simulate, virtual clock, queues in memory)"
 for sc in bench/scenarios/*.json; do
@@ -137,8 +148,10 @@ for sc in bench/scenarios/*.json; do
     "$(json "$f" events_published)" "$attempts" "$(calc "$wall_ms / 1000")" \
     "$(calc "$attempts * 1000 / ($wall_ms + 0.001)")"
 done
+fi
 
 # --- 5. memory and restart -------------------------------------------------------------------------------------
+if want 5; then
 echo
 subs=$([ $quick = 1 ] && echo 10000 || echo 100000)
 per=$([ $quick = 1 ] && echo 10 || echo 100)
@@ -158,5 +171,7 @@ for run in 1 2 3; do
     "$(json "$out/restart-$run.json" first_delivery_ms)" "$(json "$out/restart-$run.json" rss_peak_mib)" \
     "$(json "$out/restart-$run.json" delivered)"
 done
+fi
+
 echo
 echo "raw results: $out/"
