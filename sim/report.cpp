@@ -6,6 +6,8 @@
 #include <bit>
 #include <cmath>
 
+#include "net/html.h"
+
 namespace hooksim::sim {
 
 // --- LagHistogram ------------------------------------------------------------------------------------------
@@ -221,33 +223,6 @@ Result<Report> build_report(const std::string& log_path, size_t buckets) {
 
 namespace {
 
-std::string esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // "2d 03:15" (axis), "2d 03:15:00.000" (exact)
 std::string when_short(int64_t ms) {
   return fmt::format("{}d {:02}:{:02}", ms / 86'400'000, ms / 3'600'000 % 24, ms / 60'000 % 60);
@@ -318,7 +293,7 @@ std::string marker_lines(const Report& r, const Plot& p, double y_top, double y_
                                               : "");
     out += fmt::format(
         R"(<line class="marker {}" data-sub="{}" data-t-ms="{}" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"><title>{}</title></line>)",
-        to_string(m.kind), esc(m.sub), m.t_ms, x, y_top, x, y_bottom, esc(label));
+        to_string(m.kind), net::escape_html(m.sub), m.t_ms, x, y_top, x, y_bottom, net::escape_html(label));
   }
   return out;
 }
@@ -369,7 +344,7 @@ std::string backlog_chart(const Report& r) {
       d += fmt::format("H{:.1f}", p.x(r.end_ms));
       out += fmt::format(
           R"(<path class="backlog" data-sub="{}" data-max="{}" d="{}" fill="none" stroke="{}" stroke-width="1.5"><title>{}: backlog, max {}</title></path>)",
-          esc(s.id), s.max_backlog, d, sub_color(i), esc(s.id), s.max_backlog);
+          net::escape_html(s.id), s.max_backlog, d, sub_color(i), net::escape_html(s.id), s.max_backlog);
     }
   } else {
     out += fmt::format(
@@ -395,10 +370,10 @@ std::string attempts_chart(const Report& r) {
   for (size_t i = 0; i < r.subscriptions.size(); ++i) {
     const SubscriptionReport& s = r.subscriptions[i];
     double y0 = p.top + lane * static_cast<double>(i);
-    out += fmt::format(R"(<g class="lane" data-sub="{}">)", esc(s.id));
+    out += fmt::format(R"(<g class="lane" data-sub="{}">)", net::escape_html(s.id));
     out +=
         fmt::format(R"(<text class="lane-label" x="{:.1f}" y="{:.1f}" text-anchor="end" fill="{}">{}</text>)",
-                    p.left - 8, y0 + 17, sub_color(i), esc(s.id));
+                    p.left - 8, y0 + 17, sub_color(i), net::escape_html(s.id));
     out += fmt::format(R"(<line class="lane-rule" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", p.left,
                        y0 + lane, p.width - p.right, y0 + lane);
     for (size_t o = 0; o < kOutcomeCount; ++o) {
@@ -417,7 +392,7 @@ std::string attempts_chart(const Report& r) {
         double x0 = p.x(from), x1 = std::max(p.x(to), x0 + 1.5);
         out += fmt::format(
             R"(<rect class="mark o-{}" data-n="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.0f}" fill="{}"><title>{}: {} {} attempt{} from {} to {}</title></rect>)",
-            outcome_name(o), n, x0, row_y, x1 - x0, row_h, kOutcomeColors[o], esc(s.id), n, outcome_name(o),
+            outcome_name(o), n, x0, row_y, x1 - x0, row_h, kOutcomeColors[o], net::escape_html(s.id), n, outcome_name(o),
             n == 1 ? "" : "s", when(from), when(std::min(to, r.end_ms)));
         b = e;
       }
@@ -427,7 +402,7 @@ std::string attempts_chart(const Report& r) {
       double x = p.x(m.t_ms);
       out += fmt::format(
           R"(<path class="lane-marker {}" data-t-ms="{}" d="M{:.1f},{:.1f}l-5,-6h10z"><title>{} {} at {}</title></path>)",
-          to_string(m.kind), m.t_ms, x, y0 + lane - 1, esc(s.id), to_string(m.kind), when(m.t_ms));
+          to_string(m.kind), m.t_ms, x, y0 + lane - 1, net::escape_html(s.id), to_string(m.kind), when(m.t_ms));
     }
     out += "</g>";
   }
@@ -461,12 +436,12 @@ th:first-child,td:first-child{text-align:left}
 
 std::string render_html(const Report& r, const std::string& title) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
-  out += fmt::format("<title>{}</title><style>{}</style></head><body>\n", esc(title), kStyle);
-  out += fmt::format("<h1>{}</h1>\n", esc(title));
+  out += fmt::format("<title>{}</title><style>{}</style></head><body>\n", net::escape_html(title), kStyle);
+  out += fmt::format("<h1>{}</h1>\n", net::escape_html(title));
   std::string meta;
   if (r.run) {
-    meta = fmt::format("{} {} &middot; seed {} &middot; start {} &middot; ", esc(r.run->command),
-                       esc(r.run->scenario), r.run->seed, format_utc(r.run->start));
+    meta = fmt::format("{} {} &middot; seed {} &middot; start {} &middot; ", net::escape_html(r.run->command),
+                       net::escape_html(r.run->scenario), r.run->seed, format_utc(r.run->start));
   }
   uint64_t attempts = 0, failed = 0, delivered = 0;
   for (const auto& s : r.subscriptions) {
@@ -484,7 +459,7 @@ std::string render_html(const Report& r, const std::string& title) {
   out += "<h2>Backlog per subscription</h2>\n<p class=\"legend\">";
   for (size_t i = 0; i < r.subscriptions.size(); ++i)
     out += fmt::format(R"(<span><i style="background:{}"></i>{}</span>)", sub_color(i),
-                       esc(r.subscriptions[i].id));
+                       net::escape_html(r.subscriptions[i].id));
   out +=
       "<span>dashed: <b style=\"color:#d62728\">deactivated</b>, <b style=\"color:#2e9d4f\">reactivated</b>, "
       "<b style=\"color:#555\">restart</b></span></p>\n";
@@ -508,7 +483,7 @@ std::string render_html(const Report& r, const std::string& title) {
         "data-sub=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
         "td><td>{}</td>"
         "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-        esc(s.id), esc(s.id), s.published, s.delivered, s.attempts, s.failed_attempts, s.discarded,
+        net::escape_html(s.id), net::escape_html(s.id), s.published, s.delivered, s.attempts, s.failed_attempts, s.discarded,
         r.has_publish_records ? std::to_string(s.max_backlog) : "-", lag_text(s.lag, 0.5),
         lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0), s.deactivations, s.reactivations);
   }
@@ -525,7 +500,7 @@ std::string render_html(const Report& r, const std::string& title) {
     for (size_t i = 0; i < r.markers.size() && i < kMaxRows; ++i) {
       const ReportMarker& m = r.markers[i];
       out += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                         to_string(m.kind), when(m.t_ms), to_string(m.kind), esc(m.sub),
+                         to_string(m.kind), when(m.t_ms), to_string(m.kind), net::escape_html(m.sub),
                          m.kind == ReportMarker::Kind::kDeactivated ? std::to_string(m.discarded) : "");
     }
     out += "</table>\n";
