@@ -438,13 +438,13 @@ TEST(FaultMatrix, ATenMegabyteErrorBodyIsCutOffAndTheStatusIsTheFailure) {
 // With a 2xx status the receiver accepted the event (rule 3: success is a 2xx answer); the body is not read
 // past CurlOptions::max_response_body (64 KiB), so the 10 MB are not waited for.
 TEST(FaultMatrix, ATenMegabyteBodyWithA2xxIsDeliveredWithoutReadingIt) {
-  std::atomic<int> answers{0};
+  std::atomic<int> requests{0};
   FaultServer server([&](int fd, int) {
     while (server.read_request(fd)) {
+      ++requests;  // counted before answering: the sender may finish before this thread's writes fail
       std::string chunk(64 * 1024, 'x');
       bool sent = FaultServer::send_all(fd, "HTTP/1.1 200 OK\r\ncontent-length: 10485760\r\n\r\n");
       for (int i = 0; sent && i < 160; ++i) sent = FaultServer::send_all(fd, chunk);
-      ++answers;
       if (!sent) break;
     }
     return true;
@@ -458,7 +458,7 @@ TEST(FaultMatrix, ATenMegabyteBodyWithA2xxIsDeliveredWithoutReadingIt) {
     if (r["sub"] == "faulty")
       outcomes.push_back(r["outcome"].get<std::string>() + " " + std::to_string(r["status"].get<int>()));
   EXPECT_EQ(outcomes, std::vector<std::string>(kFaultyEvents, "delivered 200"));
-  EXPECT_EQ(answers.load(), kFaultyEvents);
+  EXPECT_EQ(requests.load(), kFaultyEvents);  // one request per event: none was retried
 }
 
 TEST(FaultMatrix, InvalidChunkedEncodingIsAProtocolFailure) {
