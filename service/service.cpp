@@ -300,11 +300,11 @@ HttpResponse Service::create_subscription(const std::string& body) {
 }
 
 HttpResponse Service::patch_subscription(const std::string& id, const std::string& body) {
-  const std::string old_url = engine_->find(id)->config.endpoint.url;
-  auto parsed = parse_patch_body(body, engine_->find(id)->config);
+  const SubscriptionConfig current = engine_->find(id)->config;
+  auto parsed = parse_patch_body(body, current);
   if (auto* e = std::get_if<BodyError>(&parsed)) return error_response(400, e->code, e->message);
   const SubscriptionConfig& c = std::get<SubscriptionConfig>(parsed);
-  if (c.endpoint.url != old_url) {
+  if (c.endpoint.url != current.endpoint.url) {
     if (Status st = check_url_allowed(c.endpoint.url); !st.ok())
       return error_response(400, "invalid_argument", "url: " + st.message());
   }

@@ -55,16 +55,6 @@ void MemoryQueueStore::Queue::put(uint64_t seq, QueuedEvent event) {
   slot = std::move(event);
 }
 
-void MemoryQueueStore::Queue::remove(uint64_t seq) {
-  if (seq < base || seq - base >= slots.size()) return;
-  auto& slot = slots[seq - base];
-  if (slot) {
-    slot.reset();
-    --count;
-  }
-  trim();
-}
-
 void MemoryQueueStore::Queue::remove_range(uint64_t first, uint64_t end) {
   if (first < base) first = base;
   uint64_t stop = base + slots.size();
@@ -111,11 +101,7 @@ Status MemoryQueueStore::write(StoreBatch& batch, Durability) {
           } else if constexpr (std::is_same_v<T, Remove>) {
             auto it = queues_.find(o.key);
             if (it == queues_.end()) return;
-            if (o.end == o.first + 1) {
-              it->second.remove(o.first);
-            } else {
-              it->second.remove_range(o.first, o.end);
-            }
+            it->second.remove_range(o.first, o.end);
           } else {
             configs_.erase(o.key);
             states_.erase(o.key);

@@ -45,8 +45,7 @@ class MemoryQueueStore final : public QueueStore {
     uint64_t count = 0;
 
     void put(uint64_t seq, QueuedEvent event);
-    void remove(uint64_t seq);
-    void remove_range(uint64_t first, uint64_t end);
+    void remove_range(uint64_t first, uint64_t end);  // [first, end); absent seqs are skipped
     const QueuedEvent* find(uint64_t seq) const;
     void trim();  // drops empty slots at the front
   };
