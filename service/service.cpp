@@ -443,6 +443,14 @@ HttpResponse Service::metrics() {
                           to_string(v->state.state));
   }
   out += states;
+  const storage::StoreMemory mem = store_->memory_usage();
+  out += fmt::format(
+      "# HELP hooksim_store_memory_bytes Memory the store holds, by part (RocksDB's accounting).\n"
+      "# TYPE hooksim_store_memory_bytes gauge\n"
+      "hooksim_store_memory_bytes{{part=\"memtables\"}} {}\n"
+      "hooksim_store_memory_bytes{{part=\"block_cache\"}} {}\n"
+      "hooksim_store_memory_bytes{{part=\"table_readers\"}} {}\n",
+      mem.memtables, mem.block_cache, mem.table_readers);
   out += "# HELP hooksim_delivery_lag_seconds Time from publish to successful delivery.\n"
          "# TYPE hooksim_delivery_lag_seconds histogram\n";
   for (size_t i = 0; i < kLagBucketCount; ++i)

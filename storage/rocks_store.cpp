@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
+#include <rocksdb/cache.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
@@ -93,23 +94,34 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
     db_options.env = env.get();
   }
 
-  rocksdb::ColumnFamilyOptions queue_options;
+  // A fixed memory budget, whatever the store's size or age (docs/design.md#memory): all memtables
+  // together, and one block cache shared by every family that also holds the index and filter blocks
+  // (otherwise each open table file keeps its own in memory, which grows with the data).
+  db_options.db_write_buffer_size = kMemtableBudget;
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  auto family = [&cache](bool bloom) {
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    table.cache_index_and_filter_blocks = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
+    if (bloom) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    rocksdb::ColumnFamilyOptions options;
+    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    return options;
+  };
+
+  rocksdb::ColumnFamilyOptions queue_options = family(false);
   // Queues are written at the tail and deleted at the head: compact files that fill with tombstones.
   queue_options.table_properties_collector_factories.emplace_back(
       rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/128, /*deletion_trigger=*/64));
 
-  // Publishes look up ids that are almost always absent: a bloom filter answers those without disk reads.
-  rocksdb::ColumnFamilyOptions event_id_options;
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  event_id_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"subscriptions", rocksdb::ColumnFamilyOptions()},
-      {"state", rocksdb::ColumnFamilyOptions()},
+      {rocksdb::kDefaultColumnFamilyName, family(false)},
+      {"subscriptions", family(false)},
+      {"state", family(false)},
       {"queue", queue_options},
-      {"event_ids", event_id_options},
+      // Publishes look up ids that are almost always absent: a bloom filter answers those without disk reads.
+      {"event_ids", family(true)},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -119,6 +131,7 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   std::unique_ptr<RocksQueueStore> store(new RocksQueueStore());
   store->options_ = options;
   store->env_ = std::move(env);
+  store->cache_ = std::move(cache);
   store->db_.reset(raw);
   store->default_ = handles[0];
   store->subscriptions_ = handles[1];
@@ -214,6 +227,14 @@ Result<uint64_t> RocksQueueStore::count_queued(uint64_t key) {
   for (it->Seek(lower); it->Valid(); it->Next()) ++n;
   HOOKSIM_RETURN_IF_ERROR(from_rocks(it->status(), "scan queue"));
   return n;
+}
+
+StoreMemory RocksQueueStore::memory_usage() {
+  StoreMemory m;
+  db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &m.memtables);
+  db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &m.table_readers);
+  m.block_cache = cache_->GetUsage();
+  return m;
 }
 
 }  // namespace hooksim::storage

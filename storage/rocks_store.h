@@ -16,6 +16,7 @@
 #include "engine/queue_store.h"
 
 namespace rocksdb {
+class Cache;
 class DB;
 class ColumnFamilyHandle;
 class Env;
@@ -36,8 +37,20 @@ struct StoreOptions {
   std::shared_ptr<DiskFaults> disk_faults = nullptr;
 };
 
+// What the store holds in memory, in bytes (RocksDB's own accounting).
+struct StoreMemory {
+  uint64_t memtables = 0;      // writes not yet flushed, all families; bounded by kMemtableBudget
+  uint64_t block_cache = 0;    // data, index and filter blocks; bounded by kBlockCacheBytes
+  uint64_t table_readers = 0;  // what open table files hold outside the cache (small: their index is cached)
+};
+
 class RocksQueueStore final : public QueueStore {
  public:
+  // The memory budget (docs/design.md#memory): memtables of all families together (RocksDB flushes the
+  // largest when they reach it), and the block cache shared by all families.
+  static constexpr size_t kMemtableBudget = 64 << 20;
+  static constexpr size_t kBlockCacheBytes = 32 << 20;
+
   // Opens (or creates) the store in directory `path`. IOError when RocksDB cannot open it.
   static Result<std::unique_ptr<RocksQueueStore>> open(const std::string& path, const StoreOptions& options);
   // Closes the database; everything written is kept.
@@ -56,11 +69,13 @@ class RocksQueueStore final : public QueueStore {
 
   // Number of events queued for subscription `key`, counted by scanning (for tests and audits only).
   Result<uint64_t> count_queued(uint64_t key);
+  StoreMemory memory_usage();
 
  private:
   RocksQueueStore() = default;
   StoreOptions options_;
   std::unique_ptr<rocksdb::Env> env_;  // with disk_faults only; outlives db_
+  std::shared_ptr<rocksdb::Cache> cache_;  // shared by every family's tables; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   bool resume_needed_ = false;  // a write failed for a cause RocksDB does not recover from by itself
   rocksdb::ColumnFamilyHandle* subscriptions_ = nullptr;

@@ -27,6 +27,7 @@
 
 #include "net/mock_receiver.h"
 #include "storage/disk_faults.h"
+#include "storage/rocks_store.h"
 
 namespace hooksim::service {
 namespace {
@@ -926,6 +927,7 @@ TEST_F(ServiceTest, MetricsArePrometheusTextWithTheDocumentedNames) {
                                                        {"hooksim_attempts_failed_total", "counter"},
                                                        {"hooksim_backlog", "gauge"},
                                                        {"hooksim_subscription_state", "gauge"},
+                                                       {"hooksim_store_memory_bytes", "gauge"},
                                                        {"hooksim_delivery_lag_seconds", "histogram"}};
   for (const auto& [name, type] : families) {
     EXPECT_EQ(m.types[name], type) << name;
@@ -946,6 +948,12 @@ TEST_F(ServiceTest, MetricsArePrometheusTextWithTheDocumentedNames) {
   EXPECT_EQ(m.at(R"(hooksim_delivery_lag_seconds_bucket{le="+Inf"})"), 3);
   EXPECT_EQ(m.at("hooksim_delivery_lag_seconds_count"), 3);
   EXPECT_GE(m.at("hooksim_delivery_lag_seconds_sum"), 0);
+  // The store's memory: the published events are in a memtable (nothing was flushed yet), within budget.
+  const double memtables = m.at(R"(hooksim_store_memory_bytes{part="memtables"})");
+  EXPECT_GT(memtables, 0);
+  EXPECT_LE(memtables, storage::RocksQueueStore::kMemtableBudget);
+  EXPECT_LE(m.at(R"(hooksim_store_memory_bytes{part="block_cache"})"), storage::RocksQueueStore::kBlockCacheBytes);
+  EXPECT_GE(m.at(R"(hooksim_store_memory_bytes{part="table_readers"})"), 0);
   // Buckets are cumulative, in increasing order of their bounds, ending with +Inf.
   std::vector<double> buckets;
   std::istringstream in(r.body);

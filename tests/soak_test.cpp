@@ -4,7 +4,8 @@
 // with SIGKILL and restarted on the same store every few seconds. In the end the shared delivery audit
 // (tests/serve_harness.h, the same as the crash audit's) checks that every acknowledged event was delivered
 // in order or is accounted for as discarded by a deactivation. The server's RSS is sampled once a second and
-// reported per server instance (figures only, no thresholds).
+// reported per server instance, with the part the store accounts for (hooksim_store_memory_bytes in
+// /metrics) and the rest (figures only, no thresholds).
 //
 // Length: HOOKSIM_SOAK_SECONDS (default 25, the CI run), kill interval HOOKSIM_SOAK_KILL_EVERY (seconds,
 // default duration / 5), publish pace HOOKSIM_SOAK_BATCHES_PER_SECOND (default 100, 1-8 events each).
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +40,18 @@ long rss_kib(pid_t pid) {
   for (std::string line; std::getline(in, line);)
     if (line.starts_with("VmRSS:")) return std::strtol(line.c_str() + 6, nullptr, 10);
   return 0;
+}
+
+// What the server's store holds in memory, in KiB: the sum of hooksim_store_memory_bytes in /metrics
+// (-1 when the server did not answer).
+long store_kib(const ServerProcess& server) {
+  Reply r = http("GET", server.url("/metrics"));
+  if (r.status != 200) return -1;
+  long bytes = 0;
+  std::istringstream in(r.body);
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("hooksim_store_memory_bytes{")) bytes += std::strtol(line.c_str() + line.rfind(' '), nullptr, 10);
+  return bytes / 1024;
 }
 
 // A receiver script that flaps for `seconds`: a 503 window of 1 s every 7 s, connections dropped for
@@ -186,6 +200,7 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
     int instance;
     double t_s;
     long rss_kib;
+    long store_kib;  // RocksDB's memtables, block cache and table readers (part of the RSS)
   };
   std::vector<Sample> samples;
   std::vector<TimePoint> kill_times;
@@ -197,7 +212,7 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
     std::this_thread::sleep_for(200ms);
     if (elapsed() >= next_sample) {
       next_sample += 1;
-      samples.push_back({static_cast<int>(kill_times.size()), elapsed(), rss_kib(server->pid())});
+      samples.push_back({static_cast<int>(kill_times.size()), elapsed(), rss_kib(server->pid()), store_kib(*server)});
     }
     // The fragile subscription is reactivated as soon as it is seen deactivated.
     Reply st = http("GET", server->url("/v1/subscriptions/fragile/status"));
@@ -242,7 +257,7 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
       },
       std::chrono::milliseconds(60'000 + 1000 * seconds));
   ASSERT_TRUE(drained) << list.dump();
-  samples.push_back({static_cast<int>(kill_times.size()), elapsed(), rss_kib(server->pid())});
+  samples.push_back({static_cast<int>(kill_times.size()), elapsed(), rss_kib(server->pid()), store_kib(*server)});
   server->signal(SIGTERM);
   EXPECT_EQ(server->wait_exit(), 0) << read_file(dir / "serve.log");
   server.reset();
@@ -286,14 +301,20 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
   json rss = json::array();
   std::string rss_line;
   for (int inst = 0; inst <= static_cast<int>(kill_times.size()); ++inst) {
-    std::vector<long> v;
-    for (const auto& s : samples)
-      if (s.instance == inst && s.rss_kib > 0) v.push_back(s.rss_kib);
+    std::vector<long> v, store, rest;
+    for (const auto& s : samples) {
+      if (s.instance != inst || s.rss_kib <= 0 || s.store_kib < 0) continue;
+      v.push_back(s.rss_kib);
+      store.push_back(s.store_kib);
+      rest.push_back(s.rss_kib - s.store_kib);
+    }
     if (v.empty()) continue;
-    rss.push_back({{"instance", inst}, {"samples_kib", v}});
-    rss_line += " #" + std::to_string(inst) + ": " + std::to_string(v.front() / 1024) + "->" +
-                std::to_string(*std::max_element(v.begin(), v.end()) / 1024) + "->" +
-                std::to_string(v.back() / 1024) + " MiB";
+    rss.push_back({{"instance", inst}, {"samples_kib", v}, {"store_kib", store}, {"rss_minus_store_kib", rest}});
+    auto line = [](const std::vector<long>& x) {
+      return std::to_string(x.front() / 1024) + "->" + std::to_string(*std::max_element(x.begin(), x.end()) / 1024) +
+             "->" + std::to_string(x.back() / 1024);
+    };
+    rss_line += " #" + std::to_string(inst) + ": " + line(v) + " MiB (store " + line(store) + ", rest " + line(rest) + ")";
   }
   figures["rss"] = rss;
   std::cerr << "[ soak     ] " << figures.dump()
