@@ -1,5 +1,6 @@
 // hooksim simulate SCENARIO [--log FILE|-] [--timeline] [--data DIR] [--log-payloads] [--report HTML]
-// hooksim run SCENARIO [--log FILE|-] [--timeline] [--data DIR] [--speed N] [--ca-file PEM] [--insecure] ...
+// hooksim run SCENARIO [--log FILE|-] [--timeline] [--data DIR] [--speed N] [--ca-file PEM] [--insecure]
+//             [--refuse-private-addresses] ...
 // Both run a scenario through the same engine; they differ in the clock and the transport.
 #include <unistd.h>
 
@@ -33,6 +34,12 @@ int run_scenario(ScenarioArgs& a) {
   auto scenario = sim::load_scenario(a.scenario_path);
   if (!scenario.ok()) {
     std::cerr << me << scenario.status().message() << "\n";
+    return 2;
+  }
+  // Refused before anything is written: a url under simulate, a literal private address under
+  // run --refuse-private-addresses.
+  if (Status st = sim::check_scenario_fits(*scenario, a.options); !st.ok()) {
+    std::cerr << me << st.message() << "\n";
     return 2;
   }
   if (!a.options.curl.ca_file.empty() && !std::ifstream(a.options.curl.ca_file)) {
@@ -177,6 +184,9 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--max-host-connections", args->options.curl.max_host_connections,
                   "Connections kept open per receiver host; default 64")
       ->check(CLI::Range(1, 10000));
+  cmd->add_flag("--refuse-private-addresses", args->options.curl.refuse_private_addresses,
+                "Refuse receivers on private, loopback or link-local addresses (checked on the address "
+                "connected to, after DNS); a scenario url with such a literal IP is an error");
   return [cmd, args]() { return *cmd ? run_scenario(*args) : -1; };
 }
 

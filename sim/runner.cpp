@@ -10,6 +10,7 @@
 
 #include "engine/clock.h"
 #include "engine/engine.h"
+#include "net/address_policy.h"
 #include "sim/attempt_log.h"
 #include "sim/fleet.h"
 #include "sim/sim_transport.h"
@@ -265,17 +266,26 @@ nlohmann::ordered_json Summary::to_json() const {
   return j;
 }
 
-Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options) {
-  auto wall_start = std::chrono::steady_clock::now();
-  if (options.clock == RunOptions::Clock::kVirtual) {
-    for (size_t i = 0; i < scenario.subscriptions.size(); ++i) {
-      if (scenario.subscriptions[i].real())
-        return Status::InvalidArgument(fmt::format(
-            "subscriptions[{}].url: simulate sends nothing over the network; use hooksim run for real receivers, "
-            "or give a simulated receiver",
-            i));
+Status check_scenario_fits(const Scenario& scenario, const RunOptions& options) {
+  for (size_t i = 0; i < scenario.subscriptions.size(); ++i) {
+    const ScenarioSubscription& s = scenario.subscriptions[i];
+    if (!s.real()) continue;
+    if (options.clock == RunOptions::Clock::kVirtual)
+      return Status::InvalidArgument(
+          fmt::format("subscriptions[{}].url: simulate sends nothing over the network; use hooksim run for "
+                      "real receivers, or give a simulated receiver",
+                      i));
+    if (options.curl.refuse_private_addresses) {
+      if (Status st = net::check_url_host_not_private(s.config.endpoint.url); !st.ok())
+        return Status::InvalidArgument(fmt::format("subscriptions[{}].url: {}", i, st.message()));
     }
   }
+  return Status::OK();
+}
+
+Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options) {
+  auto wall_start = std::chrono::steady_clock::now();
+  HOOKSIM_RETURN_IF_ERROR(check_scenario_fits(scenario, options));
   const std::string& dir = options.data_dir;
   if (!dir.empty() && fs::exists(dir) && !fs::is_empty(dir)) {
     return Status::InvalidArgument(fmt::format("--data {}: directory is not empty (a scenario starts from an empty store)", dir));

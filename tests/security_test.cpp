@@ -1,7 +1,8 @@
 // Security of issue 7, against the real `hooksim serve` binary: secrets and tokens never appear in any
 // output (stderr log, stdout, API answers, error messages, /metrics, the status page, `hooksim status`);
 // the admin token guards every API route; --refuse-private-addresses refuses private receivers, on the
-// literal URL at registration and on the address actually connected to at delivery.
+// literal URL at registration and on the address actually connected to at delivery (and `hooksim run`'s
+// option of the same name, on a scenario's urls before the run and on every connection during it).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -12,12 +13,16 @@
 #include <vector>
 
 #include "net/address_policy.h"
+#include "tests/cli_test_util.h"
 #include "tests/serve_harness.h"
 
 namespace hooksim {
 namespace {
 
 using namespace harness;
+using ::testing::Each;
+using ::testing::ElementsAre;
+using ::testing::Eq;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -134,6 +139,103 @@ TEST(PrivateAddresses, ALoopbackReceiverIsRefusedWhenTheOptionIsOnAndDeliveredWh
     s.server.signal(SIGTERM);
     EXPECT_EQ(s.server.wait_exit(), 0);
   }
+}
+
+// --- hooksim run, as a process ---
+
+// A scenario with a simulated subscription ("sim") and a real one ("acme") at `url`: one event at 0s, no
+// immediate retries, one hour of the documented schedule.
+json scenario_with_url(const std::string& url) {
+  return {{"duration", "1h"},
+          {"policy", {{"immediate_retries", 0}}},
+          {"subscriptions",
+           {{{"id", "sim"}, {"receiver", {{"status", 200}}}},
+            {{"id", "acme"}, {"url", url}, {"secret", kSecret}}}},
+          {"events", {{{"at", "0s"}, {"type", "tracking"}}}}};
+}
+
+// The outcome ("delivered" or the error class) of each attempt of subscription `sub` in an attempt log.
+std::vector<std::string> attempt_outcomes(const std::string& log, const std::string& sub) {
+  std::vector<std::string> out;
+  for (const std::string& line : testutil::lines_of(log)) {
+    json j = json::parse(line);
+    if (j["kind"] != "attempt" || j["sub"] != sub) continue;
+    out.push_back(j["outcome"] == "delivered" ? "delivered" : j["error"].get<std::string>());
+  }
+  return out;
+}
+
+TEST(PrivateAddresses, RunRefusesAScenarioUrlWithALiteralLoopbackAddressBeforeWritingAnything) {
+  Receiver rx(R"({})");
+  testutil::TempDir dir;
+  testutil::write_file(dir.file("s.json"), scenario_with_url(rx.url()).dump());
+  const std::string log = dir.file("log.jsonl"), report = dir.file("report.html"), data = dir.file("data");
+  const std::string args = "run " + testutil::shell_quote(dir.file("s.json")) + " --log " +
+                           testutil::shell_quote(log) + " --report " + testutil::shell_quote(report) +
+                           " --data " + testutil::shell_quote(data);
+
+  testutil::RunResult r = testutil::run_hooksim(args + " --refuse-private-addresses", dir);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(
+      r.err,
+      "hooksim run: subscriptions[1].url: host '127.0.0.1' is a private or loopback address, refused by "
+      "--refuse-private-addresses\n");
+  EXPECT_FALSE(std::filesystem::exists(log));
+  EXPECT_FALSE(std::filesystem::exists(report));
+  EXPECT_FALSE(std::filesystem::exists(data));
+  EXPECT_EQ(rx.stats().connections, 0u);
+  EXPECT_EQ(rx.stats().requests, 0u);
+
+  // Without the option the same scenario runs and delivers.
+  testutil::RunResult plain = testutil::run_hooksim(args, dir);
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_THAT(attempt_outcomes(testutil::read_file(log), "acme"), ElementsAre("delivered"));
+  EXPECT_EQ(rx.stats().requests, 1u);
+}
+
+TEST(PrivateAddresses, RunRefusesEveryConnectionToANameThatResolvesToLoopbackAndDeliversWithoutTheOption) {
+  for (bool refuse : {true, false}) {
+    SCOPED_TRACE(refuse ? "--refuse-private-addresses" : "default");
+    Receiver rx(R"({})");
+    // `localhost` is a name: the scenario is accepted, and each connection is judged on its address.
+    std::string url = "http://localhost:" + rx.url().substr(std::string("http://127.0.0.1:").size());
+    testutil::TempDir dir;
+    testutil::write_file(dir.file("s.json"), scenario_with_url(url).dump());
+    const std::string log = dir.file("log.jsonl");
+    testutil::RunResult r =
+        testutil::run_hooksim("run " + testutil::shell_quote(dir.file("s.json")) + " --log " +
+                                  testutil::shell_quote(log) + (refuse ? " --refuse-private-addresses" : ""),
+                              dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json summary = json::parse(r.out);
+    std::vector<std::string> acme = attempt_outcomes(testutil::read_file(log), "acme");
+    EXPECT_THAT(attempt_outcomes(testutil::read_file(log), "sim"), ElementsAre("delivered"));
+    if (refuse) {
+      // Every attempt of the hour's schedule failed without sending anything, not even a connection.
+      ASSERT_FALSE(acme.empty());
+      EXPECT_THAT(acme, Each(Eq("private_address")));
+      EXPECT_EQ(summary["subscriptions"]["acme"]["delivered"], 0) << r.out;
+      EXPECT_EQ(summary["subscriptions"]["acme"]["failed_attempts"], acme.size()) << r.out;
+      EXPECT_EQ(rx.stats().connections, 0u);
+      EXPECT_EQ(rx.stats().requests, 0u);
+    } else {
+      EXPECT_THAT(acme, ElementsAre("delivered"));
+      EXPECT_EQ(summary["subscriptions"]["acme"]["delivered"], 1) << r.out;
+      EXPECT_EQ(rx.stats().requests, 1u);
+    }
+  }
+}
+
+TEST(PrivateAddresses, SimulateHasNoOptionToRefusePrivateAddresses) {
+  // Simulation never connects anywhere: the option would mean nothing there.
+  testutil::TempDir dir;
+  testutil::RunResult r =
+      testutil::run_hooksim("simulate " + testutil::shell_quote(HOOKSIM_SOURCE_DIR "/scenarios/demo.json") +
+                                " --refuse-private-addresses",
+                            dir);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--refuse-private-addresses")) << r.err;
 }
 
 TEST(AdminToken, EveryApiRouteRefusesRequestsWithoutTheTokenAndChangesNothing) {
