@@ -1,4 +1,5 @@
-// hooksim serve --data DIR [--listen HOST:PORT] [--admin-token T] [--ca-file PEM] [--insecure] ...
+// hooksim serve --data DIR [--listen HOST:PORT] [--admin-token T] [--ca-file PEM] [--insecure]
+//               [--event-id-retention DURATION] ...
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -48,7 +49,20 @@ Command add_serve(CLI::App& app) {
   cmd->add_flag("--refuse-private-addresses", options->curl.refuse_private_addresses,
                 "Refuse receivers on private, loopback or link-local addresses (checked on the address "
                 "connected to, after DNS); subscription URLs with such a literal IP are rejected");
-  return [cmd, options]() { return *cmd ? serve(*options) : -1; };
+  auto retention = std::make_shared<std::string>("7d");
+  cmd->add_option("--event-id-retention", *retention,
+                  "How long a published event id is remembered as a duplicate, e.g. 7d or 36h (default 7d; 0: "
+                  "for ever)");
+  return [cmd, options, retention]() {
+    if (!*cmd) return -1;
+    auto d = *retention == "0" ? Result<Duration>(Duration::zero()) : parse_duration(*retention);
+    if (!d.ok()) {
+      std::cerr << "hooksim serve: --event-id-retention: " << d.status().message() << "\n";
+      return 2;
+    }
+    options->event_id_retention = *d;
+    return serve(*options);
+  };
 }
 
 }  // namespace hooksim::cli

@@ -140,7 +140,9 @@ Service::~Service() {
 
 Status Service::start() {
   auto store = storage::RocksQueueStore::open(options_.data_dir,
-                                              {.sync = true, .disk_faults = options_.disk_faults});
+                                              {.sync = true,
+                                               .event_id_retention = options_.event_id_retention,
+                                               .disk_faults = options_.disk_faults});
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   engine_ = std::make_unique<Engine>(*scheduler_, *store_, *transport_, this, EngineOptions{.dedupe_event_ids = true});

@@ -28,6 +28,7 @@ struct ServiceOptions {
   net::CurlOptions curl;
   size_t body_limit = 4 * 1024 * 1024;    // larger request bodies get 413
   size_t attempts_kept = 1000;            // per subscription, for /attempts
+  Duration event_id_retention = std::chrono::days(7);  // how long a published id counts as a duplicate; 0: for ever
   std::shared_ptr<storage::DiskFaults> disk_faults;  // tests only: see StoreOptions::disk_faults
 };
 
@@ -70,7 +71,7 @@ class Service final : public DeliveryObserver {
   void flush_publishes();
   HttpResponse create_subscription(const std::string& body);
   HttpResponse patch_subscription(const std::string& id, const std::string& body);
-  // Throws json_input::ParseError (field `url`) when the URL is refused by --refuse-private-addresses.
+  // InvalidArgument (to be answered 400 with field `url`) when --refuse-private-addresses refuses the URL.
   Status check_url_allowed(const std::string& url) const;
   HttpResponse subscription_json(const std::string& id, int status_code);
   HttpResponse status_json(const std::string& id);

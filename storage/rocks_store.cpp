@@ -1,8 +1,9 @@
 #include "storage/rocks_store.h"
 
 #include <fmt/format.h>
-#include <rocksdb/db.h>
 #include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
@@ -75,6 +76,24 @@ class RocksBatch final : public StoreBatch {
   size_t ops_ = 0;
 };
 
+// Drops remembered event ids published more than `retention` ago (by the wall clock, as serve's engine
+// stamps them). An entry it cannot decode is kept: forgetting an id would let a retried publish through.
+class ExpiredEventIds final : public rocksdb::CompactionFilter {
+ public:
+  explicit ExpiredEventIds(Duration retention) : retention_(retention) {}
+  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value, std::string* /*new_value*/,
+              bool* /*value_changed*/) const override {
+    auto published_ms = decode_sub_key(value.ToStringView());
+    if (!published_ms.ok()) return false;
+    auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+    return from_unix_ms(static_cast<int64_t>(*published_ms)) + retention_ < now;
+  }
+  const char* Name() const override { return "hooksim.ExpiredEventIds"; }
+
+ private:
+  Duration retention_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string& path,
@@ -115,13 +134,22 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   queue_options.table_properties_collector_factories.emplace_back(
       rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/128, /*deletion_trigger=*/64));
 
+  // Publishes look up ids that are almost always absent: a bloom filter answers those without disk reads.
+  rocksdb::ColumnFamilyOptions event_id_options = family(true);
+  std::unique_ptr<rocksdb::CompactionFilter> expired_ids;
+  if (options.event_id_retention > Duration::zero()) {
+    expired_ids = std::make_unique<ExpiredEventIds>(options.event_id_retention);
+    event_id_options.compaction_filter = expired_ids.get();
+    // Without new writes a file is never compacted: rewrite every file at least once a day.
+    event_id_options.periodic_compaction_seconds = 24 * 60 * 60;
+  }
+
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, family(false)},
       {"subscriptions", family(false)},
       {"state", family(false)},
       {"queue", queue_options},
-      // Publishes look up ids that are almost always absent: a bloom filter answers those without disk reads.
-      {"event_ids", family(true)},
+      {"event_ids", event_id_options},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -132,6 +160,7 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   store->options_ = options;
   store->env_ = std::move(env);
   store->cache_ = std::move(cache);
+  store->expired_ids_ = std::move(expired_ids);
   store->db_.reset(raw);
   store->default_ = handles[0];
   store->subscriptions_ = handles[1];
@@ -235,6 +264,12 @@ StoreMemory RocksQueueStore::memory_usage() {
   db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &m.table_readers);
   m.block_cache = cache_->GetUsage();
   return m;
+}
+
+Status RocksQueueStore::compact_event_ids() {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return from_rocks(db_->CompactRange(options, event_ids_, nullptr, nullptr), "compact event ids");
 }
 
 }  // namespace hooksim::storage

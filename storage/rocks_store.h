@@ -17,6 +17,7 @@
 
 namespace rocksdb {
 class Cache;
+class CompactionFilter;
 class DB;
 class ColumnFamilyHandle;
 class Env;
@@ -32,6 +33,10 @@ struct StoreOptions {
   bool sync = true;
   // Creates the directory and an empty store when there is none.
   bool create_if_missing = true;
+  // Event ids (QueueStore::remember_event_id) are kept at least this long after their publish, then
+  // dropped when RocksDB next compacts the file holding them (a file is compacted at least once a day).
+  // Zero keeps them for ever.
+  Duration event_id_retention = Duration::zero();
   // Tests only: RocksDB's file writes go through a file system that fails them while the switch is on
   // (storage/disk_faults.h). Must outlive the store.
   std::shared_ptr<DiskFaults> disk_faults = nullptr;
@@ -70,12 +75,15 @@ class RocksQueueStore final : public QueueStore {
   // Number of events queued for subscription `key`, counted by scanning (for tests and audits only).
   Result<uint64_t> count_queued(uint64_t key);
   StoreMemory memory_usage();
+  // Tests only: compacts the event ids now, dropping those past StoreOptions::event_id_retention.
+  Status compact_event_ids();
 
  private:
   RocksQueueStore() = default;
   StoreOptions options_;
   std::unique_ptr<rocksdb::Env> env_;  // with disk_faults only; outlives db_
   std::shared_ptr<rocksdb::Cache> cache_;  // shared by every family's tables; outlives db_
+  std::unique_ptr<rocksdb::CompactionFilter> expired_ids_;  // with event_id_retention only; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   bool resume_needed_ = false;  // a write failed for a cause RocksDB does not recover from by itself
   rocksdb::ColumnFamilyHandle* subscriptions_ = nullptr;

@@ -624,6 +624,33 @@ TEST(RocksQueueStore, EraseSubscriptionRemovesConfigStateAndQueue) {
   EXPECT_EQ(count(*store, 2), 1u);
 }
 
+// Remembers ids "old" (published 2 h ago) and "new" (now), compacts, and answers which ids are still known.
+std::vector<bool> ids_after_compaction(const std::string& path, Duration retention) {
+  auto store = open_store(path, {.sync = false, .event_id_retention = retention});
+  if (store == nullptr) return {};
+  auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+  auto batch = store->new_batch();
+  batch->remember_event_id("old", now - std::chrono::hours(2));
+  batch->remember_event_id("new", now);
+  EXPECT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  auto before = store->find_event_ids({"old", "new", "never"});
+  EXPECT_TRUE(before.ok() && *before == std::vector<bool>({true, true, false}));
+  EXPECT_TRUE(store->compact_event_ids().ok());
+  auto after = store->find_event_ids({"old", "new", "never"});
+  EXPECT_TRUE(after.ok()) << after.status().message();
+  return after.ok() ? *after : std::vector<bool>{};
+}
+
+TEST(RocksQueueStore, EventIdsPastTheRetentionAreDroppedWhenCompacted) {
+  TempDir dir;
+  EXPECT_EQ(ids_after_compaction(dir.db(), std::chrono::hours(1)), std::vector<bool>({false, true, false}));
+}
+
+TEST(RocksQueueStore, EventIdsAreKeptForEverWithoutARetention) {
+  TempDir dir;
+  EXPECT_EQ(ids_after_compaction(dir.db(), Duration::zero()), std::vector<bool>({true, true, false}));
+}
+
 TEST(RocksQueueStore, BatchAppliesOperationsInOrder) {
   TempDir dir;
   auto store = open_store(dir.db());
