@@ -1,6 +1,7 @@
 // Shared by the process-level tests (crash audit, soak, security): an HTTP client, the `hooksim serve`
-// binary as a child process, in-process mock receivers that record what they receive, and the delivery
-// audit that checks a receiver record against what the publisher had acknowledged.
+// binary as a child process (killed and restarted under a publisher), in-process mock receivers that record
+// what they receive, and the delivery audit that checks a receiver record against what the publisher had
+// acknowledged.
 #pragma once
 
 #include <curl/curl.h>
@@ -17,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -250,6 +252,70 @@ class ServerProcess {
   int out_fd_ = -1;
   uint16_t port_ = 0;
 };
+
+// --- publishing while the server is killed and restarted ---
+
+// Where a publisher thread sends while the test kills and restarts the server: the port of the server that
+// is up, and a generation that changes at each restart.
+class Endpoint {
+ public:
+  explicit Endpoint(uint16_t port) : port_(port) {}
+
+  struct Current {
+    uint16_t port;
+    int generation;
+  };
+  Current current() {
+    std::lock_guard lock(mu_);
+    return {port_, generation_};
+  }
+  // A restarted server listens on `port`: the next generation. Wakes wait_for_restart.
+  void restarted(uint16_t port) {
+    {
+      std::lock_guard lock(mu_);
+      port_ = port;
+      ++generation_;
+    }
+    cv_.notify_all();
+  }
+  // Waits until the generation is no longer `generation` or `stop` is set; false if neither came in 30 s.
+  bool wait_for_restart(int generation, const std::atomic<bool>& stop) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 30s, [&] { return generation_ != generation || stop; });
+  }
+  // Wakes wait_for_restart (after its `stop` was set).
+  void wake() { cv_.notify_all(); }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint16_t port_;
+  int generation_ = 0;
+};
+
+// Stops and joins a publisher thread however the test ends: sets its `stop`, wakes it, joins it.
+struct StopAndJoin {
+  std::thread& thread;
+  std::atomic<bool>& stop;
+  Endpoint& endpoint;
+  ~StopAndJoin() {
+    stop = true;
+    endpoint.wake();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+// Kills `server` with SIGKILL, starts it again on the same store and log, and tells `endpoint` its new port.
+// The kill time goes to `kill_times`: the wall clock, rounded up, once the process was reaped
+// (audit_deliveries tells the server instances apart by it). Fails fatally if the server does not die of
+// the SIGKILL or does not come back: call it under ASSERT_NO_FATAL_FAILURE.
+inline void kill_and_restart(ServerProcess& server, std::vector<TimePoint>& kill_times, Endpoint& endpoint) {
+  server.signal(SIGKILL);
+  ASSERT_EQ(server.wait_exit(), 128 + SIGKILL);
+  kill_times.push_back(std::chrono::ceil<Duration>(std::chrono::system_clock::now()));
+  ASSERT_TRUE(server.start());
+  endpoint.restarted(server.port());
+}
 
 // --- the receivers ---
 
