@@ -351,10 +351,10 @@ TEST(ServeProcess, AdminTokenComesFromTheEnvironment) {
   ServerProcess server(dir / "data", dir / "serve.log", "env-t0ken");
   ASSERT_TRUE(server.start());
   EXPECT_EQ(http("GET", server.url("/v1/subscriptions")).status, 401);
-  EXPECT_EQ(http("GET", server.url("/v1/subscriptions"), std::nullopt, "Bearer wrong").status, 401);
+  EXPECT_EQ(http("GET", server.url("/v1/subscriptions"), std::nullopt, {"Bearer wrong"}).status, 401);
   EXPECT_EQ(http("GET", server.url("/metrics")).status, 401);
-  EXPECT_EQ(http("GET", server.url("/v1/subscriptions"), std::nullopt, "Bearer env-t0ken").status, 200);
-  EXPECT_EQ(http("GET", server.url("/metrics"), std::nullopt, "Bearer env-t0ken").status, 200);
+  EXPECT_EQ(http("GET", server.url("/v1/subscriptions"), std::nullopt, {"Bearer env-t0ken"}).status, 200);
+  EXPECT_EQ(http("GET", server.url("/metrics"), std::nullopt, {"Bearer env-t0ken"}).status, 200);
   EXPECT_EQ(http("GET", server.url("/")).status, 200);
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait_exit(), 0);
