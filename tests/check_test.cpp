@@ -10,86 +10,33 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "net/mock_receiver.h"
+#include "tests/cli_test_util.h"
+#include "tests/serve_harness.h"
 
 namespace hooksim::check {
 namespace {
 
-using net::MockReceiver;
+using harness::kSecret;
+using harness::Receiver;
 using net::ReceiverOptions;
 using net::RequestRecord;
 using nlohmann::json;
+using testutil::lines_of;
+using testutil::run_hooksim_merged;
+using testutil::TempDir;
 
-constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr const char* kToken = "tok_check_test";
-
-class TempDir {
- public:
-  TempDir()
-      : path_(std::filesystem::temp_directory_path() /
-              ("hooksim-check-test-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(const char* name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-// A MockReceiver on 127.0.0.1 run by its own io_context thread; keeps every record.
-class Receiver {
- public:
-  explicit Receiver(ReceiverOptions options = {}) {
-    options.on_record = [this](const RequestRecord& r) {
-      std::lock_guard lock(mu_);
-      records_.push_back(r);
-    };
-    receiver_.emplace(ioc_, std::move(options));
-    Status st = receiver_->listen("127.0.0.1:0");
-    EXPECT_TRUE(st.ok()) << st.message();
-    if (st.ok()) thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~Receiver() {
-    receiver_->stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  std::string url() const { return receiver_->url() + "/hooks"; }
-  net::ReceiverStats stats() const { return receiver_->stats(); }
-  std::vector<RequestRecord> records() {
-    std::lock_guard lock(mu_);
-    return records_;
-  }
-
- private:
-  boost::asio::io_context ioc_;
-  std::optional<MockReceiver> receiver_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::vector<RequestRecord> records_;
-};
 
 ReceiverOptions with_secret() {
   ReceiverOptions o;
@@ -515,7 +462,7 @@ constexpr long kDay = 86400;
 class Pki {
  public:
   Pki(const TempDir& dir, long from_s, long until_s, const char* san = "IP:127.0.0.1,DNS:localhost")
-      : ca_(dir / "ca.pem"), cert_(dir / "leaf.pem"), key_(dir / "leaf.key") {
+      : ca_(dir.file("ca.pem")), cert_(dir.file("leaf.pem")), key_(dir.file("leaf.key")) {
     Key ca_key = new_key(), leaf_key = new_key();
     Cert ca = make_cert(ca_key.get(), "hooksim check test CA", nullptr, nullptr, -kDay, 30 * kDay, nullptr);
     Cert leaf = make_cert(leaf_key.get(), "localhost", ca.get(), ca_key.get(), from_s, until_s, san);
@@ -610,32 +557,14 @@ TEST(CheckHttps, AnUntrustedCertificateFails) {
 // The command
 // ---------------------------------------------------------------------------------------------------------
 
-// Runs `hooksim ARGS`; returns {exit status, stdout and stderr}.
-std::pair<int, std::string> hooksim(const std::string& args) {
-  std::string command = std::string("'") + HOOKSIM_BINARY + "' " + args + " 2>&1";
-  FILE* p = ::popen(command.c_str(), "r");
-  std::string out;
-  char buffer[4096];
-  while (size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
-  int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
 TEST(CheckCommand, PrintsOneLinePerCheckWritesReportsAndExitsZero) {
   TempDir dir;
   Receiver rx(with_secret());
-  std::string json_path = dir / "report.json", html_path = dir / "report.html";
-  auto [code, out] = hooksim("check " + rx.url() + " --secret " + kSecret + " --backlog 30 --json " +
-                             json_path + " --html " + html_path);
+  std::string json_path = dir.file("report.json"), html_path = dir.file("report.html");
+  auto [code, out] = run_hooksim_merged("check " + rx.url() + " --secret " + kSecret +
+                                        " --backlog 30 --json " + json_path + " --html " + html_path);
   EXPECT_EQ(code, 0) << out;
-  auto l = lines(out);
+  auto l = lines_of(out, /*keep_empty=*/true);
   ASSERT_EQ(l.size(), all_checks().size() + 1) << out;
   for (size_t i = 0; i < all_checks().size(); ++i) {
     std::string want =
@@ -656,10 +585,10 @@ TEST(CheckCommand, AFailingCheckExitsOne) {
   ReceiverOptions ro = with_secret();
   ro.accept_bad_signatures = true;
   Receiver rx(ro);
-  auto [code, out] =
-      hooksim("check " + rx.url() + " --secret " + kSecret + " --only rejects_forged,accepts_valid");
+  auto [code, out] = run_hooksim_merged("check " + rx.url() + " --secret " + kSecret +
+                                        " --only rejects_forged,accepts_valid");
   EXPECT_EQ(code, 1) << out;
-  auto l = lines(out);
+  auto l = lines_of(out, /*keep_empty=*/true);
   ASSERT_EQ(l.size(), 3u) << out;
   EXPECT_EQ(l[0].rfind("PASS  accepts_valid", 0), 0u) << l[0];
   EXPECT_EQ(l[1].rfind("FAIL  rejects_forged", 0), 0u) << l[1];
@@ -668,36 +597,37 @@ TEST(CheckCommand, AFailingCheckExitsOne) {
 
 TEST(CheckCommand, BadUsageAndAnUnreachableUrlExitTwo) {
   TempDir dir;
-  EXPECT_EQ(hooksim("check").first, 2);
+  EXPECT_EQ(run_hooksim_merged("check").first, 2);
   EXPECT_EQ(
-      hooksim("check ftp://127.0.0.1/"),
+      run_hooksim_merged("check ftp://127.0.0.1/"),
       std::make_pair(
           2, std::string("hooksim check: URL 'ftp://127.0.0.1/': must start with http:// or https://\n")));
-  EXPECT_EQ(hooksim("check http://127.0.0.1:1/ --secret nope"),
+  EXPECT_EQ(run_hooksim_merged("check http://127.0.0.1:1/ --secret nope"),
             std::make_pair(2, std::string("hooksim check: --secret: secret must start with whsec_\n")));
-  EXPECT_EQ(hooksim("check http://127.0.0.1:1/ --timeout 1x").first, 2);
-  EXPECT_EQ(hooksim("check http://127.0.0.1:1/ --only bogus").first, 2);
-  EXPECT_EQ(hooksim(std::string("check http://127.0.0.1:1/ --token t --secret ") + kSecret).first, 2);
-  EXPECT_EQ(hooksim("check http://127.0.0.1:1/ --backlog 0").first, 2);
-  EXPECT_EQ(hooksim("check http://127.0.0.1:1/ --json /nonexistent-dir/r.json").first, 2);
-  EXPECT_EQ(hooksim("check http://127.0.0.1:1/ --ca-file " + (dir / "missing.pem")).first, 2);
+  EXPECT_EQ(run_hooksim_merged("check http://127.0.0.1:1/ --timeout 1x").first, 2);
+  EXPECT_EQ(run_hooksim_merged("check http://127.0.0.1:1/ --only bogus").first, 2);
+  EXPECT_EQ(run_hooksim_merged(std::string("check http://127.0.0.1:1/ --token t --secret ") + kSecret).first,
+            2);
+  EXPECT_EQ(run_hooksim_merged("check http://127.0.0.1:1/ --backlog 0").first, 2);
+  EXPECT_EQ(run_hooksim_merged("check http://127.0.0.1:1/ --json /nonexistent-dir/r.json").first, 2);
+  EXPECT_EQ(run_hooksim_merged("check http://127.0.0.1:1/ --ca-file " + dir.file("missing.pem")).first, 2);
 
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
   std::string url = "http://127.0.0.1:" + std::to_string(a.local_endpoint().port()) + "/hooks";
   a.close();
-  auto [code, out] = hooksim("check " + url);
+  auto [code, out] = run_hooksim_merged("check " + url);
   EXPECT_EQ(code, 2);
   EXPECT_EQ(out.rfind("hooksim check: cannot reach " + url + ": connect:", 0), 0u) << out;
 }
 
 TEST(ReceiverCommand, MisbehaviourFlagsAreValidated) {
   EXPECT_EQ(
-      hooksim("receiver --rate-limit -1"),
+      run_hooksim_merged("receiver --rate-limit -1"),
       std::make_pair(
           2, std::string("hooksim receiver: --rate-limit: must be 0 (none) or more requests per minute\n")));
-  EXPECT_EQ(hooksim("receiver --latency 1x").first, 2);
-  EXPECT_EQ(hooksim("receiver --body-limit 0"),
+  EXPECT_EQ(run_hooksim_merged("receiver --latency 1x").first, 2);
+  EXPECT_EQ(run_hooksim_merged("receiver --body-limit 0"),
             std::make_pair(2, std::string("hooksim receiver: --body-limit: must be at least 1 byte\n")));
 }
 

@@ -1,5 +1,5 @@
-// Helpers for tests that run the hooksim binary: a temporary directory, files, and running a command with
-// its output captured.
+// Helpers for tests that use files or run the hooksim binary: a temporary directory, files, and running a
+// command with its output captured.
 #pragma once
 
 #include <sys/wait.h>
@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hooksim::testutil {
@@ -47,11 +48,12 @@ inline std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-inline std::vector<std::string> lines_of(const std::string& text) {
+// The lines of `text` without their newlines; empty lines are left out unless `keep_empty`.
+inline std::vector<std::string> lines_of(const std::string& text, bool keep_empty = false) {
   std::vector<std::string> out;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(line);
+    if (keep_empty || !line.empty()) out.push_back(line);
   return out;
 }
 
@@ -73,17 +75,24 @@ struct RunResult {
 };
 
 // Runs `hooksim <args>` (args already quoted) with stdin from /dev/null and stdout/stderr captured in files
-// (so neither is a terminal).
-inline RunResult run_hooksim(const std::string& args, const TempDir& dir) {
+// (so neither is a terminal). With `merge_stderr`, stderr goes to stdout (2>&1): `out` has both, as written.
+inline RunResult run_hooksim(const std::string& args, const TempDir& dir, bool merge_stderr = false) {
   std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  std::string cmd = shell_quote(HOOKSIM_BINARY) + " " + args + " </dev/null >" + shell_quote(out) + " 2>" +
-                    shell_quote(err);
+  std::string cmd = shell_quote(HOOKSIM_BINARY) + " " + args + " </dev/null >" + shell_quote(out) +
+                    (merge_stderr ? " 2>&1" : " 2>" + shell_quote(err));
   int rc = std::system(cmd.c_str());
   RunResult r;
   r.exit_code = (rc != -1 && WIFEXITED(rc)) ? WEXITSTATUS(rc) : -1;
   r.out = read_file(out);
-  r.err = read_file(err);
+  if (!merge_stderr) r.err = read_file(err);
   return r;
+}
+
+// Runs `hooksim <args> 2>&1` as above, in a temporary directory of its own: {exit status, stdout and stderr}.
+inline std::pair<int, std::string> run_hooksim_merged(const std::string& args) {
+  TempDir dir;
+  RunResult r = run_hooksim(args, dir, /*merge_stderr=*/true);
+  return {r.exit_code, r.out};
 }
 
 }  // namespace hooksim::testutil

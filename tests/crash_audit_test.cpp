@@ -18,12 +18,10 @@
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -99,25 +97,12 @@ void audit_under_sigkill(Failures failures) {
   };
 
   // Where the publisher sends: the current server's port, and a generation that changes at each restart.
-  std::mutex endpoint_mu;
-  std::condition_variable endpoint_cv;
-  uint16_t port = server->port();
-  int generation = 0;
+  Endpoint endpoint(server->port());
   // Kill times: wall clock, rounded up, once the process was reaped (see instance_of below).
   std::vector<TimePoint> kill_times;
   auto kill_and_restart = [&] {
     std::this_thread::sleep_for(std::chrono::microseconds(rng() % 1000));  // a seeded moment
-    server->signal(SIGKILL);
-    ASSERT_EQ(server->wait_exit(), 128 + SIGKILL);
-    kill_times.push_back(std::chrono::ceil<Duration>(std::chrono::system_clock::now()));
-    server = std::make_unique<ServerProcess>(dir / "data", dir / "serve.log");
-    ASSERT_TRUE(server->start());
-    {
-      std::lock_guard lock(endpoint_mu);
-      port = server->port();
-      ++generation;
-    }
-    endpoint_cv.notify_all();
+    ASSERT_NO_FATAL_FAILURE(harness::kill_and_restart(*server, kill_times, endpoint));
   };
 
   // What was published (written by the publisher thread, read after it is joined).
@@ -167,13 +152,7 @@ void audit_under_sigkill(Failures failures) {
       std::string body = next_batch(ids);
       bool decided = false;
       for (;;) {
-        uint16_t p;
-        int gen;
-        {
-          std::lock_guard lock(endpoint_mu);
-          p = port;
-          gen = generation;
-        }
+        const auto [p, gen] = endpoint.current();
         in_request = true;
         Reply r = http("POST", "http://127.0.0.1:" + std::to_string(p) + "/v1/events", body);
         in_request = false;
@@ -191,8 +170,7 @@ void audit_under_sigkill(Failures failures) {
           }
           ++retried;
         }
-        std::unique_lock lock(endpoint_mu);
-        if (!endpoint_cv.wait_for(lock, 30s, [&] { return generation != gen || give_up; }) || give_up) {
+        if (!endpoint.wait_for_restart(gen, give_up) || give_up) {
           publisher_error = "the server did not come back";
           break;
         }
@@ -203,17 +181,7 @@ void audit_under_sigkill(Failures failures) {
     }
     publisher_done = true;
   });
-  // Joins the publisher however this test ends.
-  struct Joiner {
-    std::thread& thread;
-    std::atomic<bool>& give_up;
-    std::condition_variable& cv;
-    ~Joiner() {
-      give_up = true;
-      cv.notify_all();
-      if (thread.joinable()) thread.join();
-    }
-  } joiner{publisher, give_up, endpoint_cv};
+  StopAndJoin joiner{publisher, give_up, endpoint};  // however this test ends
 
   // Kills while publishing: after seeded numbers of batches, while a publish is on its way (before, during
   // or after its fsync: unacknowledged either way).
@@ -287,14 +255,13 @@ void audit_under_sigkill(Failures failures) {
   ASSERT_EQ(kill_times.size(), static_cast<size_t>(kKills));
 
   // --- the audit (tests/serve_harness.h) ---
-  AuditInput input;
-  input.subs = subs;
-  input.events = events;
-  input.acknowledged = acknowledged;
-  input.abandoned = abandoned;
-  input.records = record->records();
-  input.kill_times = kill_times;
-  input.final_list = list;
+  AuditInput input{.subs = subs,
+                   .events = events,
+                   .acknowledged = acknowledged,
+                   .abandoned = abandoned,
+                   .records = record->records(),
+                   .kill_times = kill_times,
+                   .final_list = list};
   ASSERT_FALSE(input.records.empty());
   AuditReport report = audit_deliveries(input);
   EXPECT_TRUE(report.problems.empty()) << join_lines(report.problems);
@@ -384,10 +351,10 @@ TEST(ServeProcess, AdminTokenComesFromTheEnvironment) {
   ServerProcess server(dir / "data", dir / "serve.log", "env-t0ken");
   ASSERT_TRUE(server.start());
   EXPECT_EQ(http("GET", server.url("/v1/subscriptions")).status, 401);
-  EXPECT_EQ(http("GET", server.url("/v1/subscriptions"), std::nullopt, "Bearer wrong").status, 401);
+  EXPECT_EQ(http("GET", server.url("/v1/subscriptions"), std::nullopt, {"Bearer wrong"}).status, 401);
   EXPECT_EQ(http("GET", server.url("/metrics")).status, 401);
-  EXPECT_EQ(http("GET", server.url("/v1/subscriptions"), std::nullopt, "Bearer env-t0ken").status, 200);
-  EXPECT_EQ(http("GET", server.url("/metrics"), std::nullopt, "Bearer env-t0ken").status, 200);
+  EXPECT_EQ(http("GET", server.url("/v1/subscriptions"), std::nullopt, {"Bearer env-t0ken"}).status, 200);
+  EXPECT_EQ(http("GET", server.url("/metrics"), std::nullopt, {"Bearer env-t0ken"}).status, 200);
   EXPECT_EQ(http("GET", server.url("/")).status, 200);
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait_exit(), 0);

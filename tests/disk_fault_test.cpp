@@ -136,6 +136,13 @@ class EngineDiskFaultTest : public DiskFaultTest, public DeliveryObserver {
     return engine_->publish({&e, 1});
   }
   void run_for(Duration d) { scheduler_.run_until(scheduler_.now() + d); }
+  // Subscription "acme" (the default policy), its receiver answering after 1 s.
+  void add_acme() {
+    SubscriptionConfig c;
+    c.id = "acme";
+    ASSERT_TRUE(engine_->add_subscription(c).ok());
+    transport_.set_receiver("acme", answers_after(1s));
+  }
 
   void on_attempt(const AttemptRecord& r) override {
     if (r.delivered()) delivered_.push_back(std::string(r.event_id));
@@ -152,10 +159,7 @@ class EngineDiskFaultTest : public DiskFaultTest, public DeliveryObserver {
 };
 
 TEST_F(EngineDiskFaultTest, PublishOnAFullDiskFailsAndLeavesNoTrace) {
-  SubscriptionConfig c;
-  c.id = "acme";
-  ASSERT_TRUE(engine_->add_subscription(c).ok());
-  transport_.set_receiver("acme", answers_after(1s));
+  ASSERT_NO_FATAL_FAILURE(add_acme());
   ASSERT_TRUE(publish("e1").ok());
 
   faults_->set_full(true);
@@ -176,10 +180,7 @@ TEST_F(EngineDiskFaultTest, PublishOnAFullDiskFailsAndLeavesNoTrace) {
 // A delivery whose acknowledgement cannot be written (the known gap: the queue entry stayed on disk below
 // the head once a later state write succeeded, never delivered and never removed).
 TEST_F(EngineDiskFaultTest, FailedAckWriteIsReportedAndTheEntryIsRemovedByTheNextWrite) {
-  SubscriptionConfig c;
-  c.id = "acme";
-  ASSERT_TRUE(engine_->add_subscription(c).ok());
-  transport_.set_receiver("acme", answers_after(1s));
+  ASSERT_NO_FATAL_FAILURE(add_acme());
   ASSERT_TRUE(publish("e1").ok());
   ASSERT_TRUE(publish("e2").ok());
   faults_->set_full(true);  // while e1 is in flight: its ack, then e2's, cannot be written
@@ -208,10 +209,7 @@ TEST_F(EngineDiskFaultTest, FailedAckWriteIsReportedAndTheEntryIsRemovedByTheNex
 // A crash while acknowledgements could not be written: the state on disk is the old one, its events are
 // still queued, and they are delivered again (at least once), in order.
 TEST_F(EngineDiskFaultTest, CrashBeforeTheAckIsWrittenRedeliversInOrder) {
-  SubscriptionConfig c;
-  c.id = "acme";
-  ASSERT_TRUE(engine_->add_subscription(c).ok());
-  transport_.set_receiver("acme", answers_after(1s));
+  ASSERT_NO_FATAL_FAILURE(add_acme());
   ASSERT_TRUE(publish("e1").ok());
   ASSERT_TRUE(publish("e2").ok());
   faults_->set_full(true);

@@ -2,79 +2,36 @@
 // driving the real engine against a real receiver. Loopback only, ephemeral ports.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <filesystem>
-#include <fstream>
-#include <mutex>
-#include <set>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
-#include <thread>
 
 #include "net/asio_scheduler.h"
 #include "net/curl_transport.h"
 #include "net/mock_receiver.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
+#include "tests/serve_harness.h"
 
 namespace hooksim {
 namespace {
 
 using namespace std::chrono_literals;
+using harness::kSecret;
+using harness::Receiver;
 using nlohmann::json;
 using ::testing::ElementsAreArray;
 
-constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TimePoint kStart = TimePoint(std::chrono::days(20454));  // 2026-01-01
-
-std::filesystem::path fresh_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("hooksim-http-" + std::to_string(::getpid()) + "-" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-// A mock receiver on its own thread; collects the records of what it received.
-class Receiver {
- public:
-  explicit Receiver(net::ReceiverOptions options) {
-    options.on_record = [this](const net::RequestRecord& r) {
-      std::lock_guard lock(mu_);
-      records_.push_back(r);
-    };
-    rx_ = std::make_unique<net::MockReceiver>(io_, std::move(options));
-    Status st = rx_->listen("127.0.0.1:0");
-    EXPECT_TRUE(st.ok()) << st.message();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~Receiver() {
-    rx_->stop();
-    thread_.join();
-  }
-  std::string url(const std::string& path = "/hook") const { return rx_->url() + path; }
-  std::vector<net::RequestRecord> records() {
-    std::lock_guard lock(mu_);
-    return records_;
-  }
-  net::ReceiverStats stats() const { return rx_->stats(); }
-
- private:
-  boost::asio::io_context io_;
-  std::unique_ptr<net::MockReceiver> rx_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::vector<net::RequestRecord> records_;
-};
 
 net::ReceiverOptions script(const std::string& text) {
   net::ReceiverOptions o;
-  auto s = net::parse_receiver_script(json::parse(text));
-  EXPECT_TRUE(s.ok()) << s.status().message();
-  if (s.ok()) o.script = *s;
+  o.script = harness::receiver_script(text);
   return o;
 }
 
@@ -198,7 +155,7 @@ TEST(CurlTransport, RefusedConnectionsAndDroppedConnectionsAreClassified) {
 }
 
 TEST(CurlTransport, ConnectionsAreKeptAliveAcrossAttempts) {
-  Receiver rx({});
+  Receiver rx;
   Sender sender;
   for (uint64_t seq = 1; seq <= 5; ++seq) EXPECT_EQ(sender.send(sub_to(rx.url()), 5s, seq).status, 200);
   EXPECT_EQ(rx.stats().connections, 1u);
@@ -241,7 +198,7 @@ TEST(CurlTransport, CancellingAWaitingAttemptSendsNothingForIt) {
 }
 
 TEST(CurlTransport, HttpsVerifiesTheCertificateAgainstTheGivenCa) {
-  auto dir = fresh_dir("tls");
+  harness::TempDir dir("http-tls");
   std::string key = (dir / "key.pem").string(), cert = (dir / "cert.pem").string();
   std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -addext "
                     "subjectAltName=IP:127.0.0.1,DNS:localhost -days 2 -keyout '" + key + "' -out '" + cert +
@@ -263,7 +220,6 @@ TEST(CurlTransport, HttpsVerifiesTheCertificateAgainstTheGivenCa) {
   no_checks.insecure = true;
   Sender insecure(no_checks);
   EXPECT_EQ(insecure.send(sub_to(rx.url())).status, 200);
-  std::filesystem::remove_all(dir);
 }
 
 // --- hooksim run: the engine on the accelerated clock against a real receiver ------------------------------
@@ -288,10 +244,8 @@ std::vector<LoggedAttempt> parse_log(const std::string& text) {
 }
 
 TEST(RunCommand, AThreeDayOutageOfARealReceiverReplaysTheDocumentedScheduleInSeconds) {
-  net::ReceiverOptions o = script(R"({"clock":"virtual","start":"2026-01-01T00:00:00Z",
-                                      "windows":[{"from":"0s","until":"3d","status":503}]})");
-  o.secret = kSecret;
-  Receiver rx(o);
+  Receiver rx(R"({"clock":"virtual","start":"2026-01-01T00:00:00Z",
+                 "windows":[{"from":"0s","until":"3d","status":503}]})");  // signatures checked with kSecret
   json sc = {{"duration", "5d"},
              {"subscriptions", {{{"id", "acme"}, {"url", rx.url()}, {"secret", kSecret}}}},
              {"events", {{{"every", "12h"}, {"type", "tracking"}, {"account", "a"}, {"vehicle", "v"}}}}};

@@ -3,34 +3,16 @@
 #include "storage/memory_store.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <map>
 #include <random>
 #include <string>
 
 #include "storage/rocks_store.h"
+#include "tests/cli_test_util.h"
 
 namespace hooksim::storage {
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "hooksim_memstore_test_XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string db() const { return (path_ / "db").string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Applies the same operations to two batches.
 struct BothBatches {
@@ -73,8 +55,8 @@ void expect_same(MemoryQueueStore& mem, RocksQueueStore& rocks, uint64_t max_key
 }
 
 TEST(MemoryQueueStore, AgreesWithRocksQueueStoreOnRandomBatches) {
-  TempDir dir;
-  auto rocks_or = RocksQueueStore::open(dir.db(), StoreOptions{.sync = false});
+  testutil::TempDir dir;
+  auto rocks_or = RocksQueueStore::open(dir.file("db"), StoreOptions{.sync = false});
   ASSERT_TRUE(rocks_or.ok()) << rocks_or.status().message();
   auto& rocks = **rocks_or;
   MemoryQueueStore mem;

@@ -19,7 +19,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -32,6 +31,7 @@
 #include "engine/time.h"
 #include "net/mock_receiver.h"
 #include "net/signing.h"
+#include "tests/cli_test_util.h"
 
 extern char** environ;
 
@@ -42,33 +42,22 @@ using nlohmann::json;
 using Action = RequestRecord::Action;
 using Order = RequestRecord::Order;
 using Signature = RequestRecord::Signature;
+using testutil::run_hooksim_merged;
+using testutil::TempDir;
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-// A fresh directory named after the test, removed with everything in it at the end of the scope.
-class TempDir {
- public:
-  TempDir()
-      : path_(std::filesystem::temp_directory_path() /
-              ("hooksim-receiver-test-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::filesystem::path operator/(const char* name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
 
 ReceiverScript script(const std::string& text) {
   auto s = parse_receiver_script(json::parse(text));
   EXPECT_TRUE(s.ok()) << s.status().message();
   return s.ok() ? *s : ReceiverScript{};
+}
+
+// Receiver options: answer as the receiver script `text` says.
+ReceiverOptions with_script(const std::string& text) {
+  ReceiverOptions options;
+  options.script = script(text);
+  return options;
 }
 
 std::string script_error(const std::string& text) {
@@ -310,13 +299,13 @@ TEST(ReceiverScript, ErrorsNameTheFieldAndTheProblem) {
 
 TEST(ReceiverScript, LoadReportsMissingFilesAndBadJson) {
   TempDir dir;
-  EXPECT_FALSE(load_receiver_script((dir / "absent.json").string()).ok());
-  std::ofstream(dir / "bad.json") << "{not json";
-  auto bad = load_receiver_script((dir / "bad.json").string());
+  EXPECT_FALSE(load_receiver_script(dir.file("absent.json")).ok());
+  std::ofstream(dir.file("bad.json")) << "{not json";
+  auto bad = load_receiver_script(dir.file("bad.json"));
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("not valid JSON"), std::string::npos);
-  std::ofstream(dir / "good.json") << R"({"status": 202})";
-  auto good = load_receiver_script((dir / "good.json").string());
+  std::ofstream(dir.file("good.json")) << R"({"status": 202})";
+  auto good = load_receiver_script(dir.file("good.json"));
   ASSERT_TRUE(good.ok()) << good.status().message();
   EXPECT_EQ(good->status, 202);
 }
@@ -349,9 +338,7 @@ TEST(MockReceiver, AnswersEveryPostWith200ByDefault) {
 }
 
 TEST(MockReceiver, RelativeWindowCoveringNowAnswersItsStatus) {
-  ReceiverOptions options;
-  options.script = script(R"({"windows": [{"from": "0s", "until": "1h", "status": 503}]})");
-  Running rx(options);
+  Running rx(with_script(R"({"windows": [{"from": "0s", "until": "1h", "status": 503}]})"));
   Client client;
   EXPECT_EQ(client.post(rx.url(), Delivery{}).status, 503);
   auto records = rx.records(1);
@@ -361,32 +348,26 @@ TEST(MockReceiver, RelativeWindowCoveringNowAnswersItsStatus) {
 }
 
 TEST(MockReceiver, RelativeWindowInTheFutureDoesNotApply) {
-  ReceiverOptions options;
-  options.script = script(R"({"status": 202, "windows": [{"from": "1h", "until": "2h", "status": 503}]})");
-  Running rx(options);
+  Running rx(with_script(R"({"status": 202, "windows": [{"from": "1h", "until": "2h", "status": 503}]})"));
   Client client;
   EXPECT_EQ(client.post(rx.url(), Delivery{}).status, 202);
 }
 
 TEST(MockReceiver, WallClockWindowCoveringNowAnswersItsStatus) {
   auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
-  ReceiverOptions options;
-  options.script = script(json{
+  Running rx(with_script(json{
       {"clock", "wall"},
       {"windows",
        {{{"from", format_utc(now - std::chrono::hours(1))},
          {"until", format_utc(now + std::chrono::hours(1))},
-         {"status", 500}}}}}.dump());
-  Running rx(options);
+         {"status", 500}}}}}.dump()));
   Client client;
   EXPECT_EQ(client.post(rx.url(), Delivery{}).status, 500);
 }
 
 TEST(MockReceiver, VirtualClockWindowIsChosenByTheVirtualTimeHeader) {
-  ReceiverOptions options;
-  options.script = script(R"({"clock": "virtual", "start": "2026-01-01T00:00:00Z",
-                              "windows": [{"from": "1h", "until": "2h", "status": 503}]})");
-  Running rx(options);
+  Running rx(with_script(R"({"clock": "virtual", "start": "2026-01-01T00:00:00Z",
+                             "windows": [{"from": "1h", "until": "2h", "status": 503}]})"));
   Client client;
   Delivery d;
   d.virtual_time = "2026-01-01T01:30:00.000Z";
@@ -405,19 +386,15 @@ TEST(MockReceiver, VirtualClockWindowIsChosenByTheVirtualTimeHeader) {
 }
 
 TEST(MockReceiver, FirstMatchingWindowWins) {
-  ReceiverOptions options;
-  options.script = script(R"({"windows": [{"from": "0s", "until": "1h", "status": 502},
-                                          {"from": "0s", "until": "2h", "status": 504}]})");
-  Running rx(options);
+  Running rx(with_script(R"({"windows": [{"from": "0s", "until": "1h", "status": 502},
+                                         {"from": "0s", "until": "2h", "status": 504}]})"));
   Client client;
   EXPECT_EQ(client.post(rx.url(), Delivery{}).status, 502);
 }
 
 TEST(MockReceiver, FailRateDrawsFromTheSeededGenerator) {
   auto statuses = [](uint64_t seed) {
-    ReceiverOptions options;
-    options.script = script(json{{"fail_rate", 0.5}, {"fail_status", 500}, {"seed", seed}}.dump());
-    Running rx(options);
+    Running rx(with_script(json{{"fail_rate", 0.5}, {"fail_status", 500}, {"seed", seed}}.dump()));
     Client client;
     std::vector<long> out;
     for (int i = 0; i < 32; ++i) out.push_back(client.post(rx.url(), Delivery{}).status);
@@ -431,10 +408,8 @@ TEST(MockReceiver, FailRateDrawsFromTheSeededGenerator) {
 }
 
 TEST(MockReceiver, LatencyDelaysOneAnswerWithoutHoldingUpOthers) {
-  ReceiverOptions options;
-  options.script = script(R"({"clock": "virtual", "start": "2026-01-01T00:00:00Z",
-                              "windows": [{"from": "1h", "until": "2h", "status": 200, "latency": "1h"}]})");
-  Running rx(options);
+  Running rx(with_script(R"({"clock": "virtual", "start": "2026-01-01T00:00:00Z",
+                             "windows": [{"from": "1h", "until": "2h", "status": 200, "latency": "1h"}]})"));
   auto slow = std::async(std::launch::async, [&] {
     Client client;
     Delivery d;
@@ -454,9 +429,7 @@ TEST(MockReceiver, LatencyDelaysOneAnswerWithoutHoldingUpOthers) {
 }
 
 TEST(MockReceiver, TimeoutWindowNeverAnswers) {
-  ReceiverOptions options;
-  options.script = script(R"({"windows": [{"from": "0s", "until": "1h", "timeout": true}]})");
-  Running rx(options);
+  Running rx(with_script(R"({"windows": [{"from": "0s", "until": "1h", "timeout": true}]})"));
   Client client;
   client.timeout_ms = 200;
   Reply reply = client.post(rx.url(), Delivery{});
@@ -470,9 +443,7 @@ TEST(MockReceiver, TimeoutWindowNeverAnswers) {
 }
 
 TEST(MockReceiver, DropWindowClosesTheConnectionWithoutAnAnswer) {
-  ReceiverOptions options;
-  options.script = script(R"({"windows": [{"from": "0s", "until": "1h", "drop": true}]})");
-  Running rx(options);
+  Running rx(with_script(R"({"windows": [{"from": "0s", "until": "1h", "drop": true}]})"));
   Client client;
   Reply reply = client.post(rx.url(), Delivery{});
   EXPECT_EQ(reply.code, CURLE_GOT_NOTHING);
@@ -568,10 +539,8 @@ TEST(MockReceiver, TracksOrderAndDuplicatesPerSubscription) {
 }
 
 TEST(MockReceiver, OnlyAcceptedRequestsCountForOrder) {
-  ReceiverOptions options;
-  options.script = script(R"({"clock": "virtual", "start": "2026-01-01T00:00:00Z",
-                              "windows": [{"from": "1h", "until": "2h", "status": 503}]})");
-  Running rx(options);
+  Running rx(with_script(R"({"clock": "virtual", "start": "2026-01-01T00:00:00Z",
+                             "windows": [{"from": "1h", "until": "2h", "status": 503}]})"));
   Client client;
   Delivery d;
   d.virtual_time = "2026-01-01T00:00:00.000Z";
@@ -680,7 +649,7 @@ TEST(MockReceiver, ChunkedBodyOverTheLimitIsAnswered413) {
 TEST(MockReceiver, RecordFileHasOneJsonLinePerRequest) {
   TempDir dir;
   ReceiverOptions options;
-  options.record_path = (dir / "record.jsonl").string();
+  options.record_path = dir.file("record.jsonl");
   options.secret = kSecret;
   Running rx(options);
   Client client;
@@ -748,7 +717,7 @@ TEST(MockReceiver, ListenRejectsBadAddressesAndOptions) {
 
 TEST(MockReceiver, ServesHttpsWithTheGivenCertificate) {
   TempDir dir;
-  std::string key = (dir / "key.pem").string(), cert = (dir / "cert.pem").string();
+  std::string key = dir.file("key.pem"), cert = dir.file("cert.pem");
   std::string command =
       "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost "
       "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -days 2 -keyout '" +
@@ -836,7 +805,7 @@ class Child {
 
 TEST(ReceiverCommand, PrintsItsAddressServesAndSummarizesOnSigterm) {
   TempDir dir;
-  std::string record = (dir / "record.jsonl").string();
+  std::string record = dir.file("record.jsonl");
   Child child({"receiver", "--listen", "127.0.0.1:0", "--record", record, "--threads", "2"});
   auto first = child.line();
   ASSERT_TRUE(first.has_value());
@@ -866,30 +835,19 @@ TEST(ReceiverCommand, PrintsItsAddressServesAndSummarizesOnSigterm) {
   EXPECT_FALSE(std::getline(in, line));
 }
 
-// Runs `hooksim ARGS 2>&1`; returns {exit status, output}.
-std::pair<int, std::string> run_command(const std::string& args) {
-  std::string command = std::string("'") + HOOKSIM_BINARY + "' " + args + " 2>&1";
-  FILE* p = ::popen(command.c_str(), "r");
-  std::string out;
-  char buffer[512];
-  while (size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
-  int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 TEST(ReceiverCommand, BadScriptOrFlagsExit2WithOneLineNamingTheProblem) {
   TempDir dir;
-  std::string path = (dir / "script.json").string();
+  std::string path = dir.file("script.json");
   std::ofstream(path) << R"({"windows": [{"from": "1h", "until": "1h", "status": 503}]})";
   EXPECT_EQ(
-      run_command("receiver --script '" + path + "'"),
+      run_hooksim_merged("receiver --script '" + path + "'"),
       std::make_pair(2, std::string("hooksim receiver script: windows[0].until: must be later than from\n")));
-  EXPECT_EQ(run_command("receiver --threads 0"),
+  EXPECT_EQ(run_hooksim_merged("receiver --threads 0"),
             std::make_pair(2, std::string("hooksim receiver: --threads: must be from 1 to 256\n")));
-  EXPECT_EQ(run_command("receiver --secret nope"),
+  EXPECT_EQ(run_hooksim_merged("receiver --secret nope"),
             std::make_pair(2, std::string("hooksim receiver: --secret: secret must start with whsec_\n")));
-  EXPECT_EQ(run_command("receiver --tls-cert x.pem").first, 2);
-  EXPECT_EQ(run_command("receiver --no-such-flag").first, 2);
+  EXPECT_EQ(run_hooksim_merged("receiver --tls-cert x.pem").first, 2);
+  EXPECT_EQ(run_hooksim_merged("receiver --no-such-flag").first, 2);
 }
 
 }  // namespace

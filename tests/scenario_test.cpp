@@ -1,22 +1,20 @@
 #include "sim/scenario.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <sys/wait.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "tests/cli_test_util.h"
 
 namespace hooksim::sim {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace hooksim::testutil;
 using nlohmann::json;
 
 // A scenario that uses every feature of the format; the bad-scenario cases below each break one field of it.
@@ -301,69 +299,6 @@ TEST(ScenarioParser, RejectsEachMistakeWithAMessageStartingWithTheJsonPath) {
 // ---------------------------------------------------------------------------------------------------------
 // Files and the hooksim binary.
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "hooksim_scenario_test.XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs `hooksim <args>` (args already quoted), capturing stdout and stderr through files in `dir`.
-RunResult run_hooksim(const std::string& args, const TempDir& dir) {
-  std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  std::string cmd = shell_quote(HOOKSIM_BINARY) + " " + args + " </dev/null >" + shell_quote(out) + " 2>" +
-                    shell_quote(err);
-  int rc = std::system(cmd.c_str());
-  RunResult r;
-  r.exit_code = (rc != -1 && WIFEXITED(rc)) ? WEXITSTATUS(rc) : -1;
-  r.out = read_file(out);
-  r.err = read_file(err);
-  return r;
-}
-
 const std::string kDemo = HOOKSIM_SOURCE_DIR "/scenarios/demo.json";
 
 TEST(ScenarioLoader, LoadsTheDemoScenario) {
@@ -400,7 +335,7 @@ TEST(SimulateCli, BadScenarioExitsTwoWithOneLineNamingTheFieldAndCreatesNoLog) {
   EXPECT_EQ(r.out, "");
   ASSERT_FALSE(r.err.empty());
   EXPECT_EQ(r.err.back(), '\n');
-  EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+  EXPECT_EQ(lines_of(r.err, /*keep_empty=*/true).size(), 1u) << r.err;
   EXPECT_NE(r.err.find("subscriptions[0].receiver.windows[1].from: "), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(log)) << "a rejected scenario must not create the log file";
 }
@@ -412,7 +347,7 @@ TEST(SimulateCli, InvalidJsonExitsTwo) {
   RunResult r = run_hooksim("simulate " + shell_quote(dir.file("broken.json")) + " --log " + shell_quote(log), dir);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+  EXPECT_EQ(lines_of(r.err, /*keep_empty=*/true).size(), 1u) << r.err;
   EXPECT_NE(r.err.find("not valid JSON"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(log));
 }
@@ -422,7 +357,7 @@ TEST(SimulateCli, MissingScenarioFileExitsTwo) {
   RunResult r = run_hooksim("simulate " + shell_quote(dir.file("does-not-exist.json")), dir);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+  EXPECT_EQ(lines_of(r.err, /*keep_empty=*/true).size(), 1u) << r.err;
   EXPECT_NE(r.err.find("does-not-exist.json"), std::string::npos) << r.err;
 }
 
@@ -446,7 +381,7 @@ TEST(SimulateCli, SameScenarioTwiceGivesIdenticalLogsAndAConsistentSummary) {
   EXPECT_EQ(a.back(), '\n');
 
   uint64_t delivered_lines = 0, attempt_lines = 0;
-  std::vector<std::string> lines = lines_of(a);
+  std::vector<std::string> lines = lines_of(a, /*keep_empty=*/true);
   for (size_t i = 0; i < lines.size(); ++i) {
     SCOPED_TRACE("log line " + std::to_string(i + 1) + ": " + lines[i]);
     json rec = json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
@@ -479,7 +414,7 @@ TEST(SimulateCli, LogToStdoutIsJsonLinesEndingWithTheSummary) {
   RunResult r = run_hooksim("simulate " + shell_quote(kDemo) + " --log -", dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
-  std::vector<std::string> lines = lines_of(r.out);
+  std::vector<std::string> lines = lines_of(r.out, /*keep_empty=*/true);
   ASSERT_GE(lines.size(), 2u) << r.out;
   for (size_t i = 0; i < lines.size(); ++i) {
     SCOPED_TRACE("stdout line " + std::to_string(i + 1) + ": " + lines[i]);
@@ -508,7 +443,7 @@ TEST(SimulateCli, FullScenarioRunsWithRestartAndReactivateActions) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   int restarts = 0;
-  for (const std::string& line : lines_of(read_file(log))) {
+  for (const std::string& line : lines_of(read_file(log), /*keep_empty=*/true)) {
     json rec = json::parse(line);
     if (rec["kind"] == "restart") {
       ++restarts;

@@ -257,9 +257,9 @@ TEST(AdminToken, EveryApiRouteRefusesRequestsWithoutTheTokenAndChangesNothing) {
   Serve s("routes", admin);
   ASSERT_TRUE(s.server.start());
   json sub = {{"id", "acme"}, {"url", "http://127.0.0.1:9/hook"}, {"token", "tok-1"}};
-  ASSERT_EQ(http("POST", s.server.url("/v1/subscriptions"), sub.dump(), bearer(admin)).status, 201);
+  ASSERT_EQ(http("POST", s.server.url("/v1/subscriptions"), sub.dump(), {bearer(admin)}).status, 201);
   const std::string before =
-      http("GET", s.server.url("/v1/subscriptions/acme"), std::nullopt, bearer(admin)).body;
+      http("GET", s.server.url("/v1/subscriptions/acme"), std::nullopt, {bearer(admin)}).body;
   struct Route {
     const char* method;
     const char* path;
@@ -283,14 +283,14 @@ TEST(AdminToken, EveryApiRouteRefusesRequestsWithoutTheTokenAndChangesNothing) {
         bearer(admin + "x"), bearer(admin.substr(1))}) {
     for (const Route& r : routes) {
       SCOPED_TRACE(std::string(r.method) + " " + r.path + " with '" + authorization + "'");
-      Reply reply = http(r.method, s.server.url(r.path), r.body, authorization);
+      Reply reply = http(r.method, s.server.url(r.path), r.body, {authorization});
       EXPECT_EQ(reply.status, 401) << reply.body;
       EXPECT_EQ(reply.j()["error"]["field"], "authorization") << reply.body;
     }
   }
   // Nothing changed: the subscription is as it was, no event was published, no other subscription exists.
-  EXPECT_EQ(http("GET", s.server.url("/v1/subscriptions/acme"), std::nullopt, bearer(admin)).body, before);
-  json list = http("GET", s.server.url("/v1/subscriptions"), std::nullopt, bearer(admin)).j();
+  EXPECT_EQ(http("GET", s.server.url("/v1/subscriptions/acme"), std::nullopt, {bearer(admin)}).body, before);
+  json list = http("GET", s.server.url("/v1/subscriptions"), std::nullopt, {bearer(admin)}).j();
   EXPECT_EQ(list["subscriptions"].size(), 1u);
   EXPECT_EQ(list["subscriptions"][0]["backlog"], 0);
   s.server.signal(SIGTERM);
@@ -326,7 +326,7 @@ TEST(Secrets, NeverAppearInLogsAnswersErrorsMetricsOrTheStatusPage) {
   auto call = [&](const std::string& method, const std::string& path,
                   const std::optional<std::string>& body = std::nullopt,
                   const std::string& authorization = "") {
-    Reply r = http(method, s.server.url(path), body, authorization.empty() ? bearer(admin) : authorization);
+    Reply r = http(method, s.server.url(path), body, {authorization.empty() ? bearer(admin) : authorization});
     outputs.push_back(method + " " + path + " -> " + std::to_string(r.status) + " " + r.body);
     return r;
   };
@@ -353,7 +353,7 @@ TEST(Secrets, NeverAppearInLogsAnswersErrorsMetricsOrTheStatusPage) {
             201);
   EXPECT_EQ(call("POST", "/v1/events", R"([{"id":"e1","type":"t"},{"id":"e2","type":"t"}])").status, 202);
   ASSERT_TRUE(eventually([&] {
-    json l = http("GET", s.server.url("/v1/subscriptions"), std::nullopt, bearer(admin)).j();
+    json l = http("GET", s.server.url("/v1/subscriptions"), std::nullopt, {bearer(admin)}).j();
     int done = 0;
     for (const auto& sub : l["subscriptions"])
       done += sub["id"] == "signed" ? sub["delivered"] == 2 : sub["attempts"] >= 1;

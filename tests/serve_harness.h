@@ -1,6 +1,7 @@
-// Shared by the process-level tests (crash audit, soak, security): an HTTP client, the `hooksim serve`
-// binary as a child process, in-process mock receivers that record what they receive, and the delivery
-// audit that checks a receiver record against what the publisher had acknowledged.
+// Shared by the tests that talk HTTP to the service or deliver to mock receivers (crash audit, soak,
+// security, service, HTTP delivery, check): an HTTP client, the `hooksim serve` binary as a child process
+// (killed and restarted under a publisher), in-process mock receivers that record what they receive, and the
+// delivery audit that checks a receiver record against what the publisher had acknowledged.
 #pragma once
 
 #include <curl/curl.h>
@@ -17,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +26,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -45,10 +48,21 @@ constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 // --- HTTP client ---
 
 struct Reply {
-  long status = 0;  // 0: no answer (connection refused or reset, the server died, ...)
+  long status = 0;  // 0: no answer (connection refused or reset, the server died, ...; see `error`)
   std::string body;
-  std::string error;
+  std::string content_type;
+  std::string error;  // curl's error, if any
   json j() const { return json::parse(body, nullptr, /*allow_exceptions=*/false); }
+};
+
+inline std::ostream& operator<<(std::ostream& os, const Reply& r) {
+  return os << r.status << " " << r.body.substr(0, 500) << (r.error.empty() ? "" : " (" + r.error + ")");
+}
+
+struct HttpOptions {
+  std::string authorization;     // the Authorization header's value; none when empty
+  bool expect_continue = false;  // send "Expect: 100-continue" with a body (curl waits for the answer first)
+  bool chunked = false;          // send the body with Transfer-Encoding: chunked
 };
 
 inline size_t collect_body(char* data, size_t size, size_t n, void* out) {
@@ -56,32 +70,56 @@ inline size_t collect_body(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+struct ChunkedSource {
+  const std::string* body;
+  size_t offset = 0;
+};
+
+inline size_t read_chunk(char* buffer, size_t size, size_t n, void* user) {
+  auto* src = static_cast<ChunkedSource*>(user);
+  size_t len = std::min(size * n, std::min<size_t>(src->body->size() - src->offset, 64 * 1024));
+  std::memcpy(buffer, src->body->data() + src->offset, len);
+  src->offset += len;
+  return len;
+}
+
+// One request on a new connection. A body is sent with POST and PATCH (and any method given one).
 inline Reply http(const std::string& method, const std::string& url,
-                  const std::optional<std::string>& body = std::nullopt,
-                  const std::string& authorization = "") {
+                  const std::optional<std::string>& body = std::nullopt, const HttpOptions& options = {}) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   Reply reply;
   CURL* c = curl_easy_init();
   curl_slist* headers = nullptr;
+  ChunkedSource source{body ? &*body : nullptr};
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
-  if (!authorization.empty())
-    headers = curl_slist_append(headers, ("Authorization: " + authorization).c_str());
+  if (!options.authorization.empty())
+    headers = curl_slist_append(headers, ("Authorization: " + options.authorization).c_str());
   if (body) {
     headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Expect:");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+    headers = curl_slist_append(headers, options.expect_continue ? "Expect: 100-continue" : "Expect:");
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    if (options.chunked) {
+      headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+      curl_easy_setopt(c, CURLOPT_READFUNCTION, read_chunk);
+      curl_easy_setopt(c, CURLOPT_READDATA, &source);
+    } else {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+    }
   }
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   CURLcode rc = curl_easy_perform(c);
   if (rc == CURLE_OK) {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
+    char* ct = nullptr;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    if (ct != nullptr) reply.content_type = ct;
   } else {
     reply.error = curl_easy_strerror(rc);
   }
@@ -251,6 +289,70 @@ class ServerProcess {
   uint16_t port_ = 0;
 };
 
+// --- publishing while the server is killed and restarted ---
+
+// Where a publisher thread sends while the test kills and restarts the server: the port of the server that
+// is up, and a generation that changes at each restart.
+class Endpoint {
+ public:
+  explicit Endpoint(uint16_t port) : port_(port) {}
+
+  struct Current {
+    uint16_t port;
+    int generation;
+  };
+  Current current() {
+    std::lock_guard lock(mu_);
+    return {port_, generation_};
+  }
+  // A restarted server listens on `port`: the next generation. Wakes wait_for_restart.
+  void restarted(uint16_t port) {
+    {
+      std::lock_guard lock(mu_);
+      port_ = port;
+      ++generation_;
+    }
+    cv_.notify_all();
+  }
+  // Waits until the generation is no longer `generation` or `stop` is set; false if neither came in 30 s.
+  bool wait_for_restart(int generation, const std::atomic<bool>& stop) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 30s, [&] { return generation_ != generation || stop; });
+  }
+  // Wakes wait_for_restart (after its `stop` was set).
+  void wake() { cv_.notify_all(); }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint16_t port_;
+  int generation_ = 0;
+};
+
+// Stops and joins a publisher thread however the test ends: sets its `stop`, wakes it, joins it.
+struct StopAndJoin {
+  std::thread& thread;
+  std::atomic<bool>& stop;
+  Endpoint& endpoint;
+  ~StopAndJoin() {
+    stop = true;
+    endpoint.wake();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+// Kills `server` with SIGKILL, starts it again on the same store and log, and tells `endpoint` its new port.
+// The kill time goes to `kill_times`: the wall clock, rounded up, once the process was reaped
+// (audit_deliveries tells the server instances apart by it). Fails fatally if the server does not die of
+// the SIGKILL or does not come back: call it under ASSERT_NO_FATAL_FAILURE.
+inline void kill_and_restart(ServerProcess& server, std::vector<TimePoint>& kill_times, Endpoint& endpoint) {
+  server.signal(SIGKILL);
+  ASSERT_EQ(server.wait_exit(), 128 + SIGKILL);
+  kill_times.push_back(std::chrono::ceil<Duration>(std::chrono::system_clock::now()));
+  ASSERT_TRUE(server.start());
+  endpoint.restarted(server.port());
+}
+
 // --- the receivers ---
 
 // What the receivers of one test received, in one record (the record file, kept in memory).
@@ -281,16 +383,34 @@ class Record {
   std::vector<net::RequestRecord> requests_;
 };
 
-// A mock receiver on its own io_context thread, checking signatures and recording into `record`.
+inline bool is_2xx(const net::RequestRecord& r) {
+  return r.action == net::RequestRecord::Action::kAnswer && r.status >= 200 && r.status < 300;
+}
+
+// A receiver script (net/mock_receiver.h) from its JSON text; the default script after a failed expectation.
+inline net::ReceiverScript receiver_script(const std::string& text) {
+  auto s = net::parse_receiver_script(json::parse(text));
+  EXPECT_TRUE(s.ok()) << s.status().message();
+  return s.ok() ? *s : net::ReceiverScript{};
+}
+
+// Receiver options: answer as the receiver script `script` says, checking signatures with kSecret.
+inline net::ReceiverOptions receiver_options(const std::string& script) {
+  net::ReceiverOptions options;
+  options.script = receiver_script(script);
+  options.secret = kSecret;
+  return options;
+}
+
+// A mock receiver on its own io_context thread, recording into `record` every request: when it is read, and
+// with its outcome.
 class Receiver {
  public:
-  explicit Receiver(const std::string& script, std::shared_ptr<Record> record = std::make_shared<Record>())
+  // Answers as `options` say (their on_request and on_record are replaced). By default: 200 at once, no
+  // signature checked.
+  explicit Receiver(net::ReceiverOptions options = {},
+                    std::shared_ptr<Record> record = std::make_shared<Record>())
       : record_(std::move(record)) {
-    net::ReceiverOptions options;
-    auto s = net::parse_receiver_script(json::parse(script));
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    if (s.ok()) options.script = *s;
-    options.secret = kSecret;
     options.on_request = [r = record_](const net::RequestRecord& req) { r->add_request(req); };
     options.on_record = [r = record_](const net::RequestRecord& rec) { r->add_record(rec); };
     rx_ = std::make_unique<net::MockReceiver>(io_, std::move(options));
@@ -298,14 +418,32 @@ class Receiver {
     EXPECT_TRUE(st.ok()) << st.message();
     thread_ = std::thread([this] { io_.run(); });
   }
+  // Answers as the receiver script `script` says, checking signatures with kSecret.
+  explicit Receiver(const std::string& script, std::shared_ptr<Record> record = std::make_shared<Record>())
+      : Receiver(receiver_options(script), std::move(record)) {}
   ~Receiver() { stop(); }
   void stop() {
     if (!thread_.joinable()) return;
     rx_->stop();
     thread_.join();
   }
-  std::string url() const { return rx_->url() + "/hook"; }
+  std::string url(const std::string& path = "/hook") const { return rx_->url() + path; }
+  // Every request with an outcome, in the order of their outcomes (of every receiver sharing the record).
+  std::vector<net::RequestRecord> records() { return record_->records(); }
+  // Every request, as soon as it was read (before its outcome).
   std::vector<net::RequestRecord> requests() { return record_->requests(); }
+  // (event id, sequence) of the 2xx answers to `sub`, in order.
+  std::vector<std::pair<std::string, uint64_t>> delivered(const std::string& sub) {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    for (const auto& r : records())
+      if (r.sub == sub && is_2xx(r)) out.emplace_back(r.event.value_or(""), r.seq.value_or(0));
+    return out;
+  }
+  std::vector<std::string> delivered_ids(const std::string& sub) {
+    std::vector<std::string> out;
+    for (auto& [id, seq] : delivered(sub)) out.push_back(id);
+    return out;
+  }
   net::ReceiverStats stats() const { return rx_->stats(); }
 
  private:
@@ -314,10 +452,6 @@ class Receiver {
   std::unique_ptr<net::MockReceiver> rx_;
   std::thread thread_;
 };
-
-inline bool is_2xx(const net::RequestRecord& r) {
-  return r.action == net::RequestRecord::Action::kAnswer && r.status >= 200 && r.status < 300;
-}
 
 // --- the audit ---
 

@@ -3,7 +3,6 @@
 // receivers. Every wait polls a condition with a deadline; no test depends on how fast anything runs.
 #include "service/service.h"
 
-#include <curl/curl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -15,7 +14,6 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -28,108 +26,25 @@
 #include "net/mock_receiver.h"
 #include "storage/disk_faults.h"
 #include "storage/rocks_store.h"
+#include "tests/serve_harness.h"
 
 namespace hooksim::service {
 namespace {
 
 using namespace std::chrono_literals;
+using harness::eventually;
+using harness::http;
+using harness::HttpOptions;
+using harness::kSecret;
+using harness::Reply;
 using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr const char* kToken = "tok-0123456789abcdef";
 constexpr size_t kBodyLimit = 4 * 1024 * 1024;
 // Retries every 100ms, for ever (give_up_after stays 7d): a failing subscription stays "retrying".
 const json kFastRetry = json::parse(R"({"immediate_retries":0,"delays":[],"repeat":"100ms"})");
-
-// --- HTTP client ---
-
-struct Reply {
-  long status = 0;  // 0 when the request failed at the transport level (see `error`)
-  std::string body;
-  std::string content_type;
-  std::string error;  // curl's error, if any
-
-  json j() const { return json::parse(body, nullptr, /*allow_exceptions=*/false); }
-};
-
-struct HttpOptions {
-  std::string authorization;     // the Authorization header's value; none when empty
-  bool expect_continue = false;  // send "Expect: 100-continue" with a body (curl waits for the answer first)
-  bool chunked = false;          // send the body with Transfer-Encoding: chunked
-};
-
-size_t collect_body(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-struct ChunkedSource {
-  const std::string* body;
-  size_t offset = 0;
-};
-
-size_t read_chunk(char* buffer, size_t size, size_t n, void* user) {
-  auto* src = static_cast<ChunkedSource*>(user);
-  size_t len = std::min(size * n, std::min<size_t>(src->body->size() - src->offset, 64 * 1024));
-  std::memcpy(buffer, src->body->data() + src->offset, len);
-  src->offset += len;
-  return len;
-}
-
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-// One request on a new connection. A body is sent with POST and PATCH (and any method given one).
-Reply http(const std::string& method, const std::string& url,
-           const std::optional<std::string>& body = std::nullopt, const HttpOptions& options = {}) {
-  init_curl_once();
-  Reply reply;
-  CURL* c = curl_easy_init();
-  curl_slist* headers = nullptr;
-  ChunkedSource source{body ? &*body : nullptr};
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
-  if (!options.authorization.empty())
-    headers = curl_slist_append(headers, ("Authorization: " + options.authorization).c_str());
-  if (body) {
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, options.expect_continue ? "Expect: 100-continue" : "Expect:");
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    if (options.chunked) {
-      headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
-      curl_easy_setopt(c, CURLOPT_READFUNCTION, read_chunk);
-      curl_easy_setopt(c, CURLOPT_READDATA, &source);
-    } else {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
-    }
-  }
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  CURLcode rc = curl_easy_perform(c);
-  if (rc == CURLE_OK) {
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
-    char* ct = nullptr;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    if (ct != nullptr) reply.content_type = ct;
-  } else {
-    reply.error = curl_easy_strerror(rc);
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(c);
-  return reply;
-}
-
-std::ostream& operator<<(std::ostream& os, const Reply& r) {
-  return os << r.status << " " << r.body.substr(0, 500) << (r.error.empty() ? "" : " (" + r.error + ")");
-}
 
 // Checks the documented error shape {"error":{"code","field","message"}} and its code and field.
 void expect_error(const Reply& r, long status, const std::string& code, const std::string& field) {
@@ -148,17 +63,6 @@ void expect_error(const Reply& r, long status, const std::string& code, const st
   EXPECT_FALSE(e["message"].get<std::string>().empty()) << r;
 }
 
-// Polls `done` until it holds or the deadline passes (a hang guard, not a timing expectation).
-template <typename Pred>
-bool eventually(Pred done, std::chrono::milliseconds limit = 30s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
 TimePoint utc(const json& j) {
   auto t = parse_utc(j.get<std::string>());
   EXPECT_TRUE(t.ok()) << j;
@@ -167,68 +71,22 @@ TimePoint utc(const json& j) {
 
 // --- the mock receiver ---
 
-// A mock receiver on its own io_context thread, recording every request (when read and when answered).
-class Receiver {
+// The shared receiver (tests/serve_harness.h), answering as `script` says even to a bad signature: it is
+// recorded, and the tests check the signature field themselves.
+class Receiver : public harness::Receiver {
  public:
-  explicit Receiver(const std::string& script = "{}") {
-    net::ReceiverOptions options;
-    auto s = net::parse_receiver_script(json::parse(script));
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    if (s.ok()) options.script = *s;
-    options.secret = kSecret;
-    options.accept_bad_signatures = true;  // recorded; the tests check the signature field themselves
-    options.on_request = [this](const net::RequestRecord& r) {
-      std::lock_guard lock(mu_);
-      requests_.push_back(r);
-    };
-    options.on_record = [this](const net::RequestRecord& r) {
-      std::lock_guard lock(mu_);
-      records_.push_back(r);
-    };
-    rx_ = std::make_unique<net::MockReceiver>(io_, std::move(options));
-    Status st = rx_->listen("127.0.0.1:0");
-    EXPECT_TRUE(st.ok()) << st.message();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~Receiver() {
-    rx_->stop();
-    thread_.join();
-  }
-
-  std::string url() const { return rx_->url() + "/hook"; }
-  // Every request with an outcome, in the order of their outcomes.
-  std::vector<net::RequestRecord> records() {
-    std::lock_guard lock(mu_);
-    return records_;
-  }
-  // Every request, as soon as it was read (before its outcome).
-  std::vector<net::RequestRecord> requests() {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-  // (event id, sequence) of the 2xx answers to `sub`, in order.
-  std::vector<std::pair<std::string, uint64_t>> delivered(const std::string& sub) {
-    std::vector<std::pair<std::string, uint64_t>> out;
-    for (const auto& r : records())
-      if (r.sub == sub && r.action == net::RequestRecord::Action::kAnswer && r.status >= 200 &&
-          r.status < 300)
-        out.emplace_back(r.event.value_or(""), r.seq.value_or(0));
-    return out;
-  }
-  std::vector<std::string> delivered_ids(const std::string& sub) {
-    std::vector<std::string> out;
-    for (auto& [id, seq] : delivered(sub)) out.push_back(id);
-    return out;
-  }
+  explicit Receiver(const std::string& script = "{}") : harness::Receiver(accepting_bad_signatures(script)) {}
 
  private:
-  boost::asio::io_context io_;
-  std::unique_ptr<net::MockReceiver> rx_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::vector<net::RequestRecord> records_;
-  std::vector<net::RequestRecord> requests_;
+  static net::ReceiverOptions accepting_bad_signatures(const std::string& script) {
+    net::ReceiverOptions options = harness::receiver_options(script);
+    options.accept_bad_signatures = true;
+    return options;
+  }
 };
+
+// (event id, sequence number): an entry of Receiver::delivered.
+using P = std::pair<std::string, uint64_t>;
 
 // --- the service ---
 
@@ -518,7 +376,6 @@ TEST_F(ServiceTest, PatchedFilterAppliesToTheNextPublish) {
   publish(json::array({event("t2", "tracking"), event("m2", "message")}));
   ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() >= 2; }));
   wait_drained("acme");
-  using P = std::pair<std::string, uint64_t>;
   EXPECT_THAT(rx.delivered("acme"), ::testing::ElementsAre(P{"t1", 1}, P{"m2", 2}));
   EXPECT_EQ(status("acme")["delivered"], 2);
 }
@@ -615,7 +472,6 @@ TEST_F(ServiceTest, RepeatedEventIdIsListedAsDuplicateAndDeliveredOnce) {
   publish(event("last"));
   ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() >= 4; }));
   wait_drained("acme");
-  using P = std::pair<std::string, uint64_t>;
   EXPECT_THAT(rx.delivered("acme"), ::testing::ElementsAre(P{"x", 1}, P{"y", 2}, P{"z", 3}, P{"last", 4}));
   EXPECT_EQ(rx.records().size(), 4u);
 }
@@ -631,7 +487,6 @@ TEST_F(ServiceTest, EventIdsAreRememberedAcrossRestarts) {
             json::parse(R"({"accepted":["c"],"duplicates":["b","a"]})"));
   ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() >= 3; }));
   wait_drained("acme");
-  using P = std::pair<std::string, uint64_t>;
   EXPECT_THAT(rx.delivered("acme"), ::testing::ElementsAre(P{"a", 1}, P{"b", 2}, P{"c", 3}));
 }
 
@@ -683,7 +538,6 @@ TEST_F(ServiceTest, RejectedPublishStoresNothing) {
   Reply p = patch("/v1/subscriptions/acme", json({{"url", up.url()}}).dump());
   ASSERT_EQ(p.status, 200) << p;
   wait_drained("acme");
-  using P = std::pair<std::string, uint64_t>;
   EXPECT_THAT(up.delivered("acme"), ::testing::ElementsAre(P{"e1", 1}, P{"e2", 2}, P{"g1", 3}));
 }
 
@@ -1036,6 +890,21 @@ TEST_F(ServiceTest, AdminTokenIsRequiredOnApiAndMetricsButNotOnTheStatusPage) {
 
 // --- group commit and concurrency ---
 
+// Runs `body(t)` on `n` threads, t = 0..n-1, started together; returns once all are done.
+template <typename Body>
+void run_together(int n, Body body) {
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < n; ++t) {
+    threads.emplace_back([&, t] {
+      ++ready;
+      while (ready < n) std::this_thread::yield();
+      body(t);
+    });
+  }
+  for (auto& th : threads) th.join();
+}
+
 TEST_F(ServiceTest, ConcurrentPublishesAreAllAcknowledgedAndDeliveredOnceInOrder) {
   ASSERT_NO_FATAL_FAILURE(start());
   Receiver rx;
@@ -1044,25 +913,18 @@ TEST_F(ServiceTest, ConcurrentPublishesAreAllAcknowledgedAndDeliveredOnceInOrder
   constexpr int kThreads = 8, kRequests = 20, kPerRequest = 3;
   std::vector<std::vector<std::string>> sent(kThreads);  // per thread, in publish order
   std::vector<std::vector<Reply>> replies(kThreads);
-  std::atomic<int> ready{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      ++ready;
-      while (ready < kThreads) std::this_thread::yield();  // start together
-      for (int r = 0; r < kRequests; ++r) {
-        json batch = json::array();
-        for (int i = 0; i < kPerRequest; ++i) {
-          int n = r * kPerRequest + i;
-          std::string id = "t" + std::to_string(t) + "-" + std::to_string(n);
-          batch.push_back(event(id, n % 2 == 0 ? "even" : "odd"));
-          sent[t].push_back(id);
-        }
-        replies[t].push_back(http("POST", url("/v1/events"), batch.dump()));
+  run_together(kThreads, [&](int t) {
+    for (int r = 0; r < kRequests; ++r) {
+      json batch = json::array();
+      for (int i = 0; i < kPerRequest; ++i) {
+        int n = r * kPerRequest + i;
+        std::string id = "t" + std::to_string(t) + "-" + std::to_string(n);
+        batch.push_back(event(id, n % 2 == 0 ? "even" : "odd"));
+        sent[t].push_back(id);
       }
-    });
-  }
-  for (auto& th : threads) th.join();
+      replies[t].push_back(http("POST", url("/v1/events"), batch.dump()));
+    }
+  });
 
   std::map<std::string, std::string> type_of;
   for (int t = 0; t < kThreads; ++t) {
@@ -1113,17 +975,10 @@ TEST_F(ServiceTest, ConcurrentRepeatsOfAnIdArePublishedOnce) {
   create("acme", rx.url());
   constexpr int kThreads = 6, kIds = 30;
   std::vector<std::vector<Reply>> replies(kThreads);
-  std::atomic<int> ready{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      ++ready;
-      while (ready < kThreads) std::this_thread::yield();
-      for (int i = 0; i < kIds; ++i)
-        replies[t].push_back(http("POST", url("/v1/events"), event("same-" + std::to_string(i)).dump()));
-    });
-  }
-  for (auto& th : threads) th.join();
+  run_together(kThreads, [&](int t) {
+    for (int i = 0; i < kIds; ++i)
+      replies[t].push_back(http("POST", url("/v1/events"), event("same-" + std::to_string(i)).dump()));
+  });
   std::map<std::string, int> accepted, duplicates;
   for (const auto& list : replies) {
     for (const Reply& r : list) {
@@ -1169,7 +1024,6 @@ TEST_F(ServiceTest, RestartResumesTheQueueAndTheRetryStreak) {
   publish(event("e3"));
   ASSERT_EQ(patch("/v1/subscriptions/acme", json({{"url", up.url()}}).dump()).status, 200);
   wait_drained("acme");
-  using P = std::pair<std::string, uint64_t>;
   EXPECT_THAT(up.delivered("acme"), ::testing::ElementsAre(P{"e1", 1}, P{"e2", 2}, P{"e3", 3}));
 }
 
@@ -1269,7 +1123,6 @@ TEST_F(ServiceTest, PublishOnAFullDiskIs503AndNothingOfItIsKept) {
   EXPECT_EQ(publish(event("e2")), json::parse(R"({"accepted":["e2"],"duplicates":[]})"));
   ASSERT_TRUE(eventually([&] { return rx.delivered("acme").size() == 3; }));
   wait_drained("acme");
-  using P = std::pair<std::string, uint64_t>;
   EXPECT_THAT(rx.delivered("acme"), ::testing::ElementsAre(P{"e1", 1}, P{"e4", 2}, P{"e2", 3}));
   EXPECT_EQ(get("/v1/subscriptions/other").status, 404);
 }

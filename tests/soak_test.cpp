@@ -116,10 +116,7 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
 
   // The publisher, on its own thread: batches with known ids; a batch without an answer (the server died)
   // is sent again with the same ids after the restart, or (one time in four) given up on.
-  std::mutex mu;  // guards port, generation and the RSS samples
-  std::condition_variable restarted;
-  uint16_t port = server->port();
-  int generation = 0;
+  Endpoint endpoint(server->port());
   std::mt19937_64 prng(20261130);
   std::vector<std::string> order;
   std::map<std::string, PublishedEvent> events;
@@ -145,13 +142,7 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
       const std::string body = batch.dump();
       bool decided = false;
       for (;;) {
-        uint16_t p;
-        int gen;
-        {
-          std::lock_guard lock(mu);
-          p = port;
-          gen = generation;
-        }
+        const auto [p, gen] = endpoint.current();
         Reply r = http("POST", "http://127.0.0.1:" + std::to_string(p) + "/v1/events", body);
         if (r.status == 202) {
           json j = r.j();
@@ -170,8 +161,7 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
             break;
           }
         }
-        std::unique_lock lock(mu);
-        if (!restarted.wait_for(lock, 30s, [&] { return generation != gen || stop_publishing; })) {
+        if (!endpoint.wait_for_restart(gen, stop_publishing)) {
           publisher_error = "the server did not come back";
           break;
         }
@@ -184,16 +174,7 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
       std::this_thread::sleep_until(next);
     }
   });
-  struct Joiner {
-    std::thread& t;
-    std::atomic<bool>& stop;
-    std::condition_variable& cv;
-    ~Joiner() {
-      stop = true;
-      cv.notify_all();
-      if (t.joinable()) t.join();
-    }
-  } joiner{publisher, stop_publishing, restarted};
+  StopAndJoin joiner{publisher, stop_publishing, endpoint};
 
   // The main loop: kills, reactivations, RSS samples.
   struct Sample {
@@ -222,21 +203,11 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
     if (elapsed() >= next_kill && elapsed() + 1 < static_cast<double>(seconds)) {
       next_kill += static_cast<double>(kill_every);
       std::this_thread::sleep_for(std::chrono::microseconds(rng() % 100'000));  // a seeded moment
-      server->signal(SIGKILL);
-      ASSERT_EQ(server->wait_exit(), 128 + SIGKILL);
-      kill_times.push_back(std::chrono::ceil<Duration>(std::chrono::system_clock::now()));
-      server = std::make_unique<ServerProcess>(dir / "data", dir / "serve.log");
-      ASSERT_TRUE(server->start());
-      {
-        std::lock_guard lock(mu);
-        port = server->port();
-        ++generation;
-      }
-      restarted.notify_all();
+      ASSERT_NO_FATAL_FAILURE(kill_and_restart(*server, kill_times, endpoint));
     }
   }
   stop_publishing = true;
-  restarted.notify_all();
+  endpoint.wake();
   publisher.join();
   ASSERT_EQ(publisher_error, "");
 
@@ -264,15 +235,13 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
   flapping.stop();
   fragile_rx.stop();
 
-  AuditInput input;
-  input.subs = subs;
-  input.events = events;
-  input.acknowledged = acknowledged;
-  input.abandoned = abandoned;
-  input.records = record->records();
-  input.kill_times = kill_times;
-  input.final_list = list;
-  AuditReport report = audit_deliveries(input);
+  AuditReport report = audit_deliveries({.subs = subs,
+                                         .events = events,
+                                         .acknowledged = acknowledged,
+                                         .abandoned = abandoned,
+                                         .records = record->records(),
+                                         .kill_times = kill_times,
+                                         .final_list = list});
   EXPECT_TRUE(report.problems.empty()) << join_lines(report.problems);
   EXPECT_GT(report.delivered, 0u);
   EXPECT_EQ(kill_times.size(), static_cast<size_t>(std::max(0L, (seconds - 1) / kill_every)));

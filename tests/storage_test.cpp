@@ -1,12 +1,10 @@
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,11 +12,13 @@
 #include "engine/subscription.h"
 #include "storage/record_codec.h"
 #include "storage/rocks_store.h"
+#include "tests/cli_test_util.h"
 
 namespace hooksim::storage {
 namespace {
 
 using namespace std::chrono_literals;
+using testutil::TempDir;
 
 constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
 
@@ -355,29 +355,7 @@ TEST(RecordCodec, SubKeyRoundTripsAndRejectsWrongLength) {
 // ---------------------------------------------------------------------------------------------------------
 // RocksQueueStore
 
-// A fresh directory under the system temp directory, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "hooksim_storage_test_XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  // Where the store lives: a subdirectory the store must create itself.
-  std::string db() const { return (path_ / "db").string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
+// A test's store lives in dir.file("db") of a fresh TempDir: a subdirectory the store must create itself.
 std::unique_ptr<RocksQueueStore> open_store(const std::string& path, StoreOptions options = {.sync = false}) {
   auto store = RocksQueueStore::open(path, options);
   EXPECT_TRUE(store.ok()) << store.status().message();
@@ -425,7 +403,7 @@ TEST(RocksQueueStore, BatchSurvivesReopen) {
   state.attempted = {{1, 2}};
   const std::string big_body(100000, 'z');
   {
-    auto store = open_store(dir.db());
+    auto store = open_store(dir.file("db"));
     ASSERT_NE(store, nullptr);
     auto batch = store->new_batch();
     batch->put_config(7, config);
@@ -437,7 +415,7 @@ TEST(RocksQueueStore, BatchSurvivesReopen) {
     auto st = store->write(*batch, Durability::kSynced);
     ASSERT_TRUE(st.ok()) << st.message();
   }
-  auto store = open_store(dir.db());
+  auto store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   auto subs = store->load_subscriptions();
   ASSERT_TRUE(subs.ok()) << subs.status().message();
@@ -456,7 +434,7 @@ TEST(RocksQueueStore, BatchSurvivesReopen) {
 
 TEST(RocksQueueStore, EmptyStoreHasNoSubscriptionsOrEvents) {
   TempDir dir;
-  auto store = open_store(dir.db());
+  auto store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   auto subs = store->load_subscriptions();
   ASSERT_TRUE(subs.ok()) << subs.status().message();
@@ -470,7 +448,7 @@ TEST(RocksQueueStore, EmptyStoreHasNoSubscriptionsOrEvents) {
 
 TEST(RocksQueueStore, PutConfigAndStateOverwrite) {
   TempDir dir;
-  auto store = open_store(dir.db());
+  auto store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   SubscriptionConfig config = full_config("s");
   DeliveryState state;
@@ -499,7 +477,7 @@ TEST(RocksQueueStore, PutConfigAndStateOverwrite) {
 
 TEST(RocksQueueStore, RemoveDeletesOnlyThatEvent) {
   TempDir dir;
-  auto store = open_store(dir.db());
+  auto store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   fill(*store, 3, 1, 4);
   {
@@ -515,7 +493,7 @@ TEST(RocksQueueStore, RemoveDeletesOnlyThatEvent) {
 
   // Still gone after a reopen (the removal reached the WAL).
   store.reset();
-  store = open_store(dir.db());
+  store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   expect_not_found(*store, 3, 2);
   EXPECT_EQ(count(*store, 3), 2u);
@@ -523,7 +501,7 @@ TEST(RocksQueueStore, RemoveDeletesOnlyThatEvent) {
 
 TEST(RocksQueueStore, RemoveRangeRemovesExactlyFirstToEnd) {
   TempDir dir;
-  auto store = open_store(dir.db());
+  auto store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   fill(*store, 1, 1, 11);
   fill(*store, 2, 1, 11);
@@ -558,7 +536,7 @@ TEST(RocksQueueStore, RemoveRangeRemovesExactlyFirstToEnd) {
 
 TEST(RocksQueueStore, RemoveRangeSpanningByteBoundaries) {
   TempDir dir;
-  auto store = open_store(dir.db());
+  auto store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   fill(*store, 5, 250, 262);
   {
@@ -575,7 +553,7 @@ TEST(RocksQueueStore, RemoveRangeSpanningByteBoundaries) {
 
 TEST(RocksQueueStore, EraseSubscriptionRemovesConfigStateAndQueue) {
   TempDir dir;
-  auto store = open_store(dir.db());
+  auto store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   for (uint64_t key : {1, 2, 3}) {
     auto batch = store->new_batch();
@@ -608,7 +586,7 @@ TEST(RocksQueueStore, EraseSubscriptionRemovesConfigStateAndQueue) {
   };
   check(*store);
   store.reset();
-  store = open_store(dir.db());
+  store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   check(*store);
 
@@ -653,7 +631,7 @@ TEST(RocksQueueStore, EventIdsAreKeptForEverWithoutARetention) {
 
 TEST(RocksQueueStore, BatchAppliesOperationsInOrder) {
   TempDir dir;
-  auto store = open_store(dir.db());
+  auto store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   {
     auto batch = store->new_batch();
@@ -669,7 +647,7 @@ TEST(RocksQueueStore, BatchAppliesOperationsInOrder) {
 
 TEST(RocksQueueStore, BatchIsInvisibleUntilWritten) {
   TempDir dir;
-  auto store = open_store(dir.db());
+  auto store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   auto batch = store->new_batch();
   batch->put_config(9, full_config("nine"));
@@ -697,7 +675,7 @@ TEST(RocksQueueStore, BatchIsInvisibleUntilWritten) {
 TEST(RocksQueueStore, UnwrittenBatchIsLostOnReopen) {
   TempDir dir;
   {
-    auto store = open_store(dir.db());
+    auto store = open_store(dir.file("db"));
     ASSERT_NE(store, nullptr);
     auto batch = store->new_batch();
     batch->put_config(1, full_config("one"));
@@ -705,7 +683,7 @@ TEST(RocksQueueStore, UnwrittenBatchIsLostOnReopen) {
     batch->enqueue(1, 1, TimePoint{}, "a", "A");
     // never written
   }
-  auto store = open_store(dir.db());
+  auto store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   auto subs = store->load_subscriptions();
   ASSERT_TRUE(subs.ok());
@@ -715,7 +693,7 @@ TEST(RocksQueueStore, UnwrittenBatchIsLostOnReopen) {
 
 TEST(RocksQueueStore, LoadSubscriptionsInAscendingKeyOrder) {
   TempDir dir;
-  auto store = open_store(dir.db());
+  auto store = open_store(dir.file("db"));
   ASSERT_NE(store, nullptr);
   // Written out of order; 256 and 1 differ only in a byte that little-endian would sort first.
   const std::vector<uint64_t> keys = {300, 2, 1ull << 40, 256, 1, 0, 255, (1ull << 63) + 5};
@@ -742,7 +720,7 @@ TEST(RocksQueueStore, LoadSubscriptionsInAscendingKeyOrder) {
 
 TEST(RocksQueueStore, OpeningARegularFileFails) {
   TempDir dir;
-  std::filesystem::path file = dir.path() / "not_a_dir";
+  std::filesystem::path file = dir.file("not_a_dir");
   { std::ofstream(file) << "hello"; }
   auto store = RocksQueueStore::open(file.string(), StoreOptions{});
   ASSERT_FALSE(store.ok());
@@ -757,7 +735,7 @@ TEST(RocksQueueStore, OpeningARegularFileFails) {
 
 TEST(RocksQueueStore, OpeningMissingDirectoryWithoutCreateFails) {
   TempDir dir;
-  auto store = RocksQueueStore::open(dir.db(), StoreOptions{.sync = false, .create_if_missing = false});
+  auto store = RocksQueueStore::open(dir.file("db"), StoreOptions{.sync = false, .create_if_missing = false});
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), Status::Code::kIOError);
 }
@@ -765,7 +743,7 @@ TEST(RocksQueueStore, OpeningMissingDirectoryWithoutCreateFails) {
 TEST(RocksQueueStore, SyncedStoreWritesAndReads) {
   TempDir dir;
   {
-    auto store = open_store(dir.db(), StoreOptions{.sync = true});
+    auto store = open_store(dir.file("db"), StoreOptions{.sync = true});
     ASSERT_NE(store, nullptr);
     auto batch = store->new_batch();
     batch->put_config(1, full_config("synced"));
@@ -779,7 +757,7 @@ TEST(RocksQueueStore, SyncedStoreWritesAndReads) {
     st = store->write(*ack, Durability::kBuffered);
     ASSERT_TRUE(st.ok()) << st.message();
   }
-  auto store = open_store(dir.db(), StoreOptions{.sync = true});
+  auto store = open_store(dir.file("db"), StoreOptions{.sync = true});
   ASSERT_NE(store, nullptr);
   auto subs = store->load_subscriptions();
   ASSERT_TRUE(subs.ok()) << subs.status().message();
