@@ -621,12 +621,12 @@ std::vector<bool> ids_after_compaction(const std::string& path, Duration retenti
 
 TEST(RocksQueueStore, EventIdsPastTheRetentionAreDroppedWhenCompacted) {
   TempDir dir;
-  EXPECT_EQ(ids_after_compaction(dir.db(), std::chrono::hours(1)), std::vector<bool>({false, true, false}));
+  EXPECT_EQ(ids_after_compaction(dir.file("db"), std::chrono::hours(1)), std::vector<bool>({false, true, false}));
 }
 
 TEST(RocksQueueStore, EventIdsAreKeptForEverWithoutARetention) {
   TempDir dir;
-  EXPECT_EQ(ids_after_compaction(dir.db(), Duration::zero()), std::vector<bool>({true, true, false}));
+  EXPECT_EQ(ids_after_compaction(dir.file("db"), Duration::zero()), std::vector<bool>({true, true, false}));
 }
 
 TEST(RocksQueueStore, BatchAppliesOperationsInOrder) {
