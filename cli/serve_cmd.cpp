@@ -49,10 +49,10 @@ Command add_serve(CLI::App& app) {
   cmd->add_flag("--refuse-private-addresses", options->curl.refuse_private_addresses,
                 "Refuse receivers on private, loopback or link-local addresses (checked on the address "
                 "connected to, after DNS); subscription URLs with such a literal IP are rejected");
-  auto retention = std::make_shared<std::string>("7d");
+  auto retention = std::make_shared<std::string>(format_duration(options->event_id_retention));
   cmd->add_option("--event-id-retention", *retention,
-                  "How long a published event id is remembered as a duplicate, e.g. 7d or 36h (default 7d; 0: "
-                  "for ever)");
+                  "How long a published event id is remembered as a duplicate, e.g. 7d or 36h (default " + *retention +
+                      "; 0: for ever)");
   return [cmd, options, retention]() {
     if (!*cmd) return -1;
     auto d = *retention == "0" ? Result<Duration>(Duration::zero()) : parse_duration(*retention);

@@ -34,8 +34,8 @@ struct StoreOptions {
   // Creates the directory and an empty store when there is none.
   bool create_if_missing = true;
   // Event ids (QueueStore::remember_event_id) are kept at least this long after their publish, then
-  // dropped when RocksDB next compacts the file holding them (a file is compacted at least once a day).
-  // Zero keeps them for ever.
+  // dropped when RocksDB next compacts the file holding them (each file at least once per retention period,
+  // and at most once a day for that reason). Zero keeps them for ever.
   Duration event_id_retention = Duration::zero();
   // Tests only: RocksDB's file writes go through a file system that fails them while the switch is on
   // (storage/disk_faults.h). Must outlive the store.
@@ -44,15 +44,16 @@ struct StoreOptions {
 
 // What the store holds in memory, in bytes (RocksDB's own accounting).
 struct StoreMemory {
-  uint64_t memtables = 0;      // writes not yet flushed, all families; bounded by kMemtableBudget
-  uint64_t block_cache = 0;    // data, index and filter blocks; bounded by kBlockCacheBytes
-  uint64_t table_readers = 0;  // what open table files hold outside the cache (small: their index is cached)
+  uint64_t memtables = 0;      // writes not yet flushed, all families; a flush starts at kMemtableBudget
+  uint64_t block_cache = 0;    // data blocks; bounded by kBlockCacheBytes
+  uint64_t table_readers = 0;  // index and filter blocks of the open table files: grows with the stored data
 };
 
 class RocksQueueStore final : public QueueStore {
  public:
-  // The memory budget (docs/design.md#memory): memtables of all families together (RocksDB flushes the
-  // largest when they reach it), and the block cache shared by all families.
+  // The memory budget (docs/design.md#memory): memtables of all families together (past it RocksDB flushes
+  // the family with the oldest memtable; memtables being flushed still count, so it is not a hard cap), and
+  // the capacity of the block cache shared by all families.
   static constexpr size_t kMemtableBudget = 64 << 20;
   static constexpr size_t kBlockCacheBytes = 32 << 20;
 

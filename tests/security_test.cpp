@@ -252,6 +252,23 @@ TEST(ServeOptions, ARetentionThatIsNotADurationIsRefusedBeforeTheStoreIsCreated)
   }
 }
 
+TEST(ServeOptions, AcceptedRetentionsStartTheServerAndARepeatedIdIsStillADuplicate) {
+  for (const char* retention : {"0", "0s", "36h"}) {
+    harness::TempDir dir("retention");
+    harness::ServerProcess server(dir / "data", dir / "serve.log", "", {"--event-id-retention", retention});
+    ASSERT_TRUE(server.start()) << retention << ": " << harness::read_file(dir / "serve.log");
+    const std::string event = R"({"id":"e1","type":"tracking","account":"acme"})";
+    harness::Reply first = harness::http("POST", server.url("/v1/events"), event);
+    harness::Reply again = harness::http("POST", server.url("/v1/events"), event);
+    ASSERT_EQ(first.status, 202) << retention << ": " << first.body;
+    ASSERT_EQ(again.status, 202) << retention << ": " << again.body;
+    EXPECT_EQ(first.j()["accepted"], json::array({"e1"})) << retention;
+    EXPECT_EQ(again.j()["duplicates"], json::array({"e1"})) << retention;
+    server.signal(SIGTERM);
+    EXPECT_EQ(server.wait_exit(), 0) << retention;
+  }
+}
+
 TEST(AdminToken, EveryApiRouteRefusesRequestsWithoutTheTokenAndChangesNothing) {
   const std::string admin = "adm1n-T0ken-for-routes";
   Serve s("routes", admin);

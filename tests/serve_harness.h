@@ -319,8 +319,12 @@ class Endpoint {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, 30s, [&] { return generation_ != generation || stop; });
   }
-  // Wakes wait_for_restart (after its `stop` was set).
-  void wake() { cv_.notify_all(); }
+  // Wakes wait_for_restart (after its `stop` was set). Taking the lock orders this after a waiter's check of
+  // `stop`, so the wakeup cannot fall between that check and its wait.
+  void wake() {
+    { std::lock_guard lock(mu_); }
+    cv_.notify_all();
+  }
 
  private:
   std::mutex mu_;
