@@ -117,7 +117,7 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   // Memory (docs/design.md#memory): one budget for the memtables of all families together, and one block
   // cache shared by all families. Index and filter blocks stay outside the cache, with their table files:
   // they grow with the stored data (backlog and retained event ids), but keeping them in a cache this
-  // size made a restart on 10M queued events 0.4 s slower (bench/README.md).
+  // size made a restart on 10M queued events about 0.5 s slower (bench/README.md, "Session 3").
   db_options.db_write_buffer_size = kMemtableBudget;
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCacheBytes);
   auto family = [&cache](bool bloom) {
@@ -142,8 +142,8 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
     event_id_options.compaction_filter = expired_ids.get();
     // Without new writes a file is never compacted: rewrite each file once it is a retention period old
     // (at least a day), so an id is forgotten by about twice the retention after its publish.
-    event_id_options.periodic_compaction_seconds = static_cast<uint64_t>(
-        std::max<int64_t>(24 * 60 * 60, std::chrono::duration_cast<std::chrono::seconds>(options.event_id_retention).count()));
+    const int64_t retention_s = std::chrono::duration_cast<std::chrono::seconds>(options.event_id_retention).count();
+    event_id_options.periodic_compaction_seconds = static_cast<uint64_t>(std::max<int64_t>(24 * 60 * 60, retention_s));
   }
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {

@@ -34,8 +34,8 @@ struct StoreOptions {
   // Creates the directory and an empty store when there is none.
   bool create_if_missing = true;
   // Event ids (QueueStore::remember_event_id) are kept at least this long after their publish, then
-  // dropped when RocksDB next compacts the file holding them (each file at least once per retention period,
-  // and at most once a day for that reason). Zero keeps them for ever.
+  // dropped when RocksDB next compacts the file holding them (a file is rewritten once it is a retention
+  // period old, or a day if the retention is shorter). Zero keeps them for ever.
   Duration event_id_retention = Duration::zero();
   // Tests only: RocksDB's file writes go through a file system that fails them while the switch is on
   // (storage/disk_faults.h). Must outlive the store.
@@ -75,6 +75,7 @@ class RocksQueueStore final : public QueueStore {
 
   // Number of events queued for subscription `key`, counted by scanning (for tests and audits only).
   Result<uint64_t> count_queued(uint64_t key);
+  // What the store holds in memory now (for /metrics).
   StoreMemory memory_usage();
   // Tests only: compacts the event ids now, dropping those past StoreOptions::event_id_retention.
   Status compact_event_ids();
