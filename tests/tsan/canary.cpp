@@ -38,8 +38,8 @@ struct Counters {
   long delivered = 0;
 };
 
-// A function whose signature names RocksDB types, as hooksim's store does: a suppression matching
-// "rocksdb::" anywhere in a frame would hide this race.
+// A function of ours that takes RocksDB types, as hooksim's store does: suppressions aimed at RocksDB must
+// not hide a race in it.
 __attribute__((noinline)) void copy_into(std::string& out, const rocksdb::Slice& value) {
   out.assign(value.data(), value.size());
 }
