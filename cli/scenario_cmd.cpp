@@ -37,7 +37,8 @@ int run_scenario(ScenarioArgs& a) {
     return 2;
   }
   // Refused before anything is written: a url under simulate, a literal private address under
-  // run --refuse-private-addresses.
+  // run --refuse-private-addresses, a --data directory that is not empty.
+  a.options.data_dir = a.data_dir;
   if (Status st = sim::check_scenario_fits(*scenario, a.options); !st.ok()) {
     std::cerr << me << st.message() << "\n";
     return 2;
@@ -47,7 +48,6 @@ int run_scenario(ScenarioArgs& a) {
     return 2;
   }
   sim::RunOptions& options = a.options;
-  options.data_dir = a.data_dir;
   options.log_payloads = a.log_payloads;
   // The report is made from the log file afterwards; without a log file (none, or stdout) the log goes to a
   // temporary file first (copied to stdout after the run for --log -).

@@ -267,6 +267,10 @@ nlohmann::ordered_json Summary::to_json() const {
 }
 
 Status check_scenario_fits(const Scenario& scenario, const RunOptions& options) {
+  const std::string& dir = options.data_dir;
+  if (!dir.empty() && fs::exists(dir) && !fs::is_empty(dir))
+    return Status::InvalidArgument(
+        fmt::format("--data {}: directory is not empty (a scenario starts from an empty store)", dir));
   for (size_t i = 0; i < scenario.subscriptions.size(); ++i) {
     const ScenarioSubscription& s = scenario.subscriptions[i];
     if (!s.real()) continue;
@@ -286,11 +290,7 @@ Status check_scenario_fits(const Scenario& scenario, const RunOptions& options) 
 Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options) {
   auto wall_start = std::chrono::steady_clock::now();
   HOOKSIM_RETURN_IF_ERROR(check_scenario_fits(scenario, options));
-  const std::string& dir = options.data_dir;
-  if (!dir.empty() && fs::exists(dir) && !fs::is_empty(dir)) {
-    return Status::InvalidArgument(fmt::format("--data {}: directory is not empty (a scenario starts from an empty store)", dir));
-  }
-  Run run(scenario, options, dir);
+  Run run(scenario, options, options.data_dir);
   HOOKSIM_RETURN_IF_ERROR(run.start());
   return run.finish(wall_start);
 }

@@ -59,16 +59,16 @@ struct Summary {
   nlohmann::ordered_json to_json() const;
 };
 
-// Whether `scenario` can run with `options`, without running anything: InvalidArgument, naming the field
-// by its JSON path, when a subscription has a url under kVirtual (simulate sends nothing over the network),
-// or when options.curl.refuse_private_addresses is set and a url's host is a literal private or loopback
+// Whether `scenario` can run with `options`, without running anything: InvalidArgument when
+// options.data_dir exists and is not empty (a scenario starts from an empty store), or, naming the field by
+// its JSON path, when a subscription has a url under kVirtual (simulate sends nothing over the network), or
+// when options.curl.refuse_private_addresses is set and a url's host is a literal private or loopback
 // address (net::check_url_host_not_private; a name is judged by CurlTransport on the address it connects
 // to). run_simulation() checks this first; a caller that writes files may check it before creating them.
 Status check_scenario_fits(const Scenario& scenario, const RunOptions& options);
 
 // Runs `scenario` from its start to start + duration. Errors: InvalidArgument when the scenario does not
-// fit the options (check_scenario_fits) or the data directory is not empty; IOError when the store could
-// not be opened or written.
+// fit the options (check_scenario_fits); IOError when the store could not be opened or written.
 Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options);
 
 }  // namespace hooksim::sim
