@@ -55,7 +55,7 @@ Command add_serve(CLI::App& app) {
                       "; 0: for ever)");
   return [cmd, options, retention]() {
     if (!*cmd) return -1;
-    auto d = *retention == "0" ? Result<Duration>(Duration::zero()) : parse_duration(*retention);
+    auto d = parse_duration(*retention);
     if (!d.ok()) {
       std::cerr << "hooksim serve: --event-id-retention: " << d.status().message() << "\n";
       return 2;

@@ -53,8 +53,11 @@ class DeliveryObserver {
   virtual ~DeliveryObserver() = default;
   virtual void on_attempt(const AttemptRecord&) {}
   virtual void on_lifecycle(const LifecycleRecord&) {}
-  // After a successful publish, once per event of the call, in order (also for events no queue took).
+  // After a successful publish, once per event of the call, in order (also for events no queue took); only
+  // when wants_published() is true, so that an observer without use for it (the service) costs publish
+  // nothing.
   virtual void on_published(const PublishRecord&) {}
+  virtual bool wants_published() const { return false; }
   // A store failure the engine could not report to a caller (e.g. while acknowledging a delivery).
   virtual void on_error(std::string_view /*sub*/, const Status&) {}
 };

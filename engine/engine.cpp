@@ -222,11 +222,12 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
   uint64_t entries = 0;
   TimePoint now = scheduler_.now();
   // For the observer: each event's body and the queues it joined (queued[first[i]..first[i+1])).
-  std::vector<std::string> bodies;
+  const bool report = observer_ != nullptr && observer_->wants_published();
+  std::vector<std::string> bodies(report ? events.size() : 0);
   std::vector<std::pair<std::string_view, uint64_t>> queued;
   std::vector<size_t> first;
   for (size_t i = 0; i < events.size(); ++i) {
-    if (observer_) first.push_back(queued.size());
+    if (report) first.push_back(queued.size());
     if (skip[i]) continue;
     const Event& event = events[i];
     if (options_.dedupe_event_ids) batch->remember_event_id(event.id, now);
@@ -239,14 +240,11 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
         continue;
       }
       if (body.empty()) body = make_envelope(event);
-      if (observer_) queued.emplace_back(sub->config.id, sub->state.next_seq);
+      if (report) queued.emplace_back(sub->config.id, sub->state.next_seq);
       batch->enqueue(sub->key, sub->state.next_seq++, now, event.id, body);
       ++entries;
     }
-    if (observer_) {
-      bodies.resize(events.size());
-      bodies[i] = std::move(body);
-    }
+    if (report) bodies[i] = std::move(body);
   }
   for (auto& [sub, old] : touched) add_state(*batch, *sub);
   if (batch->size() > 0) {
@@ -259,7 +257,7 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
     for (auto& [sub, old] : touched) sub->unremoved.clear();
   }
   out.fanout = entries;
-  if (observer_) {
+  if (report) {
     first.push_back(queued.size());
     std::span<const std::pair<std::string_view, uint64_t>> all(queued);
     for (size_t i = 0; i < events.size(); ++i) {

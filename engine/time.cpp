@@ -32,6 +32,7 @@ Result<Duration> parse_duration(std::string_view text) {
         fmt::format("invalid duration '{}': {} (expected e.g. 250ms, 30s, 5m, 2h30m, 1d12h)", text, why));
   };
   if (text.empty()) return bad("empty");
+  if (text == "0") return Duration::zero();  // the one amount that needs no unit
   int64_t total = 0;
   int last_rank = -1;
   size_t i = 0;
@@ -120,7 +121,8 @@ std::string format_utc(TimePoint t) {
                        static_cast<unsigned>(ymd.day()), hms.hours().count(), hms.minutes().count(),
                        hms.seconds().count(), hms.subseconds().count());
   }
-  // Written digit by digit: this runs for every envelope, and fmt::format was an eighth of its cost.
+  // Written digit by digit: this runs for every envelope, and fmt::format here was 12–18% of a simulated
+  // week (bench/README.md).
   char buf[] = "0000-00-00T00:00:00.000Z";
   auto put = [&buf](int pos, int width, unsigned value) {
     for (int i = pos + width - 1; i >= pos; --i, value /= 10) buf[i] = static_cast<char>('0' + value % 10);

@@ -57,9 +57,10 @@ class AsioScheduler final : public Scheduler {
   bool stopped_ = false;
   TimerQueue timers_;
   // Wakes run_until() for the next timer. It stays armed across loop iterations and is re-armed only when
-  // it would fire too late: re-arming it around every I/O completion cost two timerfd_settime calls each,
-  // a third of serve's CPU while delivering. The wait's handler may outlive this object on the io_context,
-  // so it reaches `wake_` through a weak pointer.
+  // it would fire too late: re-arming it around every I/O completion cost two timerfd_settime calls each
+  // (together with curl's timer, net/curl_transport.h, 32% of serve's CPU while delivering; bench/README.md).
+  // The wait's handler may outlive this object on the io_context, so it reaches `wake_` through a weak
+  // pointer.
   struct Wake {
     bool armed = false;
     uint64_t generation = 0;  // of the wait in progress; a superseded wait's completion changes nothing

@@ -22,6 +22,7 @@ scripts/setup.sh
 if ! command -v wrk >/dev/null; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends wrk
 fi
 bdir=${HOOKSIM_BENCH_DIR:-build-bench}

@@ -11,6 +11,7 @@
 // ends, and their t_ms is when it began.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <ostream>
 #include <set>
@@ -50,6 +51,7 @@ class AttemptLogWriter final : public DeliveryObserver {
   void on_attempt(const AttemptRecord& r) override;
   void on_lifecycle(const LifecycleRecord& r) override;
   void on_published(const PublishRecord& r) override;
+  bool wants_published() const override { return true; }
   void on_restart(TimePoint at);
 
  private:
@@ -96,7 +98,11 @@ class ObserverFanout final : public DeliveryObserver {
     for (auto* o : observers_) o->on_error(sub, st);
   }
   void on_published(const PublishRecord& r) override {
-    for (auto* o : observers_) o->on_published(r);
+    for (auto* o : observers_)
+      if (o->wants_published()) o->on_published(r);
+  }
+  bool wants_published() const override {
+    return std::any_of(observers_.begin(), observers_.end(), [](auto* o) { return o->wants_published(); });
   }
 
  private:

@@ -33,6 +33,7 @@ class ProgressMeter final : public DeliveryObserver {
 
   void on_attempt(const AttemptRecord& r) override;
   void on_published(const PublishRecord& r) override;
+  bool wants_published() const override { return true; }
   // Erases the line (the summary that follows starts on a clean line). Idempotent.
   void finish();
 

@@ -1,6 +1,6 @@
 // `hooksim report`: what happened in a run, from its attempt log. The log is streamed once; everything
 // kept is bounded by the number of subscriptions, the chart resolution and the backlog (never by the
-// number of records), so a fleet-week log with millions of attempts needs a few MB.
+// number of records), so memory follows the subscriptions and the undelivered events, not the log's length.
 //
 //   ReportBuilder builder;
 //   for each LogRecord r: builder.add(r);

@@ -31,6 +31,7 @@ struct PublishRecorder : DeliveryObserver {
     for (const auto& [sub, seq] : r.queued) p.queued.emplace_back(std::string(sub), seq);
     seen.push_back(std::move(p));
   }
+  bool wants_published() const override { return true; }
   std::vector<Published> seen;
 };
 

@@ -14,11 +14,12 @@ TEST(Duration, ParsesEveryUnitAndCombinations) {
   EXPECT_EQ(*parse_duration("2h30m"), 2h + 30min);
   EXPECT_EQ(*parse_duration("1d12h"), 36h);
   EXPECT_EQ(*parse_duration("0s"), 0ms);
+  EXPECT_EQ(*parse_duration("0"), 0ms);  // the one amount without a unit
   EXPECT_EQ(*parse_duration("1d2h3m4s5ms"), 24h + 2h + 3min + 4s + 5ms);
 }
 
 TEST(Duration, RejectsMalformedText) {
-  for (const char* bad : {"", "5", "m", "5x", "-5m", "+5m", "5m2h", "5m5m", "1.5h", " 5m", "5m ", "99999999999999999999d"}) {
+  for (const char* bad : {"", "5", "00", "0m0", "m", "5x", "-5m", "+5m", "5m2h", "5m5m", "1.5h", " 5m", "5m ", "99999999999999999999d"}) {
     auto d = parse_duration(bad);
     ASSERT_FALSE(d.ok()) << bad;
     EXPECT_NE(d.status().message().find("invalid duration"), std::string::npos);
