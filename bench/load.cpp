@@ -1,4 +1,5 @@
-// hooksim_load: the load generator and probes of the end-to-end benchmark (scripts/bench.sh, bench/README.md).
+// hooksim_load: the load generator and probes of the end-to-end benchmark (scripts/bench.sh,
+// bench/README.md).
 //
 //   hooksim_load subscribe --api URL --count N --target URL [--per-vehicle]
 //   hooksim_load publish   --api URL (--events N | --seconds S) [--connections C] [--batch B] [--vehicles V]
@@ -11,9 +12,6 @@
 // Every subcommand prints one JSON object on stdout with what it measured. The HTTP client is libcurl's easy
 // interface, one keep-alive connection per thread: the generator must not be the bottleneck of a
 // publish benchmark on two cores, and a few blocking threads are the cheapest client there is.
-#include <CLI/CLI.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <signal.h>
@@ -21,8 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -42,7 +43,9 @@ using namespace hooksim;
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::ordered_json;
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 [[noreturn]] void die(const std::string& what) {
   std::cerr << "hooksim_load: " << what << "\n";
@@ -119,7 +122,8 @@ uint64_t delivered_total(Http& http, const std::string& api) {
   return std::stoull(m.substr(at + sizeof("\nhooksim_deliveries_total ") - 1));
 }
 
-// --- subscribe -----------------------------------------------------------------------------------------------
+// --- subscribe
+// -----------------------------------------------------------------------------------------------
 int subscribe(const std::string& api, uint64_t count, const std::string& target, bool per_vehicle) {
   Http http;
   auto t0 = Clock::now();
@@ -135,7 +139,8 @@ int subscribe(const std::string& api, uint64_t count, const std::string& target,
   return 0;
 }
 
-// --- publish -------------------------------------------------------------------------------------------------
+// --- publish
+// -------------------------------------------------------------------------------------------------
 int publish(const std::string& api, uint64_t events, double seconds, int connections, int batch,
             uint64_t vehicles, const std::string& prefix) {
   std::atomic<uint64_t> next{0}, accepted{0}, requests{0};
@@ -185,8 +190,9 @@ int publish(const std::string& api, uint64_t events, double seconds, int connect
   return 0;
 }
 
-// --- wait ----------------------------------------------------------------------------------------------------
-// Polls /metrics every 5 ms until `target` deliveries; prints when the count first moved and when it got there.
+// --- wait
+// ---------------------------------------------------------------------------------------------------- Polls
+// /metrics every 5 ms until `target` deliveries; prints when the count first moved and when it got there.
 int wait_delivered(const std::string& api, uint64_t target, double timeout_s) {
   Http http;
   auto t0 = Clock::now();
@@ -203,9 +209,10 @@ int wait_delivered(const std::string& api, uint64_t target, double timeout_s) {
   return 0;
 }
 
-// --- latency -------------------------------------------------------------------------------------------------
-// Publishes one event per request at a fixed rate to a subscription whose receiver runs in this process, and
-// measures each event from the start of its publish request to its arrival at the receiver.
+// --- latency
+// ------------------------------------------------------------------------------------------------- Publishes
+// one event per request at a fixed rate to a subscription whose receiver runs in this process, and measures
+// each event from the start of its publish request to its arrival at the receiver.
 int latency(const std::string& api, double rate, double seconds) {
   const uint64_t total = static_cast<uint64_t>(rate * seconds);
   std::vector<Clock::time_point> sent(total), arrived(total);
@@ -233,7 +240,8 @@ int latency(const std::string& api, double rate, double seconds) {
                          {"token", "bench-token"},
                          {"filter", {{"types", {"latency"}}}}}
                         .dump();
-  if (long st = http.request(api + "/v1/subscriptions", &sub); st != 201) die(fmt::format("subscribe: {}", st));
+  if (long st = http.request(api + "/v1/subscriptions", &sub); st != 201)
+    die(fmt::format("subscribe: {}", st));
   auto t0 = Clock::now();
   auto interval = std::chrono::duration<double>(1.0 / rate);
   for (uint64_t n = 0; n < total; ++n) {
@@ -265,8 +273,9 @@ int latency(const std::string& api, double rate, double seconds) {
   return ms.size() == total ? 0 : 1;
 }
 
-// --- fill ----------------------------------------------------------------------------------------------------
-// Writes the store `serve --data DIR` would hold after N subscriptions (one vehicle each) had M events each
+// --- fill
+// ---------------------------------------------------------------------------------------------------- Writes
+// the store `serve --data DIR` would hold after N subscriptions (one vehicle each) had M events each
 // published while their receiver was away: configs, states (nothing attempted yet) and queued envelopes,
 // through the same RocksQueueStore. Faster than publishing 10M events over HTTP, and the same bytes.
 int fill(const std::string& dir, uint64_t subs, uint64_t per_sub, const std::string& target) {
@@ -288,7 +297,11 @@ int fill(const std::string& dir, uint64_t subs, uint64_t per_sub, const std::str
       batch->put_config(key, c);
       batch->put_state(key, st);
       for (uint64_t seq = 1; seq <= per_sub; ++seq) {
-        Event e{fmt::format("fill-{}-{}", key - 1, seq), "tracking", "acme", c.filter.vehicles[0], at,
+        Event e{fmt::format("fill-{}-{}", key - 1, seq),
+                "tracking",
+                "acme",
+                c.filter.vehicles[0],
+                at,
                 R"({"lat":38.72231,"lon":-9.13934,"speed_kmh":72,"heading":184,"ignition":true})"};
         std::string body = make_envelope(e);
         bytes += body.size();
@@ -298,12 +311,16 @@ int fill(const std::string& dir, uint64_t subs, uint64_t per_sub, const std::str
     if (Status st = (*store)->write(*batch, Durability::kBuffered); !st.ok()) die(st.message());
   }
   store->reset();  // closes (flushes the memtable)
-  Json out = {{"subscriptions", subs}, {"events", subs * per_sub}, {"body_bytes", bytes}, {"seconds", seconds_since(t0)}};
+  Json out = {{"subscriptions", subs},
+              {"events", subs * per_sub},
+              {"body_bytes", bytes},
+              {"seconds", seconds_since(t0)}};
   std::cout << out.dump() << "\n";
   return 0;
 }
 
-// --- restart -------------------------------------------------------------------------------------------------
+// --- restart
+// -------------------------------------------------------------------------------------------------
 long rss_kib(pid_t pid, const char* field) {
   std::ifstream in(fmt::format("/proc/{}/status", pid));
   std::string line;
@@ -350,7 +367,8 @@ int restart(const std::string& bin, const std::string& dir, int port, double sec
     long rss = rss_kib(pid, "VmRSS:");
     if (rss < 0) die("hooksim serve exited early");
     peak = std::max(peak, rss_kib(pid, "VmHWM:"));
-    samples.push_back({{"t_s", seconds_since(spawned)}, {"rss_mib", rss / 1024.0}, {"delivered", delivered.load()}});
+    samples.push_back(
+        {{"t_s", seconds_since(spawned)}, {"rss_mib", rss / 1024.0}, {"delivered", delivered.load()}});
   }
   kill(pid, crash ? SIGKILL : SIGTERM);
   int status = 0;
@@ -389,7 +407,8 @@ int main(int argc, char** argv) {
   pub->add_option("--seconds", seconds, "stop after S seconds");
   pub->add_option("--connections", connections)->check(CLI::Range(1, 256));
   pub->add_option("--batch", batch)->check(CLI::Range(1, 10000));
-  pub->add_option("--vehicles", vehicles, "events cycle over vehicles v-0 .. v-(V-1)")->check(CLI::Range(1, 100000000));
+  pub->add_option("--vehicles", vehicles, "events cycle over vehicles v-0 .. v-(V-1)")
+      ->check(CLI::Range(1, 100000000));
   pub->add_option("--prefix", prefix, "event ids are PREFIX-n");
 
   auto* wait = app.add_subcommand("wait", "poll /metrics until N deliveries");

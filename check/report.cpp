@@ -13,7 +13,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-
 std::map<Verdict, int> counts(const Report& report) {
   std::map<Verdict, int> n = {
       {Verdict::kPass, 0}, {Verdict::kWarn, 0}, {Verdict::kFail, 0}, {Verdict::kSkip, 0}};
@@ -124,7 +123,8 @@ Some checks deliberately send bad requests (a forged signature, an old timestamp
 refuse.</p>
 )");
   out += "<table class=\"meta\">\n";
-  out += fmt::format("<tr><td>Receiver URL</td><td><code>{}</code></td></tr>\n", net::escape_html(report.url));
+  out +=
+      fmt::format("<tr><td>Receiver URL</td><td><code>{}</code></td></tr>\n", net::escape_html(report.url));
   out += fmt::format("<tr><td>Checked at</td><td>{}</td></tr>\n", format_utc(report.started_at));
   std::string auth = report.auth == "secret"  ? "signed with the receiver's whsec_ secret (Standard Webhooks)"
                      : report.auth == "token" ? "bearer token"

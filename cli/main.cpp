@@ -1,24 +1,20 @@
 // hooksim command line. Thin: each subcommand (cli/*_cmd.cpp) parses its arguments and calls the library.
 // Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
 #include <CLI/CLI.hpp>
-
 #include <vector>
 
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"hooksim: a webhook delivery engine and simulator (per-subscription FIFO, the documented "
-               "retry schedule, virtual time)"};
+  CLI::App app{
+      "hooksim: a webhook delivery engine and simulator (per-subscription FIFO, the documented "
+      "retry schedule, virtual time)"};
   app.set_version_flag("--version", std::string("hooksim ") + HOOKSIM_VERSION);
   app.require_subcommand(1);
-  std::vector<hooksim::cli::Command> commands = {hooksim::cli::add_simulate(app),
-                                                 hooksim::cli::add_receiver(app),
-                                                 hooksim::cli::add_run(app),
-                                                 hooksim::cli::add_serve(app),
-                                                 hooksim::cli::add_status(app),
-                                                 hooksim::cli::add_check(app),
-                                                 hooksim::cli::add_report(app),
-                                                 hooksim::cli::add_replay(app)};
+  std::vector<hooksim::cli::Command> commands = {
+      hooksim::cli::add_simulate(app), hooksim::cli::add_receiver(app), hooksim::cli::add_run(app),
+      hooksim::cli::add_serve(app),    hooksim::cli::add_status(app),   hooksim::cli::add_check(app),
+      hooksim::cli::add_report(app),   hooksim::cli::add_replay(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

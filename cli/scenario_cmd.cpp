@@ -153,10 +153,14 @@ void add_common(CLI::App* cmd, ScenarioArgs& args) {
   cmd->add_option("scenario", args.scenario_path, "Scenario file (JSON, see docs/scenario.md)")->required();
   cmd->add_option("--log", args.log_path, "Write the attempt log (JSON Lines) to FILE, or to stdout with -");
   cmd->add_flag("--timeline", args.timeline, "Print a human-readable timeline of the run on stderr");
-  cmd->add_option("--data", args.data_dir, "Keep the queues in a RocksDB store in DIR (must be empty; default: in memory, for the run only)");
-  cmd->add_flag("--log-payloads", args.log_payloads,
-                "Record each event's delivery body in the log (what hooksim replay needs; makes the log larger)");
-  cmd->add_option("--report", args.report_path, "Write the HTML report of the run to FILE (see docs/report.md)");
+  cmd->add_option(
+      "--data", args.data_dir,
+      "Keep the queues in a RocksDB store in DIR (must be empty; default: in memory, for the run only)");
+  cmd->add_flag(
+      "--log-payloads", args.log_payloads,
+      "Record each event's delivery body in the log (what hooksim replay needs; makes the log larger)");
+  cmd->add_option("--report", args.report_path,
+                  "Write the HTML report of the run to FILE (see docs/report.md)");
 }
 
 }  // namespace
@@ -174,7 +178,8 @@ Command add_run(CLI::App& app) {
   args->command = "run";
   args->options.clock = sim::RunOptions::Clock::kAccelerated;
   auto* cmd = app.add_subcommand(
-      "run", "Run a scenario with real HTTP requests to subscriptions that have a url, on an accelerated clock");
+      "run",
+      "Run a scenario with real HTTP requests to subscriptions that have a url, on an accelerated clock");
   add_common(cmd, *args);
   cmd->add_option("--speed", args->options.speed,
                   "Clock speed while requests are in flight (idle gaps are skipped anyway); default 1")

@@ -21,8 +21,8 @@ int serve(service::ServiceOptions options) {
     std::cerr << "hooksim serve: " << st.message() << "\n";
     return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
-  std::cout << "listening on http://" << options.listen.substr(0, options.listen.rfind(':')) << ":" << svc.port()
-            << std::endl;
+  std::cout << "listening on http://" << options.listen.substr(0, options.listen.rfind(':')) << ":"
+            << svc.port() << std::endl;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (!ec) svc.shutdown();
@@ -36,13 +36,16 @@ int serve(service::ServiceOptions options) {
 
 Command add_serve(CLI::App& app) {
   auto options = std::make_shared<service::ServiceOptions>();
-  auto* cmd = app.add_subcommand("serve", "Run the delivery engine as a service with an HTTP API (docs/api.md)");
+  auto* cmd =
+      app.add_subcommand("serve", "Run the delivery engine as a service with an HTTP API (docs/api.md)");
   cmd->add_option("--data", options->data_dir, "Store directory (created when missing)")->required();
-  cmd->add_option("--listen", options->listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 = any)");
+  cmd->add_option("--listen", options->listen,
+                  "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 = any)");
   cmd->add_option("--admin-token", options->admin_token,
                   "Require 'Authorization: Bearer TOKEN' on every API call (or set HOOKSIM_ADMIN_TOKEN)");
   cmd->add_option("--ca-file", options->curl.ca_file, "Trust the CA certificates in this PEM file");
-  cmd->add_flag("--insecure", options->curl.insecure, "Do not verify receivers' TLS certificates (testing only)");
+  cmd->add_flag("--insecure", options->curl.insecure,
+                "Do not verify receivers' TLS certificates (testing only)");
   cmd->add_option("--max-host-connections", options->curl.max_host_connections,
                   "Connections kept open per receiver host; default 64")
       ->check(CLI::Range(1, 10000));
@@ -51,8 +54,8 @@ Command add_serve(CLI::App& app) {
                 "connected to, after DNS); subscription URLs with such a literal IP are rejected");
   auto retention = std::make_shared<std::string>(format_duration(options->event_id_retention));
   cmd->add_option("--event-id-retention", *retention,
-                  "How long a published event id is remembered as a duplicate, e.g. 7d or 36h (default " + *retention +
-                      "; 0: for ever)");
+                  "How long a published event id is remembered as a duplicate, e.g. 7d or 36h (default " +
+                      *retention + "; 0: for ever)");
   return [cmd, options, retention]() {
     if (!*cmd) return -1;
     auto d = parse_duration(*retention);

@@ -23,7 +23,7 @@ struct AttemptRecord {
   TimePoint enqueued_at;  // when the event was published
   Duration latency{0};
   int status = 0;
-  ErrorClass error = ErrorClass::kNone;  // kNone means delivered
+  ErrorClass error = ErrorClass::kNone;   // kNone means delivered
   std::optional<TimePoint> next_attempt;  // after a failure: when the next retry is due (none: giving up)
 
   bool delivered() const { return error == ErrorClass::kNone; }

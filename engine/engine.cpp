@@ -33,7 +33,9 @@ struct Engine::Sub {
 
 namespace {
 
-bool is_2xx(int status) { return status >= 200 && status <= 299; }
+bool is_2xx(int status) {
+  return status >= 200 && status <= 299;
+}
 
 uint32_t& attempts_for(DeliveryState& st, uint64_t seq) {
   auto it = std::lower_bound(st.attempted.begin(), st.attempted.end(), std::make_pair(seq, uint32_t{0}));
@@ -56,7 +58,8 @@ uint64_t newest_queued(const DeliveryState& st) {
 // remembers it as delivered ahead of the head.
 void mark_delivered(DeliveryState& st, uint64_t seq) {
   if (seq != st.head_seq) {
-    st.delivered_ahead.insert(std::upper_bound(st.delivered_ahead.begin(), st.delivered_ahead.end(), seq), seq);
+    st.delivered_ahead.insert(std::upper_bound(st.delivered_ahead.begin(), st.delivered_ahead.end(), seq),
+                              seq);
     return;
   }
   ++st.head_seq;
@@ -151,7 +154,8 @@ Status Engine::update_subscription(const SubscriptionConfig& config) {
     if (sub->retry_timer == 0 && sub->in_flight == 0) {
       // It was waiting to give up; a longer give_up_after may leave room for more attempts. The end of the
       // last failure is not kept, so the next delay counts from now.
-      st.next_attempt = config.policy.next_after_failure(st.streak_failures, *st.streak_start, scheduler_.now());
+      st.next_attempt =
+          config.policy.next_after_failure(st.streak_failures, *st.streak_start, scheduler_.now());
       if (st.next_attempt) arm_retry(*sub, *st.next_attempt);
       persist_state(*sub);
     }
@@ -274,8 +278,8 @@ Status Engine::reactivate(std::string_view id) {
   if (found == nullptr) return Status::NotFound(fmt::format("no subscription '{}'", id));
   Sub& sub = *found;
   if (sub.state.state != SubState::kDeactivated)
-    return Status::FailedPrecondition(fmt::format("subscription '{}' is {}, not deactivated", id,
-                                                  to_string(sub.state.state)));
+    return Status::FailedPrecondition(
+        fmt::format("subscription '{}' is {}, not deactivated", id, to_string(sub.state.state)));
   DeliveryState next = sub.state;
   next.state = SubState::kActive;
   next.deactivated_at.reset();
@@ -333,9 +337,15 @@ void Engine::send_attempt(Sub& sub) {
   sub.started = scheduler_.now();
   // st.next_attempt keeps the time of this retry until its outcome is known: a state written meanwhile
   // (by a publish) must still say a retry is due, so that a crash now makes it again after the restart.
-  DeliveryRequest request{&sub.config, sub.event_id, event->body, seq, sub.attempt, sub.started,
+  DeliveryRequest request{&sub.config,
+                          sub.event_id,
+                          event->body,
+                          seq,
+                          sub.attempt,
+                          sub.started,
                           sub.config.policy.attempt_timeout};
-  sub.in_flight = transport_.send(request, [this, s = &sub](const AttemptResult& r) { on_attempt_done(*s, r); });
+  sub.in_flight =
+      transport_.send(request, [this, s = &sub](const AttemptResult& r) { on_attempt_done(*s, r); });
 }
 
 // The record of the attempt in flight, without its outcome.
@@ -467,9 +477,9 @@ void Engine::deactivate(Sub& sub) {
   st.delivered_ahead.clear();
   st.attempted.clear();
   st.state = SubState::kDeactivated;
-  st.deactivation_reason = fmt::format("no successful delivery for {} since {}",
-                                       format_duration(sub.config.policy.give_up_after),
-                                       format_utc(*st.streak_start));
+  st.deactivation_reason =
+      fmt::format("no successful delivery for {} since {}", format_duration(sub.config.policy.give_up_after),
+                  format_utc(*st.streak_start));
   st.deactivated_at = now;
   st.streak_start.reset();
   st.streak_failures = 0;
@@ -477,7 +487,8 @@ void Engine::deactivate(Sub& sub) {
 
   note_removed(sub, first, st.next_seq);
   persist_state(sub, Durability::kSynced);
-  if (observer_) observer_->on_lifecycle({LifecycleRecord::Kind::kDeactivated, sub.config.id, now, discarded});
+  if (observer_)
+    observer_->on_lifecycle({LifecycleRecord::Kind::kDeactivated, sub.config.id, now, discarded});
 }
 
 // Writes the subscription's state with its pending queue removals. A failed write is reported and the

@@ -42,8 +42,8 @@ struct EngineOptions {
 
 // What publish() did.
 struct PublishResult {
-  uint64_t fanout = 0;              // queue entries created
-  std::vector<size_t> duplicates;   // indexes of events skipped as already published (dedupe_event_ids)
+  uint64_t fanout = 0;             // queue entries created
+  std::vector<size_t> duplicates;  // indexes of events skipped as already published (dedupe_event_ids)
 };
 
 class Engine {

@@ -32,8 +32,12 @@ struct ParseError {
   throw ParseError{path.empty() ? why : fmt::format("{}: {}", path, why)};
 }
 
-inline std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
-inline std::string index(const std::string& path, size_t i) { return fmt::format("{}[{}]", path, i); }
+inline std::string join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+inline std::string index(const std::string& path, size_t i) {
+  return fmt::format("{}[{}]", path, i);
+}
 
 // An object whose fields are read one by one; unread fields are reported as unknown.
 class Fields {

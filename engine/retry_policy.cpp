@@ -27,7 +27,9 @@ std::optional<TimePoint> RetryPolicy::next_after_failure(uint32_t failures, Time
   return next;
 }
 
-const char* to_string(ProbeMode m) { return m == ProbeMode::kLive ? "live" : "head"; }
+const char* to_string(ProbeMode m) {
+  return m == ProbeMode::kLive ? "live" : "head";
+}
 
 namespace {
 
@@ -35,8 +37,8 @@ Status field_error(const std::string& path, const std::string& field, const std:
   return Status::InvalidArgument(fmt::format("{}.{}: {}", path, field, why));
 }
 
-Status read_duration(const nlohmann::json& j, const std::string& path, const std::string& field, Duration* out,
-                     bool positive) {
+Status read_duration(const nlohmann::json& j, const std::string& path, const std::string& field,
+                     Duration* out, bool positive) {
   if (!j.is_string()) return field_error(path, field, "must be a duration string like \"5m\"");
   auto d = parse_duration(j.get<std::string>());
   if (!d.ok()) return field_error(path, field, d.status().message());
@@ -56,7 +58,8 @@ Result<RetryPolicy> parse_policy(const nlohmann::json& j, const std::string& pat
     return Status::InvalidArgument(
         fmt::format("{}: unknown policy preset '{}' (known: frotcom)", path, j.get<std::string>()));
   }
-  if (!j.is_object()) return Status::InvalidArgument(fmt::format("{}: must be a preset name or an object", path));
+  if (!j.is_object())
+    return Status::InvalidArgument(fmt::format("{}: must be a preset name or an object", path));
   for (const auto& [key, value] : j.items()) {
     if (key == "immediate_retries") {
       if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 1000)

@@ -23,11 +23,11 @@ enum class ProbeMode {
 };
 
 struct RetryPolicy {
-  uint32_t immediate_retries = 3;      // retries of the same event right after the first failure
-  Duration immediate_delay{0};         // delay before each immediate retry
-  std::vector<Duration> delays;        // delays of the scheduled retries, in order
-  Duration repeat = std::chrono::days(1);           // delay once `delays` is exhausted; > 0
-  Duration give_up_after = std::chrono::days(7);    // deactivate this long after the streak began; > 0
+  uint32_t immediate_retries = 3;                 // retries of the same event right after the first failure
+  Duration immediate_delay{0};                    // delay before each immediate retry
+  std::vector<Duration> delays;                   // delays of the scheduled retries, in order
+  Duration repeat = std::chrono::days(1);         // delay once `delays` is exhausted; > 0
+  Duration give_up_after = std::chrono::days(7);  // deactivate this long after the streak began; > 0
   ProbeMode probe = ProbeMode::kHead;
   Duration attempt_timeout = std::chrono::seconds(10);  // one attempt's total time limit; > 0
 

@@ -72,8 +72,8 @@ class [[nodiscard]] Result {
 }  // namespace hooksim
 
 // Returns the Status of `expr` from the enclosing function when it is not OK.
-#define HOOKSIM_RETURN_IF_ERROR(expr)            \
-  do {                                           \
-    ::hooksim::Status _st = (expr);              \
-    if (!_st.ok()) return _st;                   \
+#define HOOKSIM_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::hooksim::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)

@@ -12,8 +12,8 @@ bool allowed(const std::vector<std::string>& list, const std::string& value) {
   return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
 }
 
-constexpr std::array<const char*, 11> kErrorNames = {"",      "status",    "timeout", "connect",
-                                                     "tls",   "dns",       "reset",   "abandoned",
+constexpr std::array<const char*, 11> kErrorNames = {"",      "status",   "timeout",        "connect",
+                                                     "tls",   "dns",      "reset",          "abandoned",
                                                      "other", "protocol", "private_address"};
 }  // namespace
 
@@ -42,12 +42,14 @@ bool printable_no_space(std::string_view s) {
 
 Status validate_event_id(std::string_view id) {
   if (id.empty() || id.size() > 200) return Status::InvalidArgument("must be 1 to 200 characters long");
-  if (!printable_no_space(id)) return Status::InvalidArgument("may contain only printable ASCII characters, no spaces");
+  if (!printable_no_space(id))
+    return Status::InvalidArgument("may contain only printable ASCII characters, no spaces");
   return Status::OK();
 }
 
 Status validate_token(std::string_view token) {
-  if (token.empty() || token.size() > 1024) return Status::InvalidArgument("must be 1 to 1024 characters long");
+  if (token.empty() || token.size() > 1024)
+    return Status::InvalidArgument("must be 1 to 1024 characters long");
   if (!printable_no_space(token))
     return Status::InvalidArgument("may contain only printable ASCII characters, no spaces");
   return Status::OK();
@@ -65,7 +67,9 @@ const char* to_string(SubState s) {
   return "?";
 }
 
-const char* to_string(ErrorClass e) { return kErrorNames[static_cast<size_t>(e)]; }
+const char* to_string(ErrorClass e) {
+  return kErrorNames[static_cast<size_t>(e)];
+}
 
 std::optional<ErrorClass> error_class_from_string(std::string_view name) {
   for (size_t i = 1; i < kErrorNames.size(); ++i)

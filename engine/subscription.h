@@ -72,7 +72,7 @@ enum class ErrorClass : uint8_t {
   kReset = 6,      // the connection dropped before a complete answer
   kAbandoned = 7,  // the attempt was still in flight when the subscription was deactivated
   kOther = 8,
-  kProtocol = 9,        // an answer that is not valid HTTP (malformed status line, invalid chunked encoding)
+  kProtocol = 9,         // an answer that is not valid HTTP (malformed status line, invalid chunked encoding)
   kPrivateAddress = 10,  // the receiver's address is private or loopback and such addresses are refused
 };
 const char* to_string(ErrorClass e);
@@ -92,7 +92,8 @@ struct DeliveryState {
 
   std::optional<TimePoint> streak_start;  // end of the first failed attempt since the last success
   uint32_t streak_failures = 0;           // failed attempts in the current streak
-  std::optional<TimePoint> next_attempt;  // when the next retry is due (none while idle or waiting to give up)
+  std::optional<TimePoint>
+      next_attempt;  // when the next retry is due (none while idle or waiting to give up)
 
   std::optional<TimePoint> last_attempt;  // start time of the most recent completed attempt
   int last_status = 0;                    // its HTTP status, 0 when none

@@ -14,7 +14,8 @@ struct Unit {
   int64_t ms;
 };
 // Longest names first where one is a prefix of another ("ms" before "m").
-constexpr std::array<Unit, 5> kUnits = {{{"d", 86'400'000}, {"h", 3'600'000}, {"ms", 1}, {"m", 60'000}, {"s", 1'000}}};
+constexpr std::array<Unit, 5> kUnits = {
+    {{"d", 86'400'000}, {"h", 3'600'000}, {"ms", 1}, {"m", 60'000}, {"s", 1'000}}};
 // Rank in the required decreasing order: d > h > m > s > ms.
 int rank(std::string_view unit) {
   if (unit == "d") return 0;
@@ -68,7 +69,8 @@ std::string format_duration(Duration d) {
     out += '-';
     ms = -ms;
   }
-  static constexpr std::array<Unit, 5> kOrder = {{{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}}};
+  static constexpr std::array<Unit, 5> kOrder = {
+      {{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}}};
   for (const Unit& u : kOrder) {
     if (ms >= u.ms) {
       out += fmt::format("{}{}", ms / u.ms, u.name);

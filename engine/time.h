@@ -17,9 +17,15 @@ namespace hooksim {
 using Duration = std::chrono::milliseconds;
 using TimePoint = std::chrono::sys_time<Duration>;
 
-inline int64_t to_ms(Duration d) { return d.count(); }
-inline int64_t to_unix_ms(TimePoint t) { return t.time_since_epoch().count(); }
-inline TimePoint from_unix_ms(int64_t ms) { return TimePoint(Duration(ms)); }
+inline int64_t to_ms(Duration d) {
+  return d.count();
+}
+inline int64_t to_unix_ms(TimePoint t) {
+  return t.time_since_epoch().count();
+}
+inline TimePoint from_unix_ms(int64_t ms) {
+  return TimePoint(Duration(ms));
+}
 
 // Parses a duration written as one or more <integer><unit> parts, units in decreasing order:
 // `d`, `h`, `m`, `s`, `ms` (e.g. "250ms", "30s", "5m", "2h30m", "1d12h", "0s"). Whitespace, signs,

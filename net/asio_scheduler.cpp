@@ -75,7 +75,8 @@ void AsioScheduler::run_until(TimePoint until) {
     // Wait for I/O or for the next timer, whichever comes first.
     // At most an hour at a time, so that a far `until` (a service runs "forever") cannot overflow.
     auto wake_at = std::chrono::steady_clock::now() +
-                   to_real(std::min<Duration>(target - now_t, std::chrono::hours(1))) + std::chrono::microseconds(100);
+                   to_real(std::min<Duration>(target - now_t, std::chrono::hours(1))) +
+                   std::chrono::microseconds(100);
     // An armed wakeup that fires earlier than needed only costs one spurious loop; one that would fire
     // later must move.
     if (!wake_->armed || wake_->at > wake_at + std::chrono::microseconds(200)) {

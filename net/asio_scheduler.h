@@ -20,9 +20,9 @@ namespace hooksim::net {
 struct AsioSchedulerOptions {
   // The clock is the system's wall clock (a service); start, speed and skip_idle are then ignored.
   bool wall_clock = false;
-  TimePoint start;            // the clock's time until run_until() is first called; it runs from then on
-  double speed = 1.0;         // clock seconds per real second while waiting on real I/O; > 0
-  bool skip_idle = false;     // jump over gaps when !busy()
+  TimePoint start;             // the clock's time until run_until() is first called; it runs from then on
+  double speed = 1.0;          // clock seconds per real second while waiting on real I/O; > 0
+  bool skip_idle = false;      // jump over gaps when !busy()
   std::function<bool()> busy;  // whether real work is in flight (required when skip_idle)
 };
 

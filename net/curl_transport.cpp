@@ -114,7 +114,9 @@ ErrorClass classify(CURLcode code) {
   }
 }
 
-long to_ms_long(Duration d) { return static_cast<long>(std::max<int64_t>(1, d.count())); }
+long to_ms_long(Duration d) {
+  return static_cast<long>(std::max<int64_t>(1, d.count()));
+}
 
 }  // namespace
 
@@ -195,7 +197,8 @@ AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
 // Gives a transfer to curl: the headers (signed now, with the current time) and the easy handle.
 void CurlTransport::dispatch(Transfer* t) {
   int64_t timestamp =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   auto add = [&](const std::string& h) { t->headers = curl_slist_append(t->headers, h.c_str()); };
   add("content-type: application/json");
   add("user-agent: hooksim/" HOOKSIM_VERSION);

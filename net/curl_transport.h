@@ -30,18 +30,17 @@
 #include "engine/clock.h"
 #include "engine/transport.h"
 
-
 namespace hooksim::net {
 
 struct CurlOptions {
   // Requests in progress per host (URL authority); more wait in a FIFO, outside curl, and their timeout
   // starts when they get a connection. Also CURLMOPT_MAX_HOST_CONNECTIONS.
   long max_host_connections = 64;
-  Duration connect_timeout{5000};     // capped by each attempt's timeout
-  std::string ca_file;                // trust these CAs (PEM) instead of the system's
-  bool insecure = false;              // do not verify certificates (testing only)
+  Duration connect_timeout{5000};  // capped by each attempt's timeout
+  std::string ca_file;             // trust these CAs (PEM) instead of the system's
+  bool insecure = false;           // do not verify certificates (testing only)
   size_t max_response_body = 64 * 1024;
-  double speed = 1.0;                 // the scheduler's clock speed: timeouts are divided by it
+  double speed = 1.0;  // the scheduler's clock speed: timeouts are divided by it
   // Refuse to connect to private, loopback and link-local addresses (net/address_policy.h). Checked on the
   // address each connection is actually opened to, after name resolution; a refused attempt fails with
   // ErrorClass::kPrivateAddress and nothing is sent.
@@ -73,7 +72,7 @@ class CurlTransport final : public Transport {
   struct Transfer;
   struct Socket;
   struct Host {
-    long active = 0;                     // transfers of this host in curl
+    long active = 0;                    // transfers of this host in curl
     std::deque<AttemptHandle> waiting;  // in send() order; cancelled ones are skipped when reached
   };
   static int on_socket(CURL* easy, int fd, int what, void* self, void* socketp);
@@ -104,7 +103,7 @@ class CurlTransport final : public Transport {
   void arm_timer(std::chrono::steady_clock::time_point at);
   std::unordered_map<int, std::shared_ptr<Socket>> sockets_;
   std::unordered_map<AttemptHandle, std::unique_ptr<Transfer>> transfers_;
-  std::unordered_map<std::string, Host> hosts_;  // hosts with transfers in curl or waiting
+  std::unordered_map<std::string, Host> hosts_;                // hosts with transfers in curl or waiting
   std::unordered_map<std::string, std::string> signing_keys_;  // secret -> key (decoded once)
   AttemptHandle next_handle_ = 1;
 };

@@ -1,7 +1,5 @@
 #include "net/mock_receiver.h"
 
-#include "engine/json_fields.h"
-
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
@@ -34,6 +32,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/json_fields.h"
 #include "net/signing.h"
 
 namespace hooksim::net {
@@ -52,7 +51,9 @@ namespace {
 using namespace json_input;
 
 // Final answers only: a 1xx is not a response a receiver can end an exchange with.
-int answer_status(const json& j, const std::string& path) { return http_status(j, path, 200); }
+int answer_status(const json& j, const std::string& path) {
+  return http_status(j, path, 200);
+}
 
 // A window bound: a duration on the relative and virtual clocks, an RFC 3339 time on the wall clock.
 Duration bound(const json& j, const std::string& path, ScriptClock clock) {

@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <array>
 #include <charconv>
 #include <optional>
 #include <set>
@@ -22,7 +22,7 @@ namespace {
 class Connection;
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr size_t kMaxConnections = 4096;
-}
+}  // namespace
 
 struct HttpServer::State {
   State(asio::io_context& io, Handler h, size_t limit)
@@ -70,10 +70,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      HttpResponse r{413, "application/json",
-                     fmt::format(R"({{"error":{{"code":"too_large","field":"","message":"request body over {} bytes"}}}})",
-                                 state_->body_limit),
-                     {}};
+      HttpResponse r{
+          413,
+          "application/json",
+          fmt::format(
+              R"({{"error":{{"code":"too_large","field":"","message":"request body over {} bytes"}}}})",
+              state_->body_limit),
+          {}};
       keep_alive_ = false;
       busy_ = true;
       write(std::move(r));
@@ -90,7 +93,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     request.content_type = std::string(req[http::field::content_type]);
     request.body = std::move(req.body());
     // The callback keeps the connection alive until the answer is written.
-    state_->handler(std::move(request), [self = shared_from_this()](HttpResponse r) { self->write(std::move(r)); });
+    state_->handler(std::move(request),
+                    [self = shared_from_this()](HttpResponse r) { self->write(std::move(r)); });
   }
 
   void write(HttpResponse r) {
@@ -161,11 +165,14 @@ void accept(const std::shared_ptr<HttpServer::State>& state) {
 HttpServer::HttpServer(asio::io_context& io, Handler handler, size_t body_limit)
     : state_(std::make_shared<State>(io, std::move(handler), body_limit)) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 Status HttpServer::listen(const std::string& host_port) {
   size_t colon = host_port.rfind(':');
-  if (colon == std::string::npos) return Status::InvalidArgument(fmt::format("--listen {}: expected HOST:PORT", host_port));
+  if (colon == std::string::npos)
+    return Status::InvalidArgument(fmt::format("--listen {}: expected HOST:PORT", host_port));
   std::string host = host_port.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   unsigned port = 0;
@@ -175,7 +182,8 @@ Status HttpServer::listen(const std::string& host_port) {
     return Status::InvalidArgument(fmt::format("--listen {}: bad port", host_port));
   beast::error_code ec;
   auto address = asio::ip::make_address(host, ec);
-  if (ec) return Status::InvalidArgument(fmt::format("--listen {}: '{}' is not an IP address", host_port, host));
+  if (ec)
+    return Status::InvalidArgument(fmt::format("--listen {}: '{}' is not an IP address", host_port, host));
   tcp::endpoint endpoint(address, static_cast<uint16_t>(port));
   auto& a = state_->acceptor;
   a.open(endpoint.protocol(), ec);

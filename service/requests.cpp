@@ -106,7 +106,8 @@ std::variant<SubscriptionConfig, BodyError> parse_subscription_body(std::string_
   });
 }
 
-std::variant<SubscriptionConfig, BodyError> parse_patch_body(std::string_view body, const SubscriptionConfig& current) {
+std::variant<SubscriptionConfig, BodyError> parse_patch_body(std::string_view body,
+                                                             const SubscriptionConfig& current) {
   return read_body<SubscriptionConfig>(body, [&](const json& j) {
     SubscriptionConfig c = current;
     json_input::Fields f(j, "");

@@ -38,6 +38,7 @@ std::variant<SubscriptionConfig, BodyError> parse_subscription_body(std::string_
 
 // PATCH /v1/subscriptions/{id}: `current` with the body's fields applied (a given secret replaces a token
 // and the other way round; the id cannot change).
-std::variant<SubscriptionConfig, BodyError> parse_patch_body(std::string_view body, const SubscriptionConfig& current);
+std::variant<SubscriptionConfig, BodyError> parse_patch_body(std::string_view body,
+                                                             const SubscriptionConfig& current);
 
 }  // namespace hooksim::service

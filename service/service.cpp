@@ -1,7 +1,6 @@
 #include "service/service.h"
 
 #include <fmt/format.h>
-
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
@@ -24,7 +23,8 @@ using ojson = nlohmann::ordered_json;
 namespace {
 
 // Upper bounds (seconds) of the publish-to-delivery lag histogram.
-constexpr double kLagBounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300, 3600, 86400};
+constexpr double kLagBounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,  1,
+                                 2.5,   5,    10,    60,   300, 3600, 86400};
 constexpr size_t kLagBucketCount = sizeof(kLagBounds) / sizeof(kLagBounds[0]);
 
 // Bytes that are not valid UTF-8 (echoed from a request) are replaced rather than thrown on.
@@ -62,7 +62,9 @@ HttpResponse from_status(const Status& st) {
   }
 }
 
-json time_or_null(const std::optional<TimePoint>& t) { return t ? json(format_utc(*t)) : json(nullptr); }
+json time_or_null(const std::optional<TimePoint>& t) {
+  return t ? json(format_utc(*t)) : json(nullptr);
+}
 
 // Secrets and tokens never leave the service: a fingerprint (the first 8 hex digits of their SHA-256)
 // tells them apart without revealing any of their bytes.
@@ -139,21 +141,24 @@ Service::~Service() {
 }
 
 Status Service::start() {
-  auto store = storage::RocksQueueStore::open(options_.data_dir,
-                                              {.sync = true,
-                                               .event_id_retention = options_.event_id_retention,
-                                               .disk_faults = options_.disk_faults});
+  auto store = storage::RocksQueueStore::open(
+      options_.data_dir,
+      {.sync = true, .event_id_retention = options_.event_id_retention, .disk_faults = options_.disk_faults});
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
-  engine_ = std::make_unique<Engine>(*scheduler_, *store_, *transport_, this, EngineOptions{.dedupe_event_ids = true});
+  engine_ = std::make_unique<Engine>(*scheduler_, *store_, *transport_, this,
+                                     EngineOptions{.dedupe_event_ids = true});
   HOOKSIM_RETURN_IF_ERROR(engine_->open());
   server_ = std::make_unique<HttpServer>(
-      io_, [this](HttpRequest&& req, HttpServer::Respond respond) { handle(std::move(req), std::move(respond)); },
+      io_,
+      [this](HttpRequest&& req, HttpServer::Respond respond) { handle(std::move(req), std::move(respond)); },
       options_.body_limit);
   return server_->listen(options_.listen);
 }
 
-void Service::run() { scheduler_->run_until(TimePoint::max()); }
+void Service::run() {
+  scheduler_->run_until(TimePoint::max());
+}
 
 void Service::shutdown() {
   if (server_) server_->stop();
@@ -175,7 +180,8 @@ void Service::handle(HttpRequest&& req, HttpServer::Respond respond) {
     return;
   }
   if (nested_too_deep(req.body)) {
-    respond(error_response(400, "invalid_json", fmt::format("body: nested deeper than {} levels", kMaxJsonDepth)));
+    respond(error_response(400, "invalid_json",
+                           fmt::format("body: nested deeper than {} levels", kMaxJsonDepth)));
     return;
   }
   try {
@@ -193,7 +199,8 @@ void Service::handle(HttpRequest&& req, HttpServer::Respond respond) {
 
 HttpResponse Service::route(const HttpRequest& req, const std::string& path, const std::string& query) {
   const std::string& m = req.method;
-  if (path == "/metrics") return m == "GET" ? metrics() : error_response(405, "method_not_allowed", "use GET");
+  if (path == "/metrics")
+    return m == "GET" ? metrics() : error_response(405, "method_not_allowed", "use GET");
   auto parts = split_path(path);
   if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "subscriptions")
     return error_response(404, "not_found", fmt::format("no route for {} {}", m, path));
@@ -227,8 +234,9 @@ HttpResponse Service::route(const HttpRequest& req, const std::string& path, con
 // --- publishing: validated per request, written for all waiting requests in one synced batch ----------
 
 void Service::publish(const HttpRequest& req, HttpServer::Respond respond) {
-  auto parsed = parse_publish_body(req.body, scheduler_->now(),
-                                   [this] { return fmt::format("evt_{}_{}", id_prefix_, ++next_generated_id_); });
+  auto parsed = parse_publish_body(req.body, scheduler_->now(), [this] {
+    return fmt::format("evt_{}_{}", id_prefix_, ++next_generated_id_);
+  });
   if (auto* e = std::get_if<BodyError>(&parsed)) {
     respond(error_response(400, e->code, e->message));
     return;
@@ -296,7 +304,8 @@ HttpResponse Service::create_subscription(const std::string& body) {
   if (Status st = check_url_allowed(c.endpoint.url); !st.ok())
     return error_response(400, "invalid_argument", "url: " + st.message());
   Status st = engine_->add_subscription(c);
-  if (st.code() == Status::Code::kAlreadyExists) return error_response(409, "already_exists", "id: " + st.message());
+  if (st.code() == Status::Code::kAlreadyExists)
+    return error_response(409, "already_exists", "id: " + st.message());
   if (!st.ok()) return from_status(st);
   return subscription_json(c.id, 201);
 }
@@ -327,11 +336,12 @@ ojson status_object(const SubscriptionView& v, std::optional<TimePoint> oldest, 
   o["in_flight"] = v.in_flight;
   o["streak_start"] = time_or_null(s.streak_start);
   o["streak_attempts"] = s.streak_failures;
-  o["last_attempt"] = s.last_attempt ? json{{"at", format_utc(*s.last_attempt)},
-                                            {"status", s.last_status},
-                                            {"error", s.last_error == ErrorClass::kNone ? json(nullptr)
-                                                                                         : json(to_string(s.last_error))}}
-                                     : json(nullptr);
+  o["last_attempt"] =
+      s.last_attempt
+          ? json{{"at", format_utc(*s.last_attempt)},
+                 {"status", s.last_status},
+                 {"error", s.last_error == ErrorClass::kNone ? json(nullptr) : json(to_string(s.last_error))}}
+          : json(nullptr);
   o["next_attempt"] = time_or_null(s.next_attempt);
   o["delivered"] = s.delivered;
   o["attempts"] = s.attempts;
@@ -354,7 +364,8 @@ HttpResponse Service::subscription_json(const std::string& id, int status_code) 
   o["id"] = c.id;
   o["url"] = c.endpoint.url;
   o["auth"] = c.endpoint.secret.empty() ? "token" : "secret";
-  o["secret"] = c.endpoint.secret.empty() ? json(nullptr) : json("whsec_... " + fingerprint(c.endpoint.secret));
+  o["secret"] =
+      c.endpoint.secret.empty() ? json(nullptr) : json("whsec_... " + fingerprint(c.endpoint.secret));
   o["token"] = c.endpoint.token.empty() ? json(nullptr) : json("... " + fingerprint(c.endpoint.token));
   o["filter"] = {{"types", c.filter.types}, {"accounts", c.filter.accounts}, {"vehicles", c.filter.vehicles}};
   o["policy"] = policy_to_json(c.policy);
@@ -394,8 +405,9 @@ HttpResponse Service::attempts_json(const std::string& id, const std::string& qu
   if (!text.empty()) {
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
     if (ec != std::errc() || p != text.data() + text.size() || limit == 0 || limit > options_.attempts_kept)
-      return error_response(400, "invalid_argument",
-                            fmt::format("limit: must be a whole number from 1 to {}", options_.attempts_kept));
+      return error_response(
+          400, "invalid_argument",
+          fmt::format("limit: must be a whole number from 1 to {}", options_.attempts_kept));
   }
   ojson list = ojson::array();
   auto it = attempts_.find(id);
@@ -423,16 +435,19 @@ HttpResponse Service::metrics() {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
   };
   counter("hooksim_events_published_total", "Events accepted by POST /v1/events since start.", published_);
-  counter("hooksim_events_duplicate_total", "Published events skipped as repeats of an earlier id.", duplicates_);
+  counter("hooksim_events_duplicate_total", "Published events skipped as repeats of an earlier id.",
+          duplicates_);
   counter("hooksim_deliveries_total", "Attempts answered 2xx since start.", delivered_);
   counter("hooksim_deactivations_total", "Subscriptions deactivated since start.", deactivations_);
   counter("hooksim_store_errors_total", "Store writes that failed while delivering.", store_errors_);
-  out += "# HELP hooksim_attempts_failed_total Failed attempts since start, by failure class.\n"
-         "# TYPE hooksim_attempts_failed_total counter\n";
+  out +=
+      "# HELP hooksim_attempts_failed_total Failed attempts since start, by failure class.\n"
+      "# TYPE hooksim_attempts_failed_total counter\n";
   for (const char* cls : {"status", "timeout", "connect", "tls", "dns", "reset", "abandoned", "other",
                           "protocol", "private_address"}) {
     auto it = failed_by_class_.find(cls);
-    out += fmt::format("hooksim_attempts_failed_total{{class=\"{}\"}} {}\n", cls, it == failed_by_class_.end() ? 0 : it->second);
+    out += fmt::format("hooksim_attempts_failed_total{{class=\"{}\"}} {}\n", cls,
+                       it == failed_by_class_.end() ? 0 : it->second);
   }
   out += "# HELP hooksim_backlog Events queued per subscription.\n# TYPE hooksim_backlog gauge\n";
   std::string states =
@@ -440,9 +455,10 @@ HttpResponse Service::metrics() {
       "# TYPE hooksim_subscription_state gauge\n";
   for (const std::string& id : engine_->subscription_ids()) {
     auto v = engine_->find(id);
-    out += fmt::format("hooksim_backlog{{subscription=\"{}\"}} {}\n", prometheus_label(id), v->state.backlog());
-    states += fmt::format("hooksim_subscription_state{{subscription=\"{}\",state=\"{}\"}} 1\n", prometheus_label(id),
-                          to_string(v->state.state));
+    out +=
+        fmt::format("hooksim_backlog{{subscription=\"{}\"}} {}\n", prometheus_label(id), v->state.backlog());
+    states += fmt::format("hooksim_subscription_state{{subscription=\"{}\",state=\"{}\"}} 1\n",
+                          prometheus_label(id), to_string(v->state.state));
   }
   out += states;
   const storage::StoreMemory mem = store_->memory_usage();
@@ -453,13 +469,15 @@ HttpResponse Service::metrics() {
       "hooksim_store_memory_bytes{{part=\"block_cache\"}} {}\n"
       "hooksim_store_memory_bytes{{part=\"table_readers\"}} {}\n",
       mem.memtables, mem.block_cache, mem.table_readers);
-  out += "# HELP hooksim_delivery_lag_seconds Time from publish to successful delivery.\n"
-         "# TYPE hooksim_delivery_lag_seconds histogram\n";
+  out +=
+      "# HELP hooksim_delivery_lag_seconds Time from publish to successful delivery.\n"
+      "# TYPE hooksim_delivery_lag_seconds histogram\n";
   for (size_t i = 0; i < kLagBucketCount; ++i)
-    out += fmt::format("hooksim_delivery_lag_seconds_bucket{{le=\"{}\"}} {}\n", kLagBounds[i], lag_buckets_[i]);
+    out +=
+        fmt::format("hooksim_delivery_lag_seconds_bucket{{le=\"{}\"}} {}\n", kLagBounds[i], lag_buckets_[i]);
   out += fmt::format("hooksim_delivery_lag_seconds_bucket{{le=\"+Inf\"}} {}\n", lag_count_);
-  out += fmt::format("hooksim_delivery_lag_seconds_sum {}\nhooksim_delivery_lag_seconds_count {}\n", lag_sum_seconds_,
-                     lag_count_);
+  out += fmt::format("hooksim_delivery_lag_seconds_sum {}\nhooksim_delivery_lag_seconds_count {}\n",
+                     lag_sum_seconds_, lag_count_);
   return {200, "text/plain; version=0.0.4", out, {}};
 }
 
@@ -468,7 +486,8 @@ HttpResponse Service::metrics() {
 void Service::on_attempt(const AttemptRecord& r) {
   auto it = attempts_.find(r.sub);
   if (it == attempts_.end()) it = attempts_.emplace(std::string(r.sub), std::deque<AttemptEntry>{}).first;
-  it->second.push_back({r.started, std::string(r.event_id), r.seq, r.attempt, r.probe, r.status, r.error, r.latency});
+  it->second.push_back(
+      {r.started, std::string(r.event_id), r.seq, r.attempt, r.probe, r.status, r.error, r.latency});
   if (it->second.size() > options_.attempts_kept) it->second.pop_front();
   if (!r.delivered()) {
     ++failed_by_class_[to_string(r.error)];

@@ -26,9 +26,10 @@ struct ServiceOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   std::string admin_token;                // when set, every /v1 and /metrics request needs "Bearer <token>"
   net::CurlOptions curl;
-  size_t body_limit = 4 * 1024 * 1024;    // larger request bodies get 413
-  size_t attempts_kept = 1000;            // per subscription, for /attempts
-  Duration event_id_retention = std::chrono::days(7);  // how long a published id counts as a duplicate; 0: for ever
+  size_t body_limit = 4 * 1024 * 1024;  // larger request bodies get 413
+  size_t attempts_kept = 1000;          // per subscription, for /attempts
+  Duration event_id_retention =
+      std::chrono::days(7);  // how long a published id counts as a duplicate; 0: for ever
   std::shared_ptr<storage::DiskFaults> disk_faults;  // tests only: see StoreOptions::disk_faults
 };
 

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -11,7 +10,9 @@
 
 namespace hooksim::sim {
 namespace {
-std::string quoted(std::string_view s) { return nlohmann::json(std::string(s)).dump(); }
+std::string quoted(std::string_view s) {
+  return nlohmann::json(std::string(s)).dump();
+}
 }  // namespace
 
 void AttemptLogWriter::on_attempt(const AttemptRecord& r) {
@@ -71,7 +72,8 @@ Result<std::string> file_sha256(const std::string& path) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
   char buf[65536];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) EVP_DigestUpdate(ctx, buf, static_cast<size_t>(in.gcount()));
+  while (in.read(buf, sizeof buf) || in.gcount() > 0)
+    EVP_DigestUpdate(ctx, buf, static_cast<size_t>(in.gcount()));
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx, md, &len);

@@ -28,10 +28,10 @@ struct RunHeader {
   std::string scenario;         // the scenario file's path, as given
   std::string scenario_sha256;  // hex SHA-256 of the scenario file's bytes
   uint64_t seed = 0;
-  TimePoint start;              // virtual time of t_ms 0
+  TimePoint start;  // virtual time of t_ms 0
   Duration duration{0};
   std::vector<std::string> subscriptions;  // ids, in scenario order
-  bool payloads = false;        // publish records carry the delivery body
+  bool payloads = false;                   // publish records carry the delivery body
 };
 
 // Writes `h` as one line: {"kind":"run","command","scenario","scenario_sha256","seed","start",
@@ -78,8 +78,8 @@ class DeliveryAudit final : public DeliveryObserver {
 
  private:
   struct PerSub {
-    uint64_t last_in_order = 0;     // highest seq delivered in order
-    std::set<uint64_t> probes;      // seqs delivered as live probes
+    uint64_t last_in_order = 0;  // highest seq delivered in order
+    std::set<uint64_t> probes;   // seqs delivered as live probes
   };
   std::map<std::string, PerSub, std::less<>> subs_;
 };

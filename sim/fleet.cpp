@@ -125,7 +125,8 @@ void append_utc(std::string& out, int64_t unix_ms, int64_t& cached_day, std::str
 }
 
 // `v` rounded to `decimals` (1..6) digits after the point, as "%.*f" would print it, with integer
-// arithmetic only, to keep floating-point formatting out of the generator's per-event cost (not measured separately).
+// arithmetic only, to keep floating-point formatting out of the generator's per-event cost (not measured
+// separately).
 void append_fixed(std::string& out, double v, int decimals) {
   static constexpr int64_t kScale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
   int64_t scaled = std::llround(v * static_cast<double>(kScale[decimals]));

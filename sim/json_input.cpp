@@ -40,7 +40,8 @@ Status validate_url(std::string_view url) {
   } else {
     return Status::InvalidArgument(fmt::format("'{}' must start with http:// or https://", url));
   }
-  if (rest.empty() || rest[0] == '/' || rest[0] == ':' || rest.find_first_of(" \t\r\n") != std::string_view::npos)
+  if (rest.empty() || rest[0] == '/' || rest[0] == ':' ||
+      rest.find_first_of(" \t\r\n") != std::string_view::npos)
     return Status::InvalidArgument(fmt::format("'{}' has no host", url));
   return Status::OK();
 }

@@ -392,8 +392,8 @@ std::string attempts_chart(const Report& r) {
         double x0 = p.x(from), x1 = std::max(p.x(to), x0 + 1.5);
         out += fmt::format(
             R"(<rect class="mark o-{}" data-n="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.0f}" fill="{}"><title>{}: {} {} attempt{} from {} to {}</title></rect>)",
-            outcome_name(o), n, x0, row_y, x1 - x0, row_h, kOutcomeColors[o], net::escape_html(s.id), n, outcome_name(o),
-            n == 1 ? "" : "s", when(from), when(std::min(to, r.end_ms)));
+            outcome_name(o), n, x0, row_y, x1 - x0, row_h, kOutcomeColors[o], net::escape_html(s.id), n,
+            outcome_name(o), n == 1 ? "" : "s", when(from), when(std::min(to, r.end_ms)));
         b = e;
       }
     }
@@ -402,7 +402,8 @@ std::string attempts_chart(const Report& r) {
       double x = p.x(m.t_ms);
       out += fmt::format(
           R"(<path class="lane-marker {}" data-t-ms="{}" d="M{:.1f},{:.1f}l-5,-6h10z"><title>{} {} at {}</title></path>)",
-          to_string(m.kind), m.t_ms, x, y0 + lane - 1, net::escape_html(s.id), to_string(m.kind), when(m.t_ms));
+          to_string(m.kind), m.t_ms, x, y0 + lane - 1, net::escape_html(s.id), to_string(m.kind),
+          when(m.t_ms));
     }
     out += "</g>";
   }
@@ -483,9 +484,10 @@ std::string render_html(const Report& r, const std::string& title) {
         "data-sub=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
         "td><td>{}</td>"
         "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-        net::escape_html(s.id), net::escape_html(s.id), s.published, s.delivered, s.attempts, s.failed_attempts, s.discarded,
-        r.has_publish_records ? std::to_string(s.max_backlog) : "-", lag_text(s.lag, 0.5),
-        lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0), s.deactivations, s.reactivations);
+        net::escape_html(s.id), net::escape_html(s.id), s.published, s.delivered, s.attempts,
+        s.failed_attempts, s.discarded, r.has_publish_records ? std::to_string(s.max_backlog) : "-",
+        lag_text(s.lag, 0.5), lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0),
+        s.deactivations, s.reactivations);
   }
   out += "</table>\n";
 

@@ -2,18 +2,18 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <chrono>
 #include <filesystem>
-#include <charconv>
 #include <memory>
 
 #include "engine/clock.h"
 #include "engine/engine.h"
 #include "net/address_policy.h"
+#include "net/asio_scheduler.h"
 #include "sim/attempt_log.h"
 #include "sim/fleet.h"
 #include "sim/sim_transport.h"
-#include "net/asio_scheduler.h"
 #include "sim/timeline.h"
 #include "storage/memory_store.h"
 #include "storage/rocks_store.h"
@@ -30,10 +30,11 @@ class RoutingTransport final : public Transport {
   AttemptHandle send(const DeliveryRequest& request, Done done) override {
     bool real = http_ != nullptr && !request.subscription->endpoint.url.empty();
     AttemptHandle outer = next_++;
-    AttemptHandle inner = (real ? *http_ : sim_).send(request, [this, outer, done = std::move(done)](const AttemptResult& r) {
-      routes_.erase(outer);
-      done(r);
-    });
+    AttemptHandle inner =
+        (real ? *http_ : sim_).send(request, [this, outer, done = std::move(done)](const AttemptResult& r) {
+          routes_.erase(outer);
+          done(r);
+        });
     routes_[outer] = {real, inner};
     return outer;
   }
@@ -43,6 +44,7 @@ class RoutingTransport final : public Transport {
     (it->second.first ? *http_ : sim_).cancel(it->second.second);
     routes_.erase(it);
   }
+
  private:
   Transport& sim_;
   Transport* http_;
@@ -101,7 +103,8 @@ class Run {
     }
     if (timeline_) timeline_->flush();
     if (!status_.ok()) return status_;
-    if (!audit_.errors.empty()) return Status::IOError("store error during the run: " + audit_.errors.front());
+    if (!audit_.errors.empty())
+      return Status::IOError("store error during the run: " + audit_.errors.front());
     Summary s;
     s.events_published = published_;
     s.delivered = audit_.delivered;
@@ -117,8 +120,9 @@ class Run {
       s.subscriptions.push_back({id, to_string(st.state), st.delivered, st.attempts, st.failed_attempts,
                                  st.backlog(), st.discarded, st.dropped_inactive});
     }
-    s.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - wall_start)
-                    .count();
+    s.wall_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - wall_start)
+            .count();
     return s;
   }
 
@@ -137,7 +141,8 @@ class Run {
     return list;
   }
 
-  // Without a data directory the store is in memory and outlives the engine, as a directory outlives a process.
+  // Without a data directory the store is in memory and outlives the engine, as a directory outlives a
+  // process.
   Status open_engine() {
     if (dir_.empty()) {
       if (!store_) store_ = std::make_unique<storage::MemoryQueueStore>();
@@ -186,7 +191,8 @@ class Run {
   void publish_fleet() {
     constexpr size_t kMaxBatch = 4096;
     size_t n = 0;
-    for (auto at = fleet_->next_time(); at && *at <= scheduler_->now() && n < kMaxBatch; at = fleet_->next_time()) {
+    for (auto at = fleet_->next_time(); at && *at <= scheduler_->now() && n < kMaxBatch;
+         at = fleet_->next_time()) {
       if (n == fleet_batch_.size()) fleet_batch_.emplace_back();
       Event& e = fleet_batch_[n++];
       fleet_->next(e);
@@ -207,7 +213,8 @@ class Run {
       }
       Status st = engine_->reactivate(a.sub);
       if (st.code() == Status::Code::kFailedPrecondition) {
-        if (timeline_) timeline_->note(scheduler_->now(), fmt::format("reactivate {}: {}", a.sub, st.message()));
+        if (timeline_)
+          timeline_->note(scheduler_->now(), fmt::format("reactivate {}: {}", a.sub, st.message()));
         return;  // reactivating an active subscription changes nothing
       }
       record(st);
@@ -257,8 +264,12 @@ nlohmann::ordered_json Summary::to_json() const {
   j["wall_ms"] = wall_ms;
   nlohmann::ordered_json subs = nlohmann::ordered_json::object();
   for (const auto& s : subscriptions) {
-    subs[s.id] = {{"state", s.state},       {"delivered", s.delivered}, {"attempts", s.attempts},
-                  {"failed_attempts", s.failed_attempts}, {"backlog", s.backlog}, {"discarded", s.discarded},
+    subs[s.id] = {{"state", s.state},
+                  {"delivered", s.delivered},
+                  {"attempts", s.attempts},
+                  {"failed_attempts", s.failed_attempts},
+                  {"backlog", s.backlog},
+                  {"discarded", s.discarded},
                   {"dropped_inactive", s.dropped_inactive}};
   }
   j["subscriptions"] = subs;

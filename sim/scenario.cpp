@@ -1,13 +1,13 @@
 #include "sim/scenario.h"
 
-#include "sim/json_input.h"
-
 #include <fmt/format.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+
+#include "sim/json_input.h"
 
 namespace hooksim::sim {
 namespace {
@@ -84,7 +84,8 @@ EventSpec event(const json& j, const std::string& path, Duration scenario_durati
   EventSpec e;
   const json* at = f.get("at");
   const json* every = f.get("every");
-  if ((at != nullptr) == (every != nullptr)) fail(path, "needs exactly one of at (one event) or every (a series)");
+  if ((at != nullptr) == (every != nullptr))
+    fail(path, "needs exactly one of at (one event) or every (a series)");
   if (at) {
     e.at = duration(*at, f.path("at"));
     if (e.at >= scenario_duration) fail(f.path("at"), "must be before the scenario's duration");
@@ -110,7 +111,8 @@ EventSpec event(const json& j, const std::string& path, Duration scenario_durati
   return e;
 }
 
-Action action(const json& j, const std::string& path, const std::set<std::string>& subs, Duration scenario_duration) {
+Action action(const json& j, const std::string& path, const std::set<std::string>& subs,
+              Duration scenario_duration) {
   Fields f(j, path);
   Action a;
   a.at = duration(f.need("at"), f.path("at"));
@@ -121,7 +123,8 @@ Action action(const json& j, const std::string& path, const std::set<std::string
   } else if (kind == "reactivate") {
     a.kind = Action::Kind::kReactivate;
     a.sub = string(f.need("sub"), f.path("sub"));
-    if (!subs.contains(a.sub)) fail(f.path("sub"), fmt::format("no subscription '{}' in this scenario", a.sub));
+    if (!subs.contains(a.sub))
+      fail(f.path("sub"), fmt::format("no subscription '{}' in this scenario", a.sub));
   } else {
     fail(f.path("action"), fmt::format("unknown action '{}' (one of restart, reactivate)", kind));
   }
@@ -162,7 +165,8 @@ Scenario scenario(const json& j) {
   for (size_t i = 0; i < subs.size(); ++i) {
     sc.subscriptions.push_back(subscription(subs[i], index("subscriptions", i), sc.policy));
     if (!ids.insert(sc.subscriptions.back().config.id).second)
-      fail(index("subscriptions", i) + ".id", fmt::format("duplicate id '{}'", sc.subscriptions.back().config.id));
+      fail(index("subscriptions", i) + ".id",
+           fmt::format("duplicate id '{}'", sc.subscriptions.back().config.id));
   }
   if (const json* v = f.get("events")) {
     if (!v->is_array()) fail("events", "must be an array");
@@ -170,7 +174,8 @@ Scenario scenario(const json& j) {
     for (size_t i = 0; i < v->size(); ++i) {
       if ((*v)[i].is_object() && (*v)[i].contains("fleet")) {
         if ((*v)[i].size() != 1) fail(index("events", i), "a fleet entry has only the field fleet");
-        if (sc.fleet) fail(index("events", i), "only one fleet per scenario (its vehicles would repeat the first's)");
+        if (sc.fleet)
+          fail(index("events", i), "only one fleet per scenario (its vehicles would repeat the first's)");
         auto fleet = parse_fleet((*v)[i].at("fleet"), index("events", i) + ".fleet", sc.duration);
         if (!fleet.ok()) throw ParseError{fleet.status().message()};
         sc.fleet = *fleet;
@@ -180,12 +185,14 @@ Scenario scenario(const json& j) {
       const std::string& id = sc.events.back().id;
       if (!id.empty() && !event_ids.insert(id).second)
         fail(index("events", i) + ".id", fmt::format("duplicate event id '{}'", id));
-      if (id.starts_with("evt_")) fail(index("events", i) + ".id", "ids starting with evt_ are reserved for generated ids");
+      if (id.starts_with("evt_"))
+        fail(index("events", i) + ".id", "ids starting with evt_ are reserved for generated ids");
     }
   }
   if (const json* v = f.get("actions")) {
     if (!v->is_array()) fail("actions", "must be an array");
-    for (size_t i = 0; i < v->size(); ++i) sc.actions.push_back(action((*v)[i], index("actions", i), ids, sc.duration));
+    for (size_t i = 0; i < v->size(); ++i)
+      sc.actions.push_back(action((*v)[i], index("actions", i), ids, sc.duration));
   }
   if (const json* v = f.get("expect")) {
     auto e = parse_expectations(*v, "expect", ids);

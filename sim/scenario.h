@@ -21,10 +21,10 @@ namespace hooksim::sim {
 struct ReceiverWindow {
   Duration from{0};
   Duration until{0};
-  int status = 0;                         // used when !timeout and error == kNone
-  bool timeout = false;                   // no answer: the attempt fails after the attempt timeout
-  ErrorClass error = ErrorClass::kNone;   // connect, tls, dns, reset
-  std::optional<Duration> latency;        // overrides the receiver's latency inside the window
+  int status = 0;                        // used when !timeout and error == kNone
+  bool timeout = false;                  // no answer: the attempt fails after the attempt timeout
+  ErrorClass error = ErrorClass::kNone;  // connect, tls, dns, reset
+  std::optional<Duration> latency;       // overrides the receiver's latency inside the window
 };
 
 // How a simulated receiver answers. Outside every window it answers `status` after `latency`, except that

@@ -15,7 +15,9 @@ uint64_t fnv1a(const std::string& s) {
 
 // A uniform double in [0, 1) from 53 random bits: unlike std::uniform_real_distribution, the same on every
 // standard library, so a seed gives the same run everywhere.
-double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+double uniform01(std::mt19937_64& rng) {
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
+}
 
 }  // namespace
 
@@ -67,9 +69,12 @@ AttemptHandle SimTransport::send(const DeliveryRequest& request, Done done) {
     result.error = ErrorClass::kTimeout;
   }
   result.latency = latency;
-  return scheduler_.schedule_at(scheduler_.now() + latency, [done = std::move(done), result] { done(result); });
+  return scheduler_.schedule_at(scheduler_.now() + latency,
+                                [done = std::move(done), result] { done(result); });
 }
 
-void SimTransport::cancel(AttemptHandle handle) { scheduler_.cancel(handle); }
+void SimTransport::cancel(AttemptHandle handle) {
+  scheduler_.cancel(handle);
+}
 
 }  // namespace hooksim::sim

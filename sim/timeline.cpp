@@ -67,7 +67,9 @@ void TimelinePrinter::on_lifecycle(const LifecycleRecord& r) {
   }
 }
 
-void TimelinePrinter::on_restart(TimePoint at) { note(at, "engine restart: store closed and reopened"); }
+void TimelinePrinter::on_restart(TimePoint at) {
+  note(at, "engine restart: store closed and reopened");
+}
 
 void TimelinePrinter::note(TimePoint at, const std::string& text) {
   flush();

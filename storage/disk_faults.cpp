@@ -5,7 +5,9 @@
 namespace hooksim::storage {
 namespace {
 
-rocksdb::IOStatus no_space() { return rocksdb::IOStatus::NoSpace("injected fault: no space left on device"); }
+rocksdb::IOStatus no_space() {
+  return rocksdb::IOStatus::NoSpace("injected fault: no space left on device");
+}
 
 // A writable file whose writes, flushes and syncs fail while the disk is "full".
 class FaultyWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
@@ -26,7 +28,8 @@ class FaultyWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
   }
   IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const IOOptions& o,
                             IODebugContext* dbg) override {
-    return faults_.fail_now() ? no_space() : FSWritableFileOwnerWrapper::PositionedAppend(data, offset, o, dbg);
+    return faults_.fail_now() ? no_space()
+                              : FSWritableFileOwnerWrapper::PositionedAppend(data, offset, o, dbg);
   }
   IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const IOOptions& o,
                             const rocksdb::DataVerificationInfo& v, IODebugContext* dbg) override {

@@ -4,8 +4,8 @@
 // It acts inside RocksDB: a store opened with StoreOptions::disk_faults does its file I/O through a
 // rocksdb::FileSystemWrapper (storage/disk_faults.cpp) that, while the fault is on, fails every append,
 // flush and sync of a file, and the creation of every new file, with RocksDB's NoSpace IOError
-// ("No space left on device"), and reports no free space. Reads keep working. Everything RocksDB does about the failure (its write
-// path, background errors, read-only mode, recovery) is RocksDB's own.
+// ("No space left on device"), and reports no free space. Reads keep working. Everything RocksDB does about
+// the failure (its write path, background errors, read-only mode, recovery) is RocksDB's own.
 #pragma once
 
 #include <atomic>

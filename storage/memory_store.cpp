@@ -8,12 +8,30 @@
 namespace hooksim::storage {
 
 namespace {
-struct PutConfig { uint64_t key; std::unique_ptr<SubscriptionConfig> config; };  // rare and big: kept out of line
-struct PutState { uint64_t key; DeliveryState state; };
-struct Enqueue { uint64_t key; uint64_t seq; QueuedEvent event; };
-struct RememberId { std::string id; };
-struct Remove { uint64_t key; uint64_t first; uint64_t end; };  // [first, end)
-struct Erase { uint64_t key; };
+struct PutConfig {
+  uint64_t key;
+  std::unique_ptr<SubscriptionConfig> config;
+};  // rare and big: kept out of line
+struct PutState {
+  uint64_t key;
+  DeliveryState state;
+};
+struct Enqueue {
+  uint64_t key;
+  uint64_t seq;
+  QueuedEvent event;
+};
+struct RememberId {
+  std::string id;
+};
+struct Remove {
+  uint64_t key;
+  uint64_t first;
+  uint64_t end;
+};  // [first, end)
+struct Erase {
+  uint64_t key;
+};
 using Op = std::variant<PutConfig, PutState, Enqueue, RememberId, Remove, Erase>;
 }  // namespace
 
@@ -83,7 +101,9 @@ void MemoryQueueStore::Queue::trim() {
   if (slots.empty()) base = 0;
 }
 
-std::unique_ptr<StoreBatch> MemoryQueueStore::new_batch() { return std::make_unique<MemoryBatch>(); }
+std::unique_ptr<StoreBatch> MemoryQueueStore::new_batch() {
+  return std::make_unique<MemoryBatch>();
+}
 
 Status MemoryQueueStore::write(StoreBatch& batch, Durability) {
   for (Op& op : static_cast<MemoryBatch&>(batch).ops_) {
@@ -127,7 +147,8 @@ Result<std::vector<StoredSubscription>> MemoryQueueStore::load_subscriptions() {
 Result<QueuedEvent> MemoryQueueStore::read_event(uint64_t key, uint64_t seq) {
   auto it = queues_.find(key);
   const QueuedEvent* e = it == queues_.end() ? nullptr : it->second.find(seq);
-  if (e == nullptr) return Status::NotFound(fmt::format("event {} of subscription key {} is not queued", seq, key));
+  if (e == nullptr)
+    return Status::NotFound(fmt::format("event {} of subscription key {} is not queued", seq, key));
   return *e;
 }
 

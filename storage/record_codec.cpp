@@ -82,7 +82,9 @@ class Reader {
   bool ok_ = true;
 };
 
-nlohmann::json string_list(const std::vector<std::string>& v) { return nlohmann::json(v); }
+nlohmann::json string_list(const std::vector<std::string>& v) {
+  return nlohmann::json(v);
+}
 
 }  // namespace
 
@@ -195,7 +197,8 @@ Result<DeliveryState> decode_state(std::string_view bytes) {
   if (r.byte() != kStateVersion || !r.ok()) return Status::Corruption("delivery state: unknown version");
   DeliveryState s;
   uint8_t state = r.byte();
-  if (state > static_cast<uint8_t>(SubState::kDeactivated)) return Status::Corruption("delivery state: bad state");
+  if (state > static_cast<uint8_t>(SubState::kDeactivated))
+    return Status::Corruption("delivery state: bad state");
   s.state = static_cast<SubState>(state);
   s.head_seq = r.varint();
   s.next_seq = r.varint();
@@ -219,7 +222,8 @@ Result<DeliveryState> decode_state(std::string_view bytes) {
   if (last_status < 0 || last_status > 999) return Status::Corruption("delivery state: bad last status");
   s.last_status = static_cast<int>(last_status);
   uint8_t err = r.byte();
-  if (err > static_cast<uint8_t>(ErrorClass::kPrivateAddress)) return Status::Corruption("delivery state: bad error class");
+  if (err > static_cast<uint8_t>(ErrorClass::kPrivateAddress))
+    return Status::Corruption("delivery state: bad error class");
   s.last_error = static_cast<ErrorClass>(err);
   s.delivered = r.varint();
   s.attempts = r.varint();

@@ -1,6 +1,5 @@
 #include "storage/rocks_store.h"
 
-#include <algorithm>
 #include <fmt/format.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
@@ -12,6 +11,8 @@
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+
 #include "storage/disk_faults.h"
 #include "storage/record_codec.h"
 
@@ -19,7 +20,9 @@ namespace hooksim::storage {
 namespace {
 
 // The first key after every queue key of subscription `key` (valid for the largest key too).
-std::string queue_upper_bound(uint64_t key) { return encode_queue_key(key, UINT64_MAX) + '\0'; }
+std::string queue_upper_bound(uint64_t key) {
+  return encode_queue_key(key, UINT64_MAX) + '\0';
+}
 
 Status from_rocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();
@@ -82,12 +85,13 @@ class RocksBatch final : public StoreBatch {
 class ExpiredEventIds final : public rocksdb::CompactionFilter {
  public:
   explicit ExpiredEventIds(Duration retention) : retention_(retention) {}
-  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value, std::string* /*new_value*/,
-              bool* /*value_changed*/) const override {
+  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
     auto published_ms = decode_sub_key(value.ToStringView());
     if (!published_ms.ok()) return false;
     auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
-    return from_unix_ms(static_cast<int64_t>(*published_ms)) < now - retention_;  // no overflow: retention >= 0
+    return from_unix_ms(static_cast<int64_t>(*published_ms)) <
+           now - retention_;  // no overflow: retention >= 0
   }
   const char* Name() const override { return "hooksim.ExpiredEventIds"; }
 
@@ -98,7 +102,7 @@ class ExpiredEventIds final : public rocksdb::CompactionFilter {
 }  // namespace
 
 Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string& path,
-                                                              const StoreOptions& options) {
+                                                               const StoreOptions& options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = options.create_if_missing;
@@ -142,8 +146,10 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
     event_id_options.compaction_filter = expired_ids.get();
     // Without new writes a file is never compacted: rewrite each file once it is a retention period old
     // (at least a day), so an id is forgotten by about twice the retention after its publish.
-    const int64_t retention_s = std::chrono::duration_cast<std::chrono::seconds>(options.event_id_retention).count();
-    event_id_options.periodic_compaction_seconds = static_cast<uint64_t>(std::max<int64_t>(24 * 60 * 60, retention_s));
+    const int64_t retention_s =
+        std::chrono::duration_cast<std::chrono::seconds>(options.event_id_retention).count();
+    event_id_options.periodic_compaction_seconds =
+        static_cast<uint64_t>(std::max<int64_t>(24 * 60 * 60, retention_s));
   }
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
@@ -176,7 +182,8 @@ RocksQueueStore::~RocksQueueStore() {
   if (!db_) return;
   // A clean shutdown leaves nothing to replay, so the next start reads no log at all. (After a crash the
   // log is replayed; max_total_wal_size bounds it.) A failure here loses nothing: the log still has it all.
-  db_->Flush(rocksdb::FlushOptions(), {default_, subscriptions_, state_, queue_, event_ids_}).PermitUncheckedError();
+  db_->Flush(rocksdb::FlushOptions(), {default_, subscriptions_, state_, queue_, event_ids_})
+      .PermitUncheckedError();
   for (auto* h : {default_, subscriptions_, state_, queue_, event_ids_}) db_->DestroyColumnFamilyHandle(h);
   db_->Close().PermitUncheckedError();
   db_.reset();
@@ -216,7 +223,8 @@ Result<std::vector<StoredSubscription>> RocksQueueStore::load_subscriptions() {
     auto s = db_->Get(rocksdb::ReadOptions(), state_, it->key(), &state_bytes);
     if (!s.ok()) return from_rocks(s, fmt::format("read state of subscription '{}'", config->id));
     auto state = decode_state(state_bytes);
-    if (!state.ok()) return Status::Corruption(fmt::format("subscription '{}': {}", config->id, state.status().message()));
+    if (!state.ok())
+      return Status::Corruption(fmt::format("subscription '{}': {}", config->id, state.status().message()));
     out.push_back({*key, std::move(*config), std::move(*state)});
   }
   HOOKSIM_RETURN_IF_ERROR(from_rocks(it->status(), "scan subscriptions"));
@@ -226,7 +234,8 @@ Result<std::vector<StoredSubscription>> RocksQueueStore::load_subscriptions() {
 Result<QueuedEvent> RocksQueueStore::read_event(uint64_t key, uint64_t seq) {
   rocksdb::PinnableSlice value;
   auto s = db_->Get(rocksdb::ReadOptions(), queue_, encode_queue_key(key, seq), &value);
-  if (s.IsNotFound()) return Status::NotFound(fmt::format("event {} of subscription key {} is not queued", seq, key));
+  if (s.IsNotFound())
+    return Status::NotFound(fmt::format("event {} of subscription key {} is not queued", seq, key));
   if (!s.ok()) return from_rocks(s, "read event");
   return decode_queued_event(value.ToStringView());
 }

@@ -83,8 +83,8 @@ class RocksQueueStore final : public QueueStore {
  private:
   RocksQueueStore() = default;
   StoreOptions options_;
-  std::unique_ptr<rocksdb::Env> env_;  // with disk_faults only; outlives db_
-  std::shared_ptr<rocksdb::Cache> cache_;  // shared by every family's tables; outlives db_
+  std::unique_ptr<rocksdb::Env> env_;                       // with disk_faults only; outlives db_
+  std::shared_ptr<rocksdb::Cache> cache_;                   // shared by every family's tables; outlives db_
   std::unique_ptr<rocksdb::CompactionFilter> expired_ids_;  // with event_id_retention only; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   bool resume_needed_ = false;  // a write failed for a cause RocksDB does not recover from by itself

@@ -94,9 +94,9 @@ TEST(Check, WellBehavedReceiverPassesEveryCheckExceptPlainHttp) {
   // The order is the documented one, and the figures carry the measurements.
   std::vector<std::string> names;
   for (const auto& r : report.results) names.push_back(r.name);
-  const std::vector<std::string> documented = {"accepts_valid",  "latency_headroom", "rejects_forged",
-                                               "rejects_stale",  "idempotent_redelivery", "probe_order",
-                                               "backlog_drain", "large_payload",    "https"};  // docs/check.md
+  const std::vector<std::string> documented = {
+      "accepts_valid", "latency_headroom", "rejects_forged", "rejects_stale", "idempotent_redelivery",
+      "probe_order",   "backlog_drain",    "large_payload",  "https"};  // docs/check.md
   EXPECT_EQ(names, documented);
   EXPECT_EQ(result(report, "backlog_drain").measurements["accepted"], 50);
   EXPECT_EQ(result(report, "latency_headroom").measurements["samples"], 20);

@@ -223,7 +223,8 @@ void audit_under_sigkill(Failures failures) {
     auto total_backlog = [&]() -> int64_t {
       Reply r = http("GET", server->url("/v1/subscriptions"));
       int64_t n = 0;
-      json list = r.j();  // kept alive: a range-for over r.j()["subscriptions"] read a destroyed temporary (ASan)
+      json list =
+          r.j();  // kept alive: a range-for over r.j()["subscriptions"] read a destroyed temporary (ASan)
       for (const auto& sub : list["subscriptions"]) n += sub["backlog"].get<int64_t>();
       return n;
     };

@@ -70,8 +70,9 @@ struct Recorder : DeliveryObserver {
 class EngineTest : public ::testing::Test {
  protected:
   EngineTest() : transport_(scheduler_, kStart, /*seed=*/1) {
-    dir_ = std::filesystem::temp_directory_path() / ("hooksim-engine-test-" + std::to_string(::getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hooksim-engine-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     open();
   }
@@ -144,8 +145,8 @@ class EngineTest : public ::testing::Test {
 };
 
 const std::vector<Duration> kSixteenAttempts = {
-    0ms, 0ms, 0ms, 0ms, 5min, 20min, 55min, 1h + 55min, 4h + 25min, 9h + 25min, 19h + 55min, 40h + 55min,
-    88h + 55min, 112h + 55min, 136h + 55min, 160h + 55min};
+    0ms,        0ms,        0ms,         0ms,         5min,        20min,        55min,        1h + 55min,
+    4h + 25min, 9h + 25min, 19h + 55min, 40h + 55min, 88h + 55min, 112h + 55min, 136h + 55min, 160h + 55min};
 
 TEST_F(EngineTest, PermanentOutageMakesSixteenAttemptsAndDeactivatesAtSevenDays) {
   add("acme", always(503));
@@ -240,9 +241,9 @@ TEST_F(EngineTest, EventsPublishedDuringAStreakWaitBehindTheHead) {
 
 TEST_F(EngineTest, EveryKindOfFailureBlocksTheQueue) {
   sim::ReceiverModel m = always(200);
-  m.windows.push_back({0ms, 1ms, 0, true, ErrorClass::kNone, std::nullopt});              // timeout
-  m.windows.push_back({1ms, 20s, 0, false, ErrorClass::kConnect, std::nullopt});          // refused
-  m.windows.push_back({20s, 4min, 301, false, ErrorClass::kNone, std::nullopt});          // redirect
+  m.windows.push_back({0ms, 1ms, 0, true, ErrorClass::kNone, std::nullopt});      // timeout
+  m.windows.push_back({1ms, 20s, 0, false, ErrorClass::kConnect, std::nullopt});  // refused
+  m.windows.push_back({20s, 4min, 301, false, ErrorClass::kNone, std::nullopt});  // redirect
   add("acme", m);
   publish("ev1");
   run_until(1h);
@@ -259,7 +260,7 @@ TEST_F(EngineTest, LiveProbeSendsTheNewestEventThenDrainsOldestFirst) {
   RetryPolicy live = RetryPolicy::frotcom();
   live.probe = ProbeMode::kLive;
   add("acme", outage(0ms, 50min, 503), live);
-  publish("ev1");                // fails at 0 (4 times); scheduled retries at 5m, 20m, 55m
+  publish("ev1");  // fails at 0 (4 times); scheduled retries at 5m, 20m, 55m
   run_until(1min);
   publish("ev2");
   publish("ev3");
@@ -390,11 +391,11 @@ TEST_F(EngineTest, AnAttemptInFlightAtACrashIsMadeAgainAfterRestart) {
 
 TEST_F(EngineTest, ARetryInFlightAtACrashIsMadeAgainEvenIfAPublishWroteTheStateMeanwhile) {
   add("acme", outage(0ms, 10min, 503, 5s));
-  publish("ev1");    // fails 0-5s, then immediate retries until 20s; the 5m retry runs 320s-325s
-  run_until(322s);   // that retry is in flight
-  publish("ev2");    // writes the subscription's state
+  publish("ev1");   // fails 0-5s, then immediate retries until 20s; the 5m retry runs 320s-325s
+  run_until(322s);  // that retry is in flight
+  publish("ev2");   // writes the subscription's state
   run_until(323s);
-  restart();         // the retry's answer is lost with the process
+  restart();  // the retry's answer is lost with the process
   run_until(2h);
   std::vector<Duration> times = rec_.times("acme");
   ASSERT_GE(times.size(), 6u);
@@ -428,8 +429,9 @@ TEST_F(EngineTest, ALateRetryTimerAfterTheDeadlineDeactivatesOnceAndSendsNothing
   p.delays = {50min};
   p.give_up_after = 1h;
   add("acme", always(503), p);
-  late.late_ = 20min;  // the engine's timers fire 20 minutes late: the 50m retry at 1h10m, the deadline at 1h20m
-  publish("ev1");      // fails at 0
+  late.late_ =
+      20min;       // the engine's timers fire 20 minutes late: the 50m retry at 1h10m, the deadline at 1h20m
+  publish("ev1");  // fails at 0
   run_until(3h);
   EXPECT_THAT(rec_.times("acme"), ElementsAre(0ms));  // the late retry sent nothing
   ASSERT_EQ(rec_.lifecycle.size(), 1u);  // once, by the late retry timer; the deadline timer was cancelled
@@ -452,7 +454,7 @@ TEST_F(EngineTest, RestartAfterTheDeadlinePassedDeactivatesAtOnce) {
   run_until(3h);
   ASSERT_EQ(rec_.lifecycle.size(), 1u);
   EXPECT_EQ(rec_.lifecycle[0].kind, LifecycleRecord::Kind::kDeactivated);
-  EXPECT_EQ(rec_.lifecycle[0].t, 2h + 30min);  // on recovery, not later
+  EXPECT_EQ(rec_.lifecycle[0].t, 2h + 30min);   // on recovery, not later
   EXPECT_EQ(rec_.times("acme").back(), 20min);  // no attempt after the deadline, even an overdue one
 }
 

@@ -1,6 +1,7 @@
 #include "engine/event.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 namespace hooksim {
@@ -8,9 +9,8 @@ namespace {
 
 TEST(Envelope, HasTheDocumentedFieldsInOrder) {
   Event e{"evt-1", "tracking", "acme", "truck-07", TimePoint(Duration(1'767'225'600'250)), R"({"speed":72})"};
-  EXPECT_EQ(make_envelope(e),
-            R"({"id":"evt-1","type":"tracking","account":"acme","vehicle":"truck-07",)"
-            R"("occurred_at":"2026-01-01T00:00:00.250Z","data":{"speed":72}})");
+  EXPECT_EQ(make_envelope(e), R"({"id":"evt-1","type":"tracking","account":"acme","vehicle":"truck-07",)"
+                              R"("occurred_at":"2026-01-01T00:00:00.250Z","data":{"speed":72}})");
 }
 
 // The envelope escapes strings itself; it must agree byte for byte with nlohmann's dump(), which the rest of

@@ -50,7 +50,8 @@ TEST(FuzzRegression, ApiBodyWithAnOverflowingNumberIsInvalidJson) {
 
 // The same overflow in a scenario file: `hooksim simulate` must report bad JSON (exit 2), not abort.
 TEST(FuzzRegression, ScenarioFileWithAnOverflowingNumberIsAnInputError) {
-  auto s = sim::load_scenario(std::string(HOOKSIM_SOURCE_DIR) + "/fuzz/corpus/scenario/regression-number-overflow.json");
+  auto s = sim::load_scenario(std::string(HOOKSIM_SOURCE_DIR) +
+                              "/fuzz/corpus/scenario/regression-number-overflow.json");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.status().message().find("not valid JSON"), std::string::npos) << s.status().message();

@@ -53,8 +53,8 @@ class Sender {
 
   // Sends one attempt per seq in `seqs` at once (cancelling those in `cancel` right away) and runs until the
   // others are done. Results in seq order; a cancelled attempt's stays empty.
-  std::vector<std::optional<AttemptResult>> send_all(const SubscriptionConfig& sub, Duration timeout, int count,
-                                                     const std::set<int>& cancel = {}) {
+  std::vector<std::optional<AttemptResult>> send_all(const SubscriptionConfig& sub, Duration timeout,
+                                                     int count, const std::set<int>& cancel = {}) {
     std::vector<std::optional<AttemptResult>> out(count);
     std::vector<std::string> bodies(count);
     std::vector<std::string> ids(count);
@@ -74,8 +74,8 @@ class Sender {
     return out;
   }
 
-  AttemptResult send(const SubscriptionConfig& sub, Duration timeout = 5s, uint64_t seq = 1, uint32_t attempt = 1,
-                     const std::string& event_id = "evt_1") {
+  AttemptResult send(const SubscriptionConfig& sub, Duration timeout = 5s, uint64_t seq = 1,
+                     uint32_t attempt = 1, const std::string& event_id = "evt_1") {
     std::string body = R"({"id":")" + event_id + R"(","type":"tracking","data":{}})";
     DeliveryRequest req{&sub, event_id, body, seq, attempt, kStart + 1h, timeout};
     std::optional<AttemptResult> out;
@@ -89,12 +89,14 @@ class Sender {
  private:
   boost::asio::io_context io_;
   // run_one() must block for I/O even when, between attempts, nothing is pending.
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_ = boost::asio::make_work_guard(io_);
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_ =
+      boost::asio::make_work_guard(io_);
   net::AsioScheduler scheduler_;
   net::CurlTransport transport_;
 };
 
-SubscriptionConfig sub_to(const std::string& url, const std::string& secret = kSecret, const std::string& token = "") {
+SubscriptionConfig sub_to(const std::string& url, const std::string& secret = kSecret,
+                          const std::string& token = "") {
   SubscriptionConfig c;
   c.id = "acme";
   c.endpoint = {url, secret, token};
@@ -200,9 +202,10 @@ TEST(CurlTransport, CancellingAWaitingAttemptSendsNothingForIt) {
 TEST(CurlTransport, HttpsVerifiesTheCertificateAgainstTheGivenCa) {
   harness::TempDir dir("http-tls");
   std::string key = (dir / "key.pem").string(), cert = (dir / "cert.pem").string();
-  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -addext "
-                    "subjectAltName=IP:127.0.0.1,DNS:localhost -days 2 -keyout '" + key + "' -out '" + cert +
-                    "' >/dev/null 2>&1";
+  std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -addext "
+      "subjectAltName=IP:127.0.0.1,DNS:localhost -days 2 -keyout '" +
+      key + "' -out '" + cert + "' >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   net::ReceiverOptions o;
   o.tls_cert_path = cert;
@@ -260,8 +263,8 @@ TEST(RunCommand, AThreeDayOutageOfARealReceiverReplaysTheDocumentedScheduleInSec
 
   auto attempts = parse_log(log.str());
   // The head (seq 1) follows the documented schedule until the first attempt after the outage (88h55m).
-  const std::vector<int64_t> expected_ms = {0, 0, 0, 0, 300000, 1200000, 3300000, 6900000, 15900000, 33900000,
-                                            71700000, 147300000, 320100000};
+  const std::vector<int64_t> expected_ms = {
+      0, 0, 0, 0, 300000, 1200000, 3300000, 6900000, 15900000, 33900000, 71700000, 147300000, 320100000};
   std::vector<LoggedAttempt> head;
   for (const auto& a : attempts)
     if (a.seq == 1) head.push_back(a);
@@ -292,12 +295,13 @@ TEST(RunCommand, AThreeDayOutageOfARealReceiverReplaysTheDocumentedScheduleInSec
 TEST(RunCommand, TimeoutsAndRefusedConnectionsAreFailuresInTheLog) {
   Receiver rx(script(R"({"clock":"virtual","start":"2026-01-01T00:00:00Z",
                          "windows":[{"from":"0s","until":"1m","timeout":true}]})"));
-  json sc = {{"duration", "1h"},
-             {"policy", {{"attempt_timeout", "2s"}, {"immediate_retries", 0}}},
-             {"subscriptions",
-              {{{"id", "slow"}, {"url", rx.url()}, {"token", "t"}},
-               {{"id", "gone"}, {"url", "http://127.0.0.1:" + std::to_string(closed_port())}, {"token", "t"}}}},
-             {"events", {{{"at", "0s"}, {"type", "tracking"}}}}};
+  json sc = {
+      {"duration", "1h"},
+      {"policy", {{"attempt_timeout", "2s"}, {"immediate_retries", 0}}},
+      {"subscriptions",
+       {{{"id", "slow"}, {"url", rx.url()}, {"token", "t"}},
+        {{"id", "gone"}, {"url", "http://127.0.0.1:" + std::to_string(closed_port())}, {"token", "t"}}}},
+      {"events", {{{"at", "0s"}, {"type", "tracking"}}}}};
   auto scenario = sim::parse_scenario(sc);
   ASSERT_TRUE(scenario.ok()) << scenario.status().message();
   std::ostringstream log;
@@ -323,7 +327,8 @@ TEST(RunCommand, TimeoutsAndRefusedConnectionsAreFailuresInTheLog) {
 }
 
 TEST(RunCommand, SimulateRefusesScenariosWithRealUrls) {
-  json sc = {{"duration", "1h"}, {"subscriptions", {{{"id", "x"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}}}}};
+  json sc = {{"duration", "1h"},
+             {"subscriptions", {{{"id", "x"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}}}}};
   auto scenario = sim::parse_scenario(sc);
   ASSERT_TRUE(scenario.ok());
   auto summary = sim::run_simulation(*scenario, {});

@@ -73,7 +73,9 @@ TEST(MemoryQueueStore, AgreesWithRocksQueueStoreOnRandomBatches) {
       uint64_t key = 1 + rng() % kKeys;
       uint64_t& next = next_seq.try_emplace(key, 1).first->second;
       switch (rng() % 8) {
-        case 0: case 1: case 2: {  // enqueue, sometimes skipping a number (a discarded publish never uses one)
+        case 0:
+        case 1:
+        case 2: {  // enqueue, sometimes skipping a number (a discarded publish never uses one)
           uint64_t seq = next + (rng() % 5 == 0 ? 1 : 0);
           next = seq + 1;
           max_seq = std::max(max_seq, seq);

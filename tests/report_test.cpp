@@ -397,10 +397,10 @@ TEST(ReportCli, AFailedRunLeavesNoReportAndAnUnwritableReportIsRefusedBeforeRunn
   write_file(dir.file("s.json"), kScenario);
   std::filesystem::create_directories(dir.file("data"));
   write_file(dir.file("data/x"), "");
-  RunResult r =
-      run_hooksim("simulate " + shell_quote(dir.file("s.json")) + " --data " + shell_quote(dir.file("data")) +
-                      " --report " + shell_quote(dir.file("r.html")) + " --log " + shell_quote(dir.file("r.jsonl")),
-                  dir);
+  RunResult r = run_hooksim(
+      "simulate " + shell_quote(dir.file("s.json")) + " --data " + shell_quote(dir.file("data")) +
+          " --report " + shell_quote(dir.file("r.html")) + " --log " + shell_quote(dir.file("r.jsonl")),
+      dir);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("directory is not empty"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.file("r.html")));

@@ -10,7 +10,9 @@ namespace {
 using namespace std::chrono_literals;
 using std::chrono::days;
 
-TimePoint at(Duration d) { return TimePoint(d); }
+TimePoint at(Duration d) {
+  return TimePoint(d);
+}
 
 TEST(RetryPolicy, FrotcomPresetIsTheDocumentedSchedule) {
   RetryPolicy p = RetryPolicy::frotcom();
@@ -28,8 +30,8 @@ TEST(RetryPolicy, DelayAfterEachFailureOfAStreak) {
   RetryPolicy p = RetryPolicy::frotcom();
   std::vector<Duration> got;
   for (uint32_t n = 1; n <= 15; ++n) got.push_back(p.delay_after_failure(n));
-  std::vector<Duration> expected = {0ms, 0ms, 0ms, 5min, 15min, 35min, 1h, 2h + 30min, 5h, 10h + 30min, 21h,
-                                    days(2), days(1), days(1), days(1)};
+  std::vector<Duration> expected = {0ms, 0ms,         0ms, 5min,    15min,   35min,   1h,     2h + 30min,
+                                    5h,  10h + 30min, 21h, days(2), days(1), days(1), days(1)};
   EXPECT_EQ(got, expected);
   EXPECT_TRUE(p.is_immediate_retry(3));
   EXPECT_FALSE(p.is_immediate_retry(4));
@@ -52,9 +54,9 @@ TEST(RetryPolicy, ParsesPresetAndPartialObject) {
   ASSERT_TRUE(preset.ok());
   EXPECT_EQ(*preset, RetryPolicy::frotcom());
 
-  auto custom = parse_policy(nlohmann::json::parse(
-                                 R"({"immediate_retries":1,"delays":["1m","2m"],"repeat":"1h","probe":"live"})"),
-                             "policy");
+  auto custom = parse_policy(
+      nlohmann::json::parse(R"({"immediate_retries":1,"delays":["1m","2m"],"repeat":"1h","probe":"live"})"),
+      "policy");
   ASSERT_TRUE(custom.ok()) << custom.status().message();
   EXPECT_EQ(custom->immediate_retries, 1u);
   EXPECT_EQ(custom->delays, (std::vector<Duration>{1min, 2min}));

@@ -96,7 +96,8 @@ TEST(ScenarioExpect, BadExpectationsAreNamedByTheirJsonPath) {
 }
 
 TEST(ScenarioDescription, IsAStringOrLinesAndNothingElse) {
-  json j = json::parse(R"({"duration": "1h", "subscriptions": [{"id": "a"}], "description": ["one", "two"]})");
+  json j =
+      json::parse(R"({"duration": "1h", "subscriptions": [{"id": "a"}], "description": ["one", "two"]})");
   auto sc = parse_scenario(j);
   ASSERT_TRUE(sc.ok()) << sc.status().message();
   EXPECT_EQ(sc->description, "one\ntwo");

@@ -79,7 +79,8 @@ TEST(ScenarioParser, ParsesFullScenarioIntoExpectedValues) {
   EXPECT_EQ(a.config.filter.types, std::vector<std::string>{"tracking"});
   EXPECT_EQ(a.config.filter.accounts, std::vector<std::string>{"acme"});
   EXPECT_EQ(a.config.filter.vehicles, std::vector<std::string>{"truck-07"});
-  // A per-subscription policy overrides the scenario policy; its absent fields are frotcom's, not the scenario's.
+  // A per-subscription policy overrides the scenario policy; its absent fields are frotcom's, not the
+  // scenario's.
   RetryPolicy expected_a = RetryPolicy::frotcom();
   expected_a.immediate_retries = 0;
   expected_a.delays = {30s};
@@ -192,7 +193,8 @@ TEST(ScenarioParser, RejectsWindowWithoutOutcomeNamingTheField) {
   j["subscriptions"][0]["receiver"]["windows"][0].erase("status");
   auto sc = parse_scenario(j);
   ASSERT_FALSE(sc.ok());
-  EXPECT_TRUE(sc.status().message().starts_with("subscriptions[0].receiver.windows[0]: ")) << sc.status().message();
+  EXPECT_TRUE(sc.status().message().starts_with("subscriptions[0].receiver.windows[0]: "))
+      << sc.status().message();
   EXPECT_EQ(sc.status().code(), Status::Code::kInvalidArgument);
 }
 
@@ -212,41 +214,74 @@ struct BadCase {
   std::string prefix;                 // the error message must start with it
 };
 
-json& sub0(json& j) { return j["subscriptions"][0]; }
-json& win(json& j, size_t i) { return j["subscriptions"][0]["receiver"]["windows"][i]; }
+json& sub0(json& j) {
+  return j["subscriptions"][0];
+}
+json& win(json& j, size_t i) {
+  return j["subscriptions"][0]["receiver"]["windows"][i];
+}
 
 TEST(ScenarioParser, RejectsEachMistakeWithAMessageStartingWithTheJsonPath) {
   const std::vector<BadCase> cases = {
-      {"garbage window from", [](json& j) { win(j, 1)["from"] = "x"; }, "subscriptions[0].receiver.windows[1].from: "},
-      {"window until == from", [](json& j) { win(j, 0)["until"] = "1h"; }, "subscriptions[0].receiver.windows[0].until: "},
-      {"window until < from", [](json& j) { win(j, 2)["until"] = "4h"; }, "subscriptions[0].receiver.windows[2].until: "},
-      {"window with two outcomes", [](json& j) { win(j, 0)["error"] = "dns"; }, "subscriptions[0].receiver.windows[0]: "},
-      {"window status 700", [](json& j) { win(j, 0)["status"] = 700; }, "subscriptions[0].receiver.windows[0].status: "},
-      {"window status 99", [](json& j) { win(j, 0)["status"] = 99; }, "subscriptions[0].receiver.windows[0].status: "},
-      {"window unknown error", [](json& j) { win(j, 2)["error"] = "abandoned"; }, "subscriptions[0].receiver.windows[2].error: "},
-      {"window timeout not bool", [](json& j) { win(j, 1)["timeout"] = "yes"; }, "subscriptions[0].receiver.windows[1].timeout: "},
-      {"window unknown field", [](json& j) { win(j, 0)["code"] = 1; }, "subscriptions[0].receiver.windows[0].code: unknown field"},
-      {"window missing from", [](json& j) { win(j, 2).erase("from"); }, "subscriptions[0].receiver.windows[2].from: "},
-      {"fail_rate 1.5", [](json& j) { sub0(j)["receiver"]["fail_rate"] = 1.5; }, "subscriptions[0].receiver.fail_rate: "},
-      {"fail_rate negative", [](json& j) { sub0(j)["receiver"]["fail_rate"] = -0.1; }, "subscriptions[0].receiver.fail_rate: "},
-      {"receiver status string", [](json& j) { sub0(j)["receiver"]["status"] = "200"; }, "subscriptions[0].receiver.status: "},
-      {"receiver latency number", [](json& j) { j["subscriptions"][1]["receiver"]["latency"] = 25; }, "subscriptions[1].receiver.latency: "},
-      {"misspelt receiver", [](json& j) { sub0(j)["recever"] = sub0(j)["receiver"]; sub0(j).erase("receiver"); }, "subscriptions[0].recever: unknown field"},
-      {"duplicate subscription id", [](json& j) { j["subscriptions"][1]["id"] = "acme-tracking"; }, "subscriptions[1].id: "},
-      {"invalid subscription id", [](json& j) { j["subscriptions"][1]["id"] = "acme messages"; }, "subscriptions[1].id: "},
-      {"missing subscription id", [](json& j) { j["subscriptions"][1].erase("id"); }, "subscriptions[1].id: "},
-      {"filter types not array", [](json& j) { sub0(j)["filter"]["types"] = "tracking"; }, "subscriptions[0].filter.types: "},
-      {"filter empty string", [](json& j) { sub0(j)["filter"]["accounts"][0] = ""; }, "subscriptions[0].filter.accounts[0]: "},
-      {"filter unknown field", [](json& j) { sub0(j)["filter"]["kinds"] = json::array(); }, "subscriptions[0].filter.kinds: unknown field"},
-      {"subscription policy probe", [](json& j) { sub0(j)["policy"]["probe"] = "tail"; }, "subscriptions[0].policy.probe: "},
-      {"subscription policy preset", [](json& j) { j["subscriptions"][1]["policy"] = "aws"; }, "subscriptions[1].policy: "},
+      {"garbage window from", [](json& j) { win(j, 1)["from"] = "x"; },
+       "subscriptions[0].receiver.windows[1].from: "},
+      {"window until == from", [](json& j) { win(j, 0)["until"] = "1h"; },
+       "subscriptions[0].receiver.windows[0].until: "},
+      {"window until < from", [](json& j) { win(j, 2)["until"] = "4h"; },
+       "subscriptions[0].receiver.windows[2].until: "},
+      {"window with two outcomes", [](json& j) { win(j, 0)["error"] = "dns"; },
+       "subscriptions[0].receiver.windows[0]: "},
+      {"window status 700", [](json& j) { win(j, 0)["status"] = 700; },
+       "subscriptions[0].receiver.windows[0].status: "},
+      {"window status 99", [](json& j) { win(j, 0)["status"] = 99; },
+       "subscriptions[0].receiver.windows[0].status: "},
+      {"window unknown error", [](json& j) { win(j, 2)["error"] = "abandoned"; },
+       "subscriptions[0].receiver.windows[2].error: "},
+      {"window timeout not bool", [](json& j) { win(j, 1)["timeout"] = "yes"; },
+       "subscriptions[0].receiver.windows[1].timeout: "},
+      {"window unknown field", [](json& j) { win(j, 0)["code"] = 1; },
+       "subscriptions[0].receiver.windows[0].code: unknown field"},
+      {"window missing from", [](json& j) { win(j, 2).erase("from"); },
+       "subscriptions[0].receiver.windows[2].from: "},
+      {"fail_rate 1.5", [](json& j) { sub0(j)["receiver"]["fail_rate"] = 1.5; },
+       "subscriptions[0].receiver.fail_rate: "},
+      {"fail_rate negative", [](json& j) { sub0(j)["receiver"]["fail_rate"] = -0.1; },
+       "subscriptions[0].receiver.fail_rate: "},
+      {"receiver status string", [](json& j) { sub0(j)["receiver"]["status"] = "200"; },
+       "subscriptions[0].receiver.status: "},
+      {"receiver latency number", [](json& j) { j["subscriptions"][1]["receiver"]["latency"] = 25; },
+       "subscriptions[1].receiver.latency: "},
+      {"misspelt receiver",
+       [](json& j) {
+         sub0(j)["recever"] = sub0(j)["receiver"];
+         sub0(j).erase("receiver");
+       },
+       "subscriptions[0].recever: unknown field"},
+      {"duplicate subscription id", [](json& j) { j["subscriptions"][1]["id"] = "acme-tracking"; },
+       "subscriptions[1].id: "},
+      {"invalid subscription id", [](json& j) { j["subscriptions"][1]["id"] = "acme messages"; },
+       "subscriptions[1].id: "},
+      {"missing subscription id", [](json& j) { j["subscriptions"][1].erase("id"); },
+       "subscriptions[1].id: "},
+      {"filter types not array", [](json& j) { sub0(j)["filter"]["types"] = "tracking"; },
+       "subscriptions[0].filter.types: "},
+      {"filter empty string", [](json& j) { sub0(j)["filter"]["accounts"][0] = ""; },
+       "subscriptions[0].filter.accounts[0]: "},
+      {"filter unknown field", [](json& j) { sub0(j)["filter"]["kinds"] = json::array(); },
+       "subscriptions[0].filter.kinds: unknown field"},
+      {"subscription policy probe", [](json& j) { sub0(j)["policy"]["probe"] = "tail"; },
+       "subscriptions[0].policy.probe: "},
+      {"subscription policy preset", [](json& j) { j["subscriptions"][1]["policy"] = "aws"; },
+       "subscriptions[1].policy: "},
       {"policy delays[1] garbage", [](json& j) { j["policy"]["delays"][1] = "soon"; }, "policy.delays[1]: "},
       {"policy repeat 0s", [](json& j) { j["policy"]["repeat"] = "0s"; }, "policy.repeat: "},
       {"policy unknown field", [](json& j) { j["policy"]["retries"] = 3; }, "policy.retries: unknown field"},
-      {"policy immediate_retries negative", [](json& j) { j["policy"]["immediate_retries"] = -1; }, "policy.immediate_retries: "},
+      {"policy immediate_retries negative", [](json& j) { j["policy"]["immediate_retries"] = -1; },
+       "policy.immediate_retries: "},
       {"missing subscriptions", [](json& j) { j.erase("subscriptions"); }, "subscriptions: "},
       {"empty subscriptions", [](json& j) { j["subscriptions"] = json::array(); }, "subscriptions: "},
-      {"subscription not an object", [](json& j) { j["subscriptions"][1] = "acme-messages"; }, "subscriptions[1]: "},
+      {"subscription not an object", [](json& j) { j["subscriptions"][1] = "acme-messages"; },
+       "subscriptions[1]: "},
       {"missing duration", [](json& j) { j.erase("duration"); }, "duration: "},
       {"negative duration", [](json& j) { j["duration"] = "-1h"; }, "duration: "},
       {"garbage duration", [](json& j) { j["duration"] = "one day"; }, "duration: "},
@@ -264,21 +299,37 @@ TEST(ScenarioParser, RejectsEachMistakeWithAMessageStartingWithTheJsonPath) {
       {"event with neither at nor every", [](json& j) { j["events"][1].erase("every"); }, "events[1]: "},
       {"event every 0s", [](json& j) { j["events"][1]["every"] = "0s"; }, "events[1].every: "},
       {"third event every negative",
-       [](json& j) { j["events"].push_back({{"every", "-5m"}, {"type", "t"}}); }, "events[2].every: "},
+       [](json& j) {
+         j["events"].push_back({{"every", "-5m"}, {"type", "t"}});
+       },
+       "events[2].every: "},
       {"series until before from", [](json& j) { j["events"][1]["until"] = "20m"; }, "events[1].until: "},
-      {"series from after duration default until", [](json& j) { j["events"][1].erase("until"); j["events"][1]["from"] = "2d"; }, "events[1].from: "},
+      {"series from after duration default until",
+       [](json& j) {
+         j["events"][1].erase("until");
+         j["events"][1]["from"] = "2d";
+       },
+       "events[1].from: "},
       {"series with an id", [](json& j) { j["events"][1]["id"] = "x"; }, "events[1].id: unknown field"},
-      {"single event with from", [](json& j) { j["events"][0]["from"] = "1h"; }, "events[0].from: unknown field"},
+      {"single event with from", [](json& j) { j["events"][0]["from"] = "1h"; },
+       "events[0].from: unknown field"},
       {"duplicate event id",
-       [](json& j) { j["events"].push_back({{"at", "1h"}, {"id", "msg-1"}, {"type", "t"}}); }, "events[2].id: "},
+       [](json& j) {
+         j["events"].push_back({{"at", "1h"}, {"id", "msg-1"}, {"type", "t"}});
+       },
+       "events[2].id: "},
       {"reserved event id", [](json& j) { j["events"][0]["id"] = "evt_9"; }, "events[0].id: "},
       {"events not an array", [](json& j) { j["events"] = json::object(); }, "events: "},
       {"reactivate unknown sub", [](json& j) { j["actions"][1]["sub"] = "nobody"; }, "actions[1].sub: "},
       {"reactivate without sub",
-       [](json& j) { j["actions"][0] = {{"at", "1h"}, {"action", "reactivate"}}; }, "actions[0].sub: "},
+       [](json& j) {
+         j["actions"][0] = {{"at", "1h"}, {"action", "reactivate"}};
+       },
+       "actions[0].sub: "},
       {"unknown action", [](json& j) { j["actions"][0]["action"] = "explode"; }, "actions[0].action: "},
       {"action at after duration", [](json& j) { j["actions"][0]["at"] = "25h"; }, "actions[0].at: "},
-      {"restart with sub", [](json& j) { j["actions"][0]["sub"] = "acme-tracking"; }, "actions[0].sub: unknown field"},
+      {"restart with sub", [](json& j) { j["actions"][0]["sub"] = "acme-tracking"; },
+       "actions[0].sub: unknown field"},
   };
   ASSERT_TRUE(parse_scenario(full_scenario()).ok());
   for (const BadCase& c : cases) {
@@ -291,7 +342,8 @@ TEST(ScenarioParser, RejectsEachMistakeWithAMessageStartingWithTheJsonPath) {
     const std::string msg = sc.status().message();
     EXPECT_TRUE(msg.starts_with(c.prefix)) << "message: " << msg << "\nexpected prefix: " << c.prefix;
     size_t sep = msg.find(": ");
-    EXPECT_TRUE(sep != std::string::npos && msg.size() > sep + 2) << "the message must say what is wrong: " << msg;
+    EXPECT_TRUE(sep != std::string::npos && msg.size() > sep + 2)
+        << "the message must say what is wrong: " << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << "the message must be one line: " << msg;
   }
 }
@@ -314,7 +366,8 @@ TEST(ScenarioLoader, ReportsMissingFileAndInvalidJsonNamingThePath) {
   TempDir dir;
   auto missing = load_scenario(dir.file("nope.json"));
   ASSERT_FALSE(missing.ok());
-  EXPECT_TRUE(missing.status().message().starts_with(dir.file("nope.json") + ": ")) << missing.status().message();
+  EXPECT_TRUE(missing.status().message().starts_with(dir.file("nope.json") + ": "))
+      << missing.status().message();
 
   write_file(dir.file("broken.json"), "{\"duration\": \"1h\",");
   auto broken = load_scenario(dir.file("broken.json"));
@@ -330,7 +383,8 @@ TEST(SimulateCli, BadScenarioExitsTwoWithOneLineNamingTheFieldAndCreatesNoLog) {
   write_file(dir.file("bad.json"), j.dump(2));
   std::string log = dir.file("log.jsonl");
 
-  RunResult r = run_hooksim("simulate " + shell_quote(dir.file("bad.json")) + " --log " + shell_quote(log), dir);
+  RunResult r =
+      run_hooksim("simulate " + shell_quote(dir.file("bad.json")) + " --log " + shell_quote(log), dir);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, "");
   ASSERT_FALSE(r.err.empty());
@@ -344,7 +398,8 @@ TEST(SimulateCli, InvalidJsonExitsTwo) {
   TempDir dir;
   write_file(dir.file("broken.json"), "{\"seed\": 1, \"duration\": ");
   std::string log = dir.file("log.jsonl");
-  RunResult r = run_hooksim("simulate " + shell_quote(dir.file("broken.json")) + " --log " + shell_quote(log), dir);
+  RunResult r =
+      run_hooksim("simulate " + shell_quote(dir.file("broken.json")) + " --log " + shell_quote(log), dir);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(lines_of(r.err, /*keep_empty=*/true).size(), 1u) << r.err;
@@ -439,7 +494,8 @@ TEST(SimulateCli, FullScenarioRunsWithRestartAndReactivateActions) {
   TempDir dir;
   write_file(dir.file("full.json"), full_scenario().dump(2));
   std::string log = dir.file("log.jsonl");
-  RunResult r = run_hooksim("simulate " + shell_quote(dir.file("full.json")) + " --log " + shell_quote(log), dir);
+  RunResult r =
+      run_hooksim("simulate " + shell_quote(dir.file("full.json")) + " --log " + shell_quote(log), dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   int restarts = 0;

@@ -242,10 +242,10 @@ TEST(ServeOptions, ARetentionThatIsNotADurationIsRefusedBeforeTheStoreIsCreated)
   testutil::TempDir dir;
   const std::string data = dir.file("data");
   for (const char* bad : {"3", "7 days", "-1d", ""}) {
-    testutil::RunResult r = testutil::run_hooksim(
-        "serve --data " + testutil::shell_quote(data) + " --listen 127.0.0.1:0 --event-id-retention " +
-            testutil::shell_quote(bad),
-        dir);
+    testutil::RunResult r =
+        testutil::run_hooksim("serve --data " + testutil::shell_quote(data) +
+                                  " --listen 127.0.0.1:0 --event-id-retention " + testutil::shell_quote(bad),
+                              dir);
     EXPECT_EQ(r.exit_code, 2) << bad;
     EXPECT_THAT(r.err, HasSubstr("--event-id-retention: invalid duration")) << bad << ": " << r.err;
     EXPECT_FALSE(std::filesystem::exists(data)) << bad;

@@ -131,7 +131,8 @@ class ServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void start(const std::string& admin_token = "", std::shared_ptr<storage::DiskFaults> disk_faults = nullptr) {
+  void start(const std::string& admin_token = "",
+             std::shared_ptr<storage::DiskFaults> disk_faults = nullptr) {
     ServiceOptions o;
     o.disk_faults = std::move(disk_faults);
     o.data_dir = dir_.string();
@@ -806,7 +807,8 @@ TEST_F(ServiceTest, MetricsArePrometheusTextWithTheDocumentedNames) {
   const double memtables = m.at(R"(hooksim_store_memory_bytes{part="memtables"})");
   EXPECT_GT(memtables, 0);
   EXPECT_LE(memtables, storage::RocksQueueStore::kMemtableBudget);
-  EXPECT_LE(m.at(R"(hooksim_store_memory_bytes{part="block_cache"})"), storage::RocksQueueStore::kBlockCacheBytes);
+  EXPECT_LE(m.at(R"(hooksim_store_memory_bytes{part="block_cache"})"),
+            storage::RocksQueueStore::kBlockCacheBytes);
   EXPECT_GE(m.at(R"(hooksim_store_memory_bytes{part="table_readers"})"), 0);
   // Buckets are cumulative, in increasing order of their bounds, ending with +Inf.
   std::vector<double> buckets;
@@ -1098,8 +1100,9 @@ TEST_F(ServiceTest, PublishOnAFullDiskIs503AndNothingOfItIsKept) {
   expect_error(r, 503, "unavailable", "");
   EXPECT_NE(r.body.find("No space left on device"), std::string::npos) << r;
   // Neither is a subscription created, nor is the refused publish counted or queued.
-  expect_error(post("/v1/subscriptions", json({{"id", "other"}, {"url", rx.url()}, {"secret", kSecret}}).dump()),
-               503, "unavailable", "");
+  expect_error(
+      post("/v1/subscriptions", json({{"id", "other"}, {"url", rx.url()}, {"secret", kSecret}}).dump()), 503,
+      "unavailable", "");
   EXPECT_EQ(status("acme")["backlog"], 0);
   Metrics m(get("/metrics").body);
   EXPECT_EQ(m.at("hooksim_events_published_total"), 1);

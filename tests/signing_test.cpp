@@ -36,7 +36,8 @@ TEST(Signing, RejectsMalformedSecrets) {
 }
 
 TEST(Base64, RoundTripsEveryLengthModuloThree) {
-  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
     auto back = base64_decode(base64_encode(s));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(*back, s);

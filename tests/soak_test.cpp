@@ -50,7 +50,8 @@ long store_kib(const ServerProcess& server) {
   long bytes = 0;
   std::istringstream in(r.body);
   for (std::string line; std::getline(in, line);)
-    if (line.starts_with("hooksim_store_memory_bytes{")) bytes += std::strtol(line.c_str() + line.rfind(' '), nullptr, 10);
+    if (line.starts_with("hooksim_store_memory_bytes{"))
+      bytes += std::strtol(line.c_str() + line.rfind(' '), nullptr, 10);
   return bytes / 1024;
 }
 
@@ -193,7 +194,8 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
     std::this_thread::sleep_for(200ms);
     if (elapsed() >= next_sample) {
       next_sample += 1;
-      samples.push_back({static_cast<int>(kill_times.size()), elapsed(), rss_kib(server->pid()), store_kib(*server)});
+      samples.push_back(
+          {static_cast<int>(kill_times.size()), elapsed(), rss_kib(server->pid()), store_kib(*server)});
     }
     // The fragile subscription is reactivated as soon as it is seen deactivated.
     Reply st = http("GET", server->url("/v1/subscriptions/fragile/status"));
@@ -228,7 +230,8 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
       },
       std::chrono::milliseconds(60'000 + 1000 * seconds));
   ASSERT_TRUE(drained) << list.dump();
-  samples.push_back({static_cast<int>(kill_times.size()), elapsed(), rss_kib(server->pid()), store_kib(*server)});
+  samples.push_back(
+      {static_cast<int>(kill_times.size()), elapsed(), rss_kib(server->pid()), store_kib(*server)});
   server->signal(SIGTERM);
   EXPECT_EQ(server->wait_exit(), 0) << read_file(dir / "serve.log");
   server.reset();
@@ -279,13 +282,16 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
       rest.push_back(s.rss_kib - s.store_kib);
     }
     if (v.empty()) continue;
-    rss.push_back({{"instance", inst}, {"samples_kib", v}, {"store_kib", store}, {"rss_minus_store_kib", rest}});
+    rss.push_back(
+        {{"instance", inst}, {"samples_kib", v}, {"store_kib", store}, {"rss_minus_store_kib", rest}});
     auto line = [](const std::vector<long>& x) {
       if (x.empty()) return std::string("n/a");
-      return std::to_string(x.front() / 1024) + "->" + std::to_string(*std::max_element(x.begin(), x.end()) / 1024) +
-             "->" + std::to_string(x.back() / 1024);
+      return std::to_string(x.front() / 1024) + "->" +
+             std::to_string(*std::max_element(x.begin(), x.end()) / 1024) + "->" +
+             std::to_string(x.back() / 1024);
     };
-    rss_line += " #" + std::to_string(inst) + ": " + line(v) + " MiB (store " + line(store) + ", rest " + line(rest) + ")";
+    rss_line += " #" + std::to_string(inst) + ": " + line(v) + " MiB (store " + line(store) + ", rest " +
+                line(rest) + ")";
   }
   figures["rss"] = rss;
   std::cerr << "[ soak     ] " << figures.dump()

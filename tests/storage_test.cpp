@@ -42,7 +42,8 @@ DeliveryState full_state() {
   s.discarded = 128;
   s.dropped_inactive = 1;
   s.deactivated_at = from_unix_ms(1767225900000);  // 2026-01-01T00:05:00Z
-  s.deactivation_reason = std::string("gave up after 7 days: ") + std::string(200, 'x') + std::string(1, '\0') + "end";
+  s.deactivation_reason =
+      std::string("gave up after 7 days: ") + std::string(200, 'x') + std::string(1, '\0') + "end";
   return s;
 }
 
@@ -199,13 +200,13 @@ TEST(RecordCodec, StateRejectsBadDeliveredAhead) {
   base.head_seq = 10;
   base.next_seq = 20;
   const std::vector<std::vector<uint64_t>> bad = {
-      {12, 11},          // descending
-      {12, 12},          // repeated
-      {11, 15, 13},      // not ascending at the end
-      {10},              // equal to head_seq (head is never delivered ahead)
-      {9},               // below head_seq
-      {20},              // equal to next_seq (not yet published)
-      {11, 25},          // above next_seq
+      {12, 11},                                  // descending
+      {12, 12},                                  // repeated
+      {11, 15, 13},                              // not ascending at the end
+      {10},                                      // equal to head_seq (head is never delivered ahead)
+      {9},                                       // below head_seq
+      {20},                                      // equal to next_seq (not yet published)
+      {11, 25},                                  // above next_seq
       {11, 12, 13, 14, 15, 16, 17, 18, 19, 19},  // more entries than the queue holds
   };
   for (const auto& ahead : bad) {
@@ -259,7 +260,10 @@ TEST(RecordCodec, QueuedEventRejectsTruncatedId) {
     EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << len;
   }
   // A length that claims more than is there.
-  EXPECT_FALSE(decode_queued_event(std::string("\x05" "abc", 4)).ok());
+  EXPECT_FALSE(decode_queued_event(std::string("\x05"
+                                               "abc",
+                                               4))
+                   .ok());
   // A varint that never ends.
   EXPECT_FALSE(decode_queued_event(std::string(11, '\xff')).ok());
 }
@@ -293,9 +297,11 @@ TEST(RecordCodec, ConfigRoundTripsTokenEmptyFiltersAndDefaultPolicy) {
 }
 
 TEST(RecordCodec, ConfigRejectsGarbage) {
-  for (const char* bad : {"", "garbage", "{", "42", "[]", "null", "{}", R"({"id":"a"})",
-                          R"({"id":1,"url":"","secret":"","token":"","filter":{"types":[],"accounts":[],"vehicles":[]},"policy":"frotcom"})",
-                          R"({"id":"a","url":"","secret":"","token":"","filter":{"types":[1],"accounts":[],"vehicles":[]},"policy":"frotcom"})"}) {
+  for (
+      const char* bad :
+      {"", "garbage", "{", "42", "[]", "null", "{}", R"({"id":"a"})",
+       R"({"id":1,"url":"","secret":"","token":"","filter":{"types":[],"accounts":[],"vehicles":[]},"policy":"frotcom"})",
+       R"({"id":"a","url":"","secret":"","token":"","filter":{"types":[1],"accounts":[],"vehicles":[]},"policy":"frotcom"})"}) {
     auto r = decode_config(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << bad;
@@ -324,9 +330,9 @@ TEST(RecordCodec, ConfigRejectsPolicyWithUnknownField) {
 TEST(RecordCodec, QueueKeyOrdersByKeyThenSeqUnderMemcmp) {
   EXPECT_EQ(encode_queue_key(1, 2).size(), 16u);
   const std::vector<std::pair<uint64_t, uint64_t>> ascending = {
-      {0, 0},   {0, 1},   {0, 255}, {0, 256}, {0, 65535}, {0, 65536}, {0, kMaxU64},
-      {1, 0},   {1, 255}, {1, 256}, {1, kMaxU64},
-      {2, 0},   {255, 7}, {256, 0}, {1ull << 32, 0}, {kMaxU64, 0}, {kMaxU64, kMaxU64},
+      {0, 0},       {0, 1},   {0, 255},        {0, 256},     {0, 65535},         {0, 65536},
+      {0, kMaxU64}, {1, 0},   {1, 255},        {1, 256},     {1, kMaxU64},       {2, 0},
+      {255, 7},     {256, 0}, {1ull << 32, 0}, {kMaxU64, 0}, {kMaxU64, kMaxU64},
   };
   for (size_t i = 0; i + 1 < ascending.size(); ++i) {
     auto [k1, s1] = ascending[i];
@@ -335,7 +341,8 @@ TEST(RecordCodec, QueueKeyOrdersByKeyThenSeqUnderMemcmp) {
     std::string b = encode_queue_key(k2, s2);
     // std::string compares bytes as unsigned char, like memcmp.
     EXPECT_LT(a.compare(b), 0) << "(" << k1 << "," << s1 << ") vs (" << k2 << "," << s2 << ")";
-    EXPECT_LT(memcmp(a.data(), b.data(), 16), 0) << "(" << k1 << "," << s1 << ") vs (" << k2 << "," << s2 << ")";
+    EXPECT_LT(memcmp(a.data(), b.data(), 16), 0)
+        << "(" << k1 << "," << s1 << ") vs (" << k2 << "," << s2 << ")";
   }
   // The subscription key is the 8-byte prefix of its queue keys.
   EXPECT_EQ(encode_queue_key(42, 99).substr(0, 8), encode_sub_key(42));
@@ -621,7 +628,8 @@ std::vector<bool> ids_after_compaction(const std::string& path, Duration retenti
 
 TEST(RocksQueueStore, EventIdsPastTheRetentionAreDroppedWhenCompacted) {
   TempDir dir;
-  EXPECT_EQ(ids_after_compaction(dir.file("db"), std::chrono::hours(1)), std::vector<bool>({false, true, false}));
+  EXPECT_EQ(ids_after_compaction(dir.file("db"), std::chrono::hours(1)),
+            std::vector<bool>({false, true, false}));
 }
 
 TEST(RocksQueueStore, EventIdsAreKeptForEverWithoutARetention) {

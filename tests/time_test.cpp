@@ -19,7 +19,8 @@ TEST(Duration, ParsesEveryUnitAndCombinations) {
 }
 
 TEST(Duration, RejectsMalformedText) {
-  for (const char* bad : {"", "5", "00", "0m0", "m", "5x", "-5m", "+5m", "5m2h", "5m5m", "1.5h", " 5m", "5m ", "99999999999999999999d"}) {
+  for (const char* bad : {"", "5", "00", "0m0", "m", "5x", "-5m", "+5m", "5m2h", "5m5m", "1.5h", " 5m", "5m ",
+                          "99999999999999999999d"}) {
     auto d = parse_duration(bad);
     ASSERT_FALSE(d.ok()) << bad;
     EXPECT_NE(d.status().message().find("invalid duration"), std::string::npos);
@@ -27,7 +28,8 @@ TEST(Duration, RejectsMalformedText) {
 }
 
 TEST(Duration, FormatRoundTrips) {
-  for (Duration d : std::initializer_list<Duration>{0ms, 250ms, 30s, 5min, 2h + 30min, 36h, Duration(123456789)}) {
+  for (Duration d :
+       std::initializer_list<Duration>{0ms, 250ms, 30s, 5min, 2h + 30min, 36h, Duration(123456789)}) {
     EXPECT_EQ(*parse_duration(format_duration(d)), d) << format_duration(d);
   }
   EXPECT_EQ(format_duration(2h + 30min), "2h30m");

@@ -13,4 +13,6 @@
 //
 // tests/tsan/canary.cpp checks that races in code like ours (a counter, a string copy, a function that takes
 // RocksDB types) are still reported with these suppressions in place.
-extern "C" const char* __tsan_default_suppressions() { return "race:librocksdb.so\n"; }
+extern "C" const char* __tsan_default_suppressions() {
+  return "race:librocksdb.so\n";
+}
