@@ -9,6 +9,7 @@
 #include <fstream>
 #include <vector>
 
+#include "protocol/envelope.h"
 #include "storage/memory_store.h"
 
 namespace hooksim::bench {
@@ -56,7 +57,8 @@ SimWorld::SimWorld(StoreKind kind, bool sync) {
   } else {
     store = std::make_unique<storage::MemoryQueueStore>();
   }
-  engine = std::make_unique<Engine>(scheduler, *store, transport, &observer);
+  engine = std::make_unique<Engine>(scheduler, *store, transport, &observer,
+                                    EngineOptions{.envelope = protocol::make_envelope});
   if (!engine->open().ok()) std::abort();
 }
 

@@ -12,7 +12,7 @@
 #include "engine/clock.h"
 #include "engine/delivery_observer.h"
 #include "engine/engine.h"
-#include "engine/event.h"
+#include "protocol/envelope.h"
 #include "sim/sim_transport.h"
 #include "storage/rocks_store.h"
 

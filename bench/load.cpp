@@ -33,8 +33,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/event.h"
 #include "net/mock_receiver.h"
+#include "protocol/envelope.h"
 #include "storage/rocks_store.h"
 
 namespace {
@@ -303,7 +303,7 @@ int fill(const std::string& dir, uint64_t subs, uint64_t per_sub, const std::str
                 c.filter.vehicles[0],
                 at,
                 R"({"lat":38.72231,"lon":-9.13934,"speed_kmh":72,"heading":184,"ignition":true})"};
-        std::string body = make_envelope(e);
+        std::string body = protocol::make_envelope(e);
         bytes += body.size();
         batch->enqueue(key, seq, at, e.id, body);
       }

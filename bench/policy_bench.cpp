@@ -104,7 +104,7 @@ constexpr uint64_t kMinutesPerWeek = 7 * 24 * 60;  // 10,080
 
 template <StoreKind kKind>
 void BM_HealthyWeek(benchmark::State& state) {
-  uint64_t envelope_bytes = make_envelope(tracking_event(1, kStart)).size();
+  uint64_t envelope_bytes = protocol::make_envelope(tracking_event(1, kStart)).size();
   for (auto _ : state) {
     state.PauseTiming();
     auto world = std::make_unique<SimWorld>(kKind);

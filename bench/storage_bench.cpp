@@ -40,7 +40,7 @@ namespace {
 const std::string kEventId = "evt_0000000000000001";
 
 const std::string& body() {
-  static const std::string b = make_envelope(tracking_event(1, kStart));
+  static const std::string b = protocol::make_envelope(tracking_event(1, kStart));
   return b;
 }
 
@@ -305,7 +305,8 @@ void BM_Restart(benchmark::State& state) {
     sim::SimTransport transport(scheduler, kStart, 1);
     CountingObserver observer;
     auto store = open_store(big->dir.path(), /*sync=*/true);
-    auto engine = std::make_unique<Engine>(scheduler, *store, transport, &observer);
+    auto engine = std::make_unique<Engine>(scheduler, *store, transport, &observer,
+                                           EngineOptions{.envelope = protocol::make_envelope});
     Status st = engine->open();
     scheduler.run_next();  // the first delivery completes
     bool ok = st.ok() && observer.delivered == 1 && engine->subscription_ids().size() == kRestartSubs;

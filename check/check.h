@@ -1,9 +1,9 @@
 // `hooksim check URL`: a black-box conformance suite for webhook receivers (docs/check.md).
 //
 // run_checks() sends deliveries to a receiver — signed and enveloped exactly as the sender does
-// (net/signing.h, engine/event.h), plus deliberately forged, stale, repeated, reordered, bulk and oversized
-// ones — and judges each answer as the sender would (only 2xx is a delivery). Each check has a stable name,
-// usable with `--only` and in the JSON report, and gives one verdict with a measured figure.
+// (protocol/signing.h, engine/event.h), plus deliberately forged, stale, repeated, reordered, bulk and
+// oversized ones — and judges each answer as the sender would (only 2xx is a delivery). Each check has a
+// stable name, usable with `--only` and in the JSON report, and gives one verdict with a measured figure.
 //
 //   check::CheckOptions o;
 //   o.url = "https://hooks.example.test/frotcom";

@@ -12,7 +12,10 @@
 
 #include "check/check.h"
 #include "check/http_probe.h"
-#include "net/signing.h"
+#include "protocol/delivery.h"
+#include "protocol/envelope.h"
+#include "protocol/signing.h"
+#include "protocol/standard_webhooks.h"
 
 namespace hooksim::check {
 
@@ -30,45 +33,57 @@ constexpr auto kTimestampOffset = minutes(10);
 constexpr int kExpiryWarningDays = 14;
 constexpr const char* kKinds[] = {"tracking", "message", "driving_time"};
 
-const std::vector<CheckInfo> kChecks = {
-    {"accepts_valid", "accepts valid deliveries",
-     "The sender counts only a 2xx answer as delivered and holds the subscription's queue on anything else "
-     "(a 3xx too: redirects are never followed), so answer 2xx at the registered URL as soon as the event "
-     "is safely stored."},
-    {"latency_headroom", "latency headroom",
-     "An answer slower than the attempt timeout is a failed attempt that is retried while every later event "
-     "waits, so acknowledge at once (store the event, answer 2xx) and do slow work in the background."},
-    {"rejects_forged", "rejects forged signatures",
-     "Anyone who learns the URL can post fake events, so verify the webhook-signature (Standard Webhooks "
-     "HMAC-SHA256 over id.timestamp.body with the whsec_ secret) or the bearer token on every request and "
-     "answer 401 when it does not match."},
-    {"rejects_stale", "rejects stale or future timestamps",
-     "A captured delivery can be replayed later, so reject a webhook-timestamp more than 5 minutes away from "
-     "your clock with a 4xx (the signature covers it) and keep the clock in sync with NTP."},
-    {"idempotent_redelivery", "idempotent on redelivery",
-     "Delivery is at-least-once: after a lost answer or a sender crash the same event (same webhook-id) "
-     "comes again, so remember processed ids and answer 2xx to a repeat without processing it twice."},
-    {"probe_order", "tolerates the live-probe order",
-     "During an outage a scheduled retry may carry the newest event, and the backlog follows oldest-first "
-     "once it succeeds, so accept an older event after a newer one and order by occurred_at or "
-     "hooksim-sequence yourself."},
-    {"backlog_drain", "keeps up with a backlog drain",
-     "After an outage the whole backlog (up to 7 days of events) arrives back to back, one at a time, so "
-     "answer each quickly, never rate-limit or fail the burst, and queue the processing behind the 2xx."},
-    {"large_payload", "large payloads",
-     "A body-size limit in the receiver or a proxy in front of it (413) blocks the queue on the first large "
-     "event until it is discarded, so accept request bodies of at least the tested size (e.g. nginx "
-     "client_max_body_size)."},
-    {"https", "HTTPS",
-     "Deliveries carry vehicle positions and driver messages and the platform strongly recommends HTTPS, so "
-     "serve the URL over TLS 1.2 or later with a certificate valid for its host name, renewed well before "
-     "it expires."},
-};
+// Every check, in run order. The advice names the delivery headers by protocol's constants.
+const std::vector<CheckInfo>& checks() {
+  static const std::string forged_advice = fmt::format(
+      "Anyone who learns the URL can post fake events, so verify the {} (Standard Webhooks HMAC-SHA256 over "
+      "id.timestamp.body with the whsec_ secret) or the bearer token on every request and answer 401 when it "
+      "does not match.",
+      protocol::kSignatureHeader);
+  static const std::string order_advice = fmt::format(
+      "During an outage a scheduled retry may carry the newest event, and the backlog follows oldest-first "
+      "once it succeeds, so accept an older event after a newer one and order by occurred_at or {} "
+      "yourself.",
+      protocol::header::kSequence);
+  static const std::vector<CheckInfo> list = {
+      {"accepts_valid", "accepts valid deliveries",
+       "The sender counts only a 2xx answer as delivered and holds the subscription's queue on anything else "
+       "(a 3xx too: redirects are never followed), so answer 2xx at the registered URL as soon as the event "
+       "is safely stored."},
+      {"latency_headroom", "latency headroom",
+       "An answer slower than the attempt timeout is a failed attempt that is retried while every later "
+       "event "
+       "waits, so acknowledge at once (store the event, answer 2xx) and do slow work in the background."},
+      {"rejects_forged", "rejects forged signatures", forged_advice},
+      {"rejects_stale", "rejects stale or future timestamps",
+       "A captured delivery can be replayed later, so reject a webhook-timestamp more than 5 minutes away "
+       "from "
+       "your clock with a 4xx (the signature covers it) and keep the clock in sync with NTP."},
+      {"idempotent_redelivery", "idempotent on redelivery",
+       "Delivery is at-least-once: after a lost answer or a sender crash the same event (same webhook-id) "
+       "comes again, so remember processed ids and answer 2xx to a repeat without processing it twice."},
+      {"probe_order", "tolerates the live-probe order", order_advice},
+      {"backlog_drain", "keeps up with a backlog drain",
+       "After an outage the whole backlog (up to 7 days of events) arrives back to back, one at a time, so "
+       "answer each quickly, never rate-limit or fail the burst, and queue the processing behind the 2xx."},
+      {"large_payload", "large payloads",
+       "A body-size limit in the receiver or a proxy in front of it (413) blocks the queue on the first "
+       "large "
+       "event until it is discarded, so accept request bodies of at least the tested size (e.g. nginx "
+       "client_max_body_size)."},
+      {"https", "HTTPS",
+       "Deliveries carry vehicle positions and driver messages and the platform strongly recommends HTTPS, "
+       "so "
+       "serve the URL over TLS 1.2 or later with a certificate valid for its host name, renewed well before "
+       "it expires."},
+  };
+  return list;
+}
 
 const CheckInfo& info(std::string_view name) {
-  for (const auto& c : kChecks)
+  for (const auto& c : checks())
     if (c.name == name) return c;
-  return kChecks.front();  // unreachable: names come from kChecks
+  return checks().front();  // unreachable: names come from checks()
 }
 
 std::string random_hex(size_t bytes) {
@@ -86,11 +101,29 @@ TimePoint wall_now() {
 // How a delivery authenticates itself.
 enum class Auth {
   kValid,           // as the sender: the right signature or token
-  kWrongSignature,  // a well-formed v1 signature that does not match
-  kNoSignature,     // no webhook-signature header
+  kWrongSignature,  // a well-formed signature that does not match the body
+  kNoSignature,     // no signature header
   kOtherSecret,     // correctly computed, with a different secret
   kNoToken,         // no authorization header
   kWrongToken,      // "Bearer <something else>"
+};
+
+// Signs like `real` but over other bytes than the body sent: a signature of the right shape that does not
+// match.
+class TamperedSigner final : public protocol::Signer {
+ public:
+  explicit TamperedSigner(const std::unique_ptr<protocol::Signer>& real) : real_(real) {}
+  void sign(std::string_view event_id, int64_t timestamp, std::string_view body,
+            const protocol::HeaderSink& add) const override {
+    real_->sign(event_id, timestamp, std::string(body) + " ", add);
+  }
+  protocol::AuthCheck verify(const protocol::HeaderLookup&, std::string_view, int64_t,
+                             std::optional<Duration>) const override {
+    return protocol::AuthCheck::kBad;  // never used: check only sends
+  }
+
+ private:
+  const std::unique_ptr<protocol::Signer>& real_;
 };
 
 // One delivery to send.
@@ -119,14 +152,17 @@ std::string human_ms(double ms) {
 class Run {
  public:
   explicit Run(const CheckOptions& o)
-      : opts_(o), probe_(ProbeOptions{o.url, o.timeout, Duration(5000), o.ca_file}), run_id_(random_hex(4)) {
-    if (!o.secret.empty()) key_ = *net::signing_key(o.secret);
-    other_key_ = random_hex(24);
+      : opts_(o),
+        probe_(ProbeOptions{o.url, o.timeout, Duration(5000), o.ca_file}),
+        run_id_(random_hex(4)),
+        wrong_signature_(signer_) {
+    if (!o.secret.empty()) signer_ = *protocol::make_signer(o.secret);
+    other_signer_ = *protocol::make_signer("whsec_" + protocol::base64_encode(random_hex(24)));
   }
 
   const CheckOptions& opts() const { return opts_; }
   HttpProbe& probe() { return probe_; }
-  bool signing() const { return !key_.empty(); }
+  bool signing() const { return signer_ != nullptr; }
   bool token_mode() const { return !opts_.token.empty(); }
 
   // Event number n of check `check`: an id unique to this run and check.
@@ -139,45 +175,49 @@ class Run {
   // Sends `o` on the subscription of check `check` and records it in `result`.
   ProbeAnswer send(CheckResult& result, const Outgoing& o, std::string expected,
                    const std::function<bool(const ProbeAnswer&)>& met) {
-    std::string body = make_envelope(o.event);
+    std::string body = protocol::make_envelope(o.event);
     TimePoint now = wall_now();
     int64_t timestamp =
         std::chrono::duration_cast<std::chrono::seconds>((now + o.timestamp_offset).time_since_epoch())
             .count();
-    std::vector<std::string> h = {
-        "content-type: application/json",
-        "user-agent: hooksim/" HOOKSIM_VERSION " (check)",
-        "webhook-id: " + o.event.id,
-        fmt::format("webhook-timestamp: {}", timestamp),
-    };
+    // The forgeries are built by the same function as a real delivery, with other credentials.
+    const protocol::Signer* signer = signer_.get();
+    std::string token = opts_.token;
     switch (o.auth) {
       case Auth::kValid:
-        if (signing()) h.push_back("webhook-signature: " + net::sign(key_, o.event.id, timestamp, body));
-        if (token_mode()) h.push_back("authorization: Bearer " + opts_.token);
         break;
-      case Auth::kWrongSignature: {
-        // Right shape, wrong bytes: the valid signature with its MAC flipped.
-        std::string good = net::sign(key_, o.event.id, timestamp, body);
-        auto mac = *net::base64_decode(std::string_view(good).substr(3));
-        for (char& c : mac) c = static_cast<char>(~c);
-        h.push_back("webhook-signature: v1," + net::base64_encode(mac));
+      case Auth::kWrongSignature:
+        signer = &wrong_signature_;
+        token.clear();
         break;
-      }
       case Auth::kNoSignature:
+      case Auth::kNoToken:
+        signer = nullptr;
+        token.clear();
         break;
       case Auth::kOtherSecret:
-        h.push_back("webhook-signature: " + net::sign(other_key_, o.event.id, timestamp, body));
-        break;
-      case Auth::kNoToken:
+        signer = other_signer_.get();
+        token.clear();
         break;
       case Auth::kWrongToken:
-        h.push_back("authorization: Bearer " + opts_.token + "-forged");
+        signer = nullptr;
+        token += "-forged";
         break;
     }
-    h.push_back(fmt::format("hooksim-sequence: {}", o.seq));
-    h.push_back(fmt::format("hooksim-attempt: {}", o.attempt));
-    h.push_back("hooksim-virtual-time: " + format_utc(now));
-    h.push_back(fmt::format("hooksim-subscription: check-{}-{}", run_id_, result.name));
+    std::string user_agent = fmt::format("{} (check)", protocol::user_agent());
+    std::string subscription = fmt::format("check-{}-{}", run_id_, result.name);
+    std::vector<std::string> h;
+    protocol::build_delivery_headers({.event_id = o.event.id,
+                                      .timestamp = timestamp,
+                                      .seq = o.seq,
+                                      .attempt = o.attempt,
+                                      .virtual_time = now,
+                                      .subscription = subscription,
+                                      .user_agent = user_agent},
+                                     {.signer = signer, .bearer_token = token}, body,
+                                     [&](std::string_view name, std::string_view value) {
+                                       h.push_back(fmt::format("{}: {}", name, value));
+                                     });
     ProbeAnswer a = probe_.post(body, h);
     ProbeRecord r;
     r.what = o.what;
@@ -199,8 +239,9 @@ class Run {
   const CheckOptions& opts_;
   HttpProbe probe_;
   std::string run_id_;
-  std::string key_;        // HMAC key of the secret; empty in token mode
-  std::string other_key_;  // a different key, for "signed with another secret"
+  std::unique_ptr<protocol::Signer> signer_;        // of the secret; null in token mode
+  std::unique_ptr<protocol::Signer> other_signer_;  // of a different secret, for "signed with another secret"
+  TamperedSigner wrong_signature_;                  // signer_'s signature of other bytes
 };
 
 size_t count_met(const CheckResult& r) {
@@ -462,7 +503,7 @@ void large_payload(Run& run, CheckResult& r) {
     json data = json::parse(e.data);
     data["text"] = "";
     e.data = data.dump();
-    size_t empty = make_envelope(e).size();
+    size_t empty = protocol::make_envelope(e).size();
     std::string text;
     static constexpr std::string_view kFiller =
         "Delivery note: pallet checked, seal intact, signed by the driver. ";
@@ -538,7 +579,7 @@ const std::vector<std::pair<std::string_view, CheckFn>> kRunners = {
 
 std::string names_list() {
   std::string out;
-  for (const auto& c : kChecks) out += (out.empty() ? "" : ", ") + std::string(c.name);
+  for (const auto& c : checks()) out += (out.empty() ? "" : ", ") + std::string(c.name);
   return out;
 }
 
@@ -573,7 +614,7 @@ const char* verdict_name(Verdict v) {
 }
 
 const std::vector<CheckInfo>& all_checks() {
-  return kChecks;
+  return checks();
 }
 
 Verdict Report::overall() const {
@@ -597,7 +638,7 @@ Status validate(const CheckOptions& o) {
   if (!o.secret.empty() && !o.token.empty())
     return Status::InvalidArgument("--secret and --token: give one or the other (the receiver's credential)");
   if (!o.secret.empty()) {
-    if (auto k = net::signing_key(o.secret); !k.ok())
+    if (auto k = protocol::make_signer(o.secret); !k.ok())
       return Status::InvalidArgument("--secret: " + k.status().message());
   }
   if (!o.token.empty() && o.token.find_first_of("\r\n") != std::string::npos)
@@ -606,7 +647,7 @@ Status validate(const CheckOptions& o) {
     return Status::InvalidArgument("--timeout: must be from 1ms to 10m");
   for (const auto& name : o.only) {
     bool known =
-        std::any_of(kChecks.begin(), kChecks.end(), [&](const CheckInfo& c) { return c.name == name; });
+        std::any_of(checks().begin(), checks().end(), [&](const CheckInfo& c) { return c.name == name; });
     if (!known)
       return Status::InvalidArgument(
           fmt::format("--only: unknown check '{}' (checks: {})", name, names_list()));

@@ -6,6 +6,7 @@
 
 #include "check/check.h"
 #include "net/html.h"
+#include "protocol/standard_webhooks.h"
 
 namespace hooksim::check {
 
@@ -116,7 +117,9 @@ footer { color: #5b6775; font-size: 13px; margin-top: 32px; }
 <h1>Webhook receiver check</h1>
 <p>This report was made by <b>hooksim check</b>. It sent test webhook deliveries to the address below, built
 exactly like the platform's real ones (a JSON event in the body; Standard Webhooks headers
-<code>webhook-id</code>, <code>webhook-timestamp</code> and <code>webhook-signature</code>, or a bearer token),
+<code>webhook-id</code>, <code>webhook-timestamp</code> and <code>)");
+  out += protocol::kSignatureHeader;
+  add(R"(</code>, or a bearer token),
 and judged each answer the way the platform's sender does: <b>only an HTTP 2xx answer counts as delivered</b>;
 anything else, or no answer within the timeout, is a failure that is retried and holds up every later event.
 Some checks deliberately send bad requests (a forged signature, an old timestamp) that a secure receiver must

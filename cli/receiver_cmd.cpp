@@ -5,6 +5,8 @@
 //
 // Runs net::MockReceiver until SIGINT or SIGTERM. stdout: one line "listening on URL" (flushed at once, so a
 // script can read the port), then at exit the counters as one JSON line. Documented in docs/receiver.md.
+#include <fmt/format.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
@@ -17,7 +19,8 @@
 #include "cli/commands.h"
 #include "engine/time.h"
 #include "net/mock_receiver.h"
-#include "net/signing.h"
+#include "protocol/delivery.h"
+#include "protocol/signing.h"
 
 namespace hooksim::cli {
 namespace {
@@ -54,7 +57,7 @@ int receiver(const ReceiverArgs& a) {
   if (a.threads < 1 || a.threads > 256) return usage_error("--threads: must be from 1 to 256");
   if (a.tls_cert.empty() != a.tls_key.empty()) return usage_error("--tls-cert and --tls-key go together");
   if (!a.secret.empty()) {
-    if (auto key = net::signing_key(a.secret); !key.ok())
+    if (auto key = protocol::make_signer(a.secret); !key.ok())
       return usage_error("--secret: " + key.status().message());
   }
   options.secret = a.secret;
@@ -135,7 +138,7 @@ Command add_receiver(CLI::App& app) {
   cmd->add_flag("--fail-duplicates", args->fail_duplicates,
                 "Answer 500 to a webhook-id already accepted for the subscription");
   cmd->add_flag("--reject-out-of-order", args->reject_out_of_order,
-                "Answer 409 to an older hooksim-sequence after a newer one");
+                fmt::format("Answer 409 to an older {} after a newer one", protocol::header::kSequence));
   cmd->add_option("--rate-limit", args->rate_limit,
                   "At most N requests per subscription per minute; more are answered 429 (0: no limit)");
   cmd->add_option("--latency", args->latency, "Answer after this long (overrides the script's latency)");

@@ -14,7 +14,7 @@
 #include "cli/commands.h"
 #include "net/asio_scheduler.h"
 #include "net/curl_transport.h"
-#include "net/signing.h"
+#include "protocol/signing.h"
 #include "sim/replay.h"
 
 namespace hooksim::cli {
@@ -42,7 +42,8 @@ int run_replay(const ReplayArgs& a) {
     return usage(fmt::format("--target {}: must be an http:// or https:// URL", a.target));
   if (!a.secret.empty() && !a.token.empty()) return usage("--secret and --token: give at most one");
   if (!a.secret.empty()) {
-    if (auto key = net::signing_key(a.secret); !key.ok()) return usage("--secret: " + key.status().message());
+    if (auto key = protocol::make_signer(a.secret); !key.ok())
+      return usage("--secret: " + key.status().message());
   }
   if (!a.token.empty()) {
     if (Status st = validate_token(a.token); !st.ok()) return usage("--token: " + st.message());

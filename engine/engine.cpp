@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <unordered_set>
 
 namespace hooksim {
@@ -73,7 +75,12 @@ void mark_delivered(DeliveryState& st, uint64_t seq) {
 
 Engine::Engine(Scheduler& scheduler, QueueStore& store, Transport& transport, DeliveryObserver* observer,
                EngineOptions options)
-    : scheduler_(scheduler), store_(store), transport_(transport), observer_(observer), options_(options) {}
+    : scheduler_(scheduler), store_(store), transport_(transport), observer_(observer), options_(options) {
+  if (options_.envelope == nullptr) {
+    std::fputs("hooksim: Engine constructed without an envelope encoder (EngineOptions::envelope)\n", stderr);
+    std::abort();
+  }
+}
 
 Engine::~Engine() {
   for (auto& sub : subs_) stop(*sub);
@@ -243,7 +250,7 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
         ++sub->state.dropped_inactive;
         continue;
       }
-      if (body.empty()) body = make_envelope(event);
+      if (body.empty()) body = options_.envelope(event);
       if (report) queued.emplace_back(sub->config.id, sub->state.next_seq);
       batch->enqueue(sub->key, sub->state.next_seq++, now, event.id, body);
       ++entries;

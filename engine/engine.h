@@ -38,6 +38,9 @@ struct EngineOptions {
   // Remember every published event id (durably, in the publish batch) and skip events whose id was
   // published before: a publisher that retries after a lost acknowledgement publishes nothing twice.
   bool dedupe_event_ids = false;
+  // Builds the delivery body of each queued event (protocol::make_envelope for the platform's envelope).
+  // REQUIRES: set.
+  EnvelopeEncoder envelope = nullptr;
 };
 
 // What publish() did.
@@ -49,8 +52,9 @@ struct PublishResult {
 class Engine {
  public:
   // The engine keeps references to all four; they must outlive it. `observer` may be null.
+  // REQUIRES: options.envelope is set.
   Engine(Scheduler& scheduler, QueueStore& store, Transport& transport, DeliveryObserver* observer,
-         EngineOptions options = {});
+         EngineOptions options);
   // Cancels the engine's timers and abandons attempts in flight, as a crash would; writes nothing.
   ~Engine();
   Engine(const Engine&) = delete;

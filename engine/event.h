@@ -1,4 +1,5 @@
-// An event published by the platform, and the JSON envelope that carries it to receivers.
+// An event published by the platform. How it travels to a receiver (its delivery body) is the protocol's
+// business: the engine asks an EnvelopeEncoder for it (protocol/envelope.h has the platform's envelope).
 #pragma once
 
 #include <string>
@@ -16,8 +17,8 @@ struct Event {
   std::string data = "{}";  // the event's payload: serialized JSON (any JSON value)
 };
 
-// The delivery body: {"id","type","account","vehicle","occurred_at","data"} in that order, with
-// occurred_at formatted as RFC 3339 UTC with milliseconds. REQUIRES: event.data is valid JSON text.
-std::string make_envelope(const Event& event);
+// Builds an event's delivery body. The engine calls it once per published event that some subscription
+// queues, and stores what it returns.
+using EnvelopeEncoder = std::string (*)(const Event& event);
 
 }  // namespace hooksim

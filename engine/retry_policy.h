@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,15 +52,6 @@ struct RetryPolicy {
 
   bool operator==(const RetryPolicy&) const = default;
 };
-
-// Reads a policy from JSON: a preset name ("frotcom") or an object with any of the fields
-// immediate_retries, immediate_delay, delays, repeat, give_up_after, probe ("head"|"live"), attempt_timeout;
-// absent fields take the frotcom values. `path` names the JSON location in error messages
-// (e.g. "subscriptions[2].policy"); the error names the offending field and the reason.
-Result<RetryPolicy> parse_policy(const nlohmann::json& j, const std::string& path);
-
-// The object form of a policy, accepted back by parse_policy.
-nlohmann::ordered_json policy_to_json(const RetryPolicy& p);
 
 const char* to_string(ProbeMode m);
 

@@ -16,10 +16,11 @@ namespace hooksim {
 struct DeliveryRequest {
   const SubscriptionConfig* subscription = nullptr;
   std::string_view event_id;
-  std::string_view body;   // the JSON envelope
-  uint64_t seq = 0;        // per-subscription order number (`hooksim-sequence`)
-  uint32_t attempt = 0;    // attempt number for this event, from 1 (`hooksim-attempt`)
-  TimePoint virtual_time;  // the engine's clock at the start of the attempt (`hooksim-virtual-time`)
+  std::string_view body;  // the JSON envelope
+  // Each of these travels in a header of its own (protocol/delivery.h).
+  uint64_t seq = 0;        // per-subscription order number
+  uint32_t attempt = 0;    // attempt number for this event, from 1
+  TimePoint virtual_time;  // the engine's clock at the start of the attempt
   Duration timeout{0};     // total time allowed for the attempt
 };
 

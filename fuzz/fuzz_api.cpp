@@ -9,6 +9,7 @@
 #include <string_view>
 #include <variant>
 
+#include "protocol/envelope.h"
 #include "service/requests.h"
 
 using namespace hooksim;
@@ -43,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check_error(*e);
       } else {
         for (const Event& ev : std::get<std::vector<Event>>(r)) {
-          auto envelope = nlohmann::json::parse(make_envelope(ev), nullptr, /*allow_exceptions=*/false);
+          auto envelope =
+              nlohmann::json::parse(protocol::make_envelope(ev), nullptr, /*allow_exceptions=*/false);
           if (envelope.is_discarded()) __builtin_trap();
         }
       }

@@ -7,6 +7,7 @@
 
 #include "engine/retry_policy.h"
 #include "engine/time.h"
+#include "protocol/policy_json.h"
 
 using namespace hooksim;
 

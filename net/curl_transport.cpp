@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "net/address_policy.h"
-#include "net/signing.h"
+#include "protocol/delivery.h"
 
 namespace hooksim::net {
 
@@ -199,31 +199,35 @@ void CurlTransport::dispatch(Transfer* t) {
   int64_t timestamp =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  auto add = [&](const std::string& h) { t->headers = curl_slist_append(t->headers, h.c_str()); };
-  add("content-type: application/json");
-  add("user-agent: hooksim/" HOOKSIM_VERSION);
-  add("expect:");  // no 100-continue round trip
-  add(fmt::format("webhook-id: {}", t->event_id));
-  add(fmt::format("webhook-timestamp: {}", timestamp));
-  bool bad_secret = false;  // or any header unfit to send: the attempt fails with kOther
+  bool bad_header = false;  // a secret that is not valid, or a value unfit for a header line
+  const protocol::Signer* signer = nullptr;
   if (!t->secret.empty()) {
-    auto it = signing_keys_.find(t->secret);
-    if (it == signing_keys_.end()) {
-      auto key = signing_key(t->secret);
-      if (key.ok()) it = signing_keys_.emplace(t->secret, std::move(*key)).first;
+    auto it = signers_.find(t->secret);
+    if (it == signers_.end()) {
+      auto made = protocol::make_signer(t->secret);
+      if (made.ok()) it = signers_.emplace(t->secret, std::move(*made)).first;
     }
-    if (it != signing_keys_.end()) {
-      add("webhook-signature: " + sign(it->second, t->event_id, timestamp, t->body));
+    if (it != signers_.end()) {
+      signer = it->second.get();
     } else {
-      bad_secret = true;
+      bad_header = true;
     }
-  } else if (!t->token.empty()) {
-    add("authorization: Bearer " + t->token);
   }
-  add(fmt::format("hooksim-sequence: {}", t->seq));
-  add(fmt::format("hooksim-attempt: {}", t->attempt));
-  add(fmt::format("hooksim-virtual-time: {}", format_utc(t->virtual_time)));
-  add(fmt::format("hooksim-subscription: {}", t->subscription));
+  std::string line;
+  auto add = [&](std::string_view name, std::string_view value) {
+    // Values come from validated ids and tokens; refuse anything that could break a header line anyway.
+    if (value.find_first_of("\r\n") != std::string_view::npos) bad_header = true;
+    line.assign(name).append(": ").append(value);
+    t->headers = curl_slist_append(t->headers, line.c_str());
+  };
+  t->headers = curl_slist_append(t->headers, "expect:");  // no 100-continue round trip
+  protocol::build_delivery_headers({.event_id = t->event_id,
+                                    .timestamp = timestamp,
+                                    .seq = t->seq,
+                                    .attempt = t->attempt,
+                                    .virtual_time = t->virtual_time,
+                                    .subscription = t->subscription},
+                                   {.signer = signer, .bearer_token = signer ? "" : t->token}, t->body, add);
 
   // Real-time limits: the attempt timeout is on the engine's clock, which may run `speed` times faster.
   Duration timeout(static_cast<int64_t>(static_cast<double>(t->timeout.count()) / options_.speed));
@@ -252,11 +256,7 @@ void CurlTransport::dispatch(Transfer* t) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
 
-  // Header values come from validated ids and tokens; refuse anything that could break a header line anyway.
-  for (curl_slist* h = t->headers; h != nullptr; h = h->next)
-    if (std::string_view(h->data).find_first_of("\r\n") != std::string_view::npos) bad_secret = true;
-
-  if (bad_secret || curl_multi_add_handle(multi_, e) != CURLM_OK) {
+  if (bad_header || curl_multi_add_handle(multi_, e) != CURLM_OK) {
     // Fail the attempt, asynchronously as the contract requires.
     curl_easy_setopt(e, CURLOPT_PRIVATE, nullptr);
     AttemptHandle handle = t->handle;

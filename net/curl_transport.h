@@ -12,9 +12,8 @@
 // before a complete answer), protocol (an answer that is not valid HTTP: a malformed status line, invalid
 // chunked encoding), private_address (refuse_private_addresses), other.
 //
-// The request is POST <url> with the JSON envelope as body and the headers of docs/wire-format.md:
-// content-type, user-agent, webhook-id, webhook-timestamp, webhook-signature (secret) or authorization
-// (token), hooksim-sequence, hooksim-attempt, hooksim-virtual-time, hooksim-subscription.
+// The request is POST <url>; its body is the envelope the engine queued and its headers are built by
+// protocol::build_delivery_headers (docs/wire-format.md), signed when the transfer starts.
 #pragma once
 
 #include <curl/curl.h>
@@ -29,6 +28,7 @@
 
 #include "engine/clock.h"
 #include "engine/transport.h"
+#include "protocol/signing.h"
 
 namespace hooksim::net {
 
@@ -47,8 +47,9 @@ struct CurlOptions {
   bool refuse_private_addresses = false;
 };
 
-// How the sender classifies a failed libcurl transfer (a CURLcode): timeout, connect, dns, tls, reset or
-// other. Shared with `hooksim check`, which must judge failures exactly as the sender does.
+// How the sender classifies a failed libcurl transfer (a CURLcode): timeout, connect, dns, tls, reset,
+// protocol or other (private_address is decided by the transport itself, not by the code). Shared with
+// `hooksim check`, which must judge failures exactly as the sender does.
 ErrorClass classify_curl_error(CURLcode code);
 
 class CurlTransport final : public Transport {
@@ -103,8 +104,8 @@ class CurlTransport final : public Transport {
   void arm_timer(std::chrono::steady_clock::time_point at);
   std::unordered_map<int, std::shared_ptr<Socket>> sockets_;
   std::unordered_map<AttemptHandle, std::unique_ptr<Transfer>> transfers_;
-  std::unordered_map<std::string, Host> hosts_;                // hosts with transfers in curl or waiting
-  std::unordered_map<std::string, std::string> signing_keys_;  // secret -> key (decoded once)
+  std::unordered_map<std::string, Host> hosts_;  // hosts with transfers in curl or waiting
+  std::unordered_map<std::string, std::unique_ptr<protocol::Signer>> signers_;  // by secret (made once)
   AttemptHandle next_handle_ = 1;
 };
 

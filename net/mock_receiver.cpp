@@ -32,8 +32,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "engine/json_fields.h"
-#include "net/signing.h"
+#include "protocol/delivery.h"
+#include "protocol/json_input.h"
 
 namespace hooksim::net {
 
@@ -201,22 +201,6 @@ const char* action_name(RequestRecord::Action a) {
   return "?";
 }
 
-const char* signature_name(RequestRecord::Signature s) {
-  switch (s) {
-    case RequestRecord::Signature::kOk:
-      return "ok";
-    case RequestRecord::Signature::kBad:
-      return "bad";
-    case RequestRecord::Signature::kMissing:
-      return "missing";
-    case RequestRecord::Signature::kUnchecked:
-      return "unchecked";
-    case RequestRecord::Signature::kStale:
-      return "stale";
-  }
-  return "?";
-}
-
 const char* order_name(RequestRecord::Order o) {
   switch (o) {
     case RequestRecord::Order::kOk:
@@ -254,7 +238,7 @@ std::string RequestRecord::to_json_line() const {
   append_optional(out, virtual_time);
   fmt::format_to(std::back_inserter(out),
                  ",\"action\":\"{}\",\"status\":{},\"signature\":\"{}\",\"order\":\"{}\",\"bytes\":{}}}",
-                 action_name(action), status, signature_name(signature), order_name(order), bytes);
+                 action_name(action), status, protocol::to_string(signature), order_name(order), bytes);
   if (body) {
     out.pop_back();
     out += ",\"body\":";
@@ -351,8 +335,8 @@ struct ReceiverState : std::enable_shared_from_this<ReceiverState> {
 
   asio::io_context& ioc;
   const ReceiverOptions opts;
-  std::string key;                                        // HMAC key of opts.secret
-  std::string expected_authorization;                     // "Bearer <token>"
+  std::unique_ptr<protocol::Signer> signer;               // of opts.secret
+  protocol::AuthRequirements auth;                        // what check_auth() requires
   std::unique_ptr<asio::ssl::context> tls;                // set when serving HTTPS
   asio::strand<asio::io_context::executor_type> control;  // runs the acceptor, the flush timer and stop
   tcp::acceptor acceptor;
@@ -434,11 +418,14 @@ Status ReceiverState::listen(const std::string& host_port) {
   }
 
   if (!opts.secret.empty()) {
-    auto k = signing_key(opts.secret);
+    auto k = protocol::make_signer(opts.secret);
     if (!k.ok()) return Status::InvalidArgument("secret: " + k.status().message());
-    key = std::move(*k);
+    signer = std::move(*k);
   }
-  if (!opts.token.empty()) expected_authorization = "Bearer " + opts.token;
+  auth = {
+      .signer = signer.get(),
+      .timestamp_tolerance = opts.ignore_timestamps ? std::nullopt : std::optional(opts.timestamp_tolerance),
+      .bearer_token = opts.token};
 
   if (!opts.tls_cert_path.empty() || !opts.tls_key_path.empty()) {
     if (opts.tls_cert_path.empty() || opts.tls_key_path.empty())
@@ -555,31 +542,6 @@ Decision ReceiverState::decide(const std::optional<std::string>& virtual_time) {
 
 namespace {
 
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-// How a combined check (secret and token) reports: unchecked < ok < stale < bad < missing.
-int signature_rank(RequestRecord::Signature s) {
-  switch (s) {
-    case RequestRecord::Signature::kUnchecked:
-      return 0;
-    case RequestRecord::Signature::kOk:
-      return 1;
-    case RequestRecord::Signature::kStale:
-      return 2;
-    case RequestRecord::Signature::kBad:
-      return 3;
-    case RequestRecord::Signature::kMissing:
-      return 4;
-  }
-  return 0;
-}
-
-RequestRecord::Signature worst(RequestRecord::Signature a, RequestRecord::Signature b) {
-  return signature_rank(b) > signature_rank(a) ? b : a;
-}
-
 template <typename Int>
 std::optional<Int> parse_int(std::string_view text) {
   Int value{};
@@ -593,63 +555,39 @@ std::string_view header(const http::request_header<>& h, std::string_view name) 
   return it == h.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
 }
 
-std::optional<std::string> optional_header(const http::request_header<>& h, std::string_view name) {
-  auto it = h.find(beast::string_view(name.data(), name.size()));
-  if (it == h.end()) return std::nullopt;
-  return std::string(it->value().data(), it->value().size());
+// A request's headers, for protocol's readers.
+protocol::HeaderLookup lookup(const http::request_header<>& h) {
+  return [&h](std::string_view name) -> std::optional<std::string_view> {
+    auto it = h.find(beast::string_view(name.data(), name.size()));
+    if (it == h.end()) return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  };
 }
 
 // The parts of a request the record keeps (everything but the outcome).
 RequestRecord describe(const http::request_header<>& h) {
+  protocol::ReceivedDelivery d = protocol::parse_delivery_headers(lookup(h));
   RequestRecord r;
-  if (auto sub = optional_header(h, "hooksim-subscription")) {
-    r.sub = std::move(*sub);
+  if (d.subscription) {
+    r.sub = std::move(*d.subscription);
   } else {
     std::string_view target(h.target().data(), h.target().size());
     r.sub = std::string(target.substr(0, target.find('?')));
   }
-  r.event = optional_header(h, "webhook-id");
-  r.seq = parse_int<uint64_t>(header(h, "hooksim-sequence"));
-  r.attempt = parse_int<uint64_t>(header(h, "hooksim-attempt"));
-  r.virtual_time = optional_header(h, "hooksim-virtual-time");
+  r.event = std::move(d.event_id);
+  r.seq = d.seq;
+  r.attempt = d.attempt;
+  r.virtual_time = std::move(d.virtual_time);
   return r;
 }
 
 }  // namespace
 
 RequestRecord::Signature ReceiverState::check_auth(const http::request<http::string_body>& req) const {
-  using Sig = RequestRecord::Signature;
-  Sig result = Sig::kUnchecked;
-  if (!key.empty()) {
-    std::string_view signature = header(req, "webhook-signature");
-    if (signature.empty()) {
-      result = worst(result, Sig::kMissing);
-    } else {
-      auto timestamp = parse_int<int64_t>(header(req, "webhook-timestamp"));
-      bool good = timestamp && verify(key, header(req, "webhook-id"), *timestamp, req.body(), signature);
-      Sig sig = good ? Sig::kOk : Sig::kBad;
-      if (good && !opts.ignore_timestamps) {
-        int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-        int64_t tolerance =
-            std::chrono::duration_cast<std::chrono::seconds>(opts.timestamp_tolerance).count();
-        if (*timestamp < now - tolerance || *timestamp > now + tolerance) sig = Sig::kStale;
-      }
-      result = worst(result, sig);
-    }
-  }
-  if (!expected_authorization.empty()) {
-    auto it = req.find(http::field::authorization);
-    if (it == req.end()) {
-      result = worst(result, Sig::kMissing);
-    } else {
-      bool good = constant_time_equal(std::string_view(it->value().data(), it->value().size()),
-                                      expected_authorization);
-      result = worst(result, good ? Sig::kOk : Sig::kBad);
-    }
-  }
-  return result;
+  int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  return protocol::check_delivery_auth(auth, lookup(req), req.body(), now);
 }
 
 int ReceiverState::misbehave(const RequestRecord& r) {

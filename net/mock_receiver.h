@@ -27,6 +27,7 @@
 
 #include "engine/status.h"
 #include "engine/time.h"
+#include "protocol/signing.h"
 
 namespace boost::asio {
 class io_context;
@@ -89,7 +90,7 @@ Result<ReceiverScript> load_receiver_script(const std::string& path);
 struct RequestRecord {
   enum class Action { kAnswer, kTimeout, kDrop };
   // kStale: the signature matches but webhook-timestamp is outside the tolerance (ReceiverOptions).
-  enum class Signature { kOk, kBad, kMissing, kUnchecked, kStale };
+  using Signature = protocol::AuthCheck;
   enum class Order { kOk, kDuplicate, kGap, kOutOfOrder, kNotApplicable };
 
   int64_t t_ms = 0;                         // wall milliseconds since the receiver started, at the outcome
@@ -129,8 +130,8 @@ struct ReceiverStats {
 
 struct ReceiverOptions {
   ReceiverScript script;  // default: always 200 after 0ms
-  // A Standard Webhooks secret ("whsec_..."). When set, every request's webhook-signature is verified
-  // against webhook-id, webhook-timestamp and the body; a missing or wrong one is answered 401.
+  // A Standard Webhooks secret ("whsec_..."). When set, every request's signature is verified against its
+  // event id, timestamp and body (protocol/standard_webhooks.h); a missing or wrong one is answered 401.
   std::string secret;
   // When set, every request must carry "authorization: Bearer <token>"; otherwise it is answered 401.
   std::string token;
@@ -147,7 +148,7 @@ struct ReceiverOptions {
   bool ignore_timestamps = false;
   // Answer 500 to a webhook-id already answered 2xx for the subscription (instead of 2xx again).
   bool fail_duplicates = false;
-  // Answer 409 to a hooksim-sequence lower than the last accepted one + 1 that is not a duplicate (an older
+  // Answer 409 to a sequence number lower than the last accepted one + 1 that is not a duplicate (an older
   // event after a newer one, as after a live probe).
   bool reject_out_of_order = false;
   // When > 0: at most this many requests per subscription per minute (a token bucket holding up to this

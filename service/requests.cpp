@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/json_input.h"
+#include "protocol/subscription_json.h"
 
 namespace hooksim::service {
 

@@ -11,6 +11,8 @@
 #include <unordered_set>
 
 #include "net/address_policy.h"
+#include "protocol/envelope.h"
+#include "protocol/policy_json.h"
 #include "service/requests.h"
 #include "service/status_page.h"
 
@@ -141,13 +143,15 @@ Service::~Service() {
 }
 
 Status Service::start() {
-  auto store = storage::RocksQueueStore::open(
-      options_.data_dir,
-      {.sync = true, .event_id_retention = options_.event_id_retention, .disk_faults = options_.disk_faults});
+  auto store =
+      storage::RocksQueueStore::open(options_.data_dir, {.sync = true,
+                                                         .event_id_retention = options_.event_id_retention,
+                                                         .file_system = options_.store_file_system});
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
-  engine_ = std::make_unique<Engine>(*scheduler_, *store_, *transport_, this,
-                                     EngineOptions{.dedupe_event_ids = true});
+  engine_ =
+      std::make_unique<Engine>(*scheduler_, *store_, *transport_, this,
+                               EngineOptions{.dedupe_event_ids = true, .envelope = protocol::make_envelope});
   HOOKSIM_RETURN_IF_ERROR(engine_->open());
   server_ = std::make_unique<HttpServer>(
       io_,

@@ -30,7 +30,7 @@ struct ServiceOptions {
   size_t attempts_kept = 1000;          // per subscription, for /attempts
   Duration event_id_retention =
       std::chrono::days(7);  // how long a published id counts as a duplicate; 0: for ever
-  std::shared_ptr<storage::DiskFaults> disk_faults;  // tests only: see StoreOptions::disk_faults
+  std::shared_ptr<rocksdb::FileSystem> store_file_system;  // null: the default (StoreOptions::file_system)
 };
 
 class Service final : public DeliveryObserver {

@@ -5,7 +5,7 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
-#include "engine/json_fields.h"
+#include "protocol/json_input.h"
 #include "sim/runner.h"
 
 namespace hooksim::sim {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <numbers>
 
-#include "engine/json_fields.h"
+#include "protocol/json_input.h"
 
 namespace hooksim::sim {
 namespace {

@@ -77,9 +77,9 @@ struct ReplayOutcome {
 // Sends a plan's items one at a time, in order: item i goes at T0 + (t_i - t_0) / speed, where T0 is the
 // scheduler's time at start() and t_0 the first item's recorded time, or as soon as the answer to item
 // i-1 arrived if that is later (one request in flight at a time, so the receiver sees the recorded order).
-// Each request carries the recorded webhook-id, body, hooksim-sequence, hooksim-attempt and
-// hooksim-subscription; hooksim-virtual-time is the recorded attempt's start (so a receiver script on the
-// virtual clock answers as it did in the run); webhook-timestamp and the signature are made fresh.
+// Each request carries the recorded event id, body, sequence number, attempt number and subscription; its
+// virtual time is the recorded attempt's start (so a receiver script on the virtual clock answers as it did
+// in the run); the timestamp and the signature are made fresh (headers: protocol/delivery.h).
 class Replayer {
  public:
   // References must outlive the replayer. REQUIRES: speed > 0.

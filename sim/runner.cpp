@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "net/address_policy.h"
 #include "net/asio_scheduler.h"
+#include "protocol/envelope.h"
 #include "sim/attempt_log.h"
 #include "sim/fleet.h"
 #include "sim/sim_transport.h"
@@ -153,7 +154,8 @@ class Run {
       if (!store.ok()) return store.status();
       store_ = std::move(*store);
     }
-    engine_ = std::make_unique<Engine>(*scheduler_, *store_, *routing_, &fanout_);
+    engine_ = std::make_unique<Engine>(*scheduler_, *store_, *routing_, &fanout_,
+                                       EngineOptions{.envelope = protocol::make_envelope});
     return engine_->open();
   }
 

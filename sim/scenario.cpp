@@ -7,7 +7,7 @@
 #include <set>
 #include <sstream>
 
-#include "sim/json_input.h"
+#include "protocol/subscription_json.h"
 
 namespace hooksim::sim {
 namespace {

@@ -13,7 +13,6 @@
 
 #include <algorithm>
 
-#include "storage/disk_faults.h"
 #include "storage/record_codec.h"
 
 namespace hooksim::storage {
@@ -113,8 +112,8 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   // 10M queued events. Past this size RocksDB flushes the families that pin the oldest log.
   db_options.max_total_wal_size = 64 << 20;
   std::unique_ptr<rocksdb::Env> env;
-  if (options.disk_faults) {
-    env = rocksdb::NewCompositeEnv(options.disk_faults->wrap(rocksdb::FileSystem::Default()));
+  if (options.file_system) {
+    env = rocksdb::NewCompositeEnv(options.file_system);
     db_options.env = env.get();
   }
 

@@ -21,11 +21,10 @@ class CompactionFilter;
 class DB;
 class ColumnFamilyHandle;
 class Env;
+class FileSystem;
 }  // namespace rocksdb
 
 namespace hooksim::storage {
-
-class DiskFaults;
 
 struct StoreOptions {
   // When false, Durability::kSynced writes are not fsynced either (simulation: a "crash" there is a close
@@ -37,9 +36,9 @@ struct StoreOptions {
   // dropped when RocksDB next compacts the file holding them (a file is rewritten once it is a retention
   // period old, or a day if the retention is shorter). Zero keeps them for ever.
   Duration event_id_retention = Duration::zero();
-  // Tests only: RocksDB's file writes go through a file system that fails them while the switch is on
-  // (storage/disk_faults.h). Must outlive the store.
-  std::shared_ptr<DiskFaults> disk_faults = nullptr;
+  // The file system RocksDB does its file I/O through; null for the default one. Tests pass a wrapper of the
+  // default that injects disk faults (tests/support/disk_faults.h).
+  std::shared_ptr<rocksdb::FileSystem> file_system = nullptr;
 };
 
 // What the store holds in memory, in bytes (RocksDB's own accounting).
@@ -83,7 +82,7 @@ class RocksQueueStore final : public QueueStore {
  private:
   RocksQueueStore() = default;
   StoreOptions options_;
-  std::unique_ptr<rocksdb::Env> env_;                       // with disk_faults only; outlives db_
+  std::unique_ptr<rocksdb::Env> env_;                       // with a file_system only; outlives db_
   std::shared_ptr<rocksdb::Cache> cache_;                   // shared by every family's tables; outlives db_
   std::unique_ptr<rocksdb::CompactionFilter> expired_ids_;  // with event_id_retention only; outlives db_
   std::unique_ptr<rocksdb::DB> db_;

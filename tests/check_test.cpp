@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "net/mock_receiver.h"
+#include "protocol/envelope.h"
 #include "tests/cli_test_util.h"
 #include "tests/serve_harness.h"
 
@@ -389,7 +390,7 @@ TEST(Check, SampleEventsCoverTheThreeKindsAsValidJson) {
   for (const char* kind : {"tracking", "message", "driving_time"}) {
     Event e = sample_event(kind, 7, TimePoint(Duration(1764374400000)));
     EXPECT_EQ(e.type, kind);
-    json envelope = json::parse(make_envelope(e));
+    json envelope = json::parse(protocol::make_envelope(e));
     EXPECT_TRUE(envelope["data"].is_object()) << kind;
     EXPECT_EQ(envelope["occurred_at"], "2025-11-29T00:00:00.000Z");
   }

@@ -1,6 +1,6 @@
-// Disk faults: RocksDB's own file writes fail (storage/disk_faults.h, a rocksdb::FileSystemWrapper) as on a
-// full disk. The store reports the cause, applies nothing of a failed batch, and writes again once the disk
-// has room; the engine keeps its memory and the disk in step.
+// Disk faults: RocksDB's own file writes fail (tests/support/disk_faults.h, a rocksdb::FileSystemWrapper) as
+// on a full disk. The store reports the cause, applies nothing of a failed batch, and writes again once the
+// disk has room; the engine keeps its memory and the disk in step.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,9 +9,10 @@
 
 #include "engine/clock.h"
 #include "engine/engine.h"
+#include "protocol/envelope.h"
 #include "sim/sim_transport.h"
-#include "storage/disk_faults.h"
 #include "storage/rocks_store.h"
+#include "tests/support/disk_faults.h"
 
 namespace hooksim {
 namespace {
@@ -47,7 +48,7 @@ class DiskFaultTest : public ::testing::Test {
   std::unique_ptr<storage::RocksQueueStore> open(bool with_faults) {
     storage::StoreOptions o;
     o.sync = true;
-    if (with_faults) o.disk_faults = faults_;
+    if (with_faults) o.file_system = faults_->file_system();
     auto store = storage::RocksQueueStore::open(dir_.string(), o);
     EXPECT_TRUE(store.ok()) << store.status().message();
     return store.ok() ? std::move(*store) : nullptr;
@@ -127,7 +128,8 @@ class EngineDiskFaultTest : public DiskFaultTest, public DeliveryObserver {
     store_.reset();
     store_ = open(with_faults);
     ASSERT_TRUE(store_);
-    engine_ = std::make_unique<Engine>(scheduler_, *store_, transport_, this);
+    engine_ = std::make_unique<Engine>(scheduler_, *store_, transport_, this,
+                                       EngineOptions{.envelope = protocol::make_envelope});
     Status st = engine_->open();
     ASSERT_TRUE(st.ok()) << st.message();
   }

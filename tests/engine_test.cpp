@@ -9,6 +9,7 @@
 #include <map>
 
 #include "engine/clock.h"
+#include "protocol/envelope.h"
 #include "sim/sim_transport.h"
 #include "storage/rocks_store.h"
 
@@ -141,7 +142,7 @@ class EngineTest : public ::testing::Test {
   Recorder rec_;
   std::unique_ptr<storage::RocksQueueStore> store_;
   std::unique_ptr<Engine> engine_;
-  EngineOptions options_;
+  EngineOptions options_{.envelope = protocol::make_envelope};
 };
 
 const std::vector<Duration> kSixteenAttempts = {

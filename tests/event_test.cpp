@@ -1,16 +1,17 @@
-#include "engine/event.h"
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+
+#include "protocol/envelope.h"
 
 namespace hooksim {
 namespace {
 
 TEST(Envelope, HasTheDocumentedFieldsInOrder) {
   Event e{"evt-1", "tracking", "acme", "truck-07", TimePoint(Duration(1'767'225'600'250)), R"({"speed":72})"};
-  EXPECT_EQ(make_envelope(e), R"({"id":"evt-1","type":"tracking","account":"acme","vehicle":"truck-07",)"
-                              R"("occurred_at":"2026-01-01T00:00:00.250Z","data":{"speed":72}})");
+  EXPECT_EQ(protocol::make_envelope(e),
+            R"({"id":"evt-1","type":"tracking","account":"acme","vehicle":"truck-07",)"
+            R"("occurred_at":"2026-01-01T00:00:00.250Z","data":{"speed":72}})");
 }
 
 // The envelope escapes strings itself; it must agree byte for byte with nlohmann's dump(), which the rest of
@@ -26,7 +27,7 @@ TEST(Envelope, EscapesStringsExactlyAsNlohmannDumps) {
                                  "\x7f\x1f\x01"};
   for (const std::string& s : samples) {
     Event e{s, s, s, s, TimePoint{}, "null"};
-    std::string body = make_envelope(e);
+    std::string body = protocol::make_envelope(e);
     nlohmann::json parsed = nlohmann::json::parse(body);
     EXPECT_EQ(parsed["id"], s);
     std::string q = nlohmann::json(s).dump();

@@ -9,6 +9,7 @@
 #include "cli_test_util.h"
 #include "engine/clock.h"
 #include "engine/engine.h"
+#include "protocol/envelope.h"
 #include "sim/attempt_log.h"
 #include "sim/log_reader.h"
 #include "sim/sim_transport.h"
@@ -56,7 +57,7 @@ TEST(PublishRecord, ListsEveryQueueWithItsSequenceAndTheBodyAndSkipsDeactivatedO
   std::ostringstream log;
   sim::AttemptLogWriter writer(log, start);
   sim::ObserverFanout fanout({&rec, &writer});
-  Engine engine(clock, **store, transport, &fanout);
+  Engine engine(clock, **store, transport, &fanout, EngineOptions{.envelope = protocol::make_envelope});
   ASSERT_TRUE(engine.open().ok());
 
   SubscriptionConfig all{"all", {}, {}, RetryPolicy::frotcom()};
@@ -76,7 +77,7 @@ TEST(PublishRecord, ListsEveryQueueWithItsSequenceAndTheBodyAndSkipsDeactivatedO
   ASSERT_TRUE(engine.publish({&e1, 1}).ok());
   ASSERT_EQ(rec.seen.size(), 1u);
   EXPECT_EQ(rec.seen[0].event, "e1");
-  EXPECT_EQ(rec.seen[0].body, make_envelope(e1));
+  EXPECT_EQ(rec.seen[0].body, protocol::make_envelope(e1));
   EXPECT_EQ(rec.seen[0].at, start);
   EXPECT_EQ(rec.seen[0].queued,
             (std::vector<std::pair<std::string, uint64_t>>{{"all", 1}, {"trucks", 1}, {"gone", 1}}));
@@ -110,7 +111,7 @@ TEST(PublishRecord, WithPayloadsTheLogCarriesTheBodyAsAJsonString) {
   const TimePoint start = from_unix_ms(0);
   sim::AttemptLogWriter writer(log, start, /*payloads=*/true);
   Event e = event("e\"1", "v1");
-  std::string body = make_envelope(e);
+  std::string body = protocol::make_envelope(e);
   std::pair<std::string_view, uint64_t> q[] = {{"a", 7}};
   writer.on_published({&e, body, start + 5s, q});
   auto rec = sim::parse_log_line(log.str().substr(0, log.str().size() - 1));

@@ -30,7 +30,7 @@
 
 #include "engine/time.h"
 #include "net/mock_receiver.h"
-#include "net/signing.h"
+#include "protocol/standard_webhooks.h"
 #include "tests/cli_test_util.h"
 
 extern char** environ;
@@ -115,7 +115,8 @@ class Client {
                                         "hooksim-subscription: " + d.sub};
     if (!d.virtual_time.empty()) headers.push_back("hooksim-virtual-time: " + d.virtual_time);
     if (d.signature == "sign") {
-      headers.push_back("webhook-signature: " + sign(*signing_key(kSecret), d.id, timestamp, d.body));
+      headers.push_back("webhook-signature: " +
+                        protocol::sign(*protocol::signing_key(kSecret), d.id, timestamp, d.body));
     } else if (!d.signature.empty()) {
       headers.push_back("webhook-signature: " + d.signature);
     }

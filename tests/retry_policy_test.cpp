@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/policy_json.h"
+
 namespace hooksim {
 namespace {
 

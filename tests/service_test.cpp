@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "net/mock_receiver.h"
-#include "storage/disk_faults.h"
 #include "storage/rocks_store.h"
 #include "tests/serve_harness.h"
+#include "tests/support/disk_faults.h"
 
 namespace hooksim::service {
 namespace {
@@ -134,7 +134,7 @@ class ServiceTest : public ::testing::Test {
   void start(const std::string& admin_token = "",
              std::shared_ptr<storage::DiskFaults> disk_faults = nullptr) {
     ServiceOptions o;
-    o.disk_faults = std::move(disk_faults);
+    if (disk_faults) o.store_file_system = disk_faults->file_system();
     o.data_dir = dir_.string();
     o.listen = "127.0.0.1:0";
     o.admin_token = admin_token;
@@ -1084,7 +1084,7 @@ TEST_F(ServiceTest, ShutdownAbandonsTheAttemptInFlightAndRestartMakesItAgain) {
   EXPECT_EQ(hangs.records()[0].action, net::RequestRecord::Action::kTimeout);
 }
 
-// --- disk faults (storage/disk_faults.h: RocksDB's file writes fail as on a full disk) ---
+// --- disk faults (tests/support/disk_faults.h: RocksDB's file writes fail as on a full disk) ---
 
 TEST_F(ServiceTest, PublishOnAFullDiskIs503AndNothingOfItIsKept) {
   auto faults = std::make_shared<storage::DiskFaults>();

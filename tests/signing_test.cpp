@@ -1,8 +1,8 @@
-#include "net/signing.h"
-
 #include <gtest/gtest.h>
 
-namespace hooksim::net {
+#include "protocol/standard_webhooks.h"
+
+namespace hooksim::protocol {
 namespace {
 
 // The Standard Webhooks specification's test vector (from its reference libraries' tests).
@@ -48,4 +48,4 @@ TEST(Base64, RoundTripsEveryLengthModuloThree) {
 }
 
 }  // namespace
-}  // namespace hooksim::net
+}  // namespace hooksim::protocol

@@ -1,9 +1,9 @@
-// Reading the parts of a subscription that scenarios and the service API share (engine/json_fields.h
+// Reading the parts of a subscription that scenarios and the service API share (protocol/json_input.h
 // has the generic readers).
 #pragma once
 
-#include "engine/json_fields.h"
 #include "engine/subscription.h"
+#include "protocol/json_input.h"
 
 namespace hooksim::json_input {
 

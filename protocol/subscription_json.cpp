@@ -1,6 +1,6 @@
-#include "sim/json_input.h"
+#include "protocol/subscription_json.h"
 
-#include "net/signing.h"
+#include "protocol/signing.h"
 
 namespace hooksim::json_input {
 
@@ -47,7 +47,7 @@ Status validate_url(std::string_view url) {
 }
 
 Status validate_secret(std::string_view secret) {
-  auto key = net::signing_key(secret);
+  auto key = protocol::make_signer(secret);
   return key.ok() ? Status::OK() : key.status();
 }
 

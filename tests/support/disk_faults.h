@@ -1,8 +1,9 @@
 // DiskFaults: a switch that makes the store's disk writes fail, for tests of what hooksim does when the disk
 // is full or failing.
 //
-// It acts inside RocksDB: a store opened with StoreOptions::disk_faults does its file I/O through a
-// rocksdb::FileSystemWrapper (storage/disk_faults.cpp) that, while the fault is on, fails every append,
+// Test support, not part of hooksim's libraries. It acts inside RocksDB: a store opened with
+// StoreOptions::file_system = faults.file_system() does its file I/O through a rocksdb::FileSystemWrapper
+// (tests/support/disk_faults.cpp) that, while the fault is on, fails every append,
 // flush and sync of a file, and the creation of every new file, with RocksDB's NoSpace IOError
 // ("No space left on device"), and reports no free space. Reads keep working. Everything RocksDB does about
 // the failure (its write path, background errors, read-only mode, recovery) is RocksDB's own.
@@ -28,6 +29,8 @@ class DiskFaults {
 
   // A file system that forwards to `base` and fails writes while full(). The DiskFaults must outlive it.
   std::shared_ptr<rocksdb::FileSystem> wrap(std::shared_ptr<rocksdb::FileSystem> base);
+  // wrap() of RocksDB's default file system: what StoreOptions::file_system takes.
+  std::shared_ptr<rocksdb::FileSystem> file_system();
 
   // Called by the file system: whether to fail this operation (counts the failure).
   bool fail_now() {

@@ -17,6 +17,7 @@
 #include "engine/retry_policy.h"
 #include "engine/status.h"
 #include "engine/time.h"
+#include "protocol/policy_json.h"
 
 namespace hooksim::json_input {
 

@@ -1,4 +1,4 @@
-#include "storage/disk_faults.h"
+#include "tests/support/disk_faults.h"
 
 #include <rocksdb/file_system.h>
 
@@ -99,6 +99,10 @@ class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
 };
 
 }  // namespace
+
+std::shared_ptr<rocksdb::FileSystem> DiskFaults::file_system() {
+  return wrap(rocksdb::FileSystem::Default());
+}
 
 std::shared_ptr<rocksdb::FileSystem> DiskFaults::wrap(std::shared_ptr<rocksdb::FileSystem> base) {
   return std::make_shared<FaultyFileSystem>(std::move(base), *this);

@@ -1,12 +1,14 @@
-#include "engine/event.h"
+#include "protocol/envelope.h"
 
-namespace hooksim {
+#include "engine/time.h"
+
+namespace hooksim::protocol {
 
 namespace {
 // Appends `s` as a JSON string, escaped as nlohmann::json::dump() does it (", \, and control characters;
 // other bytes as they are). `s` is valid UTF-8: ids, types, accounts and vehicles come from parsed JSON.
-// Building a json value and dumping it per field cost more than this escaper (bench/README.md: `quoted` was
-// about 30% of a simulated week before).
+// Building a json value and dumping it per field costs more than this escaper (bench/README.md, the
+// simulation-speed section, measures the publish path that calls it).
 void append_quoted(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
@@ -69,4 +71,4 @@ std::string make_envelope(const Event& event) {
   return out;
 }
 
-}  // namespace hooksim
+}  // namespace hooksim::protocol

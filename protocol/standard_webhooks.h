@@ -1,21 +1,22 @@
 // Standard Webhooks signatures (https://www.standardwebhooks.com): HMAC-SHA256 over "id.timestamp.body".
 //
-// A secret is "whsec_" + base64(key). The header value is "v1,<base64 signature>"; a receiver accepts a
-// header holding several space-separated signatures when any one of them matches.
+// A secret is "whsec_" + base64(key). The header `webhook-signature` is "v1,<base64 signature>"; a receiver
+// accepts a header holding several space-separated signatures when any one of them matches. The id and
+// timestamp signed are those of the `webhook-id` and `webhook-timestamp` headers.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "engine/status.h"
+#include "protocol/signing.h"
 
-namespace hooksim::net {
+namespace hooksim::protocol {
 
-// Standard base64 with padding.
-std::string base64_encode(std::string_view bytes);
-// Decodes standard base64 (padding required). InvalidArgument for anything else.
-Result<std::string> base64_decode(std::string_view text);
+// The scheme's signature header.
+inline constexpr std::string_view kSignatureHeader = "webhook-signature";
 
 // The HMAC key of a "whsec_..." secret. InvalidArgument when the prefix is missing or the rest is not
 // base64 of at least one byte.
@@ -28,4 +29,7 @@ std::string sign(std::string_view key, std::string_view webhook_id, int64_t time
 bool verify(std::string_view key, std::string_view webhook_id, int64_t timestamp, std::string_view body,
             std::string_view header);
 
-}  // namespace hooksim::net
+// The Signer of the scheme, for a secret signing_key() accepts.
+Result<std::unique_ptr<Signer>> standard_webhooks_signer(std::string_view secret);
+
+}  // namespace hooksim::protocol

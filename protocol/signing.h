@@ -1,0 +1,66 @@
+// Signing: how a delivery proves which sender it comes from. One small interface, one file per scheme
+// (protocol/standard_webhooks.h today); the sender signs through it and the mock receiver verifies through
+// it, so a scheme's header names and byte layout live in its own file only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/status.h"
+#include "engine/time.h"
+
+namespace hooksim::protocol {
+
+// Receives one request header (lower-case name, value).
+using HeaderSink = std::function<void(std::string_view name, std::string_view value)>;
+// Looks up one request header by its lower-case name; nullopt when absent.
+using HeaderLookup = std::function<std::optional<std::string_view>(std::string_view name)>;
+
+// What a receiver concluded about a request's authentication.
+enum class AuthCheck {
+  kOk,         // the signature (or token) matches
+  kBad,        // present but wrong
+  kMissing,    // required but absent
+  kUnchecked,  // nothing was required
+  kStale,      // the signature matches but its timestamp is outside the tolerance
+};
+// "ok", "bad", "missing", "unchecked", "stale".
+const char* to_string(AuthCheck a);
+// The worse of two results, for a request checked twice (signature and token):
+// unchecked < ok < stale < bad < missing.
+AuthCheck worse(AuthCheck a, AuthCheck b);
+
+// A signing scheme bound to one secret.
+class Signer {
+ public:
+  virtual ~Signer() = default;
+
+  // Adds the header(s) that sign a delivery of `body` for event `event_id`, sent at `timestamp` (wall
+  // clock, Unix seconds).
+  virtual void sign(std::string_view event_id, int64_t timestamp, std::string_view body,
+                    const HeaderSink& add) const = 0;
+
+  // Judges a received request's signature header(s): kOk, kBad, kMissing, or kStale when it matches but
+  // its timestamp is further than `tolerance` from `now` (Unix seconds; a tolerance of nullopt accepts any
+  // timestamp).
+  virtual AuthCheck verify(const HeaderLookup& headers, std::string_view body, int64_t now,
+                           std::optional<Duration> tolerance) const = 0;
+};
+
+// The signer for `secret`: "whsec_..." is Standard Webhooks. InvalidArgument saying why for anything
+// else.
+Result<std::unique_ptr<Signer>> make_signer(std::string_view secret);
+
+// Standard base64 with padding.
+std::string base64_encode(std::string_view bytes);
+// Decodes standard base64 (padding required). InvalidArgument for anything else.
+Result<std::string> base64_decode(std::string_view text);
+
+// a == b, in time that depends only on the sizes.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace hooksim::protocol
