@@ -58,7 +58,8 @@ class AsioScheduler final : public Scheduler {
   TimerQueue timers_;
   // Wakes run_until() for the next timer. It stays armed across loop iterations and is re-armed only when
   // it would fire too late: re-arming it around every I/O completion cost two timerfd_settime calls each
-  // (together with curl's timer, net/curl_transport.h, 32% of serve's CPU while delivering; bench/README.md).
+  // (together with curl's timer, net/curl_transport.h; the end-to-end section of bench/README.md measures
+  // serve's delivery rate).
   // The wait's handler may outlive this object on the io_context, so it reaches `wake_` through a weak
   // pointer.
   struct Wake {

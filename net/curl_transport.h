@@ -94,8 +94,8 @@ class CurlTransport final : public Transport {
   CurlOptions options_;
   CURLM* multi_ = nullptr;
   // curl's one timer. curl moves it on nearly every socket action; moving the Asio timer each time was a
-  // timerfd_settime system call each (with the scheduler's own re-arming, 32% of serve's CPU while
-  // delivering; bench/README.md). So an armed timer that is earlier than curl's new time is left alone, and
+  // timerfd_settime system call each, on serve's hot path (the end-to-end section of bench/README.md). So
+  // an armed timer that is earlier than curl's new time is left alone, and
   // when it fires early it moves itself to `timer_due_` instead of calling curl (curl reports a time only
   // when it changes, so it must not be dropped).
   boost::asio::steady_timer timer_;

@@ -1,11 +1,11 @@
 // MemoryQueueStore: the QueueStore contract held in process memory.
 //
 // `hooksim simulate` and `hooksim run` keep their queues here unless given `--data DIR`: a scenario's store
-// lives only as long as the run, so a write-ahead log and an LSM tree would be pure cost (they were 75% of a
-// simulated week's wall time). The contract is the same as RocksQueueStore's: batches apply all-or-nothing
-// and in order, and what was written survives the engine. A scenario `restart` drops the engine with its
-// timers and attempts in flight and opens a new one on this same store, just as a crashed process reopens its
-// RocksDB directory: anything the engine had not written is lost.
+// lives only as long as the run, so a write-ahead log and an LSM tree would be pure cost (the simulation
+// section of bench/README.md measures both stores). The contract is the same as RocksQueueStore's: batches
+// apply all-or-nothing and in order, and what was written survives the engine. A scenario `restart` drops the
+// engine with its timers and attempts in flight and opens a new one on this same store, just as a crashed
+// process reopens its RocksDB directory: anything the engine had not written is lost.
 //
 // Queues are per-subscription deques indexed by sequence number, so the engine's access pattern (append at
 // the tail, remove or read at the head, an occasional hole left by a live probe) costs O(1).
