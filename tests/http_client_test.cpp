@@ -179,6 +179,14 @@ TEST(HttpClient, ARedirectIsAnAnswerAndIsNotFollowed) {
   EXPECT_EQ(target.connections(), 0);
 }
 
+TEST(HttpClient, ABrokenChunkedBodyIsAProtocolFailureAsForTheSender) {
+  CannedServer server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot a chunk\r\n");
+  HttpClient client;
+  HttpAnswer a = client.get(server.url());
+  EXPECT_FALSE(a.answered());
+  EXPECT_EQ(a.error, ErrorClass::kProtocol) << a.describe();
+}
+
 TEST(HttpClient, NothingListeningIsAConnectFailureWithCurlsReason) {
   uint16_t port;
   {
