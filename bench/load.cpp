@@ -9,10 +9,10 @@
 //   hooksim_load restart   --hooksim BIN --data DIR --port P [--seconds S] [--crash]
 //   hooksim_load free-port
 //
-// Every subcommand prints one JSON object on stdout with what it measured. The HTTP client is libcurl's easy
-// interface, one keep-alive connection per thread: the generator must not be the bottleneck of a
-// publish benchmark on two cores, and a few blocking threads are the cheapest client there is.
-#include <curl/curl.h>
+// Every subcommand prints one JSON object on stdout with what it measured. The HTTP client is
+// net::HttpClient (libcurl's easy interface), one keep-alive connection per thread: the generator must not
+// be the bottleneck of a publish benchmark on two cores, and a few blocking threads are the cheapest client
+// there is.
 #include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
@@ -27,12 +27,14 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "net/http_client.h"
 #include "net/mock_receiver.h"
 #include "protocol/envelope.h"
 #include "storage/rocks_store.h"
@@ -52,50 +54,26 @@ double seconds_since(Clock::time_point t) {
   std::exit(1);
 }
 
-// One keep-alive HTTP connection.
+// One keep-alive HTTP connection, sending and reading JSON.
 class Http {
  public:
-  Http() : curl_(curl_easy_init()) {
-    if (curl_ == nullptr) die("curl_easy_init failed");
-    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &Http::on_body);
-    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &body_);
-    curl_easy_setopt(curl_, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT, 120L);
-    headers_ = curl_slist_append(headers_, "content-type: application/json");
-    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
-  }
-  ~Http() {
-    curl_slist_free_all(headers_);
-    curl_easy_cleanup(curl_);
-  }
-  Http(const Http&) = delete;
-  Http& operator=(const Http&) = delete;
+  Http()
+      : client_({.timeout = std::chrono::seconds(120),
+                 .connect_timeout = std::chrono::seconds(120),
+                 .max_response_body = std::numeric_limits<size_t>::max(),
+                 .keep_body = true}) {}
 
   // POSTs `body` (or GETs when body is null); returns the status, 0 on a transport error.
   long request(const std::string& url, const std::string* body) {
-    body_.clear();
-    curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
-    if (body != nullptr) {
-      curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body->data());
-      curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
-    } else {
-      curl_easy_setopt(curl_, CURLOPT_HTTPGET, 1L);
-    }
-    if (curl_easy_perform(curl_) != CURLE_OK) return 0;
-    long status = 0;
-    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
-    return status;
+    static const std::vector<std::string> kHeaders = {"content-type: application/json"};
+    answer_ = body != nullptr ? client_.post(url, *body, kHeaders) : client_.get(url, kHeaders);
+    return answer_.status;
   }
-  const std::string& body() const { return body_; }
+  const std::string& body() const { return answer_.body; }
 
  private:
-  static size_t on_body(char* p, size_t size, size_t n, void* out) {
-    static_cast<std::string*>(out)->append(p, size * n);
-    return size * n;
-  }
-  CURL* curl_;
-  curl_slist* headers_ = nullptr;
-  std::string body_;
+  net::HttpClient client_;
+  net::HttpAnswer answer_;
 };
 
 double percentile(std::vector<double>& v, double p) {
@@ -386,7 +364,6 @@ int restart(const std::string& bin, const std::string& dir, int port, double sec
 }  // namespace
 
 int main(int argc, char** argv) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   CLI::App app{"hooksim_load: load generator and probes for scripts/bench.sh"};
   app.require_subcommand(1);
   std::string api, target, data, bin, prefix = "load";

@@ -3,7 +3,6 @@
 // disturb each other and a receiver's duplicate and order bookkeeping sees each check as a fresh
 // subscription.
 #include <fmt/format.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,7 +10,7 @@
 #include <set>
 
 #include "check/check.h"
-#include "check/http_probe.h"
+#include "net/http_client.h"
 #include "protocol/delivery.h"
 #include "protocol/envelope.h"
 #include "protocol/signing.h"
@@ -21,6 +20,7 @@ namespace hooksim::check {
 
 namespace {
 
+using net::HttpAnswer;
 using nlohmann::json;
 using std::chrono::minutes;
 
@@ -86,14 +86,6 @@ const CheckInfo& info(std::string_view name) {
   return checks().front();  // unreachable: names come from checks()
 }
 
-std::string random_hex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
-  std::string out;
-  for (unsigned char c : raw) out += fmt::format("{:02x}", c);
-  return out;
-}
-
 TimePoint wall_now() {
   return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
 }
@@ -153,15 +145,15 @@ class Run {
  public:
   explicit Run(const CheckOptions& o)
       : opts_(o),
-        probe_(ProbeOptions{o.url, o.timeout, Duration(5000), o.ca_file}),
-        run_id_(random_hex(4)),
+        probe_({.timeout = o.timeout, .ca_file = o.ca_file}),
+        run_id_(protocol::random_hex(8)),
         wrong_signature_(signer_) {
     if (!o.secret.empty()) signer_ = *protocol::make_signer(o.secret);
-    other_signer_ = *protocol::make_signer("whsec_" + protocol::base64_encode(random_hex(24)));
+    other_signer_ = *protocol::make_signer("whsec_" + protocol::base64_encode(protocol::random_hex(48)));
   }
 
   const CheckOptions& opts() const { return opts_; }
-  HttpProbe& probe() { return probe_; }
+  net::HttpClient& probe() { return probe_; }
   bool signing() const { return signer_ != nullptr; }
   bool token_mode() const { return !opts_.token.empty(); }
 
@@ -173,8 +165,8 @@ class Run {
   }
 
   // Sends `o` on the subscription of check `check` and records it in `result`.
-  ProbeAnswer send(CheckResult& result, const Outgoing& o, std::string expected,
-                   const std::function<bool(const ProbeAnswer&)>& met) {
+  HttpAnswer send(CheckResult& result, const Outgoing& o, std::string expected,
+                  const std::function<bool(const HttpAnswer&)>& met) {
     std::string body = protocol::make_envelope(o.event);
     TimePoint now = wall_now();
     int64_t timestamp =
@@ -218,7 +210,7 @@ class Run {
                                      [&](std::string_view name, std::string_view value) {
                                        h.push_back(fmt::format("{}: {}", name, value));
                                      });
-    ProbeAnswer a = probe_.post(body, h);
+    HttpAnswer a = probe_.post(opts_.url, body, h);
     ProbeRecord r;
     r.what = o.what;
     r.expected = std::move(expected);
@@ -231,13 +223,13 @@ class Run {
   }
 
   // Sends a valid delivery expecting 2xx.
-  ProbeAnswer deliver(CheckResult& result, const Outgoing& o) {
-    return send(result, o, "2xx", [](const ProbeAnswer& a) { return a.is_2xx(); });
+  HttpAnswer deliver(CheckResult& result, const Outgoing& o) {
+    return send(result, o, "2xx", [](const HttpAnswer& a) { return a.is_2xx(); });
   }
 
  private:
   const CheckOptions& opts_;
-  HttpProbe probe_;
+  net::HttpClient probe_;  // as the sender: a 5 s connect timeout, bodies read up to 64 KiB
   std::string run_id_;
   std::unique_ptr<protocol::Signer> signer_;        // of the secret; null in token mode
   std::unique_ptr<protocol::Signer> other_signer_;  // of a different secret, for "signed with another secret"
@@ -289,7 +281,7 @@ void latency_headroom(Run& run, CheckResult& r) {
   bool timed_out = false;
   for (uint64_t seq = 1; seq <= kLatencySamples; ++seq) {
     Outgoing o{fmt::format("tracking event {}", seq), run.event(r.name, "tracking", seq), seq};
-    ProbeAnswer a = run.deliver(r, o);
+    HttpAnswer a = run.deliver(r, o);
     if (a.error == ErrorClass::kTimeout) {
       timed_out = true;  // the rest would only time out too: stop here
       break;
@@ -375,10 +367,10 @@ void rejects_forged(Run& run, CheckResult& r) {
   for (const auto& [what, auth] : forgeries) {
     Outgoing o{what, run.event(r.name, "tracking", seq), seq, 1, auth};
     if (run.signing()) {
-      run.send(r, o, "4xx", [](const ProbeAnswer& a) { return a.is_4xx(); });
+      run.send(r, o, "4xx", [](const HttpAnswer& a) { return a.is_4xx(); });
     } else {
       run.send(r, o, "401 or 403",
-               [](const ProbeAnswer& a) { return a.answered() && (a.status == 401 || a.status == 403); });
+               [](const HttpAnswer& a) { return a.answered() && (a.status == 401 || a.status == 403); });
     }
     ++seq;
   }
@@ -408,7 +400,7 @@ void rejects_stale(Run& run, CheckResult& r) {
                   Auth::kValid,
                   offset};
   for (const Outgoing& o : {stale, future})
-    run.send(r, o, "4xx", [](const ProbeAnswer& a) { return a.is_4xx(); });
+    run.send(r, o, "4xx", [](const HttpAnswer& a) { return a.is_4xx(); });
   judge_refusals(r, "4xx");
   r.measurements["offset_s"] = std::chrono::duration_cast<std::chrono::seconds>(kTimestampOffset).count();
   r.measurements["tolerance_s"] =
@@ -450,8 +442,8 @@ void backlog_drain(Run& run, CheckResult& r) {
   uint64_t accepted = 0;
   for (uint64_t seq = 1; seq <= o.backlog_events; ++seq) {
     const char* kind = kKinds[(seq - 1) % 3];
-    ProbeAnswer a = run.deliver(r, {fmt::format("backlog event {} ({})", seq, kind),
-                                    run.event(r.name, kind, seq), seq, seq == 1 ? 5u : 1u});
+    HttpAnswer a = run.deliver(r, {fmt::format("backlog event {} ({})", seq, kind),
+                                   run.event(r.name, kind, seq), seq, seq == 1 ? 5u : 1u});
     if (!a.is_2xx()) break;  // the sender stops the drain and retries this event
     ++accepted;
   }
@@ -535,7 +527,7 @@ void https(Run& run, CheckResult& r) {
     r.measurements = {{"scheme", "http"}};
     return;
   }
-  TlsFacts t = run.probe().inspect_tls();
+  net::TlsFacts t = run.probe().inspect_tls(run.opts().url);
   TimePoint now = wall_now();
   std::optional<int64_t> days_left;
   if (t.not_after) days_left = std::chrono::floor<std::chrono::days>(*t.not_after - now).count();
@@ -671,7 +663,7 @@ Result<Report> run_checks(const CheckOptions& o) {
   auto start = std::chrono::steady_clock::now();
 
   Run run(o);
-  ProbeAnswer reach = run.probe().reach();
+  HttpAnswer reach = run.probe().reach(o.url);
   if (reach.error == ErrorClass::kDns || reach.error == ErrorClass::kConnect ||
       reach.error == ErrorClass::kTimeout || reach.error == ErrorClass::kOther)
     return Status::IOError(fmt::format("cannot reach {}: {}", o.url, reach.describe()));

@@ -2,13 +2,13 @@
 // Lists a running service's subscriptions (GET /v1/subscriptions) as an aligned table, or its JSON as is.
 // Exit codes: 0 listed; 1 the server is unreachable or answered an error (its message is printed);
 // 2 bad usage. docs/status.md.
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "engine/time.h"
+#include "net/http_client.h"
 
 namespace hooksim::cli {
 namespace {
@@ -31,46 +32,17 @@ struct StatusArgs {
   double timeout_s = 10;
 };
 
-struct HttpResult {
-  bool reached = false;  // false: no HTTP answer (connection, DNS or TLS error, timeout); see `error`
-  long status = 0;
-  std::string body;
-  std::string error;
-};
-
-size_t append_body(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-HttpResult http_get(const std::string& url, const std::string& token, double timeout_s) {
-  HttpResult r;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) {
-    r.error = "cannot initialise libcurl";
-    return r;
-  }
-  char errbuf[CURL_ERROR_SIZE] = {};
-  std::string auth = "Authorization: Bearer " + token;
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
-  headers.reset(curl_slist_append(headers.release(), "Accept: application/json"));
-  if (!token.empty()) headers.reset(curl_slist_append(headers.release(), auth.c_str()));
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_s * 1000));
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, "hooksim-status/" HOOKSIM_VERSION);
-  CURLcode rc = curl_easy_perform(curl.get());
-  if (rc != CURLE_OK) {
-    r.error = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    return r;
-  }
-  r.reached = true;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &r.status);
-  return r;
+// GETs `url`, keeping the whole body; `timeout_s` bounds the whole request, connecting included.
+net::HttpAnswer http_get(const std::string& url, const std::string& token, double timeout_s) {
+  Duration timeout(static_cast<int64_t>(timeout_s * 1000));
+  net::HttpClient client({.timeout = timeout,
+                          .connect_timeout = timeout,
+                          .max_response_body = std::numeric_limits<size_t>::max(),
+                          .keep_body = true});
+  std::vector<std::string> headers = {"Accept: application/json",
+                                      "User-Agent: hooksim-status/" HOOKSIM_VERSION};
+  if (!token.empty()) headers.push_back("Authorization: Bearer " + token);
+  return client.get(url, headers);
 }
 
 // "4m 12s", "3h 5m", "2d 1h": the two largest units, for ages and waits.
@@ -153,7 +125,7 @@ void print_table(const std::vector<std::vector<std::string>>& rows, const std::v
 }
 
 // The error message of a non-2xx answer: {"error":{"code","field","message"}} when the body has one.
-std::string server_error(const HttpResult& r) {
+std::string server_error(const net::HttpAnswer& r) {
   try {
     json j = json::parse(r.body);
     const json& e = j.at("error");
@@ -186,11 +158,9 @@ int status(StatusArgs a) {
     return 2;
   }
 
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  HttpResult r = http_get(base + "/v1/subscriptions", a.admin_token, a.timeout_s);
-  curl_global_cleanup();
-  if (!r.reached) {
-    std::cerr << me << "cannot reach " << base << ": " << r.error << "\n";
+  net::HttpAnswer r = http_get(base + "/v1/subscriptions", a.admin_token, a.timeout_s);
+  if (!r.answered()) {
+    std::cerr << me << "cannot reach " << base << ": " << r.error_text << "\n";
     return 1;
   }
   if (r.status < 200 || r.status >= 300) {

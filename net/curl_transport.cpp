@@ -8,7 +8,6 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
-#include <cstring>
 
 #include "net/address_policy.h"
 #include "protocol/delivery.h"
@@ -78,56 +77,13 @@ struct CurlTransport::Socket {
   }
 };
 
-namespace {
-
-ErrorClass classify(CURLcode code) {
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-      return ErrorClass::kTimeout;
-    case CURLE_COULDNT_CONNECT:
-      return ErrorClass::kConnect;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      return ErrorClass::kDns;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_USE_SSL_FAILED:
-      return ErrorClass::kTls;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return ErrorClass::kReset;
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_BAD_CONTENT_ENCODING:
-      return ErrorClass::kProtocol;
-    default:
-      return ErrorClass::kOther;
-  }
-}
-
-long to_ms_long(Duration d) {
-  return static_cast<long>(std::max<int64_t>(1, d.count()));
-}
-
-}  // namespace
-
-ErrorClass classify_curl_error(CURLcode code) {
-  return classify(code);
-}
-
 CurlTransport::CurlTransport(asio::io_context& io, const Scheduler& clock, CurlOptions options)
-    : io_(io), clock_(clock), options_(std::move(options)), timer_(io) {
-  static const bool global_init = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
-  (void)global_init;
+    : io_(io),
+      clock_(clock),
+      options_(std::move(options)),
+      transfer_{options_.connect_timeout, options_.ca_file, options_.insecure},
+      timer_(io) {
+  curl_init_once();
   multi_ = curl_multi_init();
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlTransport::on_socket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
@@ -232,29 +188,18 @@ void CurlTransport::dispatch(Transfer* t) {
   // Real-time limits: the attempt timeout is on the engine's clock, which may run `speed` times faster.
   Duration timeout(static_cast<int64_t>(static_cast<double>(t->timeout.count()) / options_.speed));
   CURL* e = t->easy = curl_easy_init();
-  curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  set_transfer_options(e, t->url, timeout, transfer_, t->error);
   curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, to_ms_long(timeout));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, to_ms_long(std::min(timeout, options_.connect_timeout)));
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlTransport::on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlTransport::open_socket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &CurlTransport::close_socket);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
-  if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
-  if (options_.insecure) {
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
 
   if (bad_header || curl_multi_add_handle(multi_, e) != CURLM_OK) {
     // Fail the attempt, asynchronously as the contract requires.
@@ -446,16 +391,10 @@ void CurlTransport::finish(Transfer* t, int curl_code) {
   r.status = static_cast<int>(status);
   if (curl_code < 0) {
     r.error = ErrorClass::kOther;
-  } else if (curl_code == CURLE_WRITE_ERROR && t->capped && status > 0) {
-    r.error = ErrorClass::kNone;  // a complete status line arrived; the oversized body is not our concern
   } else if (curl_code == CURLE_COULDNT_CONNECT && t->refused_address) {
     r.error = ErrorClass::kPrivateAddress;
-  } else if (curl_code == CURLE_RECV_ERROR && std::strstr(t->error, "chunk") != nullptr) {
-    // curl reports an invalid chunked body as a receive error ("... in chunked-encoding"); the connection
-    // did not drop, the receiver sent something that is not HTTP.
-    r.error = ErrorClass::kProtocol;
-  } else if (curl_code != CURLE_OK) {
-    r.error = classify(static_cast<CURLcode>(curl_code));
+  } else {
+    r.error = classify_curl_error(static_cast<CURLcode>(curl_code), status, t->capped, t->error);
   }
   Done done = std::move(t->done);
   std::string host = std::move(t->host);

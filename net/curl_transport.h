@@ -8,15 +8,12 @@
 // wake-up socket pair) are watched too, through a duplicate descriptor, so a name resolves as soon as the
 // resolver thread is done rather than at curl's next poll timeout.
 //
-// Failures are classified (engine ErrorClass): timeout, connect, dns, tls, reset (the connection dropped
-// before a complete answer), protocol (an answer that is not valid HTTP: a malformed status line, invalid
-// chunked encoding), private_address (refuse_private_addresses), other.
+// Failures are classified (engine ErrorClass) by net::classify_curl_error (net/curl_easy.h), plus
+// private_address (refuse_private_addresses).
 //
 // The request is POST <url>; its body is the envelope the engine queued and its headers are built by
 // protocol::build_delivery_headers (docs/wire-format.md), signed when the transfer starts.
 #pragma once
-
-#include <curl/curl.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -28,6 +25,7 @@
 
 #include "engine/clock.h"
 #include "engine/transport.h"
+#include "net/curl_easy.h"
 #include "protocol/signing.h"
 
 namespace hooksim::net {
@@ -46,11 +44,6 @@ struct CurlOptions {
   // ErrorClass::kPrivateAddress and nothing is sent.
   bool refuse_private_addresses = false;
 };
-
-// How the sender classifies a failed libcurl transfer (a CURLcode): timeout, connect, dns, tls, reset,
-// protocol or other (private_address is decided by the transport itself, not by the code). Shared with
-// `hooksim check`, which must judge failures exactly as the sender does.
-ErrorClass classify_curl_error(CURLcode code);
 
 class CurlTransport final : public Transport {
  public:
@@ -92,6 +85,7 @@ class CurlTransport final : public Transport {
   boost::asio::io_context& io_;
   const Scheduler& clock_;
   CurlOptions options_;
+  TransferSettings transfer_;  // from options_
   CURLM* multi_ = nullptr;
   // curl's one timer. curl moves it on nearly every socket action; moving the Asio timer each time was a
   // timerfd_settime system call each, on serve's hot path (the end-to-end section of bench/README.md). So

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "protocol/standard_webhooks.h"
 
@@ -79,6 +80,20 @@ Result<std::string> base64_decode(std::string_view text) {
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string random_hex(size_t digits) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string bytes((digits + 1) / 2, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  out.resize(digits);
+  return out;
 }
 
 }  // namespace hooksim::protocol

@@ -63,4 +63,8 @@ Result<std::string> base64_decode(std::string_view text);
 // a == b, in time that depends only on the sizes.
 bool constant_time_equal(std::string_view a, std::string_view b);
 
+// `digits` lower-case hex digits from OpenSSL's RAND_bytes (unpredictable): the random part of generated
+// ids and of throw-away secrets.
+std::string random_hex(size_t digits);
+
 }  // namespace hooksim::protocol

@@ -2,17 +2,16 @@
 // subscriptions and publish events, real HTTP delivery, a status view (API, Prometheus metrics, a web
 // page) and crash safety (every acknowledged publish is in the fsynced WAL; a restart resumes).
 //
-// Everything runs on one io_context thread: the HTTP server, the engine, curl and the timers.
-// The API is documented in docs/api.md.
+// This class is the wiring: the store, the engine, its transport and scheduler, the API with its group
+// commit and observers, and the HTTP server, in that order. Everything runs on one io_context thread (the
+// HTTP server, the engine, curl and the timers), so nothing takes a lock. The API is documented in
+// docs/api.md; its parts are service/api.h, publish_batcher.h, metrics.h and attempt_history.h.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <deque>
-#include <map>
 #include <memory>
 #include <string>
 
-#include "engine/delivery_observer.h"
 #include "engine/engine.h"
 #include "net/asio_scheduler.h"
 #include "net/curl_transport.h"
@@ -20,6 +19,11 @@
 #include "storage/rocks_store.h"
 
 namespace hooksim::service {
+
+class Api;
+class AttemptHistory;
+class Metrics;
+class PublishBatcher;
 
 struct ServiceOptions {
   std::string data_dir;                   // the RocksDB store (created when missing)
@@ -33,10 +37,10 @@ struct ServiceOptions {
   std::shared_ptr<rocksdb::FileSystem> store_file_system;  // null: the default (StoreOptions::file_system)
 };
 
-class Service final : public DeliveryObserver {
+class Service final {
  public:
   Service(boost::asio::io_context& io, ServiceOptions options);
-  ~Service() override;
+  ~Service();
 
   // Opens the store, resumes every subscription and starts listening. IOError / InvalidArgument.
   Status start();
@@ -48,62 +52,20 @@ class Service final : public DeliveryObserver {
   // after a restart) and the store is closed by the destructor.
   void shutdown();
 
-  // DeliveryObserver: attempt history and metrics.
-  void on_attempt(const AttemptRecord& r) override;
-  void on_lifecycle(const LifecycleRecord& r) override;
-  void on_error(std::string_view sub, const Status& st) override;
-
  private:
-  struct PendingPublish;
-  struct AttemptEntry {
-    TimePoint started;
-    std::string event;
-    uint64_t seq;
-    uint32_t attempt;
-    bool probe;
-    int status;
-    ErrorClass error;
-    Duration latency;
-  };
-
-  void handle(HttpRequest&& req, HttpServer::Respond respond);
-  HttpResponse route(const HttpRequest& req, const std::string& path, const std::string& query);
-  void publish(const HttpRequest& req, HttpServer::Respond respond);
-  void flush_publishes();
-  HttpResponse create_subscription(const std::string& body);
-  HttpResponse patch_subscription(const std::string& id, const std::string& body);
-  // InvalidArgument (to be answered 400 with field `url`) when --refuse-private-addresses refuses the URL.
-  Status check_url_allowed(const std::string& url) const;
-  HttpResponse subscription_json(const std::string& id, int status_code);
-  HttpResponse status_json(const std::string& id);
-  HttpResponse attempts_json(const std::string& id, const std::string& query);
-  HttpResponse list_subscriptions();
-  HttpResponse metrics();
-
   boost::asio::io_context& io_;
   ServiceOptions options_;
+  // Destroyed in reverse order: the server first, the engine (which abandons its attempts in flight)
+  // before the observers, the store and the transport it uses.
   std::unique_ptr<net::AsioScheduler> scheduler_;
   std::unique_ptr<net::CurlTransport> transport_;
   std::unique_ptr<storage::RocksQueueStore> store_;
+  std::unique_ptr<AttemptHistory> history_;
+  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<PublishBatcher> publishes_;
+  std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
-
-  std::vector<PendingPublish> pending_;
-  bool flush_posted_ = false;
-  uint64_t next_generated_id_ = 0;
-  std::string id_prefix_;
-
-  std::map<std::string, std::deque<AttemptEntry>, std::less<>> attempts_;
-  // Metrics since start.
-  uint64_t published_ = 0;
-  uint64_t duplicates_ = 0;
-  uint64_t delivered_ = 0;
-  uint64_t deactivations_ = 0;
-  uint64_t store_errors_ = 0;
-  std::map<std::string, uint64_t> failed_by_class_;
-  std::vector<uint64_t> lag_buckets_;  // publish-to-delivery lag, cumulative per bound in kLagBounds
-  double lag_sum_seconds_ = 0;
-  uint64_t lag_count_ = 0;
 };
 
 }  // namespace hooksim::service

@@ -1,4 +1,5 @@
-// The self-contained status page served at GET / (HTML, CSS and JavaScript in one string).
+// The status page served at GET /: one self-contained document (HTML with its CSS and JavaScript inline),
+// built from service/page/ into a generated .cpp at build time (service/page/embed.cmake).
 #pragma once
 
 #include <string_view>

@@ -9,6 +9,8 @@
 // The page is rendered by headless Chromium (/usr/bin/chromium; scripts/test.sh installs it): --dump-dom
 // and --screenshot for what it shows, and the DevTools protocol over a pipe for clicks and typing.
 // Without Chromium the page tests fail, on purpose, with a message saying so.
+#include "service/status_page.h"
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -594,6 +596,29 @@ TEST_F(StatusPageTest, IsServedWithoutAuthAndIsSelfContained) {
     EXPECT_EQ(a.body.find(html_sink), std::string::npos) << html_sink;
   EXPECT_THAT(a.body, HasSubstr("fetch("));
   EXPECT_THAT(a.body, HasSubstr("/v1/subscriptions"));
+}
+
+// The page's sources are service/page/status.{html,css,js}; the build (service/page/embed.cmake) serves
+// them as one document: the stylesheet and the script whole, in place of the lines that link them, and
+// nothing of what stands above the doctype (the notes for maintainers).
+TEST(StatusPageSource, TheServedPageIsTheHtmlWithItsStylesheetAndScriptInlinedWhole) {
+  const fs::path dir = fs::path(HOOKSIM_SOURCE_DIR) / "service" / "page";
+  std::string html = read_file(dir / "status.html");
+  const std::string css = read_file(dir / "status.css"), js = read_file(dir / "status.js");
+  ASSERT_FALSE(css.empty());
+  ASSERT_FALSE(js.empty());
+  size_t doctype = html.find("<!doctype html>");
+  ASSERT_NE(doctype, std::string::npos);
+  html.erase(0, doctype);
+  for (const auto& [line, inline_part] :
+       {std::pair<std::string, std::string>{"<link rel=\"stylesheet\" href=\"status.css\">\n",
+                                            "<style>\n" + css + "</style>\n"},
+        {"<script src=\"status.js\"></script>\n", "<script>\n" + js + "</script>\n"}}) {
+    size_t at = html.find(line);
+    ASSERT_NE(at, std::string::npos) << line;
+    html.replace(at, line.size(), inline_part);
+  }
+  EXPECT_EQ(std::string(service::kStatusPage), html);
 }
 
 TEST_F(StatusPageTest, ListsEverySubscriptionWithItsStateAndBacklog) {

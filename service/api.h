@@ -1,0 +1,61 @@
+// Api: the HTTP API of `hooksim serve` (docs/api.md) and the status page at GET / (docs/status.md).
+//
+// Routing, the admin-token check and the handlers: subscriptions (list, create, read, patch, delete), their
+// status, recent attempts and reactivation, /metrics, and POST /v1/events, whose events it validates and
+// hands to the PublishBatcher. Every refusal is {"error":{"code","field","message"}} with the status code
+// docs/api.md gives. Single-threaded: handle() runs on the io_context's thread, as does everything it calls.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/clock.h"
+#include "engine/engine.h"
+#include "service/attempt_history.h"
+#include "service/http_server.h"
+#include "service/metrics.h"
+#include "service/publish_batcher.h"
+#include "storage/rocks_store.h"
+
+namespace hooksim::service {
+
+struct ApiOptions {
+  std::string admin_token;                // when set, every /v1 and /metrics request needs "Bearer <token>"
+  bool refuse_private_addresses = false;  // refuse subscription URLs whose host is a private address literal
+};
+
+class Api {
+ public:
+  // Keeps references to all of them; they must outlive the Api. `clock` gives generated defaults (an event's
+  // occurred_at) and ages.
+  Api(Engine& engine, const Scheduler& clock, storage::RocksQueueStore& store, PublishBatcher& publishes,
+      AttemptHistory& history, Metrics& metrics, ApiOptions options);
+
+  // Answers `req` through `respond`, exactly once: at once, or for POST /v1/events after its group commit.
+  // Does not throw: an unexpected exception is logged to stderr and answered 500.
+  void handle(HttpRequest&& req, HttpServer::Respond respond);
+
+ private:
+  HttpResponse route(const HttpRequest& req, const std::string& path, const std::string& query);
+  void publish(const HttpRequest& req, HttpServer::Respond respond);
+  HttpResponse create_subscription(const std::string& body);
+  HttpResponse patch_subscription(const std::string& id, const std::string& body);
+  // InvalidArgument (answered 400 with field `url`) when --refuse-private-addresses refuses the URL.
+  Status check_url_allowed(const std::string& url) const;
+  HttpResponse subscription_json(const std::string& id, int status_code);
+  HttpResponse status_json(const std::string& id);
+  HttpResponse attempts_json(const std::string& id, const std::string& query);
+  HttpResponse list_subscriptions();
+
+  Engine& engine_;
+  const Scheduler& clock_;
+  storage::RocksQueueStore& store_;
+  PublishBatcher& publishes_;
+  AttemptHistory& history_;
+  Metrics& metrics_;
+  ApiOptions options_;
+  std::string id_prefix_;  // of generated event ids: random per process start
+  uint64_t next_generated_id_ = 0;
+};
+
+}  // namespace hooksim::service
