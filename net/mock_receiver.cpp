@@ -44,110 +44,12 @@ using tcp = asio::ip::tcp;
 using nlohmann::json;
 
 // ---------------------------------------------------------------------------------------------------------
-// Script parsing
+// Script loading
 // ---------------------------------------------------------------------------------------------------------
-namespace {
-
-using namespace json_input;
-
-// Final answers only: a 1xx is not a response a receiver can end an exchange with.
-int answer_status(const json& j, const std::string& path) {
-  return http_status(j, path, 200);
-}
-
-// A window bound: a duration on the relative and virtual clocks, an RFC 3339 time on the wall clock.
-Duration bound(const json& j, const std::string& path, ScriptClock clock) {
-  if (clock == ScriptClock::kWall) return utc(j, path).time_since_epoch();
-  return duration(j, path);
-}
-
-ReceiverScript::Window window(const json& j, const std::string& path, ScriptClock clock) {
-  using Action = ReceiverScript::Window::Action;
-  Fields f(j, path);
-  ReceiverScript::Window w;
-  w.from = bound(f.need("from"), f.path("from"), clock);
-  w.until = bound(f.need("until"), f.path("until"), clock);
-  if (w.until <= w.from) fail(f.path("until"), "must be later than from");
-  int outcomes = 0;
-  if (const json* v = f.get("status")) {
-    w.status = answer_status(*v, f.path("status"));
-    w.action = Action::kAnswer;
-    ++outcomes;
-  }
-  if (const json* v = f.get("timeout"); v != nullptr && flag(*v, f.path("timeout"))) {
-    w.action = Action::kTimeout;
-    ++outcomes;
-  }
-  if (const json* v = f.get("drop"); v != nullptr && flag(*v, f.path("drop"))) {
-    w.action = Action::kDrop;
-    ++outcomes;
-  }
-  if (outcomes != 1) fail(path, "needs exactly one of status, \"timeout\": true, \"drop\": true");
-  if (const json* v = f.get("latency")) {
-    if (w.action == Action::kTimeout)
-      fail(f.path("latency"), "not allowed in a timeout window (it never answers)");
-    w.latency = duration(*v, f.path("latency"));
-  }
-  f.no_unknown();
-  return w;
-}
-
-ReceiverScript script(const json& j) {
-  Fields f(j, "");
-  ReceiverScript s;
-  if (const json* v = f.get("clock")) {
-    std::string name = v->is_string() ? v->get<std::string>() : "";
-    if (name == "relative") {
-      s.clock = ScriptClock::kRelative;
-    } else if (name == "wall") {
-      s.clock = ScriptClock::kWall;
-    } else if (name == "virtual") {
-      s.clock = ScriptClock::kVirtual;
-    } else {
-      fail("clock", "must be one of \"relative\", \"wall\", \"virtual\"");
-    }
-  }
-  if (s.clock == ScriptClock::kVirtual) {
-    s.start = utc(f.need("start"), "start");
-  } else if (f.get("start") != nullptr) {
-    fail("start", "only used with \"clock\": \"virtual\"");
-  }
-  if (const json* v = f.get("status")) s.status = answer_status(*v, "status");
-  if (const json* v = f.get("latency")) s.latency = duration(*v, "latency");
-  if (const json* v = f.get("windows")) {
-    if (!v->is_array()) fail("windows", "must be an array");
-    for (size_t i = 0; i < v->size(); ++i) s.windows.push_back(window((*v)[i], index("windows", i), s.clock));
-  }
-  if (const json* v = f.get("fail_rate")) {
-    if (!v->is_number() || v->get<double>() < 0.0 || v->get<double>() > 1.0)
-      fail("fail_rate", "must be a number from 0 to 1");
-    s.fail_rate = v->get<double>();
-  }
-  if (const json* v = f.get("fail_status")) s.fail_status = answer_status(*v, "fail_status");
-  if (const json* v = f.get("seed")) {
-    if (!v->is_number_unsigned()) fail("seed", "must be a whole number >= 0");
-    s.seed = v->get<uint64_t>();
-  }
-  f.no_unknown();
-  return s;
-}
-
-}  // namespace
-
-Result<ReceiverScript> parse_receiver_script(const json& j) {
-  try {
-    return script(j);
-  } catch (const ParseError& e) {
-    return Status::InvalidArgument(e.message);
-  } catch (const json::exception& e) {
-    return Status::InvalidArgument(e.what());
-  }
-}
-
-Result<ReceiverScript> load_receiver_script(const std::string& path) {
-  auto j = load_json_file(path);
+Result<protocol::ReceiverBehaviour> load_receiver_script(const std::string& path) {
+  auto j = json_input::load_json_file(path);
   if (!j.ok()) return j.status();
-  return parse_receiver_script(*j);
+  return protocol::parse_receiver_behaviour(*j, "", protocol::ReceiverContext::kServed);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -261,13 +163,6 @@ std::string ReceiverStats::to_json_line() const {
 // ---------------------------------------------------------------------------------------------------------
 namespace {
 
-// What the script says to do with one request.
-struct Decision {
-  ReceiverScript::Window::Action action = ReceiverScript::Window::Action::kAnswer;
-  int status = 200;
-  Duration latency{0};
-};
-
 // Type-erased connection, so that stop() can reach every live connection whatever its stream type.
 class Connection {
  public:
@@ -314,8 +209,8 @@ struct ReceiverState : std::enable_shared_from_this<ReceiverState> {
   void schedule_flush();
   void stop();
 
-  // The script's decision for a request; `virtual_time` is its hooksim-virtual-time header, if any.
-  Decision decide(const std::optional<std::string>& virtual_time);
+  // The script's decision for a request; `virtual_time` is its virtual-time header, if any.
+  protocol::ReceiverDecision decide(const std::optional<std::string>& virtual_time);
   // The signature / token check of a request.
   RequestRecord::Signature check_auth(const http::request<http::string_body>& req) const;
   // The status a misbehaviour switch answers instead of the script's 2xx, or 0 for none.
@@ -507,37 +402,27 @@ void ReceiverState::stop() {
   });
 }
 
-Decision ReceiverState::decide(const std::optional<std::string>& virtual_time) {
-  using Clock = ScriptClock;
-  const ReceiverScript& s = opts.script;
+protocol::ReceiverDecision ReceiverState::decide(const std::optional<std::string>& virtual_time) {
+  const protocol::ReceiverBehaviour& s = opts.script;
+  std::optional<Duration> t;
   if (!s.windows.empty()) {
-    std::optional<Duration> t;
     switch (s.clock) {
-      case Clock::kRelative:
+      case protocol::ReceiverClock::kRelative:
         t = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
         break;
-      case Clock::kWall:
+      case protocol::ReceiverClock::kWall:
         t = std::chrono::duration_cast<Duration>(std::chrono::system_clock::now().time_since_epoch());
         break;
-      case Clock::kVirtual:
+      case protocol::ReceiverClock::kVirtual:
         if (virtual_time) {
           if (auto vt = parse_utc(*virtual_time); vt.ok()) t = *vt - s.start;
         }
         break;
     }
-    if (t) {
-      for (const auto& w : s.windows)
-        if (w.from <= *t && *t < w.until) return Decision{w.action, w.status, w.latency.value_or(s.latency)};
-    }
   }
-  Decision d{ReceiverScript::Window::Action::kAnswer, s.status, s.latency};
-  if (s.fail_rate > 0.0) {
-    std::lock_guard lock(mu);
-    // 53 random bits: the same on every standard library (as sim/sim_transport.cpp).
-    double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-    if (u < s.fail_rate) d.status = s.fail_status;
-  }
-  return d;
+  if (s.fail_rate <= 0.0) return s.decide(t, rng);  // draws nothing: no lock needed
+  std::lock_guard lock(mu);
+  return s.decide(t, rng);
 }
 
 namespace {
@@ -731,7 +616,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   }
 
  private:
-  using Action = ReceiverScript::Window::Action;
+  using Action = protocol::ReceiverAction;
 
   void read_request() {
     if (closed_ || state_->stopping) return close_now();
@@ -785,7 +670,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
         r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing;
     bool rejected =
         (bad && !state_->opts.accept_bad_signatures) || r.signature == RequestRecord::Signature::kStale;
-    Decision d = state_->decide(r.virtual_time);
+    protocol::ReceiverDecision d = state_->decide(r.virtual_time);
     if (d.action == Action::kAnswer && !rejected && is_2xx(d.status)) {
       if (int status = state_->misbehave(r); status != 0) d.status = status;
     }
@@ -795,6 +680,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       case Action::kTimeout:
         return wait_for_client_close();
       case Action::kDrop:
+      case Action::kError:  // not in a served behaviour (the parser refuses it); the nearest is a drop
         return after(d.latency, [this] { drop(); });
       case Action::kAnswer: {
         int status = rejected ? 401 : d.status;

@@ -27,6 +27,7 @@
 
 #include "engine/status.h"
 #include "engine/time.h"
+#include "protocol/receiver_behaviour.h"
 #include "protocol/signing.h"
 
 namespace boost::asio {
@@ -39,52 +40,9 @@ namespace detail {
 struct ReceiverState;  // the shared state of a MockReceiver and its connections (mock_receiver.cpp)
 }  // namespace detail
 
-// Which clock the windows of a ReceiverScript are read on.
-enum class ScriptClock {
-  kRelative,  // durations since the receiver started listening (steady clock)
-  kWall,      // absolute wall-clock times (RFC 3339 in the script)
-  kVirtual,   // durations after the script's `start`, compared with the request's hooksim-virtual-time
-};
-
-// How the receiver answers. A request is matched against `windows` in order, at its arrival time on the
-// script's clock; the first window with from <= t < until decides. Outside every window (and, under the
-// virtual clock, for a request without a valid hooksim-virtual-time header) the receiver answers
-// `fail_status` with probability `fail_rate` (drawn from an mt19937_64 seeded with `seed`, one draw per
-// such request) and `status` otherwise, after `latency`.
-struct ReceiverScript {
-  struct Window {
-    enum class Action {
-      kAnswer,   // answer `status`
-      kTimeout,  // never answer: the connection stays open (later bytes are discarded) until the client
-                 // closes it
-      kDrop,     // close the connection without answering
-    };
-    // [from, until) on the script's clock: for kRelative and kVirtual an offset from the clock's origin
-    // (the receiver's start, the script's `start`); for kWall milliseconds since the Unix epoch.
-    Duration from{0};
-    Duration until{0};
-    Action action = Action::kAnswer;
-    int status = 200;                 // kAnswer only
-    std::optional<Duration> latency;  // kAnswer and kDrop; overrides the script's latency
-  };
-
-  ScriptClock clock = ScriptClock::kRelative;
-  TimePoint start{};  // kVirtual only: the virtual time of offset 0
-  int status = 200;
-  Duration latency{0};
-  std::vector<Window> windows;
-  double fail_rate = 0.0;
-  int fail_status = 503;
-  uint64_t seed = 0;
-};
-
-// Reads and validates a script (format in docs/receiver.md). Unknown fields are errors. On error the status
-// is InvalidArgument and its message is one line naming the field by its JSON path and the problem, e.g.
-// "windows[0].until: must be later than from".
-Result<ReceiverScript> parse_receiver_script(const nlohmann::json& j);
-
-// Reads a script file: parse_receiver_script() plus file and JSON syntax errors (all InvalidArgument).
-Result<ReceiverScript> load_receiver_script(const std::string& path);
+// Reads a script file (docs/receiver.md): protocol::parse_receiver_behaviour() in the served context plus
+// file and JSON syntax errors (all InvalidArgument).
+Result<protocol::ReceiverBehaviour> load_receiver_script(const std::string& path);
 
 // What happened to one request; one line of the record file (docs/receiver.md, "Record").
 struct RequestRecord {
@@ -129,7 +87,11 @@ struct ReceiverStats {
 };
 
 struct ReceiverOptions {
-  ReceiverScript script;  // default: always 200 after 0ms
+  // How to answer (a served behaviour: protocol::ReceiverContext::kServed). A request is matched against
+  // the windows at its arrival time on the behaviour's clock; under the virtual clock a request without a
+  // valid virtual-time header matches no window. The fail_rate draws come from one mt19937_64 seeded with
+  // `seed`. Default: always 200 after 0ms.
+  protocol::ReceiverBehaviour script;
   // A Standard Webhooks secret ("whsec_..."). When set, every request's signature is verified against its
   // event id, timestamp and body (protocol/standard_webhooks.h); a missing or wrong one is answered 401.
   std::string secret;

@@ -391,11 +391,11 @@ inline bool is_2xx(const net::RequestRecord& r) {
   return r.action == net::RequestRecord::Action::kAnswer && r.status >= 200 && r.status < 300;
 }
 
-// A receiver script (net/mock_receiver.h) from its JSON text; the default script after a failed expectation.
-inline net::ReceiverScript receiver_script(const std::string& text) {
-  auto s = net::parse_receiver_script(json::parse(text));
+// A receiver script (docs/receiver.md) from its JSON text; the default behaviour after a failed expectation.
+inline protocol::ReceiverBehaviour receiver_script(const std::string& text) {
+  auto s = protocol::parse_receiver_behaviour(json::parse(text), "", protocol::ReceiverContext::kServed);
   EXPECT_TRUE(s.ok()) << s.status().message();
-  return s.ok() ? *s : net::ReceiverScript{};
+  return s.ok() ? *s : protocol::ReceiverBehaviour{};
 }
 
 // Receiver options: answer as the receiver script `script` says, checking signatures with kSecret.
