@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "engine/time.h"
-#include "net/mock_receiver.h"
+#include "receiver/server.h"
 #include "tests/serve_harness.h"
 
 namespace hooksim {

@@ -1,4 +1,4 @@
-// The mock receiver (net/mock_receiver.h) and `hooksim receiver`, exercised over real sockets on 127.0.0.1
+// The mock receiver (receiver/server.h) and `hooksim receiver`, exercised over real sockets on 127.0.0.1
 // with libcurl as the client. Nothing waits on the clock: the tests wait for records (a condition variable)
 // or for the client to return; scripted latencies and timeouts are far longer or shorter than anything the
 // assertions depend on.
@@ -29,13 +29,14 @@
 #include <vector>
 
 #include "engine/time.h"
-#include "net/mock_receiver.h"
 #include "protocol/standard_webhooks.h"
+#include "receiver/behaviour.h"
+#include "receiver/server.h"
 #include "tests/cli_test_util.h"
 
 extern char** environ;
 
-namespace hooksim::net {
+namespace hooksim::receiver {
 namespace {
 
 using nlohmann::json;
@@ -308,13 +309,13 @@ TEST(ReceiverScript, ErrorsNameTheFieldAndTheProblem) {
 
 TEST(ReceiverScript, LoadReportsMissingFilesAndBadJson) {
   TempDir dir;
-  EXPECT_FALSE(load_receiver_script(dir.file("absent.json")).ok());
+  EXPECT_FALSE(load_script(dir.file("absent.json")).ok());
   std::ofstream(dir.file("bad.json")) << "{not json";
-  auto bad = load_receiver_script(dir.file("bad.json"));
+  auto bad = load_script(dir.file("bad.json"));
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("not valid JSON"), std::string::npos);
   std::ofstream(dir.file("good.json")) << R"({"status": 202})";
-  auto good = load_receiver_script(dir.file("good.json"));
+  auto good = load_script(dir.file("good.json"));
   ASSERT_TRUE(good.ok()) << good.status().message();
   EXPECT_EQ(good->status, 202);
 }
@@ -860,4 +861,4 @@ TEST(ReceiverCommand, BadScriptOrFlagsExit2WithOneLineNamingTheProblem) {
 }
 
 }  // namespace
-}  // namespace hooksim::net
+}  // namespace hooksim::receiver

@@ -1,4 +1,4 @@
-#include "net/mock_receiver.h"
+#include "receiver/server.h"
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
@@ -6,7 +6,6 @@
 
 #include <array>
 #include <atomic>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -18,149 +17,19 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <charconv>
-#include <cstdio>
-#include <cstring>
-#include <deque>
-#include <fstream>
-#include <iterator>
 #include <mutex>
-#include <nlohmann/json.hpp>
-#include <random>
-#include <set>
-#include <sstream>
 #include <type_traits>
 #include <unordered_map>
-#include <unordered_set>
 
-#include "protocol/delivery.h"
-#include "protocol/json_input.h"
+#include "receiver/behaviour.h"
 
-namespace hooksim::net {
+namespace hooksim::receiver {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using nlohmann::json;
 
-// ---------------------------------------------------------------------------------------------------------
-// Script loading
-// ---------------------------------------------------------------------------------------------------------
-Result<protocol::ReceiverBehaviour> load_receiver_script(const std::string& path) {
-  auto j = json_input::load_json_file(path);
-  if (!j.ok()) return j.status();
-  return protocol::parse_receiver_behaviour(*j, "", protocol::ReceiverContext::kServed);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Record lines and stats
-// ---------------------------------------------------------------------------------------------------------
-namespace {
-
-// Appends `s` as a JSON string. Bytes >= 0x80 are escaped as \u00XX: HTTP field values are octets
-// (obs-text is ISO-8859-1), and the record must stay valid UTF-8 whatever a client sends.
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (u < 0x20 || u >= 0x7f) {
-      fmt::format_to(std::back_inserter(out), "\\u{:04x}", u);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-}
-
-void append_optional(std::string& out, const std::optional<std::string>& s) {
-  if (s) {
-    append_json_string(out, *s);
-  } else {
-    out += "null";
-  }
-}
-
-void append_optional(std::string& out, const std::optional<uint64_t>& n) {
-  if (n) {
-    fmt::format_to(std::back_inserter(out), "{}", *n);
-  } else {
-    out += "null";
-  }
-}
-
-const char* action_name(RequestRecord::Action a) {
-  switch (a) {
-    case RequestRecord::Action::kAnswer:
-      return "answer";
-    case RequestRecord::Action::kTimeout:
-      return "timeout";
-    case RequestRecord::Action::kDrop:
-      return "drop";
-  }
-  return "?";
-}
-
-const char* order_name(RequestRecord::Order o) {
-  switch (o) {
-    case RequestRecord::Order::kOk:
-      return "ok";
-    case RequestRecord::Order::kDuplicate:
-      return "duplicate";
-    case RequestRecord::Order::kGap:
-      return "gap";
-    case RequestRecord::Order::kOutOfOrder:
-      return "out_of_order";
-    case RequestRecord::Order::kNotApplicable:
-      return "n/a";
-  }
-  return "?";
-}
-
-bool is_2xx(int status) {
-  return status >= 200 && status < 300;
-}
-
-}  // namespace
-
-std::string RequestRecord::to_json_line() const {
-  std::string out;
-  out.reserve(256);
-  fmt::format_to(std::back_inserter(out), "{{\"t_ms\":{},\"sub\":", t_ms);
-  append_json_string(out, sub);
-  out += ",\"event\":";
-  append_optional(out, event);
-  out += ",\"seq\":";
-  append_optional(out, seq);
-  out += ",\"attempt\":";
-  append_optional(out, attempt);
-  out += ",\"virtual_time\":";
-  append_optional(out, virtual_time);
-  fmt::format_to(std::back_inserter(out),
-                 ",\"action\":\"{}\",\"status\":{},\"signature\":\"{}\",\"order\":\"{}\",\"bytes\":{}}}",
-                 action_name(action), status, protocol::to_string(signature), order_name(order), bytes);
-  if (body) {
-    out.pop_back();
-    out += ",\"body\":";
-    append_json_string(out, *body);
-    out += '}';
-  }
-  return out;
-}
-
-std::string ReceiverStats::to_json_line() const {
-  return fmt::format(
-      "{{\"requests\":{},\"answered_2xx\":{},\"answered_other\":{},\"timeouts\":{},\"drops\":{},"
-      "\"duplicates\":{},\"order_violations\":{},\"bad_signatures\":{},\"connections\":{}}}",
-      requests, answered_2xx, answered_other, timeouts, drops, duplicates, order_violations, bad_signatures,
-      connections);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Shared state
-// ---------------------------------------------------------------------------------------------------------
 namespace {
 
 // Type-erased connection, so that stop() can reach every live connection whatever its stream type.
@@ -171,50 +40,27 @@ class Connection {
   virtual void post_abort() = 0;
 };
 
-// Accepted events of one subscription, for the order and duplicate checks.
-struct SubscriptionOrder {
-  std::optional<uint64_t> last_seq;
-  std::unordered_set<std::string> accepted_ids;
-  std::deque<std::string> id_fifo;  // accepted_ids in insertion order, to forget the oldest
-  // The rate limit's token bucket (ReceiverOptions::rate_limit_per_minute).
-  double tokens = -1;  // < 0: not started (a full bucket)
-  std::chrono::steady_clock::time_point refilled;
-};
-
-constexpr size_t kRecordFlushBytes = 64 * 1024;
 constexpr auto kRecordFlushInterval = std::chrono::seconds(1);
 
 }  // namespace
-
-namespace detail {
 
 struct ReceiverState : std::enable_shared_from_this<ReceiverState> {
   ReceiverState(asio::io_context& context, ReceiverOptions o)
       : ioc(context),
         opts(std::move(o)),
+        behaviour(opts.script),
         control(asio::make_strand(context)),
         acceptor(control),
-        flush_timer(control),
-        rng(opts.script.seed) {}
-
-  ~ReceiverState() {
-    if (record_file != nullptr) {
-      write_record_locked();
-      std::fclose(record_file);
-    }
-  }
+        flush_timer(control) {}
 
   Status listen(const std::string& host_port);
   void accept();
   void schedule_flush();
   void stop();
 
-  // The script's decision for a request; `virtual_time` is its virtual-time header, if any.
-  protocol::ReceiverDecision decide(const std::optional<std::string>& virtual_time);
-  // The signature / token check of a request.
-  RequestRecord::Signature check_auth(const http::request<http::string_body>& req) const;
-  // The status a misbehaviour switch answers instead of the script's 2xx, or 0 for none.
-  int misbehave(const RequestRecord& r);
+  // The status to answer to `r` (authenticated) when the behaviour answers `scripted`: 401 when the checks
+  // reject it, a misbehaviour's status, or `scripted`.
+  int answer_status(const RequestRecord& r, int scripted);
   // Completes `r` (t_ms, order), counts it, appends it to the record and calls on_record.
   void record(RequestRecord& r);
   Status flush();
@@ -230,8 +76,8 @@ struct ReceiverState : std::enable_shared_from_this<ReceiverState> {
 
   asio::io_context& ioc;
   const ReceiverOptions opts;
-  std::unique_ptr<protocol::Signer> signer;               // of opts.secret
-  protocol::AuthRequirements auth;                        // what check_auth() requires
+  ServedBehaviour behaviour;
+  std::unique_ptr<Verifier> verifier;                     // set by listen()
   std::unique_ptr<asio::ssl::context> tls;                // set when serving HTTPS
   asio::strand<asio::io_context::executor_type> control;  // runs the acceptor, the flush timer and stop
   tcp::acceptor acceptor;
@@ -244,23 +90,11 @@ struct ReceiverState : std::enable_shared_from_this<ReceiverState> {
   std::mutex connections_mu;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;
 
-  // Guarded by mu.
+  // Guarded by mu: the counters, the verifier's per-subscription state and the record file.
   mutable std::mutex mu;
   ReceiverStats stats;
-  std::mt19937_64 rng;
-  std::unordered_map<std::string, SubscriptionOrder> subs;
-  std::FILE* record_file = nullptr;
-  std::string record_buffer;
-  std::string record_error;  // the first write error
-
- private:
-  RequestRecord::Order classify_locked(const RequestRecord& r);
-  void write_record_locked();
+  RecordFile record_file;
 };
-
-}  // namespace detail
-
-using detail::ReceiverState;
 
 namespace {
 
@@ -312,15 +146,9 @@ Status ReceiverState::listen(const std::string& host_port) {
     endpoint = results.begin()->endpoint();
   }
 
-  if (!opts.secret.empty()) {
-    auto k = protocol::make_signer(opts.secret);
-    if (!k.ok()) return Status::InvalidArgument("secret: " + k.status().message());
-    signer = std::move(*k);
-  }
-  auth = {
-      .signer = signer.get(),
-      .timestamp_tolerance = opts.ignore_timestamps ? std::nullopt : std::optional(opts.timestamp_tolerance),
-      .bearer_token = opts.token};
+  auto v = Verifier::make(opts);
+  if (!v.ok()) return v.status();
+  verifier = std::move(*v);
 
   if (!opts.tls_cert_path.empty() || !opts.tls_key_path.empty()) {
     if (opts.tls_cert_path.empty() || opts.tls_key_path.empty())
@@ -344,12 +172,7 @@ Status ReceiverState::listen(const std::string& host_port) {
                                                  opts.tls_key_path, opts.tls_cert_path));
   }
 
-  if (!opts.record_path.empty()) {
-    record_file = std::fopen(opts.record_path.c_str(), "w");
-    if (record_file == nullptr)
-      return Status::InvalidArgument(fmt::format("record file '{}': cannot open for writing: {}",
-                                                 opts.record_path, std::strerror(errno)));
-  }
+  if (!opts.record_path.empty()) HOOKSIM_RETURN_IF_ERROR(record_file.open(opts.record_path));
 
   auto fail = [&](const char* what) {
     return Status::IOError(fmt::format("cannot listen on {}: {}: {}", host_port, what, ec.message()));
@@ -365,10 +188,11 @@ Status ReceiverState::listen(const std::string& host_port) {
   if (bound.address().is_v6()) shown = "[" + shown + "]";
   url = fmt::format("{}://{}:{}", tls ? "https" : "http", shown, port);
   started = std::chrono::steady_clock::now();
+  behaviour.start(started);
 
   asio::post(control, [self = shared_from_this()] {
     self->accept();
-    if (self->record_file != nullptr) self->schedule_flush();
+    if (self->record_file.is_open()) self->schedule_flush();
   });
   return Status::OK();
 }
@@ -380,7 +204,7 @@ void ReceiverState::schedule_flush() {
     if (ec || self->stopping) return;
     {
       std::lock_guard lock(self->mu);
-      self->write_record_locked();
+      self->record_file.write();
     }
     self->schedule_flush();
   });
@@ -402,27 +226,29 @@ void ReceiverState::stop() {
   });
 }
 
-protocol::ReceiverDecision ReceiverState::decide(const std::optional<std::string>& virtual_time) {
-  const protocol::ReceiverBehaviour& s = opts.script;
-  std::optional<Duration> t;
-  if (!s.windows.empty()) {
-    switch (s.clock) {
-      case protocol::ReceiverClock::kRelative:
-        t = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
-        break;
-      case protocol::ReceiverClock::kWall:
-        t = std::chrono::duration_cast<Duration>(std::chrono::system_clock::now().time_since_epoch());
-        break;
-      case protocol::ReceiverClock::kVirtual:
-        if (virtual_time) {
-          if (auto vt = parse_utc(*virtual_time); vt.ok()) t = *vt - s.start;
-        }
-        break;
-    }
-  }
-  if (s.fail_rate <= 0.0) return s.decide(t, rng);  // draws nothing: no lock needed
+int ReceiverState::answer_status(const RequestRecord& r, int scripted) {
+  if (verifier->rejects(r.signature)) return 401;
+  if (!is_2xx(scripted) || !verifier->misbehaves()) return scripted;
   std::lock_guard lock(mu);
-  return s.decide(t, rng);
+  int status = verifier->misbehaviour(r, std::chrono::steady_clock::now());
+  return status != 0 ? status : scripted;
+}
+
+void ReceiverState::record(RequestRecord& r) {
+  r.t_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+               .count();
+  {
+    std::lock_guard lock(mu);
+    if (r.action == RequestRecord::Action::kAnswer && is_2xx(r.status)) r.order = verifier->accept(r);
+    stats.count(r);
+    if (record_file.is_open()) record_file.append(r);
+  }
+  if (opts.on_record) opts.on_record(r);
+}
+
+Status ReceiverState::flush() {
+  std::lock_guard lock(mu);
+  return record_file.flush();
 }
 
 namespace {
@@ -449,130 +275,14 @@ protocol::HeaderLookup lookup(const http::request_header<>& h) {
   };
 }
 
-// The parts of a request the record keeps (everything but the outcome).
 RequestRecord describe(const http::request_header<>& h) {
-  protocol::ReceivedDelivery d = protocol::parse_delivery_headers(lookup(h));
-  RequestRecord r;
-  if (d.subscription) {
-    r.sub = std::move(*d.subscription);
-  } else {
-    std::string_view target(h.target().data(), h.target().size());
-    r.sub = std::string(target.substr(0, target.find('?')));
-  }
-  r.event = std::move(d.event_id);
-  r.seq = d.seq;
-  r.attempt = d.attempt;
-  r.virtual_time = std::move(d.virtual_time);
-  return r;
+  return RequestRecord::describe(lookup(h), std::string_view(h.target().data(), h.target().size()));
 }
 
-}  // namespace
-
-RequestRecord::Signature ReceiverState::check_auth(const http::request<http::string_body>& req) const {
-  int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-  return protocol::check_delivery_auth(auth, lookup(req), req.body(), now);
+int64_t unix_seconds_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
-
-int ReceiverState::misbehave(const RequestRecord& r) {
-  if (!opts.fail_duplicates && !opts.reject_out_of_order && opts.rate_limit_per_minute == 0) return 0;
-  std::lock_guard lock(mu);
-  SubscriptionOrder& s = subs[r.sub];
-  if (opts.rate_limit_per_minute > 0) {
-    const auto capacity = static_cast<double>(opts.rate_limit_per_minute);
-    auto now = std::chrono::steady_clock::now();
-    if (s.tokens < 0) {
-      s.tokens = capacity;
-    } else {
-      double minutes = std::chrono::duration<double, std::ratio<60>>(now - s.refilled).count();
-      s.tokens = std::min(capacity, s.tokens + minutes * capacity);
-    }
-    s.refilled = now;
-    if (s.tokens < 1) return 429;
-    s.tokens -= 1;
-  }
-  bool duplicate = r.event && s.accepted_ids.contains(*r.event);
-  if (opts.fail_duplicates && duplicate) return 500;
-  if (opts.reject_out_of_order && !duplicate && r.seq && s.last_seq && *r.seq < *s.last_seq + 1) return 409;
-  return 0;
-}
-
-RequestRecord::Order ReceiverState::classify_locked(const RequestRecord& r) {
-  using Order = RequestRecord::Order;
-  SubscriptionOrder& s = subs[r.sub];
-  if (r.event && s.accepted_ids.contains(*r.event)) {
-    ++stats.duplicates;
-    return Order::kDuplicate;
-  }
-  if (r.event) {
-    s.accepted_ids.insert(*r.event);
-    s.id_fifo.push_back(*r.event);
-    while (s.id_fifo.size() > opts.dedup_window) {
-      s.accepted_ids.erase(s.id_fifo.front());
-      s.id_fifo.pop_front();
-    }
-  }
-  if (!r.seq) return Order::kNotApplicable;
-  Order order = Order::kOk;
-  if (s.last_seq && *r.seq != *s.last_seq + 1) {
-    order = *r.seq > *s.last_seq + 1 ? Order::kGap : Order::kOutOfOrder;
-    ++stats.order_violations;
-  }
-  s.last_seq = *r.seq;
-  return order;
-}
-
-void ReceiverState::record(RequestRecord& r) {
-  r.t_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
-               .count();
-  {
-    std::lock_guard lock(mu);
-    ++stats.requests;
-    switch (r.action) {
-      case RequestRecord::Action::kAnswer:
-        ++(is_2xx(r.status) ? stats.answered_2xx : stats.answered_other);
-        break;
-      case RequestRecord::Action::kTimeout:
-        ++stats.timeouts;
-        break;
-      case RequestRecord::Action::kDrop:
-        ++stats.drops;
-        break;
-    }
-    if (r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing ||
-        r.signature == RequestRecord::Signature::kStale)
-      ++stats.bad_signatures;
-    r.order = r.action == RequestRecord::Action::kAnswer && is_2xx(r.status)
-                  ? classify_locked(r)
-                  : RequestRecord::Order::kNotApplicable;
-    if (record_file != nullptr) {
-      record_buffer += r.to_json_line();
-      record_buffer += '\n';
-      if (record_buffer.size() >= kRecordFlushBytes) write_record_locked();
-    }
-  }
-  if (opts.on_record) opts.on_record(r);
-}
-
-void ReceiverState::write_record_locked() {
-  if (record_file == nullptr || record_buffer.empty()) return;
-  size_t written = std::fwrite(record_buffer.data(), 1, record_buffer.size(), record_file);
-  if ((written != record_buffer.size() || std::fflush(record_file) != 0) && record_error.empty())
-    record_error = fmt::format("record file '{}': write failed: {}", opts.record_path, std::strerror(errno));
-  record_buffer.clear();
-}
-
-Status ReceiverState::flush() {
-  std::lock_guard lock(mu);
-  write_record_locked();
-  return record_error.empty() ? Status::OK() : Status::IOError(record_error);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Connections
-// ---------------------------------------------------------------------------------------------------------
-namespace {
 
 constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
 // How long a closing connection waits for the client to close its side after our last response, so that
@@ -665,15 +375,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       state_->record(r);
       return respond(405, "only POST is accepted\n");
     }
-    r.signature = state_->check_auth(req);
-    bool bad =
-        r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing;
-    bool rejected =
-        (bad && !state_->opts.accept_bad_signatures) || r.signature == RequestRecord::Signature::kStale;
-    protocol::ReceiverDecision d = state_->decide(r.virtual_time);
-    if (d.action == Action::kAnswer && !rejected && is_2xx(d.status)) {
-      if (int status = state_->misbehave(r); status != 0) d.status = status;
-    }
+    r.signature = state_->verifier->authenticate(lookup(req), req.body(), unix_seconds_now());
+    protocol::ReceiverDecision d = state_->behaviour.decide(r.virtual_time);
+    if (d.action == Action::kAnswer) d.status = state_->answer_status(r, d.status);
     record_ = std::move(r);
     pending_ = true;
     switch (d.action) {
@@ -682,10 +386,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       case Action::kDrop:
       case Action::kError:  // not in a served behaviour (the parser refuses it); the nearest is a drop
         return after(d.latency, [this] { drop(); });
-      case Action::kAnswer: {
-        int status = rejected ? 401 : d.status;
-        return after(d.latency, [this, status] { answer(status); });
-      }
+      case Action::kAnswer:
+        return after(d.latency, [this, status = d.status] { answer(status); });
     }
   }
 
@@ -706,10 +408,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     record_.action = RequestRecord::Action::kAnswer;
     record_.status = status;
     state_->record(record_);
-    respond(status, status == 401 ? (record_.signature == RequestRecord::Signature::kStale
-                                         ? "webhook-timestamp outside the tolerance\n"
-                                         : "signature or token check failed\n")
-                                  : "");
+    respond(status, status == 401 ? Verifier::rejection_reason(record_.signature) : "");
   }
 
   void drop() {
@@ -889,4 +588,4 @@ Status MockReceiver::flush() {
   return state_->flush();
 }
 
-}  // namespace hooksim::net
+}  // namespace hooksim::receiver
