@@ -34,6 +34,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace hooksim::net {
+class HttpServer;
+}
+
 namespace hooksim::receiver {
 
 struct ReceiverOptions : Checks {
@@ -61,7 +65,7 @@ struct ReceiverOptions : Checks {
   std::function<void(const RequestRecord&)> on_record;
 };
 
-struct ReceiverState;  // shared by a MockReceiver, its connections and its pending handlers (server.cpp)
+struct ReceiverState;  // shared by a MockReceiver and its connections (server.cpp)
 
 // The server. All methods may be called from any thread unless stated otherwise.
 class MockReceiver {
@@ -103,6 +107,7 @@ class MockReceiver {
  private:
   // Shared with the connections and pending handlers, so that it outlives whichever finishes last.
   std::shared_ptr<ReceiverState> state_;
+  std::unique_ptr<net::HttpServer> server_;
 };
 
 }  // namespace hooksim::receiver

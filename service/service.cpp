@@ -155,8 +155,14 @@ Status Service::start() {
   HOOKSIM_RETURN_IF_ERROR(engine_->open());
   server_ = std::make_unique<HttpServer>(
       io_,
+      net::HttpServerOptions{.body_limit = options_.body_limit,
+                             .server_header = "hooksim",
+                             .idle_timeout = std::chrono::seconds(60),
+                             .max_connections = 4096,
+                             .linger = std::chrono::seconds(5),
+                             .single_thread = true},
       [this](HttpRequest&& req, HttpServer::Respond respond) { handle(std::move(req), std::move(respond)); },
-      options_.body_limit);
+      error_response(413, "too_large", fmt::format("request body over {} bytes", options_.body_limit)));
   return server_->listen(options_.listen);
 }
 

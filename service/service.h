@@ -16,10 +16,14 @@
 #include "engine/engine.h"
 #include "net/asio_scheduler.h"
 #include "net/curl_transport.h"
-#include "service/http_server.h"
+#include "net/http_server.h"
 #include "storage/rocks_store.h"
 
 namespace hooksim::service {
+
+using net::HttpRequest;
+using net::HttpResponse;
+using net::HttpServer;
 
 struct ServiceOptions {
   std::string data_dir;                   // the RocksDB store (created when missing)
@@ -42,6 +46,8 @@ class Service final : public DeliveryObserver {
   Status start();
   // The bound port (after start()).
   uint16_t port() const { return server_->port(); }
+  // "http://HOST:PORT" of the bound address (after start()).
+  std::string url() const { return server_->url(); }
   // Runs until shutdown() is called (from a signal handler on the io_context).
   void run();
   // Stops accepting requests and ends run(); attempts in flight are abandoned (they will be made again
