@@ -60,18 +60,17 @@ Result<HostPort> parse_host_port(std::string_view text) {
 
 namespace detail {
 
-// A connection as its exchanges and the server see it, whatever its stream (plain or TLS). Every method
-// runs on the connection's executor.
+// A connection as its exchanges and the server see it, whatever its stream (plain or TLS). Every method but
+// stop() runs on the connection's executor.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
   virtual ~HttpConnection() = default;
-  virtual asio::any_io_executor executor() = 0;
   virtual HttpMessage& request() = 0;
   virtual void respond(HttpResponse response) = 0;
   virtual void drop() = 0;
   virtual void hang() = 0;
   virtual void after(Duration delay, std::function<void(const HttpExchange&)> then) = 0;
-  // HttpServer::stop() reached this connection.
+  // HttpServer::stop() reached this connection (from any thread).
   virtual void stop() = 0;
 };
 
@@ -163,7 +162,6 @@ class Connection final : public HttpConnection {
     }
   }
 
-  asio::any_io_executor executor() override { return stream_.get_executor(); }
   HttpMessage& request() override { return parser_->get(); }
 
   void respond(HttpResponse r) override {
@@ -209,7 +207,9 @@ class Connection final : public HttpConnection {
   }
 
   void stop() override {
-    if (reading_ || server_->options.stop_abandons) close_now();
+    asio::dispatch(stream_.get_executor(), [self = self()] {
+      if (self->reading_ || self->server_->options.stop_abandons) self->close_now();
+    });
   }
 
  private:
@@ -523,7 +523,7 @@ void HttpServer::stop() {
       for (auto& [ptr, weak] : s->connections)
         if (auto c = weak.lock()) live.push_back(std::move(c));
     }
-    for (auto& c : live) asio::dispatch(c->executor(), [c] { c->stop(); });
+    for (auto& c : live) c->stop();
   });
 }
 

@@ -45,33 +45,9 @@ void append_optional(std::string& out, const std::optional<uint64_t>& n) {
   }
 }
 
-const char* action_name(RequestRecord::Action a) {
-  switch (a) {
-    case RequestRecord::Action::kAnswer:
-      return "answer";
-    case RequestRecord::Action::kTimeout:
-      return "timeout";
-    case RequestRecord::Action::kDrop:
-      return "drop";
-  }
-  return "?";
-}
-
-const char* order_name(RequestRecord::Order o) {
-  switch (o) {
-    case RequestRecord::Order::kOk:
-      return "ok";
-    case RequestRecord::Order::kDuplicate:
-      return "duplicate";
-    case RequestRecord::Order::kGap:
-      return "gap";
-    case RequestRecord::Order::kOutOfOrder:
-      return "out_of_order";
-    case RequestRecord::Order::kNotApplicable:
-      return "n/a";
-  }
-  return "?";
-}
+// The record's names of the enumerators, in declaration order.
+constexpr const char* kActionNames[] = {"answer", "timeout", "drop"};
+constexpr const char* kOrderNames[] = {"ok", "duplicate", "gap", "out_of_order", "n/a"};
 
 }  // namespace
 
@@ -99,7 +75,8 @@ void RequestRecord::append_json_line(std::string& out) const {
   append_optional(out, virtual_time);
   fmt::format_to(std::back_inserter(out),
                  ",\"action\":\"{}\",\"status\":{},\"signature\":\"{}\",\"order\":\"{}\",\"bytes\":{}",
-                 action_name(action), status, protocol::to_string(signature), order_name(order), bytes);
+                 kActionNames[static_cast<int>(action)], status, protocol::to_string(signature),
+                 kOrderNames[static_cast<int>(order)], bytes);
   if (body) {
     out += ",\"body\":";
     append_json_string(out, *body);
