@@ -70,7 +70,7 @@ SimWorld::~SimWorld() {
 void SimWorld::add_subscription(const std::string& id, int status, Duration latency) {
   SubscriptionConfig c;
   c.id = id;
-  sim::ReceiverModel m;
+  protocol::ReceiverBehaviour m;
   m.status = status;
   m.latency = latency;
   transport.set_receiver(id, m);

@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "net/http_client.h"
-#include "net/mock_receiver.h"
 #include "protocol/envelope.h"
+#include "receiver/server.h"
 #include "storage/rocks_store.h"
 
 namespace {
@@ -199,8 +199,8 @@ int latency(const std::string& api, double rate, double seconds) {
   const std::string prefix = fmt::format("lat{}-", getpid());
 
   boost::asio::io_context ioc;
-  net::ReceiverOptions ro;
-  ro.on_request = [&](const net::RequestRecord& r) {
+  receiver::ReceiverOptions ro;
+  ro.on_request = [&](const receiver::RequestRecord& r) {
     if (!r.event || r.event->rfind(prefix, 0) != 0) return;
     uint64_t n = std::stoull(r.event->substr(prefix.size()));
     if (n < total && !seen[n].exchange(true)) {
@@ -208,7 +208,7 @@ int latency(const std::string& api, double rate, double seconds) {
       ++received;
     }
   };
-  net::MockReceiver receiver(ioc, ro);
+  receiver::MockReceiver receiver(ioc, ro);
   if (Status st = receiver.listen("127.0.0.1:0"); !st.ok()) die(st.message());
   std::thread server([&] { ioc.run(); });
 
@@ -316,13 +316,13 @@ int restart(const std::string& bin, const std::string& dir, int port, double sec
   std::atomic<uint64_t> delivered{0};
   Clock::time_point spawned;
   boost::asio::io_context ioc;
-  net::ReceiverOptions ro;
-  ro.on_request = [&](const net::RequestRecord&) {
+  receiver::ReceiverOptions ro;
+  ro.on_request = [&](const receiver::RequestRecord&) {
     int64_t expected = -1;
     first_ns.compare_exchange_strong(expected, (Clock::now() - spawned).count());
     ++delivered;
   };
-  net::MockReceiver receiver(ioc, ro);
+  receiver::MockReceiver receiver(ioc, ro);
   if (Status st = receiver.listen(fmt::format("127.0.0.1:{}", port)); !st.ok()) die(st.message());
   std::thread server([&] { ioc.run(); });
 

@@ -3,8 +3,8 @@
 //                  [--ignore-timestamps] [--fail-duplicates] [--reject-out-of-order] [--rate-limit N]
 //                  [--latency DUR] [--body-limit BYTES]
 //
-// Runs net::MockReceiver until SIGINT or SIGTERM. stdout: one line "listening on URL" (flushed at once, so a
-// script can read the port), then at exit the counters as one JSON line. Documented in docs/receiver.md.
+// Runs receiver::MockReceiver until SIGINT or SIGTERM. stdout: one line "listening on URL" (flushed at once,
+// so a script can read the port), then at exit the counters as one JSON line. Documented in docs/receiver.md.
 #include <fmt/format.h>
 
 #include <boost/asio/io_context.hpp>
@@ -18,9 +18,10 @@
 
 #include "cli/commands.h"
 #include "engine/time.h"
-#include "net/mock_receiver.h"
 #include "protocol/delivery.h"
 #include "protocol/signing.h"
+#include "receiver/behaviour.h"
+#include "receiver/server.h"
 
 namespace hooksim::cli {
 namespace {
@@ -45,9 +46,9 @@ int usage_error(const std::string& message) {
 }
 
 int receiver(const ReceiverArgs& a) {
-  net::ReceiverOptions options;
+  receiver::ReceiverOptions options;
   if (!a.script_path.empty()) {
-    auto script = net::load_receiver_script(a.script_path);
+    auto script = receiver::load_script(a.script_path);
     if (!script.ok()) {
       std::cerr << "hooksim receiver script: " << script.status().message() << "\n";
       return 2;
@@ -80,7 +81,7 @@ int receiver(const ReceiverArgs& a) {
   options.tls_key_path = a.tls_key;
 
   boost::asio::io_context ioc(a.threads);
-  net::MockReceiver server(ioc, std::move(options));
+  receiver::MockReceiver server(ioc, std::move(options));
   if (Status st = server.listen(a.listen); !st.ok()) {
     if (st.code() == Status::Code::kInvalidArgument) return usage_error(st.message());
     std::cerr << "hooksim receiver: " << st.message() << "\n";  // e.g. the port is taken

@@ -21,8 +21,7 @@ int serve(service::ServiceOptions options) {
     std::cerr << "hooksim serve: " << st.message() << "\n";
     return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
-  std::cout << "listening on http://" << options.listen.substr(0, options.listen.rfind(':')) << ":"
-            << svc.port() << std::endl;
+  std::cout << "listening on " << svc.url() << std::endl;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (!ec) svc.shutdown();

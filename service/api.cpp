@@ -24,7 +24,8 @@ HttpResponse json_response(int status, const ojson& body) {
   return {status, "application/json", body.dump(-1, ' ', false, ojson::error_handler_t::replace), {}};
 }
 
-// {"error":{"code","field","message"}}; `message` of the form "field: reason" is split into the two.
+}  // namespace
+
 HttpResponse error_response(int status, const std::string& code, const std::string& message) {
   std::string field, reason = message;
   size_t colon = message.find(": ");
@@ -38,6 +39,8 @@ HttpResponse error_response(int status, const std::string& code, const std::stri
   e["message"] = reason;
   return json_response(status, {{"error", e}});
 }
+
+namespace {
 
 HttpResponse from_status(const Status& st) {
   switch (st.code()) {

@@ -11,13 +11,21 @@
 
 #include "engine/clock.h"
 #include "engine/engine.h"
+#include "net/http_server.h"
 #include "service/attempt_history.h"
-#include "service/http_server.h"
 #include "service/metrics.h"
 #include "service/publish_batcher.h"
 #include "storage/rocks_store.h"
 
 namespace hooksim::service {
+
+using net::HttpRequest;
+using net::HttpResponse;
+using net::HttpServer;
+
+// An error answer: {"error":{"code","field","message"}} (docs/api.md); a `message` of the form
+// "field: reason" is split into the two, otherwise the field is "".
+HttpResponse error_response(int status, const std::string& code, const std::string& message);
 
 struct ApiOptions {
   std::string admin_token;                // when set, every /v1 and /metrics request needs "Bearer <token>"

@@ -1,5 +1,7 @@
 #include "service/service.h"
 
+#include <fmt/format.h>
+
 #include "protocol/envelope.h"
 #include "service/api.h"
 #include "service/attempt_history.h"
@@ -36,12 +38,18 @@ Status Service::start() {
       std::make_unique<Api>(*engine_, *scheduler_, *store_, *publishes_, *history_, *metrics_,
                             ApiOptions{.admin_token = options_.admin_token,
                                        .refuse_private_addresses = options_.curl.refuse_private_addresses});
-  server_ = std::make_unique<HttpServer>(
+  server_ = std::make_unique<net::HttpServer>(
       io_,
-      [this](HttpRequest&& req, HttpServer::Respond respond) {
+      net::HttpServerOptions{.body_limit = options_.body_limit,
+                             .server_header = "hooksim",
+                             .idle_timeout = std::chrono::seconds(60),
+                             .max_connections = 4096,
+                             .linger = std::chrono::seconds(5),
+                             .single_thread = true},
+      [this](net::HttpRequest&& req, net::HttpServer::Respond respond) {
         api_->handle(std::move(req), std::move(respond));
       },
-      options_.body_limit);
+      error_response(413, "too_large", fmt::format("request body over {} bytes", options_.body_limit)));
   return server_->listen(options_.listen);
 }
 

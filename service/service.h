@@ -15,7 +15,7 @@
 #include "engine/engine.h"
 #include "net/asio_scheduler.h"
 #include "net/curl_transport.h"
-#include "service/http_server.h"
+#include "net/http_server.h"
 #include "storage/rocks_store.h"
 
 namespace hooksim::service {
@@ -46,6 +46,8 @@ class Service final {
   Status start();
   // The bound port (after start()).
   uint16_t port() const { return server_->port(); }
+  // "http://HOST:PORT" of the bound address (after start()).
+  std::string url() const { return server_->url(); }
   // Runs until shutdown() is called (from a signal handler on the io_context).
   void run();
   // Stops accepting requests and ends run(); attempts in flight are abandoned (they will be made again
@@ -65,7 +67,7 @@ class Service final {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<PublishBatcher> publishes_;
   std::unique_ptr<Api> api_;
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<net::HttpServer> server_;
 };
 
 }  // namespace hooksim::service

@@ -14,55 +14,11 @@ namespace {
 
 using namespace json_input;
 
-ReceiverWindow window(const json& j, const std::string& path) {
-  Fields f(j, path);
-  ReceiverWindow w;
-  w.from = duration(f.need("from"), f.path("from"));
-  w.until = duration(f.need("until"), f.path("until"));
-  if (w.until <= w.from) fail(f.path("until"), "must be later than from");
-  int outcomes = 0;
-  if (const json* v = f.get("status")) {
-    w.status = http_status(*v, f.path("status"));
-    ++outcomes;
-  }
-  if (const json* v = f.get("timeout")) {
-    if (!v->is_boolean()) fail(f.path("timeout"), "must be true or false");
-    w.timeout = v->get<bool>();
-    outcomes += w.timeout ? 1 : 0;
-  }
-  if (const json* v = f.get("error")) {
-    std::string name = string(*v, f.path("error"));
-    auto e = error_class_from_string(name);
-    if (!e || (*e != ErrorClass::kConnect && *e != ErrorClass::kTls && *e != ErrorClass::kDns &&
-               *e != ErrorClass::kReset))
-      fail(f.path("error"), fmt::format("unknown error '{}' (one of connect, tls, dns, reset)", name));
-    w.error = *e;
-    ++outcomes;
-  }
-  if (outcomes != 1) fail(path, "needs exactly one of status, \"timeout\": true, error");
-  if (const json* v = f.get("latency")) w.latency = duration(*v, f.path("latency"));
-  f.no_unknown();
-  return w;
-}
-
-ReceiverModel receiver(const json* j, const std::string& path) {
-  ReceiverModel r;
-  if (j == nullptr) return r;
-  Fields f(*j, path);
-  if (const json* v = f.get("latency")) r.latency = duration(*v, f.path("latency"));
-  if (const json* v = f.get("status")) r.status = http_status(*v, f.path("status"));
-  if (const json* v = f.get("windows")) {
-    if (!v->is_array()) fail(f.path("windows"), "must be an array");
-    for (size_t i = 0; i < v->size(); ++i) r.windows.push_back(window((*v)[i], index(f.path("windows"), i)));
-  }
-  if (const json* v = f.get("fail_rate")) {
-    if (!v->is_number() || v->get<double>() < 0.0 || v->get<double>() > 1.0)
-      fail(f.path("fail_rate"), "must be a number from 0 to 1");
-    r.fail_rate = v->get<double>();
-  }
-  if (const json* v = f.get("fail_status")) r.fail_status = http_status(*v, f.path("fail_status"));
-  f.no_unknown();
-  return r;
+protocol::ReceiverBehaviour receiver(const json* j, const std::string& path) {
+  if (j == nullptr) return {};
+  auto r = protocol::parse_receiver_behaviour(*j, path, protocol::ReceiverContext::kSimulated);
+  if (!r.ok()) throw ParseError{r.status().message()};
+  return std::move(*r);
 }
 
 ScenarioSubscription subscription(const json& j, const std::string& path, const RetryPolicy& default_policy) {

@@ -11,37 +11,17 @@
 #include "engine/status.h"
 #include "engine/subscription.h"
 #include "engine/time.h"
+#include "protocol/receiver_behaviour.h"
 #include "sim/expect.h"
 #include "sim/fleet.h"
 
 namespace hooksim::sim {
 
-// A time window of the simulated receiver, relative to the scenario start: [from, until).
-// It answers with `status`, or times out, or fails with a connection-level error.
-struct ReceiverWindow {
-  Duration from{0};
-  Duration until{0};
-  int status = 0;                        // used when !timeout and error == kNone
-  bool timeout = false;                  // no answer: the attempt fails after the attempt timeout
-  ErrorClass error = ErrorClass::kNone;  // connect, tls, dns, reset
-  std::optional<Duration> latency;       // overrides the receiver's latency inside the window
-};
-
-// How a simulated receiver answers. Outside every window it answers `status` after `latency`, except that
-// with probability `fail_rate` (drawn from the scenario's seeded RNG) it answers `fail_status` instead.
-struct ReceiverModel {
-  Duration latency{0};
-  int status = 200;
-  std::vector<ReceiverWindow> windows;  // the first window containing the attempt's start time applies
-  double fail_rate = 0.0;
-  int fail_status = 503;
-};
-
 // A subscription delivers either to a simulated receiver (`receiver`) or, under `hooksim run`, to a real
 // URL (config.endpoint.url, with an optional secret or token).
 struct ScenarioSubscription {
   SubscriptionConfig config;
-  ReceiverModel receiver;
+  protocol::ReceiverBehaviour receiver;  // parsed as ReceiverContext::kSimulated
   bool real() const { return !config.endpoint.url.empty(); }
 };
 

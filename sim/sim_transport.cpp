@@ -13,12 +13,6 @@ uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-// A uniform double in [0, 1) from 53 random bits: unlike std::uniform_real_distribution, the same on every
-// standard library, so a seed gives the same run everywhere.
-double uniform01(std::mt19937_64& rng) {
-  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
-}
-
 }  // namespace
 
 SimTransport::SimTransport(Scheduler& scheduler, TimePoint start, uint64_t seed)
@@ -27,41 +21,34 @@ SimTransport::SimTransport(Scheduler& scheduler, TimePoint start, uint64_t seed)
 SimTransport::Receiver& SimTransport::receiver(const std::string& sub_id) {
   auto it = receivers_.find(sub_id);
   if (it == receivers_.end())
-    it = receivers_.emplace(sub_id, Receiver{ReceiverModel{}, std::mt19937_64(seed_ ^ fnv1a(sub_id))}).first;
+    it = receivers_.emplace(sub_id, Receiver{{}, std::mt19937_64(seed_ ^ fnv1a(sub_id))}).first;
   return it->second;
 }
 
-void SimTransport::set_receiver(const std::string& sub_id, ReceiverModel model) {
-  receiver(sub_id).model = std::move(model);
+void SimTransport::set_receiver(const std::string& sub_id, protocol::ReceiverBehaviour behaviour) {
+  receiver(sub_id).behaviour = std::move(behaviour);
 }
 
 AttemptHandle SimTransport::send(const DeliveryRequest& request, Done done) {
+  using protocol::ReceiverAction;
   Receiver& r = receiver(request.subscription->id);
-  const ReceiverModel& m = r.model;
-  Duration t = scheduler_.now() - start_;
+  protocol::ReceiverDecision d = r.behaviour.decide(scheduler_.now() - start_, r.rng);
   AttemptResult result;
-  Duration latency = m.latency;
-  const ReceiverWindow* window = nullptr;
-  for (const ReceiverWindow& w : m.windows) {
-    if (t >= w.from && t < w.until) {
-      window = &w;
+  Duration latency = d.latency;
+  switch (d.action) {
+    case ReceiverAction::kAnswer:
+      result.status = d.status;
       break;
-    }
-  }
-  if (window != nullptr) {
-    if (window->latency) latency = *window->latency;
-    if (window->timeout) {
+    case ReceiverAction::kTimeout:
       latency = request.timeout;
       result.error = ErrorClass::kTimeout;
-    } else if (window->error != ErrorClass::kNone) {
-      result.error = window->error;
-    } else {
-      result.status = window->status;
-    }
-  } else if (m.fail_rate > 0.0 && uniform01(r.rng) < m.fail_rate) {
-    result.status = m.fail_status;
-  } else {
-    result.status = m.status;
+      break;
+    case ReceiverAction::kDrop:  // what a sender sees of a connection closed without an answer
+      result.error = ErrorClass::kReset;
+      break;
+    case ReceiverAction::kError:
+      result.error = d.error;
+      break;
   }
   if (latency >= request.timeout) {
     latency = request.timeout;

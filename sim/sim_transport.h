@@ -7,7 +7,7 @@
 
 #include "engine/clock.h"
 #include "engine/transport.h"
-#include "sim/scenario.h"
+#include "protocol/receiver_behaviour.h"
 
 namespace hooksim::sim {
 
@@ -17,18 +17,19 @@ class SimTransport final : public Transport {
   // seeded from `seed` and the subscription id, so they do not depend on other subscriptions' traffic.
   SimTransport(Scheduler& scheduler, TimePoint start, uint64_t seed);
 
-  // Sets the receiver model for subscription `sub_id`. A subscription without one gets ReceiverModel{}
-  // (200 after 0ms).
-  void set_receiver(const std::string& sub_id, ReceiverModel model);
+  // Sets the receiver behaviour for subscription `sub_id` (a ReceiverContext::kSimulated one: no kDrop
+  // windows). A subscription without one gets ReceiverBehaviour{} (200 after 0ms).
+  void set_receiver(const std::string& sub_id, protocol::ReceiverBehaviour behaviour);
 
-  // Decides the answer from the model at the attempt's start time and completes it through the scheduler
-  // after the answer's latency (or the attempt timeout, whichever is shorter).
+  // Asks the behaviour for its decision at the attempt's start time (relative to `start`) and completes the
+  // attempt through the scheduler after the decision's latency, or after the attempt timeout when that is
+  // shorter or the decision is a timeout.
   AttemptHandle send(const DeliveryRequest& request, Done done) override;
   void cancel(AttemptHandle handle) override;
 
  private:
   struct Receiver {
-    ReceiverModel model;
+    protocol::ReceiverBehaviour behaviour;
     std::mt19937_64 rng;
   };
   Receiver& receiver(const std::string& sub_id);

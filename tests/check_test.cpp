@@ -1,4 +1,4 @@
-// `hooksim check` (check/check.h, cli/check_cmd.cpp) against the mock receiver (net/mock_receiver.h) on
+// `hooksim check` (check/check.h, cli/check_cmd.cpp) against the mock receiver (receiver/server.h) on
 // 127.0.0.1: the well-behaved receiver passes everything, each misbehaviour switch fails exactly its check,
 // the HTTPS check judges certificates made here (a test CA, expired, near-expiry, wrong host), and the
 // binary's exit codes. Verdicts only: the one timing-dependent verdict (a receiver 5x slower than the
@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "net/mock_receiver.h"
 #include "protocol/envelope.h"
+#include "receiver/server.h"
 #include "tests/cli_test_util.h"
 #include "tests/serve_harness.h"
 
@@ -30,9 +30,9 @@ namespace {
 
 using harness::kSecret;
 using harness::Receiver;
-using net::ReceiverOptions;
-using net::RequestRecord;
 using nlohmann::json;
+using receiver::ReceiverOptions;
+using receiver::RequestRecord;
 using testutil::lines_of;
 using testutil::run_hooksim_merged;
 using testutil::TempDir;

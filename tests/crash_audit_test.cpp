@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "engine/time.h"
-#include "net/mock_receiver.h"
+#include "receiver/server.h"
 #include "tests/serve_harness.h"
 
 namespace hooksim {
@@ -97,7 +97,7 @@ void audit_under_sigkill(Failures failures) {
   };
 
   // Where the publisher sends: the current server's port, and a generation that changes at each restart.
-  Endpoint endpoint(server->port());
+  harness::Endpoint endpoint(server->port());
   // Kill times: wall clock, rounded up, once the process was reaped (see instance_of below).
   std::vector<TimePoint> kill_times;
   auto kill_and_restart = [&] {

@@ -109,8 +109,8 @@ TEST_F(DiskFaultTest, WritesWorkAgainOnceTheDiskHasRoomWithoutARestart) {
   ASSERT_TRUE(subs.ok());
 }
 
-sim::ReceiverModel answers_after(Duration latency) {
-  sim::ReceiverModel m;
+protocol::ReceiverBehaviour answers_after(Duration latency) {
+  protocol::ReceiverBehaviour m;
   m.latency = latency;
   return m;
 }

@@ -98,8 +98,8 @@ class EngineTest : public ::testing::Test {
     open();
   }
 
-  void add(const std::string& id, sim::ReceiverModel receiver, RetryPolicy policy = RetryPolicy::frotcom(),
-           Filter filter = {}) {
+  void add(const std::string& id, protocol::ReceiverBehaviour receiver,
+           RetryPolicy policy = RetryPolicy::frotcom(), Filter filter = {}) {
     SubscriptionConfig c;
     c.id = id;
     c.filter = std::move(filter);
@@ -124,15 +124,17 @@ class EngineTest : public ::testing::Test {
   void run_until(Duration t) { scheduler_.run_until(kStart + t); }
   const DeliveryState& state(const std::string& id) { return engine_->find(id)->state; }
 
-  static sim::ReceiverModel always(int status, Duration latency = 0ms) {
-    sim::ReceiverModel m;
+  static protocol::ReceiverBehaviour always(int status, Duration latency = 0ms) {
+    protocol::ReceiverBehaviour m;
     m.status = status;
     m.latency = latency;
     return m;
   }
-  static sim::ReceiverModel outage(Duration from, Duration until, int status = 503, Duration latency = 0ms) {
-    sim::ReceiverModel m = always(200, latency);
-    m.windows.push_back({from, until, status, false, ErrorClass::kNone, std::nullopt});
+  static protocol::ReceiverBehaviour outage(Duration from, Duration until, int status = 503,
+                                            Duration latency = 0ms) {
+    protocol::ReceiverBehaviour m = always(200, latency);
+    m.windows.push_back(
+        {from, until, protocol::ReceiverAction::kAnswer, status, ErrorClass::kNone, std::nullopt});
     return m;
   }
 
@@ -241,10 +243,12 @@ TEST_F(EngineTest, EventsPublishedDuringAStreakWaitBehindTheHead) {
 }
 
 TEST_F(EngineTest, EveryKindOfFailureBlocksTheQueue) {
-  sim::ReceiverModel m = always(200);
-  m.windows.push_back({0ms, 1ms, 0, true, ErrorClass::kNone, std::nullopt});      // timeout
-  m.windows.push_back({1ms, 20s, 0, false, ErrorClass::kConnect, std::nullopt});  // refused
-  m.windows.push_back({20s, 4min, 301, false, ErrorClass::kNone, std::nullopt});  // redirect
+  protocol::ReceiverBehaviour m = always(200);
+  using protocol::ReceiverAction;
+  m.windows.push_back({0ms, 1ms, ReceiverAction::kTimeout, 0, ErrorClass::kNone, std::nullopt});
+  m.windows.push_back({1ms, 20s, ReceiverAction::kError, 0, ErrorClass::kConnect, std::nullopt});  // refused
+  m.windows.push_back(
+      {20s, 4min, ReceiverAction::kAnswer, 301, ErrorClass::kNone, std::nullopt});  // redirect
   add("acme", m);
   publish("ev1");
   run_until(1h);
@@ -464,8 +468,9 @@ TEST_F(EngineTest, AnAttemptStillRunningAtTheDeadlineIsAbandonedExactlyThen) {
   p.immediate_retries = 0;
   p.delays = {59min + 55s};
   p.give_up_after = 1h;
-  sim::ReceiverModel m = always(200);
-  m.windows.push_back({0ms, days(1), 0, true, ErrorClass::kNone, std::nullopt});  // never answers
+  protocol::ReceiverBehaviour m = always(200);
+  m.windows.push_back({0ms, days(1), protocol::ReceiverAction::kTimeout, 0, ErrorClass::kNone,
+                       std::nullopt});  // never answers
   add("acme", m, p);
   publish("ev1");
   run_until(2h);

@@ -44,7 +44,7 @@
 #include <thread>
 #include <vector>
 
-#include "net/mock_receiver.h"
+#include "receiver/server.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
 
@@ -221,11 +221,12 @@ class FaultServer {
   std::thread thread_;
 };
 
-// A mock receiver (net::MockReceiver) answering 200 on its own thread.
+// A mock receiver (receiver::MockReceiver) answering 200 on its own thread.
 class HealthyReceiver {
  public:
-  explicit HealthyReceiver(net::ReceiverOptions options = {}, const std::string& listen = "127.0.0.1:0") {
-    rx_ = std::make_unique<net::MockReceiver>(io_, std::move(options));
+  explicit HealthyReceiver(receiver::ReceiverOptions options = {},
+                           const std::string& listen = "127.0.0.1:0") {
+    rx_ = std::make_unique<receiver::MockReceiver>(io_, std::move(options));
     Status st = rx_->listen(listen);
     EXPECT_TRUE(st.ok()) << st.message();
     thread_ = std::thread([this] { io_.run(); });
@@ -236,11 +237,11 @@ class HealthyReceiver {
   }
   std::string url() const { return rx_->url() + "/hook"; }
   uint16_t port() const { return rx_->port(); }
-  net::ReceiverStats stats() const { return rx_->stats(); }
+  receiver::ReceiverStats stats() const { return rx_->stats(); }
 
  private:
   boost::asio::io_context io_;
-  std::unique_ptr<net::MockReceiver> rx_;
+  std::unique_ptr<receiver::MockReceiver> rx_;
   std::thread thread_;
 };
 
@@ -549,8 +550,8 @@ struct Certificates {
     for (const char* n : {"valid", "expired"}) out << std::ifstream(cert(n)).rdbuf();
   }
   ~Certificates() { std::filesystem::remove_all(dir); }
-  net::ReceiverOptions receiver(const std::string& n) const {
-    net::ReceiverOptions o;
+  receiver::ReceiverOptions receiver(const std::string& n) const {
+    receiver::ReceiverOptions o;
     o.tls_cert_path = cert(n).string();
     o.tls_key_path = key(n).string();
     return o;

@@ -13,7 +13,7 @@
 
 #include "net/asio_scheduler.h"
 #include "net/curl_transport.h"
-#include "net/mock_receiver.h"
+#include "receiver/server.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
 #include "tests/serve_harness.h"
@@ -29,8 +29,8 @@ using ::testing::ElementsAreArray;
 
 const TimePoint kStart = TimePoint(std::chrono::days(20454));  // 2026-01-01
 
-net::ReceiverOptions script(const std::string& text) {
-  net::ReceiverOptions o;
+receiver::ReceiverOptions script(const std::string& text) {
+  receiver::ReceiverOptions o;
   o.script = harness::receiver_script(text);
   return o;
 }
@@ -104,7 +104,7 @@ SubscriptionConfig sub_to(const std::string& url, const std::string& secret = kS
 }
 
 TEST(CurlTransport, DeliversWithTheDocumentedHeadersAndAValidSignature) {
-  net::ReceiverOptions o;
+  receiver::ReceiverOptions o;
   o.secret = kSecret;
   Receiver rx(o);
   Sender sender;
@@ -118,11 +118,11 @@ TEST(CurlTransport, DeliversWithTheDocumentedHeadersAndAValidSignature) {
   EXPECT_EQ(records[0].seq, 7u);
   EXPECT_EQ(records[0].attempt, 3u);
   EXPECT_EQ(records[0].virtual_time, "2026-01-01T01:00:00.000Z");
-  EXPECT_EQ(records[0].signature, net::RequestRecord::Signature::kOk);
+  EXPECT_EQ(records[0].signature, receiver::RequestRecord::Signature::kOk);
 }
 
 TEST(CurlTransport, BearerTokenModeSendsTheToken) {
-  net::ReceiverOptions o;
+  receiver::ReceiverOptions o;
   o.token = "tok-123";
   Receiver rx(o);
   Sender sender;
@@ -207,7 +207,7 @@ TEST(CurlTransport, HttpsVerifiesTheCertificateAgainstTheGivenCa) {
       "subjectAltName=IP:127.0.0.1,DNS:localhost -days 2 -keyout '" +
       key + "' -out '" + cert + "' >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  net::ReceiverOptions o;
+  receiver::ReceiverOptions o;
   o.tls_cert_path = cert;
   o.tls_key_path = key;
   Receiver rx(o);

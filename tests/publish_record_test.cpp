@@ -68,7 +68,7 @@ TEST(PublishRecord, ListsEveryQueueWithItsSequenceAndTheBodyAndSkipsDeactivatedO
   gone.policy.delays = {};
   gone.policy.repeat = 1h;
   gone.policy.give_up_after = 1min;
-  sim::ReceiverModel failing;
+  protocol::ReceiverBehaviour failing;
   failing.status = 503;
   transport.set_receiver("gone", failing);
   for (const auto& c : {all, trucks, gone}) ASSERT_TRUE(engine.add_subscription(c).ok());

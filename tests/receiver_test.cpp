@@ -1,4 +1,4 @@
-// The mock receiver (net/mock_receiver.h) and `hooksim receiver`, exercised over real sockets on 127.0.0.1
+// The mock receiver (receiver/server.h) and `hooksim receiver`, exercised over real sockets on 127.0.0.1
 // with libcurl as the client. Nothing waits on the clock: the tests wait for records (a condition variable)
 // or for the client to return; scripted latencies and timeouts are far longer or shorter than anything the
 // assertions depend on.
@@ -29,13 +29,14 @@
 #include <vector>
 
 #include "engine/time.h"
-#include "net/mock_receiver.h"
 #include "protocol/standard_webhooks.h"
+#include "receiver/behaviour.h"
+#include "receiver/server.h"
 #include "tests/cli_test_util.h"
 
 extern char** environ;
 
-namespace hooksim::net {
+namespace hooksim::receiver {
 namespace {
 
 using nlohmann::json;
@@ -47,10 +48,18 @@ using testutil::TempDir;
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-ReceiverScript script(const std::string& text) {
-  auto s = parse_receiver_script(json::parse(text));
+using protocol::ReceiverAction;
+using protocol::ReceiverBehaviour;
+using protocol::ReceiverClock;
+
+Result<ReceiverBehaviour> parse_script(const std::string& text) {
+  return protocol::parse_receiver_behaviour(json::parse(text), "", protocol::ReceiverContext::kServed);
+}
+
+ReceiverBehaviour script(const std::string& text) {
+  auto s = parse_script(text);
   EXPECT_TRUE(s.ok()) << s.status().message();
-  return s.ok() ? *s : ReceiverScript{};
+  return s.ok() ? *s : ReceiverBehaviour{};
 }
 
 // Receiver options: answer as the receiver script `text` says.
@@ -61,7 +70,7 @@ ReceiverOptions with_script(const std::string& text) {
 }
 
 std::string script_error(const std::string& text) {
-  auto s = parse_receiver_script(json::parse(text));
+  auto s = parse_script(text);
   return s.ok() ? "(accepted)" : s.status().message();
 }
 
@@ -228,7 +237,7 @@ std::vector<Order> orders(const std::vector<RequestRecord>& records) {
 // ---------------------------------------------------------------------------------------------------------
 
 TEST(ReceiverScript, ParsesEveryField) {
-  ReceiverScript s = script(R"({
+  ReceiverBehaviour s = script(R"({
     "clock": "virtual", "start": "2026-01-01T00:00:00Z", "status": 204, "latency": "5ms",
     "windows": [
       {"from": "1h", "until": "2h", "status": 503, "latency": "1s"},
@@ -236,18 +245,18 @@ TEST(ReceiverScript, ParsesEveryField) {
       {"from": "3h", "until": "4h", "drop": true}
     ],
     "fail_rate": 0.25, "fail_status": 500, "seed": 9})");
-  EXPECT_EQ(s.clock, ScriptClock::kVirtual);
+  EXPECT_EQ(s.clock, ReceiverClock::kVirtual);
   EXPECT_EQ(format_utc(s.start), "2026-01-01T00:00:00.000Z");
   EXPECT_EQ(s.status, 204);
   EXPECT_EQ(s.latency, Duration(5));
   ASSERT_EQ(s.windows.size(), 3u);
   EXPECT_EQ(s.windows[0].from, std::chrono::hours(1));
   EXPECT_EQ(s.windows[0].until, std::chrono::hours(2));
-  EXPECT_EQ(s.windows[0].action, ReceiverScript::Window::Action::kAnswer);
+  EXPECT_EQ(s.windows[0].action, ReceiverAction::kAnswer);
   EXPECT_EQ(s.windows[0].status, 503);
   EXPECT_EQ(s.windows[0].latency, Duration(1000));
-  EXPECT_EQ(s.windows[1].action, ReceiverScript::Window::Action::kTimeout);
-  EXPECT_EQ(s.windows[2].action, ReceiverScript::Window::Action::kDrop);
+  EXPECT_EQ(s.windows[1].action, ReceiverAction::kTimeout);
+  EXPECT_EQ(s.windows[2].action, ReceiverAction::kDrop);
   EXPECT_FALSE(s.windows[2].latency.has_value());
   EXPECT_EQ(s.fail_rate, 0.25);
   EXPECT_EQ(s.fail_status, 500);
@@ -255,8 +264,8 @@ TEST(ReceiverScript, ParsesEveryField) {
 }
 
 TEST(ReceiverScript, EmptyScriptAlwaysAnswers200AtOnce) {
-  ReceiverScript s = script("{}");
-  EXPECT_EQ(s.clock, ScriptClock::kRelative);
+  ReceiverBehaviour s = script("{}");
+  EXPECT_EQ(s.clock, ReceiverClock::kRelative);
   EXPECT_EQ(s.status, 200);
   EXPECT_EQ(s.latency, Duration(0));
   EXPECT_TRUE(s.windows.empty());
@@ -264,7 +273,7 @@ TEST(ReceiverScript, EmptyScriptAlwaysAnswers200AtOnce) {
 }
 
 TEST(ReceiverScript, WallClockWindowsAreTimestamps) {
-  ReceiverScript s = script(
+  ReceiverBehaviour s = script(
       R"({"clock": "wall", "windows": [{"from": "2026-01-01T00:00:00Z", "until": "2026-01-01T01:00:00Z", "drop": true}]})");
   ASSERT_EQ(s.windows.size(), 1u);
   EXPECT_EQ(format_utc(TimePoint(s.windows[0].from)), "2026-01-01T00:00:00.000Z");
@@ -300,13 +309,13 @@ TEST(ReceiverScript, ErrorsNameTheFieldAndTheProblem) {
 
 TEST(ReceiverScript, LoadReportsMissingFilesAndBadJson) {
   TempDir dir;
-  EXPECT_FALSE(load_receiver_script(dir.file("absent.json")).ok());
+  EXPECT_FALSE(load_script(dir.file("absent.json")).ok());
   std::ofstream(dir.file("bad.json")) << "{not json";
-  auto bad = load_receiver_script(dir.file("bad.json"));
+  auto bad = load_script(dir.file("bad.json"));
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("not valid JSON"), std::string::npos);
   std::ofstream(dir.file("good.json")) << R"({"status": 202})";
-  auto good = load_receiver_script(dir.file("good.json"));
+  auto good = load_script(dir.file("good.json"));
   ASSERT_TRUE(good.ok()) << good.status().message();
   EXPECT_EQ(good->status, 202);
 }
@@ -852,4 +861,4 @@ TEST(ReceiverCommand, BadScriptOrFlagsExit2WithOneLineNamingTheProblem) {
 }
 
 }  // namespace
-}  // namespace hooksim::net
+}  // namespace hooksim::receiver

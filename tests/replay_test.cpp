@@ -12,7 +12,7 @@
 
 #include "cli_test_util.h"
 #include "engine/clock.h"
-#include "net/mock_receiver.h"
+#include "receiver/server.h"
 #include "sim/log_reader.h"
 
 namespace hooksim::sim {
@@ -165,14 +165,14 @@ constexpr char kSecret[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 class ReplayCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    net::ReceiverOptions o;
+    receiver::ReceiverOptions o;
     o.secret = kSecret;
     o.record_bodies = true;
-    o.on_record = [this](const net::RequestRecord& r) {
+    o.on_record = [this](const receiver::RequestRecord& r) {
       std::lock_guard lock(mu_);
       records_.push_back(r);
     };
-    receiver_ = std::make_unique<net::MockReceiver>(io_, o);
+    receiver_ = std::make_unique<receiver::MockReceiver>(io_, o);
     ASSERT_TRUE(receiver_->listen("127.0.0.1:0").ok());
     thread_ = std::thread([this] { io_.run(); });
     // A run with failures (503 windows), its bodies in the log.
@@ -187,16 +187,16 @@ class ReplayCli : public ::testing::Test {
     receiver_->stop();
     if (thread_.joinable()) thread_.join();
   }
-  std::vector<net::RequestRecord> records() {
+  std::vector<receiver::RequestRecord> records() {
     std::lock_guard lock(mu_);
     return records_;
   }
 
   boost::asio::io_context io_;
-  std::unique_ptr<net::MockReceiver> receiver_;
+  std::unique_ptr<receiver::MockReceiver> receiver_;
   std::thread thread_;
   std::mutex mu_;
-  std::vector<net::RequestRecord> records_;
+  std::vector<receiver::RequestRecord> records_;
   TempDir dir_;
   std::vector<json> log_;
 };
@@ -228,7 +228,7 @@ TEST_F(ReplayCli, ResendsEveryAttemptWithTheRecordedIdsBodiesOrderAndVirtualTime
     EXPECT_EQ(got[i].attempt, a["attempt"].get<uint64_t>());
     EXPECT_EQ(got[i].body, bodies[a["event"]]);
     EXPECT_EQ(got[i].virtual_time, format_utc(start + Duration(a["t_ms"].get<int64_t>())));
-    EXPECT_EQ(got[i].signature, net::RequestRecord::Signature::kOk);
+    EXPECT_EQ(got[i].signature, receiver::RequestRecord::Signature::kOk);
     EXPECT_EQ(got[i].status, 200);
     if (a["outcome"] == "failed") ++failed_before;
   }

@@ -95,20 +95,20 @@ TEST(ScenarioParser, ParsesFullScenarioIntoExpectedValues) {
   const auto& w0 = a.receiver.windows[0];
   EXPECT_EQ(w0.from, 1h);
   EXPECT_EQ(w0.until, 2h);
+  EXPECT_EQ(w0.action, protocol::ReceiverAction::kAnswer);
   EXPECT_EQ(w0.status, 503);
-  EXPECT_FALSE(w0.timeout);
   EXPECT_EQ(w0.error, ErrorClass::kNone);
   EXPECT_FALSE(w0.latency.has_value());
   const auto& w1 = a.receiver.windows[1];
   EXPECT_EQ(w1.from, 3h);
   EXPECT_EQ(w1.until, 3h + 30min);
-  EXPECT_TRUE(w1.timeout);
+  EXPECT_EQ(w1.action, protocol::ReceiverAction::kTimeout);
   EXPECT_EQ(w1.error, ErrorClass::kNone);
   EXPECT_EQ(w1.latency, std::optional<Duration>(2s));
   const auto& w2 = a.receiver.windows[2];
   EXPECT_EQ(w2.from, 5h);
   EXPECT_EQ(w2.until, 6h);
-  EXPECT_FALSE(w2.timeout);
+  EXPECT_EQ(w2.action, protocol::ReceiverAction::kError);
   EXPECT_EQ(w2.error, ErrorClass::kConnect);
 
   // No policy: the scenario policy is inherited. No filter: everything matches. Receiver defaults.

@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "engine/time.h"
-#include "net/mock_receiver.h"
+#include "receiver/server.h"
 
 extern char** environ;
 
@@ -362,45 +362,45 @@ inline void kill_and_restart(ServerProcess& server, std::vector<TimePoint>& kill
 // What the receivers of one test received, in one record (the record file, kept in memory).
 class Record {
  public:
-  void add_request(const net::RequestRecord& r) {
+  void add_request(const receiver::RequestRecord& r) {
     std::lock_guard lock(mu_);
     requests_.push_back(r);
   }
-  void add_record(const net::RequestRecord& r) {
+  void add_record(const receiver::RequestRecord& r) {
     std::lock_guard lock(mu_);
     records_.push_back(r);
   }
   // Every request with an outcome, in the order of the outcomes.
-  std::vector<net::RequestRecord> records() {
+  std::vector<receiver::RequestRecord> records() {
     std::lock_guard lock(mu_);
     return records_;
   }
   // Every request, as soon as it was read.
-  std::vector<net::RequestRecord> requests() {
+  std::vector<receiver::RequestRecord> requests() {
     std::lock_guard lock(mu_);
     return requests_;
   }
 
  private:
   std::mutex mu_;
-  std::vector<net::RequestRecord> records_;
-  std::vector<net::RequestRecord> requests_;
+  std::vector<receiver::RequestRecord> records_;
+  std::vector<receiver::RequestRecord> requests_;
 };
 
-inline bool is_2xx(const net::RequestRecord& r) {
-  return r.action == net::RequestRecord::Action::kAnswer && r.status >= 200 && r.status < 300;
+inline bool is_2xx(const receiver::RequestRecord& r) {
+  return r.action == receiver::RequestRecord::Action::kAnswer && r.status >= 200 && r.status < 300;
 }
 
-// A receiver script (net/mock_receiver.h) from its JSON text; the default script after a failed expectation.
-inline net::ReceiverScript receiver_script(const std::string& text) {
-  auto s = net::parse_receiver_script(json::parse(text));
+// A receiver script (docs/receiver.md) from its JSON text; the default behaviour after a failed expectation.
+inline protocol::ReceiverBehaviour receiver_script(const std::string& text) {
+  auto s = protocol::parse_receiver_behaviour(json::parse(text), "", protocol::ReceiverContext::kServed);
   EXPECT_TRUE(s.ok()) << s.status().message();
-  return s.ok() ? *s : net::ReceiverScript{};
+  return s.ok() ? *s : protocol::ReceiverBehaviour{};
 }
 
 // Receiver options: answer as the receiver script `script` says, checking signatures with kSecret.
-inline net::ReceiverOptions receiver_options(const std::string& script) {
-  net::ReceiverOptions options;
+inline receiver::ReceiverOptions receiver_options(const std::string& script) {
+  receiver::ReceiverOptions options;
   options.script = receiver_script(script);
   options.secret = kSecret;
   return options;
@@ -412,12 +412,12 @@ class Receiver {
  public:
   // Answers as `options` say (their on_request and on_record are replaced). By default: 200 at once, no
   // signature checked.
-  explicit Receiver(net::ReceiverOptions options = {},
+  explicit Receiver(receiver::ReceiverOptions options = {},
                     std::shared_ptr<Record> record = std::make_shared<Record>())
       : record_(std::move(record)) {
-    options.on_request = [r = record_](const net::RequestRecord& req) { r->add_request(req); };
-    options.on_record = [r = record_](const net::RequestRecord& rec) { r->add_record(rec); };
-    rx_ = std::make_unique<net::MockReceiver>(io_, std::move(options));
+    options.on_request = [r = record_](const receiver::RequestRecord& req) { r->add_request(req); };
+    options.on_record = [r = record_](const receiver::RequestRecord& rec) { r->add_record(rec); };
+    rx_ = std::make_unique<receiver::MockReceiver>(io_, std::move(options));
     Status st = rx_->listen("127.0.0.1:0");
     EXPECT_TRUE(st.ok()) << st.message();
     thread_ = std::thread([this] { io_.run(); });
@@ -433,9 +433,9 @@ class Receiver {
   }
   std::string url(const std::string& path = "/hook") const { return rx_->url() + path; }
   // Every request with an outcome, in the order of their outcomes (of every receiver sharing the record).
-  std::vector<net::RequestRecord> records() { return record_->records(); }
+  std::vector<receiver::RequestRecord> records() { return record_->records(); }
   // Every request, as soon as it was read (before its outcome).
-  std::vector<net::RequestRecord> requests() { return record_->requests(); }
+  std::vector<receiver::RequestRecord> requests() { return record_->requests(); }
   // (event id, sequence) of the 2xx answers to `sub`, in order.
   std::vector<std::pair<std::string, uint64_t>> delivered(const std::string& sub) {
     std::vector<std::pair<std::string, uint64_t>> out;
@@ -448,12 +448,12 @@ class Receiver {
     for (auto& [id, seq] : delivered(sub)) out.push_back(id);
     return out;
   }
-  net::ReceiverStats stats() const { return rx_->stats(); }
+  receiver::ReceiverStats stats() const { return rx_->stats(); }
 
  private:
   std::shared_ptr<Record> record_;
   boost::asio::io_context io_;
-  std::unique_ptr<net::MockReceiver> rx_;
+  std::unique_ptr<receiver::MockReceiver> rx_;
   std::thread thread_;
 };
 
@@ -484,7 +484,7 @@ struct AuditInput {
   std::map<std::string, PublishedEvent> events;     // every id ever published
   std::set<std::string> acknowledged;               // listed in a 202 (accepted or duplicates)
   std::vector<std::vector<std::string>> abandoned;  // batches given up on without an acknowledgement
-  std::vector<net::RequestRecord> records;          // every request with an outcome, in outcome order
+  std::vector<receiver::RequestRecord> records;     // every request with an outcome, in outcome order
   std::vector<TimePoint> kill_times;                // wall clock (rounded up) after each SIGKILL
   json final_list;                                  // GET /v1/subscriptions once everything drained
 };
@@ -516,7 +516,7 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
     if (rep.problems.size() < 50) rep.problems.push_back(p);
   };
   const auto& records = in.records;
-  auto instance_of = [&](const net::RequestRecord& r) -> size_t {
+  auto instance_of = [&](const receiver::RequestRecord& r) -> size_t {
     auto t = parse_utc(r.virtual_time.value_or(""));
     if (!t.ok()) problem("unreadable hooksim-virtual-time: " + r.to_json_line());
     size_t n = 0;
@@ -557,7 +557,7 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
     }
     if (!sub_by_id[r.sub]->matches(ev->second))
       problem("delivered to a subscription it does not match: " + line);
-    if (r.signature != net::RequestRecord::Signature::kOk) problem("bad signature: " + line);
+    if (r.signature != receiver::RequestRecord::Signature::kOk) problem("bad signature: " + line);
     auto [e, fresh_seq] = event_of_seq[r.sub].emplace(*r.seq, *r.event);
     if (e->second != *r.event) problem("one sequence number, two events: " + line);
     auto [s, fresh_event] = seq_of_event[r.sub].emplace(*r.event, *r.seq);

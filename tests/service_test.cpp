@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "net/mock_receiver.h"
+#include "receiver/server.h"
 #include "storage/rocks_store.h"
 #include "tests/serve_harness.h"
 #include "tests/support/disk_faults.h"
@@ -78,8 +78,8 @@ class Receiver : public harness::Receiver {
   explicit Receiver(const std::string& script = "{}") : harness::Receiver(accepting_bad_signatures(script)) {}
 
  private:
-  static net::ReceiverOptions accepting_bad_signatures(const std::string& script) {
-    net::ReceiverOptions options = harness::receiver_options(script);
+  static receiver::ReceiverOptions accepting_bad_signatures(const std::string& script) {
+    receiver::ReceiverOptions options = harness::receiver_options(script);
     options.accept_bad_signatures = true;
     return options;
   }
@@ -245,7 +245,7 @@ TEST_F(ServiceTest, CreateSubscriptionAnswers201AndNeverShowsTheSecret) {
   // Deliveries are signed with the full secret.
   auto records = rx.records();
   ASSERT_EQ(records.size(), 1u);
-  EXPECT_EQ(records[0].signature, net::RequestRecord::Signature::kOk);
+  EXPECT_EQ(records[0].signature, receiver::RequestRecord::Signature::kOk);
 }
 
 TEST_F(ServiceTest, CreateSubscriptionWithoutIdGeneratesOneAndMasksTheToken) {
@@ -1081,7 +1081,7 @@ TEST_F(ServiceTest, ShutdownAbandonsTheAttemptInFlightAndRestartMakesItAgain) {
   EXPECT_EQ(s["state"], "active");
   // The receiver saw the first connection go away unanswered.
   ASSERT_TRUE(eventually([&] { return !hangs.records().empty(); }));
-  EXPECT_EQ(hangs.records()[0].action, net::RequestRecord::Action::kTimeout);
+  EXPECT_EQ(hangs.records()[0].action, receiver::RequestRecord::Action::kTimeout);
 }
 
 // --- disk faults (tests/support/disk_faults.h: RocksDB's file writes fail as on a full disk) ---

@@ -117,7 +117,7 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
 
   // The publisher, on its own thread: batches with known ids; a batch without an answer (the server died)
   // is sent again with the same ids after the restart, or (one time in four) given up on.
-  Endpoint endpoint(server->port());
+  harness::Endpoint endpoint(server->port());
   std::mt19937_64 prng(20261130);
   std::vector<std::string> order;
   std::map<std::string, PublishedEvent> events;

@@ -41,7 +41,7 @@
 #include <utility>
 #include <vector>
 
-#include "net/mock_receiver.h"
+#include "receiver/server.h"
 #include "service/service.h"
 
 extern char** environ;
@@ -474,9 +474,9 @@ class LiveServiceTest : public ::testing::Test {
 
   void SetUp() override {
     // The receiver for "healthy", on its own io_context thread.
-    net::ReceiverOptions ro;
+    receiver::ReceiverOptions ro;
     ro.token = kReceiverToken;
-    receiver_ = std::make_unique<net::MockReceiver>(receiver_io_, ro);
+    receiver_ = std::make_unique<receiver::MockReceiver>(receiver_io_, ro);
     ASSERT_TRUE(receiver_->listen("127.0.0.1:0").ok());
     receiver_thread_ = std::thread([this] { receiver_io_.run(); });
 
@@ -555,7 +555,7 @@ class LiveServiceTest : public ::testing::Test {
   TempDir dir_;
   boost::asio::io_context io_, receiver_io_;
   std::unique_ptr<service::Service> service_;
-  std::unique_ptr<net::MockReceiver> receiver_;
+  std::unique_ptr<receiver::MockReceiver> receiver_;
   std::thread service_thread_, receiver_thread_;
   bool running_ = false;
   int dead_fd_ = -1;

@@ -1,0 +1,158 @@
+#include "receiver/record.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+
+#include "protocol/delivery.h"
+
+namespace hooksim::receiver {
+namespace {
+
+// Appends `s` as a JSON string. Bytes >= 0x80 are escaped as \u00XX: HTTP field values are octets
+// (obs-text is ISO-8859-1), and the record must stay valid UTF-8 whatever a client sends.
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20 || u >= 0x7f) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", u);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+void append_optional(std::string& out, const std::optional<std::string>& s) {
+  if (s) {
+    append_json_string(out, *s);
+  } else {
+    out += "null";
+  }
+}
+
+void append_optional(std::string& out, const std::optional<uint64_t>& n) {
+  if (n) {
+    fmt::format_to(std::back_inserter(out), "{}", *n);
+  } else {
+    out += "null";
+  }
+}
+
+// The record's names of the enumerators, in declaration order.
+constexpr const char* kActionNames[] = {"answer", "timeout", "drop"};
+constexpr const char* kOrderNames[] = {"ok", "duplicate", "gap", "out_of_order", "n/a"};
+
+}  // namespace
+
+RequestRecord RequestRecord::describe(const protocol::HeaderLookup& headers, std::string_view target) {
+  protocol::ReceivedDelivery d = protocol::parse_delivery_headers(headers);
+  RequestRecord r;
+  r.sub = d.subscription ? std::move(*d.subscription) : std::string(target.substr(0, target.find('?')));
+  r.event = std::move(d.event_id);
+  r.seq = d.seq;
+  r.attempt = d.attempt;
+  r.virtual_time = std::move(d.virtual_time);
+  return r;
+}
+
+void RequestRecord::append_json_line(std::string& out) const {
+  fmt::format_to(std::back_inserter(out), "{{\"t_ms\":{},\"sub\":", t_ms);
+  append_json_string(out, sub);
+  out += ",\"event\":";
+  append_optional(out, event);
+  out += ",\"seq\":";
+  append_optional(out, seq);
+  out += ",\"attempt\":";
+  append_optional(out, attempt);
+  out += ",\"virtual_time\":";
+  append_optional(out, virtual_time);
+  fmt::format_to(std::back_inserter(out),
+                 ",\"action\":\"{}\",\"status\":{},\"signature\":\"{}\",\"order\":\"{}\",\"bytes\":{}",
+                 kActionNames[static_cast<int>(action)], status, protocol::to_string(signature),
+                 kOrderNames[static_cast<int>(order)], bytes);
+  if (body) {
+    out += ",\"body\":";
+    append_json_string(out, *body);
+  }
+  out += '}';
+}
+
+std::string RequestRecord::to_json_line() const {
+  std::string out;
+  out.reserve(256);
+  append_json_line(out);
+  return out;
+}
+
+void ReceiverStats::count(const RequestRecord& r) {
+  ++requests;
+  switch (r.action) {
+    case RequestRecord::Action::kAnswer:
+      ++(is_2xx(r.status) ? answered_2xx : answered_other);
+      break;
+    case RequestRecord::Action::kTimeout:
+      ++timeouts;
+      break;
+    case RequestRecord::Action::kDrop:
+      ++drops;
+      break;
+  }
+  if (r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing ||
+      r.signature == RequestRecord::Signature::kStale)
+    ++bad_signatures;
+  if (r.order == RequestRecord::Order::kDuplicate) ++duplicates;
+  if (r.order == RequestRecord::Order::kGap || r.order == RequestRecord::Order::kOutOfOrder)
+    ++order_violations;
+}
+
+std::string ReceiverStats::to_json_line() const {
+  return fmt::format(
+      "{{\"requests\":{},\"answered_2xx\":{},\"answered_other\":{},\"timeouts\":{},\"drops\":{},"
+      "\"duplicates\":{},\"order_violations\":{},\"bad_signatures\":{},\"connections\":{}}}",
+      requests, answered_2xx, answered_other, timeouts, drops, duplicates, order_violations, bad_signatures,
+      connections);
+}
+
+RecordFile::~RecordFile() {
+  if (file_ != nullptr) {
+    write();
+    std::fclose(file_);
+  }
+}
+
+Status RecordFile::open(const std::string& path) {
+  path_ = path;
+  file_ = std::fopen(path.c_str(), "w");
+  if (file_ == nullptr)
+    return Status::InvalidArgument(
+        fmt::format("record file '{}': cannot open for writing: {}", path, std::strerror(errno)));
+  return Status::OK();
+}
+
+void RecordFile::append(const RequestRecord& r) {
+  r.append_json_line(buffer_);
+  buffer_ += '\n';
+  if (buffer_.size() >= kFlushBytes) write();
+}
+
+void RecordFile::write() {
+  if (file_ == nullptr || buffer_.empty()) return;
+  size_t written = std::fwrite(buffer_.data(), 1, buffer_.size(), file_);
+  if ((written != buffer_.size() || std::fflush(file_) != 0) && error_.empty())
+    error_ = fmt::format("record file '{}': write failed: {}", path_, std::strerror(errno));
+  buffer_.clear();
+}
+
+Status RecordFile::flush() {
+  write();
+  return error_.empty() ? Status::OK() : Status::IOError(error_);
+}
+
+}  // namespace hooksim::receiver

@@ -1,0 +1,258 @@
+#include "receiver/server.h"
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <mutex>
+
+#include "net/http_server.h"
+#include "receiver/behaviour.h"
+
+namespace hooksim::receiver {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+namespace {
+constexpr auto kRecordFlushInterval = std::chrono::seconds(1);
+}  // namespace
+
+// What every connection of a receiver shares: the options, the behaviour, the checks, the counters and the
+// record file.
+struct ReceiverState : std::enable_shared_from_this<ReceiverState> {
+  ReceiverState(asio::io_context& context, ReceiverOptions o)
+      : opts(std::move(o)),
+        behaviour(opts.script),
+        control(asio::make_strand(context)),
+        flush_timer(control) {}
+
+  void schedule_flush();
+  void stop();
+
+  // The status to answer to `r` (authenticated) when the behaviour answers `scripted`: 401 when the checks
+  // reject it, else a misbehaviour's status, else `scripted`.
+  int answer_status(const RequestRecord& r, int scripted);
+  // Completes `r` (t_ms, order), counts it, appends it to the record and calls on_record.
+  void record(RequestRecord& r);
+
+  const ReceiverOptions opts;
+  ServedBehaviour behaviour;
+  std::unique_ptr<Verifier> verifier;                     // set by MockReceiver::listen()
+  asio::strand<asio::io_context::executor_type> control;  // runs the flush timer
+  asio::steady_timer flush_timer;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::atomic<bool> stopping{false};
+
+  // Guarded by mu: the counters, the verifier's per-subscription state and the record file.
+  mutable std::mutex mu;
+  ReceiverStats stats;
+  RecordFile record_file;
+};
+
+void ReceiverState::schedule_flush() {
+  if (stopping) return;
+  flush_timer.expires_after(kRecordFlushInterval);
+  flush_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->stopping) return;
+    {
+      std::lock_guard lock(self->mu);
+      self->record_file.write();
+    }
+    self->schedule_flush();
+  });
+}
+
+void ReceiverState::stop() {
+  if (stopping.exchange(true)) return;
+  asio::post(control, [self = shared_from_this()] { self->flush_timer.cancel(); });
+}
+
+int ReceiverState::answer_status(const RequestRecord& r, int scripted) {
+  if (verifier->rejects(r.signature)) return 401;
+  if (!is_2xx(scripted) || !verifier->misbehaves()) return scripted;
+  std::lock_guard lock(mu);
+  int status = verifier->misbehaviour(r, std::chrono::steady_clock::now());
+  return status != 0 ? status : scripted;
+}
+
+void ReceiverState::record(RequestRecord& r) {
+  r.t_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+               .count();
+  {
+    std::lock_guard lock(mu);
+    if (r.action == RequestRecord::Action::kAnswer && is_2xx(r.status)) r.order = verifier->accept(r);
+    stats.count(r);
+    if (record_file.is_open()) record_file.append(r);
+  }
+  if (opts.on_record) opts.on_record(r);
+}
+
+namespace {
+
+// A request's headers, for protocol's readers.
+protocol::HeaderLookup lookup(const http::request_header<>& h) {
+  return [&h](std::string_view name) -> std::optional<std::string_view> {
+    auto it = h.find(boost::beast::string_view(name.data(), name.size()));
+    if (it == h.end()) return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  };
+}
+
+std::string_view target(const http::request_header<>& h) {
+  return {h.target().data(), h.target().size()};
+}
+
+// The declared Content-Length, 0 when absent or not a number.
+uint64_t declared_length(const http::request_header<>& h) {
+  auto text = h[http::field::content_length];
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size() ? value : 0;
+}
+
+int64_t unix_seconds_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The receiver's policy on one connection: decides, records and answers each request. Exactly one record is
+// written per request read, when its outcome is known (answered, dropped, or abandoned: a timeout).
+class Session final : public net::HttpSession {
+ public:
+  explicit Session(std::shared_ptr<ReceiverState> state) : state_(std::move(state)) {}
+
+  void on_request(net::HttpExchange x) override {
+    using protocol::ReceiverAction;
+    const ReceiverOptions& opts = state_->opts;
+    net::HttpMessage& req = x.request();
+    protocol::HeaderLookup headers = lookup(req);
+    RequestRecord r = RequestRecord::describe(headers, target(req));
+    r.bytes = req.body().size();
+    if (opts.record_bodies) r.body = req.body();
+    if (opts.on_request) opts.on_request(r);
+    if (req.method() != http::verb::post) {
+      r.status = 405;
+      state_->record(r);
+      return x.respond({405, "text/plain", "only POST is accepted\n", {{"Allow", "POST"}}});
+    }
+    r.signature = state_->verifier->authenticate(headers, req.body(), unix_seconds_now());
+    protocol::ReceiverDecision d = state_->behaviour.decide(r.virtual_time);
+    record_ = std::move(r);
+    switch (d.action) {
+      case ReceiverAction::kTimeout:
+        return x.hang();
+      case ReceiverAction::kDrop:
+      case ReceiverAction::kError:  // not in a served behaviour (the parser refuses it); the nearest is a
+                                    // drop
+        return x.after(d.latency,
+                       [this](const net::HttpExchange& e) { finish(e, RequestRecord::Action::kDrop, 0); });
+      case ReceiverAction::kAnswer: {
+        int status = state_->answer_status(record_, d.status);
+        return x.after(d.latency, [this, status](const net::HttpExchange& e) {
+          finish(e, RequestRecord::Action::kAnswer, status);
+        });
+      }
+    }
+  }
+
+  void on_too_large(net::HttpExchange x) override {
+    const net::HttpMessage& h = x.request();
+    RequestRecord r = RequestRecord::describe(lookup(h), target(h));
+    r.bytes = declared_length(h);
+    if (state_->opts.on_request) state_->opts.on_request(r);
+    r.status = 413;
+    state_->record(r);
+    x.respond({413, "text/plain", "body too large\n", {}});
+  }
+
+  // Never answered: the client gave up during a timeout window, or the receiver stopped first.
+  void on_abandoned() override {
+    record_.action = RequestRecord::Action::kTimeout;
+    record_.status = 0;
+    state_->record(record_);
+  }
+
+ private:
+  void finish(const net::HttpExchange& x, RequestRecord::Action action, int status) {
+    record_.action = action;
+    record_.status = status;
+    state_->record(record_);
+    if (action == RequestRecord::Action::kDrop) return x.drop();
+    if (status == 401)
+      return x.respond({401, "text/plain", std::string(Verifier::rejection_reason(record_.signature)), {}});
+    x.respond({status, "", "", {}});
+  }
+
+  std::shared_ptr<ReceiverState> state_;
+  RequestRecord record_;  // the current request's record while its outcome is pending
+};
+
+net::HttpServerOptions server_options(const ReceiverOptions& o) {
+  net::HttpServerOptions s;
+  s.body_limit = o.body_limit;
+  s.stop_abandons = true;  // a request waiting for its answer is recorded as a timeout
+  s.tls_cert_path = o.tls_cert_path;
+  s.tls_key_path = o.tls_key_path;
+  return s;
+}
+
+}  // namespace
+
+MockReceiver::MockReceiver(asio::io_context& ioc, ReceiverOptions options)
+    : state_(std::make_shared<ReceiverState>(ioc, std::move(options))),
+      server_(std::make_unique<net::HttpServer>(ioc, server_options(state_->opts), [state = state_] {
+        {
+          std::lock_guard lock(state->mu);
+          ++state->stats.connections;
+        }
+        return std::make_unique<Session>(state);
+      })) {}
+
+MockReceiver::~MockReceiver() {
+  stop();
+  (void)flush();
+}
+
+Status MockReceiver::listen(const std::string& host_port) {
+  auto verifier = Verifier::make(state_->opts);
+  if (!verifier.ok()) return verifier.status();
+  state_->verifier = std::move(*verifier);
+  // Once the address is bound, before the first connection is accepted.
+  return server_->listen(host_port, [this] {
+    ReceiverState& s = *state_;
+    if (!s.opts.record_path.empty()) HOOKSIM_RETURN_IF_ERROR(s.record_file.open(s.opts.record_path));
+    s.started = std::chrono::steady_clock::now();
+    s.behaviour.start(s.started);
+    if (s.record_file.is_open()) asio::post(s.control, [self = state_] { self->schedule_flush(); });
+    return Status::OK();
+  });
+}
+
+uint16_t MockReceiver::port() const {
+  return server_->port();
+}
+
+std::string MockReceiver::url() const {
+  return server_->url();
+}
+
+void MockReceiver::stop() {
+  state_->stop();
+  server_->stop();
+}
+
+ReceiverStats MockReceiver::stats() const {
+  std::lock_guard lock(state_->mu);
+  return state_->stats;
+}
+
+Status MockReceiver::flush() {
+  std::lock_guard lock(state_->mu);
+  return state_->record_file.flush();
+}
+
+}  // namespace hooksim::receiver
