@@ -27,7 +27,7 @@ struct ReplayArgs {
 };
 
 std::string describe(ErrorClass error, int status) {
-  if (error == ErrorClass::kNone && status >= 200 && status < 300) return fmt::format("delivered {}", status);
+  if (error == ErrorClass::kNone && is_2xx(status)) return fmt::format("delivered {}", status);
   if (error == ErrorClass::kNone || error == ErrorClass::kStatus) return fmt::format("failed {}", status);
   return fmt::format("failed {}", to_string(error));
 }

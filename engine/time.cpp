@@ -25,6 +25,11 @@ int rank(std::string_view unit) {
   return 4;  // ms
 }
 
+// Writes `value`'s last `width` decimal digits at `at`, with leading zeros.
+void put_digits(char* at, int width, unsigned value) {
+  for (int i = width - 1; i >= 0; --i, value /= 10) at[i] = static_cast<char>('0' + value % 10);
+}
+
 }  // namespace
 
 Result<Duration> parse_duration(std::string_view text) {
@@ -113,30 +118,49 @@ Result<TimePoint> parse_utc(std::string_view text) {
                    std::chrono::seconds(s) + Duration(frac));
 }
 
-std::string format_utc(TimePoint t) {
+std::string format_elapsed_minutes(Duration since_start) {
+  int64_t ms = since_start.count();
+  return fmt::format("{}d {:02}:{:02}", ms / 86'400'000, ms / 3'600'000 % 24, ms / 60'000 % 60);
+}
+
+std::string format_elapsed(Duration since_start) {
+  int64_t ms = since_start.count();
+  return fmt::format("{}:{:02}.{:03}", format_elapsed_minutes(since_start), ms / 1000 % 60, ms % 1000);
+}
+
+// Written digit by digit: this runs for every envelope and every generated timestamp, and fmt::format here
+// was a large share of a simulated week (bench/README.md, "What dominates where targets are missed").
+void UtcWriter::append(std::string& out, TimePoint t) {
   auto days = std::chrono::floor<std::chrono::days>(t);
-  std::chrono::year_month_day ymd(days);
-  std::chrono::hh_mm_ss<Duration> hms(t - days);
-  int year = static_cast<int>(ymd.year());
-  if (year < 0 || year > 9999) {  // outside what four digits hold: the general path
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, static_cast<unsigned>(ymd.month()),
-                       static_cast<unsigned>(ymd.day()), hms.hours().count(), hms.minutes().count(),
-                       hms.seconds().count(), hms.subseconds().count());
+  if (days.time_since_epoch().count() != day_) {
+    day_ = days.time_since_epoch().count();
+    std::chrono::year_month_day ymd(days);
+    int year = static_cast<int>(ymd.year());
+    unsigned month = static_cast<unsigned>(ymd.month()), day = static_cast<unsigned>(ymd.day());
+    if (year < 0 || year > 9999) {  // outside what four digits hold: the general path
+      date_ = fmt::format("{:04}-{:02}-{:02}T", year, month, day);
+    } else {
+      date_ = "0000-00-00T";
+      put_digits(date_.data(), 4, static_cast<unsigned>(year));
+      put_digits(date_.data() + 5, 2, month);
+      put_digits(date_.data() + 8, 2, day);
+    }
   }
-  // Written digit by digit: this runs for every envelope, and fmt::format here was 12–18% of a simulated
-  // week (bench/README.md).
-  char buf[] = "0000-00-00T00:00:00.000Z";
-  auto put = [&buf](int pos, int width, unsigned value) {
-    for (int i = pos + width - 1; i >= pos; --i, value /= 10) buf[i] = static_cast<char>('0' + value % 10);
-  };
-  put(0, 4, static_cast<unsigned>(year));
-  put(5, 2, static_cast<unsigned>(ymd.month()));
-  put(8, 2, static_cast<unsigned>(ymd.day()));
-  put(11, 2, static_cast<unsigned>(hms.hours().count()));
-  put(14, 2, static_cast<unsigned>(hms.minutes().count()));
-  put(17, 2, static_cast<unsigned>(hms.seconds().count()));
-  put(20, 3, static_cast<unsigned>(hms.subseconds().count()));
-  return std::string(buf, sizeof buf - 1);
+  auto ms = static_cast<unsigned>((t - days).count());  // [0, 86'400'000)
+  char time[] = "00:00:00.000Z";
+  put_digits(time, 2, ms / 3'600'000);
+  put_digits(time + 3, 2, ms / 60'000 % 60);
+  put_digits(time + 6, 2, ms / 1000 % 60);
+  put_digits(time + 9, 3, ms % 1000);
+  out += date_;
+  out.append(time, sizeof time - 1);
+}
+
+std::string format_utc(TimePoint t) {
+  std::string out;
+  out.reserve(24);
+  UtcWriter().append(out, t);
+  return out;
 }
 
 }  // namespace hooksim

@@ -36,10 +36,28 @@ Result<Duration> parse_duration(std::string_view text);
 // parse_duration(format_duration(d)) == d for every d >= 0.
 std::string format_duration(Duration d);
 
+// A time since a run's start as the timeline, the report and the progress line show it: days, then the
+// time of day, "2d 03:15:00.250". format_elapsed_minutes() stops at the minutes, "2d 03:15" (chart axes,
+// the progress line). REQUIRES: since_start >= 0.
+std::string format_elapsed(Duration since_start);
+std::string format_elapsed_minutes(Duration since_start);
+
 // Parses an RFC 3339 UTC timestamp "YYYY-MM-DDTHH:MM:SS[.fff]Z".
 Result<TimePoint> parse_utc(std::string_view text);
 
 // Formats a TimePoint as RFC 3339 UTC with milliseconds: "2026-01-01T00:05:00.000Z".
 std::string format_utc(TimePoint t);
+
+// Appends format_utc(t) to a string. It keeps the date of the day it wrote last, so that a stream of times on
+// the same day (generated events) costs only the time of day: for many times, prefer one UtcWriter to
+// format_utc() on each. Not thread-safe.
+class UtcWriter {
+ public:
+  void append(std::string& out, TimePoint t);
+
+ private:
+  int64_t day_ = INT64_MIN;  // days since the epoch of the date in date_
+  std::string date_;         // "YYYY-MM-DDT"
+};
 
 }  // namespace hooksim

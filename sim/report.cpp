@@ -225,11 +225,10 @@ namespace {
 
 // "2d 03:15" (axis), "2d 03:15:00.000" (exact)
 std::string when_short(int64_t ms) {
-  return fmt::format("{}d {:02}:{:02}", ms / 86'400'000, ms / 3'600'000 % 24, ms / 60'000 % 60);
+  return format_elapsed_minutes(Duration(ms));
 }
 std::string when(int64_t ms) {
-  return fmt::format("{}d {:02}:{:02}:{:02}.{:03}", ms / 86'400'000, ms / 3'600'000 % 24, ms / 60'000 % 60,
-                     ms / 1000 % 60, ms % 1000);
+  return format_elapsed(Duration(ms));
 }
 
 // A lag in the duration syntax; from a minute on, whole seconds (percentiles there are within 0.2 % anyway).
