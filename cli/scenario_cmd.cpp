@@ -14,7 +14,7 @@
 #include "cli/temp_file.h"
 #include "sim/attempt_log.h"
 #include "sim/progress.h"
-#include "sim/report.h"
+#include "sim/report_render.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
 
