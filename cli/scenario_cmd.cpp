@@ -189,14 +189,8 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--speed", args->speed,
                   "Clock speed while requests are in flight (idle gaps are skipped anyway); default 1")
       ->check(CLI::Range(0.001, 1000000.0));
-  cmd->add_option("--ca-file", args->curl.ca_file, "Trust the CA certificates in this PEM file");
-  cmd->add_flag("--insecure", args->curl.insecure, "Do not verify TLS certificates (testing only)");
-  cmd->add_option("--max-host-connections", args->curl.max_host_connections,
-                  "Connections kept open per receiver host; default 64")
-      ->check(CLI::Range(1, 10000));
-  cmd->add_flag("--refuse-private-addresses", args->curl.refuse_private_addresses,
-                "Refuse receivers on private, loopback or link-local addresses (checked on the address "
-                "connected to, after DNS); a scenario url with such a literal IP is an error");
+  add_tls_flags(cmd, args->curl);
+  add_connection_flags(cmd, args->curl, "a scenario url with such a literal IP is an error");
   return [cmd, args]() { return *cmd ? scenario_command(*args) : -1; };
 }
 
