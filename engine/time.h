@@ -48,16 +48,9 @@ Result<TimePoint> parse_utc(std::string_view text);
 // Formats a TimePoint as RFC 3339 UTC with milliseconds: "2026-01-01T00:05:00.000Z".
 std::string format_utc(TimePoint t);
 
-// Appends format_utc(t) to a string. It keeps the date of the day it wrote last, so that a stream of times on
-// the same day (generated events) costs only the time of day: for many times, prefer one UtcWriter to
-// format_utc() on each. Not thread-safe.
-class UtcWriter {
- public:
-  void append(std::string& out, TimePoint t);
-
- private:
-  int64_t day_ = INT64_MIN;  // days since the epoch of the date in date_
-  std::string date_;         // "YYYY-MM-DDT"
-};
+// Appends what format_utc(t) returns to `out`, without making a string of its own. Each thread keeps the date
+// of the day it wrote last, so a stream of times on the same day (envelopes, generated events) costs only the
+// time of day.
+void append_utc(std::string& out, TimePoint t);
 
 }  // namespace hooksim

@@ -413,7 +413,7 @@ void FleetGenerator::next(Event& out) {
     double odometer = v.odometer_km + v.speed_kmh * static_cast<double>(dt) / kHour;
     out.type = "tracking";
     d += R"({"gps_time":")";
-    utc_.append(d, TimePoint(Duration(t)));
+    append_utc(d, TimePoint(Duration(t)));
     d += R"(","lat":)";
     append_fixed(d, lat, 6);
     d += R"(,"lon":)";
@@ -433,9 +433,9 @@ void FleetGenerator::next(Event& out) {
   out.type = "driving_time";
   fmt::format_to(it, R"({{"driver_id":"{}","activity":"{}","activity_since":")", v.driver,
                  activity_name(v.activity));
-  utc_.append(d, TimePoint(Duration(v.activity_start)));
+  append_utc(d, TimePoint(Duration(v.activity_start)));
   d += R"(","shift_start":")";
-  utc_.append(d, TimePoint(Duration(v.shift_start)));
+  append_utc(d, TimePoint(Duration(v.shift_start)));
   fmt::format_to(
       it,
       R"(","driving_s":{},"rest_s":{},"available_s":{},"continuous_driving_s":{},"remaining_driving_s":{},)"

@@ -81,7 +81,6 @@ class FleetGenerator {
   TimePoint end_;
   std::vector<Vehicle> vehicles_;
   std::vector<Slot> heap_;
-  UtcWriter utc_;  // the payloads' timestamps
 };
 
 }  // namespace hooksim::sim
