@@ -38,6 +38,7 @@
 #include "protocol/envelope.h"
 #include "receiver/server.h"
 #include "storage/rocks_store.h"
+#include "util/percentile.h"
 
 namespace {
 
@@ -75,13 +76,6 @@ class Http {
   net::HttpClient client_;
   net::HttpAnswer answer_;
 };
-
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
-  return v[i];
-}
 
 // A tracking event of vehicle `vehicle` of account "acme", about the size of a real one.
 std::string event_json(const std::string& id, uint64_t vehicle, const std::string& type = "tracking") {
@@ -156,14 +150,15 @@ int publish(const std::string& api, uint64_t events, double seconds, int connect
   }
   for (auto& t : threads) t.join();
   double took = seconds_since(t0);
+  std::sort(latencies_ms.begin(), latencies_ms.end());
   Json out = {{"events", accepted.load()},
               {"requests", requests.load()},
               {"batch", batch},
               {"connections", connections},
               {"seconds", took},
               {"events_per_s", static_cast<double>(accepted.load()) / took},
-              {"request_p50_ms", percentile(latencies_ms, 0.50)},
-              {"request_p99_ms", percentile(latencies_ms, 0.99)}};
+              {"request_p50_ms", util::percentile(latencies_ms, 0.50)},
+              {"request_p99_ms", util::percentile(latencies_ms, 0.99)}};
   std::cout << out.dump() << "\n";
   return 0;
 }
@@ -239,14 +234,15 @@ int latency(const std::string& api, double rate, double seconds) {
   for (uint64_t n = 0; n < total; ++n)
     if (seen[n]) ms.push_back(std::chrono::duration<double, std::milli>(arrived[n] - sent[n]).count());
   std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
   Json out = {{"rate", rate},
               {"offered_per_s", static_cast<double>(total) / offered_s},
               {"events", total},
               {"delivered", ms.size()},
-              {"p50_ms", percentile(sorted, 0.50)},
-              {"p90_ms", percentile(sorted, 0.90)},
-              {"p99_ms", percentile(sorted, 0.99)},
-              {"max_ms", sorted.empty() ? 0.0 : *std::max_element(sorted.begin(), sorted.end())}};
+              {"p50_ms", util::percentile(sorted, 0.50)},
+              {"p90_ms", util::percentile(sorted, 0.90)},
+              {"p99_ms", util::percentile(sorted, 0.99)},
+              {"max_ms", sorted.empty() ? 0.0 : sorted.back()}};
   std::cout << out.dump() << "\n";
   return ms.size() == total ? 0 : 1;
 }

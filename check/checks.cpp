@@ -15,6 +15,7 @@
 #include "protocol/envelope.h"
 #include "protocol/signing.h"
 #include "protocol/standard_webhooks.h"
+#include "util/percentile.h"
 
 namespace hooksim::check {
 
@@ -268,13 +269,6 @@ void accepts_valid(Run& run, CheckResult& r) {
   if (r.verdict == Verdict::kFail) r.figure += "; " + first_miss(r);
 }
 
-// Nearest-rank percentile of sorted values.
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
-  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
-}
-
 void latency_headroom(Run& run, CheckResult& r) {
   const double timeout_ms = static_cast<double>(run.opts().timeout.count());
   std::vector<double> samples;
@@ -290,7 +284,7 @@ void latency_headroom(Run& run, CheckResult& r) {
     samples.push_back(a.latency_ms);
   }
   std::sort(samples.begin(), samples.end());
-  double p50 = percentile(samples, 50), p99 = percentile(samples, 99);
+  double p50 = util::percentile(samples, 0.50), p99 = util::percentile(samples, 0.99);
   r.measurements = {{"samples", samples.size()},
                     {"timeouts", timed_out ? 1 : 0},
                     {"p50_ms", p50},

@@ -5,8 +5,8 @@
 #include <map>
 
 #include "check/check.h"
-#include "net/html.h"
 #include "protocol/standard_webhooks.h"
+#include "util/html.h"
 
 namespace hooksim::check {
 
@@ -82,7 +82,7 @@ std::string report_html(const Report& report) {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 )");
-  out += fmt::format("<title>Webhook receiver check: {}</title>\n", net::escape_html(report.url));
+  out += fmt::format("<title>Webhook receiver check: {}</title>\n", util::escape_html(report.url));
   add(R"(<style>
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2733; margin: 0; background: #f5f7fa; }
 main { max-width: 1000px; margin: 0 auto; padding: 24px; }
@@ -127,12 +127,12 @@ refuse.</p>
 )");
   out += "<table class=\"meta\">\n";
   out +=
-      fmt::format("<tr><td>Receiver URL</td><td><code>{}</code></td></tr>\n", net::escape_html(report.url));
+      fmt::format("<tr><td>Receiver URL</td><td><code>{}</code></td></tr>\n", util::escape_html(report.url));
   out += fmt::format("<tr><td>Checked at</td><td>{}</td></tr>\n", format_utc(report.started_at));
   std::string auth = report.auth == "secret"  ? "signed with the receiver's whsec_ secret (Standard Webhooks)"
                      : report.auth == "token" ? "bearer token"
                                               : "none given (signature checks skipped)";
-  out += fmt::format("<tr><td>Authentication</td><td>{}</td></tr>\n", net::escape_html(auth));
+  out += fmt::format("<tr><td>Authentication</td><td>{}</td></tr>\n", util::escape_html(auth));
   out += fmt::format("<tr><td>Attempt timeout</td><td>{}</td></tr>\n", format_duration(report.timeout));
   out += report.duration_ms < 1000
              ? fmt::format("<tr><td>Run time</td><td>{:.0f} ms</td></tr>\n", report.duration_ms)
@@ -156,20 +156,20 @@ refuse.</p>
 )");
   for (const auto& r : report.results) {
     const char* v = verdict_name(r.verdict);
-    out += fmt::format("<section class=\"card {}\" id=\"{}\">\n", v, net::escape_html(r.name));
+    out += fmt::format("<section class=\"card {}\" id=\"{}\">\n", v, util::escape_html(r.name));
     out += fmt::format("<h3><span class=\"badge {}\">{}</span>{} <code>{}</code></h3>\n", v,
-                       verdict_label(r.verdict), net::escape_html(r.title), net::escape_html(r.name));
-    out += fmt::format("<div class=\"figure\">{}</div>\n", net::escape_html(r.figure));
+                       verdict_label(r.verdict), util::escape_html(r.title), util::escape_html(r.name));
+    out += fmt::format("<div class=\"figure\">{}</div>\n", util::escape_html(r.figure));
     out += fmt::format("<div class=\"advice\"><b>Why it matters, how to fix:</b> {}</div>\n",
-                       net::escape_html(r.advice));
+                       util::escape_html(r.advice));
     if (!r.probes.empty()) {
       out += fmt::format("<details><summary>Requests sent ({} listed)</summary>\n", r.probes.size());
       out +=
           "<table class=\"probes\"><tr><th>request</th><th>expected</th><th>answer</th><th>time</th></tr>\n";
       for (const auto& p : r.probes) {
         out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.2f} ms</td></tr>\n",
-                           net::escape_html(p.what), net::escape_html(p.expected), p.met ? "" : "bad",
-                           net::escape_html(answer_text(p)), p.latency_ms);
+                           util::escape_html(p.what), util::escape_html(p.expected), p.met ? "" : "bad",
+                           util::escape_html(answer_text(p)), p.latency_ms);
       }
       out += "</table></details>\n";
     }

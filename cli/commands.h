@@ -4,6 +4,10 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
+namespace hooksim::net {
+struct CurlOptions;  // net/curl_transport.h
+}
+
 namespace hooksim::cli {
 
 // Runs a parsed subcommand; returns the process exit code (0 ok, 1 runtime failure, 2 bad usage/input).
@@ -17,5 +21,12 @@ Command add_status(CLI::App& app);
 Command add_check(CLI::App& app);
 Command add_report(CLI::App& app);
 Command add_replay(CLI::App& app);
+
+// The TLS flags of every command that sends to receivers, into `curl`: --ca-file PEM and --insecure.
+void add_tls_flags(CLI::App* cmd, net::CurlOptions& curl);
+// The connection flags of the commands that deliver (run, serve), into `curl`: --max-host-connections N and
+// --refuse-private-addresses, whose help ends with `literal_ip`: what becomes of a url with such a literal
+// IP.
+void add_connection_flags(CLI::App* cmd, net::CurlOptions& curl, const std::string& literal_ip);
 
 }  // namespace hooksim::cli

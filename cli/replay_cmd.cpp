@@ -27,7 +27,7 @@ struct ReplayArgs {
 };
 
 std::string describe(ErrorClass error, int status) {
-  if (error == ErrorClass::kNone && status >= 200 && status < 300) return fmt::format("delivered {}", status);
+  if (error == ErrorClass::kNone && is_2xx(status)) return fmt::format("delivered {}", status);
   if (error == ErrorClass::kNone || error == ErrorClass::kStatus) return fmt::format("failed {}", status);
   return fmt::format("failed {}", to_string(error));
 }
@@ -123,8 +123,7 @@ Command add_replay(CLI::App& app) {
   cmd->add_option("--secret", args->secret, "Sign requests with this Standard Webhooks secret (whsec_...)");
   cmd->add_option("--token", args->token, "Send authorization: Bearer TOKEN instead");
   cmd->add_option("--timeout", args->timeout, "Time allowed per request; default 10s");
-  cmd->add_option("--ca-file", args->curl.ca_file, "Trust the CA certificates in this PEM file");
-  cmd->add_flag("--insecure", args->curl.insecure, "Do not verify TLS certificates (testing only)");
+  add_tls_flags(cmd, args->curl);
   return [cmd, args]() { return *cmd ? run_replay(*args) : -1; };
 }
 

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "sim/report.h"
+#include "sim/report_render.h"
 
 namespace hooksim::cli {
 namespace {

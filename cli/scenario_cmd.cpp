@@ -1,7 +1,8 @@
 // hooksim simulate SCENARIO [--log FILE|-] [--timeline] [--data DIR] [--log-payloads] [--report HTML]
 // hooksim run SCENARIO [--log FILE|-] [--timeline] [--data DIR] [--speed N] [--ca-file PEM] [--insecure]
 //             [--refuse-private-addresses] ...
-// Both run a scenario through the same engine; they differ in the clock and the transport.
+// Both run a scenario through the same engine; they differ in the clock and the transport
+// (cli/scenario_run.h).
 #include <unistd.h>
 
 #include <cstdlib>
@@ -11,11 +12,12 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/scenario_run.h"
 #include "cli/temp_file.h"
+#include "net/curl_transport.h"
 #include "sim/attempt_log.h"
 #include "sim/progress.h"
-#include "sim/report.h"
-#include "sim/runner.h"
+#include "sim/report_render.h"
 #include "sim/scenario.h"
 
 namespace hooksim::cli {
@@ -26,10 +28,12 @@ struct ScenarioArgs {
   std::string scenario_path, log_path, data_dir, report_path;
   bool timeline = false;
   bool log_payloads = false;
-  sim::RunOptions options;
+  double speed = 1.0;     // run
+  net::CurlOptions curl;  // run
 };
 
-int run_scenario(ScenarioArgs& a) {
+int scenario_command(ScenarioArgs& a) {
+  const bool run = a.command == "run";
   const std::string me = "hooksim " + a.command + ": ";
   auto scenario = sim::load_scenario(a.scenario_path);
   if (!scenario.ok()) {
@@ -38,16 +42,17 @@ int run_scenario(ScenarioArgs& a) {
   }
   // Refused before anything is written: a url under simulate, a literal private address under
   // run --refuse-private-addresses, a --data directory that is not empty.
-  a.options.data_dir = a.data_dir;
-  if (Status st = sim::check_scenario_fits(*scenario, a.options); !st.ok()) {
+  if (Status st =
+          run ? check_run_fits(*scenario, a.data_dir, a.curl) : check_simulate_fits(*scenario, a.data_dir);
+      !st.ok()) {
     std::cerr << me << st.message() << "\n";
     return 2;
   }
-  if (!a.options.curl.ca_file.empty() && !std::ifstream(a.options.curl.ca_file)) {
-    std::cerr << me << "--ca-file " << a.options.curl.ca_file << ": cannot read the file\n";
+  if (!a.curl.ca_file.empty() && !std::ifstream(a.curl.ca_file)) {
+    std::cerr << me << "--ca-file " << a.curl.ca_file << ": cannot read the file\n";
     return 2;
   }
-  sim::RunOptions& options = a.options;
+  sim::RunOptions options;
   options.log_payloads = a.log_payloads;
   // The report is made from the log file afterwards; without a log file (none, or stdout) the log goes to a
   // temporary file first (copied to stdout after the run for --log -).
@@ -100,7 +105,8 @@ int run_scenario(ScenarioArgs& a) {
     progress.emplace(std::cerr, scenario->start, scenario->duration);
     options.observers.push_back(&*progress);
   }
-  auto summary = sim::run_simulation(*scenario, options);
+  auto summary = run ? run_scenario(*scenario, options, a.data_dir, a.speed, a.curl)
+                     : simulate_scenario(*scenario, options, a.data_dir);
   if (progress) progress->finish();
   if (!summary.ok()) {
     std::cerr << me << summary.status().message() << "\n";
@@ -170,29 +176,22 @@ Command add_simulate(CLI::App& app) {
   args->command = "simulate";
   auto* cmd = app.add_subcommand("simulate", "Run a scenario in virtual time against simulated receivers");
   add_common(cmd, *args);
-  return [cmd, args]() { return *cmd ? run_scenario(*args) : -1; };
+  return [cmd, args]() { return *cmd ? scenario_command(*args) : -1; };
 }
 
 Command add_run(CLI::App& app) {
   auto args = std::make_shared<ScenarioArgs>();
   args->command = "run";
-  args->options.clock = sim::RunOptions::Clock::kAccelerated;
   auto* cmd = app.add_subcommand(
       "run",
       "Run a scenario with real HTTP requests to subscriptions that have a url, on an accelerated clock");
   add_common(cmd, *args);
-  cmd->add_option("--speed", args->options.speed,
+  cmd->add_option("--speed", args->speed,
                   "Clock speed while requests are in flight (idle gaps are skipped anyway); default 1")
       ->check(CLI::Range(0.001, 1000000.0));
-  cmd->add_option("--ca-file", args->options.curl.ca_file, "Trust the CA certificates in this PEM file");
-  cmd->add_flag("--insecure", args->options.curl.insecure, "Do not verify TLS certificates (testing only)");
-  cmd->add_option("--max-host-connections", args->options.curl.max_host_connections,
-                  "Connections kept open per receiver host; default 64")
-      ->check(CLI::Range(1, 10000));
-  cmd->add_flag("--refuse-private-addresses", args->options.curl.refuse_private_addresses,
-                "Refuse receivers on private, loopback or link-local addresses (checked on the address "
-                "connected to, after DNS); a scenario url with such a literal IP is an error");
-  return [cmd, args]() { return *cmd ? run_scenario(*args) : -1; };
+  add_tls_flags(cmd, args->curl);
+  add_connection_flags(cmd, args->curl, "a scenario url with such a literal IP is an error");
+  return [cmd, args]() { return *cmd ? scenario_command(*args) : -1; };
 }
 
 }  // namespace hooksim::cli

@@ -42,15 +42,8 @@ Command add_serve(CLI::App& app) {
                   "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 = any)");
   cmd->add_option("--admin-token", options->admin_token,
                   "Require 'Authorization: Bearer TOKEN' on every API call (or set HOOKSIM_ADMIN_TOKEN)");
-  cmd->add_option("--ca-file", options->curl.ca_file, "Trust the CA certificates in this PEM file");
-  cmd->add_flag("--insecure", options->curl.insecure,
-                "Do not verify receivers' TLS certificates (testing only)");
-  cmd->add_option("--max-host-connections", options->curl.max_host_connections,
-                  "Connections kept open per receiver host; default 64")
-      ->check(CLI::Range(1, 10000));
-  cmd->add_flag("--refuse-private-addresses", options->curl.refuse_private_addresses,
-                "Refuse receivers on private, loopback or link-local addresses (checked on the address "
-                "connected to, after DNS); subscription URLs with such a literal IP are rejected");
+  add_tls_flags(cmd, options->curl);
+  add_connection_flags(cmd, options->curl, "subscription URLs with such a literal IP are rejected");
   auto retention = std::make_shared<std::string>(format_duration(options->event_id_retention));
   cmd->add_option("--event-id-retention", *retention,
                   "How long a published event id is remembered as a duplicate, e.g. 7d or 36h (default " +

@@ -35,10 +35,6 @@ struct Engine::Sub {
 
 namespace {
 
-bool is_2xx(int status) {
-  return status >= 200 && status <= 299;
-}
-
 uint32_t& attempts_for(DeliveryState& st, uint64_t seq) {
   auto it = std::lower_bound(st.attempted.begin(), st.attempted.end(), std::make_pair(seq, uint32_t{0}));
   if (it == st.attempted.end() || it->first != seq) it = st.attempted.insert(it, {seq, 0});

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <limits>
 
 namespace hooksim {
@@ -23,6 +24,12 @@ int rank(std::string_view unit) {
   if (unit == "m") return 2;
   if (unit == "s") return 3;
   return 4;  // ms
+}
+
+// Writes `value`'s last `Width` decimal digits at `at`, with leading zeros.
+template <int Width>
+void put_digits(char* at, unsigned value) {
+  for (int i = Width - 1; i >= 0; --i, value /= 10) at[i] = static_cast<char>('0' + value % 10);
 }
 
 }  // namespace
@@ -113,30 +120,69 @@ Result<TimePoint> parse_utc(std::string_view text) {
                    std::chrono::seconds(s) + Duration(frac));
 }
 
-std::string format_utc(TimePoint t) {
-  auto days = std::chrono::floor<std::chrono::days>(t);
-  std::chrono::year_month_day ymd(days);
-  std::chrono::hh_mm_ss<Duration> hms(t - days);
-  int year = static_cast<int>(ymd.year());
-  if (year < 0 || year > 9999) {  // outside what four digits hold: the general path
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, static_cast<unsigned>(ymd.month()),
-                       static_cast<unsigned>(ymd.day()), hms.hours().count(), hms.minutes().count(),
-                       hms.seconds().count(), hms.subseconds().count());
+std::string format_elapsed_minutes(Duration since_start) {
+  int64_t ms = since_start.count();
+  return fmt::format("{}d {:02}:{:02}", ms / 86'400'000, ms / 3'600'000 % 24, ms / 60'000 % 60);
+}
+
+std::string format_elapsed(Duration since_start) {
+  int64_t ms = since_start.count();
+  return fmt::format("{}:{:02}.{:03}", format_elapsed_minutes(since_start), ms / 1000 % 60, ms % 1000);
+}
+
+namespace {
+
+// "YYYY-MM-DDT" of the last day written; one per thread.
+struct UtcDate {
+  int64_t day = INT64_MIN;  // days since the epoch
+  char text[16] = {};       // longer than 11 characters only for a year outside 0..9999
+  size_t size = 0;
+
+  void set(std::chrono::sys_days d) {
+    day = d.time_since_epoch().count();
+    std::chrono::year_month_day ymd(d);
+    int year = static_cast<int>(ymd.year());
+    unsigned month = static_cast<unsigned>(ymd.month()), mday = static_cast<unsigned>(ymd.day());
+    if (year < 0 || year > 9999) {  // outside what four digits hold: the general path
+      size = fmt::format_to_n(text, sizeof text, "{:04}-{:02}-{:02}T", year, month, mday).size;
+      return;
+    }
+    std::memcpy(text, "0000-00-00T", 11);
+    put_digits<4>(text, static_cast<unsigned>(year));
+    put_digits<2>(text + 5, month);
+    put_digits<2>(text + 8, mday);
+    size = 11;
   }
-  // Written digit by digit: this runs for every envelope, and fmt::format here was 12–18% of a simulated
-  // week (bench/README.md).
-  char buf[] = "0000-00-00T00:00:00.000Z";
-  auto put = [&buf](int pos, int width, unsigned value) {
-    for (int i = pos + width - 1; i >= pos; --i, value /= 10) buf[i] = static_cast<char>('0' + value % 10);
-  };
-  put(0, 4, static_cast<unsigned>(year));
-  put(5, 2, static_cast<unsigned>(ymd.month()));
-  put(8, 2, static_cast<unsigned>(ymd.day()));
-  put(11, 2, static_cast<unsigned>(hms.hours().count()));
-  put(14, 2, static_cast<unsigned>(hms.minutes().count()));
-  put(17, 2, static_cast<unsigned>(hms.seconds().count()));
-  put(20, 3, static_cast<unsigned>(hms.subseconds().count()));
-  return std::string(buf, sizeof buf - 1);
+};
+
+}  // namespace
+
+// Written digit by digit: this runs for every envelope and every generated timestamp, and fmt::format here
+// was a large share of a simulated week (bench/README.md, "What dominates where targets are missed").
+void append_utc(std::string& out, TimePoint t) {
+  thread_local UtcDate date;
+  auto day = std::chrono::floor<std::chrono::days>(t);
+  if (day.time_since_epoch().count() != date.day) date.set(day);
+  auto ms = static_cast<unsigned>((t - day).count());  // [0, 86'400'000)
+  char buf[sizeof date.text + 13];
+  std::memcpy(buf, date.text, sizeof date.text);
+  char* time = buf + date.size;
+  put_digits<2>(time, ms / 3'600'000);
+  time[2] = ':';
+  put_digits<2>(time + 3, ms / 60'000 % 60);
+  time[5] = ':';
+  put_digits<2>(time + 6, ms / 1000 % 60);
+  time[8] = '.';
+  put_digits<3>(time + 9, ms % 1000);
+  time[12] = 'Z';
+  out.append(buf, date.size + 13);
+}
+
+std::string format_utc(TimePoint t) {
+  std::string out;
+  out.reserve(24);
+  append_utc(out, t);
+  return out;
 }
 
 }  // namespace hooksim

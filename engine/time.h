@@ -36,10 +36,21 @@ Result<Duration> parse_duration(std::string_view text);
 // parse_duration(format_duration(d)) == d for every d >= 0.
 std::string format_duration(Duration d);
 
+// A time since a run's start as the timeline, the report and the progress line show it: days, then the
+// time of day, "2d 03:15:00.250". format_elapsed_minutes() stops at the minutes, "2d 03:15" (chart axes,
+// the progress line). REQUIRES: since_start >= 0.
+std::string format_elapsed(Duration since_start);
+std::string format_elapsed_minutes(Duration since_start);
+
 // Parses an RFC 3339 UTC timestamp "YYYY-MM-DDTHH:MM:SS[.fff]Z".
 Result<TimePoint> parse_utc(std::string_view text);
 
 // Formats a TimePoint as RFC 3339 UTC with milliseconds: "2026-01-01T00:05:00.000Z".
 std::string format_utc(TimePoint t);
+
+// Appends what format_utc(t) returns to `out`, without making a string of its own. Each thread keeps the date
+// of the day it wrote last, so a stream of times on the same day (envelopes, generated events) costs only the
+// time of day.
+void append_utc(std::string& out, TimePoint t);
 
 }  // namespace hooksim

@@ -32,6 +32,11 @@ struct AttemptResult {
   Duration latency{0};  // time from the start of the attempt to its outcome, on the engine's clock
 };
 
+// Whether an HTTP status is a success (200 to 299): the only answers that count as delivered.
+constexpr bool is_2xx(int status) {
+  return status >= 200 && status <= 299;
+}
+
 using AttemptHandle = uint64_t;
 
 class Transport {

@@ -64,7 +64,7 @@ std::string make_envelope(const Event& event) {
   out += ",\"vehicle\":";
   append_quoted(out, event.vehicle);
   out += ",\"occurred_at\":\"";
-  out += format_utc(event.occurred_at);
+  append_utc(out, event.occurred_at);
   out += "\",\"data\":";
   out += event.data;
   out += '}';

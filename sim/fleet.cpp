@@ -95,38 +95,12 @@ const char* activity_name(Activity a) {
   }
 }
 
-// "YYYY-MM-DDTHH:MM:SS.mmmZ" appended to `out`, as format_utc() writes it, without its formatting cost.
-void append_utc(std::string& out, int64_t unix_ms, int64_t& cached_day, std::string& cached_date) {
-  int64_t day = unix_ms >= 0 ? unix_ms / kDay : (unix_ms - kDay + 1) / kDay;
-  if (day != cached_day) {
-    cached_day = day;
-    std::string full = format_utc(TimePoint(Duration(day * kDay)));
-    cached_date = full.substr(0, 11);  // "YYYY-MM-DDT"
-  }
-  int64_t ms = unix_ms - day * kDay;
-  char buf[13];
-  auto two = [&](int pos, int64_t v) {
-    buf[pos] = static_cast<char>('0' + v / 10);
-    buf[pos + 1] = static_cast<char>('0' + v % 10);
-  };
-  two(0, ms / kHour);
-  buf[2] = ':';
-  two(3, ms / kMinute % 60);
-  buf[5] = ':';
-  two(6, ms / kSecond % 60);
-  buf[8] = '.';
-  int64_t milli = ms % 1000;
-  buf[9] = static_cast<char>('0' + milli / 100);
-  buf[10] = static_cast<char>('0' + milli / 10 % 10);
-  buf[11] = static_cast<char>('0' + milli % 10);
-  buf[12] = 'Z';
-  out += cached_date;
-  out.append(buf, sizeof buf);
-}
-
-// `v` rounded to `decimals` (1..6) digits after the point, as "%.*f" would print it, with integer
-// arithmetic only, to keep floating-point formatting out of the generator's per-event cost (not measured
-// separately).
+// `v` with `decimals` (1..6) digits after the point: v * 10^decimals, computed in double, rounded to the
+// nearest integer by std::llround (halfway cases away from zero), then written with integer arithmetic, to
+// keep floating-point formatting out of the generator's per-event cost. This is not "%.*f", which rounds
+// v's exact binary value with ties to even: the two can differ in the last digit when v * 10^decimals is a
+// half or within one rounding of it, and a value that rounds to zero is written here without a minus sign.
+// Kept so because a seed's events are fixed byte for byte (fleet.h).
 void append_fixed(std::string& out, double v, int decimals) {
   static constexpr int64_t kScale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
   int64_t scaled = std::llround(v * static_cast<double>(kScale[decimals]));
@@ -439,7 +413,7 @@ void FleetGenerator::next(Event& out) {
     double odometer = v.odometer_km + v.speed_kmh * static_cast<double>(dt) / kHour;
     out.type = "tracking";
     d += R"({"gps_time":")";
-    append_utc(d, t, cached_day_, cached_date_);
+    append_utc(d, TimePoint(Duration(t)));
     d += R"(","lat":)";
     append_fixed(d, lat, 6);
     d += R"(,"lon":)";
@@ -459,9 +433,9 @@ void FleetGenerator::next(Event& out) {
   out.type = "driving_time";
   fmt::format_to(it, R"({{"driver_id":"{}","activity":"{}","activity_since":")", v.driver,
                  activity_name(v.activity));
-  append_utc(d, v.activity_start, cached_day_, cached_date_);
+  append_utc(d, TimePoint(Duration(v.activity_start)));
   d += R"(","shift_start":")";
-  append_utc(d, v.shift_start, cached_day_, cached_date_);
+  append_utc(d, TimePoint(Duration(v.shift_start)));
   fmt::format_to(
       it,
       R"(","driving_s":{},"rest_s":{},"available_s":{},"continuous_driving_s":{},"remaining_driving_s":{},)"

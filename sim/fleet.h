@@ -81,8 +81,6 @@ class FleetGenerator {
   TimePoint end_;
   std::vector<Vehicle> vehicles_;
   std::vector<Slot> heap_;
-  int64_t cached_day_ = INT64_MIN;  // the day whose "YYYY-MM-DDT" is in cached_date_
-  std::string cached_date_;
 };
 
 }  // namespace hooksim::sim

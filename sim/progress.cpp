@@ -12,9 +12,9 @@ std::string format_progress(Duration reached, Duration total, uint64_t events, u
   int64_t t = std::max<int64_t>(total.count(), 1);
   int filled = static_cast<int>(r * width / t);
   int percent = static_cast<int>(r * 100 / t);
-  return fmt::format("[{}{}] {:>3}%  {}d {:02}:{:02} of {}  events {}  attempts {}", std::string(filled, '#'),
-                     std::string(width - filled, '.'), percent, r / 86'400'000, r / 3'600'000 % 24,
-                     r / 60'000 % 60, format_duration(Duration(total.count())), events, attempts);
+  return fmt::format("[{}{}] {:>3}%  {} of {}  events {}  attempts {}", std::string(filled, '#'),
+                     std::string(width - filled, '.'), percent, format_elapsed_minutes(Duration(r)),
+                     format_duration(Duration(total.count())), events, attempts);
 }
 
 bool progress_wanted(int fd) {

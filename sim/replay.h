@@ -69,9 +69,7 @@ struct ReplayOutcome {
   size_t item = 0;    // index into the plan's items
   TimePoint sent_at;  // on the replay's scheduler
   AttemptResult result;
-  bool delivered() const {
-    return result.error == ErrorClass::kNone && result.status >= 200 && result.status < 300;
-  }
+  bool delivered() const { return result.error == ErrorClass::kNone && is_2xx(result.status); }
 };
 
 // Sends a plan's items one at a time, in order: item i goes at T0 + (t_i - t_0) / speed, where T0 is the

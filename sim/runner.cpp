@@ -4,27 +4,21 @@
 
 #include <charconv>
 #include <chrono>
-#include <filesystem>
 #include <memory>
+#include <unordered_map>
 
-#include "engine/clock.h"
 #include "engine/engine.h"
-#include "net/address_policy.h"
-#include "net/asio_scheduler.h"
 #include "protocol/envelope.h"
 #include "sim/attempt_log.h"
 #include "sim/fleet.h"
 #include "sim/sim_transport.h"
 #include "sim/timeline.h"
-#include "storage/memory_store.h"
-#include "storage/rocks_store.h"
 
 namespace hooksim::sim {
 namespace {
 
-namespace fs = std::filesystem;
-
-// Sends each attempt through the simulated receivers or, for subscriptions with a url, over HTTP.
+// Sends each attempt through the simulated receivers or, for subscriptions with a url, to the wired
+// transport for real receivers.
 class RoutingTransport final : public Transport {
  public:
   RoutingTransport(Transport& sim, Transport* http) : sim_(sim), http_(http) {}
@@ -53,34 +47,20 @@ class RoutingTransport final : public Transport {
   std::unordered_map<AttemptHandle, std::pair<bool, AttemptHandle>> routes_;
 };
 
-// Everything that lives for one run, wired together. The engine and store are the same in both clock
-// modes; only the scheduler and the transport differ.
+// Everything that lives for one run. The clock, the store and the transport for real receivers come from
+// the wiring; the engine, the simulated receivers and everything the scenario schedules are the same
+// whatever they are.
 class Run {
  public:
-  Run(const Scenario& sc, const RunOptions& options, std::string dir)
-      : sc_(sc), dir_(std::move(dir)), observers_(make_observers(options)), fanout_(observers_) {
-    if (options.clock == RunOptions::Clock::kVirtual) {
-      virtual_ = std::make_unique<VirtualScheduler>(sc.start);
-      scheduler_ = virtual_.get();
-    } else {
-      net::AsioSchedulerOptions so;
-      so.start = sc.start;
-      so.speed = options.speed;
-      so.skip_idle = true;
-      so.busy = [this] { return curl_->in_flight() > 0; };
-      asio_ = std::make_unique<net::AsioScheduler>(io_, so);
-      scheduler_ = asio_.get();
-      net::CurlOptions co = options.curl;
-      co.speed = options.speed;
-      curl_ = std::make_unique<net::CurlTransport>(io_, *scheduler_, co);
-    }
-    sim_ = std::make_unique<SimTransport>(*scheduler_, sc.start, sc.seed);
-    for (const auto& s : sc.subscriptions) sim_->set_receiver(s.config.id, s.receiver);
-    routing_ = std::make_unique<RoutingTransport>(*sim_, curl_.get());
-  }
-
-  ~Run() {
-    engine_.reset();  // before the transports it uses
+  Run(const Scenario& sc, const RunOptions& options, const RunWiring& wiring)
+      : sc_(sc),
+        wiring_(wiring),
+        scheduler_(wiring.scheduler),
+        sim_(*scheduler_, sc.start, sc.seed),
+        routing_(sim_, wiring.http),
+        observers_(make_observers(options)),
+        fanout_(observers_) {
+    for (const auto& s : sc.subscriptions) sim_.set_receiver(s.config.id, s.receiver);
   }
 
   Status start() {
@@ -96,12 +76,7 @@ class Run {
   }
 
   Result<Summary> finish(std::chrono::steady_clock::time_point wall_start) {
-    TimePoint end = sc_.start + sc_.duration;
-    if (virtual_) {
-      virtual_->run_until(end);
-    } else {
-      asio_->run_until(end);
-    }
+    wiring_.run_until(sc_.start + sc_.duration);
     if (timeline_) timeline_->flush();
     if (!status_.ok()) return status_;
     if (!audit_.errors.empty())
@@ -142,28 +117,18 @@ class Run {
     return list;
   }
 
-  // Without a data directory the store is in memory and outlives the engine, as a directory outlives a
-  // process.
   Status open_engine() {
-    if (dir_.empty()) {
-      if (!store_) store_ = std::make_unique<storage::MemoryQueueStore>();
-    } else {
-      storage::StoreOptions opts;
-      opts.sync = false;  // a simulated crash is a close and reopen: nothing in the WAL is lost
-      auto store = storage::RocksQueueStore::open(dir_, opts);
-      if (!store.ok()) return store.status();
-      store_ = std::move(*store);
-    }
-    engine_ = std::make_unique<Engine>(*scheduler_, *store_, *routing_, &fanout_,
+    auto store = wiring_.open_store();
+    if (!store.ok()) return store.status();
+    engine_ = std::make_unique<Engine>(*scheduler_, **store, routing_, &fanout_,
                                        EngineOptions{.envelope = protocol::make_envelope});
     return engine_->open();
   }
 
-  // Crash and recover: the engine goes away with its timers and attempts in flight, a RocksDB store is
-  // closed and reopened, and a new engine resumes from what was persisted.
+  // Crash and recover: the engine goes away with its timers and attempts in flight, the store is reopened
+  // (RunWiring::open_store) and a new engine resumes from what was persisted.
   void restart() {
     engine_.reset();
-    if (!dir_.empty()) store_.reset();
     if (log_) log_->on_restart(scheduler_->now());
     if (timeline_) timeline_->on_restart(scheduler_->now());
     record(open_engine());
@@ -229,21 +194,16 @@ class Run {
   }
 
   const Scenario& sc_;
-  std::string dir_;
-  boost::asio::io_context io_;
-  std::unique_ptr<VirtualScheduler> virtual_;
-  std::unique_ptr<net::AsioScheduler> asio_;
-  Scheduler* scheduler_ = nullptr;
-  std::unique_ptr<net::CurlTransport> curl_;
-  std::unique_ptr<SimTransport> sim_;
-  std::unique_ptr<RoutingTransport> routing_;
+  const RunWiring& wiring_;
+  Scheduler* scheduler_;
+  SimTransport sim_;
+  RoutingTransport routing_;
   DeliveryAudit audit_;
   std::unique_ptr<AttemptLogWriter> log_;
   std::unique_ptr<TimelinePrinter> timeline_;
   std::vector<DeliveryObserver*> observers_;
   ObserverFanout fanout_;
-  std::unique_ptr<QueueStore> store_;
-  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Engine> engine_;  // after the transports and observers it uses: destroyed before them
   uint64_t published_ = 0;
   std::unique_ptr<FleetGenerator> fleet_;
   std::vector<Event> fleet_batch_;  // reused: its strings keep their capacity
@@ -278,31 +238,22 @@ nlohmann::ordered_json Summary::to_json() const {
   return j;
 }
 
-Status check_scenario_fits(const Scenario& scenario, const RunOptions& options) {
-  const std::string& dir = options.data_dir;
-  if (!dir.empty() && fs::exists(dir) && !fs::is_empty(dir))
-    return Status::InvalidArgument(
-        fmt::format("--data {}: directory is not empty (a scenario starts from an empty store)", dir));
+Status check_scenario_fits(const Scenario& scenario, bool real_receivers) {
+  if (real_receivers) return Status::OK();
   for (size_t i = 0; i < scenario.subscriptions.size(); ++i) {
-    const ScenarioSubscription& s = scenario.subscriptions[i];
-    if (!s.real()) continue;
-    if (options.clock == RunOptions::Clock::kVirtual)
+    if (scenario.subscriptions[i].real())
       return Status::InvalidArgument(
           fmt::format("subscriptions[{}].url: simulate sends nothing over the network; use hooksim run for "
                       "real receivers, or give a simulated receiver",
                       i));
-    if (options.curl.refuse_private_addresses) {
-      if (Status st = net::check_url_host_not_private(s.config.endpoint.url); !st.ok())
-        return Status::InvalidArgument(fmt::format("subscriptions[{}].url: {}", i, st.message()));
-    }
   }
   return Status::OK();
 }
 
-Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options) {
+Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options, const RunWiring& wiring) {
   auto wall_start = std::chrono::steady_clock::now();
-  HOOKSIM_RETURN_IF_ERROR(check_scenario_fits(scenario, options));
-  Run run(scenario, options, options.data_dir);
+  HOOKSIM_RETURN_IF_ERROR(check_scenario_fits(scenario, wiring.http != nullptr));
+  Run run(scenario, options, wiring);
   HOOKSIM_RETURN_IF_ERROR(run.start());
   return run.finish(wall_start);
 }

@@ -1,36 +1,48 @@
-// Runs a scenario: the real engine and store, a VirtualScheduler and a SimTransport.
+// Runs a scenario: the real engine, on the clock, the store and the transport for real receivers that the
+// command wires in (cli/scenario_run.h: simulate and run differ only there). Here is what the scenario says
+// happens: its events and fleet are published, its actions (restart, reactivate) carried out, its simulated
+// receivers (SimTransport) answer the subscriptions without a url, and the observers (attempt log, timeline,
+// progress) hear everything the engine reports.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "engine/clock.h"
 #include "engine/delivery_observer.h"
+#include "engine/queue_store.h"
 #include "engine/status.h"
-#include "net/curl_transport.h"
+#include "engine/transport.h"
 #include "sim/scenario.h"
 
 namespace hooksim::sim {
 
+// What a run reports, and to whom.
 struct RunOptions {
-  // kVirtual (`simulate`): a virtual clock; every subscription needs a simulated receiver.
-  // kAccelerated (`run`): real requests to subscriptions with a url (simulated receivers for the others);
-  // the clock runs at `speed` x real time while a request is in flight and jumps over idle gaps.
-  enum class Clock { kVirtual, kAccelerated };
-  Clock clock = Clock::kVirtual;
-  double speed = 1.0;
-  net::CurlOptions curl;  // kAccelerated: TLS and connection settings
-  // Store directory. Empty: the queues are kept in memory (storage::MemoryQueueStore) for the run.
-  // Otherwise a RocksDB store is created there; the directory must not hold one already (a scenario starts
-  // from nothing) and is kept.
-  std::string data_dir;
   std::ostream* log = nullptr;       // the JSON Lines attempt log, if wanted
   std::ostream* timeline = nullptr;  // a human-readable timeline, if wanted
   bool log_payloads = false;         // publish records in the log carry the delivery body (for replay)
   std::vector<DeliveryObserver*> observers;  // also told everything the engine reports (e.g. a progress line)
 };
 
+// What the command wires into a run. Everything it points to must outlive run_simulation().
+struct RunWiring {
+  // The run's clock: its now() is the scenario's start when run_simulation() is called.
+  Scheduler* scheduler = nullptr;
+  // Runs the scheduler's timers (and the I/O they wait on) until its clock reaches the given time.
+  std::function<void(TimePoint)> run_until;
+  // The store, opened before the engine first opens and again after each simulated crash (`restart`), once
+  // the engine that used the previous one is gone: a store in memory hands out the same object again, one on
+  // disk is closed and reopened, so the new engine resumes from what was written. An error ends the run.
+  std::function<Result<QueueStore*>()> open_store;
+  // Where attempts for subscriptions with a url go (`run`: HTTP). nullptr: no subscription may have a url.
+  Transport* http = nullptr;
+};
+
+// One subscription at the end of a run: its state and its counters (engine/subscription.h).
 struct SubscriptionSummary {
   std::string id;
   std::string state;
@@ -42,6 +54,7 @@ struct SubscriptionSummary {
   uint64_t dropped_inactive = 0;
 };
 
+// What came of a run: the totals, the subscriptions deactivated, and each subscription at the end.
 struct Summary {
   uint64_t events_published = 0;
   uint64_t delivered = 0;
@@ -59,16 +72,13 @@ struct Summary {
   nlohmann::ordered_json to_json() const;
 };
 
-// Whether `scenario` can run with `options`, without running anything: InvalidArgument when
-// options.data_dir exists and is not empty (a scenario starts from an empty store), or, naming the field by
-// its JSON path, when a subscription has a url under kVirtual (simulate sends nothing over the network), or
-// when options.curl.refuse_private_addresses is set and a url's host is a literal private or loopback
-// address (net::check_url_host_not_private; a name is judged by CurlTransport on the address it connects
-// to). run_simulation() checks this first; a caller that writes files may check it before creating them.
-Status check_scenario_fits(const Scenario& scenario, const RunOptions& options);
+// InvalidArgument, naming the field by its JSON path, when a subscription has a url and `real_receivers` is
+// false (simulate sends nothing over the network); OK otherwise. Checks nothing else.
+Status check_scenario_fits(const Scenario& scenario, bool real_receivers);
 
-// Runs `scenario` from its start to start + duration. Errors: InvalidArgument when the scenario does not
-// fit the options (check_scenario_fits); IOError when the store could not be opened or written.
-Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options);
+// Runs `scenario` from its start to start + duration on what `wiring` gives. Errors: InvalidArgument when a
+// subscription has a url and wiring.http is nullptr (check_scenario_fits); the store's errors (opening it,
+// or a write during the run).
+Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options, const RunWiring& wiring);
 
 }  // namespace hooksim::sim

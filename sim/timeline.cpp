@@ -5,9 +5,7 @@
 namespace hooksim::sim {
 
 std::string TimelinePrinter::when(TimePoint t) const {
-  int64_t ms = to_ms(t - start_);
-  return fmt::format("{}d {:02}:{:02}:{:02}.{:03}", ms / 86'400'000, ms / 3'600'000 % 24, ms / 60'000 % 60,
-                     ms / 1000 % 60, ms % 1000);
+  return format_elapsed(t - start_);
 }
 
 void TimelinePrinter::line(TimePoint at, std::string_view sub, const std::string& text) {

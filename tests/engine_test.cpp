@@ -567,5 +567,10 @@ TEST_F(EngineTest, OldestQueuedIsThePublishTimeOfTheHead) {
   EXPECT_EQ(engine_->oldest_queued("nope").status().code(), Status::Code::kNotFound);
 }
 
+TEST(Transport, OnlyStatusesFrom200To299AreSuccesses) {
+  for (int status : {0, 199, 300, 301, 404, 503}) EXPECT_FALSE(is_2xx(status)) << status;
+  for (int status : {200, 202, 204, 299}) EXPECT_TRUE(is_2xx(status)) << status;
+}
+
 }  // namespace
 }  // namespace hooksim

@@ -1,5 +1,5 @@
 // The receiver fault matrix of issue 7: misbehaving receivers on loopback, each driven through the real
-// delivery path (`hooksim run`'s: sim::run_simulation on the accelerated clock, the engine, RocksDB,
+// delivery path (`hooksim run`'s wiring, cli::run_scenario: the accelerated clock, the engine, the store,
 // CurlTransport on Asio), each a classified failure in the attempt log; and in every case a healthy
 // subscription of the same engine, whose events are published interleaved with the faulty one's, delivers
 // all of them in order while the faulty one is stuck (head-of-line blocking is per subscription only).
@@ -44,8 +44,9 @@
 #include <thread>
 #include <vector>
 
+#include "cli/scenario_run.h"
+#include "net/curl_transport.h"
 #include "receiver/server.h"
-#include "sim/runner.h"
 #include "sim/scenario.h"
 
 namespace hooksim {
@@ -283,10 +284,8 @@ MatrixRun run_matrix(const std::string& faulty_url, const std::string& healthy_u
   LogSink sink(gate);
   std::ostream log(&sink);
   sim::RunOptions options;
-  options.clock = sim::RunOptions::Clock::kAccelerated;
-  options.curl = std::move(curl);
   options.log = &log;
-  auto summary = sim::run_simulation(*scenario, options);
+  auto summary = cli::run_scenario(*scenario, options, "", 1.0, curl);
   gate.open();  // never leave a server waiting
   if (!summary.ok()) {
     out.error = summary.status().message();

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/scenario_run.h"
 #include "engine/subscription.h"
-#include "sim/runner.h"
 #include "sim/scenario.h"
 
 namespace hooksim::sim {
@@ -271,7 +271,7 @@ TEST(FleetGenerator, RunnerDeliversTheFilteredStreams) {
   std::ostringstream log1, log2;
   RunOptions o;
   o.log = &log1;
-  auto summary = run_simulation(*sc, o);
+  auto summary = cli::simulate_scenario(*sc, o);
   ASSERT_TRUE(summary.ok()) << summary.status().message();
   EXPECT_EQ(summary->events_published, total);
   for (const auto& s : summary->subscriptions) {
@@ -283,7 +283,7 @@ TEST(FleetGenerator, RunnerDeliversTheFilteredStreams) {
   EXPECT_GT(want["acct2"], 0u);
   EXPECT_LT(want["acct2"], total / 2);  // account-2 has vehicles 2 and 4 of 5
   o.log = &log2;
-  ASSERT_TRUE(run_simulation(*sc, o).ok());
+  ASSERT_TRUE(cli::simulate_scenario(*sc, o).ok());
   EXPECT_EQ(log1.str(), log2.str());
 }
 

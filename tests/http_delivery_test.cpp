@@ -11,10 +11,10 @@
 #include <set>
 #include <sstream>
 
+#include "cli/scenario_run.h"
 #include "net/asio_scheduler.h"
 #include "net/curl_transport.h"
 #include "receiver/server.h"
-#include "sim/runner.h"
 #include "sim/scenario.h"
 #include "tests/serve_harness.h"
 
@@ -256,9 +256,8 @@ TEST(RunCommand, AThreeDayOutageOfARealReceiverReplaysTheDocumentedScheduleInSec
   ASSERT_TRUE(scenario.ok()) << scenario.status().message();
   std::ostringstream log;
   sim::RunOptions options;
-  options.clock = sim::RunOptions::Clock::kAccelerated;
   options.log = &log;
-  auto summary = sim::run_simulation(*scenario, options);
+  auto summary = cli::run_scenario(*scenario, options, "", 1.0, net::CurlOptions{});
   ASSERT_TRUE(summary.ok()) << summary.status().message();
 
   auto attempts = parse_log(log.str());
@@ -306,10 +305,9 @@ TEST(RunCommand, TimeoutsAndRefusedConnectionsAreFailuresInTheLog) {
   ASSERT_TRUE(scenario.ok()) << scenario.status().message();
   std::ostringstream log;
   sim::RunOptions options;
-  options.clock = sim::RunOptions::Clock::kAccelerated;
-  options.speed = 10;  // the 2s timeout takes 200ms of real time
   options.log = &log;
-  auto summary = sim::run_simulation(*scenario, options);
+  auto summary = cli::run_scenario(*scenario, options, "", /*speed=*/10,
+                                   net::CurlOptions{});  // the 2s timeout takes 200ms of real time
   ASSERT_TRUE(summary.ok()) << summary.status().message();
   std::vector<std::string> slow, gone;
   std::istringstream in(log.str());
@@ -331,7 +329,7 @@ TEST(RunCommand, SimulateRefusesScenariosWithRealUrls) {
              {"subscriptions", {{{"id", "x"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}}}}};
   auto scenario = sim::parse_scenario(sc);
   ASSERT_TRUE(scenario.ok());
-  auto summary = sim::run_simulation(*scenario, {});
+  auto summary = cli::simulate_scenario(*scenario, {});
   ASSERT_FALSE(summary.ok());
   EXPECT_EQ(summary.status().code(), Status::Code::kInvalidArgument);
   EXPECT_EQ(summary.status().message().rfind("subscriptions[0].url: ", 0), 0u) << summary.status().message();

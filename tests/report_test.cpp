@@ -1,7 +1,5 @@
 // hooksim report: reading logs back, the aggregation (backlog, outcomes, lag percentiles, lifecycle), the
 // HTML and text output, rendering in headless Chromium, and the command line.
-#include "sim/report.h"
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -12,6 +10,7 @@
 
 #include "cli_test_util.h"
 #include "sim/log_reader.h"
+#include "sim/report_render.h"
 
 namespace hooksim::sim {
 namespace {

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/scenario_run.h"
 #include "sim/expect.h"
-#include "sim/runner.h"
 #include "sim/scenario.h"
 
 namespace hooksim::sim {
@@ -48,7 +48,7 @@ TEST_P(LibraryScenario, RunsAndMeetsTheExpectationsWrittenInIt) {
   EXPECT_FALSE(sc->description.empty()) << "every library scenario says what it shows";
   ASSERT_TRUE(sc->expect) << "every library scenario states its expectations";
   EXPECT_FALSE(sc->expect->counts.empty() && sc->expect->subscriptions.empty());
-  auto summary = run_simulation(*sc, RunOptions{});
+  auto summary = cli::simulate_scenario(*sc, RunOptions{});
   ASSERT_TRUE(summary.ok()) << summary.status().message();
   for (const std::string& miss : check_expectations(*sc->expect, *summary)) ADD_FAILURE() << miss;
   EXPECT_EQ(summary->order_violations, 0u);

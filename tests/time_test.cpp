@@ -60,5 +60,30 @@ TEST(UtcTime, FormatsEveryFieldWithLeadingZerosAndRoundTrips) {
   }
 }
 
+TEST(UtcTime, AppendingWritesWhatFormatUtcReturnsWhateverDayWasWrittenLast) {
+  std::string out = "x";
+  std::string want = "x";
+  // Forward within a day, across midnight, back to an earlier day, before the epoch and past year 9999.
+  for (int64_t ms : {1'767'225'600'000LL, 1'767'225'600'001LL, 1'767'311'999'999LL, 1'767'312'000'000LL,
+                     1'767'225'600'500LL, -1LL, 0LL, 253'402'300'800'000LL, 1'767'225'600'000LL}) {
+    append_utc(out, TimePoint(Duration(ms)));
+    want += format_utc(TimePoint(Duration(ms)));
+  }
+  EXPECT_EQ(out, want);
+  EXPECT_EQ(want.substr(1, 48), "2026-01-01T00:00:00.000Z2026-01-01T00:00:00.001Z");
+  EXPECT_NE(want.find("2026-01-01T23:59:59.999Z2026-01-02T00:00:00.000Z2026-01-01T00:00:00.500Z"
+                      "1969-12-31T23:59:59.999Z1970-01-01T00:00:00.000Z10000-01-01T00:00:00.000Z"),
+            std::string::npos);
+}
+
+TEST(ElapsedTime, ShowsDaysThenTheTimeOfDay) {
+  Duration d = 2 * 24h + 3h + 15min + 7s + 250ms;
+  EXPECT_EQ(format_elapsed(d), "2d 03:15:07.250");
+  EXPECT_EQ(format_elapsed_minutes(d), "2d 03:15");
+  EXPECT_EQ(format_elapsed(0ms), "0d 00:00:00.000");
+  EXPECT_EQ(format_elapsed_minutes(59s), "0d 00:00");
+  EXPECT_EQ(format_elapsed(Duration(12 * 86'400'000LL - 1)), "11d 23:59:59.999");
+}
+
 }  // namespace
 }  // namespace hooksim

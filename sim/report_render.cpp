@@ -1,235 +1,22 @@
-#include "sim/report.h"
+#include "sim/report_render.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <bit>
-#include <cmath>
+#include <array>
 
-#include "net/html.h"
+#include "util/html.h"
 
 namespace hooksim::sim {
-
-// --- LagHistogram ------------------------------------------------------------------------------------------
-
-uint32_t LagHistogram::bucket_of(int64_t ms) {
-  if (ms < 1024) return static_cast<uint32_t>(std::max<int64_t>(ms, 0));
-  int k = std::bit_width(static_cast<uint64_t>(ms)) - 1;  // 2^k <= ms < 2^(k+1), k >= 10
-  uint64_t sub = (static_cast<uint64_t>(ms) >> (k - 9)) & 511;
-  return static_cast<uint32_t>(1024 + (k - 10) * 512 + sub);
-}
-
-int64_t LagHistogram::lower_bound(uint32_t bucket) {
-  if (bucket < 1024) return bucket;
-  uint32_t k = 10 + (bucket - 1024) / 512;
-  uint64_t sub = (bucket - 1024) % 512;
-  return static_cast<int64_t>((512 + sub) << (k - 9));
-}
-
-void LagHistogram::add(int64_t ms) {
-  ms = std::max<int64_t>(ms, 0);
-  ++buckets_[bucket_of(ms)];
-  ++count_;
-  max_ = std::max(max_, ms);
-}
-
-int64_t LagHistogram::percentile(double q) const {
-  if (count_ == 0) return 0;
-  auto rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_)));
-  rank = std::clamp<uint64_t>(rank, 1, count_);
-  uint64_t seen = 0;
-  for (const auto& [bucket, n] : buckets_) {
-    seen += n;
-    if (seen >= rank) return std::min(lower_bound(bucket), max_);
-  }
-  return max_;
-}
-
-// --- names -------------------------------------------------------------------------------------------------
-
-const char* outcome_name(size_t outcome) {
-  return outcome == 0 ? "delivered" : to_string(static_cast<ErrorClass>(outcome));
-}
-
-const char* to_string(ReportMarker::Kind k) {
-  switch (k) {
-    case ReportMarker::Kind::kDeactivated:
-      return "deactivated";
-    case ReportMarker::Kind::kReactivated:
-      return "reactivated";
-    case ReportMarker::Kind::kRestart:
-      return "restart";
-  }
-  return "?";
-}
-
-// --- ReportBuilder -----------------------------------------------------------------------------------------
-
-ReportBuilder::ReportBuilder(size_t buckets) : bucket_count_(std::max<size_t>(buckets, 2)) {
-  report_.bucket_ms = 1000;
-}
-
-SubscriptionReport& ReportBuilder::sub(const std::string& id) {
-  auto it = index_.find(id);
-  if (it != index_.end()) return report_.subscriptions[it->second];
-  index_.emplace(id, report_.subscriptions.size());
-  SubscriptionReport& s = report_.subscriptions.emplace_back();
-  s.id = id;
-  s.buckets.resize(bucket_count_);
-  pending_.emplace_back();
-  return s;
-}
-
-void ReportBuilder::grow_until(int64_t t_ms) {
-  while (t_ms >= static_cast<int64_t>(bucket_count_) * report_.bucket_ms) {
-    for (SubscriptionReport& s : report_.subscriptions) {
-      std::vector<ReportBucket> merged(bucket_count_);
-      for (size_t i = 0; 2 * i < bucket_count_; ++i) {
-        ReportBucket out = s.buckets[2 * i];
-        if (2 * i + 1 < bucket_count_) {
-          const ReportBucket& b = s.buckets[2 * i + 1];
-          if (b.touched) {
-            out.max_backlog = out.touched ? std::max(out.max_backlog, b.max_backlog) : b.max_backlog;
-            out.last_backlog = b.last_backlog;
-            out.touched = true;
-          }
-          for (size_t o = 0; o < kOutcomeCount; ++o) out.attempts[o] += b.attempts[o];
-        }
-        merged[i] = out;
-      }
-      s.buckets = std::move(merged);
-    }
-    report_.bucket_ms *= 2;
-  }
-}
-
-ReportBucket& ReportBuilder::bucket(SubscriptionReport& s, int64_t t_ms) {
-  t_ms = std::max<int64_t>(t_ms, 0);
-  grow_until(t_ms);
-  return s.buckets[static_cast<size_t>(t_ms / report_.bucket_ms)];
-}
-
-void ReportBuilder::set_backlog(SubscriptionReport& s, int64_t t_ms, int64_t value) {
-  ReportBucket& b = bucket(s, t_ms);
-  b.max_backlog = b.touched ? std::max(b.max_backlog, value) : std::max(s.backlog, value);
-  b.last_backlog = value;
-  b.touched = true;
-  s.backlog = value;
-  s.max_backlog = std::max(s.max_backlog, value);
-}
-
-void ReportBuilder::add(const LogRecord& r) {
-  ++report_.records;
-  if (r.kind != LogRecord::Kind::kRun) latest_ms_ = std::max(latest_ms_, r.t_ms);
-  switch (r.kind) {
-    case LogRecord::Kind::kRun: {
-      report_.run = r.run;
-      if (r.run.duration.count() > 0 && report_.events_published == 0 && report_.subscriptions.empty()) {
-        int64_t d = r.run.duration.count();
-        // The smallest round width that fits the whole run (t = duration included) into the buckets.
-        static constexpr int64_t kWidths[] = {
-            1,         2,         5,          10,         20,         50,        100,
-            200,       500,       1'000,      2'000,      5'000,      10'000,    15'000,
-            30'000,    60'000,    120'000,    300'000,    600'000,    900'000,   1'800'000,
-            3'600'000, 7'200'000, 10'800'000, 21'600'000, 43'200'000, 86'400'000};
-        int64_t need = d / static_cast<int64_t>(bucket_count_) + 1;
-        report_.bucket_ms = need;
-        for (int64_t w : kWidths) {
-          if (w >= need) {
-            report_.bucket_ms = w;
-            break;
-          }
-        }
-      }
-      for (const std::string& id : r.run.subscriptions) sub(id);
-      break;
-    }
-    case LogRecord::Kind::kPublish: {
-      report_.has_publish_records = true;
-      ++report_.events_published;
-      for (const auto& [id, seq] : r.subs) {
-        SubscriptionReport& s = sub(id);
-        ++s.published;
-        pending_[index_[id]][seq] = r.t_ms;
-        set_backlog(s, r.t_ms, s.backlog + 1);
-      }
-      break;
-    }
-    case LogRecord::Kind::kAttempt: {
-      SubscriptionReport& s = sub(r.sub);
-      size_t outcome = static_cast<size_t>(r.error);
-      if (outcome >= kOutcomeCount) outcome = static_cast<size_t>(ErrorClass::kOther);
-      ++s.attempts;
-      ++s.outcomes[outcome];
-      ++bucket(s, r.t_ms).attempts[outcome];
-      if (!r.delivered()) {
-        ++s.failed_attempts;
-        break;
-      }
-      ++s.delivered;
-      int64_t end = r.t_ms + r.latency_ms;
-      latest_ms_ = std::max(latest_ms_, end);
-      auto& pending = pending_[index_[r.sub]];
-      if (auto it = pending.find(r.seq); it != pending.end()) {
-        s.lag.add(end - it->second);
-        pending.erase(it);
-        set_backlog(s, end, s.backlog - 1);
-      }
-      break;
-    }
-    case LogRecord::Kind::kDeactivated: {
-      SubscriptionReport& s = sub(r.sub);
-      ++s.deactivations;
-      s.discarded += r.discarded;
-      pending_[index_[r.sub]].clear();
-      set_backlog(s, r.t_ms, 0);
-      report_.markers.push_back({ReportMarker::Kind::kDeactivated, r.t_ms, r.sub, r.discarded});
-      break;
-    }
-    case LogRecord::Kind::kReactivated: {
-      ++sub(r.sub).reactivations;
-      report_.markers.push_back({ReportMarker::Kind::kReactivated, r.t_ms, r.sub, 0});
-      break;
-    }
-    case LogRecord::Kind::kRestart:
-      report_.markers.push_back({ReportMarker::Kind::kRestart, r.t_ms, "", 0});
-      break;
-  }
-}
-
-Report ReportBuilder::finish() && {
-  report_.end_ms = latest_ms_;
-  if (report_.run && report_.run->duration.count() > 0)
-    report_.end_ms = std::max(report_.end_ms, report_.run->duration.count());
-  report_.end_ms = std::max<int64_t>(report_.end_ms, 1);
-  return std::move(report_);
-}
-
-Result<Report> build_report(const std::string& log_path, size_t buckets) {
-  auto reader = LogReader::open(log_path);
-  if (!reader.ok()) return reader.status();
-  ReportBuilder builder(buckets);
-  LogRecord r;
-  for (;;) {
-    auto more = reader->next(r);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    builder.add(r);
-  }
-  return std::move(builder).finish();
-}
-
-// --- rendering ---------------------------------------------------------------------------------------------
 
 namespace {
 
 // "2d 03:15" (axis), "2d 03:15:00.000" (exact)
 std::string when_short(int64_t ms) {
-  return fmt::format("{}d {:02}:{:02}", ms / 86'400'000, ms / 3'600'000 % 24, ms / 60'000 % 60);
+  return format_elapsed_minutes(Duration(ms));
 }
 std::string when(int64_t ms) {
-  return fmt::format("{}d {:02}:{:02}:{:02}.{:03}", ms / 86'400'000, ms / 3'600'000 % 24, ms / 60'000 % 60,
-                     ms / 1000 % 60, ms % 1000);
+  return format_elapsed(Duration(ms));
 }
 
 // A lag in the duration syntax; from a minute on, whole seconds (percentiles there are within 0.2 % anyway).
@@ -293,7 +80,7 @@ std::string marker_lines(const Report& r, const Plot& p, double y_top, double y_
                                               : "");
     out += fmt::format(
         R"(<line class="marker {}" data-sub="{}" data-t-ms="{}" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"><title>{}</title></line>)",
-        to_string(m.kind), net::escape_html(m.sub), m.t_ms, x, y_top, x, y_bottom, net::escape_html(label));
+        to_string(m.kind), util::escape_html(m.sub), m.t_ms, x, y_top, x, y_bottom, util::escape_html(label));
   }
   return out;
 }
@@ -344,7 +131,7 @@ std::string backlog_chart(const Report& r) {
       d += fmt::format("H{:.1f}", p.x(r.end_ms));
       out += fmt::format(
           R"(<path class="backlog" data-sub="{}" data-max="{}" d="{}" fill="none" stroke="{}" stroke-width="1.5"><title>{}: backlog, max {}</title></path>)",
-          net::escape_html(s.id), s.max_backlog, d, sub_color(i), net::escape_html(s.id), s.max_backlog);
+          util::escape_html(s.id), s.max_backlog, d, sub_color(i), util::escape_html(s.id), s.max_backlog);
     }
   } else {
     out += fmt::format(
@@ -370,10 +157,10 @@ std::string attempts_chart(const Report& r) {
   for (size_t i = 0; i < r.subscriptions.size(); ++i) {
     const SubscriptionReport& s = r.subscriptions[i];
     double y0 = p.top + lane * static_cast<double>(i);
-    out += fmt::format(R"(<g class="lane" data-sub="{}">)", net::escape_html(s.id));
+    out += fmt::format(R"(<g class="lane" data-sub="{}">)", util::escape_html(s.id));
     out +=
         fmt::format(R"(<text class="lane-label" x="{:.1f}" y="{:.1f}" text-anchor="end" fill="{}">{}</text>)",
-                    p.left - 8, y0 + 17, sub_color(i), net::escape_html(s.id));
+                    p.left - 8, y0 + 17, sub_color(i), util::escape_html(s.id));
     out += fmt::format(R"(<line class="lane-rule" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", p.left,
                        y0 + lane, p.width - p.right, y0 + lane);
     for (size_t o = 0; o < kOutcomeCount; ++o) {
@@ -392,7 +179,7 @@ std::string attempts_chart(const Report& r) {
         double x0 = p.x(from), x1 = std::max(p.x(to), x0 + 1.5);
         out += fmt::format(
             R"(<rect class="mark o-{}" data-n="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.0f}" fill="{}"><title>{}: {} {} attempt{} from {} to {}</title></rect>)",
-            outcome_name(o), n, x0, row_y, x1 - x0, row_h, kOutcomeColors[o], net::escape_html(s.id), n,
+            outcome_name(o), n, x0, row_y, x1 - x0, row_h, kOutcomeColors[o], util::escape_html(s.id), n,
             outcome_name(o), n == 1 ? "" : "s", when(from), when(std::min(to, r.end_ms)));
         b = e;
       }
@@ -402,7 +189,7 @@ std::string attempts_chart(const Report& r) {
       double x = p.x(m.t_ms);
       out += fmt::format(
           R"(<path class="lane-marker {}" data-t-ms="{}" d="M{:.1f},{:.1f}l-5,-6h10z"><title>{} {} at {}</title></path>)",
-          to_string(m.kind), m.t_ms, x, y0 + lane - 1, net::escape_html(s.id), to_string(m.kind),
+          to_string(m.kind), m.t_ms, x, y0 + lane - 1, util::escape_html(s.id), to_string(m.kind),
           when(m.t_ms));
     }
     out += "</g>";
@@ -437,12 +224,13 @@ th:first-child,td:first-child{text-align:left}
 
 std::string render_html(const Report& r, const std::string& title) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
-  out += fmt::format("<title>{}</title><style>{}</style></head><body>\n", net::escape_html(title), kStyle);
-  out += fmt::format("<h1>{}</h1>\n", net::escape_html(title));
+  out += fmt::format("<title>{}</title><style>{}</style></head><body>\n", util::escape_html(title), kStyle);
+  out += fmt::format("<h1>{}</h1>\n", util::escape_html(title));
   std::string meta;
   if (r.run) {
-    meta = fmt::format("{} {} &middot; seed {} &middot; start {} &middot; ", net::escape_html(r.run->command),
-                       net::escape_html(r.run->scenario), r.run->seed, format_utc(r.run->start));
+    meta =
+        fmt::format("{} {} &middot; seed {} &middot; start {} &middot; ", util::escape_html(r.run->command),
+                    util::escape_html(r.run->scenario), r.run->seed, format_utc(r.run->start));
   }
   uint64_t attempts = 0, failed = 0, delivered = 0;
   for (const auto& s : r.subscriptions) {
@@ -460,7 +248,7 @@ std::string render_html(const Report& r, const std::string& title) {
   out += "<h2>Backlog per subscription</h2>\n<p class=\"legend\">";
   for (size_t i = 0; i < r.subscriptions.size(); ++i)
     out += fmt::format(R"(<span><i style="background:{}"></i>{}</span>)", sub_color(i),
-                       net::escape_html(r.subscriptions[i].id));
+                       util::escape_html(r.subscriptions[i].id));
   out +=
       "<span>dashed: <b style=\"color:#d62728\">deactivated</b>, <b style=\"color:#2e9d4f\">reactivated</b>, "
       "<b style=\"color:#555\">restart</b></span></p>\n";
@@ -484,7 +272,7 @@ std::string render_html(const Report& r, const std::string& title) {
         "data-sub=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
         "td><td>{}</td>"
         "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-        net::escape_html(s.id), net::escape_html(s.id), s.published, s.delivered, s.attempts,
+        util::escape_html(s.id), util::escape_html(s.id), s.published, s.delivered, s.attempts,
         s.failed_attempts, s.discarded, r.has_publish_records ? std::to_string(s.max_backlog) : "-",
         lag_text(s.lag, 0.5), lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0),
         s.deactivations, s.reactivations);
@@ -502,7 +290,7 @@ std::string render_html(const Report& r, const std::string& title) {
     for (size_t i = 0; i < r.markers.size() && i < kMaxRows; ++i) {
       const ReportMarker& m = r.markers[i];
       out += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                         to_string(m.kind), when(m.t_ms), to_string(m.kind), net::escape_html(m.sub),
+                         to_string(m.kind), when(m.t_ms), to_string(m.kind), util::escape_html(m.sub),
                          m.kind == ReportMarker::Kind::kDeactivated ? std::to_string(m.discarded) : "");
     }
     out += "</table>\n";

@@ -1,6 +1,7 @@
-// `hooksim report`: what happened in a run, from its attempt log. The log is streamed once; everything
-// kept is bounded by the number of subscriptions, the chart resolution and the backlog (never by the
-// number of records), so memory follows the subscriptions and the undelivered events, not the log's length.
+// `hooksim report`, first half: the series (backlog, attempts by outcome, lag, lifecycle) of a run, built
+// from its attempt log. The log is streamed once; everything kept is bounded by the number of subscriptions,
+// the chart resolution and the backlog (never by the number of records), so memory follows the subscriptions
+// and the undelivered events, not the log's length. report_render.h draws the result.
 //
 //   ReportBuilder builder;
 //   for each LogRecord r: builder.add(r);
@@ -117,11 +118,5 @@ class ReportBuilder {
 
 // Streams the log file through a ReportBuilder. InvalidArgument naming the file and line for a bad line.
 Result<Report> build_report(const std::string& log_path, size_t buckets = 500);
-
-// The self-contained HTML page: inline CSS and SVG, no scripts, no external references.
-std::string render_html(const Report& report, const std::string& title);
-
-// The plain-text summary: one line about the run, a table per subscription, the lifecycle changes.
-std::string render_text(const Report& report);
 
 }  // namespace hooksim::sim

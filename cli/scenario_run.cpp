@@ -1,0 +1,105 @@
+#include "cli/scenario_run.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <memory>
+
+#include "engine/clock.h"
+#include "net/address_policy.h"
+#include "net/asio_scheduler.h"
+#include "net/curl_transport.h"
+#include "storage/memory_store.h"
+#include "storage/rocks_store.h"
+
+namespace hooksim::cli {
+namespace {
+
+// The store of one run (sim::RunWiring::open_store). In memory it outlives the engine, as a directory
+// outlives a process; in a directory, a simulated crash is a close and reopen.
+class RunStore {
+ public:
+  explicit RunStore(std::string data_dir) : dir_(std::move(data_dir)) {}
+
+  Result<QueueStore*> open() {
+    if (dir_.empty()) {
+      if (!store_) store_ = std::make_unique<storage::MemoryQueueStore>();
+      return store_.get();
+    }
+    store_.reset();  // closed before it is opened again
+    storage::StoreOptions opts;
+    opts.sync = false;  // a simulated crash is a close and reopen: nothing in the WAL is lost
+    auto store = storage::RocksQueueStore::open(dir_, opts);
+    if (!store.ok()) return store.status();
+    store_ = std::move(*store);
+    return store_.get();
+  }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<QueueStore> store_;
+};
+
+Status check_data_dir(const std::string& dir) {
+  if (!dir.empty() && std::filesystem::exists(dir) && !std::filesystem::is_empty(dir))
+    return Status::InvalidArgument(
+        fmt::format("--data {}: directory is not empty (a scenario starts from an empty store)", dir));
+  return Status::OK();
+}
+
+}  // namespace
+
+Status check_simulate_fits(const sim::Scenario& scenario, const std::string& data_dir) {
+  HOOKSIM_RETURN_IF_ERROR(check_data_dir(data_dir));
+  return sim::check_scenario_fits(scenario, /*real_receivers=*/false);
+}
+
+Status check_run_fits(const sim::Scenario& scenario, const std::string& data_dir,
+                      const net::CurlOptions& curl) {
+  HOOKSIM_RETURN_IF_ERROR(check_data_dir(data_dir));
+  if (!curl.refuse_private_addresses) return Status::OK();
+  for (size_t i = 0; i < scenario.subscriptions.size(); ++i) {
+    const sim::ScenarioSubscription& s = scenario.subscriptions[i];
+    if (!s.real()) continue;
+    if (Status st = net::check_url_host_not_private(s.config.endpoint.url); !st.ok())
+      return Status::InvalidArgument(fmt::format("subscriptions[{}].url: {}", i, st.message()));
+  }
+  return Status::OK();
+}
+
+Result<sim::Summary> simulate_scenario(const sim::Scenario& scenario, const sim::RunOptions& options,
+                                       const std::string& data_dir) {
+  HOOKSIM_RETURN_IF_ERROR(check_simulate_fits(scenario, data_dir));
+  VirtualScheduler scheduler(scenario.start);
+  RunStore store(data_dir);
+  return sim::run_simulation(scenario, options,
+                             {.scheduler = &scheduler,
+                              .run_until = [&](TimePoint end) { scheduler.run_until(end); },
+                              .open_store = [&] { return store.open(); }});
+}
+
+Result<sim::Summary> run_scenario(const sim::Scenario& scenario, const sim::RunOptions& options,
+                                  const std::string& data_dir, double speed, const net::CurlOptions& curl) {
+  HOOKSIM_RETURN_IF_ERROR(check_run_fits(scenario, data_dir, curl));
+  boost::asio::io_context io;
+  net::CurlTransport* http = nullptr;
+  net::AsioSchedulerOptions clock;
+  clock.start = scenario.start;
+  clock.speed = speed;
+  clock.skip_idle = true;
+  clock.busy = [&http] { return http->in_flight() > 0; };
+  net::AsioScheduler scheduler(io, clock);
+  net::CurlOptions curl_options = curl;
+  curl_options.speed = speed;  // timeouts are on the accelerated clock
+  net::CurlTransport transport(io, scheduler, curl_options);
+  http = &transport;
+  RunStore store(data_dir);
+  return sim::run_simulation(scenario, options,
+                             {.scheduler = &scheduler,
+                              .run_until = [&](TimePoint end) { scheduler.run_until(end); },
+                              .open_store = [&] { return store.open(); },
+                              .http = &transport});
+}
+
+}  // namespace hooksim::cli

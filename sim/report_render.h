@@ -1,0 +1,17 @@
+// `hooksim report`, second half: a Report (report_series.h) drawn as a self-contained HTML page or as plain
+// text. Rendering only: everything shown was computed by the ReportBuilder.
+#pragma once
+
+#include <string>
+
+#include "sim/report_series.h"
+
+namespace hooksim::sim {
+
+// The self-contained HTML page: inline CSS and SVG, no scripts, no external references.
+std::string render_html(const Report& report, const std::string& title);
+
+// The plain-text summary: one line about the run, a table per subscription, the lifecycle changes.
+std::string render_text(const Report& report);
+
+}  // namespace hooksim::sim

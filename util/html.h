@@ -1,0 +1,38 @@
+// Escaping text for the HTML pages hooksim writes (the run report, the check report). Pure: no I/O, nothing
+// beyond the standard library, so every layer that renders a page can use it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace hooksim::util {
+
+// `s` with & < > " ' replaced by entities: safe as element text and inside quoted attribute values.
+inline std::string escape_html(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace hooksim::util
