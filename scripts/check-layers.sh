@@ -9,18 +9,20 @@ cd "$(dirname "$0")/.."
 # Which project folders each production folder may include (besides itself). A folder missing from this
 # table is an error: a new folder must be placed in the layering first.
 declare -A may_include=(
+  [util]=""
   [engine]=""
-  [protocol]="engine"
-  [storage]="engine protocol"
-  [net]="engine protocol"
-  [receiver]="engine protocol net"
-  [sim]="engine protocol storage"
-  [check]="engine protocol net"
-  [service]="engine protocol storage net"
-  [cli]="engine protocol storage net receiver sim check service"
+  [protocol]="engine util"
+  [storage]="engine protocol util"
+  [net]="engine protocol util"
+  [receiver]="engine protocol net util"
+  [sim]="engine protocol util"
+  [check]="engine protocol net util"
+  [service]="engine protocol storage net util"
+  [cli]="engine protocol storage net receiver sim check service util"
 )
 # System libraries a folder must not include (a prefix of the <...> path).
 declare -A forbidden_system=(
+  [util]="boost/ curl/ rocksdb/ openssl/ nlohmann/ fmt/"
   [engine]="boost/ curl/ rocksdb/ openssl/ nlohmann/"
   [protocol]="boost/ curl/ rocksdb/"
   [storage]="boost/ curl/"
@@ -96,6 +98,7 @@ link_rule() {  # FILE TARGET FORBIDDEN_LIBRARY
   fi
 }
 link_rule sim/CMakeLists.txt hooksim_sim hooksim_net
+link_rule sim/CMakeLists.txt hooksim_sim hooksim_storage
 link_rule service/CMakeLists.txt hooksim_service hooksim_sim
 link_rule engine/CMakeLists.txt hooksim_engine nlohmann_json
 link_rule engine/CMakeLists.txt hooksim_engine OpenSSL
