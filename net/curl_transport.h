@@ -75,6 +75,7 @@ class CurlTransport final : public Transport {
   static int close_socket(void* self, int fd);
   static size_t on_body(char* data, size_t size, size_t n, void* transfer);
 
+  bool adopt(int fd, int descriptor);
   void watch(const std::shared_ptr<Socket>& socket);
   void socket_action(int fd, int events);
   void check_finished();
