@@ -1,7 +1,6 @@
 #include "net/curl_transport.h"
 
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <unistd.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -31,8 +30,7 @@ struct CurlTransport::Transfer {
   Done done;
   TimePoint started;
   size_t received = 0;
-  bool capped = false;  // the response body passed max_response_body and reading stopped
-  size_t cap = 0;
+  bool capped = false;           // the response body passed max_response_body and reading stopped
   bool refused_address = false;  // open_socket refused a private address (refuse_private_addresses)
   char error[CURL_ERROR_SIZE] = {};
 
@@ -60,11 +58,7 @@ struct CurlTransport::Socket {
 };
 
 CurlTransport::CurlTransport(asio::io_context& io, const Scheduler& clock, CurlOptions options)
-    : io_(io),
-      clock_(clock),
-      options_(std::move(options)),
-      transfer_{options_.connect_timeout, options_.ca_file, options_.insecure},
-      timer_(io) {
+    : io_(io), clock_(clock), options_(std::move(options)), timer_(io) {
   curl_init_once();
   multi_ = curl_multi_init();
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlTransport::on_socket);
@@ -114,7 +108,6 @@ AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
   t->attempt = request.attempt;
   t->virtual_time = request.virtual_time;
   t->timeout = request.timeout;
-  t->cap = options_.max_response_body;
   AttemptHandle handle = t->handle;
   Transfer* raw = t.get();
   transfers_.emplace(handle, std::move(t));
@@ -170,7 +163,7 @@ void CurlTransport::dispatch(Transfer* t) {
   // Real-time limits: the attempt timeout is on the engine's clock, which may run `speed` times faster.
   Duration timeout(static_cast<int64_t>(static_cast<double>(t->timeout.count()) / options_.speed));
   CURL* e = t->easy = curl_easy_init();
-  set_transfer_options(e, t->url, timeout, transfer_, t->error);
+  set_transfer_options(e, t->url, timeout, options_, t->error);
   curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
@@ -223,7 +216,7 @@ void CurlTransport::cancel(AttemptHandle handle) {
 size_t CurlTransport::on_body(char*, size_t size, size_t n, void* transfer) {
   auto* t = static_cast<Transfer*>(transfer);
   t->received += size * n;
-  if (t->received > t->cap) {
+  if (t->received > t->owner->options_.max_response_body) {
     t->capped = true;
     return 0;  // stop reading: curl ends the transfer with CURLE_WRITE_ERROR
   }

@@ -191,26 +191,23 @@ class Session final : public net::HttpSession {
   RequestRecord record_;  // the current request's record while its outcome is pending
 };
 
-net::HttpServerOptions server_options(const ReceiverOptions& o) {
-  net::HttpServerOptions s;
-  s.body_limit = o.body_limit;
-  s.stop_abandons = true;  // a request waiting for its answer is recorded as a timeout
-  s.tls_cert_path = o.tls_cert_path;
-  s.tls_key_path = o.tls_key_path;
-  return s;
-}
-
 }  // namespace
 
 MockReceiver::MockReceiver(asio::io_context& ioc, ReceiverOptions options)
     : state_(std::make_shared<ReceiverState>(ioc, std::move(options))),
-      server_(std::make_unique<net::HttpServer>(ioc, server_options(state_->opts), [state = state_] {
-        {
-          std::lock_guard lock(state->mu);
-          ++state->stats.connections;
-        }
-        return std::make_unique<Session>(state);
-      })) {}
+      server_(std::make_unique<net::HttpServer>(
+          ioc,
+          net::HttpServerOptions{.body_limit = state_->opts.body_limit,
+                                 .stop_abandons = true,  // a request waiting for its answer is a timeout
+                                 .tls_cert_path = state_->opts.tls_cert_path,
+                                 .tls_key_path = state_->opts.tls_key_path},
+          [state = state_] {
+            {
+              std::lock_guard lock(state->mu);
+              ++state->stats.connections;
+            }
+            return std::make_unique<Session>(state);
+          })) {}
 
 MockReceiver::~MockReceiver() {
   stop();
