@@ -1,10 +1,8 @@
 #include "net/curl_transport.h"
 
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <unistd.h>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
@@ -15,7 +13,6 @@
 namespace hooksim::net {
 
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 
 // One attempt: waiting for a connection slot of its host, or in curl (`easy` set).
 struct CurlTransport::Transfer {
@@ -33,8 +30,7 @@ struct CurlTransport::Transfer {
   Done done;
   TimePoint started;
   size_t received = 0;
-  bool capped = false;  // the response body passed max_response_body and reading stopped
-  size_t cap = 0;
+  bool capped = false;           // the response body passed max_response_body and reading stopped
   bool refused_address = false;  // open_socket refused a private address (refuse_private_addresses)
   char error[CURL_ERROR_SIZE] = {};
 
@@ -44,45 +40,25 @@ struct CurlTransport::Transfer {
   }
 };
 
-// A socket curl asked us to open, and what curl wants to wait for on it; or (`foreign`) a descriptor curl
-// opened itself, e.g. the threaded resolver's socket pair, watched through a duplicate we own.
+// A socket curl asked us to open, or (`foreign`) a duplicate we own of a descriptor curl opened itself, e.g.
+// the threaded resolver's socket pair; and what curl wants to wait for on it.
 struct CurlTransport::Socket {
-  explicit Socket(asio::io_context& io) : socket(io), foreign(io) {}
-  tcp::socket socket;
-  asio::posix::stream_descriptor foreign;
-  bool is_foreign = false;
+  explicit Socket(asio::io_context& io) : descriptor(io) {}
+  void close() {
+    boost::system::error_code ignored;
+    descriptor.close(ignored);  // pending waits complete with operation_aborted
+  }
+
+  asio::posix::stream_descriptor descriptor;
+  bool foreign = false;
   int fd = -1;     // curl's descriptor (for a foreign one, not our duplicate)
   int wanted = 0;  // CURL_POLL_IN / OUT / INOUT, or 0
   bool reading = false;
   bool writing = false;
-
-  template <typename Handler>
-  void async_wait(bool read, Handler&& h) {
-    if (is_foreign) {
-      foreign.async_wait(
-          read ? asio::posix::stream_descriptor::wait_read : asio::posix::stream_descriptor::wait_write,
-          std::forward<Handler>(h));
-    } else {
-      socket.async_wait(read ? tcp::socket::wait_read : tcp::socket::wait_write, std::forward<Handler>(h));
-    }
-  }
-  bool is_open() const { return is_foreign ? foreign.is_open() : socket.is_open(); }
-  void close() {
-    boost::system::error_code ec;
-    if (is_foreign) {
-      foreign.close(ec);
-    } else {
-      socket.close(ec);
-    }
-  }
 };
 
 CurlTransport::CurlTransport(asio::io_context& io, const Scheduler& clock, CurlOptions options)
-    : io_(io),
-      clock_(clock),
-      options_(std::move(options)),
-      transfer_{options_.connect_timeout, options_.ca_file, options_.insecure},
-      timer_(io) {
+    : io_(io), clock_(clock), options_(std::move(options)), timer_(io) {
   curl_init_once();
   multi_ = curl_multi_init();
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlTransport::on_socket);
@@ -132,7 +108,6 @@ AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
   t->attempt = request.attempt;
   t->virtual_time = request.virtual_time;
   t->timeout = request.timeout;
-  t->cap = options_.max_response_body;
   AttemptHandle handle = t->handle;
   Transfer* raw = t.get();
   transfers_.emplace(handle, std::move(t));
@@ -188,7 +163,7 @@ void CurlTransport::dispatch(Transfer* t) {
   // Real-time limits: the attempt timeout is on the engine's clock, which may run `speed` times faster.
   Duration timeout(static_cast<int64_t>(static_cast<double>(t->timeout.count()) / options_.speed));
   CURL* e = t->easy = curl_easy_init();
-  set_transfer_options(e, t->url, timeout, transfer_, t->error);
+  set_transfer_options(e, t->url, timeout, options_, t->error);
   curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
@@ -241,7 +216,7 @@ void CurlTransport::cancel(AttemptHandle handle) {
 size_t CurlTransport::on_body(char*, size_t size, size_t n, void* transfer) {
   auto* t = static_cast<Transfer*>(transfer);
   t->received += size * n;
-  if (t->received > t->cap) {
+  if (t->received > t->owner->options_.max_response_body) {
     t->capped = true;
     return 0;  // stop reading: curl ends the transfer with CURLE_WRITE_ERROR
   }
@@ -259,22 +234,32 @@ int CurlTransport::open_socket(void* transfer, int purpose, curl_sockaddr* addre
     t->refused_address = true;
     return CURL_SOCKET_BAD;  // curl tries the next address, if any, or fails with CURLE_COULDNT_CONNECT
   }
-  auto s = std::make_shared<Socket>(self->io_);
-  boost::system::error_code ec;
-  s->socket.open(address->family == AF_INET ? tcp::v4() : tcp::v6(), ec);
-  if (ec) return CURL_SOCKET_BAD;
-  int fd = s->fd = s->socket.native_handle();
-  if (auto old = self->sockets_.find(fd); old != self->sockets_.end())
-    old->second->close();  // a stale foreign fd
-  self->sockets_[fd] = std::move(s);
+  int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd < 0 || !self->adopt(fd, fd)) return CURL_SOCKET_BAD;
   return fd;
+}
+
+// Watches `descriptor` (which the new Socket owns) for curl's `fd`. False, and `descriptor` closed, on error.
+bool CurlTransport::adopt(int fd, int descriptor) {
+  auto s = std::make_shared<Socket>(io_);
+  s->fd = fd;
+  s->foreign = descriptor != fd;
+  boost::system::error_code ec;
+  s->descriptor.assign(descriptor, ec);
+  if (ec) {
+    ::close(descriptor);
+    return false;
+  }
+  if (auto old = sockets_.find(fd); old != sockets_.end()) old->second->close();  // a stale foreign fd
+  sockets_[fd] = std::move(s);
+  return true;
 }
 
 int CurlTransport::close_socket(void* self_ptr, int fd) {
   auto* self = static_cast<CurlTransport*>(self_ptr);
   auto it = self->sockets_.find(fd);
   if (it == self->sockets_.end()) return 0;
-  it->second->close();  // pending waits complete with operation_aborted
+  it->second->close();
   it->second->wanted = 0;
   self->sockets_.erase(it);
   return 0;
@@ -288,20 +273,11 @@ int CurlTransport::on_socket(CURL*, int fd, int what, void* self_ptr, void*) {
     // readable when the resolution is done. Watch a duplicate (curl keeps, and closes, its descriptor).
     if (what == CURL_POLL_REMOVE) return 0;
     int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) return 0;  // curl still polls it on its timer
-    auto s = std::make_shared<Socket>(self->io_);
-    s->is_foreign = true;
-    s->fd = fd;
-    boost::system::error_code ec;
-    s->foreign.assign(dup, ec);
-    if (ec) {
-      ::close(dup);
-      return 0;
-    }
-    it = self->sockets_.emplace(fd, std::move(s)).first;
+    if (dup < 0 || !self->adopt(fd, dup)) return 0;  // curl still polls it on its timer
+    it = self->sockets_.find(fd);
   }
   it->second->wanted = what == CURL_POLL_REMOVE ? 0 : what;
-  if (what == CURL_POLL_REMOVE && it->second->is_foreign) {
+  if (what == CURL_POLL_REMOVE && it->second->foreign) {
     it->second->close();  // our duplicate; curl closes its own
     self->sockets_.erase(it);
     return 0;
@@ -313,28 +289,22 @@ int CurlTransport::on_socket(CURL*, int fd, int what, void* self_ptr, void*) {
 // Makes sure an async_wait is pending for each direction curl wants. Waits are one-shot: each completion
 // re-arms through here after telling curl.
 void CurlTransport::watch(const std::shared_ptr<Socket>& s) {
-  std::weak_ptr<Socket> weak = s;
-  int fd = s->fd;
-  if ((s->wanted & CURL_POLL_IN) && !s->reading) {
-    s->reading = true;
-    s->async_wait(true, [this, weak, fd](const boost::system::error_code& ec) {
+  for (int poll : {CURL_POLL_IN, CURL_POLL_OUT}) {
+    bool& waiting = poll == CURL_POLL_IN ? s->reading : s->writing;
+    if (!(s->wanted & poll) || waiting) continue;
+    waiting = true;
+    auto direction = poll == CURL_POLL_IN ? asio::posix::descriptor_base::wait_read
+                                          : asio::posix::descriptor_base::wait_write;
+    s->descriptor.async_wait(direction, [this, weak = std::weak_ptr<Socket>(s), fd = s->fd,
+                                         poll](const boost::system::error_code& ec) {
       auto s = weak.lock();
       if (!s) return;  // closed meanwhile
-      s->reading = false;
+      bool in = poll == CURL_POLL_IN;
+      (in ? s->reading : s->writing) = false;
       if (ec == asio::error::operation_aborted) return;
-      if (s->wanted & CURL_POLL_IN) socket_action(fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
-      if (auto still = weak.lock(); still && still->is_open()) watch(still);
-    });
-  }
-  if ((s->wanted & CURL_POLL_OUT) && !s->writing) {
-    s->writing = true;
-    s->async_wait(false, [this, weak, fd](const boost::system::error_code& ec) {
-      auto s = weak.lock();
-      if (!s) return;
-      s->writing = false;
-      if (ec == asio::error::operation_aborted) return;
-      if (s->wanted & CURL_POLL_OUT) socket_action(fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
-      if (auto still = weak.lock(); still && still->is_open()) watch(still);
+      if (s->wanted & poll)
+        socket_action(fd, ec ? CURL_CSELECT_ERR : in ? CURL_CSELECT_IN : CURL_CSELECT_OUT);
+      if (s->descriptor.is_open()) watch(s);
     });
   }
 }

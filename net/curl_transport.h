@@ -30,13 +30,11 @@
 
 namespace hooksim::net {
 
-struct CurlOptions {
+// The transfer settings (connect timeout, CA file, insecure) and the sender's own.
+struct CurlOptions : TransferSettings {
   // Requests in progress per host (URL authority); more wait in a FIFO, outside curl, and their timeout
   // starts when they get a connection. Also CURLMOPT_MAX_HOST_CONNECTIONS.
   long max_host_connections = 64;
-  Duration connect_timeout{5000};  // capped by each attempt's timeout
-  std::string ca_file;             // trust these CAs (PEM) instead of the system's
-  bool insecure = false;           // do not verify certificates (testing only)
   size_t max_response_body = 64 * 1024;
   double speed = 1.0;  // the scheduler's clock speed: timeouts are divided by it
   // Refuse to connect to private, loopback and link-local addresses (net/address_policy.h). Checked on the
@@ -75,6 +73,7 @@ class CurlTransport final : public Transport {
   static int close_socket(void* self, int fd);
   static size_t on_body(char* data, size_t size, size_t n, void* transfer);
 
+  bool adopt(int fd, int descriptor);
   void watch(const std::shared_ptr<Socket>& socket);
   void socket_action(int fd, int events);
   void check_finished();
@@ -85,7 +84,6 @@ class CurlTransport final : public Transport {
   boost::asio::io_context& io_;
   const Scheduler& clock_;
   CurlOptions options_;
-  TransferSettings transfer_;  // from options_
   CURLM* multi_ = nullptr;
   // curl's one timer. curl moves it on nearly every socket action; moving the Asio timer each time was a
   // timerfd_settime system call each, on serve's hot path (the end-to-end section of bench/README.md). So

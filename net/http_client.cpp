@@ -75,8 +75,8 @@ CURLcode watch_handshake(CURL*, void* ssl_ctx, void*) {
   return CURLE_OK;
 }
 
-// A handshake only (CONNECT_ONLY) on a connection of its own, verifying or not; fills `facts` when it
-// completes.
+// A connection of its own and, for https, a handshake (verifying or not), then nothing (CONNECT_ONLY);
+// fills `facts` when a handshake completes.
 CURLcode handshake(const std::string& url, const HttpClientOptions& o, bool verify, TlsFacts& facts,
                    char* errbuf) {
   Easy easy;
@@ -155,12 +155,9 @@ HttpAnswer HttpClient::perform(const std::string& url, const std::string_view* b
 }
 
 HttpAnswer HttpClient::reach(const std::string& url) {
-  Easy easy;
+  TlsFacts ignored;
   char errbuf[CURL_ERROR_SIZE] = {};
-  TransferSettings s = settings(options_, /*verify=*/false);
-  set_transfer_options(easy.handle, url, options_.timeout, s, errbuf);
-  curl_easy_setopt(easy.handle, CURLOPT_CONNECT_ONLY, 1L);
-  CURLcode code = curl_easy_perform(easy.handle);
+  CURLcode code = handshake(url, options_, /*verify=*/false, ignored, errbuf);
   HttpAnswer a;
   if (code != CURLE_OK) {
     a.error = classify_curl_error(code, 0, false, errbuf);

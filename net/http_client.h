@@ -16,6 +16,7 @@
 
 #include "engine/subscription.h"
 #include "engine/time.h"
+#include "engine/transport.h"
 
 namespace hooksim::net {
 
@@ -37,7 +38,7 @@ struct HttpAnswer {
   double latency_ms = 0;  // from the start of the request to the complete answer (or the error)
 
   bool answered() const { return error == ErrorClass::kNone && status > 0; }
-  bool is_2xx() const { return answered() && status >= 200 && status < 300; }
+  bool is_2xx() const { return answered() && hooksim::is_2xx(status); }
   bool is_4xx() const { return answered() && status >= 400 && status < 500; }
   // "200", "401", or the error class and libcurl's reason ("timeout: Operation timed out after 200 ms ...").
   std::string describe() const;

@@ -60,20 +60,6 @@ Result<HostPort> parse_host_port(std::string_view text) {
 
 namespace detail {
 
-// A connection as its exchanges and the server see it, whatever its stream (plain or TLS). Every method but
-// stop() runs on the connection's executor.
-class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
- public:
-  virtual ~HttpConnection() = default;
-  virtual HttpMessage& request() = 0;
-  virtual void respond(HttpResponse response) = 0;
-  virtual void drop() = 0;
-  virtual void hang() = 0;
-  virtual void after(Duration delay, std::function<void(const HttpExchange&)> then) = 0;
-  // HttpServer::stop() reached this connection (from any thread).
-  virtual void stop() = 0;
-};
-
 struct HttpServerState : std::enable_shared_from_this<HttpServerState> {
   HttpServerState(asio::io_context& context, HttpServerOptions o, HttpServer::SessionFactory f)
       : io(context),
@@ -94,12 +80,13 @@ struct HttpServerState : std::enable_shared_from_this<HttpServerState> {
   Status load_tls();
   void accept();
   void start_connection(tcp::socket socket);
+  static void stop(HttpExchange& connection) { connection.stop(); }
 
-  void add(HttpConnection* c, std::weak_ptr<HttpConnection> w) {
+  void add(HttpExchange* c, std::weak_ptr<HttpExchange> w) {
     std::lock_guard lock(connections_mu);
     connections.emplace(c, std::move(w));
   }
-  void remove(HttpConnection* c) {
+  void remove(HttpExchange* c) {
     std::lock_guard lock(connections_mu);
     connections.erase(c);
   }
@@ -116,12 +103,11 @@ struct HttpServerState : std::enable_shared_from_this<HttpServerState> {
   std::string url;
 
   std::mutex connections_mu;
-  std::unordered_map<HttpConnection*, std::weak_ptr<HttpConnection>> connections;
+  std::unordered_map<HttpExchange*, std::weak_ptr<HttpExchange>> connections;
 };
 
 }  // namespace detail
 
-using detail::HttpConnection;
 using detail::HttpServerState;
 
 namespace {
@@ -135,7 +121,7 @@ constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
 // on_too_large) -> respond, drop or hang, at once or later -> write -> read the next request, or close
 // gracefully. `outstanding_` says the session owes the current request an answer.
 template <typename Stream>
-class Connection final : public HttpConnection {
+class Connection final : public HttpExchange, public std::enable_shared_from_this<Connection<Stream>> {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
@@ -147,16 +133,19 @@ class Connection final : public HttpConnection {
         stream_(std::forward<StreamArgs>(args)...),
         timer_(stream_.get_executor()) {}
 
+  using std::enable_shared_from_this<Connection>::shared_from_this;
+
   ~Connection() override { server_->remove(this); }
 
   void start() {
-    server_->add(this, weak_from_this());
+    server_->add(this, this->weak_from_this());
     if constexpr (kTls) {
       arm_idle_timeout();
-      stream_.async_handshake(asio::ssl::stream_base::server, [self = self()](beast::error_code ec) {
-        if (ec) return self->close_now();
-        self->read_request();
-      });
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->close_now();
+                                self->read_request();
+                              });
     } else {
       read_request();
     }
@@ -179,7 +168,7 @@ class Connection final : public HttpConnection {
     response_.prepare_payload();
     reading_ = false;
     arm_idle_timeout();
-    http::async_write(stream_, response_, [self = self()](beast::error_code ec, size_t) {
+    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->close_now();
       if (!self->response_.keep_alive()) return self->graceful_close();
       self->read_request();
@@ -197,24 +186,23 @@ class Connection final : public HttpConnection {
     discard_until_close();
   }
 
-  void after(Duration delay, std::function<void(const HttpExchange&)> then) override {
+  void after(Duration delay, std::function<void(HttpExchange&)> then) override {
+    if (delay.count() <= 0) return then(*this);
     if (closed_) return;
     timer_.expires_after(delay);
-    timer_.async_wait([self = self(), then = std::move(then)](beast::error_code ec) {
+    timer_.async_wait([self = shared_from_this(), then = std::move(then)](beast::error_code ec) {
       if (ec || self->closed_) return;
-      then(HttpExchange(self));
+      then(*self);
     });
   }
 
   void stop() override {
-    asio::dispatch(stream_.get_executor(), [self = self()] {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       if (self->reading_ || self->server_->options.stop_abandons) self->close_now();
     });
   }
 
  private:
-  std::shared_ptr<Connection> self() { return std::static_pointer_cast<Connection>(shared_from_this()); }
-
   void arm_idle_timeout() {
     if (server_->options.idle_timeout.count() > 0)
       beast::get_lowest_layer(stream_).expires_after(server_->options.idle_timeout);
@@ -226,17 +214,18 @@ class Connection final : public HttpConnection {
     arm_idle_timeout();  // an idle or trickling client does not hold a socket for ever
     parser_.emplace();
     parser_->body_limit(server_->options.body_limit);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = self()](beast::error_code ec, size_t) { self->on_header(ec); });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
-    if (ec == http::error::body_limit) return too_large();
+    if (ec == http::error::body_limit) return to_session(true);
     if (ec) return close_now();  // the client closed, a reset, a malformed request, a timeout or stop()
-    if (parser_->is_done()) return on_request();
+    if (parser_->is_done()) return to_session(false);
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       asio::async_write(stream_, asio::buffer(k100Continue.data(), k100Continue.size()),
-                        [self = self()](beast::error_code ec2, size_t) {
+                        [self = shared_from_this()](beast::error_code ec2, size_t) {
                           if (ec2) return self->close_now();
                           self->read_body();
                         });
@@ -246,35 +235,30 @@ class Connection final : public HttpConnection {
   }
 
   void read_body() {
-    http::async_read(stream_, buffer_, *parser_, [self = self()](beast::error_code ec, size_t) {
-      if (ec == http::error::body_limit) return self->too_large();
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec == http::error::body_limit) return self->to_session(true);
       if (ec) return self->close_now();
-      self->on_request();
+      self->to_session(false);
     });
   }
 
-  void on_request() {
+  // Hands the request (when `too_large`, its header only) to the session, which now owes it an answer.
+  void to_session(bool too_large) {
     reading_ = false;
     outstanding_ = true;
-    keep_alive_ = parser_->get().keep_alive();
+    keep_alive_ = !too_large && parser_->get().keep_alive();
     version_ = parser_->get().version();
-    session_->on_request(HttpExchange(shared_from_this()));
-  }
-
-  void too_large() {
-    reading_ = false;
-    outstanding_ = true;
-    keep_alive_ = false;
-    version_ = parser_->get().version();
-    session_->on_too_large(HttpExchange(shared_from_this()));
+    if (too_large) return session_->on_too_large(shared_from_this());
+    session_->on_request(shared_from_this());
   }
 
   // Reads and discards whatever the client sends until it closes (or stop() closes the connection).
   void discard_until_close() {
-    stream_.async_read_some(asio::buffer(discard_), [self = self()](beast::error_code ec, size_t) {
-      if (!ec && !self->closed_) return self->discard_until_close();
-      self->close_now();
-    });
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec && !self->closed_) return self->discard_until_close();
+                              self->close_now();
+                            });
   }
 
   // After a response with "connection: close": end our side cleanly, then wait (bounded) for the client's.
@@ -283,7 +267,7 @@ class Connection final : public HttpConnection {
     auto& lowest = beast::get_lowest_layer(stream_);
     lowest.expires_after(server_->options.linger);
     if constexpr (kTls) {
-      stream_.async_shutdown([self = self()](beast::error_code) { self->close_now(); });
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->close_now(); });
     } else {
       beast::error_code ignored;
       lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -328,18 +312,20 @@ class HandlerSession final : public HttpSession {
  public:
   explicit HandlerSession(std::shared_ptr<const HandlerPolicy> policy) : policy_(std::move(policy)) {}
 
-  void on_request(HttpExchange exchange) override {
-    HttpMessage& m = exchange.request();
+  void on_request(std::shared_ptr<HttpExchange> exchange) override {
+    HttpMessage& m = exchange->request();
     HttpRequest request;
     request.method = std::string(m.method_string());
     request.target = std::string(m.target());
     request.authorization = std::string(m[http::field::authorization]);
     request.content_type = std::string(m[http::field::content_type]);
     request.body = std::move(m.body());
-    policy_->handler(std::move(request), [exchange](HttpResponse r) { exchange.respond(std::move(r)); });
+    policy_->handler(std::move(request), [exchange](HttpResponse r) { exchange->respond(std::move(r)); });
   }
 
-  void on_too_large(HttpExchange exchange) override { exchange.respond(policy_->too_large); }
+  void on_too_large(std::shared_ptr<HttpExchange> exchange) override {
+    exchange->respond(policy_->too_large);
+  }
 
  private:
   std::shared_ptr<const HandlerPolicy> policy_;
@@ -352,10 +338,7 @@ Status HttpServerState::load_tls() {
     return Status::InvalidArgument("TLS needs both a certificate and a private key");
   beast::error_code ec;
   tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-  tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
-                   ec);
+  tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::single_dh_use, ec);
   SSL_CTX_set_min_proto_version(tls->native_handle(), TLS1_2_VERSION);
   tls->use_certificate_chain_file(options.tls_cert_path, ec);
   if (ec)
@@ -375,18 +358,11 @@ Status HttpServerState::listen(const std::string& host_port, const std::function
   auto where = parse_host_port(host_port);
   if (!where.ok()) return where.status();
   beast::error_code ec;
-  tcp::endpoint endpoint;
-  asio::ip::address address = asio::ip::make_address(where->host, ec);
-  if (!ec) {
-    endpoint = tcp::endpoint(address, where->port);
-  } else {
-    tcp::resolver resolver(io);
-    auto results = resolver.resolve(where->host, std::to_string(where->port), ec);
-    if (ec || results.empty())
-      return Status::InvalidArgument(fmt::format("listen address '{}': cannot resolve '{}': {}", host_port,
-                                                 where->host, ec ? ec.message() : "no address"));
-    endpoint = results.begin()->endpoint();
-  }
+  auto resolved = tcp::resolver(io).resolve(where->host, std::to_string(where->port), ec);  // or IP as is
+  if (ec || resolved.empty())
+    return Status::InvalidArgument(fmt::format("listen address '{}': cannot resolve '{}': {}", host_port,
+                                               where->host, ec ? ec.message() : "no address"));
+  tcp::endpoint endpoint = resolved.begin()->endpoint();
   if (!options.tls_cert_path.empty() || !options.tls_key_path.empty()) HOOKSIM_RETURN_IF_ERROR(load_tls());
 
   auto fail = [&](const char* what) {
@@ -456,30 +432,6 @@ void HttpServerState::start_connection(tcp::socket socket) {
   }
 }
 
-HttpExchange::HttpExchange(std::shared_ptr<detail::HttpConnection> connection)
-    : connection_(std::move(connection)) {}
-
-HttpMessage& HttpExchange::request() const {
-  return connection_->request();
-}
-
-void HttpExchange::respond(HttpResponse response) const {
-  connection_->respond(std::move(response));
-}
-
-void HttpExchange::drop() const {
-  connection_->drop();
-}
-
-void HttpExchange::hang() const {
-  connection_->hang();
-}
-
-void HttpExchange::after(Duration delay, std::function<void(const HttpExchange&)> then) const {
-  if (delay.count() <= 0) return then(*this);
-  connection_->after(delay, std::move(then));
-}
-
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, SessionFactory factory)
     : state_(std::make_shared<HttpServerState>(io, std::move(options), std::move(factory))) {}
 
@@ -517,13 +469,13 @@ void HttpServer::stop() {
     beast::error_code ec;
     s->acceptor.close(ec);
     s->backoff.cancel();
-    std::vector<std::shared_ptr<HttpConnection>> live;
+    std::vector<std::shared_ptr<HttpExchange>> live;
     {
       std::lock_guard lock(s->connections_mu);
       for (auto& [ptr, weak] : s->connections)
         if (auto c = weak.lock()) live.push_back(std::move(c));
     }
-    for (auto& c : live) c->stop();
+    for (auto& c : live) HttpServerState::stop(*c);
   });
 }
 

@@ -85,37 +85,38 @@ struct HttpServerOptions {
 };
 
 namespace detail {
-class HttpConnection;  // http_server.cpp
-struct HttpServerState;
-}  // namespace detail
+struct HttpServerState;  // http_server.cpp
+}
 
 // One request on a connection and the means to answer it: exactly one of respond(), drop() and hang(), now
-// or later. A cheap handle (it shares the connection); copies refer to the same exchange.
+// or later. Sessions get it as a shared pointer, which keeps the connection alive.
 //
 // REQUIRES for every method: called on the connection's executor — from the HttpSession callback that
 // received the exchange or from an after() callback — or, on a single_thread server, from any handler run by
 // the io_context.
 class HttpExchange {
  public:
-  explicit HttpExchange(std::shared_ptr<detail::HttpConnection> connection);
+  virtual ~HttpExchange() = default;
 
   // The request. In HttpSession::on_too_large() only its header is complete.
-  HttpMessage& request() const;
+  virtual HttpMessage& request() = 0;
   // Sends `response`; then the connection reads the next request, or closes gracefully. Ignored when the
   // connection has already closed.
-  void respond(HttpResponse response) const;
+  virtual void respond(HttpResponse response) = 0;
   // Closes the connection without answering.
-  void drop() const;
+  virtual void drop() = 0;
   // Never answers: the connection stays open, reading and discarding whatever the client sends, until the
   // client closes it or stop() closes it; the exchange is then abandoned (HttpSession::on_abandoned).
-  void hang() const;
+  virtual void hang() = 0;
   // Runs `then` with this exchange on the connection's executor after `delay`, or at once (inline) when
   // `delay` is not positive. Not run when the connection closes first (the exchange is then abandoned).
   // One delay at a time per connection.
-  void after(Duration delay, std::function<void(const HttpExchange&)> then) const;
+  virtual void after(Duration delay, std::function<void(HttpExchange&)> then) = 0;
 
  private:
-  std::shared_ptr<detail::HttpConnection> connection_;
+  friend struct detail::HttpServerState;
+  // HttpServer::stop() reached this connection (from any thread).
+  virtual void stop() = 0;
 };
 
 // The policy of one connection: what to answer. Created by the server's SessionFactory for each accepted
@@ -124,11 +125,11 @@ class HttpSession {
  public:
   virtual ~HttpSession() = default;
   // A complete request. Answer it through `exchange`.
-  virtual void on_request(HttpExchange exchange) = 0;
+  virtual void on_request(std::shared_ptr<HttpExchange> exchange) = 0;
   // A request whose body is over HttpServerOptions::body_limit (declared in Content-Length or found while
-  // reading): `exchange.request()` has its header only. Answer it (typically 413); the connection then closes
-  // gracefully whatever the answer says.
-  virtual void on_too_large(HttpExchange exchange) = 0;
+  // reading): `exchange->request()` has its header only. Answer it (typically 413); the connection then
+  // closes gracefully whatever the answer says.
+  virtual void on_too_large(std::shared_ptr<HttpExchange> exchange) = 0;
   // The connection closed while a request was neither answered nor dropped: the client closed it during
   // hang(), or stop() closed it (HttpServerOptions::stop_abandons). Called at most once per request, before
   // the socket is closed.

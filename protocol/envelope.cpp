@@ -18,32 +18,14 @@ void append_quoted(std::string& out, std::string_view s) {
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
+    static constexpr std::string_view kEscaped = "\"\\\b\f\n\r\t", kLetter = "\"\\bfnrt";
+    if (size_t k = kEscaped.find(static_cast<char>(c)); k != std::string_view::npos) {
+      out += '\\';
+      out += kLetter[k];
+    } else {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
     }
   }
   out.append(s.data() + run, s.size() - run);

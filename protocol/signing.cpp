@@ -4,46 +4,19 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "protocol/standard_webhooks.h"
 
 namespace hooksim::protocol {
 
 const char* to_string(AuthCheck a) {
-  switch (a) {
-    case AuthCheck::kOk:
-      return "ok";
-    case AuthCheck::kBad:
-      return "bad";
-    case AuthCheck::kMissing:
-      return "missing";
-    case AuthCheck::kUnchecked:
-      return "unchecked";
-    case AuthCheck::kStale:
-      return "stale";
-  }
-  return "?";
+  static constexpr const char* kNames[] = {"unchecked", "ok", "stale", "bad", "missing"};
+  return kNames[static_cast<int>(a)];
 }
-
-namespace {
-int rank(AuthCheck a) {
-  switch (a) {
-    case AuthCheck::kUnchecked:
-      return 0;
-    case AuthCheck::kOk:
-      return 1;
-    case AuthCheck::kStale:
-      return 2;
-    case AuthCheck::kBad:
-      return 3;
-    case AuthCheck::kMissing:
-      return 4;
-  }
-  return 0;
-}
-}  // namespace
 
 AuthCheck worse(AuthCheck a, AuthCheck b) {
-  return rank(b) > rank(a) ? b : a;
+  return std::max(a, b);
 }
 
 Result<std::unique_ptr<Signer>> make_signer(std::string_view secret) {

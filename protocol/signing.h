@@ -20,18 +20,18 @@ using HeaderSink = std::function<void(std::string_view name, std::string_view va
 // Looks up one request header by its lower-case name; nullopt when absent.
 using HeaderLookup = std::function<std::optional<std::string_view>(std::string_view name)>;
 
-// What a receiver concluded about a request's authentication.
+// What a receiver concluded about a request's authentication, from the best to the worst.
 enum class AuthCheck {
+  kUnchecked,  // nothing was required
   kOk,         // the signature (or token) matches
+  kStale,      // the signature matches but its timestamp is outside the tolerance
   kBad,        // present but wrong
   kMissing,    // required but absent
-  kUnchecked,  // nothing was required
-  kStale,      // the signature matches but its timestamp is outside the tolerance
 };
-// "ok", "bad", "missing", "unchecked", "stale".
+// "unchecked", "ok", "stale", "bad", "missing".
 const char* to_string(AuthCheck a);
-// The worse of two results, for a request checked twice (signature and token):
-// unchecked < ok < stale < bad < missing.
+// The worse of two results (the later in AuthCheck's order), for a request checked twice (signature and
+// token).
 AuthCheck worse(AuthCheck a, AuthCheck b);
 
 // A signing scheme bound to one secret.

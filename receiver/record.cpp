@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <type_traits>
 
 #include "protocol/delivery.h"
 
@@ -29,19 +30,16 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-void append_optional(std::string& out, const std::optional<std::string>& s) {
-  if (s) {
-    append_json_string(out, *s);
-  } else {
+// Appends `key` (with its punctuation) and `v`, or null.
+template <typename T>
+void append_optional(std::string& out, std::string_view key, const std::optional<T>& v) {
+  out += key;
+  if (!v) {
     out += "null";
-  }
-}
-
-void append_optional(std::string& out, const std::optional<uint64_t>& n) {
-  if (n) {
-    fmt::format_to(std::back_inserter(out), "{}", *n);
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    append_json_string(out, *v);
   } else {
-    out += "null";
+    fmt::format_to(std::back_inserter(out), "{}", *v);
   }
 }
 
@@ -65,14 +63,10 @@ RequestRecord RequestRecord::describe(const protocol::HeaderLookup& headers, std
 void RequestRecord::append_json_line(std::string& out) const {
   fmt::format_to(std::back_inserter(out), "{{\"t_ms\":{},\"sub\":", t_ms);
   append_json_string(out, sub);
-  out += ",\"event\":";
-  append_optional(out, event);
-  out += ",\"seq\":";
-  append_optional(out, seq);
-  out += ",\"attempt\":";
-  append_optional(out, attempt);
-  out += ",\"virtual_time\":";
-  append_optional(out, virtual_time);
+  append_optional(out, ",\"event\":", event);
+  append_optional(out, ",\"seq\":", seq);
+  append_optional(out, ",\"attempt\":", attempt);
+  append_optional(out, ",\"virtual_time\":", virtual_time);
   fmt::format_to(std::back_inserter(out),
                  ",\"action\":\"{}\",\"status\":{},\"signature\":\"{}\",\"order\":\"{}\",\"bytes\":{}",
                  kActionNames[static_cast<int>(action)], status, protocol::to_string(signature),
@@ -104,9 +98,7 @@ void ReceiverStats::count(const RequestRecord& r) {
       ++drops;
       break;
   }
-  if (r.signature == RequestRecord::Signature::kBad || r.signature == RequestRecord::Signature::kMissing ||
-      r.signature == RequestRecord::Signature::kStale)
-    ++bad_signatures;
+  if (r.signature >= RequestRecord::Signature::kStale) ++bad_signatures;  // stale, bad or missing
   if (r.order == RequestRecord::Order::kDuplicate) ++duplicates;
   if (r.order == RequestRecord::Order::kGap || r.order == RequestRecord::Order::kOutOfOrder)
     ++order_violations;

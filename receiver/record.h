@@ -9,14 +9,10 @@
 #include <string_view>
 
 #include "engine/status.h"
+#include "engine/transport.h"
 #include "protocol/signing.h"
 
 namespace hooksim::receiver {
-
-// Whether `status` is a success (200-299).
-inline bool is_2xx(int status) {
-  return status >= 200 && status < 300;
-}
 
 // What happened to one request; one line of the record file.
 struct RequestRecord {

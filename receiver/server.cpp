@@ -125,10 +125,10 @@ class Session final : public net::HttpSession {
  public:
   explicit Session(std::shared_ptr<ReceiverState> state) : state_(std::move(state)) {}
 
-  void on_request(net::HttpExchange x) override {
+  void on_request(std::shared_ptr<net::HttpExchange> x) override {
     using protocol::ReceiverAction;
     const ReceiverOptions& opts = state_->opts;
-    net::HttpMessage& req = x.request();
+    net::HttpMessage& req = x->request();
     protocol::HeaderLookup headers = lookup(req);
     RequestRecord r = RequestRecord::describe(headers, target(req));
     r.bytes = req.body().size();
@@ -137,36 +137,36 @@ class Session final : public net::HttpSession {
     if (req.method() != http::verb::post) {
       r.status = 405;
       state_->record(r);
-      return x.respond({405, "text/plain", "only POST is accepted\n", {{"Allow", "POST"}}});
+      return x->respond({405, "text/plain", "only POST is accepted\n", {{"Allow", "POST"}}});
     }
     r.signature = state_->verifier->authenticate(headers, req.body(), unix_seconds_now());
     protocol::ReceiverDecision d = state_->behaviour.decide(r.virtual_time);
     record_ = std::move(r);
     switch (d.action) {
       case ReceiverAction::kTimeout:
-        return x.hang();
+        return x->hang();
       case ReceiverAction::kDrop:
       case ReceiverAction::kError:  // not in a served behaviour (the parser refuses it); the nearest is a
                                     // drop
-        return x.after(d.latency,
-                       [this](const net::HttpExchange& e) { finish(e, RequestRecord::Action::kDrop, 0); });
+        return x->after(d.latency,
+                        [this](net::HttpExchange& e) { finish(e, RequestRecord::Action::kDrop, 0); });
       case ReceiverAction::kAnswer: {
         int status = state_->answer_status(record_, d.status);
-        return x.after(d.latency, [this, status](const net::HttpExchange& e) {
+        return x->after(d.latency, [this, status](net::HttpExchange& e) {
           finish(e, RequestRecord::Action::kAnswer, status);
         });
       }
     }
   }
 
-  void on_too_large(net::HttpExchange x) override {
-    const net::HttpMessage& h = x.request();
+  void on_too_large(std::shared_ptr<net::HttpExchange> x) override {
+    const net::HttpMessage& h = x->request();
     RequestRecord r = RequestRecord::describe(lookup(h), target(h));
     r.bytes = declared_length(h);
     if (state_->opts.on_request) state_->opts.on_request(r);
     r.status = 413;
     state_->record(r);
-    x.respond({413, "text/plain", "body too large\n", {}});
+    x->respond({413, "text/plain", "body too large\n", {}});
   }
 
   // Never answered: the client gave up during a timeout window, or the receiver stopped first.
@@ -177,7 +177,7 @@ class Session final : public net::HttpSession {
   }
 
  private:
-  void finish(const net::HttpExchange& x, RequestRecord::Action action, int status) {
+  void finish(net::HttpExchange& x, RequestRecord::Action action, int status) {
     record_.action = action;
     record_.status = status;
     state_->record(record_);
@@ -191,26 +191,23 @@ class Session final : public net::HttpSession {
   RequestRecord record_;  // the current request's record while its outcome is pending
 };
 
-net::HttpServerOptions server_options(const ReceiverOptions& o) {
-  net::HttpServerOptions s;
-  s.body_limit = o.body_limit;
-  s.stop_abandons = true;  // a request waiting for its answer is recorded as a timeout
-  s.tls_cert_path = o.tls_cert_path;
-  s.tls_key_path = o.tls_key_path;
-  return s;
-}
-
 }  // namespace
 
 MockReceiver::MockReceiver(asio::io_context& ioc, ReceiverOptions options)
     : state_(std::make_shared<ReceiverState>(ioc, std::move(options))),
-      server_(std::make_unique<net::HttpServer>(ioc, server_options(state_->opts), [state = state_] {
-        {
-          std::lock_guard lock(state->mu);
-          ++state->stats.connections;
-        }
-        return std::make_unique<Session>(state);
-      })) {}
+      server_(std::make_unique<net::HttpServer>(
+          ioc,
+          net::HttpServerOptions{.body_limit = state_->opts.body_limit,
+                                 .stop_abandons = true,  // a request waiting for its answer is a timeout
+                                 .tls_cert_path = state_->opts.tls_cert_path,
+                                 .tls_key_path = state_->opts.tls_key_path},
+          [state = state_] {
+            {
+              std::lock_guard lock(state->mu);
+              ++state->stats.connections;
+            }
+            return std::make_unique<Session>(state);
+          })) {}
 
 MockReceiver::~MockReceiver() {
   stop();

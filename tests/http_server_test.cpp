@@ -220,11 +220,11 @@ TEST(HttpServer, AnExpectedContinueIsGrantedBeforeTheBodyIsRead) {
 class Hanging final : public HttpSession {
  public:
   Hanging(std::promise<void>& read, std::promise<void>& abandoned) : read_(read), abandoned_(abandoned) {}
-  void on_request(HttpExchange x) override {
-    x.hang();
+  void on_request(std::shared_ptr<HttpExchange> x) override {
+    x->hang();
     read_.set_value();
   }
-  void on_too_large(HttpExchange x) override { x.drop(); }
+  void on_too_large(std::shared_ptr<HttpExchange> x) override { x->drop(); }
   void on_abandoned() override { abandoned_.set_value(); }
 
  private:
