@@ -79,13 +79,10 @@ std::string when(const json& t, TimePoint now) {
 // "200", "503" or the failure class ("connect", "timeout", ...), then the time.
 std::string last_attempt(const json& a, TimePoint now) {
   if (!a.is_object()) return "-";
-  std::string outcome;
   const json& error = a.value("error", json(nullptr));
-  if (error.is_string() && error.get<std::string>() != "status") {
-    outcome = error.get<std::string>();
-  } else {
-    outcome = std::to_string(a.value("status", 0));
-  }
+  std::string outcome = error.is_string() && error.get<std::string>() != "status"
+                            ? error.get<std::string>()
+                            : std::to_string(a.value("status", 0));
   return fmt::format("{:<7} {}", outcome, when(a.value("at", json(nullptr)), now));
 }
 
@@ -142,31 +139,23 @@ std::string server_error(const net::HttpAnswer& r) {
 }
 
 int status(StatusArgs a) {
-  const std::string me = "hooksim status: ";
   if (a.admin_token.empty()) {
     if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) a.admin_token = env;
   }
   std::string base = a.server;
   if (base.find("://") == std::string::npos) base = "http://" + base;
-  if (!base.starts_with("http://") && !base.starts_with("https://")) {
-    std::cerr << me << "--server " << a.server << ": must be an http:// or https:// URL\n";
-    return 2;
-  }
+  if (!base.starts_with("http://") && !base.starts_with("https://"))
+    return fail("status", "--server " + a.server + ": must be an http:// or https:// URL");
   while (base.ends_with("/")) base.pop_back();
-  if (base.size() <= std::string_view(base.starts_with("https") ? "https://" : "http://").size()) {
-    std::cerr << me << "--server " << a.server << ": has no host\n";
-    return 2;
-  }
+  if (base.size() <= std::string_view(base.starts_with("https") ? "https://" : "http://").size())
+    return fail("status", "--server " + a.server + ": has no host");
 
   net::HttpAnswer r = http_get(base + "/v1/subscriptions", a.admin_token, a.timeout_s);
-  if (!r.answered()) {
-    std::cerr << me << "cannot reach " << base << ": " << r.error_text << "\n";
-    return 1;
-  }
-  if (r.status < 200 || r.status >= 300) {
-    std::cerr << me << base << " answered " << server_error(r) << "\n";
+  if (!r.answered()) return fail("status", "cannot reach " + base + ": " + r.error_text, 1);
+  if (!r.is_2xx()) {
+    fail("status", base + " answered " + server_error(r));
     if (r.status == 401 && a.admin_token.empty())
-      std::cerr << me << "give the admin token with --admin-token or HOOKSIM_ADMIN_TOKEN\n";
+      fail("status", "give the admin token with --admin-token or HOOKSIM_ADMIN_TOKEN");
     return 1;
   }
   if (a.json) {
@@ -180,8 +169,7 @@ int status(StatusArgs a) {
     list = json::parse(r.body).at("subscriptions");
     if (!list.is_array()) throw std::runtime_error("not an array");
   } catch (const std::exception& e) {
-    std::cerr << me << base << " answered a body without a subscriptions list: " << e.what() << "\n";
-    return 1;
+    return fail("status", base + " answered a body without a subscriptions list: " + e.what(), 1);
   }
   TimePoint now = std::chrono::floor<Duration>(std::chrono::system_clock::now());
   std::vector<std::vector<std::string>> rows = {
