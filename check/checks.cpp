@@ -181,13 +181,18 @@ std::string first_miss(const CheckResult& r) {
   return "";
 }
 
+// Gives `r` its verdict and its figure.
+void judge(CheckResult& r, Verdict verdict, std::string figure) {
+  r.verdict = verdict;
+  r.figure = std::move(figure);
+}
+
 // Judges probes that must all be accepted: PASS when `total` of them answered 2xx, else FAIL. The figure is
 // "<accepted>/<total> <what>", and on a FAIL "; " and the first miss.
 void judge_accepted(CheckResult& r, size_t total, std::string_view what) {
   size_t ok = count_met(r);
   r.measurements["accepted"] = ok;
-  r.verdict = ok == total ? Verdict::kPass : Verdict::kFail;
-  r.figure = fmt::format("{}/{} {}", ok, total, what);
+  judge(r, ok == total ? Verdict::kPass : Verdict::kFail, fmt::format("{}/{} {}", ok, total, what));
   if (r.verdict == Verdict::kFail) r.figure += "; " + first_miss(r);
 }
 
@@ -227,30 +232,18 @@ void latency_headroom(Run& run, CheckResult& r) {
                     {"p99_ms", p99},
                     {"timeout_ms", run.opts().timeout.count()}};
   std::string limit = format_duration(run.opts().timeout);
-  if (timed_out) {
-    r.verdict = Verdict::kFail;
-    r.figure = samples.empty()
-                   ? fmt::format("no answer within the {} timeout", limit)
-                   : fmt::format("a delivery got no answer within the {} timeout (after {} answered, p50 {})",
-                                 limit, samples.size(), human_ms(p50));
-    return;
-  }
-  if (samples.empty()) {
-    r.verdict = Verdict::kFail;
-    r.figure = "no answer: " + first_miss(r);
-    return;
-  }
-  r.figure = fmt::format("p50 {}, p99 {} over {} deliveries (timeout {})", human_ms(p50), human_ms(p99),
-                         samples.size(), limit);
-  if (p99 > timeout_ms) {
-    r.verdict = Verdict::kFail;
-    r.figure += ": p99 above the timeout";
-  } else if (p99 > timeout_ms / 2) {
-    r.verdict = Verdict::kWarn;
-    r.figure += ": p99 above half the timeout";
-  } else {
-    r.verdict = Verdict::kPass;
-  }
+  if (timed_out && samples.empty())
+    return judge(r, Verdict::kFail, fmt::format("no answer within the {} timeout", limit));
+  if (timed_out)
+    return judge(r, Verdict::kFail,
+                 fmt::format("a delivery got no answer within the {} timeout (after {} answered, p50 {})",
+                             limit, samples.size(), human_ms(p50)));
+  if (samples.empty()) return judge(r, Verdict::kFail, "no answer: " + first_miss(r));
+  std::string figure = fmt::format("p50 {}, p99 {} over {} deliveries (timeout {})", human_ms(p50),
+                                   human_ms(p99), samples.size(), limit);
+  if (p99 > timeout_ms) return judge(r, Verdict::kFail, figure + ": p99 above the timeout");
+  if (p99 > timeout_ms / 2) return judge(r, Verdict::kWarn, figure + ": p99 above half the timeout");
+  judge(r, Verdict::kPass, figure);
 }
 
 // Judges probes that must be refused: FAIL if one was accepted (2xx), WARN if one was refused otherwise
@@ -265,26 +258,21 @@ void judge_refusals(CheckResult& r, std::string_view refused_as) {
   }
   size_t met = count_met(r);
   r.measurements = {{"sent", r.probes.size()}, {"rejected_as_expected", met}, {"accepted", accepted}};
-  if (accepted > 0) {
-    r.verdict = Verdict::kFail;
-    r.figure = fmt::format("{}/{} accepted with 2xx ({})", accepted, r.probes.size(), which);
-  } else if (met < r.probes.size()) {
-    r.verdict = Verdict::kWarn;
-    r.figure = fmt::format("{}/{} answered {}; {}", met, r.probes.size(), refused_as, first_miss(r));
-  } else {
-    r.verdict = Verdict::kPass;
-    std::string statuses;
-    for (const auto& p : r.probes) statuses += (statuses.empty() ? "" : ", ") + std::to_string(p.status);
-    r.figure = fmt::format("{}/{} answered {} ({})", met, r.probes.size(), refused_as, statuses);
-  }
+  if (accepted > 0)
+    return judge(r, Verdict::kFail,
+                 fmt::format("{}/{} accepted with 2xx ({})", accepted, r.probes.size(), which));
+  if (met < r.probes.size())
+    return judge(r, Verdict::kWarn,
+                 fmt::format("{}/{} answered {}; {}", met, r.probes.size(), refused_as, first_miss(r)));
+  std::string statuses;
+  for (const auto& p : r.probes) statuses += (statuses.empty() ? "" : ", ") + std::to_string(p.status);
+  judge(r, Verdict::kPass, fmt::format("{}/{} answered {} ({})", met, r.probes.size(), refused_as, statuses));
 }
 
 void rejects_forged(Run& run, CheckResult& r) {
-  if (!run.signing() && !run.token_mode()) {
-    r.verdict = Verdict::kSkip;
-    r.figure = "not tested: give --secret or --token (the credentials the receiver expects)";
-    return;
-  }
+  if (!run.signing() && !run.token_mode())
+    return judge(r, Verdict::kSkip,
+                 "not tested: give --secret or --token (the credentials the receiver expects)");
   std::vector<std::pair<std::string, Auth>> forgeries;
   if (run.signing()) {
     forgeries = {{"wrong signature", Auth::kWrongSignature},
@@ -308,14 +296,12 @@ void rejects_forged(Run& run, CheckResult& r) {
 }
 
 void rejects_stale(Run& run, CheckResult& r) {
-  if (!run.signing()) {
-    r.verdict = Verdict::kSkip;
-    r.figure = run.token_mode()
-                   ? "not tested: with a bearer token the timestamp is not signed, so it cannot protect "
-                     "against replays (use a whsec_ secret)"
-                   : "not tested: give --secret (timestamps are protected by the signature)";
-    return;
-  }
+  if (!run.signing())
+    return judge(r, Verdict::kSkip,
+                 run.token_mode()
+                     ? "not tested: with a bearer token the timestamp is not signed, so it cannot "
+                       "protect against replays (use a whsec_ secret)"
+                     : "not tested: give --secret (timestamps are protected by the signature)");
   auto offset = std::chrono::duration_cast<Duration>(kTimestampOffset);
   uint64_t seq = 1;
   for (auto [when, sign] : {std::pair{"old", -1}, {"ahead", 1}}) {
@@ -433,11 +419,10 @@ void large_payload(Run& run, CheckResult& r) {
 
 void https(Run& run, CheckResult& r) {
   if (!run.opts().url.starts_with("https://")) {
-    r.verdict = Verdict::kWarn;
-    r.figure =
-        "plain http: events (and any bearer token) travel unencrypted and can be read or altered on the way";
     r.measurements = {{"scheme", "http"}};
-    return;
+    return judge(r, Verdict::kWarn,
+                 "plain http: events (and any bearer token) travel unencrypted and can be read or altered "
+                 "on the way");
   }
   net::TlsFacts t = run.probe().inspect_tls(run.opts().url);
   TimePoint now = wall_now();
@@ -453,19 +438,15 @@ void https(Run& run, CheckResult& r) {
   std::string cert = t.not_after ? fmt::format("certificate {} valid until {} ({} days)", t.subject,
                                                format_utc(*t.not_after).substr(0, 10), *days_left)
                                  : "no certificate seen";
-  if (!t.verified) {
-    r.verdict = Verdict::kFail;
-    r.figure = fmt::format("the sender cannot verify the certificate: {}; {}", t.verify_error, cert);
-  } else if (t.protocol_version != 0 && t.protocol_version < 0x0303) {
-    r.verdict = Verdict::kFail;
-    r.figure = fmt::format("{} negotiated, below TLS 1.2; {}", t.protocol, cert);
-  } else if (days_left && *days_left < kExpiryWarningDays) {
-    r.verdict = Verdict::kWarn;
-    r.figure = fmt::format("{}, {}: expires within {} days", t.protocol, cert, kExpiryWarningDays);
-  } else {
-    r.verdict = Verdict::kPass;
-    r.figure = fmt::format("{}, {}", t.protocol, cert);
-  }
+  if (!t.verified)
+    return judge(r, Verdict::kFail,
+                 fmt::format("the sender cannot verify the certificate: {}; {}", t.verify_error, cert));
+  if (t.protocol_version != 0 && t.protocol_version < 0x0303)
+    return judge(r, Verdict::kFail, fmt::format("{} negotiated, below TLS 1.2; {}", t.protocol, cert));
+  if (days_left && *days_left < kExpiryWarningDays)
+    return judge(r, Verdict::kWarn,
+                 fmt::format("{}, {}: expires within {} days", t.protocol, cert, kExpiryWarningDays));
+  judge(r, Verdict::kPass, fmt::format("{}, {}", t.protocol, cert));
 }
 
 using CheckFn = void (*)(Run&, CheckResult&);

@@ -1,10 +1,6 @@
-// hooksim check URL [--secret whsec_... | --token T] [--timeout 10s] [--json FILE] [--html FILE]
-//                   [--only NAME,...] [--ca-file PEM] [--backlog N] [--daily-events N] [--drain-bound DUR]
-//                   [--payload-size BYTES]
-//
-// Runs the receiver conformance suite (check/check.h) and prints one line per check as it finishes, then a
-// summary line. Exit codes: 0 nothing failed, 1 a check failed, 2 bad usage or the URL cannot be reached.
-// Documented in docs/check.md.
+// hooksim check URL: runs the receiver conformance suite (check/check.h) and prints one line per check as it
+// finishes, then a summary line. Exit codes: 0 nothing failed, 1 a check failed, 2 bad usage or the URL
+// cannot be reached. Flags and reports: docs/check.md.
 #include <fmt/format.h>
 
 #include <filesystem>

@@ -1,10 +1,6 @@
-// hooksim receiver [--listen HOST:PORT] [--script FILE] [--secret whsec_...] [--token T] [--record FILE]
-//                  [--tls-cert PEM --tls-key PEM] [--threads N] [--accept-bad-signatures]
-//                  [--ignore-timestamps] [--fail-duplicates] [--reject-out-of-order] [--rate-limit N]
-//                  [--latency DUR] [--body-limit BYTES]
-//
-// Runs receiver::MockReceiver until SIGINT or SIGTERM. stdout: one line "listening on URL" (flushed at once,
-// so a script can read the port), then at exit the counters as one JSON line. Documented in docs/receiver.md.
+// hooksim receiver: runs receiver::MockReceiver until SIGINT or SIGTERM. stdout: one line "listening on URL"
+// (flushed at once, so a script can read the port), then at exit the counters as one JSON line. Flags:
+// docs/receiver.md.
 #include <fmt/format.h>
 
 #include <boost/asio/io_context.hpp>

@@ -1,8 +1,6 @@
-// hooksim replay LOG.jsonl --target URL [--speed N] [--only failed|delivered] [--sub ID] [--secret S |
-// --token T]
-//                [--timeout D] [--ca-file PEM] [--insecure]
-// Re-sends a recorded run's attempts to a receiver (docs/replay.md): the plan comes from the log, the pacing
-// from sim::Replayer, the requests from the same CurlTransport as every delivery.
+// hooksim replay LOG.jsonl --target URL: re-sends a recorded run's attempts to a receiver (docs/replay.md):
+// the plan comes from the log, the pacing from sim::Replayer, the requests from the same CurlTransport as
+// every delivery.
 #include <fmt/format.h>
 
 #include <boost/asio/io_context.hpp>

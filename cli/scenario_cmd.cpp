@@ -1,8 +1,5 @@
-// hooksim simulate SCENARIO [--log FILE|-] [--timeline] [--data DIR] [--log-payloads] [--report HTML]
-// hooksim run SCENARIO [--log FILE|-] [--timeline] [--data DIR] [--speed N] [--ca-file PEM] [--insecure]
-//             [--refuse-private-addresses] ...
-// Both run a scenario through the same engine; they differ in the clock and the transport
-// (cli/scenario_run.h).
+// hooksim simulate SCENARIO and hooksim run SCENARIO: both run a scenario through the same engine; they
+// differ in the clock and the transport (cli/scenario_run.h). Flags: README.md.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -54,9 +51,8 @@ int scenario_command(ScenarioArgs& a) {
     report_file.open(a.report_path, std::ios::out | std::ios::trunc);
     if (!report_file) return fail(a.command, "--report " + a.report_path + ": cannot open for writing");
     if (a.log_path.empty() || a.log_path == "-") {
-      auto t = TempLog::create();
-      if (!t) return fail(a.command, "--report: cannot create a temporary log file", 1);
-      temp_log.emplace(std::move(*t));
+      if (temp_log.emplace().path().empty())
+        return fail(a.command, "--report: cannot create a temporary log file", 1);
     }
   }
   std::string log_file_path = temp_log ? temp_log->path() : a.log_path == "-" ? "" : a.log_path;

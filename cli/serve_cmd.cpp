@@ -1,5 +1,4 @@
-// hooksim serve --data DIR [--listen HOST:PORT] [--admin-token T] [--ca-file PEM] [--insecure]
-//               [--event-id-retention DURATION] ...
+// hooksim serve --data DIR: the engine as a service (service/service.h). Flags: docs/api.md.
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
 #include <iostream>

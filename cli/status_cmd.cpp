@@ -1,7 +1,6 @@
-// hooksim status --server URL [--admin-token T] [--json] [--timeout SECONDS]
-// Lists a running service's subscriptions (GET /v1/subscriptions) as an aligned table, or its JSON as is.
-// Exit codes: 0 listed; 1 the server is unreachable or answered an error (its message is printed);
-// 2 bad usage. docs/status.md.
+// hooksim status --server URL: lists a running service's subscriptions (GET /v1/subscriptions) as an aligned
+// table, or its JSON as is. Exit codes: 0 listed; 1 the server is unreachable or answered an error (its
+// message is printed); 2 bad usage. docs/status.md.
 #include <fmt/format.h>
 
 #include <algorithm>
