@@ -85,7 +85,8 @@ std::string last_attempt(const json& a, TimePoint now) {
   return fmt::format("{:<7} {}", outcome, when(a.value("at", json(nullptr)), now));
 }
 
-std::string text_of(const json& j) {
+std::string text_of(const json& o, const char* key) {
+  json j = o.value(key, json(nullptr));
   return j.is_string() ? j.get<std::string>() : j.is_null() ? "-" : j.dump();
 }
 
@@ -175,13 +176,11 @@ int status(StatusArgs a) {
       {"ID", "URL", "STATE", "BACKLOG", "LAST ATTEMPT", "NEXT ATTEMPT"}};
   std::map<std::string, int> counts;
   for (const json& s : list) {
-    std::string state = text_of(s.value("state", json(nullptr)));
+    std::string state = text_of(s, "state");
     ++counts[state];
     std::string next = when(s.value("next_attempt", json(nullptr)), now);
     if (s.value("in_flight", false) && state != "deactivated") next = "in flight";
-    rows.push_back({text_of(s.value("id", json(nullptr))),
-                    cut(text_of(s.value("url", json(nullptr))), kUrlWidth), state,
-                    text_of(s.value("backlog", json(nullptr))),
+    rows.push_back({text_of(s, "id"), cut(text_of(s, "url"), kUrlWidth), state, text_of(s, "backlog"),
                     last_attempt(s.value("last_attempt", json(nullptr)), now), next});
   }
   print_table(rows, {false, false, false, true, false, false});
