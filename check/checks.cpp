@@ -273,23 +273,20 @@ void rejects_forged(Run& run, CheckResult& r) {
   if (!run.signing() && !run.token_mode())
     return judge(r, Verdict::kSkip,
                  "not tested: give --secret or --token (the credentials the receiver expects)");
-  std::vector<std::pair<std::string, Auth>> forgeries;
-  if (run.signing()) {
-    forgeries = {{"wrong signature", Auth::kWrongSignature},
-                 {"no signature", Auth::kNoSignature},
-                 {"signed with another secret", Auth::kOtherSecret}};
-  } else {
-    forgeries = {{"no bearer token", Auth::kNoToken}, {"wrong bearer token", Auth::kWrongToken}};
-  }
+  using Forgeries = std::vector<std::pair<std::string, Auth>>;
+  const Forgeries forgeries = run.signing() ? Forgeries{{"wrong signature", Auth::kWrongSignature},
+                                                        {"no signature", Auth::kNoSignature},
+                                                        {"signed with another secret", Auth::kOtherSecret}}
+                                            : Forgeries{{"no bearer token", Auth::kNoToken},
+                                                        {"wrong bearer token", Auth::kWrongToken}};
   uint64_t seq = 1;
   for (const auto& [what, auth] : forgeries) {
     Outgoing o{what, run.event(r.name, "tracking", seq), seq, 1, auth};
-    if (run.signing()) {
+    if (run.signing())
       run.send(r, o, "4xx", [](const HttpAnswer& a) { return a.is_4xx(); });
-    } else {
+    else
       run.send(r, o, "401 or 403",
                [](const HttpAnswer& a) { return a.answered() && (a.status == 401 || a.status == 403); });
-    }
     ++seq;
   }
   judge_refusals(r, run.signing() ? "4xx" : "401/403");
