@@ -71,6 +71,9 @@ struct ProbeRecord {
   std::string error;     // "" when answered; else the error class and reason ("timeout: ...")
   double latency_ms = 0;
   bool met = false;  // the answer was the expected one
+
+  // The status, or the error when there was no answer.
+  std::string answer() const { return error.empty() ? std::to_string(status) : error; }
 };
 
 struct CheckResult {

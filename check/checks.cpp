@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <set>
 
 #include "check/check.h"
+#include "engine/transport.h"
 #include "net/http_client.h"
 #include "protocol/delivery.h"
 #include "protocol/envelope.h"
@@ -34,61 +34,12 @@ constexpr auto kTimestampOffset = minutes(10);
 constexpr int kExpiryWarningDays = 14;
 constexpr const char* kKinds[] = {"tracking", "message", "driving_time"};
 
-// Every check, in run order. The advice names the delivery headers by protocol's constants.
-const std::vector<CheckInfo>& checks() {
-  static const std::string forged_advice = fmt::format(
-      "Anyone who learns the URL can post fake events, so verify the {} (Standard Webhooks HMAC-SHA256 over "
-      "id.timestamp.body with the whsec_ secret) or the bearer token on every request and answer 401 when it "
-      "does not match.",
-      protocol::kSignatureHeader);
-  static const std::string order_advice = fmt::format(
-      "During an outage a scheduled retry may carry the newest event, and the backlog follows oldest-first "
-      "once it succeeds, so accept an older event after a newer one and order by occurred_at or {} "
-      "yourself.",
-      protocol::header::kSequence);
-  static const std::vector<CheckInfo> list = {
-      {"accepts_valid", "accepts valid deliveries",
-       "The sender counts only a 2xx answer as delivered and holds the subscription's queue on anything else "
-       "(a 3xx too: redirects are never followed), so answer 2xx at the registered URL as soon as the event "
-       "is safely stored."},
-      {"latency_headroom", "latency headroom",
-       "An answer slower than the attempt timeout is a failed attempt that is retried while every later "
-       "event "
-       "waits, so acknowledge at once (store the event, answer 2xx) and do slow work in the background."},
-      {"rejects_forged", "rejects forged signatures", forged_advice},
-      {"rejects_stale", "rejects stale or future timestamps",
-       "A captured delivery can be replayed later, so reject a webhook-timestamp more than 5 minutes away "
-       "from "
-       "your clock with a 4xx (the signature covers it) and keep the clock in sync with NTP."},
-      {"idempotent_redelivery", "idempotent on redelivery",
-       "Delivery is at-least-once: after a lost answer or a sender crash the same event (same webhook-id) "
-       "comes again, so remember processed ids and answer 2xx to a repeat without processing it twice."},
-      {"probe_order", "tolerates the live-probe order", order_advice},
-      {"backlog_drain", "keeps up with a backlog drain",
-       "After an outage the whole backlog (up to 7 days of events) arrives back to back, one at a time, so "
-       "answer each quickly, never rate-limit or fail the burst, and queue the processing behind the 2xx."},
-      {"large_payload", "large payloads",
-       "A body-size limit in the receiver or a proxy in front of it (413) blocks the queue on the first "
-       "large "
-       "event until it is discarded, so accept request bodies of at least the tested size (e.g. nginx "
-       "client_max_body_size)."},
-      {"https", "HTTPS",
-       "Deliveries carry vehicle positions and driver messages and the platform strongly recommends HTTPS, "
-       "so "
-       "serve the URL over TLS 1.2 or later with a certificate valid for its host name, renewed well before "
-       "it expires."},
-  };
-  return list;
-}
-
-const CheckInfo& info(std::string_view name) {
-  for (const auto& c : checks())
-    if (c.name == name) return c;
-  return checks().front();  // unreachable: names come from checks()
-}
-
 TimePoint wall_now() {
   return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 // How a delivery authenticates itself.
@@ -174,29 +125,13 @@ class Run {
         std::chrono::duration_cast<std::chrono::seconds>((now + o.timestamp_offset).time_since_epoch())
             .count();
     // The forgeries are built by the same function as a real delivery, with other credentials.
-    const protocol::Signer* signer = signer_.get();
-    std::string token = opts_.token;
-    switch (o.auth) {
-      case Auth::kValid:
-        break;
-      case Auth::kWrongSignature:
-        signer = &wrong_signature_;
-        token.clear();
-        break;
-      case Auth::kNoSignature:
-      case Auth::kNoToken:
-        signer = nullptr;
-        token.clear();
-        break;
-      case Auth::kOtherSecret:
-        signer = other_signer_.get();
-        token.clear();
-        break;
-      case Auth::kWrongToken:
-        signer = nullptr;
-        token += "-forged";
-        break;
-    }
+    const protocol::Signer* signer = o.auth == Auth::kValid            ? signer_.get()
+                                     : o.auth == Auth::kWrongSignature ? &wrong_signature_
+                                     : o.auth == Auth::kOtherSecret    ? other_signer_.get()
+                                                                       : nullptr;
+    std::string token = o.auth == Auth::kValid        ? opts_.token
+                        : o.auth == Auth::kWrongToken ? opts_.token + "-forged"
+                                                      : "";
     std::string user_agent = fmt::format("{} (check)", protocol::user_agent());
     std::string subscription = fmt::format("check-{}-{}", run_id_, result.name);
     std::vector<std::string> h;
@@ -212,14 +147,8 @@ class Run {
                                        h.push_back(fmt::format("{}: {}", name, value));
                                      });
     HttpAnswer a = probe_.post(opts_.url, body, h);
-    ProbeRecord r;
-    r.what = o.what;
-    r.expected = std::move(expected);
-    r.status = a.status;
-    if (a.error != ErrorClass::kNone) r.error = a.describe();
-    r.latency_ms = a.latency_ms;
-    r.met = met(a);
-    result.probes.push_back(std::move(r));
+    result.probes.push_back({o.what, std::move(expected), a.status,
+                             a.error == ErrorClass::kNone ? "" : a.describe(), a.latency_ms, met(a)});
     return a;
   }
 
@@ -245,11 +174,26 @@ size_t count_met(const CheckResult& r) {
 std::string first_miss(const CheckResult& r) {
   for (const auto& p : r.probes) {
     if (p.met) continue;
-    std::string answer = p.error.empty() ? std::to_string(p.status) : p.error;
+    std::string answer = p.answer();
     if (p.error.empty() && p.status >= 300 && p.status < 400) answer += " (redirects are not followed)";
     return fmt::format("{}: {}", p.what, answer);
   }
   return "";
+}
+
+// Gives `r` its verdict and its figure.
+void judge(CheckResult& r, Verdict verdict, std::string figure) {
+  r.verdict = verdict;
+  r.figure = std::move(figure);
+}
+
+// Judges probes that must all be accepted: PASS when `total` of them answered 2xx, else FAIL. The figure is
+// "<accepted>/<total> <what>", and on a FAIL "; " and the first miss.
+void judge_accepted(CheckResult& r, size_t total, std::string_view what) {
+  size_t ok = count_met(r);
+  r.measurements["accepted"] = ok;
+  judge(r, ok == total ? Verdict::kPass : Verdict::kFail, fmt::format("{}/{} {}", ok, total, what));
+  if (r.verdict == Verdict::kFail) r.figure += "; " + first_miss(r);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -261,12 +205,9 @@ void accepts_valid(Run& run, CheckResult& r) {
     run.deliver(r, o);
     ++seq;
   }
-  size_t ok = count_met(r);
-  r.measurements = {{"sent", r.probes.size()}, {"accepted", ok}};
-  r.verdict = ok == r.probes.size() ? Verdict::kPass : Verdict::kFail;
-  r.figure = fmt::format("{}/{} signed deliveries answered 2xx", ok, r.probes.size());
-  if (!run.signing()) r.figure = fmt::format("{}/{} deliveries answered 2xx", ok, r.probes.size());
-  if (r.verdict == Verdict::kFail) r.figure += "; " + first_miss(r);
+  r.measurements["sent"] = r.probes.size();
+  judge_accepted(r, r.probes.size(),
+                 run.signing() ? "signed deliveries answered 2xx" : "deliveries answered 2xx");
 }
 
 void latency_headroom(Run& run, CheckResult& r) {
@@ -291,110 +232,83 @@ void latency_headroom(Run& run, CheckResult& r) {
                     {"p99_ms", p99},
                     {"timeout_ms", run.opts().timeout.count()}};
   std::string limit = format_duration(run.opts().timeout);
-  if (timed_out) {
-    r.verdict = Verdict::kFail;
-    r.figure = samples.empty() ? fmt::format("no answer within the {} timeout", limit)
-                               : fmt::format(
-                                     "a delivery got no answer within the {} timeout (after {} answered, "
-                                     "p50 {})",
-                                     limit, samples.size(), human_ms(p50));
-    return;
-  }
-  if (samples.empty()) {
-    r.verdict = Verdict::kFail;
-    r.figure = "no answer: " + first_miss(r);
-    return;
-  }
-  r.figure = fmt::format("p50 {}, p99 {} over {} deliveries (timeout {})", human_ms(p50), human_ms(p99),
-                         samples.size(), limit);
-  if (p99 > timeout_ms) {
-    r.verdict = Verdict::kFail;
-    r.figure += ": p99 above the timeout";
-  } else if (p99 > timeout_ms / 2) {
-    r.verdict = Verdict::kWarn;
-    r.figure += ": p99 above half the timeout";
-  } else {
-    r.verdict = Verdict::kPass;
-  }
+  if (timed_out && samples.empty())
+    return judge(r, Verdict::kFail, fmt::format("no answer within the {} timeout", limit));
+  if (timed_out)
+    return judge(r, Verdict::kFail,
+                 fmt::format("a delivery got no answer within the {} timeout (after {} answered, p50 {})",
+                             limit, samples.size(), human_ms(p50)));
+  if (samples.empty()) return judge(r, Verdict::kFail, "no answer: " + first_miss(r));
+  std::string figure = fmt::format("p50 {}, p99 {} over {} deliveries (timeout {})", human_ms(p50),
+                                   human_ms(p99), samples.size(), limit);
+  if (p99 > timeout_ms) return judge(r, Verdict::kFail, figure + ": p99 above the timeout");
+  if (p99 > timeout_ms / 2) return judge(r, Verdict::kWarn, figure + ": p99 above half the timeout");
+  judge(r, Verdict::kPass, figure);
 }
 
 // Judges probes that must be refused: FAIL if one was accepted (2xx), WARN if one was refused otherwise
 // than expected, PASS if all got the expected answer.
 void judge_refusals(CheckResult& r, std::string_view refused_as) {
   size_t accepted = 0;
-  for (const auto& p : r.probes)
-    if (p.error.empty() && p.status >= 200 && p.status < 300) ++accepted;
+  std::string which;
+  for (const auto& p : r.probes) {
+    if (!p.error.empty() || !is_2xx(p.status)) continue;
+    ++accepted;
+    which += (which.empty() ? "" : ", ") + p.what;
+  }
   size_t met = count_met(r);
   r.measurements = {{"sent", r.probes.size()}, {"rejected_as_expected", met}, {"accepted", accepted}};
-  if (accepted > 0) {
-    r.verdict = Verdict::kFail;
-    std::string which;
-    for (const auto& p : r.probes)
-      if (p.error.empty() && p.status >= 200 && p.status < 300) which += (which.empty() ? "" : ", ") + p.what;
-    r.figure = fmt::format("{}/{} accepted with 2xx ({})", accepted, r.probes.size(), which);
-  } else if (met < r.probes.size()) {
-    r.verdict = Verdict::kWarn;
-    r.figure = fmt::format("{}/{} answered {}; {}", met, r.probes.size(), refused_as, first_miss(r));
-  } else {
-    r.verdict = Verdict::kPass;
-    std::string statuses;
-    for (const auto& p : r.probes) statuses += (statuses.empty() ? "" : ", ") + std::to_string(p.status);
-    r.figure = fmt::format("{}/{} answered {} ({})", met, r.probes.size(), refused_as, statuses);
-  }
+  if (accepted > 0)
+    return judge(r, Verdict::kFail,
+                 fmt::format("{}/{} accepted with 2xx ({})", accepted, r.probes.size(), which));
+  if (met < r.probes.size())
+    return judge(r, Verdict::kWarn,
+                 fmt::format("{}/{} answered {}; {}", met, r.probes.size(), refused_as, first_miss(r)));
+  std::string statuses;
+  for (const auto& p : r.probes) statuses += (statuses.empty() ? "" : ", ") + std::to_string(p.status);
+  judge(r, Verdict::kPass, fmt::format("{}/{} answered {} ({})", met, r.probes.size(), refused_as, statuses));
 }
 
 void rejects_forged(Run& run, CheckResult& r) {
-  if (!run.signing() && !run.token_mode()) {
-    r.verdict = Verdict::kSkip;
-    r.figure = "not tested: give --secret or --token (the credentials the receiver expects)";
-    return;
-  }
-  std::vector<std::pair<std::string, Auth>> forgeries;
-  if (run.signing()) {
-    forgeries = {{"wrong signature", Auth::kWrongSignature},
-                 {"no signature", Auth::kNoSignature},
-                 {"signed with another secret", Auth::kOtherSecret}};
-  } else {
-    forgeries = {{"no bearer token", Auth::kNoToken}, {"wrong bearer token", Auth::kWrongToken}};
-  }
+  if (!run.signing() && !run.token_mode())
+    return judge(r, Verdict::kSkip,
+                 "not tested: give --secret or --token (the credentials the receiver expects)");
+  using Forgeries = std::vector<std::pair<std::string, Auth>>;
+  const Forgeries forgeries = run.signing() ? Forgeries{{"wrong signature", Auth::kWrongSignature},
+                                                        {"no signature", Auth::kNoSignature},
+                                                        {"signed with another secret", Auth::kOtherSecret}}
+                                            : Forgeries{{"no bearer token", Auth::kNoToken},
+                                                        {"wrong bearer token", Auth::kWrongToken}};
   uint64_t seq = 1;
   for (const auto& [what, auth] : forgeries) {
     Outgoing o{what, run.event(r.name, "tracking", seq), seq, 1, auth};
-    if (run.signing()) {
+    if (run.signing())
       run.send(r, o, "4xx", [](const HttpAnswer& a) { return a.is_4xx(); });
-    } else {
+    else
       run.send(r, o, "401 or 403",
                [](const HttpAnswer& a) { return a.answered() && (a.status == 401 || a.status == 403); });
-    }
     ++seq;
   }
   judge_refusals(r, run.signing() ? "4xx" : "401/403");
 }
 
 void rejects_stale(Run& run, CheckResult& r) {
-  if (!run.signing()) {
-    r.verdict = Verdict::kSkip;
-    r.figure = run.token_mode()
-                   ? "not tested: with a bearer token the timestamp is not signed, so it cannot protect "
-                     "against replays (use a whsec_ secret)"
-                   : "not tested: give --secret (timestamps are protected by the signature)";
-    return;
-  }
+  if (!run.signing())
+    return judge(r, Verdict::kSkip,
+                 run.token_mode()
+                     ? "not tested: with a bearer token the timestamp is not signed, so it cannot "
+                       "protect against replays (use a whsec_ secret)"
+                     : "not tested: give --secret (timestamps are protected by the signature)");
   auto offset = std::chrono::duration_cast<Duration>(kTimestampOffset);
-  Outgoing stale{fmt::format("timestamp {} old", format_duration(offset)),
-                 run.event(r.name, "tracking", 1),
-                 1,
-                 1,
-                 Auth::kValid,
-                 -offset};
-  Outgoing future{fmt::format("timestamp {} ahead", format_duration(offset)),
-                  run.event(r.name, "tracking", 2),
-                  2,
-                  1,
-                  Auth::kValid,
-                  offset};
-  for (const Outgoing& o : {stale, future})
+  uint64_t seq = 1;
+  for (auto [when, sign] : {std::pair{"old", -1}, {"ahead", 1}}) {
+    Outgoing o{.what = fmt::format("timestamp {} {}", format_duration(offset), when),
+               .event = run.event(r.name, "tracking", seq),
+               .seq = seq,
+               .timestamp_offset = sign * offset};
     run.send(r, o, "4xx", [](const HttpAnswer& a) { return a.is_4xx(); });
+    ++seq;
+  }
   judge_refusals(r, "4xx");
   r.measurements["offset_s"] = std::chrono::duration_cast<std::chrono::seconds>(kTimestampOffset).count();
   r.measurements["tolerance_s"] =
@@ -405,11 +319,8 @@ void idempotent_redelivery(Run& run, CheckResult& r) {
   Event e = run.event(r.name, "tracking", 1);
   run.deliver(r, Outgoing{"first delivery", e, 1, 1});
   run.deliver(r, Outgoing{"same webhook-id again (attempt 2)", e, 1, 2});
-  size_t ok = count_met(r);
-  r.measurements = {{"sent", r.probes.size()}, {"accepted", ok}};
-  r.verdict = ok == r.probes.size() ? Verdict::kPass : Verdict::kFail;
-  r.figure = fmt::format("{}/{} deliveries of the same event answered 2xx", ok, r.probes.size());
-  if (r.verdict == Verdict::kFail) r.figure += "; " + first_miss(r);
+  r.measurements["sent"] = r.probes.size();
+  judge_accepted(r, r.probes.size(), "deliveries of the same event answered 2xx");
 }
 
 void probe_order(Run& run, CheckResult& r) {
@@ -423,11 +334,8 @@ void probe_order(Run& run, CheckResult& r) {
         {fmt::format("backlog event {}", seq), run.event(r.name, "tracking", seq), seq, seq == 1 ? 5u : 1u});
   for (const auto& o : order)
     if (!run.deliver(r, o).is_2xx()) break;  // the sender would stop here and retry this event
-  size_t ok = count_met(r);
-  r.measurements = {{"events", kProbeOrderEvents}, {"sent", r.probes.size()}, {"accepted", ok}};
-  r.verdict = ok == static_cast<size_t>(kProbeOrderEvents) ? Verdict::kPass : Verdict::kFail;
-  r.figure = fmt::format("{}/{} answered 2xx in the order 5, 1, 2, 3, 4", ok, kProbeOrderEvents);
-  if (r.verdict == Verdict::kFail) r.figure += "; " + first_miss(r);
+  r.measurements = {{"events", kProbeOrderEvents}, {"sent", r.probes.size()}};
+  judge_accepted(r, kProbeOrderEvents, "answered 2xx in the order 5, 1, 2, 3, 4");
 }
 
 void backlog_drain(Run& run, CheckResult& r) {
@@ -441,8 +349,7 @@ void backlog_drain(Run& run, CheckResult& r) {
     if (!a.is_2xx()) break;  // the sender stops the drain and retries this event
     ++accepted;
   }
-  double elapsed_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  double elapsed_ms = ms_since(start);
   double rate = elapsed_ms > 0 ? static_cast<double>(accepted) * 1000.0 / elapsed_ms : 0;
   r.measurements = {
       {"events", o.backlog_events},
@@ -456,8 +363,7 @@ void backlog_drain(Run& run, CheckResult& r) {
     r.verdict = Verdict::kFail;
     const ProbeRecord& miss = r.probes.back();
     r.figure = fmt::format("event {} of {} answered {}: the sender stops the drain there and retries it",
-                           r.probes.size(), o.backlog_events,
-                           miss.error.empty() ? std::to_string(miss.status) : miss.error);
+                           r.probes.size(), o.backlog_events, miss.answer());
     r.measurements["day_drain_s"] = nullptr;
     // Keep the report readable: the successful part of a long run is summarised, not listed.
     if (r.probes.size() > 10) r.probes.erase(r.probes.begin(), r.probes.end() - 10);
@@ -502,24 +408,18 @@ void large_payload(Run& run, CheckResult& r) {
     if (!run.deliver(r, {what, e, seq}).is_2xx()) break;
     ++seq;
   }
-  size_t ok = count_met(r);
-  r.measurements = {{"sizes", sizes}, {"accepted", ok}};
-  r.verdict = ok == sizes.size() ? Verdict::kPass : Verdict::kFail;
-  r.figure = fmt::format("{} and {} bodies: {}/{} answered 2xx", human_bytes(sizes[0]), human_bytes(sizes[1]),
-                         ok, sizes.size());
-  if (r.verdict == Verdict::kFail) {
-    r.figure += "; " + first_miss(r);
-    if (r.probes.back().status == 413) r.figure += " (body too large)";
-  }
+  r.measurements["sizes"] = sizes;
+  judge_accepted(r, sizes.size(), "answered 2xx");
+  r.figure.insert(0, fmt::format("{} and {} bodies: ", human_bytes(sizes[0]), human_bytes(sizes[1])));
+  if (r.verdict == Verdict::kFail && r.probes.back().status == 413) r.figure += " (body too large)";
 }
 
 void https(Run& run, CheckResult& r) {
   if (!run.opts().url.starts_with("https://")) {
-    r.verdict = Verdict::kWarn;
-    r.figure =
-        "plain http: events (and any bearer token) travel unencrypted and can be read or altered on the way";
     r.measurements = {{"scheme", "http"}};
-    return;
+    return judge(r, Verdict::kWarn,
+                 "plain http: events (and any bearer token) travel unencrypted and can be read or altered "
+                 "on the way");
   }
   net::TlsFacts t = run.probe().inspect_tls(run.opts().url);
   TimePoint now = wall_now();
@@ -535,72 +435,93 @@ void https(Run& run, CheckResult& r) {
   std::string cert = t.not_after ? fmt::format("certificate {} valid until {} ({} days)", t.subject,
                                                format_utc(*t.not_after).substr(0, 10), *days_left)
                                  : "no certificate seen";
-  if (!t.verified) {
-    r.verdict = Verdict::kFail;
-    r.figure = fmt::format("the sender cannot verify the certificate: {}; {}", t.verify_error, cert);
-  } else if (t.protocol_version != 0 && t.protocol_version < 0x0303) {
-    r.verdict = Verdict::kFail;
-    r.figure = fmt::format("{} negotiated, below TLS 1.2; {}", t.protocol, cert);
-  } else if (days_left && *days_left < kExpiryWarningDays) {
-    r.verdict = Verdict::kWarn;
-    r.figure = fmt::format("{}, {}: expires within {} days", t.protocol, cert, kExpiryWarningDays);
-  } else {
-    r.verdict = Verdict::kPass;
-    r.figure = fmt::format("{}, {}", t.protocol, cert);
-  }
+  if (!t.verified)
+    return judge(r, Verdict::kFail,
+                 fmt::format("the sender cannot verify the certificate: {}; {}", t.verify_error, cert));
+  if (t.protocol_version != 0 && t.protocol_version < 0x0303)
+    return judge(r, Verdict::kFail, fmt::format("{} negotiated, below TLS 1.2; {}", t.protocol, cert));
+  if (days_left && *days_left < kExpiryWarningDays)
+    return judge(r, Verdict::kWarn,
+                 fmt::format("{}, {}: expires within {} days", t.protocol, cert, kExpiryWarningDays));
+  judge(r, Verdict::kPass, fmt::format("{}, {}", t.protocol, cert));
 }
 
 using CheckFn = void (*)(Run&, CheckResult&);
-const std::vector<std::pair<std::string_view, CheckFn>> kRunners = {
-    {"accepts_valid", accepts_valid},
-    {"latency_headroom", latency_headroom},
-    {"rejects_forged", rejects_forged},
-    {"rejects_stale", rejects_stale},
-    {"idempotent_redelivery", idempotent_redelivery},
-    {"probe_order", probe_order},
-    {"backlog_drain", backlog_drain},
-    {"large_payload", large_payload},
-    {"https", https},
+struct Check {
+  CheckInfo info;
+  CheckFn run;
 };
 
-std::string names_list() {
-  std::string out;
-  for (const auto& c : checks()) out += (out.empty() ? "" : ", ") + std::string(c.name);
-  return out;
+// Every check, in run order. The advice names the delivery headers by protocol's constants.
+const std::vector<Check>& checks() {
+  static const std::string forged_advice = fmt::format(
+      "Anyone who learns the URL can post fake events, so verify the {} (Standard Webhooks HMAC-SHA256 over "
+      "id.timestamp.body with the whsec_ secret) or the bearer token on every request and answer 401 when it "
+      "does not match.",
+      protocol::kSignatureHeader);
+  static const std::string order_advice = fmt::format(
+      "During an outage a scheduled retry may carry the newest event, and the backlog follows oldest-first "
+      "once it succeeds, so accept an older event after a newer one and order by occurred_at or {} "
+      "yourself.",
+      protocol::header::kSequence);
+  static const std::vector<Check> list = {
+      {{"accepts_valid", "accepts valid deliveries",
+        "The sender counts only a 2xx answer as delivered and holds the subscription's queue on anything "
+        "else (a 3xx too: redirects are never followed), so answer 2xx at the registered URL as soon as the "
+        "event is safely stored."},
+       accepts_valid},
+      {{"latency_headroom", "latency headroom",
+        "An answer slower than the attempt timeout is a failed attempt that is retried while every later "
+        "event waits, so acknowledge at once (store the event, answer 2xx) and do slow work in the "
+        "background."},
+       latency_headroom},
+      {{"rejects_forged", "rejects forged signatures", forged_advice}, rejects_forged},
+      {{"rejects_stale", "rejects stale or future timestamps",
+        "A captured delivery can be replayed later, so reject a webhook-timestamp more than 5 minutes away "
+        "from your clock with a 4xx (the signature covers it) and keep the clock in sync with NTP."},
+       rejects_stale},
+      {{"idempotent_redelivery", "idempotent on redelivery",
+        "Delivery is at-least-once: after a lost answer or a sender crash the same event (same webhook-id) "
+        "comes again, so remember processed ids and answer 2xx to a repeat without processing it twice."},
+       idempotent_redelivery},
+      {{"probe_order", "tolerates the live-probe order", order_advice}, probe_order},
+      {{"backlog_drain", "keeps up with a backlog drain",
+        "After an outage the whole backlog (up to 7 days of events) arrives back to back, one at a time, so "
+        "answer each quickly, never rate-limit or fail the burst, and queue the processing behind the 2xx."},
+       backlog_drain},
+      {{"large_payload", "large payloads",
+        "A body-size limit in the receiver or a proxy in front of it (413) blocks the queue on the first "
+        "large event until it is discarded, so accept request bodies of at least the tested size (e.g. nginx "
+        "client_max_body_size)."},
+       large_payload},
+      {{"https", "HTTPS",
+        "Deliveries carry vehicle positions and driver messages and the platform strongly recommends HTTPS, "
+        "so serve the URL over TLS 1.2 or later with a certificate valid for its host name, renewed well "
+        "before it expires."},
+       https},
+  };
+  return list;
 }
 
 }  // namespace
 
 const char* verdict_label(Verdict v) {
-  switch (v) {
-    case Verdict::kPass:
-      return "PASS";
-    case Verdict::kWarn:
-      return "WARN";
-    case Verdict::kFail:
-      return "FAIL";
-    case Verdict::kSkip:
-      return "SKIP";
-  }
-  return "?";
+  static constexpr const char* kLabels[] = {"PASS", "WARN", "FAIL", "SKIP"};
+  return kLabels[static_cast<int>(v)];
 }
 
 const char* verdict_name(Verdict v) {
-  switch (v) {
-    case Verdict::kPass:
-      return "pass";
-    case Verdict::kWarn:
-      return "warn";
-    case Verdict::kFail:
-      return "fail";
-    case Verdict::kSkip:
-      return "skip";
-  }
-  return "?";
+  static constexpr const char* kNames[] = {"pass", "warn", "fail", "skip"};
+  return kNames[static_cast<int>(v)];
 }
 
 const std::vector<CheckInfo>& all_checks() {
-  return checks();
+  static const std::vector<CheckInfo> infos = [] {
+    std::vector<CheckInfo> v;
+    for (const Check& c : checks()) v.push_back(c.info);
+    return v;
+  }();
+  return infos;
 }
 
 Verdict Report::overall() const {
@@ -633,10 +554,11 @@ Status validate(const CheckOptions& o) {
     return Status::InvalidArgument("--timeout: must be from 1ms to 10m");
   for (const auto& name : o.only) {
     bool known =
-        std::any_of(checks().begin(), checks().end(), [&](const CheckInfo& c) { return c.name == name; });
-    if (!known)
-      return Status::InvalidArgument(
-          fmt::format("--only: unknown check '{}' (checks: {})", name, names_list()));
+        std::any_of(checks().begin(), checks().end(), [&](const Check& c) { return c.info.name == name; });
+    if (known) continue;
+    std::string names;
+    for (const auto& c : checks()) names += (names.empty() ? "" : ", ") + std::string(c.info.name);
+    return Status::InvalidArgument(fmt::format("--only: unknown check '{}' (checks: {})", name, names));
   }
   if (o.backlog_events < 1 || o.backlog_events > 100000)
     return Status::InvalidArgument("--backlog: must be from 1 to 100000 events");
@@ -663,21 +585,19 @@ Result<Report> run_checks(const CheckOptions& o) {
     return Status::IOError(fmt::format("cannot reach {}: {}", o.url, reach.describe()));
 
   std::set<std::string> only(o.only.begin(), o.only.end());
-  for (const auto& [name, fn] : kRunners) {
-    if (!only.empty() && !only.contains(std::string(name))) continue;
-    const CheckInfo& c = info(name);
+  for (const auto& [c, fn] : checks()) {
+    if (!only.empty() && !only.contains(std::string(c.name))) continue;
     CheckResult r;
     r.name = std::string(c.name);
     r.title = std::string(c.title);
     r.advice = std::string(c.advice);
     auto t0 = std::chrono::steady_clock::now();
     fn(run, r);
-    r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    r.duration_ms = ms_since(t0);
     if (o.on_result) o.on_result(r);
     report.results.push_back(std::move(r));
   }
-  report.duration_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  report.duration_ms = ms_since(start);
   return report;
 }
 

@@ -1,16 +1,13 @@
-// hooksim check URL [--secret whsec_... | --token T] [--timeout 10s] [--json FILE] [--html FILE]
-//                   [--only NAME,...] [--ca-file PEM] [--backlog N] [--daily-events N] [--drain-bound DUR]
-//                   [--payload-size BYTES]
-//
-// Runs the receiver conformance suite (check/check.h) and prints one line per check as it finishes, then a
-// summary line. Exit codes: 0 nothing failed, 1 a check failed, 2 bad usage or the URL cannot be reached.
-// Documented in docs/check.md.
+// hooksim check URL: runs the receiver conformance suite (check/check.h) and prints one line per check as it
+// finishes, then a summary line. Exit codes: 0 nothing failed, 1 a check failed, 2 bad usage or the URL
+// cannot be reached. Flags and reports: docs/check.md.
 #include <fmt/format.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <string_view>
 
 #include "check/check.h"
 #include "cli/commands.h"
@@ -19,65 +16,53 @@ namespace hooksim::cli {
 namespace {
 
 struct CheckArgs {
-  std::string url, secret, token, json_path, html_path, ca_file;
+  check::CheckOptions options;  // the flags that need no conversion go here directly
+  std::string json_path, html_path;
   std::string timeout = "10s";
   std::string drain_bound = "1h";
-  std::vector<std::string> only;
   int64_t backlog = 200;
   int64_t daily_events = 100000;
   int64_t payload_size = 256 * 1024;
 };
 
-int usage_error(const std::string& message) {
-  std::cerr << "hooksim check: " << message << "\n";
-  return 2;
+// Opens `path` for writing now, when given, so a bad path is reported before anything is sent.
+bool open_output(std::ofstream& out, const std::string& path) {
+  if (!path.empty()) out.open(path, std::ios::trunc);
+  return path.empty() || out;
 }
 
-// Opens `path` for writing now, so a bad path is reported before anything is sent.
-std::unique_ptr<std::ofstream> open_output(const std::string& path, std::string& error, const char* flag) {
-  if (path.empty()) return nullptr;
-  auto out = std::make_unique<std::ofstream>(path, std::ios::trunc);
-  if (!*out) error = fmt::format("{}: cannot open '{}' for writing", flag, path);
-  return out;
-}
-
-int check(const CheckArgs& a) {
-  check::CheckOptions o;
-  o.url = a.url;
-  o.secret = a.secret;
-  o.token = a.token;
-  o.ca_file = a.ca_file;
-  o.only = a.only;
+int check(CheckArgs& a) {
+  check::CheckOptions& o = a.options;
   auto timeout = parse_duration(a.timeout);
-  if (!timeout.ok()) return usage_error("--timeout: " + timeout.status().message());
+  if (!timeout.ok()) return fail("check", "--timeout: " + timeout.status().message());
   o.timeout = *timeout;
   auto bound = parse_duration(a.drain_bound);
-  if (!bound.ok()) return usage_error("--drain-bound: " + bound.status().message());
+  if (!bound.ok()) return fail("check", "--drain-bound: " + bound.status().message());
   o.drain_bound = *bound;
-  if (a.backlog < 1) return usage_error("--backlog: must be from 1 to 100000 events");
-  if (a.daily_events < 1) return usage_error("--daily-events: must be at least 1");
-  if (a.payload_size < 1) return usage_error("--payload-size: must be from 1024 to 8388608 bytes");
+  if (a.backlog < 1) return fail("check", "--backlog: must be from 1 to 100000 events");
+  if (a.daily_events < 1) return fail("check", "--daily-events: must be at least 1");
+  if (a.payload_size < 1) return fail("check", "--payload-size: must be from 1024 to 8388608 bytes");
   o.backlog_events = static_cast<uint64_t>(a.backlog);
   o.daily_events = static_cast<uint64_t>(a.daily_events);
   o.payload_size = static_cast<uint64_t>(a.payload_size);
-  if (Status st = check::validate(o); !st.ok()) return usage_error(st.message());
-  if (!a.ca_file.empty() && !std::ifstream(a.ca_file))
-    return usage_error(fmt::format("--ca-file: cannot read '{}'", a.ca_file));
+  if (Status st = check::validate(o); !st.ok()) return fail("check", st.message());
+  if (!o.ca_file.empty() && !std::ifstream(o.ca_file))
+    return fail("check", fmt::format("--ca-file: cannot read '{}'", o.ca_file));
 
-  std::string error;
-  auto json_out = open_output(a.json_path, error, "--json");
-  auto html_out = open_output(a.html_path, error, "--html");
-  if (!error.empty()) return usage_error(error);
+  std::ofstream json_out, html_out;
+  bool json_opened = open_output(json_out, a.json_path), html_opened = open_output(html_out, a.html_path);
+  if (!html_opened) return fail("check", fmt::format("--html: cannot open '{}' for writing", a.html_path));
+  if (!json_opened) return fail("check", fmt::format("--json: cannot open '{}' for writing", a.json_path));
 
   o.on_result = [](const check::CheckResult& r) { std::cout << check::format_line(r) << std::endl; };
   auto report = check::run_checks(o);
   if (!report.ok()) {  // unreachable: exit 2, as documented, and no half-written report files
-    json_out.reset();
-    html_out.reset();
+    json_out.close();
+    html_out.close();
     std::error_code ignored;
     if (!a.json_path.empty()) std::filesystem::remove(a.json_path, ignored);
     if (!a.html_path.empty()) std::filesystem::remove(a.html_path, ignored);
-    return usage_error(report.status().message());
+    return fail("check", report.status().message());
   }
 
   int n[4] = {};
@@ -85,12 +70,10 @@ int check(const CheckArgs& a) {
   std::cout << fmt::format("{}: {} passed, {} warnings, {} failed, {} skipped",
                            check::verdict_label(report->overall()), n[0], n[1], n[2], n[3])
             << std::endl;
-  if (json_out) *json_out << check::report_json(*report);
-  if (html_out) *html_out << check::report_html(*report);
-  if ((json_out && !json_out->flush()) || (html_out && !html_out->flush())) {
-    std::cerr << "hooksim check: cannot write the report file\n";
-    return 2;
-  }
+  if (json_out.is_open()) json_out << check::report_json(*report);
+  if (html_out.is_open()) html_out << check::report_html(*report);
+  if ((json_out.is_open() && !json_out.flush()) || (html_out.is_open() && !html_out.flush()))
+    return fail("check", "cannot write the report file");
   return report->exit_code();
 }
 
@@ -100,19 +83,21 @@ Command add_check(CLI::App& app) {
   auto args = std::make_shared<CheckArgs>();
   auto* cmd =
       app.add_subcommand("check", "Test a webhook receiver against the delivery contract (exit 0/1/2)");
-  cmd->add_option("URL", args->url, "The receiver's webhook URL (http:// or https://)")->required();
-  auto* secret = cmd->add_option("--secret", args->secret,
+  cmd->add_option("URL", args->options.url, "The receiver's webhook URL (http:// or https://)")->required();
+  auto* secret = cmd->add_option("--secret", args->options.secret,
                                  "Sign deliveries with this whsec_ secret (Standard Webhooks)");
-  auto* token =
-      cmd->add_option("--token", args->token, "Send 'authorization: Bearer TOKEN' instead of signing");
+  auto* token = cmd->add_option("--token", args->options.token,
+                                "Send 'authorization: Bearer TOKEN' instead of signing");
   secret->excludes(token);
   cmd->add_option("--timeout", args->timeout, "The sender's attempt timeout (e.g. 10s, 200ms)")
       ->capture_default_str();
   cmd->add_option("--json", args->json_path, "Write the JSON report to FILE (schema in docs/check.md)");
   cmd->add_option("--html", args->html_path, "Write a self-contained HTML report to FILE");
-  cmd->add_option("--only", args->only, "Run only these checks (comma-separated names, see docs/check.md)")
+  cmd->add_option("--only", args->options.only,
+                  "Run only these checks (comma-separated names, see docs/check.md)")
       ->delimiter(',');
-  cmd->add_option("--ca-file", args->ca_file, "Trust the CAs in this PEM file instead of the system's");
+  cmd->add_option("--ca-file", args->options.ca_file,
+                  "Trust the CAs in this PEM file instead of the system's");
   cmd->add_option("--backlog", args->backlog, "backlog_drain: events sent back to back")
       ->capture_default_str();
   cmd->add_option("--daily-events", args->daily_events, "backlog_drain: events in one day's backlog")

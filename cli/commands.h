@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <iostream>
+#include <string_view>
 
 namespace hooksim::net {
 struct CurlOptions;  // net/curl_transport.h
@@ -21,6 +23,12 @@ Command add_status(CLI::App& app);
 Command add_check(CLI::App& app);
 Command add_report(CLI::App& app);
 Command add_replay(CLI::App& app);
+
+// Prints "hooksim <command>: <message>" on stderr; returns `exit_code`, by default 2 (bad usage or input).
+inline int fail(std::string_view command, std::string_view message, int exit_code = 2) {
+  std::cerr << "hooksim " << command << ": " << message << "\n";
+  return exit_code;
+}
 
 // The TLS flags of every command that sends to receivers, into `curl`: --ca-file PEM and --insecure.
 void add_tls_flags(CLI::App* cmd, net::CurlOptions& curl);

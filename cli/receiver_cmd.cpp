@@ -1,10 +1,6 @@
-// hooksim receiver [--listen HOST:PORT] [--script FILE] [--secret whsec_...] [--token T] [--record FILE]
-//                  [--tls-cert PEM --tls-key PEM] [--threads N] [--accept-bad-signatures]
-//                  [--ignore-timestamps] [--fail-duplicates] [--reject-out-of-order] [--rate-limit N]
-//                  [--latency DUR] [--body-limit BYTES]
-//
-// Runs receiver::MockReceiver until SIGINT or SIGTERM. stdout: one line "listening on URL" (flushed at once,
-// so a script can read the port), then at exit the counters as one JSON line. Documented in docs/receiver.md.
+// hooksim receiver: runs receiver::MockReceiver until SIGINT or SIGTERM. stdout: one line "listening on URL"
+// (flushed at once, so a script can read the port), then at exit the counters as one JSON line. Flags:
+// docs/receiver.md.
 #include <fmt/format.h>
 
 #include <boost/asio/io_context.hpp>
@@ -27,66 +23,43 @@ namespace hooksim::cli {
 namespace {
 
 struct ReceiverArgs {
+  receiver::ReceiverOptions options;  // the flags that need no conversion go here directly
   std::string listen = "127.0.0.1:0";
-  std::string script_path, secret, token, record_path, tls_cert, tls_key;
+  std::string script_path;
   int threads = 1;
-  bool accept_bad_signatures = false;
-  // Misbehaviours (docs/receiver.md, "Misbehaving on purpose").
-  bool ignore_timestamps = false;
-  bool fail_duplicates = false;
-  bool reject_out_of_order = false;
   int64_t rate_limit = 0;
   std::string latency;  // overrides the script's latency when set
   int64_t body_limit = 10 * 1024 * 1024;
 };
 
-int usage_error(const std::string& message) {
-  std::cerr << "hooksim receiver: " << message << "\n";
-  return 2;
-}
-
-int receiver(const ReceiverArgs& a) {
-  receiver::ReceiverOptions options;
+int receiver(ReceiverArgs& a) {
+  receiver::ReceiverOptions& options = a.options;
   if (!a.script_path.empty()) {
     auto script = receiver::load_script(a.script_path);
-    if (!script.ok()) {
-      std::cerr << "hooksim receiver script: " << script.status().message() << "\n";
-      return 2;
-    }
+    if (!script.ok()) return fail("receiver script", script.status().message());
     options.script = std::move(*script);
   }
-  if (a.threads < 1 || a.threads > 256) return usage_error("--threads: must be from 1 to 256");
-  if (a.tls_cert.empty() != a.tls_key.empty()) return usage_error("--tls-cert and --tls-key go together");
-  if (!a.secret.empty()) {
-    if (auto key = protocol::make_signer(a.secret); !key.ok())
-      return usage_error("--secret: " + key.status().message());
+  if (a.threads < 1 || a.threads > 256) return fail("receiver", "--threads: must be from 1 to 256");
+  if (options.tls_cert_path.empty() != options.tls_key_path.empty())
+    return fail("receiver", "--tls-cert and --tls-key go together");
+  if (!options.secret.empty()) {
+    if (auto key = protocol::make_signer(options.secret); !key.ok())
+      return fail("receiver", "--secret: " + key.status().message());
   }
-  options.secret = a.secret;
-  options.token = a.token;
-  options.accept_bad_signatures = a.accept_bad_signatures;
-  options.ignore_timestamps = a.ignore_timestamps;
-  options.fail_duplicates = a.fail_duplicates;
-  options.reject_out_of_order = a.reject_out_of_order;
-  if (a.rate_limit < 0) return usage_error("--rate-limit: must be 0 (none) or more requests per minute");
+  if (a.rate_limit < 0) return fail("receiver", "--rate-limit: must be 0 (none) or more requests per minute");
   options.rate_limit_per_minute = static_cast<uint64_t>(a.rate_limit);
   if (!a.latency.empty()) {
     auto latency = parse_duration(a.latency);
-    if (!latency.ok()) return usage_error("--latency: " + latency.status().message());
+    if (!latency.ok()) return fail("receiver", "--latency: " + latency.status().message());
     options.script.latency = *latency;
   }
-  if (a.body_limit < 1) return usage_error("--body-limit: must be at least 1 byte");
+  if (a.body_limit < 1) return fail("receiver", "--body-limit: must be at least 1 byte");
   options.body_limit = static_cast<uint64_t>(a.body_limit);
-  options.record_path = a.record_path;
-  options.tls_cert_path = a.tls_cert;
-  options.tls_key_path = a.tls_key;
 
   boost::asio::io_context ioc(a.threads);
   receiver::MockReceiver server(ioc, std::move(options));
-  if (Status st = server.listen(a.listen); !st.ok()) {
-    if (st.code() == Status::Code::kInvalidArgument) return usage_error(st.message());
-    std::cerr << "hooksim receiver: " << st.message() << "\n";  // e.g. the port is taken
-    return 1;
-  }
+  if (Status st = server.listen(a.listen); !st.ok())  // bad address: 2; e.g. the port is taken: 1
+    return fail("receiver", st.message(), st.code() == Status::Code::kInvalidArgument ? 2 : 1);
   std::cout << "listening on " << server.url() << std::endl;
 
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -109,11 +82,7 @@ int receiver(const ReceiverArgs& a) {
 
   Status flushed = server.flush();
   std::cout << server.stats().to_json_line() << std::endl;
-  if (!flushed.ok()) {
-    std::cerr << "hooksim receiver: " << flushed.message() << "\n";
-    return 1;
-  }
-  return 0;
+  return flushed.ok() ? 0 : fail("receiver", flushed.message(), 1);
 }
 
 }  // namespace
@@ -125,20 +94,21 @@ Command add_receiver(CLI::App& app) {
                   "Address to listen on: HOST:PORT, [IPv6]:PORT or PORT (127.0.0.1)")
       ->capture_default_str();
   cmd->add_option("--script", args->script_path, "How to answer: a JSON script (see docs/receiver.md)");
-  cmd->add_option("--secret", args->secret, "Verify Standard Webhooks signatures with this whsec_ secret");
-  cmd->add_option("--token", args->token, "Require 'authorization: Bearer TOKEN'");
-  cmd->add_option("--record", args->record_path, "Write one JSON line per request to FILE");
-  cmd->add_option("--tls-cert", args->tls_cert,
+  cmd->add_option("--secret", args->options.secret,
+                  "Verify Standard Webhooks signatures with this whsec_ secret");
+  cmd->add_option("--token", args->options.token, "Require 'authorization: Bearer TOKEN'");
+  cmd->add_option("--record", args->options.record_path, "Write one JSON line per request to FILE");
+  cmd->add_option("--tls-cert", args->options.tls_cert_path,
                   "Serve HTTPS with this PEM certificate chain (needs --tls-key)");
-  cmd->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");
+  cmd->add_option("--tls-key", args->options.tls_key_path, "PEM private key of --tls-cert");
   cmd->add_option("--threads", args->threads, "Threads running the server")->capture_default_str();
-  cmd->add_flag("--accept-bad-signatures", args->accept_bad_signatures,
+  cmd->add_flag("--accept-bad-signatures", args->options.accept_bad_signatures,
                 "Answer as scripted even when the signature or token check fails (still recorded)");
-  cmd->add_flag("--ignore-timestamps", args->ignore_timestamps,
+  cmd->add_flag("--ignore-timestamps", args->options.ignore_timestamps,
                 "Accept signed requests whose webhook-timestamp is more than 5 minutes off");
-  cmd->add_flag("--fail-duplicates", args->fail_duplicates,
+  cmd->add_flag("--fail-duplicates", args->options.fail_duplicates,
                 "Answer 500 to a webhook-id already accepted for the subscription");
-  cmd->add_flag("--reject-out-of-order", args->reject_out_of_order,
+  cmd->add_flag("--reject-out-of-order", args->options.reject_out_of_order,
                 fmt::format("Answer 409 to an older {} after a newer one", protocol::header::kSequence));
   cmd->add_option("--rate-limit", args->rate_limit,
                   "At most N requests per subscription per minute; more are answered 429 (0: no limit)");

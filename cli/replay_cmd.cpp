@@ -1,8 +1,6 @@
-// hooksim replay LOG.jsonl --target URL [--speed N] [--only failed|delivered] [--sub ID] [--secret S |
-// --token T]
-//                [--timeout D] [--ca-file PEM] [--insecure]
-// Re-sends a recorded run's attempts to a receiver (docs/replay.md): the plan comes from the log, the pacing
-// from sim::Replayer, the requests from the same CurlTransport as every delivery.
+// hooksim replay LOG.jsonl --target URL: re-sends a recorded run's attempts to a receiver (docs/replay.md):
+// the plan comes from the log, the pacing from sim::Replayer, the requests from the same CurlTransport as
+// every delivery.
 #include <fmt/format.h>
 
 #include <boost/asio/io_context.hpp>
@@ -33,36 +31,30 @@ std::string describe(ErrorClass error, int status) {
 }
 
 int run_replay(const ReplayArgs& a) {
-  const std::string me = "hooksim replay: ";
-  auto usage = [&](const std::string& msg) {
-    std::cerr << me << msg << "\n";
-    return 2;
-  };
   if (!a.target.starts_with("http://") && !a.target.starts_with("https://"))
-    return usage(fmt::format("--target {}: must be an http:// or https:// URL", a.target));
-  if (!a.secret.empty() && !a.token.empty()) return usage("--secret and --token: give at most one");
+    return fail("replay", fmt::format("--target {}: must be an http:// or https:// URL", a.target));
+  if (!a.secret.empty() && !a.token.empty()) return fail("replay", "--secret and --token: give at most one");
   if (!a.secret.empty()) {
     if (auto key = protocol::make_signer(a.secret); !key.ok())
-      return usage("--secret: " + key.status().message());
+      return fail("replay", "--secret: " + key.status().message());
   }
   if (!a.token.empty()) {
-    if (Status st = validate_token(a.token); !st.ok()) return usage("--token: " + st.message());
+    if (Status st = validate_token(a.token); !st.ok()) return fail("replay", "--token: " + st.message());
   }
   auto timeout = parse_duration(a.timeout);
   if (!timeout.ok() || timeout->count() <= 0)
-    return usage(fmt::format("--timeout {}: must be a positive duration like 10s", a.timeout));
+    return fail("replay", fmt::format("--timeout {}: must be a positive duration like 10s", a.timeout));
   if (!a.curl.ca_file.empty() && !std::ifstream(a.curl.ca_file))
-    return usage(fmt::format("--ca-file {}: cannot read the file", a.curl.ca_file));
+    return fail("replay", fmt::format("--ca-file {}: cannot read the file", a.curl.ca_file));
 
   sim::ReplayFilter filter;
   filter.sub = a.sub;
   if (a.only == "failed") filter.only = sim::ReplayFilter::Only::kFailed;
   if (a.only == "delivered") filter.only = sim::ReplayFilter::Only::kDelivered;
   auto plan = sim::load_replay_plan(a.log_path, filter);
-  if (!plan.ok()) {
-    std::cerr << me << plan.status().message() << "\n";
-    return plan.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
-  }
+  if (!plan.ok())
+    return fail("replay", plan.status().message(),
+                plan.status().code() == Status::Code::kInvalidArgument ? 2 : 1);
 
   boost::asio::io_context io;
   net::AsioSchedulerOptions so;
@@ -85,22 +77,20 @@ int run_replay(const ReplayArgs& a) {
       continue;
     }
     if (++changed_count > 20) continue;
-    nlohmann::ordered_json c;
-    c["sub"] = it.sub;
-    c["event"] = it.event;
-    c["seq"] = it.seq;
-    c["attempt"] = it.attempt;
-    c["recorded"] = describe(it.recorded_error, it.recorded_status);
-    c["replayed"] = describe(o.delivered() ? ErrorClass::kNone : o.result.error, o.result.status);
-    changed.push_back(std::move(c));
+    changed.push_back(
+        {{"sub", it.sub},
+         {"event", it.event},
+         {"seq", it.seq},
+         {"attempt", it.attempt},
+         {"recorded", describe(it.recorded_error, it.recorded_status)},
+         {"replayed", describe(o.delivered() ? ErrorClass::kNone : o.result.error, o.result.status)}});
   }
-  nlohmann::ordered_json out;
-  out["sent"] = replayer.outcomes().size();
-  out["delivered"] = delivered;
-  out["failed"] = replayer.outcomes().size() - delivered;
-  out["same_outcome"] = same;
-  out["changed_outcome"] = changed_count;
-  out["changes"] = changed;  // the first 20
+  nlohmann::ordered_json out = {{"sent", replayer.outcomes().size()},
+                                {"delivered", delivered},
+                                {"failed", replayer.outcomes().size() - delivered},
+                                {"same_outcome", same},
+                                {"changed_outcome", changed_count},
+                                {"changes", changed}};  // the first 20
   std::cout << out.dump(2) << std::endl;
   return 0;
 }

@@ -16,32 +16,25 @@ struct ReportArgs {
 };
 
 int run_report(const ReportArgs& a) {
-  const std::string me = "hooksim report: ";
   std::ofstream html;
   if (!a.html_path.empty()) {
     html.open(a.html_path, std::ios::out | std::ios::trunc);
-    if (!html) {
-      std::cerr << me << "--html " << a.html_path << ": cannot open for writing\n";
-      return 2;
-    }
+    if (!html) return fail("report", "--html " + a.html_path + ": cannot open for writing");
   }
   auto report = sim::build_report(a.log_path);
   if (!report.ok()) {
-    std::cerr << me << report.status().message() << "\n";
     if (html.is_open()) {
       html.close();
       std::error_code ec;
       std::filesystem::remove(a.html_path, ec);  // no half-made report
     }
-    return report.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+    return fail("report", report.status().message(),
+                report.status().code() == Status::Code::kInvalidArgument ? 2 : 1);
   }
   if (html.is_open()) {
     html << sim::render_html(*report, "hooksim report: " + a.log_path);
     html.close();
-    if (!html) {
-      std::cerr << me << "--html " << a.html_path << ": write failed\n";
-      return 1;
-    }
+    if (!html) return fail("report", "--html " + a.html_path + ": write failed", 1);
   }
   std::cout << sim::render_text(*report) << std::flush;
   return 0;

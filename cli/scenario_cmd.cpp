@@ -1,8 +1,5 @@
-// hooksim simulate SCENARIO [--log FILE|-] [--timeline] [--data DIR] [--log-payloads] [--report HTML]
-// hooksim run SCENARIO [--log FILE|-] [--timeline] [--data DIR] [--speed N] [--ca-file PEM] [--insecure]
-//             [--refuse-private-addresses] ...
-// Both run a scenario through the same engine; they differ in the clock and the transport
-// (cli/scenario_run.h).
+// hooksim simulate SCENARIO and hooksim run SCENARIO: both run a scenario through the same engine; they
+// differ in the clock and the transport (cli/scenario_run.h). Flags: README.md.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -34,24 +31,16 @@ struct ScenarioArgs {
 
 int scenario_command(ScenarioArgs& a) {
   const bool run = a.command == "run";
-  const std::string me = "hooksim " + a.command + ": ";
   auto scenario = sim::load_scenario(a.scenario_path);
-  if (!scenario.ok()) {
-    std::cerr << me << scenario.status().message() << "\n";
-    return 2;
-  }
+  if (!scenario.ok()) return fail(a.command, scenario.status().message());
   // Refused before anything is written: a url under simulate, a literal private address under
   // run --refuse-private-addresses, a --data directory that is not empty.
   if (Status st =
           run ? check_run_fits(*scenario, a.data_dir, a.curl) : check_simulate_fits(*scenario, a.data_dir);
-      !st.ok()) {
-    std::cerr << me << st.message() << "\n";
-    return 2;
-  }
-  if (!a.curl.ca_file.empty() && !std::ifstream(a.curl.ca_file)) {
-    std::cerr << me << "--ca-file " << a.curl.ca_file << ": cannot read the file\n";
-    return 2;
-  }
+      !st.ok())
+    return fail(a.command, st.message());
+  if (!a.curl.ca_file.empty() && !std::ifstream(a.curl.ca_file))
+    return fail(a.command, "--ca-file " + a.curl.ca_file + ": cannot read the file");
   sim::RunOptions options;
   options.log_payloads = a.log_payloads;
   // The report is made from the log file afterwards; without a log file (none, or stdout) the log goes to a
@@ -60,42 +49,31 @@ int scenario_command(ScenarioArgs& a) {
   std::optional<TempLog> temp_log;
   if (!a.report_path.empty()) {
     report_file.open(a.report_path, std::ios::out | std::ios::trunc);
-    if (!report_file) {
-      std::cerr << me << "--report " << a.report_path << ": cannot open for writing\n";
-      return 2;
-    }
+    if (!report_file) return fail(a.command, "--report " + a.report_path + ": cannot open for writing");
     if (a.log_path.empty() || a.log_path == "-") {
-      auto t = TempLog::create();
-      if (!t) {
-        std::cerr << me << "--report: cannot create a temporary log file\n";
-        return 1;
-      }
-      temp_log.emplace(std::move(*t));
+      if (temp_log.emplace().path().empty())
+        return fail(a.command, "--report: cannot create a temporary log file", 1);
     }
   }
   std::string log_file_path = temp_log ? temp_log->path() : a.log_path == "-" ? "" : a.log_path;
   std::ofstream log_file;
   if (!log_file_path.empty()) {
     log_file.open(log_file_path, std::ios::out | std::ios::trunc);
-    if (!log_file) {
-      std::cerr << me << "--log " << a.log_path << ": cannot open for writing\n";
-      return 2;
-    }
+    if (!log_file) return fail(a.command, "--log " + a.log_path + ": cannot open for writing");
     options.log = &log_file;
   } else if (a.log_path == "-") {
     options.log = &std::cout;
   }
   if (options.log) {
-    sim::RunHeader h;
-    h.command = a.command;
-    h.scenario = a.scenario_path;
     auto sha = sim::file_sha256(a.scenario_path);
-    if (sha.ok()) h.scenario_sha256 = *sha;
-    h.seed = scenario->seed;
-    h.start = scenario->start;
-    h.duration = scenario->duration;
+    sim::RunHeader h{.command = a.command,
+                     .scenario = a.scenario_path,
+                     .scenario_sha256 = sha.ok() ? *sha : "",
+                     .seed = scenario->seed,
+                     .start = scenario->start,
+                     .duration = scenario->duration,
+                     .payloads = a.log_payloads};
     for (const auto& s : scenario->subscriptions) h.subscriptions.push_back(s.config.id);
-    h.payloads = a.log_payloads;
     sim::write_run_header(*options.log, h);
   }
   if (a.timeline) options.timeline = &std::cerr;
@@ -109,20 +87,17 @@ int scenario_command(ScenarioArgs& a) {
                      : simulate_scenario(*scenario, options, a.data_dir);
   if (progress) progress->finish();
   if (!summary.ok()) {
-    std::cerr << me << summary.status().message() << "\n";
     if (report_file.is_open()) {  // no empty report left behind
       report_file.close();
       std::error_code ec;
       std::filesystem::remove(a.report_path, ec);
     }
-    return summary.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+    return fail(a.command, summary.status().message(),
+                summary.status().code() == Status::Code::kInvalidArgument ? 2 : 1);
   }
   if (log_file.is_open()) {
     log_file.close();
-    if (!log_file) {
-      std::cerr << me << "--log " << a.log_path << ": write failed\n";
-      return 1;
-    }
+    if (!log_file) return fail(a.command, "--log " + a.log_path + ": write failed", 1);
   }
   if (!a.report_path.empty()) {
     if (a.log_path == "-") {
@@ -130,16 +105,10 @@ int scenario_command(ScenarioArgs& a) {
       std::cout << in.rdbuf();
     }
     auto report = sim::build_report(log_file_path);
-    if (!report.ok()) {
-      std::cerr << me << "--report: " << report.status().message() << "\n";
-      return 1;
-    }
+    if (!report.ok()) return fail(a.command, "--report: " + report.status().message(), 1);
     report_file << sim::render_html(*report, "hooksim " + a.command + " " + a.scenario_path);
     report_file.close();
-    if (!report_file) {
-      std::cerr << me << "--report " << a.report_path << ": write failed\n";
-      return 1;
-    }
+    if (!report_file) return fail(a.command, "--report " + a.report_path + ": write failed", 1);
   }
   // With the log on stdout, the summary is one more JSON line, so stdout stays valid JSON Lines.
   std::cout << summary->to_json().dump(a.log_path == "-" ? -1 : 2) << std::endl;
@@ -147,7 +116,8 @@ int scenario_command(ScenarioArgs& a) {
   if (a.command == "simulate" && scenario->expect) {
     auto missed = sim::check_expectations(*scenario->expect, *summary);
     if (!missed.empty()) {
-      std::cerr << me << missed.size() << " expectation(s) of " << a.scenario_path << " not met:\n";
+      std::cerr << "hooksim simulate: " << missed.size() << " expectation(s) of " << a.scenario_path
+                << " not met:\n";
       for (const std::string& line : missed) std::cerr << "  " << line << "\n";
       return 1;
     }

@@ -1,5 +1,4 @@
-// hooksim serve --data DIR [--listen HOST:PORT] [--admin-token T] [--ca-file PEM] [--insecure]
-//               [--event-id-retention DURATION] ...
+// hooksim serve --data DIR: the engine as a service (service/service.h). Flags: docs/api.md.
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -17,10 +16,8 @@ int serve(service::ServiceOptions options) {
   }
   boost::asio::io_context io;
   service::Service svc(io, options);
-  if (Status st = svc.start(); !st.ok()) {
-    std::cerr << "hooksim serve: " << st.message() << "\n";
-    return st.code() == Status::Code::kInvalidArgument ? 2 : 1;
-  }
+  if (Status st = svc.start(); !st.ok())
+    return fail("serve", st.message(), st.code() == Status::Code::kInvalidArgument ? 2 : 1);
   std::cout << "listening on " << svc.url() << std::endl;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
@@ -51,10 +48,7 @@ Command add_serve(CLI::App& app) {
   return [cmd, options, retention]() {
     if (!*cmd) return -1;
     auto d = parse_duration(*retention);
-    if (!d.ok()) {
-      std::cerr << "hooksim serve: --event-id-retention: " << d.status().message() << "\n";
-      return 2;
-    }
+    if (!d.ok()) return fail("serve", "--event-id-retention: " + d.status().message());
     options->event_id_retention = *d;
     return serve(*options);
   };

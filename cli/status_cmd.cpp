@@ -1,7 +1,6 @@
-// hooksim status --server URL [--admin-token T] [--json] [--timeout SECONDS]
-// Lists a running service's subscriptions (GET /v1/subscriptions) as an aligned table, or its JSON as is.
-// Exit codes: 0 listed; 1 the server is unreachable or answered an error (its message is printed);
-// 2 bad usage. docs/status.md.
+// hooksim status --server URL: lists a running service's subscriptions (GET /v1/subscriptions) as an aligned
+// table, or its JSON as is. Exit codes: 0 listed; 1 the server is unreachable or answered an error (its
+// message is printed); 2 bad usage. docs/status.md.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -79,17 +78,15 @@ std::string when(const json& t, TimePoint now) {
 // "200", "503" or the failure class ("connect", "timeout", ...), then the time.
 std::string last_attempt(const json& a, TimePoint now) {
   if (!a.is_object()) return "-";
-  std::string outcome;
   const json& error = a.value("error", json(nullptr));
-  if (error.is_string() && error.get<std::string>() != "status") {
-    outcome = error.get<std::string>();
-  } else {
-    outcome = std::to_string(a.value("status", 0));
-  }
+  std::string outcome = error.is_string() && error.get<std::string>() != "status"
+                            ? error.get<std::string>()
+                            : std::to_string(a.value("status", 0));
   return fmt::format("{:<7} {}", outcome, when(a.value("at", json(nullptr)), now));
 }
 
-std::string text_of(const json& j) {
+std::string text_of(const json& o, const char* key) {
+  json j = o.value(key, json(nullptr));
   return j.is_string() ? j.get<std::string>() : j.is_null() ? "-" : j.dump();
 }
 
@@ -142,31 +139,23 @@ std::string server_error(const net::HttpAnswer& r) {
 }
 
 int status(StatusArgs a) {
-  const std::string me = "hooksim status: ";
   if (a.admin_token.empty()) {
     if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) a.admin_token = env;
   }
   std::string base = a.server;
   if (base.find("://") == std::string::npos) base = "http://" + base;
-  if (!base.starts_with("http://") && !base.starts_with("https://")) {
-    std::cerr << me << "--server " << a.server << ": must be an http:// or https:// URL\n";
-    return 2;
-  }
+  if (!base.starts_with("http://") && !base.starts_with("https://"))
+    return fail("status", "--server " + a.server + ": must be an http:// or https:// URL");
   while (base.ends_with("/")) base.pop_back();
-  if (base.size() <= std::string_view(base.starts_with("https") ? "https://" : "http://").size()) {
-    std::cerr << me << "--server " << a.server << ": has no host\n";
-    return 2;
-  }
+  if (base.size() <= std::string_view(base.starts_with("https") ? "https://" : "http://").size())
+    return fail("status", "--server " + a.server + ": has no host");
 
   net::HttpAnswer r = http_get(base + "/v1/subscriptions", a.admin_token, a.timeout_s);
-  if (!r.answered()) {
-    std::cerr << me << "cannot reach " << base << ": " << r.error_text << "\n";
-    return 1;
-  }
-  if (r.status < 200 || r.status >= 300) {
-    std::cerr << me << base << " answered " << server_error(r) << "\n";
+  if (!r.answered()) return fail("status", "cannot reach " + base + ": " + r.error_text, 1);
+  if (!r.is_2xx()) {
+    fail("status", base + " answered " + server_error(r));
     if (r.status == 401 && a.admin_token.empty())
-      std::cerr << me << "give the admin token with --admin-token or HOOKSIM_ADMIN_TOKEN\n";
+      fail("status", "give the admin token with --admin-token or HOOKSIM_ADMIN_TOKEN");
     return 1;
   }
   if (a.json) {
@@ -180,21 +169,18 @@ int status(StatusArgs a) {
     list = json::parse(r.body).at("subscriptions");
     if (!list.is_array()) throw std::runtime_error("not an array");
   } catch (const std::exception& e) {
-    std::cerr << me << base << " answered a body without a subscriptions list: " << e.what() << "\n";
-    return 1;
+    return fail("status", base + " answered a body without a subscriptions list: " + e.what(), 1);
   }
   TimePoint now = std::chrono::floor<Duration>(std::chrono::system_clock::now());
   std::vector<std::vector<std::string>> rows = {
       {"ID", "URL", "STATE", "BACKLOG", "LAST ATTEMPT", "NEXT ATTEMPT"}};
   std::map<std::string, int> counts;
   for (const json& s : list) {
-    std::string state = text_of(s.value("state", json(nullptr)));
+    std::string state = text_of(s, "state");
     ++counts[state];
     std::string next = when(s.value("next_attempt", json(nullptr)), now);
     if (s.value("in_flight", false) && state != "deactivated") next = "in flight";
-    rows.push_back({text_of(s.value("id", json(nullptr))),
-                    cut(text_of(s.value("url", json(nullptr))), kUrlWidth), state,
-                    text_of(s.value("backlog", json(nullptr))),
+    rows.push_back({text_of(s, "id"), cut(text_of(s, "url"), kUrlWidth), state, text_of(s, "backlog"),
                     last_attempt(s.value("last_attempt", json(nullptr)), now), next});
   }
   print_table(rows, {false, false, false, true, false, false});

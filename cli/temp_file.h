@@ -4,24 +4,21 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <optional>
 #include <string>
-#include <utility>
 
 namespace hooksim::cli {
 
-// A temporary file (for a log the user did not ask to keep), removed when this goes out of scope.
+// A temporary file (for a log the user did not ask to keep), created empty by the constructor and removed
+// by the destructor. path() is empty when it could not be created.
 class TempLog {
  public:
-  static std::optional<TempLog> create() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "hooksim-log-XXXXXX").string();
-    int fd = ::mkstemp(pattern.data());
-    if (fd < 0) return std::nullopt;
-    ::close(fd);
-    return TempLog(pattern);
+  TempLog() : path_((std::filesystem::temp_directory_path() / "hooksim-log-XXXXXX").string()) {
+    int fd = ::mkstemp(path_.data());
+    if (fd < 0) path_.clear();
+    if (fd >= 0) ::close(fd);
   }
-  TempLog(TempLog&& o) noexcept : path_(std::exchange(o.path_, {})) {}
-  TempLog& operator=(TempLog&&) = delete;
+  TempLog(const TempLog&) = delete;
+  TempLog& operator=(const TempLog&) = delete;
   ~TempLog() {
     std::error_code ec;
     if (!path_.empty()) std::filesystem::remove(path_, ec);
@@ -29,7 +26,6 @@ class TempLog {
   const std::string& path() const { return path_; }
 
  private:
-  explicit TempLog(std::string p) : path_(std::move(p)) {}
   std::string path_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <ranges>
 
 #include "net/address_policy.h"
 #include "protocol/policy_json.h"
@@ -33,11 +34,7 @@ HttpResponse error_response(int status, const std::string& code, const std::stri
     field = message.substr(0, colon);
     reason = message.substr(colon + 2);
   }
-  ojson e;
-  e["code"] = code;
-  e["field"] = field;
-  e["message"] = reason;
-  return json_response(status, {{"error", e}});
+  return json_response(status, {{"error", {{"code", code}, {"field", field}, {"message", reason}}}});
 }
 
 namespace {
@@ -69,27 +66,21 @@ std::string fingerprint(const std::string& secret) {
   return fmt::format("sha256:{:02x}{:02x}{:02x}{:02x}", digest[0], digest[1], digest[2], digest[3]);
 }
 
+// The non-empty segments of `path`.
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) parts.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
+  for (auto part : std::views::split(path, '/'))
+    if (!part.empty()) parts.emplace_back(part.begin(), part.end());
   return parts;
 }
 
-std::string query_param(const std::string& query, const std::string& name) {
-  size_t i = 0;
-  while (i < query.size()) {
-    size_t amp = query.find('&', i);
-    if (amp == std::string::npos) amp = query.size();
-    std::string pair = query.substr(i, amp - i);
+// The value of the first `name=value` pair of `query`; "" when there is none.
+std::string query_param(const std::string& query, std::string_view name) {
+  for (auto part : std::views::split(query, '&')) {
+    std::string_view pair(part.begin(), part.end());
     size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string::npos ? "" : pair.substr(eq + 1);
-    i = amp + 1;
+    if (pair.substr(0, eq) == name)
+      return eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
   }
   return "";
 }

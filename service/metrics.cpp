@@ -13,10 +13,6 @@ constexpr double kLagBounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,  1,
                                  2.5,   5,    10,    60,   300, 3600, 86400};
 constexpr size_t kLagBucketCount = std::size(kLagBounds);
 
-// Every failure class, in the order /metrics lists them (each always present, 0 when none).
-constexpr const char* kFailureClasses[] = {"status", "timeout",   "connect", "tls",      "dns",
-                                           "reset",  "abandoned", "other",   "protocol", "private_address"};
-
 std::string prometheus_label(std::string_view v) {
   std::string out;
   for (char c : v) {
@@ -33,7 +29,7 @@ Metrics::Metrics(AttemptHistory& history) : history_(history), lag_buckets_(kLag
 void Metrics::on_attempt(const AttemptRecord& r) {
   history_.record(r);
   if (!r.delivered()) {
-    ++failed_by_class_[to_string(r.error)];
+    ++failed_by_class_[static_cast<size_t>(r.error)];
     return;
   }
   ++delivered_;
@@ -72,11 +68,9 @@ std::string Metrics::prometheus_text(const Engine& engine, const storage::StoreM
   out +=
       "# HELP hooksim_attempts_failed_total Failed attempts since start, by failure class.\n"
       "# TYPE hooksim_attempts_failed_total counter\n";
-  for (const char* cls : kFailureClasses) {
-    auto it = failed_by_class_.find(cls);
-    out += fmt::format("hooksim_attempts_failed_total{{class=\"{}\"}} {}\n", cls,
-                       it == failed_by_class_.end() ? 0 : it->second);
-  }
+  for (size_t c = 1; c < failed_by_class_.size(); ++c)  // every class, in ErrorClass order, 0 when none
+    out += fmt::format("hooksim_attempts_failed_total{{class=\"{}\"}} {}\n",
+                       to_string(static_cast<ErrorClass>(c)), failed_by_class_[c]);
   out += "# HELP hooksim_backlog Events queued per subscription.\n# TYPE hooksim_backlog gauge\n";
   std::string states =
       "# HELP hooksim_subscription_state 1 for the state each subscription is in.\n"

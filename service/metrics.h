@@ -7,8 +7,8 @@
 // service's io_context thread).
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -42,7 +42,8 @@ class Metrics final : public DeliveryObserver {
   uint64_t delivered_ = 0;
   uint64_t deactivations_ = 0;
   uint64_t store_errors_ = 0;
-  std::map<std::string, uint64_t, std::less<>> failed_by_class_;
+  // Failed attempts by ErrorClass (kNone unused).
+  std::array<uint64_t, static_cast<size_t>(ErrorClass::kPrivateAddress) + 1> failed_by_class_{};
   std::vector<uint64_t> lag_buckets_;  // deliveries whose lag is at most each bound of kLagBounds
   double lag_sum_seconds_ = 0;
   uint64_t lag_count_ = 0;

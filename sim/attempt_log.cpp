@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace hooksim::sim {
@@ -69,18 +70,11 @@ void write_run_header(std::ostream& out, const RunHeader& h) {
 Result<std::string> file_sha256(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IOError(fmt::format("{}: cannot open the file", path));
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  char buf[65536];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0)
-    EVP_DigestUpdate(ctx, buf, static_cast<size_t>(in.gcount()));
+  std::string bytes(std::istreambuf_iterator<char>(in), {});
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  return fmt::format("{:02x}", fmt::join(md, md + len, ""));
 }
 
 void AttemptLogWriter::on_restart(TimePoint at) {

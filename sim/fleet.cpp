@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -50,36 +49,24 @@ uint64_t stream_seed(uint64_t seed, uint32_t vehicle, uint64_t stream) {
 struct City {
   double lat, lon;
 };
-constexpr std::array<City, 16> kCities{{{38.7223, -9.1393},
-                                        {41.1579, -8.6291},
-                                        {40.4168, -3.7038},
-                                        {37.3891, -5.9845},
-                                        {39.4699, -0.3763},
-                                        {41.3874, 2.1686},
-                                        {45.7640, 4.8357},
-                                        {48.8566, 2.3522},
-                                        {50.8503, 4.3517},
-                                        {51.9244, 4.4777},
-                                        {53.5511, 9.9937},
-                                        {48.1351, 11.5820},
-                                        {45.4642, 9.1900},
-                                        {52.2297, 21.0122},
-                                        {50.0755, 14.4378},
-                                        {47.4979, 19.0402}}};
+constexpr City kCities[] = {{38.7223, -9.1393}, {41.1579, -8.6291}, {40.4168, -3.7038}, {37.3891, -5.9845},
+                            {39.4699, -0.3763}, {41.3874, 2.1686},  {45.7640, 4.8357},  {48.8566, 2.3522},
+                            {50.8503, 4.3517},  {51.9244, 4.4777},  {53.5511, 9.9937},  {48.1351, 11.5820},
+                            {45.4642, 9.1900},  {52.2297, 21.0122}, {50.0755, 14.4378}, {47.4979, 19.0402}};
 
-constexpr std::array<const char*, 10> kDriverTexts{"Arrived at the customer",
-                                                   "Loading finished, leaving now",
-                                                   "Unloading done",
-                                                   "Traffic jam, about 20 minutes late",
-                                                   "Starting my break",
-                                                   "Fuel stop",
-                                                   "Delivery refused, please call the customer",
-                                                   "Road closed, taking a detour",
-                                                   "Waiting at the gate",
-                                                   "Vehicle check done, all fine"};
-constexpr std::array<const char*, 5> kOfficeTexts{
-    "Please call the office", "New pickup added to your route", "Customer asks for your ETA",
-    "Delivery address changed, see the order", "Confirm when unloaded"};
+constexpr const char* kDriverTexts[] = {"Arrived at the customer",
+                                        "Loading finished, leaving now",
+                                        "Unloading done",
+                                        "Traffic jam, about 20 minutes late",
+                                        "Starting my break",
+                                        "Fuel stop",
+                                        "Delivery refused, please call the customer",
+                                        "Road closed, taking a detour",
+                                        "Waiting at the gate",
+                                        "Vehicle check done, all fine"};
+constexpr const char* kOfficeTexts[] = {"Please call the office", "New pickup added to your route",
+                                        "Customer asks for your ETA",
+                                        "Delivery address changed, see the order", "Confirm when unloaded"};
 
 enum class Activity : uint8_t { kDriving, kBreak, kDailyRest, kAvailable };
 enum Kind : uint8_t { kTracking = 0, kDrivingTime = 1, kMessage = 2 };
@@ -331,7 +318,7 @@ FleetGenerator::FleetGenerator(const FleetSpec& spec, TimePoint start, uint64_t 
     v.driver = fleet_driver_name(v.number);
     v.motion = Rng{stream_seed(seed, v.number, 1)};
     v.messages = Rng{stream_seed(seed, v.number, 2)};
-    const City& city = kCities[v.motion.next() % kCities.size()];
+    const City& city = kCities[v.motion.next() % std::size(kCities)];
     v.home_lat = city.lat + v.motion.between(-0.2, 0.2);
     v.home_lon = city.lon + v.motion.between(-0.2, 0.2);
     v.lat = v.home_lat;
@@ -393,8 +380,8 @@ void FleetGenerator::next(Event& out) {
   if (slot.kind == kMessage) {
     ++v.messages_sent;
     bool from_driver = v.messages.uniform() < 0.75;
-    const char* text = from_driver ? kDriverTexts[v.messages.next() % kDriverTexts.size()]
-                                   : kOfficeTexts[v.messages.next() % kOfficeTexts.size()];
+    const char* text = from_driver ? kDriverTexts[v.messages.next() % std::size(kDriverTexts)]
+                                   : kOfficeTexts[v.messages.next() % std::size(kOfficeTexts)];
     bool read = v.messages.uniform() < 0.3;
     out.type = "message";
     fmt::format_to(it, R"({{"message_id":"{}-m{}","sender":"{}","driver_id":"{}","text":"{}","read":{}}})",

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace hooksim::sim {
@@ -75,10 +75,9 @@ void parse_publish(const json& j, LogRecord& r) {
 
 void parse_run(const json& j, LogRecord& r) {
   RunHeader& h = r.run;
-  if (auto it = j.find("command"); it != j.end() && it->is_string()) h.command = it->get<std::string>();
-  if (auto it = j.find("scenario"); it != j.end() && it->is_string()) h.scenario = it->get<std::string>();
-  if (auto it = j.find("scenario_sha256"); it != j.end() && it->is_string())
-    h.scenario_sha256 = it->get<std::string>();
+  for (auto [key, out] :
+       {std::pair{"command", &h.command}, {"scenario", &h.scenario}, {"scenario_sha256", &h.scenario_sha256}})
+    if (auto it = j.find(key); it != j.end() && it->is_string()) *out = it->get<std::string>();
   if (j.contains("seed")) h.seed = static_cast<uint64_t>(int_field(j, "seed"));
   auto start = parse_utc(string_field(j, "start"));
   if (!start.ok()) throw BadField{"start: " + start.status().message()};
@@ -111,29 +110,20 @@ Result<std::optional<LogRecord>> parse_log_line(std::string_view line) {
       parse_run(j, r);
       return std::optional<LogRecord>(std::move(r));
     }
-    static constexpr std::string_view kKnown[] = {"attempt", "publish", "deactivated", "reactivated",
-                                                  "restart"};
-    if (std::find(std::begin(kKnown), std::end(kKnown), kind) == std::end(kKnown))
-      return std::optional<LogRecord>();
+    using Kind = LogRecord::Kind;
+    static const std::map<std::string, Kind, std::less<>> kKinds = {{"attempt", Kind::kAttempt},
+                                                                    {"publish", Kind::kPublish},
+                                                                    {"deactivated", Kind::kDeactivated},
+                                                                    {"reactivated", Kind::kReactivated},
+                                                                    {"restart", Kind::kRestart}};
+    auto known = kKinds.find(kind);
+    if (known == kKinds.end()) return std::optional<LogRecord>();
+    r.kind = known->second;
     r.t_ms = int_field(j, "t_ms");
-    if (kind == "attempt") {
-      r.kind = LogRecord::Kind::kAttempt;
-      parse_attempt(j, r);
-    } else if (kind == "publish") {
-      r.kind = LogRecord::Kind::kPublish;
-      parse_publish(j, r);
-    } else if (kind == "deactivated") {
-      r.kind = LogRecord::Kind::kDeactivated;
-      r.sub = string_field(j, "sub");
-      r.discarded = static_cast<uint64_t>(int_field(j, "discarded"));
-    } else if (kind == "reactivated") {
-      r.kind = LogRecord::Kind::kReactivated;
-      r.sub = string_field(j, "sub");
-    } else if (kind == "restart") {
-      r.kind = LogRecord::Kind::kRestart;
-    } else {
-      return std::optional<LogRecord>();
-    }
+    if (r.kind == Kind::kAttempt) parse_attempt(j, r);
+    if (r.kind == Kind::kPublish) parse_publish(j, r);
+    if (r.kind == Kind::kDeactivated || r.kind == Kind::kReactivated) r.sub = string_field(j, "sub");
+    if (r.kind == Kind::kDeactivated) r.discarded = static_cast<uint64_t>(int_field(j, "discarded"));
     return std::optional<LogRecord>(std::move(r));
   } catch (const BadField& e) {
     return Status::InvalidArgument(e.message);

@@ -20,11 +20,14 @@ Result<ReplayPlan> load_replay_plan(const std::string& log_path, const ReplayFil
   };
   struct Body {
     std::shared_ptr<const std::string> text;
-    size_t undelivered =
-        0;  // queues the event joined (that the filter keeps) and has not been delivered from
+    size_t undelivered = 0;  // queues the event joined (that the filter keeps) and was not delivered from
   };
   std::unordered_map<std::string, Body> bodies;
   bool any_body = false;
+  const Status no_payloads = Status::InvalidArgument(
+      fmt::format("{}: the log has no payloads (its publish records carry no \"body\"); record the run with "
+                  "--log-payloads to replay it",
+                  log_path));
   struct Keyed {
     ReplayItem item;
     uint64_t line;
@@ -60,11 +63,7 @@ Result<ReplayPlan> load_replay_plan(const std::string& log_path, const ReplayFil
                     (filter.only == ReplayFilter::Only::kFailed) == !r.delivered();
         if (want) {
           if (it == bodies.end()) {
-            if (!any_body)
-              return Status::InvalidArgument(fmt::format(
-                  "{}: the log has no payloads (its publish records carry no \"body\"); record the run with "
-                  "--log-payloads to replay it",
-                  log_path));
+            if (!any_body) return no_payloads;
             return Status::InvalidArgument(
                 fmt::format("{}:{}: event {}: no publish record with its body comes before this attempt",
                             log_path, reader->line_number(), r.event));
@@ -89,12 +88,7 @@ Result<ReplayPlan> load_replay_plan(const std::string& log_path, const ReplayFil
     return Status::InvalidArgument(fmt::format("--sub {}: no such subscription in {} (it has: {})",
                                                filter.sub, log_path, known.empty() ? "none" : known));
   }
-  if (!any_body)
-    return Status::InvalidArgument(
-        fmt::format("{}: the log has no payloads (its publish records carry no \"body\"); record the run "
-                    "with --log-payloads "
-                    "to replay it",
-                    log_path));
+  if (!any_body) return no_payloads;
   std::stable_sort(picked.begin(), picked.end(),
                    [](const Keyed& a, const Keyed& b) { return a.item.t_ms < b.item.t_ms; });
   plan.items.reserve(picked.size());
@@ -111,13 +105,18 @@ void Replayer::start(const ReplayPlan& plan, std::function<void()> done) {
   t0_ = scheduler_.now();
   next_ = 0;
   outcomes_.clear();
-  for (const auto& id : plan.subscriptions) {
-    SubscriptionConfig c;
-    c.id = id;
-    c.endpoint = {target_.url, target_.secret, target_.token};
-    configs_.emplace(id, std::move(c));
-  }
   send_next();
+}
+
+const SubscriptionConfig& Replayer::config(const std::string& sub) {
+  auto it = configs_.find(sub);
+  if (it == configs_.end()) {
+    SubscriptionConfig c;
+    c.id = sub;
+    c.endpoint = {target_.url, target_.secret, target_.token};
+    it = configs_.emplace(sub, std::move(c)).first;
+  }
+  return it->second;
 }
 
 void Replayer::send_next() {
@@ -134,14 +133,7 @@ void Replayer::send_next() {
     size_t index = next_++;
     const ReplayItem& it = plan_->items[index];
     DeliveryRequest req;
-    auto cfg = configs_.find(it.sub);
-    if (cfg == configs_.end()) {  // an attempt of a subscription only its attempts mention
-      SubscriptionConfig c;
-      c.id = it.sub;
-      c.endpoint = {target_.url, target_.secret, target_.token};
-      cfg = configs_.emplace(it.sub, std::move(c)).first;
-    }
-    req.subscription = &cfg->second;
+    req.subscription = &config(it.sub);
     req.event_id = it.event;
     req.body = *it.body;
     req.seq = it.seq;

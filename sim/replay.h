@@ -90,6 +90,8 @@ class Replayer {
 
  private:
   void send_next();
+  // The configuration the requests of `sub` carry: its id and the target (made on first use).
+  const SubscriptionConfig& config(const std::string& sub);
 
   Scheduler& scheduler_;
   Transport& transport_;

@@ -11,12 +11,24 @@ namespace hooksim::sim {
 
 namespace {
 
-// "2d 03:15" (axis), "2d 03:15:00.000" (exact)
-std::string when_short(int64_t ms) {
-  return format_elapsed_minutes(Duration(ms));
-}
+// "2d 03:15:00.000"
 std::string when(int64_t ms) {
   return format_elapsed(Duration(ms));
+}
+
+// The totals over every subscription.
+struct Totals {
+  uint64_t attempts = 0, failed = 0, delivered = 0, discarded = 0;
+};
+Totals totals(const Report& r) {
+  Totals t;
+  for (const auto& s : r.subscriptions) {
+    t.attempts += s.attempts;
+    t.failed += s.failed_attempts;
+    t.delivered += s.delivered;
+    t.discarded += s.discarded;
+  }
+  return t;
 }
 
 // A lag in the duration syntax; from a minute on, whole seconds (percentiles there are within 0.2 % anyway).
@@ -63,14 +75,17 @@ std::string time_axis(const Plot& p, double y_top, double y_bottom) {
     out += fmt::format(R"(<line class="grid" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", x, y_top, x,
                        y_bottom);
     out += fmt::format(R"(<text class="tick" x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)", x,
-                       y_bottom + 14, when_short(t));
+                       y_bottom + 14, format_elapsed_minutes(Duration(t)));
   }
   return out;
 }
 
-std::string marker_lines(const Report& r, const Plot& p, double y_top, double y_bottom) {
+// Dashed vertical lines at the lifecycle changes (only the restarts with `restarts_only`).
+std::string marker_lines(const Report& r, const Plot& p, double y_top, double y_bottom,
+                         bool restarts_only = false) {
   std::string out;
   for (const ReportMarker& m : r.markers) {
+    if (restarts_only && m.kind != ReportMarker::Kind::kRestart) continue;
     double x = p.x(m.t_ms);
     std::string label = m.kind == ReportMarker::Kind::kRestart
                             ? fmt::format("restart at {}", when(m.t_ms))
@@ -194,13 +209,7 @@ std::string attempts_chart(const Report& r) {
     }
     out += "</g>";
   }
-  for (const ReportMarker& m : r.markers) {
-    if (m.kind != ReportMarker::Kind::kRestart) continue;
-    double x = p.x(m.t_ms);
-    out += fmt::format(
-        R"(<line class="marker restart" data-sub="" data-t-ms="{}" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"><title>restart at {}</title></line>)",
-        m.t_ms, x, p.top, x, bottom, when(m.t_ms));
-  }
+  out += marker_lines(r, p, p.top, bottom, /*restarts_only=*/true);
   out += "</svg>";
   return out;
 }
@@ -232,17 +241,12 @@ std::string render_html(const Report& r, const std::string& title) {
         fmt::format("{} {} &middot; seed {} &middot; start {} &middot; ", util::escape_html(r.run->command),
                     util::escape_html(r.run->scenario), r.run->seed, format_utc(r.run->start));
   }
-  uint64_t attempts = 0, failed = 0, delivered = 0;
-  for (const auto& s : r.subscriptions) {
-    attempts += s.attempts;
-    failed += s.failed_attempts;
-    delivered += s.delivered;
-  }
+  Totals t = totals(r);
   meta += fmt::format(
       "{} shown &middot; {} subscriptions &middot; {} events published &middot; {} attempts ({} failed) "
       "&middot; {} delivered &middot; one chart column = {}",
-      format_duration(Duration(r.end_ms)), r.subscriptions.size(), r.events_published, attempts, failed,
-      delivered, format_duration(Duration(r.bucket_ms)));
+      format_duration(Duration(r.end_ms)), r.subscriptions.size(), r.events_published, t.attempts, t.failed,
+      t.delivered, format_duration(Duration(r.bucket_ms)));
   out += fmt::format("<p class=\"meta\">{}</p>\n", meta);
 
   out += "<h2>Backlog per subscription</h2>\n<p class=\"legend\">";
@@ -260,18 +264,14 @@ std::string render_html(const Report& r, const std::string& title) {
   out += "</p>\n" + attempts_chart(r) + "\n";
 
   out +=
-      "<h2>Delivery lag (publish to delivery) and totals</h2>\n<table "
-      "id=\"subscriptions\"><tr><th>subscription</th>"
-      "<th>published</th><th>delivered</th><th>attempts</th><th>failed</th><th>discarded</th><th>max "
-      "backlog</th>"
-      "<th>lag "
-      "p50</th><th>p90</th><th>p99</th><th>max</th><th>deactivations</th><th>reactivations</th></tr>\n";
+      "<h2>Delivery lag (publish to delivery) and totals</h2>\n<table id=\"subscriptions\"><tr>"
+      "<th>subscription</th><th>published</th><th>delivered</th><th>attempts</th><th>failed</th>"
+      "<th>discarded</th><th>max backlog</th><th>lag p50</th><th>p90</th><th>p99</th><th>max</th>"
+      "<th>deactivations</th><th>reactivations</th></tr>\n";
   for (const auto& s : r.subscriptions) {
     out += fmt::format(
-        "<tr "
-        "data-sub=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
-        "td><td>{}</td>"
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        "<tr data-sub=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         util::escape_html(s.id), util::escape_html(s.id), s.published, s.delivered, s.attempts,
         s.failed_attempts, s.discarded, r.has_publish_records ? std::to_string(s.max_backlog) : "-",
         lag_text(s.lag, 0.5), lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0),
@@ -284,8 +284,8 @@ std::string render_html(const Report& r, const std::string& title) {
     out += "<p>None.</p>\n";
   } else {
     out +=
-        "<table "
-        "id=\"lifecycle\"><tr><th>when</th><th>what</th><th>subscription</th><th>discarded</th></tr>\n";
+        "<table id=\"lifecycle\">"
+        "<tr><th>when</th><th>what</th><th>subscription</th><th>discarded</th></tr>\n";
     constexpr size_t kMaxRows = 500;
     for (size_t i = 0; i < r.markers.size() && i < kMaxRows; ++i) {
       const ReportMarker& m = r.markers[i];
@@ -303,19 +303,13 @@ std::string render_html(const Report& r, const std::string& title) {
 
 std::string render_text(const Report& r) {
   std::string out;
-  uint64_t attempts = 0, failed = 0, delivered = 0, discarded = 0;
-  for (const auto& s : r.subscriptions) {
-    attempts += s.attempts;
-    failed += s.failed_attempts;
-    delivered += s.delivered;
-    discarded += s.discarded;
-  }
+  Totals t = totals(r);
   if (r.run)
     out += fmt::format("run: {} {} (seed {}), {} from {}\n", r.run->command, r.run->scenario, r.run->seed,
                        format_duration(r.run->duration), format_utc(r.run->start));
   out += fmt::format(
       "{} subscriptions, {} events published, {} attempts ({} failed), {} delivered, {} discarded\n",
-      r.subscriptions.size(), r.events_published, attempts, failed, delivered, discarded);
+      r.subscriptions.size(), r.events_published, t.attempts, t.failed, t.delivered, t.discarded);
   if (!r.has_publish_records) out += "the log has no publish records: backlog and lag are not known\n";
   size_t w = 12;
   for (const auto& s : r.subscriptions) w = std::max(w, s.id.size());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <iterator>
 
 #include "util/percentile.h"
 
@@ -118,29 +119,22 @@ void ReportBuilder::add(const LogRecord& r) {
   ++report_.records;
   if (r.kind != LogRecord::Kind::kRun) latest_ms_ = std::max(latest_ms_, r.t_ms);
   switch (r.kind) {
-    case LogRecord::Kind::kRun: {
+    case LogRecord::Kind::kRun:
       report_.run = r.run;
       if (r.run.duration.count() > 0 && report_.events_published == 0 && report_.subscriptions.empty()) {
-        int64_t d = r.run.duration.count();
         // The smallest round width that fits the whole run (t = duration included) into the buckets.
         static constexpr int64_t kWidths[] = {
             1,         2,         5,          10,         20,         50,        100,
             200,       500,       1'000,      2'000,      5'000,      10'000,    15'000,
             30'000,    60'000,    120'000,    300'000,    600'000,    900'000,   1'800'000,
             3'600'000, 7'200'000, 10'800'000, 21'600'000, 43'200'000, 86'400'000};
-        int64_t need = d / static_cast<int64_t>(bucket_count_) + 1;
-        report_.bucket_ms = need;
-        for (int64_t w : kWidths) {
-          if (w >= need) {
-            report_.bucket_ms = w;
-            break;
-          }
-        }
+        int64_t need = r.run.duration.count() / static_cast<int64_t>(bucket_count_) + 1;
+        const int64_t* w = std::lower_bound(std::begin(kWidths), std::end(kWidths), need);
+        report_.bucket_ms = w == std::end(kWidths) ? need : *w;
       }
       for (const std::string& id : r.run.subscriptions) sub(id);
       break;
-    }
-    case LogRecord::Kind::kPublish: {
+    case LogRecord::Kind::kPublish:
       report_.has_publish_records = true;
       ++report_.events_published;
       for (const auto& [id, seq] : r.subs) {
@@ -150,7 +144,6 @@ void ReportBuilder::add(const LogRecord& r) {
         set_backlog(s, r.t_ms, s.backlog + 1);
       }
       break;
-    }
     case LogRecord::Kind::kAttempt: {
       SubscriptionReport& s = sub(r.sub);
       size_t outcome = static_cast<size_t>(r.error);
@@ -182,11 +175,10 @@ void ReportBuilder::add(const LogRecord& r) {
       report_.markers.push_back({ReportMarker::Kind::kDeactivated, r.t_ms, r.sub, r.discarded});
       break;
     }
-    case LogRecord::Kind::kReactivated: {
+    case LogRecord::Kind::kReactivated:
       ++sub(r.sub).reactivations;
       report_.markers.push_back({ReportMarker::Kind::kReactivated, r.t_ms, r.sub, 0});
       break;
-    }
     case LogRecord::Kind::kRestart:
       report_.markers.push_back({ReportMarker::Kind::kRestart, r.t_ms, "", 0});
       break;

@@ -5,7 +5,6 @@
 #include <charconv>
 #include <chrono>
 #include <memory>
-#include <unordered_map>
 
 #include "engine/engine.h"
 #include "protocol/envelope.h"
@@ -18,33 +17,22 @@ namespace hooksim::sim {
 namespace {
 
 // Sends each attempt through the simulated receivers or, for subscriptions with a url, to the wired
-// transport for real receivers.
+// transport for real receivers. Its handles are those of the transport used, shifted left by one, with the
+// route in the lowest bit, so it keeps no state.
 class RoutingTransport final : public Transport {
  public:
   RoutingTransport(Transport& sim, Transport* http) : sim_(sim), http_(http) {}
   AttemptHandle send(const DeliveryRequest& request, Done done) override {
     bool real = http_ != nullptr && !request.subscription->endpoint.url.empty();
-    AttemptHandle outer = next_++;
-    AttemptHandle inner =
-        (real ? *http_ : sim_).send(request, [this, outer, done = std::move(done)](const AttemptResult& r) {
-          routes_.erase(outer);
-          done(r);
-        });
-    routes_[outer] = {real, inner};
-    return outer;
+    return (route(real).send(request, std::move(done)) << 1) | (real ? 1 : 0);
   }
-  void cancel(AttemptHandle handle) override {
-    auto it = routes_.find(handle);
-    if (it == routes_.end()) return;
-    (it->second.first ? *http_ : sim_).cancel(it->second.second);
-    routes_.erase(it);
-  }
+  void cancel(AttemptHandle handle) override { route(handle & 1).cancel(handle >> 1); }
 
  private:
+  Transport& route(bool real) { return real ? *http_ : sim_; }
+
   Transport& sim_;
   Transport* http_;
-  AttemptHandle next_ = 1;
-  std::unordered_map<AttemptHandle, std::pair<bool, AttemptHandle>> routes_;
 };
 
 // Everything that lives for one run. The clock, the store and the transport for real receivers come from
