@@ -297,6 +297,37 @@ TEST(CrashAudit, AuditHoldsWhenKillsHitRetriesWhilePublishing) {
   audit_under_sigkill(Failures::kWhilePublishing);
 }
 
+// The audit's batch rule on a made-up record: a batch given up on reached subscription a but not b. That is
+// a partial store unless b discarded or dropped events by deactivation (its share may have been stored and
+// then discarded).
+TEST(CrashAudit,
+     AnAbandonedBatchThatReachedOnlySomeSubscriptionsIsAPartialStoreUnlessDeactivationExplainsIt) {
+  AuditInput in;
+  in.subs = {{"a", json::object()}, {"b", json::object()}};
+  in.events["e1"] = {"t", "acc", 0};
+  in.abandoned = {{"e1"}};
+  receiver::RequestRecord r;
+  r.sub = "a";
+  r.event = "e1";
+  r.seq = 1;
+  r.attempt = 1;
+  r.virtual_time = format_utc(TimePoint{});
+  r.status = 200;
+  r.signature = receiver::RequestRecord::Signature::kOk;
+  in.records = {r};
+  auto status = [](const char* id, uint64_t discarded) {
+    return json{{"id", id}, {"delivered", id == std::string("a") ? 1 : 0}, {"discarded", discarded}};
+  };
+  in.final_list = {{"subscriptions", {status("a", 0), status("b", 0)}}};
+  std::vector<std::string> problems = audit_deliveries(in).problems;
+  ASSERT_EQ(problems.size(), 1u) << join_lines(problems);
+  EXPECT_EQ(problems[0], "batch of e1 stored in part: 1/2");
+
+  in.final_list = {{"subscriptions", {status("a", 0), status("b", 1)}}};
+  problems = audit_deliveries(in).problems;
+  EXPECT_TRUE(problems.empty()) << join_lines(problems);
+}
+
 // --- the process contract ---
 
 TEST(ServeProcess, SigtermWithAnAttemptInFlightExitsZeroAndTheRestartMakesItAgain) {
