@@ -11,13 +11,11 @@ namespace hooksim::cli {
 namespace {
 
 int serve(ServiceOptions options) {
-  if (options.admin_token.empty()) {
-    if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) options.admin_token = env;
-  }
+  if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN"); env && options.admin_token.empty())
+    options.admin_token = env;
   boost::asio::io_context io;
   Service svc(io, options);
-  if (Status st = svc.start(); !st.ok())
-    return fail("serve", st.message(), st.code() == Status::Code::kInvalidArgument ? 2 : 1);
+  if (Status st = svc.start(); !st.ok()) return fail("serve", st);
   std::cout << "listening on " << svc.url() << std::endl;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {

@@ -109,13 +109,9 @@ void print_table(const std::vector<std::vector<std::string>>& rows, const std::v
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       if (i > 0) line += "  ";
-      if (right[i]) {
-        line += fmt::format("{:>{}}", row[i], width[i]);
-      } else if (i + 1 < row.size()) {
-        line += fmt::format("{:<{}}", row[i], width[i]);
-      } else {
-        line += row[i];
-      }
+      line += right[i]             ? fmt::format("{:>{}}", row[i], width[i])
+              : i + 1 < row.size() ? fmt::format("{:<{}}", row[i], width[i])
+                                   : row[i];
     }
     std::cout << line << "\n";
   }
@@ -139,9 +135,7 @@ std::string server_error(const net::HttpAnswer& r) {
 }
 
 int status(StatusArgs a) {
-  if (a.admin_token.empty()) {
-    if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) a.admin_token = env;
-  }
+  if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN"); env && a.admin_token.empty()) a.admin_token = env;
   std::string base = a.server;
   if (base.find("://") == std::string::npos) base = "http://" + base;
   if (!base.starts_with("http://") && !base.starts_with("https://"))
