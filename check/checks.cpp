@@ -363,13 +363,12 @@ void backlog_drain(Run& run, CheckResult& r) {
   double day_s = static_cast<double>(o.daily_events) / rate;
   r.measurements["day_drain_s"] = day_s;
   auto day = Duration(static_cast<int64_t>(std::min(day_s, 1e12) * 1000));
-  auto whole_s = [](Duration d) {
-    return format_duration(std::chrono::duration_cast<std::chrono::seconds>(d));
-  };
-  r.figure =
-      fmt::format("{} events in {}: {:.0f}/s; a day's {} events would drain in {} (bound {})",
-                  o.backlog_events, human_ms(elapsed_ms), rate, o.daily_events,
-                  day < std::chrono::seconds(1) ? "under 1s" : whole_s(day), format_duration(o.drain_bound));
+  r.figure = fmt::format("{} events in {}: {:.0f}/s; a day's {} events would drain in {} (bound {})",
+                         o.backlog_events, human_ms(elapsed_ms), rate, o.daily_events,
+                         day < std::chrono::seconds(1)
+                             ? "under 1s"
+                             : format_duration(std::chrono::floor<std::chrono::seconds>(day)),
+                         format_duration(o.drain_bound));
   r.verdict = day > o.drain_bound ? Verdict::kWarn : Verdict::kPass;
   // Every delivery succeeded: list only the slowest few, the rest is in the figures.
   std::sort(r.probes.begin(), r.probes.end(), [](auto& a, auto& b) { return a.latency_ms > b.latency_ms; });
@@ -379,8 +378,7 @@ void backlog_drain(Run& run, CheckResult& r) {
 void large_payload(Run& run, CheckResult& r) {
   uint64_t base = run.opts().payload_size;
   std::vector<uint64_t> sizes = {base, base * 2};
-  uint64_t seq = 1;
-  for (uint64_t size : sizes) {
+  for (uint64_t seq = 1; uint64_t size : sizes) {
     Event e = run.event(r.name, "message", seq);
     // Grow the message text until the envelope is exactly `size` bytes (ASCII: one byte per character).
     json data = json::parse(e.data);
@@ -396,8 +394,7 @@ void large_payload(Run& run, CheckResult& r) {
     e.data = data.dump();
     std::string what =
         fmt::format("message event of {}{}", human_bytes(size), size == base ? "" : " (2x margin)");
-    if (!run.deliver(r, {what, e, seq}).is_2xx()) break;
-    ++seq;
+    if (!run.deliver(r, {what, e, seq++}).is_2xx()) break;
   }
   r.measurements["sizes"] = sizes;
   judge_accepted(r, sizes.size(), "answered 2xx");
@@ -576,8 +573,10 @@ Result<Report> run_checks(const CheckOptions& o) {
   std::set<std::string> only(o.only.begin(), o.only.end());
   for (const auto& [c, fn] : checks()) {
     if (!only.empty() && !only.contains(std::string(c.name))) continue;
-    CheckResult r{
-        .name = std::string(c.name), .title = std::string(c.title), .advice = std::string(c.advice)};
+    CheckResult r;
+    r.name = std::string(c.name);
+    r.title = std::string(c.title);
+    r.advice = std::string(c.advice);
     auto t0 = std::chrono::steady_clock::now();
     fn(run, r);
     r.duration_ms = ms_since(t0);
