@@ -55,7 +55,9 @@ int run_replay(const ReplayArgs& a) {
   if (!plan.ok()) return fail("replay", plan.status());
 
   boost::asio::io_context io;
-  net::AsioScheduler scheduler(io, {.start = plan->start});
+  net::AsioSchedulerOptions so;
+  so.start = plan->start;
+  net::AsioScheduler scheduler(io, so);
   net::CurlTransport curl(io, scheduler, a.curl);
   sim::Replayer replayer(scheduler, curl, {a.target, a.secret, a.token, *timeout}, a.speed);
   replayer.start(*plan, [&] { scheduler.stop(); });

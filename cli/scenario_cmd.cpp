@@ -69,6 +69,7 @@ int scenario_command(ScenarioArgs& a) {
                      .seed = scenario->seed,
                      .start = scenario->start,
                      .duration = scenario->duration,
+                     .subscriptions = {},  // filled below
                      .payloads = a.log_payloads};
     for (const auto& s : scenario->subscriptions) h.subscriptions.push_back(s.config.id);
     sim::write_run_header(*options.log, h);

@@ -12,8 +12,9 @@ namespace hooksim::cli {
 
 Service::Service(boost::asio::io_context& io, ServiceOptions options)
     : io_(io), options_(std::move(options)) {
-  // The service runs on wall time: persisted times stay meaningful across restarts.
-  scheduler_ = std::make_unique<net::AsioScheduler>(io_, net::AsioSchedulerOptions{.wall_clock = true});
+  net::AsioSchedulerOptions so;
+  so.wall_clock = true;  // the service runs on wall time: persisted times stay meaningful across restarts
+  scheduler_ = std::make_unique<net::AsioScheduler>(io_, so);
   transport_ = std::make_unique<net::CurlTransport>(io_, *scheduler_, options_.curl);
   history_ = std::make_unique<service::AttemptHistory>(options_.attempts_kept);
   metrics_ = std::make_unique<service::Metrics>(*history_);
