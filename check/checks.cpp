@@ -167,7 +167,7 @@ class Run {
 };
 
 size_t count_met(const CheckResult& r) {
-  return static_cast<size_t>(std::count_if(r.probes.begin(), r.probes.end(), [](auto& p) { return p.met; }));
+  return static_cast<size_t>(std::ranges::count(r.probes, true, &ProbeRecord::met));
 }
 
 // "message event: 302 (redirects are not followed)" for the first probe that missed its expectation.
@@ -199,12 +199,8 @@ void judge_accepted(CheckResult& r, size_t total, std::string_view what) {
 // ---------------------------------------------------------------------------------------------------------
 
 void accepts_valid(Run& run, CheckResult& r) {
-  uint64_t seq = 1;
-  for (const char* kind : kKinds) {
-    Outgoing o{fmt::format("{} event", kind), run.event(r.name, kind, seq), seq};
-    run.deliver(r, o);
-    ++seq;
-  }
+  for (uint64_t seq = 1; const char* kind : kKinds)
+    run.deliver(r, {fmt::format("{} event", kind), run.event(r.name, kind, seq), seq++});
   r.measurements["sent"] = r.probes.size();
   judge_accepted(r, r.probes.size(),
                  run.signing() ? "signed deliveries answered 2xx" : "deliveries answered 2xx");
@@ -279,15 +275,13 @@ void rejects_forged(Run& run, CheckResult& r) {
                                                         {"signed with another secret", Auth::kOtherSecret}}
                                             : Forgeries{{"no bearer token", Auth::kNoToken},
                                                         {"wrong bearer token", Auth::kWrongToken}};
-  uint64_t seq = 1;
-  for (const auto& [what, auth] : forgeries) {
-    Outgoing o{what, run.event(r.name, "tracking", seq), seq, 1, auth};
+  for (uint64_t seq = 1; const auto& [what, auth] : forgeries) {
+    Outgoing o{what, run.event(r.name, "tracking", seq), seq++, 1, auth};
     if (run.signing())
       run.send(r, o, "4xx", [](const HttpAnswer& a) { return a.is_4xx(); });
     else
       run.send(r, o, "401 or 403",
                [](const HttpAnswer& a) { return a.answered() && (a.status == 401 || a.status == 403); });
-    ++seq;
   }
   judge_refusals(r, run.signing() ? "4xx" : "401/403");
 }
@@ -299,20 +293,17 @@ void rejects_stale(Run& run, CheckResult& r) {
                      ? "not tested: with a bearer token the timestamp is not signed, so it cannot "
                        "protect against replays (use a whsec_ secret)"
                      : "not tested: give --secret (timestamps are protected by the signature)");
-  auto offset = std::chrono::duration_cast<Duration>(kTimestampOffset);
-  uint64_t seq = 1;
-  for (auto [when, sign] : {std::pair{"old", -1}, {"ahead", 1}}) {
+  Duration offset = kTimestampOffset;
+  for (uint64_t seq = 1; auto [when, sign] : {std::pair{"old", -1}, {"ahead", 1}}) {
     Outgoing o{.what = fmt::format("timestamp {} {}", format_duration(offset), when),
                .event = run.event(r.name, "tracking", seq),
-               .seq = seq,
+               .seq = seq++,
                .timestamp_offset = sign * offset};
     run.send(r, o, "4xx", [](const HttpAnswer& a) { return a.is_4xx(); });
-    ++seq;
   }
   judge_refusals(r, "4xx");
-  r.measurements["offset_s"] = std::chrono::duration_cast<std::chrono::seconds>(kTimestampOffset).count();
-  r.measurements["tolerance_s"] =
-      std::chrono::duration_cast<std::chrono::seconds>(kTimestampTolerance).count();
+  r.measurements["offset_s"] = std::chrono::seconds(kTimestampOffset).count();
+  r.measurements["tolerance_s"] = std::chrono::seconds(kTimestampTolerance).count();
 }
 
 void idempotent_redelivery(Run& run, CheckResult& r) {
@@ -372,13 +363,12 @@ void backlog_drain(Run& run, CheckResult& r) {
   double day_s = static_cast<double>(o.daily_events) / rate;
   r.measurements["day_drain_s"] = day_s;
   auto day = Duration(static_cast<int64_t>(std::min(day_s, 1e12) * 1000));
-  auto whole_s = [](Duration d) {
-    return format_duration(std::chrono::duration_cast<std::chrono::seconds>(d));
-  };
-  r.figure =
-      fmt::format("{} events in {}: {:.0f}/s; a day's {} events would drain in {} (bound {})",
-                  o.backlog_events, human_ms(elapsed_ms), rate, o.daily_events,
-                  day < std::chrono::seconds(1) ? "under 1s" : whole_s(day), format_duration(o.drain_bound));
+  r.figure = fmt::format("{} events in {}: {:.0f}/s; a day's {} events would drain in {} (bound {})",
+                         o.backlog_events, human_ms(elapsed_ms), rate, o.daily_events,
+                         day < std::chrono::seconds(1)
+                             ? "under 1s"
+                             : format_duration(std::chrono::floor<std::chrono::seconds>(day)),
+                         format_duration(o.drain_bound));
   r.verdict = day > o.drain_bound ? Verdict::kWarn : Verdict::kPass;
   // Every delivery succeeded: list only the slowest few, the rest is in the figures.
   std::sort(r.probes.begin(), r.probes.end(), [](auto& a, auto& b) { return a.latency_ms > b.latency_ms; });
@@ -388,8 +378,7 @@ void backlog_drain(Run& run, CheckResult& r) {
 void large_payload(Run& run, CheckResult& r) {
   uint64_t base = run.opts().payload_size;
   std::vector<uint64_t> sizes = {base, base * 2};
-  uint64_t seq = 1;
-  for (uint64_t size : sizes) {
+  for (uint64_t seq = 1; uint64_t size : sizes) {
     Event e = run.event(r.name, "message", seq);
     // Grow the message text until the envelope is exactly `size` bytes (ASCII: one byte per character).
     json data = json::parse(e.data);
@@ -405,8 +394,7 @@ void large_payload(Run& run, CheckResult& r) {
     e.data = data.dump();
     std::string what =
         fmt::format("message event of {}{}", human_bytes(size), size == base ? "" : " (2x margin)");
-    if (!run.deliver(r, {what, e, seq}).is_2xx()) break;
-    ++seq;
+    if (!run.deliver(r, {what, e, seq++}).is_2xx()) break;
   }
   r.measurements["sizes"] = sizes;
   judge_accepted(r, sizes.size(), "answered 2xx");
@@ -553,9 +541,7 @@ Status validate(const CheckOptions& o) {
   if (o.timeout < Duration(1) || o.timeout > minutes(10))
     return Status::InvalidArgument("--timeout: must be from 1ms to 10m");
   for (const auto& name : o.only) {
-    bool known =
-        std::any_of(checks().begin(), checks().end(), [&](const Check& c) { return c.info.name == name; });
-    if (known) continue;
+    if (std::ranges::any_of(checks(), [&](const Check& c) { return c.info.name == name; })) continue;
     std::string names;
     for (const auto& c : checks()) names += (names.empty() ? "" : ", ") + std::string(c.info.name);
     return Status::InvalidArgument(fmt::format("--only: unknown check '{}' (checks: {})", name, names));

@@ -3,8 +3,6 @@
 // cannot be reached. Flags and reports: docs/check.md.
 #include <fmt/format.h>
 
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string_view>
@@ -57,11 +55,8 @@ int check(CheckArgs& a) {
   o.on_result = [](const check::CheckResult& r) { std::cout << check::format_line(r) << std::endl; };
   auto report = check::run_checks(o);
   if (!report.ok()) {  // unreachable: exit 2, as documented, and no half-written report files
-    json_out.close();
-    html_out.close();
-    std::error_code ignored;
-    if (!a.json_path.empty()) std::filesystem::remove(a.json_path, ignored);
-    if (!a.html_path.empty()) std::filesystem::remove(a.html_path, ignored);
+    discard(json_out, a.json_path);
+    discard(html_out, a.html_path);
     return fail("check", report.status().message());
   }
 

@@ -2,9 +2,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <string_view>
+
+#include "engine/status.h"
 
 namespace hooksim::net {
 struct CurlOptions;  // net/curl_transport.h
@@ -28,6 +32,18 @@ Command add_replay(CLI::App& app);
 inline int fail(std::string_view command, std::string_view message, int exit_code = 2) {
   std::cerr << "hooksim " << command << ": " << message << "\n";
   return exit_code;
+}
+// fail() with `st`'s message: exit code 2 when it is InvalidArgument (bad usage or input), else 1.
+inline int fail(std::string_view command, const Status& st) {
+  return fail(command, st.message(), st.code() == Status::Code::kInvalidArgument ? 2 : 1);
+}
+
+// Closes `out`, when it is open, and removes the file at `path`: no half-written output is left behind.
+inline void discard(std::ofstream& out, const std::string& path) {
+  if (!out.is_open()) return;
+  out.close();
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);
 }
 
 // The TLS flags of every command that sends to receivers, into `curl`: --ca-file PEM and --insecure.

@@ -58,8 +58,7 @@ int receiver(ReceiverArgs& a) {
 
   boost::asio::io_context ioc(a.threads);
   receiver::MockReceiver server(ioc, std::move(options));
-  if (Status st = server.listen(a.listen); !st.ok())  // bad address: 2; e.g. the port is taken: 1
-    return fail("receiver", st.message(), st.code() == Status::Code::kInvalidArgument ? 2 : 1);
+  if (Status st = server.listen(a.listen); !st.ok()) return fail("receiver", st);  // bad address: 2; taken: 1
   std::cout << "listening on " << server.url() << std::endl;
 
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);

@@ -52,9 +52,7 @@ int run_replay(const ReplayArgs& a) {
   if (a.only == "failed") filter.only = sim::ReplayFilter::Only::kFailed;
   if (a.only == "delivered") filter.only = sim::ReplayFilter::Only::kDelivered;
   auto plan = sim::load_replay_plan(a.log_path, filter);
-  if (!plan.ok())
-    return fail("replay", plan.status().message(),
-                plan.status().code() == Status::Code::kInvalidArgument ? 2 : 1);
+  if (!plan.ok()) return fail("replay", plan.status());
 
   boost::asio::io_context io;
   net::AsioSchedulerOptions so;

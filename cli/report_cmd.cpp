@@ -1,7 +1,5 @@
 // hooksim report LOG.jsonl [--html FILE]: the plain-text summary of a run on stdout and, with --html, the
 // self-contained HTML report (docs/report.md).
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -23,13 +21,8 @@ int run_report(const ReportArgs& a) {
   }
   auto report = sim::build_report(a.log_path);
   if (!report.ok()) {
-    if (html.is_open()) {
-      html.close();
-      std::error_code ec;
-      std::filesystem::remove(a.html_path, ec);  // no half-made report
-    }
-    return fail("report", report.status().message(),
-                report.status().code() == Status::Code::kInvalidArgument ? 2 : 1);
+    discard(html, a.html_path);
+    return fail("report", report.status());
   }
   if (html.is_open()) {
     html << sim::render_html(*report, "hooksim report: " + a.log_path);

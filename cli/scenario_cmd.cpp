@@ -2,9 +2,6 @@
 // differ in the clock and the transport (cli/scenario_run.h). Flags: README.md.
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -72,6 +69,7 @@ int scenario_command(ScenarioArgs& a) {
                      .seed = scenario->seed,
                      .start = scenario->start,
                      .duration = scenario->duration,
+                     .subscriptions = {},  // filled below
                      .payloads = a.log_payloads};
     for (const auto& s : scenario->subscriptions) h.subscriptions.push_back(s.config.id);
     sim::write_run_header(*options.log, h);
@@ -87,13 +85,8 @@ int scenario_command(ScenarioArgs& a) {
                      : simulate_scenario(*scenario, options, a.data_dir);
   if (progress) progress->finish();
   if (!summary.ok()) {
-    if (report_file.is_open()) {  // no empty report left behind
-      report_file.close();
-      std::error_code ec;
-      std::filesystem::remove(a.report_path, ec);
-    }
-    return fail(a.command, summary.status().message(),
-                summary.status().code() == Status::Code::kInvalidArgument ? 2 : 1);
+    discard(report_file, a.report_path);
+    return fail(a.command, summary.status());
   }
   if (log_file.is_open()) {
     log_file.close();

@@ -28,9 +28,8 @@ class RunStore {
       return store_.get();
     }
     store_.reset();  // closed before it is opened again
-    storage::StoreOptions opts;
-    opts.sync = false;  // a simulated crash is a close and reopen: nothing in the WAL is lost
-    auto store = storage::RocksQueueStore::open(dir_, opts);
+    // Not synced: a simulated crash is a close and reopen, so nothing in the WAL is lost.
+    auto store = storage::RocksQueueStore::open(dir_, {.sync = false});
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
     return store_.get();
@@ -84,12 +83,9 @@ Result<sim::Summary> run_scenario(const sim::Scenario& scenario, const sim::RunO
   HOOKSIM_RETURN_IF_ERROR(check_run_fits(scenario, data_dir, curl));
   boost::asio::io_context io;
   net::CurlTransport* http = nullptr;
-  net::AsioSchedulerOptions clock;
-  clock.start = scenario.start;
-  clock.speed = speed;
-  clock.skip_idle = true;
-  clock.busy = [&http] { return http->in_flight() > 0; };
-  net::AsioScheduler scheduler(io, clock);
+  auto busy = [&http] { return http->in_flight() > 0; };
+  net::AsioScheduler scheduler(io,
+                               {.start = scenario.start, .speed = speed, .skip_idle = true, .busy = busy});
   net::CurlOptions curl_options = curl;
   curl_options.speed = speed;  // timeouts are on the accelerated clock
   net::CurlTransport transport(io, scheduler, curl_options);

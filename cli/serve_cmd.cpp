@@ -1,23 +1,21 @@
-// hooksim serve --data DIR: the engine as a service (service/service.h). Flags: docs/api.md.
+// hooksim serve --data DIR: the engine as a service (cli/serve_run.h). Flags: docs/api.md.
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
-#include "service/service.h"
+#include "cli/serve_run.h"
 
 namespace hooksim::cli {
 namespace {
 
-int serve(service::ServiceOptions options) {
-  if (options.admin_token.empty()) {
-    if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) options.admin_token = env;
-  }
+int serve(ServiceOptions options) {
+  if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN"); env && options.admin_token.empty())
+    options.admin_token = env;
   boost::asio::io_context io;
-  service::Service svc(io, options);
-  if (Status st = svc.start(); !st.ok())
-    return fail("serve", st.message(), st.code() == Status::Code::kInvalidArgument ? 2 : 1);
+  Service svc(io, options);
+  if (Status st = svc.start(); !st.ok()) return fail("serve", st);
   std::cout << "listening on " << svc.url() << std::endl;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
@@ -31,7 +29,7 @@ int serve(service::ServiceOptions options) {
 }  // namespace
 
 Command add_serve(CLI::App& app) {
-  auto options = std::make_shared<service::ServiceOptions>();
+  auto options = std::make_shared<ServiceOptions>();
   auto* cmd =
       app.add_subcommand("serve", "Run the delivery engine as a service with an HTTP API (docs/api.md)");
   cmd->add_option("--data", options->data_dir, "Store directory (created when missing)")->required();

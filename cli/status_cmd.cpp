@@ -46,17 +46,15 @@ net::HttpAnswer http_get(const std::string& url, const std::string& token, doubl
 
 // "4m 12s", "3h 5m", "2d 1h": the two largest units, for ages and waits.
 std::string short_span(int64_t ms) {
+  static constexpr std::pair<char, int64_t> kUnits[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
   int64_t s = (ms < 0 ? -ms : ms) / 1000;
-  if (s < 60) return fmt::format("{}s", s);
-  int64_t m = s / 60;
-  s %= 60;
-  if (m < 60) return s ? fmt::format("{}m {}s", m, s) : fmt::format("{}m", m);
-  int64_t h = m / 60;
-  m %= 60;
-  if (h < 24) return m ? fmt::format("{}h {}m", h, m) : fmt::format("{}h", h);
-  int64_t d = h / 24;
-  h %= 24;
-  return h ? fmt::format("{}d {}h", d, h) : fmt::format("{}d", d);
+  size_t i = 0;  // the largest unit that fits, seconds at least
+  while (i + 1 < std::size(kUnits) && s < kUnits[i].second) ++i;
+  auto [unit, length] = kUnits[i];
+  std::string out = fmt::format("{}{}", s / length, unit);
+  if (i + 1 < std::size(kUnits) && s % length >= kUnits[i + 1].second)
+    out += fmt::format(" {}{}", s % length / kUnits[i + 1].second, kUnits[i + 1].first);
+  return out;
 }
 
 // An RFC 3339 time from the server as "12:00:01Z (3s ago)" or "12:05:01Z (in 4m 59s)", with the date
@@ -109,13 +107,9 @@ void print_table(const std::vector<std::vector<std::string>>& rows, const std::v
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       if (i > 0) line += "  ";
-      if (right[i]) {
-        line += fmt::format("{:>{}}", row[i], width[i]);
-      } else if (i + 1 < row.size()) {
-        line += fmt::format("{:<{}}", row[i], width[i]);
-      } else {
-        line += row[i];
-      }
+      line += right[i]             ? fmt::format("{:>{}}", row[i], width[i])
+              : i + 1 < row.size() ? fmt::format("{:<{}}", row[i], width[i])
+                                   : row[i];
     }
     std::cout << line << "\n";
   }
@@ -139,9 +133,7 @@ std::string server_error(const net::HttpAnswer& r) {
 }
 
 int status(StatusArgs a) {
-  if (a.admin_token.empty()) {
-    if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) a.admin_token = env;
-  }
+  if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN"); env && a.admin_token.empty()) a.admin_token = env;
   std::string base = a.server;
   if (base.find("://") == std::string::npos) base = "http://" + base;
   if (!base.starts_with("http://") && !base.starts_with("https://"))

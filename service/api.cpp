@@ -132,25 +132,17 @@ void Api::handle(HttpRequest&& req, HttpServer::Respond respond) {
     query = path.substr(q + 1);
     path.resize(q);
   }
-  if (req.method == "GET" && (path == "/" || path == "/index.html")) {
-    respond({200, "text/html; charset=utf-8", std::string(kStatusPage), {}});
-    return;
-  }
+  if (req.method == "GET" && (path == "/" || path == "/index.html"))
+    return respond({200, "text/html; charset=utf-8", std::string(kStatusPage), {}});
   if (!options_.admin_token.empty() &&
-      !protocol::constant_time_equal(req.authorization, "Bearer " + options_.admin_token)) {
-    respond(error_response(401, "unauthorized", "authorization: a valid admin token (Bearer) is required"));
-    return;
-  }
-  if (nested_too_deep(req.body)) {
-    respond(error_response(400, "invalid_json",
-                           fmt::format("body: nested deeper than {} levels", kMaxJsonDepth)));
-    return;
-  }
+      !protocol::constant_time_equal(req.authorization, "Bearer " + options_.admin_token))
+    return respond(
+        error_response(401, "unauthorized", "authorization: a valid admin token (Bearer) is required"));
+  if (nested_too_deep(req.body))
+    return respond(error_response(400, "invalid_json",
+                                  fmt::format("body: nested deeper than {} levels", kMaxJsonDepth)));
   try {
-    if (req.method == "POST" && path == "/v1/events") {
-      publish(req, std::move(respond));
-      return;
-    }
+    if (req.method == "POST" && path == "/v1/events") return publish(req, std::move(respond));
     respond(route(req, path, query));
   } catch (const std::exception& e) {
     // A bug, not bad input (that is answered 400 where it is read): answer rather than die.
@@ -199,10 +191,7 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
 void Api::publish(const HttpRequest& req, HttpServer::Respond respond) {
   auto parsed = parse_publish_body(
       req.body, clock_.now(), [this] { return fmt::format("evt_{}_{}", id_prefix_, ++next_generated_id_); });
-  if (auto* e = std::get_if<BodyError>(&parsed)) {
-    respond(error_response(400, e->code, e->message));
-    return;
-  }
+  if (auto* e = std::get_if<BodyError>(&parsed)) return respond(error_response(400, e->code, e->message));
   publishes_.submit(std::move(std::get<std::vector<Event>>(parsed)),
                     [this, respond = std::move(respond)](const Status& st, const std::vector<Event>& events,
                                                          const std::vector<bool>& duplicate) {

@@ -1,8 +1,6 @@
 // The service API of `hooksim serve` (issue 4, docs/api.md), driven over real HTTP: the Service runs
 // in-process on its own io_context thread with a fresh RocksDB store; deliveries go to in-process mock
 // receivers. Every wait polls a condition with a deadline; no test depends on how fast anything runs.
-#include "service/service.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -23,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/serve_run.h"
 #include "receiver/server.h"
 #include "storage/rocks_store.h"
 #include "tests/serve_harness.h"
@@ -32,6 +31,8 @@ namespace hooksim::service {
 namespace {
 
 using namespace std::chrono_literals;
+using cli::Service;
+using cli::ServiceOptions;
 using harness::eventually;
 using harness::http;
 using harness::HttpOptions;

@@ -1,6 +1,6 @@
 // The status page (GET /) and `hooksim status`, against a real service on a real port.
 //
-// Each test starts a hooksim::service::Service in-process with three subscriptions, brought to the three
+// Each test starts a hooksim::cli::Service in-process with three subscriptions, brought to the three
 // states for real (no clock tricks; "gone" deactivates 1 s after its first failure):
 //   down     a port where nothing listens (bound, never listening: refused at once) -> retrying, backlog 5
 //   healthy  an in-process MockReceiver answering 200                            -> active, 5 delivered
@@ -41,8 +41,8 @@
 #include <utility>
 #include <vector>
 
+#include "cli/serve_run.h"
 #include "receiver/server.h"
-#include "service/service.h"
 
 extern char** environ;
 
@@ -490,11 +490,11 @@ class LiveServiceTest : public ::testing::Test {
     ASSERT_EQ(::getsockname(dead_fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
     dead_url_ = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
 
-    service::ServiceOptions so;
+    cli::ServiceOptions so;
     so.data_dir = (dir_.path() / "data").string();
     so.listen = "127.0.0.1:0";
     so.admin_token = token_;
-    service_ = std::make_unique<service::Service>(io_, so);
+    service_ = std::make_unique<cli::Service>(io_, so);
     Status st = service_->start();
     ASSERT_TRUE(st.ok()) << st.message();
     service_thread_ = std::thread([this] { service_->run(); });
@@ -554,7 +554,7 @@ class LiveServiceTest : public ::testing::Test {
   std::string token_;
   TempDir dir_;
   boost::asio::io_context io_, receiver_io_;
-  std::unique_ptr<service::Service> service_;
+  std::unique_ptr<cli::Service> service_;
   std::unique_ptr<receiver::MockReceiver> receiver_;
   std::thread service_thread_, receiver_thread_;
   bool running_ = false;

@@ -10,18 +10,15 @@
   var serverOffset = 0;
   var emptyRow = $('empty-row');  // shown when there is no subscription (detached otherwise)
 
-  // --- the admin token ----------------------------------------------------------------------------------
-  function store() { try { return window.localStorage; } catch (e) { return null; } }
+  // --- the admin token (in memory too: localStorage may be missing or refuse) ---------------------------
   function getToken() {
-    var s = store();
-    try { return (s && s.getItem(TOKEN_KEY)) || memoryToken; } catch (e) { return memoryToken; }
+    try { return window.localStorage.getItem(TOKEN_KEY) || memoryToken; } catch (e) { return memoryToken; }
   }
   function setToken(t) {
     memoryToken = t;
-    var s = store();
     try {
-      if (s && t) s.setItem(TOKEN_KEY, t);
-      else if (s) s.removeItem(TOKEN_KEY);
+      if (t) window.localStorage.setItem(TOKEN_KEY, t);
+      else window.localStorage.removeItem(TOKEN_KEY);
     } catch (e) { /* kept in memory only */ }
     $('forget-token').hidden = !t;
   }
@@ -67,9 +64,7 @@
     if (text !== undefined && text !== null) n.textContent = String(text);
     return n;
   }
-  function fill(cell) {
-    cell.replaceChildren.apply(cell, Array.prototype.slice.call(arguments, 1).filter(Boolean));
-  }
+  function fill(cell, ...parts) { cell.replaceChildren(...parts.filter(Boolean)); }
   function none() { return el('span', 'none', '—'); }
   // "<lead> 12:00:01" over "3s ago" (relative(d) says how); the exact UTC time in the tooltip.
   function timeCell(cell, iso, relative, lead) {
@@ -143,14 +138,9 @@
     var backlog = cell(tr, 'backlog');
     backlog.textContent = String(s.backlog);
     backlog.classList.toggle('big', s.backlog > 0);
-    var oldest = cell(tr, 'oldest');
-    if (s.oldest_queued_age_ms === null || s.oldest_queued_age_ms === undefined) {
-      fill(oldest, none());
-      oldest.title = '';
-    } else {
-      fill(oldest, el('span', '', span(s.oldest_queued_age_ms)));
-      oldest.title = 'queued since ' + s.oldest_queued_at;
-    }
+    var oldest = cell(tr, 'oldest'), age = s.oldest_queued_age_ms, queued = age !== null && age !== undefined;
+    fill(oldest, queued ? el('span', '', span(age)) : none());
+    oldest.title = queued ? 'queued since ' + s.oldest_queued_at : '';
 
     var la = s.last_attempt, outcome = null;
     if (la) {
@@ -196,27 +186,27 @@
     rows.forEach(function (tr, id) {
       if (!seen.has(id)) { tr.remove(); rows.delete(id); }
     });
-    var empty = emptyRow;
     if (list.length === 0) {
-      fill(empty.firstElementChild,
+      fill(emptyRow.firstElementChild,
            document.createTextNode('No subscriptions yet. Create one with '),
            el('span', 'mono', 'POST /v1/subscriptions'),
            document.createTextNode('.'));
-      tbody.appendChild(empty);
-    } else if (empty.parentNode) {
-      empty.remove();
+      tbody.appendChild(emptyRow);
+    } else {
+      emptyRow.remove();
     }
     $('count-total').textContent = String(list.length);
     STATES.forEach(function (k) { $('count-' + k).textContent = String(counts[k]); });
   }
 
-  function clearRows() {
-    rows.forEach(function (tr) { tr.remove(); });
-    rows.clear();
-  }
-
   // --- status lines -------------------------------------------------------------------------------------
   function setStatus(s) { document.body.dataset.status = s; }
+  // The subscription list and its counts, or (list false) the admin token form; never the error line.
+  function showList(list) {
+    $('list').hidden = $('counts').hidden = !list;
+    $('auth').hidden = list;
+    $('error').hidden = true;
+  }
   function showError(text) {
     var e = $('error');
     e.textContent = text + (lastOk ? ' Showing the data from ' + clock(lastOk) + '.' : '') +
@@ -234,12 +224,10 @@
   function showAuth() {
     var had = !!getToken();
     setStatus('unauthorized');
-    clearRows();
-    $('list').hidden = true;
-    $('counts').hidden = true;
-    $('auth').hidden = false;
+    rows.forEach(function (tr) { tr.remove(); });
+    rows.clear();
+    showList(false);
     $('auth-msg').hidden = !had;
-    $('error').hidden = true;
     $('last-updated').textContent = 'Admin token required';
     if (document.activeElement !== $('token-input')) $('token-input').focus();
   }
@@ -282,10 +270,7 @@
         render(r.body.subscriptions);
         lastOk = new Date();
         setStatus('ok');
-        $('auth').hidden = true;
-        $('list').hidden = false;
-        $('counts').hidden = false;
-        $('error').hidden = true;
+        showList(true);
         $('last-updated').textContent = 'Updated ' + clock(lastOk);
         $('last-updated').title = lastOk.toISOString();
       }

@@ -1,4 +1,4 @@
-#include "service/service.h"
+#include "cli/serve_run.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include "service/metrics.h"
 #include "service/publish_batcher.h"
 
-namespace hooksim::service {
+namespace hooksim::cli {
 
 Service::Service(boost::asio::io_context& io, ServiceOptions options)
     : io_(io), options_(std::move(options)) {
@@ -16,8 +16,8 @@ Service::Service(boost::asio::io_context& io, ServiceOptions options)
   so.wall_clock = true;  // the service runs on wall time: persisted times stay meaningful across restarts
   scheduler_ = std::make_unique<net::AsioScheduler>(io_, so);
   transport_ = std::make_unique<net::CurlTransport>(io_, *scheduler_, options_.curl);
-  history_ = std::make_unique<AttemptHistory>(options_.attempts_kept);
-  metrics_ = std::make_unique<Metrics>(*history_);
+  history_ = std::make_unique<service::AttemptHistory>(options_.attempts_kept);
+  metrics_ = std::make_unique<service::Metrics>(*history_);
 }
 
 Service::~Service() = default;
@@ -33,11 +33,11 @@ Status Service::start() {
       std::make_unique<Engine>(*scheduler_, *store_, *transport_, metrics_.get(),
                                EngineOptions{.dedupe_event_ids = true, .envelope = protocol::make_envelope});
   HOOKSIM_RETURN_IF_ERROR(engine_->open());
-  publishes_ = std::make_unique<PublishBatcher>(io_, *engine_);
-  api_ =
-      std::make_unique<Api>(*engine_, *scheduler_, *store_, *publishes_, *history_, *metrics_,
-                            ApiOptions{.admin_token = options_.admin_token,
-                                       .refuse_private_addresses = options_.curl.refuse_private_addresses});
+  publishes_ = std::make_unique<service::PublishBatcher>(io_, *engine_);
+  api_ = std::make_unique<service::Api>(
+      *engine_, *scheduler_, *store_, *publishes_, *history_, *metrics_,
+      service::ApiOptions{.admin_token = options_.admin_token,
+                          .refuse_private_addresses = options_.curl.refuse_private_addresses});
   server_ = std::make_unique<net::HttpServer>(
       io_,
       net::HttpServerOptions{.body_limit = options_.body_limit,
@@ -49,7 +49,8 @@ Status Service::start() {
       [this](net::HttpRequest&& req, net::HttpServer::Respond respond) {
         api_->handle(std::move(req), std::move(respond));
       },
-      error_response(413, "too_large", fmt::format("request body over {} bytes", options_.body_limit)));
+      service::error_response(413, "too_large",
+                              fmt::format("request body over {} bytes", options_.body_limit)));
   return server_->listen(options_.listen);
 }
 
@@ -62,4 +63,4 @@ void Service::shutdown() {
   scheduler_->stop();
 }
 
-}  // namespace hooksim::service
+}  // namespace hooksim::cli

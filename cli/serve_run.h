@@ -1,11 +1,11 @@
-// Service: `hooksim serve`. The engine as a long-running service on the system clock: a JSON API to manage
-// subscriptions and publish events, real HTTP delivery, a status view (API, Prometheus metrics, a web
+// The wiring of `hooksim serve`: the engine as a long-running service on the system clock: a JSON API to
+// manage subscriptions and publish events, real HTTP delivery, a status view (API, Prometheus metrics, a web
 // page) and crash safety (every acknowledged publish is in the fsynced WAL; a restart resumes).
 //
-// This class is the wiring: the store, the engine, its transport and scheduler, the API with its group
-// commit and observers, and the HTTP server, in that order. Everything runs on one io_context thread (the
-// HTTP server, the engine, curl and the timers), so nothing takes a lock. The API is documented in
-// docs/api.md; its parts are service/api.h, publish_batcher.h, metrics.h and attempt_history.h.
+// Service builds the store, the engine, its transport and scheduler, the API with its group commit and
+// observers, and the HTTP server, in that order. Everything runs on one io_context thread (the HTTP server,
+// the engine, curl and the timers), so nothing takes a lock. The API is documented in docs/api.md; its parts
+// are in service/ (api.h, publish_batcher.h, metrics.h and attempt_history.h).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -19,11 +19,13 @@
 #include "storage/rocks_store.h"
 
 namespace hooksim::service {
-
 class Api;
 class AttemptHistory;
 class Metrics;
 class PublishBatcher;
+}  // namespace hooksim::service
+
+namespace hooksim::cli {
 
 struct ServiceOptions {
   std::string data_dir;                   // the RocksDB store (created when missing)
@@ -62,12 +64,12 @@ class Service final {
   std::unique_ptr<net::AsioScheduler> scheduler_;
   std::unique_ptr<net::CurlTransport> transport_;
   std::unique_ptr<storage::RocksQueueStore> store_;
-  std::unique_ptr<AttemptHistory> history_;
-  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<service::AttemptHistory> history_;
+  std::unique_ptr<service::Metrics> metrics_;
   std::unique_ptr<Engine> engine_;
-  std::unique_ptr<PublishBatcher> publishes_;
-  std::unique_ptr<Api> api_;
+  std::unique_ptr<service::PublishBatcher> publishes_;
+  std::unique_ptr<service::Api> api_;
   std::unique_ptr<net::HttpServer> server_;
 };
 
-}  // namespace hooksim::service
+}  // namespace hooksim::cli
