@@ -7,6 +7,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <numbers>
+#include <tuple>
 
 #include "protocol/json_input.h"
 
@@ -72,14 +73,7 @@ enum class Activity : uint8_t { kDriving, kBreak, kDailyRest, kAvailable };
 enum Kind : uint8_t { kTracking = 0, kDrivingTime = 1, kMessage = 2 };
 
 const char* activity_name(Activity a) {
-  switch (a) {
-    case Activity::kDriving:
-      return "driving";
-    case Activity::kAvailable:
-      return "available";
-    default:
-      return "rest";
-  }
+  return a == Activity::kDriving ? "driving" : a == Activity::kAvailable ? "available" : "rest";
 }
 
 // `v` with `decimals` (1..6) digits after the point: v * 10^decimals, computed in double, rounded to the
@@ -274,9 +268,7 @@ struct FleetGenerator::Slot {
   uint8_t kind;
   // std::*_heap keep the greatest element first; "greater" here means "later", so the earliest is first.
   bool operator<(const Slot& o) const {
-    if (at != o.at) return at > o.at;
-    if (vehicle != o.vehicle) return vehicle > o.vehicle;
-    return kind > o.kind;
+    return std::tie(o.at, o.vehicle, o.kind) < std::tie(at, vehicle, kind);
   }
 };
 
@@ -285,12 +277,6 @@ std::string fleet_account_name(uint32_t account) {
 }
 std::string fleet_vehicle_name(uint32_t vehicle) {
   return fmt::format("vehicle-{}", vehicle);
-}
-std::string fleet_driver_name(uint32_t vehicle) {
-  return fmt::format("driver-{}", vehicle);
-}
-uint32_t fleet_account_of(const FleetSpec& spec, uint32_t vehicle) {
-  return (vehicle - 1) % spec.accounts + 1;
 }
 
 namespace {
@@ -314,8 +300,8 @@ FleetGenerator::FleetGenerator(const FleetSpec& spec, TimePoint start, uint64_t 
     Vehicle& v = vehicles_[i];
     v.number = i + 1;
     v.name = fleet_vehicle_name(v.number);
-    v.account = fleet_account_name(fleet_account_of(spec, v.number));
-    v.driver = fleet_driver_name(v.number);
+    v.account = fleet_account_name((v.number - 1) % spec.accounts + 1);
+    v.driver = fmt::format("driver-{}", v.number);
     v.motion = Rng{stream_seed(seed, v.number, 1)};
     v.messages = Rng{stream_seed(seed, v.number, 2)};
     const City& city = kCities[v.motion.next() % std::size(kCities)];

@@ -103,23 +103,19 @@ Result<std::optional<LogRecord>> parse_log_line(std::string_view line) {
   if (j.is_discarded()) return Status::InvalidArgument("not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("must be a JSON object");
   try {
-    std::string kind = string_field(j, "kind");
-    LogRecord r;
-    if (kind == "run") {
-      r.kind = LogRecord::Kind::kRun;
-      parse_run(j, r);
-      return std::optional<LogRecord>(std::move(r));
-    }
     using Kind = LogRecord::Kind;
-    static const std::map<std::string, Kind, std::less<>> kKinds = {{"attempt", Kind::kAttempt},
+    static const std::map<std::string, Kind, std::less<>> kKinds = {{"run", Kind::kRun},
+                                                                    {"attempt", Kind::kAttempt},
                                                                     {"publish", Kind::kPublish},
                                                                     {"deactivated", Kind::kDeactivated},
                                                                     {"reactivated", Kind::kReactivated},
                                                                     {"restart", Kind::kRestart}};
-    auto known = kKinds.find(kind);
+    auto known = kKinds.find(string_field(j, "kind"));
     if (known == kKinds.end()) return std::optional<LogRecord>();
+    LogRecord r;
     r.kind = known->second;
-    r.t_ms = int_field(j, "t_ms");
+    if (r.kind == Kind::kRun) parse_run(j, r);
+    if (r.kind != Kind::kRun) r.t_ms = int_field(j, "t_ms");
     if (r.kind == Kind::kAttempt) parse_attempt(j, r);
     if (r.kind == Kind::kPublish) parse_publish(j, r);
     if (r.kind == Kind::kDeactivated || r.kind == Kind::kReactivated) r.sub = string_field(j, "sub");
