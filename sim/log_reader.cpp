@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -84,11 +85,9 @@ void parse_run(const json& j, LogRecord& r) {
   h.start = *start;
   h.duration = Duration(int_field(j, "duration_ms"));
   if (auto it = j.find("subscriptions"); it != j.end()) {
-    if (!it->is_array()) throw BadField{"subscriptions: must be an array of subscription ids"};
-    for (const json& s : *it) {
-      if (!s.is_string()) throw BadField{"subscriptions: must be an array of subscription ids"};
-      h.subscriptions.push_back(s.get<std::string>());
-    }
+    if (!it->is_array() || !std::all_of(it->begin(), it->end(), [](const json& s) { return s.is_string(); }))
+      throw BadField{"subscriptions: must be an array of subscription ids"};
+    h.subscriptions = it->get<std::vector<std::string>>();
   }
   if (auto it = j.find("payloads"); it != j.end()) {
     if (!it->is_boolean()) throw BadField{"payloads: must be true or false"};
