@@ -326,21 +326,19 @@ FleetGenerator::FleetGenerator(const FleetSpec& spec, TimePoint start, uint64_t 
     v.start_piece();
 
     if (spec.tracking_every.count() > 0)
-      push(i, kTracking, TimePoint(Duration(from + stagger(i, spec.vehicles, spec.tracking_every.count()))));
+      push(i, kTracking, from + stagger(i, spec.vehicles, spec.tracking_every.count()));
     if (spec.driving_time_every.count() > 0)
-      push(i, kDrivingTime,
-           TimePoint(Duration(from + stagger(i, spec.vehicles, spec.driving_time_every.count()))));
+      push(i, kDrivingTime, from + stagger(i, spec.vehicles, spec.driving_time_every.count()));
     if (spec.messages_per_hour > 0)
-      push(i, kMessage,
-           TimePoint(Duration(from + ceil_to(message_gap(v.messages, spec.messages_per_hour), kSecond))));
+      push(i, kMessage, from + ceil_to(message_gap(v.messages, spec.messages_per_hour), kSecond));
   }
 }
 
 FleetGenerator::~FleetGenerator() = default;
 
-void FleetGenerator::push(uint32_t vehicle, uint8_t kind, TimePoint at) {
-  if (at >= end_) return;
-  heap_.push_back({to_unix_ms(at), vehicle, kind});
+void FleetGenerator::push(uint32_t vehicle, uint8_t kind, int64_t at) {
+  if (at >= to_unix_ms(end_)) return;
+  heap_.push_back({at, vehicle, kind});
   std::push_heap(heap_.begin(), heap_.end());
 }
 
@@ -374,7 +372,7 @@ void FleetGenerator::next(Event& out) {
                    v.name, v.messages_sent, from_driver ? "driver" : "office", v.driver, text, read);
     int64_t gap = message_gap(v.messages, spec_.messages_per_hour);
     int64_t from = to_unix_ms(start_ + spec_.from);
-    push(slot.vehicle, kMessage, TimePoint(Duration(from + ceil_to(t - from + gap, kSecond))));
+    push(slot.vehicle, kMessage, from + ceil_to(t - from + gap, kSecond));
     return;
   }
 
@@ -397,7 +395,7 @@ void FleetGenerator::next(Event& out) {
                    v.activity == Activity::kDriving);
     append_fixed(d, odometer, 3);
     d += '}';
-    push(slot.vehicle, kTracking, TimePoint(Duration(t)) + spec_.tracking_every);
+    push(slot.vehicle, kTracking, t + spec_.tracking_every.count());
     return;
   }
 
@@ -416,7 +414,7 @@ void FleetGenerator::next(Event& out) {
       driving / kSecond, rest / kSecond, available / kSecond, continuous / kSecond,
       std::max<int64_t>(0, kMaxDailyDrivingS - driving / kSecond),
       std::max<int64_t>(0, kMaxContinuousDrivingS - continuous / kSecond));
-  push(slot.vehicle, kDrivingTime, TimePoint(Duration(t)) + spec_.driving_time_every);
+  push(slot.vehicle, kDrivingTime, t + spec_.driving_time_every.count());
 }
 
 Result<FleetSpec> parse_fleet(const nlohmann::json& j, const std::string& path, Duration scenario_duration) {

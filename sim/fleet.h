@@ -71,7 +71,7 @@ class FleetGenerator {
  private:
   struct Vehicle;
   struct Slot;
-  void push(uint32_t vehicle, uint8_t kind, TimePoint at);
+  void push(uint32_t vehicle, uint8_t kind, int64_t at);  // `at` in unix ms; nothing at or after the end
 
   FleetSpec spec_;
   TimePoint start_;
