@@ -456,14 +456,11 @@ void Engine::deactivate(Sub& sub) {
   if (st.state == SubState::kDeactivated || !st.streak_start) return;  // nothing to give up on
   TimePoint now = scheduler_.now();
   // Whichever path got here first (the deadline timer, a late retry timer, a late outcome, a restart),
-  // the other timers must not run again.
-  scheduler_.cancel(sub.retry_timer);
-  scheduler_.cancel(sub.deadline_timer);
-  sub.retry_timer = sub.deadline_timer = 0;
-  if (sub.in_flight != 0) {
-    // Deactivation happens exactly at its time; an attempt still running then is abandoned.
-    transport_.cancel(sub.in_flight);
-    sub.in_flight = 0;
+  // the other timers must not run again. Deactivation happens exactly at its time; an attempt still running
+  // then is abandoned.
+  const bool abandoned = sub.in_flight != 0;
+  stop(sub);
+  if (abandoned) {
     ++st.attempts;
     ++st.failed_attempts;
     if (observer_) {

@@ -33,38 +33,27 @@ Status validate_subscription_id(std::string_view id) {
 }
 
 namespace {
-bool printable_no_space(std::string_view s) {
-  for (char c : s)
-    if (c < 0x21 || c > 0x7e) return false;
-  return true;
+// OK when `s` is 1 to `max` printable ASCII characters without spaces; otherwise says why.
+Status validate_printable(std::string_view s, size_t max) {
+  if (s.empty() || s.size() > max)
+    return Status::InvalidArgument(fmt::format("must be 1 to {} characters long", max));
+  if (!std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x21 && c <= 0x7e; }))
+    return Status::InvalidArgument("may contain only printable ASCII characters, no spaces");
+  return Status::OK();
 }
 }  // namespace
 
 Status validate_event_id(std::string_view id) {
-  if (id.empty() || id.size() > 200) return Status::InvalidArgument("must be 1 to 200 characters long");
-  if (!printable_no_space(id))
-    return Status::InvalidArgument("may contain only printable ASCII characters, no spaces");
-  return Status::OK();
+  return validate_printable(id, 200);
 }
 
 Status validate_token(std::string_view token) {
-  if (token.empty() || token.size() > 1024)
-    return Status::InvalidArgument("must be 1 to 1024 characters long");
-  if (!printable_no_space(token))
-    return Status::InvalidArgument("may contain only printable ASCII characters, no spaces");
-  return Status::OK();
+  return validate_printable(token, 1024);
 }
 
 const char* to_string(SubState s) {
-  switch (s) {
-    case SubState::kActive:
-      return "active";
-    case SubState::kRetrying:
-      return "retrying";
-    case SubState::kDeactivated:
-      return "deactivated";
-  }
-  return "?";
+  static constexpr const char* kNames[] = {"active", "retrying", "deactivated"};
+  return kNames[static_cast<size_t>(s)];
 }
 
 const char* to_string(ErrorClass e) {

@@ -14,17 +14,9 @@ struct Unit {
   std::string_view name;
   int64_t ms;
 };
-// Longest names first where one is a prefix of another ("ms" before "m").
+// Largest first, the order in which a duration is written.
 constexpr std::array<Unit, 5> kUnits = {
-    {{"d", 86'400'000}, {"h", 3'600'000}, {"ms", 1}, {"m", 60'000}, {"s", 1'000}}};
-// Rank in the required decreasing order: d > h > m > s > ms.
-int rank(std::string_view unit) {
-  if (unit == "d") return 0;
-  if (unit == "h") return 1;
-  if (unit == "m") return 2;
-  if (unit == "s") return 3;
-  return 4;  // ms
-}
+    {{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}}};
 
 // Writes `value`'s last `Width` decimal digits at `at`, with leading zeros.
 template <int Width>
@@ -42,7 +34,7 @@ Result<Duration> parse_duration(std::string_view text) {
   if (text.empty()) return bad("empty");
   if (text == "0") return Duration::zero();  // the one amount that needs no unit
   int64_t total = 0;
-  int last_rank = -1;
+  int64_t last_unit_ms = std::numeric_limits<int64_t>::max();  // units must come in decreasing size
   size_t i = 0;
   while (i < text.size()) {
     int64_t value = 0;
@@ -51,17 +43,12 @@ Result<Duration> parse_duration(std::string_view text) {
     if (ec != std::errc() || text[i] == '-' || text[i] == '+') return bad("expected a whole number");
     i = static_cast<size_t>(end - text.data());
     const Unit* unit = nullptr;
-    for (const Unit& u : kUnits) {
-      if (text.substr(i, u.name.size()) == u.name) {
-        unit = &u;
-        break;
-      }
-    }
+    for (const Unit& u : kUnits)  // the longest name that matches: "ms" rather than "m"
+      if (text.substr(i, u.name.size()) == u.name && (!unit || u.name.size() > unit->name.size())) unit = &u;
     if (unit == nullptr) return bad(i == text.size() ? "missing unit" : "unknown unit");
     i += unit->name.size();
-    int r = rank(unit->name);
-    if (r <= last_rank) return bad("units must appear once each, largest first");
-    last_rank = r;
+    if (unit->ms >= last_unit_ms) return bad("units must appear once each, largest first");
+    last_unit_ms = unit->ms;
     if (value > (std::numeric_limits<int64_t>::max() - total) / unit->ms) return bad("number too large");
     total += value * unit->ms;
   }
@@ -76,9 +63,7 @@ std::string format_duration(Duration d) {
     out += '-';
     ms = -ms;
   }
-  static constexpr std::array<Unit, 5> kOrder = {
-      {{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}}};
-  for (const Unit& u : kOrder) {
+  for (const Unit& u : kUnits) {
     if (ms >= u.ms) {
       out += fmt::format("{}{}", ms / u.ms, u.name);
       ms %= u.ms;

@@ -30,14 +30,12 @@ void AttemptLogWriter::on_attempt(const AttemptRecord& r) {
 }
 
 void AttemptLogWriter::on_lifecycle(const LifecycleRecord& r) {
-  if (r.kind == LifecycleRecord::Kind::kDeactivated) {
-    out_ << fmt::format(R"({{"kind":"deactivated","t_ms":{},"sub":{},"discarded":{}}})", to_ms(r.at - start_),
-                        quoted(r.sub), r.discarded)
-         << '\n';
-  } else {
-    out_ << fmt::format(R"({{"kind":"reactivated","t_ms":{},"sub":{}}})", to_ms(r.at - start_), quoted(r.sub))
-         << '\n';
-  }
+  out_ << (r.kind == LifecycleRecord::Kind::kDeactivated
+               ? fmt::format(R"({{"kind":"deactivated","t_ms":{},"sub":{},"discarded":{}}})",
+                             to_ms(r.at - start_), quoted(r.sub), r.discarded)
+               : fmt::format(R"({{"kind":"reactivated","t_ms":{},"sub":{}}})", to_ms(r.at - start_),
+                             quoted(r.sub)))
+       << '\n';
 }
 
 void AttemptLogWriter::on_published(const PublishRecord& r) {

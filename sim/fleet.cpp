@@ -7,6 +7,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <numbers>
+#include <tuple>
 
 #include "protocol/json_input.h"
 
@@ -72,14 +73,7 @@ enum class Activity : uint8_t { kDriving, kBreak, kDailyRest, kAvailable };
 enum Kind : uint8_t { kTracking = 0, kDrivingTime = 1, kMessage = 2 };
 
 const char* activity_name(Activity a) {
-  switch (a) {
-    case Activity::kDriving:
-      return "driving";
-    case Activity::kAvailable:
-      return "available";
-    default:
-      return "rest";
-  }
+  return a == Activity::kDriving ? "driving" : a == Activity::kAvailable ? "available" : "rest";
 }
 
 // `v` with `decimals` (1..6) digits after the point: v * 10^decimals, computed in double, rounded to the
@@ -274,9 +268,7 @@ struct FleetGenerator::Slot {
   uint8_t kind;
   // std::*_heap keep the greatest element first; "greater" here means "later", so the earliest is first.
   bool operator<(const Slot& o) const {
-    if (at != o.at) return at > o.at;
-    if (vehicle != o.vehicle) return vehicle > o.vehicle;
-    return kind > o.kind;
+    return std::tie(o.at, o.vehicle, o.kind) < std::tie(at, vehicle, kind);
   }
 };
 
@@ -285,12 +277,6 @@ std::string fleet_account_name(uint32_t account) {
 }
 std::string fleet_vehicle_name(uint32_t vehicle) {
   return fmt::format("vehicle-{}", vehicle);
-}
-std::string fleet_driver_name(uint32_t vehicle) {
-  return fmt::format("driver-{}", vehicle);
-}
-uint32_t fleet_account_of(const FleetSpec& spec, uint32_t vehicle) {
-  return (vehicle - 1) % spec.accounts + 1;
 }
 
 namespace {
@@ -314,8 +300,8 @@ FleetGenerator::FleetGenerator(const FleetSpec& spec, TimePoint start, uint64_t 
     Vehicle& v = vehicles_[i];
     v.number = i + 1;
     v.name = fleet_vehicle_name(v.number);
-    v.account = fleet_account_name(fleet_account_of(spec, v.number));
-    v.driver = fleet_driver_name(v.number);
+    v.account = fleet_account_name((v.number - 1) % spec.accounts + 1);
+    v.driver = fmt::format("driver-{}", v.number);
     v.motion = Rng{stream_seed(seed, v.number, 1)};
     v.messages = Rng{stream_seed(seed, v.number, 2)};
     const City& city = kCities[v.motion.next() % std::size(kCities)];
@@ -340,21 +326,19 @@ FleetGenerator::FleetGenerator(const FleetSpec& spec, TimePoint start, uint64_t 
     v.start_piece();
 
     if (spec.tracking_every.count() > 0)
-      push(i, kTracking, TimePoint(Duration(from + stagger(i, spec.vehicles, spec.tracking_every.count()))));
+      push(i, kTracking, from + stagger(i, spec.vehicles, spec.tracking_every.count()));
     if (spec.driving_time_every.count() > 0)
-      push(i, kDrivingTime,
-           TimePoint(Duration(from + stagger(i, spec.vehicles, spec.driving_time_every.count()))));
+      push(i, kDrivingTime, from + stagger(i, spec.vehicles, spec.driving_time_every.count()));
     if (spec.messages_per_hour > 0)
-      push(i, kMessage,
-           TimePoint(Duration(from + ceil_to(message_gap(v.messages, spec.messages_per_hour), kSecond))));
+      push(i, kMessage, from + ceil_to(message_gap(v.messages, spec.messages_per_hour), kSecond));
   }
 }
 
 FleetGenerator::~FleetGenerator() = default;
 
-void FleetGenerator::push(uint32_t vehicle, uint8_t kind, TimePoint at) {
-  if (at >= end_) return;
-  heap_.push_back({to_unix_ms(at), vehicle, kind});
+void FleetGenerator::push(uint32_t vehicle, uint8_t kind, int64_t at) {
+  if (at >= to_unix_ms(end_)) return;
+  heap_.push_back({at, vehicle, kind});
   std::push_heap(heap_.begin(), heap_.end());
 }
 
@@ -388,7 +372,7 @@ void FleetGenerator::next(Event& out) {
                    v.name, v.messages_sent, from_driver ? "driver" : "office", v.driver, text, read);
     int64_t gap = message_gap(v.messages, spec_.messages_per_hour);
     int64_t from = to_unix_ms(start_ + spec_.from);
-    push(slot.vehicle, kMessage, TimePoint(Duration(from + ceil_to(t - from + gap, kSecond))));
+    push(slot.vehicle, kMessage, from + ceil_to(t - from + gap, kSecond));
     return;
   }
 
@@ -411,7 +395,7 @@ void FleetGenerator::next(Event& out) {
                    v.activity == Activity::kDriving);
     append_fixed(d, odometer, 3);
     d += '}';
-    push(slot.vehicle, kTracking, TimePoint(Duration(t)) + spec_.tracking_every);
+    push(slot.vehicle, kTracking, t + spec_.tracking_every.count());
     return;
   }
 
@@ -430,7 +414,7 @@ void FleetGenerator::next(Event& out) {
       driving / kSecond, rest / kSecond, available / kSecond, continuous / kSecond,
       std::max<int64_t>(0, kMaxDailyDrivingS - driving / kSecond),
       std::max<int64_t>(0, kMaxContinuousDrivingS - continuous / kSecond));
-  push(slot.vehicle, kDrivingTime, TimePoint(Duration(t)) + spec_.driving_time_every);
+  push(slot.vehicle, kDrivingTime, t + spec_.driving_time_every.count());
 }
 
 Result<FleetSpec> parse_fleet(const nlohmann::json& j, const std::string& path, Duration scenario_duration) {

@@ -45,9 +45,6 @@ Result<FleetSpec> parse_fleet(const nlohmann::json& j, const std::string& path, 
 // Names the generator gives (1-based numbers).
 std::string fleet_account_name(uint32_t account);
 std::string fleet_vehicle_name(uint32_t vehicle);
-std::string fleet_driver_name(uint32_t vehicle);
-// The account number of vehicle n (1-based).
-uint32_t fleet_account_of(const FleetSpec& spec, uint32_t vehicle);
 
 // Model limits the payloads respect (documented; the plausibility tests check them).
 inline constexpr double kFleetMaxSpeedKmh = 95.0;
@@ -74,7 +71,7 @@ class FleetGenerator {
  private:
   struct Vehicle;
   struct Slot;
-  void push(uint32_t vehicle, uint8_t kind, TimePoint at);
+  void push(uint32_t vehicle, uint8_t kind, int64_t at);  // `at` in unix ms; nothing at or after the end
 
   FleetSpec spec_;
   TimePoint start_;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -84,11 +85,9 @@ void parse_run(const json& j, LogRecord& r) {
   h.start = *start;
   h.duration = Duration(int_field(j, "duration_ms"));
   if (auto it = j.find("subscriptions"); it != j.end()) {
-    if (!it->is_array()) throw BadField{"subscriptions: must be an array of subscription ids"};
-    for (const json& s : *it) {
-      if (!s.is_string()) throw BadField{"subscriptions: must be an array of subscription ids"};
-      h.subscriptions.push_back(s.get<std::string>());
-    }
+    if (!it->is_array() || !std::all_of(it->begin(), it->end(), [](const json& s) { return s.is_string(); }))
+      throw BadField{"subscriptions: must be an array of subscription ids"};
+    h.subscriptions = it->get<std::vector<std::string>>();
   }
   if (auto it = j.find("payloads"); it != j.end()) {
     if (!it->is_boolean()) throw BadField{"payloads: must be true or false"};
@@ -103,23 +102,19 @@ Result<std::optional<LogRecord>> parse_log_line(std::string_view line) {
   if (j.is_discarded()) return Status::InvalidArgument("not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("must be a JSON object");
   try {
-    std::string kind = string_field(j, "kind");
-    LogRecord r;
-    if (kind == "run") {
-      r.kind = LogRecord::Kind::kRun;
-      parse_run(j, r);
-      return std::optional<LogRecord>(std::move(r));
-    }
     using Kind = LogRecord::Kind;
-    static const std::map<std::string, Kind, std::less<>> kKinds = {{"attempt", Kind::kAttempt},
+    static const std::map<std::string, Kind, std::less<>> kKinds = {{"run", Kind::kRun},
+                                                                    {"attempt", Kind::kAttempt},
                                                                     {"publish", Kind::kPublish},
                                                                     {"deactivated", Kind::kDeactivated},
                                                                     {"reactivated", Kind::kReactivated},
                                                                     {"restart", Kind::kRestart}};
-    auto known = kKinds.find(kind);
+    auto known = kKinds.find(string_field(j, "kind"));
     if (known == kKinds.end()) return std::optional<LogRecord>();
+    LogRecord r;
     r.kind = known->second;
-    r.t_ms = int_field(j, "t_ms");
+    if (r.kind == Kind::kRun) parse_run(j, r);
+    if (r.kind != Kind::kRun) r.t_ms = int_field(j, "t_ms");
     if (r.kind == Kind::kAttempt) parse_attempt(j, r);
     if (r.kind == Kind::kPublish) parse_publish(j, r);
     if (r.kind == Kind::kDeactivated || r.kind == Kind::kReactivated) r.sub = string_field(j, "sub");

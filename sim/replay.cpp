@@ -28,11 +28,6 @@ Result<ReplayPlan> load_replay_plan(const std::string& log_path, const ReplayFil
       fmt::format("{}: the log has no payloads (its publish records carry no \"body\"); record the run with "
                   "--log-payloads to replay it",
                   log_path));
-  struct Keyed {
-    ReplayItem item;
-    uint64_t line;
-  };
-  std::vector<Keyed> picked;
 
   LogRecord r;
   for (;;) {
@@ -68,8 +63,8 @@ Result<ReplayPlan> load_replay_plan(const std::string& log_path, const ReplayFil
                 fmt::format("{}:{}: event {}: no publish record with its body comes before this attempt",
                             log_path, reader->line_number(), r.event));
           }
-          ReplayItem item{r.sub, r.event, r.seq, r.attempt, r.t_ms, r.error, r.status, it->second.text};
-          picked.push_back({std::move(item), reader->line_number()});
+          plan.items.push_back(
+              {r.sub, r.event, r.seq, r.attempt, r.t_ms, r.error, r.status, it->second.text});
         }
         if (r.delivered() && it != bodies.end() && --it->second.undelivered == 0) bodies.erase(it);
         break;
@@ -89,10 +84,8 @@ Result<ReplayPlan> load_replay_plan(const std::string& log_path, const ReplayFil
                                                filter.sub, log_path, known.empty() ? "none" : known));
   }
   if (!any_body) return no_payloads;
-  std::stable_sort(picked.begin(), picked.end(),
-                   [](const Keyed& a, const Keyed& b) { return a.item.t_ms < b.item.t_ms; });
-  plan.items.reserve(picked.size());
-  for (auto& k : picked) plan.items.push_back(std::move(k.item));
+  std::stable_sort(plan.items.begin(), plan.items.end(),
+                   [](const ReplayItem& a, const ReplayItem& b) { return a.t_ms < b.t_ms; });
   return plan;
 }
 
@@ -109,12 +102,10 @@ void Replayer::start(const ReplayPlan& plan, std::function<void()> done) {
 }
 
 const SubscriptionConfig& Replayer::config(const std::string& sub) {
-  auto it = configs_.find(sub);
-  if (it == configs_.end()) {
-    SubscriptionConfig c;
-    c.id = sub;
-    c.endpoint = {target_.url, target_.secret, target_.token};
-    it = configs_.emplace(sub, std::move(c)).first;
+  auto [it, added] = configs_.try_emplace(sub);
+  if (added) {
+    it->second.id = sub;
+    it->second.endpoint = {target_.url, target_.secret, target_.token};
   }
   return it->second;
 }
@@ -132,14 +123,13 @@ void Replayer::send_next() {
   scheduler_.schedule_at(due, [this] {
     size_t index = next_++;
     const ReplayItem& it = plan_->items[index];
-    DeliveryRequest req;
-    req.subscription = &config(it.sub);
-    req.event_id = it.event;
-    req.body = *it.body;
-    req.seq = it.seq;
-    req.attempt = it.attempt;
-    req.virtual_time = plan_->start + Duration(it.t_ms);
-    req.timeout = target_.timeout;
+    DeliveryRequest req{.subscription = &config(it.sub),
+                        .event_id = it.event,
+                        .body = *it.body,
+                        .seq = it.seq,
+                        .attempt = it.attempt,
+                        .virtual_time = plan_->start + Duration(it.t_ms),
+                        .timeout = target_.timeout};
     TimePoint sent = scheduler_.now();
     transport_.send(req, [this, index, sent](const AttemptResult& result) {
       outcomes_.push_back({index, sent, result});

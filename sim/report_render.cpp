@@ -182,11 +182,8 @@ std::string attempts_chart(const Report& r) {
       // Runs of consecutive buckets with attempts of this outcome become one mark.
       double row_y = o == 0 ? y0 + 3 : y0 + 13;
       double row_h = o == 0 ? 8 : 10;
-      for (size_t b = 0; b < s.buckets.size();) {
-        if (s.buckets[b].attempts[o] == 0) {
-          ++b;
-          continue;
-        }
+      for (size_t b = 0; b < s.buckets.size(); ++b) {
+        if (s.buckets[b].attempts[o] == 0) continue;
         size_t e = b;
         uint64_t n = 0;
         while (e < s.buckets.size() && s.buckets[e].attempts[o] > 0) n += s.buckets[e++].attempts[o];
@@ -196,7 +193,7 @@ std::string attempts_chart(const Report& r) {
             R"(<rect class="mark o-{}" data-n="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.0f}" fill="{}"><title>{}: {} {} attempt{} from {} to {}</title></rect>)",
             outcome_name(o), n, x0, row_y, x1 - x0, row_h, kOutcomeColors[o], util::escape_html(s.id), n,
             outcome_name(o), n == 1 ? "" : "s", when(from), when(std::min(to, r.end_ms)));
-        b = e;
+        b = e;  // bucket e has none (or is past the end): the loop's ++b steps over it
       }
     }
     for (const ReportMarker& m : r.markers) {

@@ -49,15 +49,8 @@ const char* outcome_name(size_t outcome) {
 }
 
 const char* to_string(ReportMarker::Kind k) {
-  switch (k) {
-    case ReportMarker::Kind::kDeactivated:
-      return "deactivated";
-    case ReportMarker::Kind::kReactivated:
-      return "reactivated";
-    case ReportMarker::Kind::kRestart:
-      return "restart";
-  }
-  return "?";
+  static constexpr const char* kNames[] = {"deactivated", "reactivated", "restart"};
+  return kNames[static_cast<size_t>(k)];
 }
 
 // --- ReportBuilder -----------------------------------------------------------------------------------------
@@ -67,9 +60,8 @@ ReportBuilder::ReportBuilder(size_t buckets) : bucket_count_(std::max<size_t>(bu
 }
 
 SubscriptionReport& ReportBuilder::sub(const std::string& id) {
-  auto it = index_.find(id);
-  if (it != index_.end()) return report_.subscriptions[it->second];
-  index_.emplace(id, report_.subscriptions.size());
+  auto [it, added] = index_.try_emplace(id, report_.subscriptions.size());
+  if (!added) return report_.subscriptions[it->second];
   SubscriptionReport& s = report_.subscriptions.emplace_back();
   s.id = id;
   s.buckets.resize(bucket_count_);
@@ -81,18 +73,15 @@ void ReportBuilder::grow_until(int64_t t_ms) {
   while (t_ms >= static_cast<int64_t>(bucket_count_) * report_.bucket_ms) {
     for (SubscriptionReport& s : report_.subscriptions) {
       std::vector<ReportBucket> merged(bucket_count_);
-      for (size_t i = 0; 2 * i < bucket_count_; ++i) {
-        ReportBucket out = s.buckets[2 * i];
-        if (2 * i + 1 < bucket_count_) {
-          const ReportBucket& b = s.buckets[2 * i + 1];
-          if (b.touched) {
-            out.max_backlog = out.touched ? std::max(out.max_backlog, b.max_backlog) : b.max_backlog;
-            out.last_backlog = b.last_backlog;
-            out.touched = true;
-          }
-          for (size_t o = 0; o < kOutcomeCount; ++o) out.attempts[o] += b.attempts[o];
+      for (size_t i = 0; i < bucket_count_; ++i) {  // buckets 2i and 2i + 1 become bucket i
+        ReportBucket& out = merged[i / 2];
+        const ReportBucket& b = s.buckets[i];
+        if (b.touched) {
+          out.max_backlog = out.touched ? std::max(out.max_backlog, b.max_backlog) : b.max_backlog;
+          out.last_backlog = b.last_backlog;
+          out.touched = true;
         }
-        merged[i] = out;
+        for (size_t o = 0; o < kOutcomeCount; ++o) out.attempts[o] += b.attempts[o];
       }
       s.buckets = std::move(merged);
     }

@@ -68,7 +68,7 @@ struct SubscriptionReport {
   int64_t max_backlog = 0;
   std::array<uint64_t, kOutcomeCount> outcomes{};
   LagHistogram lag;
-  std::vector<ReportBucket> buckets;  // Report::bucket_count() of them
+  std::vector<ReportBucket> buckets;  // the ReportBuilder's bucket count of them
 };
 
 // A lifecycle change, drawn as a marker.

@@ -124,13 +124,12 @@ class Run {
 
   void schedule_event(const EventSpec& spec, Duration at) {
     scheduler_->schedule_at(sc_.start + at, [this, &spec, at] {
-      Event e;
-      e.id = spec.id.empty() ? "evt_" + std::to_string(published_ + 1) : spec.id;
-      e.type = spec.type;
-      e.account = spec.account;
-      e.vehicle = spec.vehicle;
-      e.occurred_at = scheduler_->now();
-      e.data = spec.data;
+      Event e{.id = spec.id.empty() ? "evt_" + std::to_string(published_ + 1) : spec.id,
+              .type = spec.type,
+              .account = spec.account,
+              .vehicle = spec.vehicle,
+              .occurred_at = scheduler_->now(),
+              .data = spec.data};
       record(engine_->publish({&e, 1}));
       ++published_;
       if (spec.repeating && at + spec.every < spec.until) schedule_event(spec, at + spec.every);

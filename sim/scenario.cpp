@@ -14,9 +14,9 @@ namespace {
 
 using namespace json_input;
 
-protocol::ReceiverBehaviour receiver(const json* j, const std::string& path) {
-  if (j == nullptr) return {};
-  auto r = protocol::parse_receiver_behaviour(*j, path, protocol::ReceiverContext::kSimulated);
+// The value of a parser that returns a Result, its error thrown on as the readers' ParseError.
+template <class T>
+T or_throw(Result<T> r) {
   if (!r.ok()) throw ParseError{r.status().message()};
   return std::move(*r);
 }
@@ -28,7 +28,9 @@ ScenarioSubscription subscription(const json& j, const std::string& path, const 
   if (Status st = validate_subscription_id(s.config.id); !st.ok()) fail(f.path("id"), st.message());
   read_subscription_fields(f, s.config, default_policy);
   const json* receiver_json = f.get("receiver");
-  s.receiver = receiver(receiver_json, f.path("receiver"));
+  if (receiver_json)
+    s.receiver = or_throw(protocol::parse_receiver_behaviour(*receiver_json, f.path("receiver"),
+                                                             protocol::ReceiverContext::kSimulated));
   if (receiver_json && s.real())
     fail(f.path("url"), "give either url (a real receiver) or receiver (a simulated one), not both");
   f.no_unknown();
@@ -132,9 +134,7 @@ Scenario scenario(const json& j) {
         if ((*v)[i].size() != 1) fail(index("events", i), "a fleet entry has only the field fleet");
         if (sc.fleet)
           fail(index("events", i), "only one fleet per scenario (its vehicles would repeat the first's)");
-        auto fleet = parse_fleet((*v)[i].at("fleet"), index("events", i) + ".fleet", sc.duration);
-        if (!fleet.ok()) throw ParseError{fleet.status().message()};
-        sc.fleet = *fleet;
+        sc.fleet = or_throw(parse_fleet((*v)[i].at("fleet"), index("events", i) + ".fleet", sc.duration));
         continue;
       }
       sc.events.push_back(event((*v)[i], index("events", i), sc.duration));
@@ -150,11 +150,7 @@ Scenario scenario(const json& j) {
     for (size_t i = 0; i < v->size(); ++i)
       sc.actions.push_back(action((*v)[i], index("actions", i), ids, sc.duration));
   }
-  if (const json* v = f.get("expect")) {
-    auto e = parse_expectations(*v, "expect", ids);
-    if (!e.ok()) throw ParseError{e.status().message()};
-    sc.expect = std::move(*e);
-  }
+  if (const json* v = f.get("expect")) sc.expect = or_throw(parse_expectations(*v, "expect", ids));
   f.no_unknown();
   return sc;
 }

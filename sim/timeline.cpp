@@ -14,13 +14,10 @@ void TimelinePrinter::line(TimePoint at, std::string_view sub, const std::string
 
 void TimelinePrinter::flush() {
   for (auto& [sub, run] : runs_) {
-    if (run.count == 1) {
-      line(run.first_at, sub, fmt::format("seq {:<6} delivered", run.first_seq));
-    } else {
-      line(run.first_at, sub,
-           fmt::format("seq {}..{} delivered in order ({} events, last at {})", run.first_seq, run.last_seq,
-                       run.count, when(run.last_at)));
-    }
+    line(run.first_at, sub,
+         run.count == 1 ? fmt::format("seq {:<6} delivered", run.first_seq)
+                        : fmt::format("seq {}..{} delivered in order ({} events, last at {})", run.first_seq,
+                                      run.last_seq, run.count, when(run.last_at)));
   }
   runs_.clear();
 }
@@ -58,11 +55,10 @@ void TimelinePrinter::on_attempt(const AttemptRecord& r) {
 
 void TimelinePrinter::on_lifecycle(const LifecycleRecord& r) {
   flush();
-  if (r.kind == LifecycleRecord::Kind::kDeactivated) {
-    line(r.at, r.sub, fmt::format("DEACTIVATED: {} queued events discarded", r.discarded));
-  } else {
-    line(r.at, r.sub, "reactivated (empty queue)");
-  }
+  line(r.at, r.sub,
+       r.kind == LifecycleRecord::Kind::kDeactivated
+           ? fmt::format("DEACTIVATED: {} queued events discarded", r.discarded)
+           : "reactivated (empty queue)");
 }
 
 void TimelinePrinter::on_restart(TimePoint at) {

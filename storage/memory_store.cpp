@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <variant>
 #include <vector>
 
@@ -74,9 +75,8 @@ void MemoryQueueStore::Queue::put(uint64_t seq, QueuedEvent event) {
 }
 
 void MemoryQueueStore::Queue::remove_range(uint64_t first, uint64_t end) {
-  if (first < base) first = base;
-  uint64_t stop = base + slots.size();
-  if (end > stop) end = stop;
+  first = std::max(first, base);
+  end = std::min<uint64_t>(end, base + slots.size());
   for (uint64_t seq = first; seq < end; ++seq) {
     auto& slot = slots[seq - base];
     if (slot) {
@@ -84,21 +84,17 @@ void MemoryQueueStore::Queue::remove_range(uint64_t first, uint64_t end) {
       --count;
     }
   }
-  trim();
+  while (!slots.empty() && !slots.front()) {  // drop the empty slots at the front
+    slots.pop_front();
+    ++base;
+  }
+  if (slots.empty()) base = 0;
 }
 
 const QueuedEvent* MemoryQueueStore::Queue::find(uint64_t seq) const {
   if (seq < base || seq - base >= slots.size()) return nullptr;
   const auto& slot = slots[seq - base];
   return slot ? &*slot : nullptr;
-}
-
-void MemoryQueueStore::Queue::trim() {
-  while (!slots.empty() && !slots.front()) {
-    slots.pop_front();
-    ++base;
-  }
-  if (slots.empty()) base = 0;
 }
 
 std::unique_ptr<StoreBatch> MemoryQueueStore::new_batch() {

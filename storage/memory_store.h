@@ -47,7 +47,6 @@ class MemoryQueueStore final : public QueueStore {
     void put(uint64_t seq, QueuedEvent event);
     void remove_range(uint64_t first, uint64_t end);  // [first, end); absent seqs are skipped
     const QueuedEvent* find(uint64_t seq) const;
-    void trim();  // drops empty slots at the front
   };
 
   std::map<uint64_t, SubscriptionConfig> configs_;

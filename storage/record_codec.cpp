@@ -84,10 +84,6 @@ class Reader {
   bool ok_ = true;
 };
 
-nlohmann::json string_list(const std::vector<std::string>& v) {
-  return nlohmann::json(v);
-}
-
 }  // namespace
 
 std::string encode_sub_key(uint64_t key) {
@@ -136,9 +132,7 @@ std::string encode_config(const SubscriptionConfig& c) {
   j["url"] = c.endpoint.url;
   j["secret"] = c.endpoint.secret;
   j["token"] = c.endpoint.token;
-  j["filter"] = {{"types", string_list(c.filter.types)},
-                 {"accounts", string_list(c.filter.accounts)},
-                 {"vehicles", string_list(c.filter.vehicles)}};
+  j["filter"] = {{"types", c.filter.types}, {"accounts", c.filter.accounts}, {"vehicles", c.filter.vehicles}};
   j["policy"] = policy_to_json(c.policy);
   return j.dump();
 }

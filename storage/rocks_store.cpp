@@ -246,11 +246,8 @@ Result<std::vector<bool>> RocksQueueStore::find_event_ids(const std::vector<std:
   db_->MultiGet(rocksdb::ReadOptions(), event_ids_, keys.size(), keys.data(), values.data(), statuses.data());
   std::vector<bool> found(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (statuses[i].ok()) {
-      found[i] = true;
-    } else if (!statuses[i].IsNotFound()) {
-      return from_rocks(statuses[i], "look up event ids");
-    }
+    if (!statuses[i].ok() && !statuses[i].IsNotFound()) return from_rocks(statuses[i], "look up event ids");
+    found[i] = statuses[i].ok();
   }
   return found;
 }

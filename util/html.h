@@ -18,11 +18,7 @@ inline std::string escape_html(std::string_view s) {
                          : c == '"'  ? "&quot;"
                          : c == '\'' ? "&#39;"
                                      : nullptr;
-    if (entity != nullptr) {
-      out += entity;
-    } else {
-      out += c;
-    }
+    entity != nullptr ? out.append(entity) : out.append(1, c);
   }
   return out;
 }
