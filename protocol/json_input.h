@@ -17,7 +17,6 @@
 #include "engine/retry_policy.h"
 #include "engine/status.h"
 #include "engine/time.h"
-#include "protocol/policy_json.h"
 
 namespace hooksim::json_input {
 
@@ -107,11 +106,8 @@ inline std::vector<std::string> string_list(const json* j, const std::string& pa
   return out;
 }
 
-inline RetryPolicy policy(const json& j, const std::string& path) {
-  auto p = parse_policy(j, path);
-  if (!p.ok()) throw ParseError{p.status().message()};
-  return *p;
-}
+// parse_policy() (protocol/policy_json.h), throwing.
+RetryPolicy policy(const json& j, const std::string& path);
 
 // Reads and parses a JSON file. InvalidArgument "PATH: cannot open the file" or "PATH: not valid JSON: ...".
 inline Result<json> load_json_file(const std::string& path) {
