@@ -10,7 +10,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -113,10 +112,8 @@ RetryPolicy policy(const json& j, const std::string& path);
 inline Result<json> load_json_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::InvalidArgument(fmt::format("{}: cannot open the file", path));
-  std::stringstream text;
-  text << in.rdbuf();
   try {
-    return json::parse(text.str());
+    return json::parse(in);
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     return Status::InvalidArgument(fmt::format("{}: not valid JSON: {}", path, e.what()));
   }
