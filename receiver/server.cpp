@@ -136,8 +136,7 @@ class Session final : public net::HttpSession {
       case ReceiverAction::kTimeout:
         return x->hang();
       case ReceiverAction::kDrop:
-      case ReceiverAction::kError:  // not in a served behaviour (the parser refuses it); the nearest is a
-                                    // drop
+      case ReceiverAction::kError:  // never in a served behaviour (its parser refuses it); nearest: a drop
         return x->after(d.latency,
                         [this](net::HttpExchange& e) { finish(e, RequestRecord::Action::kDrop, 0); });
       case ReceiverAction::kAnswer: {
