@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "engine/time.h"
 #include "net/http_client.h"
+#include "protocol/delivery.h"
 
 namespace hooksim::cli {
 namespace {
@@ -40,7 +41,7 @@ net::HttpAnswer http_get(const std::string& url, const std::string& token, doubl
                           .keep_body = true});
   std::vector<std::string> headers = {"Accept: application/json",
                                       "User-Agent: hooksim-status/" HOOKSIM_VERSION};
-  if (!token.empty()) headers.push_back("Authorization: Bearer " + token);
+  if (!token.empty()) headers.push_back("Authorization: " + protocol::bearer_authorization(token));
   return client.get(url, headers);
 }
 

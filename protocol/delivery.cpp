@@ -1,13 +1,22 @@
 #include "protocol/delivery.h"
 
-#include <fmt/format.h>
-
-#include <charconv>
-
 namespace hooksim::protocol {
+
+namespace {
+constexpr std::string_view kBearer = "Bearer ";
+}  // namespace
 
 std::string_view user_agent() {
   return "hooksim/" HOOKSIM_VERSION;
+}
+
+std::string bearer_authorization(std::string_view token) {
+  return std::string(kBearer).append(token);
+}
+
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+  if (!authorization.starts_with(kBearer)) return std::nullopt;
+  return authorization.substr(kBearer.size());
 }
 
 void build_delivery_headers(const DeliveryHeaders& h, const Credentials& credentials, std::string_view body,
@@ -23,40 +32,24 @@ void build_delivery_headers(const DeliveryHeaders& h, const Credentials& credent
   add(header::kWebhookTimestamp, digits(h.timestamp));
   if (credentials.signer != nullptr) credentials.signer->sign(h.event_id, h.timestamp, body, add);
   if (!credentials.bearer_token.empty())
-    add(header::kAuthorization, fmt::format("Bearer {}", credentials.bearer_token));
+    add(header::kAuthorization, bearer_authorization(credentials.bearer_token));
   add(header::kSequence, digits(h.seq));
   add(header::kAttempt, digits(h.attempt));
   add(header::kVirtualTime, format_utc(h.virtual_time));
   add(header::kSubscription, h.subscription);
 }
 
-namespace {
-
-template <typename Int>
-std::optional<Int> whole_number(std::optional<std::string_view> text) {
-  if (!text || text->empty()) return std::nullopt;
-  Int value{};
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
-  return value;
-}
-
-std::optional<std::string> text(std::optional<std::string_view> v) {
-  if (!v) return std::nullopt;
-  return std::string(*v);
-}
-
-}  // namespace
-
 ReceivedDelivery parse_delivery_headers(const HeaderLookup& headers) {
-  ReceivedDelivery d;
-  d.event_id = text(headers(header::kWebhookId));
-  d.timestamp = whole_number<int64_t>(headers(header::kWebhookTimestamp));
-  d.seq = whole_number<uint64_t>(headers(header::kSequence));
-  d.attempt = whole_number<uint64_t>(headers(header::kAttempt));
-  d.virtual_time = text(headers(header::kVirtualTime));
-  d.subscription = text(headers(header::kSubscription));
-  return d;
+  auto text = [&](std::string_view name) -> std::optional<std::string> {
+    if (auto v = headers(name)) return std::string(*v);
+    return std::nullopt;
+  };
+  return {.event_id = text(header::kWebhookId),
+          .timestamp = whole_number<int64_t>(headers(header::kWebhookTimestamp)),
+          .seq = whole_number<uint64_t>(headers(header::kSequence)),
+          .attempt = whole_number<uint64_t>(headers(header::kAttempt)),
+          .virtual_time = text(header::kVirtualTime),
+          .subscription = text(header::kSubscription)};
 }
 
 AuthCheck check_delivery_auth(const AuthRequirements& required, const HeaderLookup& headers,
@@ -66,12 +59,9 @@ AuthCheck check_delivery_auth(const AuthRequirements& required, const HeaderLook
     result = worse(result, required.signer->verify(headers, body, now, required.timestamp_tolerance));
   if (!required.bearer_token.empty()) {
     auto got = headers(header::kAuthorization);
-    if (!got) {
-      result = worse(result, AuthCheck::kMissing);
-    } else {
-      std::string expected = fmt::format("Bearer {}", required.bearer_token);
-      result = worse(result, constant_time_equal(*got, expected) ? AuthCheck::kOk : AuthCheck::kBad);
-    }
+    auto token = bearer_token(got.value_or(""));
+    bool match = token && constant_time_equal(*token, required.bearer_token);
+    result = worse(result, !got ? AuthCheck::kMissing : match ? AuthCheck::kOk : AuthCheck::kBad);
   }
   return result;
 }

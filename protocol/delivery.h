@@ -3,6 +3,7 @@
 // receiver calls. The body is the envelope (protocol/envelope.h).
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -44,8 +45,14 @@ struct DeliveryHeaders {
 // Either may be absent.
 struct Credentials {
   const Signer* signer = nullptr;
-  std::string_view bearer_token;
+  std::string_view bearer_token{};
 };
+
+// "Bearer <token>": the authorization value that carries `token`.
+std::string bearer_authorization(std::string_view token);
+// The token of an authorization value "Bearer <token>" (that prefix exactly, then the rest as it is);
+// nullopt for any other value. A view into `authorization`.
+std::optional<std::string_view> bearer_token(std::string_view authorization);
 
 // Calls `add` with each header of a delivery of `body`, in the documented order: content-type, user-agent,
 // webhook-id, webhook-timestamp, the signer's header(s), authorization, hooksim-sequence, hooksim-attempt,
@@ -67,13 +74,24 @@ struct ReceivedDelivery {
 // Reads the delivery headers of a received request.
 ReceivedDelivery parse_delivery_headers(const HeaderLookup& headers);
 
+// The number `text` spells, all of it (decimal digits, led by '-' for a negative one of a signed Int);
+// nullopt when `text` is absent, anything else, or out of Int's range.
+template <typename Int>
+std::optional<Int> whole_number(std::optional<std::string_view> text) {
+  Int value{};
+  if (!text) return std::nullopt;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
+  return value;
+}
+
 // What a receiver requires of a delivery: a signature by `signer` (when set), with a timestamp within
 // `timestamp_tolerance` of its clock (nullopt: any timestamp), and/or exactly "Bearer <bearer_token>" (when
 // not empty).
 struct AuthRequirements {
   const Signer* signer = nullptr;
   std::optional<Duration> timestamp_tolerance = std::chrono::minutes(5);
-  std::string_view bearer_token;
+  std::string_view bearer_token{};
 };
 
 // Judges a received request of `body` against `required`, at `now` (wall clock, Unix seconds): the worse

@@ -37,14 +37,13 @@ std::string make_envelope(const Event& event) {
   std::string out;
   out.reserve(96 + event.id.size() + event.type.size() + event.account.size() + event.vehicle.size() +
               event.data.size());
-  out += "{\"id\":";
-  append_quoted(out, event.id);
-  out += ",\"type\":";
-  append_quoted(out, event.type);
-  out += ",\"account\":";
-  append_quoted(out, event.account);
-  out += ",\"vehicle\":";
-  append_quoted(out, event.vehicle);
+  for (auto [key, value] : {std::pair{"{\"id\":", &event.id},
+                            {",\"type\":", &event.type},
+                            {",\"account\":", &event.account},
+                            {",\"vehicle\":", &event.vehicle}}) {
+    out += key;
+    append_quoted(out, *value);
+  }
   out += ",\"occurred_at\":\"";
   append_utc(out, event.occurred_at);
   out += "\",\"data\":";

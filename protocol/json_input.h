@@ -10,14 +10,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "engine/retry_policy.h"
 #include "engine/status.h"
 #include "engine/time.h"
-#include "protocol/policy_json.h"
 
 namespace hooksim::json_input {
 
@@ -107,20 +105,15 @@ inline std::vector<std::string> string_list(const json* j, const std::string& pa
   return out;
 }
 
-inline RetryPolicy policy(const json& j, const std::string& path) {
-  auto p = parse_policy(j, path);
-  if (!p.ok()) throw ParseError{p.status().message()};
-  return *p;
-}
+// parse_policy() (protocol/policy_json.h), throwing.
+RetryPolicy policy(const json& j, const std::string& path);
 
 // Reads and parses a JSON file. InvalidArgument "PATH: cannot open the file" or "PATH: not valid JSON: ...".
 inline Result<json> load_json_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::InvalidArgument(fmt::format("{}: cannot open the file", path));
-  std::stringstream text;
-  text << in.rdbuf();
   try {
-    return json::parse(text.str());
+    return json::parse(in);
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     return Status::InvalidArgument(fmt::format("{}: not valid JSON: {}", path, e.what()));
   }

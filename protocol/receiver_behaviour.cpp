@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "protocol/json_input.h"
@@ -31,16 +32,11 @@ class Parser {
     ReceiverBehaviour b;
     if (const json* v = f.get("clock")) {
       simulated_refuses(f.path("clock"), "runs on the scenario's clock");
-      std::string name = v->is_string() ? v->get<std::string>() : "";
-      if (name == "relative") {
-        b.clock = ReceiverClock::kRelative;
-      } else if (name == "wall") {
-        b.clock = ReceiverClock::kWall;
-      } else if (name == "virtual") {
-        b.clock = ReceiverClock::kVirtual;
-      } else {
+      constexpr std::string_view kClocks[] = {"relative", "wall", "virtual"};  // in ReceiverClock's order
+      auto it = std::ranges::find(kClocks, v->is_string() ? v->get<std::string>() : "");
+      if (it == std::end(kClocks))
         fail(f.path("clock"), "must be one of \"relative\", \"wall\", \"virtual\"");
-      }
+      b.clock = static_cast<ReceiverClock>(it - std::begin(kClocks));
     }
     clock_ = b.clock;
     if (const json* v = f.get("start")) {

@@ -1,10 +1,13 @@
 #include "protocol/signing.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include "protocol/standard_webhooks.h"
 
@@ -34,20 +37,15 @@ std::string base64_encode(std::string_view bytes) {
 
 Result<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return Status::InvalidArgument("base64: length is not a multiple of 4");
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-              c == '/' || (c == '=' && i + 2 >= text.size());
-    if (!ok) return Status::InvalidArgument("base64: invalid character");
-  }
+  size_t pad = text.ends_with("==") ? 2 : text.ends_with('=') ? 1 : 0;
+  constexpr std::string_view kDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  if (text.substr(0, text.size() - pad).find_first_not_of(kDigits) != std::string_view::npos)
+    return Status::InvalidArgument("base64: invalid character");
   std::string out(3 * text.size() / 4, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) return Status::InvalidArgument("base64: cannot decode");
-  // EVP_DecodeBlock counts padding as zero bytes; drop them.
-  size_t pad = 0;
-  if (!text.empty() && text.back() == '=') pad = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
-  out.resize(static_cast<size_t>(n) - pad);
+  out.resize(static_cast<size_t>(n) - pad);  // EVP_DecodeBlock counts padding as zero bytes
   return out;
 }
 
@@ -58,7 +56,11 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 std::string random_hex(size_t digits) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string bytes((digits + 1) / 2, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size())) != 1) {
+    std::fprintf(stderr, "hooksim: cannot generate random ids: OpenSSL's RAND_bytes failed (%s)\n",
+                 ERR_error_string(ERR_get_error(), nullptr));
+    std::abort();
+  }
   std::string out;
   out.reserve(2 * bytes.size());
   for (unsigned char b : bytes) {

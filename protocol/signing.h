@@ -15,7 +15,8 @@
 
 namespace hooksim::protocol {
 
-// Receives one request header (lower-case name, value).
+// Receives one request header (lower-case name, value). Both views are valid only during the call (the
+// caller may pass a reused buffer or a temporary): a sink that keeps a header copies it.
 using HeaderSink = std::function<void(std::string_view name, std::string_view value)>;
 // Looks up one request header by its lower-case name; nullopt when absent.
 using HeaderLookup = std::function<std::optional<std::string_view>(std::string_view name)>;
@@ -40,7 +41,7 @@ class Signer {
   virtual ~Signer() = default;
 
   // Adds the header(s) that sign a delivery of `body` for event `event_id`, sent at `timestamp` (wall
-  // clock, Unix seconds).
+  // clock, Unix seconds), by calling `add` with views that are valid only during that call (HeaderSink).
   virtual void sign(std::string_view event_id, int64_t timestamp, std::string_view body,
                     const HeaderSink& add) const = 0;
 
@@ -57,14 +58,15 @@ Result<std::unique_ptr<Signer>> make_signer(std::string_view secret);
 
 // Standard base64 with padding.
 std::string base64_encode(std::string_view bytes);
-// Decodes standard base64 (padding required). InvalidArgument for anything else.
+// Decodes standard base64 (padding required, and only at the end). InvalidArgument for anything else.
 Result<std::string> base64_decode(std::string_view text);
 
 // a == b, in time that depends only on the sizes.
 bool constant_time_equal(std::string_view a, std::string_view b);
 
 // `digits` lower-case hex digits from OpenSSL's RAND_bytes (unpredictable): the random part of generated
-// ids and of throw-away secrets.
+// ids and of throw-away secrets. When RAND_bytes fails (no entropy source) it prints why and aborts the
+// process: every id would otherwise be the same, and colliding ids are worse than stopping.
 std::string random_hex(size_t digits);
 
 }  // namespace hooksim::protocol

@@ -87,17 +87,11 @@ std::string RequestRecord::to_json_line() const {
 
 void ReceiverStats::count(const RequestRecord& r) {
   ++requests;
-  switch (r.action) {
-    case RequestRecord::Action::kAnswer:
-      ++(is_2xx(r.status) ? answered_2xx : answered_other);
-      break;
-    case RequestRecord::Action::kTimeout:
-      ++timeouts;
-      break;
-    case RequestRecord::Action::kDrop:
-      ++drops;
-      break;
-  }
+  using Action = RequestRecord::Action;
+  ++(r.action == Action::kTimeout ? timeouts
+     : r.action == Action::kDrop  ? drops
+     : is_2xx(r.status)           ? answered_2xx
+                                  : answered_other);
   if (r.signature >= RequestRecord::Signature::kStale) ++bad_signatures;  // stale, bad or missing
   if (r.order == RequestRecord::Order::kDuplicate) ++duplicates;
   if (r.order == RequestRecord::Order::kGap || r.order == RequestRecord::Order::kOutOfOrder)

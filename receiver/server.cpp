@@ -6,10 +6,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
 #include <mutex>
 
 #include "net/http_server.h"
+#include "protocol/delivery.h"
 #include "receiver/behaviour.h"
 
 namespace hooksim::receiver {
@@ -17,27 +17,57 @@ namespace hooksim::receiver {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-namespace {
-constexpr auto kRecordFlushInterval = std::chrono::seconds(1);
-}  // namespace
-
 // What every connection of a receiver shares: the options, the behaviour, the checks, the counters and the
 // record file.
 struct ReceiverState : std::enable_shared_from_this<ReceiverState> {
+  static constexpr auto kRecordFlushInterval = std::chrono::seconds(1);
+
   ReceiverState(asio::io_context& context, ReceiverOptions o)
       : opts(std::move(o)),
         behaviour(opts.script),
         control(asio::make_strand(context)),
         flush_timer(control) {}
 
-  void schedule_flush();
-  void stop();
+  void schedule_flush() {
+    if (stopping) return;
+    flush_timer.expires_after(kRecordFlushInterval);
+    flush_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->stopping) return;
+      {
+        std::lock_guard lock(self->mu);
+        self->record_file.write();
+      }
+      self->schedule_flush();
+    });
+  }
+
+  void stop() {
+    if (stopping.exchange(true)) return;
+    asio::post(control, [self = shared_from_this()] { self->flush_timer.cancel(); });
+  }
 
   // The status to answer to `r` (authenticated) when the behaviour answers `scripted`: 401 when the checks
   // reject it, else a misbehaviour's status, else `scripted`.
-  int answer_status(const RequestRecord& r, int scripted);
+  int answer_status(const RequestRecord& r, int scripted) {
+    if (verifier->rejects(r.signature)) return 401;
+    if (!is_2xx(scripted) || !verifier->misbehaves()) return scripted;
+    std::lock_guard lock(mu);
+    int status = verifier->misbehaviour(r, std::chrono::steady_clock::now());
+    return status != 0 ? status : scripted;
+  }
+
   // Completes `r` (t_ms, order), counts it, appends it to the record and calls on_record.
-  void record(RequestRecord& r);
+  void record(RequestRecord& r) {
+    r.t_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                 .count();
+    {
+      std::lock_guard lock(mu);
+      if (r.action == RequestRecord::Action::kAnswer && is_2xx(r.status)) r.order = verifier->accept(r);
+      stats.count(r);
+      if (record_file.is_open()) record_file.append(r);
+    }
+    if (opts.on_record) opts.on_record(r);
+  }
 
   const ReceiverOptions opts;
   ServedBehaviour behaviour;
@@ -52,44 +82,6 @@ struct ReceiverState : std::enable_shared_from_this<ReceiverState> {
   ReceiverStats stats;
   RecordFile record_file;
 };
-
-void ReceiverState::schedule_flush() {
-  if (stopping) return;
-  flush_timer.expires_after(kRecordFlushInterval);
-  flush_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->stopping) return;
-    {
-      std::lock_guard lock(self->mu);
-      self->record_file.write();
-    }
-    self->schedule_flush();
-  });
-}
-
-void ReceiverState::stop() {
-  if (stopping.exchange(true)) return;
-  asio::post(control, [self = shared_from_this()] { self->flush_timer.cancel(); });
-}
-
-int ReceiverState::answer_status(const RequestRecord& r, int scripted) {
-  if (verifier->rejects(r.signature)) return 401;
-  if (!is_2xx(scripted) || !verifier->misbehaves()) return scripted;
-  std::lock_guard lock(mu);
-  int status = verifier->misbehaviour(r, std::chrono::steady_clock::now());
-  return status != 0 ? status : scripted;
-}
-
-void ReceiverState::record(RequestRecord& r) {
-  r.t_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
-               .count();
-  {
-    std::lock_guard lock(mu);
-    if (r.action == RequestRecord::Action::kAnswer && is_2xx(r.status)) r.order = verifier->accept(r);
-    stats.count(r);
-    if (record_file.is_open()) record_file.append(r);
-  }
-  if (opts.on_record) opts.on_record(r);
-}
 
 namespace {
 
@@ -109,9 +101,7 @@ std::string_view target(const http::request_header<>& h) {
 // The declared Content-Length, 0 when absent or not a number.
 uint64_t declared_length(const http::request_header<>& h) {
   auto text = h[http::field::content_length];
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return ec == std::errc() && end == text.data() + text.size() ? value : 0;
+  return protocol::whole_number<uint64_t>(std::string_view(text.data(), text.size())).value_or(0);
 }
 
 int64_t unix_seconds_now() {
@@ -146,8 +136,7 @@ class Session final : public net::HttpSession {
       case ReceiverAction::kTimeout:
         return x->hang();
       case ReceiverAction::kDrop:
-      case ReceiverAction::kError:  // not in a served behaviour (the parser refuses it); the nearest is a
-                                    // drop
+      case ReceiverAction::kError:  // never in a served behaviour (its parser refuses it); nearest: a drop
         return x->after(d.latency,
                         [this](net::HttpExchange& e) { finish(e, RequestRecord::Action::kDrop, 0); });
       case ReceiverAction::kAnswer: {

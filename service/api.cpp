@@ -8,6 +8,7 @@
 #include <ranges>
 
 #include "net/address_policy.h"
+#include "protocol/delivery.h"
 #include "protocol/policy_json.h"
 #include "protocol/signing.h"
 #include "service/requests.h"
@@ -135,7 +136,7 @@ void Api::handle(HttpRequest&& req, HttpServer::Respond respond) {
   if (req.method == "GET" && (path == "/" || path == "/index.html"))
     return respond({200, "text/html; charset=utf-8", std::string(kStatusPage), {}});
   if (!options_.admin_token.empty() &&
-      !protocol::constant_time_equal(req.authorization, "Bearer " + options_.admin_token))
+      !protocol::constant_time_equal(req.authorization, protocol::bearer_authorization(options_.admin_token)))
     return respond(
         error_response(401, "unauthorized", "authorization: a valid admin token (Bearer) is required"));
   if (nested_too_deep(req.body))

@@ -71,6 +71,14 @@ TEST(DeliveryHeaders, TokenModeSendsABearerAuthorizationAndNoSignature) {
   EXPECT_EQ(h.find("authorization")->second, "Bearer s3cret");
 }
 
+TEST(DeliveryHeaders, BearerAuthorizationIsBuiltAndReadByOnePair) {
+  EXPECT_EQ(bearer_authorization("s3cret"), "Bearer s3cret");
+  EXPECT_EQ(bearer_token("Bearer s3cret"), "s3cret");
+  EXPECT_EQ(bearer_token("Bearer "), "");
+  for (const char* value : {"", "Bearer", "bearer s3cret", "Basic s3cret", "s3cret"})
+    EXPECT_FALSE(bearer_token(value)) << value;
+}
+
 TEST(DeliveryHeaders, ParseReadsBackWhatBuildWrote) {
   Headers h = build(sample(), {}, "{}");
   ReceivedDelivery d = parse_delivery_headers(lookup(h));
@@ -122,6 +130,11 @@ TEST(DeliveryHeaders, VerificationOfATokenIsExactAndReportsTheWorseOfBothChecks)
       AuthCheck::kBad);
   EXPECT_EQ(check_delivery_auth(required, lookup(build(sample(), {}, "{}")), "{}", kNow),
             AuthCheck::kMissing);
+  for (const char* value :
+       {"bearer s3cret", "Bearer s3cret ", "Bearer  s3cret", "s3cret", "Bearer s3cretX"}) {
+    Headers h = {{"authorization", value}};
+    EXPECT_EQ(check_delivery_auth(required, lookup(h), "{}", kNow), AuthCheck::kBad) << value;
+  }
   EXPECT_EQ(check_delivery_auth({}, lookup(build(sample(), {}, "{}")), "{}", kNow), AuthCheck::kUnchecked);
   auto signer = *make_signer(kSecret);
   required.signer = signer.get();

@@ -856,6 +856,9 @@ TEST(ReceiverCommand, BadScriptOrFlagsExit2WithOneLineNamingTheProblem) {
             std::make_pair(2, std::string("hooksim receiver: --threads: must be from 1 to 256\n")));
   EXPECT_EQ(run_hooksim_merged("receiver --secret nope"),
             std::make_pair(2, std::string("hooksim receiver: --secret: secret must start with whsec_\n")));
+  EXPECT_EQ(run_hooksim_merged("receiver --secret whsec_YQ=a"),  // data after the base64 padding
+            std::make_pair(2, std::string("hooksim receiver: --secret: secret after whsec_ must be base64: "
+                                          "base64: invalid character\n")));
   EXPECT_EQ(run_hooksim_merged("receiver --tls-cert x.pem").first, 2);
   EXPECT_EQ(run_hooksim_merged("receiver --no-such-flag").first, 2);
 }

@@ -62,6 +62,10 @@ TEST(ReceiverVerify, ASecretThatIsNotOneIsRefusedNamingTheField) {
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.status().code(), Status::Code::kInvalidArgument);
   EXPECT_TRUE(v.status().message().starts_with("secret: ")) << v.status().message();
+  checks.secret = "whsec_YQ=a";  // data after the base64 padding
+  v = Verifier::make(checks);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().message(), "secret: secret after whsec_ must be base64: base64: invalid character");
 }
 
 TEST(ReceiverVerify, SignaturesAreJudgedAgainstTheSecretAndTheClock) {

@@ -305,7 +305,7 @@ class Record {
 };
 
 inline bool is_2xx(const receiver::RequestRecord& r) {
-  return r.action == receiver::RequestRecord::Action::kAnswer && r.status >= 200 && r.status < 300;
+  return r.action == receiver::RequestRecord::Action::kAnswer && hooksim::is_2xx(r.status);
 }
 
 // A receiver script (docs/receiver.md) from its JSON text; the default behaviour after a failed expectation.

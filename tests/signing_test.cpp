@@ -47,5 +47,34 @@ TEST(Base64, RoundTripsEveryLengthModuloThree) {
   EXPECT_FALSE(base64_decode("Y=WI").ok());
 }
 
+TEST(Base64, PaddingEndsTheText) {
+  for (auto [text, bytes] : {std::pair{"YQ==", "a"}, {"YWI=", "ab"}}) {
+    auto decoded = base64_decode(text);
+    ASSERT_TRUE(decoded.ok()) << text;
+    EXPECT_EQ(*decoded, bytes);
+  }
+  for (const char* text : {"YQ=a", "YQ=A", "Y===", "====", "YQ==YQ=="}) {
+    auto decoded = base64_decode(text);
+    ASSERT_FALSE(decoded.ok()) << text;
+    EXPECT_EQ(decoded.status().message(), "base64: invalid character") << text;
+  }
+  // So a secret with data after its padding is refused, with the message of any other bad secret.
+  auto key = signing_key("whsec_YQ=a");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().message(), "secret after whsec_ must be base64: base64: invalid character");
+}
+
+TEST(RandomHex, GivesTheDigitsAskedForAndDiffersBetweenCalls) {
+  for (size_t digits : {0, 1, 7, 32}) {
+    std::string hex = random_hex(digits);
+    EXPECT_EQ(hex.size(), digits);
+    EXPECT_EQ(hex.find_first_not_of("0123456789abcdef"), std::string::npos) << hex;
+  }
+  // 128 random bits: equal twice, or all zeros, only when the generator does not work.
+  std::string a = random_hex(32), b = random_hex(32);
+  EXPECT_NE(a, b);
+  EXPECT_NE(a, std::string(32, '0'));
+}
+
 }  // namespace
 }  // namespace hooksim::protocol
