@@ -328,6 +328,36 @@ TEST(CrashAudit,
   EXPECT_TRUE(problems.empty()) << join_lines(problems);
 }
 
+// The audit's delivered count on a made-up record: the receiver accepted e1, the service counted no delivery.
+// Only a deactivation that discarded the event (its 2xx came back too late) explains that.
+TEST(CrashAudit, AnAcceptedEventTheServiceDidNotCountIsAProblemUnlessItWasDiscarded) {
+  AuditInput in;
+  in.subs = {{"a", json::object()}};
+  in.events["e1"] = {"t", "acc", 0};
+  in.acknowledged = {"e1"};
+  receiver::RequestRecord r;
+  r.sub = "a";
+  r.event = "e1";
+  r.seq = 1;
+  r.attempt = 1;
+  r.virtual_time = format_utc(TimePoint{});
+  r.status = 200;
+  r.signature = receiver::RequestRecord::Signature::kOk;
+  in.records = {r};
+  in.final_list = {{"subscriptions", {{{"id", "a"}, {"delivered", 0}, {"discarded", 0}}}}};
+  std::vector<std::string> problems = audit_deliveries(in).problems;
+  ASSERT_EQ(problems.size(), 1u) << join_lines(problems);
+  EXPECT_EQ(problems[0], "a: the service counted 0 deliveries, the receiver accepted 1 events (0 discarded)");
+
+  in.final_list = {{"subscriptions", {{{"id", "a"}, {"delivered", 0}, {"discarded", 1}}}}};
+  problems = audit_deliveries(in).problems;
+  EXPECT_TRUE(problems.empty()) << join_lines(problems);
+
+  in.final_list = {{"subscriptions", {{{"id", "a"}, {"delivered", 2}, {"discarded", 1}}}}};
+  problems = audit_deliveries(in).problems;
+  ASSERT_EQ(problems.size(), 1u) << join_lines(problems);
+}
+
 // --- the process contract ---
 
 TEST(ServeProcess, SigtermWithAnAttemptInFlightExitsZeroAndTheRestartMakesItAgain) {
