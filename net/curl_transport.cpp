@@ -358,13 +358,10 @@ void CurlTransport::finish(Transfer* t, int curl_code) {
   long status = 0;
   if (curl_code >= 0) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   r.status = static_cast<int>(status);
-  if (curl_code < 0) {
-    r.error = ErrorClass::kOther;
-  } else if (curl_code == CURLE_COULDNT_CONNECT && t->refused_address) {
-    r.error = ErrorClass::kPrivateAddress;
-  } else {
-    r.error = classify_curl_error(static_cast<CURLcode>(curl_code), status, t->capped, t->error);
-  }
+  r.error = curl_code < 0 ? ErrorClass::kOther
+            : curl_code == CURLE_COULDNT_CONNECT && t->refused_address
+                ? ErrorClass::kPrivateAddress
+                : classify_curl_error(static_cast<CURLcode>(curl_code), status, t->capped, t->error);
   Done done = std::move(t->done);
   std::string host = std::move(t->host);
   transfers_.erase(t->handle);  // frees the easy handle
