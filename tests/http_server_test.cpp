@@ -219,23 +219,11 @@ TEST(HttpServer, AnExpectedContinueIsGrantedBeforeTheBodyIsRead) {
   EXPECT_EQ(r->result_int(), 204);
 }
 
-TEST(HttpServer, AnHttp10RequestIsAnsweredInHttp11WithConnectionClose) {
-  Running rx(
-      one_thread(),
-      [](HttpRequest&&, const Respond& r) {
-        r({200, "text/plain", "ok", {}});
-      },
-      HttpResponse{});
-  Client client(rx.port());
-  client.send("GET / HTTP/1.0\r\nhost: x\r\n\r\n");
-  std::string head = client.read_header_block();
-  EXPECT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
-  EXPECT_NE(head.find("\r\nConnection: close\r\n"), std::string::npos) << head;
-}
-
-TEST(HttpServer, EchoVersionAnswersAnHttp10RequestInHttp10) {
+// The header block a server (with or without HttpServerOptions::echo_version) answers an HTTP/1.0 request
+// with.
+std::string answer_to_http10(bool echo_version) {
   HttpServerOptions o = one_thread();
-  o.echo_version = true;
+  o.echo_version = echo_version;
   Running rx(
       o,
       [](HttpRequest&&, const Respond& r) {
@@ -244,7 +232,17 @@ TEST(HttpServer, EchoVersionAnswersAnHttp10RequestInHttp10) {
       HttpResponse{});
   Client client(rx.port());
   client.send("GET / HTTP/1.0\r\nhost: x\r\n\r\n");
-  std::string head = client.read_header_block();
+  return client.read_header_block();
+}
+
+TEST(HttpServer, AnHttp10RequestIsAnsweredInHttp11WithConnectionClose) {
+  std::string head = answer_to_http10(false);
+  EXPECT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
+  EXPECT_NE(head.find("\r\nConnection: close\r\n"), std::string::npos) << head;
+}
+
+TEST(HttpServer, EchoVersionAnswersAnHttp10RequestInHttp10) {
+  std::string head = answer_to_http10(true);
   EXPECT_TRUE(head.starts_with("HTTP/1.0 200 OK\r\n")) << head;
   EXPECT_EQ(head.find("Connection"), std::string::npos) << head;  // closing is HTTP/1.0's default
 }
