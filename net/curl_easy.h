@@ -1,7 +1,8 @@
 // What every libcurl transfer of hooksim shares, the sender's (CurlTransport) and the one-shot client's
 // (HttpClient): the transfer settings of docs/wire-format.md and how a finished transfer is judged. One
 // place, so that `hooksim check` and `hooksim status` reach a receiver exactly as the sender does.
-// Internal to net/: nothing outside it includes <curl/curl.h>.
+// Internal to net/: no header of net/ includes it (scripts/check-layers.sh), so <curl/curl.h> reaches no
+// folder outside net/.
 #pragma once
 
 #include <curl/curl.h>
@@ -9,20 +10,13 @@
 #include <string>
 
 #include "engine/subscription.h"
-#include "engine/time.h"
+#include "net/transfer_settings.h"
 
 namespace hooksim::net {
 
 // curl_global_init, once per process; safe to call from any thread, any number of times. Every user of
 // libcurl calls it before its first handle.
 void curl_init_once();
-
-// How a client connects and whom it trusts; the same for all of its transfers.
-struct TransferSettings {
-  Duration connect_timeout{5000};  // capped by each transfer's timeout
-  std::string ca_file;             // trust these CAs (PEM) instead of the system's
-  bool insecure = false;           // do not verify certificates (testing only)
-};
 
 // Sets on `easy`: `url`; http and https only; redirects never followed (a 3xx is an answer like any other);
 // no signals; `timeout` for the whole transfer and the connect timeout (whole milliseconds, at least 1); the

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "net/address_policy.h"
+#include "net/curl_easy.h"
 #include "protocol/delivery.h"
 
 namespace hooksim::net {
@@ -57,13 +58,85 @@ struct CurlTransport::Socket {
   bool writing = false;
 };
 
+// libcurl's callbacks, with the exact signatures libcurl calls them with.
+struct CurlTransport::Callbacks {
+  static size_t on_body(char*, size_t size, size_t n, void* transfer) {
+    auto* t = static_cast<Transfer*>(transfer);
+    t->received += size * n;
+    if (t->received > t->owner->options_.max_response_body) {
+      t->capped = true;
+      return 0;  // stop reading: curl ends the transfer with CURLE_WRITE_ERROR
+    }
+    return size * n;
+  }
+
+  static curl_socket_t open_socket(void* transfer, curlsocktype purpose, curl_sockaddr* address) {
+    auto* t = static_cast<Transfer*>(transfer);
+    CurlTransport* self = t->owner;
+    if (purpose != CURLSOCKTYPE_IPCXN || (address->family != AF_INET && address->family != AF_INET6))
+      return CURL_SOCKET_BAD;
+    // The address curl is about to connect to, after resolution: a name that resolves (or is re-bound) to a
+    // private address is caught here, not only a literal one in the URL.
+    if (self->options_.refuse_private_addresses && is_private_address(&address->addr)) {
+      t->refused_address = true;
+      return CURL_SOCKET_BAD;  // curl tries the next address, if any, or fails with CURLE_COULDNT_CONNECT
+    }
+    int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    if (fd < 0 || !self->adopt(fd, fd)) return CURL_SOCKET_BAD;
+    return fd;
+  }
+
+  static int close_socket(void* self_ptr, curl_socket_t fd) {
+    auto* self = static_cast<CurlTransport*>(self_ptr);
+    auto it = self->sockets_.find(fd);
+    if (it == self->sockets_.end()) return 0;
+    it->second->close();
+    it->second->wanted = 0;
+    self->sockets_.erase(it);
+    return 0;
+  }
+
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* self_ptr, void*) {
+    auto* self = static_cast<CurlTransport*>(self_ptr);
+    auto it = self->sockets_.find(fd);
+    if (it == self->sockets_.end()) {
+      // Not opened through open_socket: curl's own, e.g. the threaded resolver's socket pair, which becomes
+      // readable when the resolution is done. Watch a duplicate (curl keeps, and closes, its descriptor).
+      if (what == CURL_POLL_REMOVE) return 0;
+      int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+      if (dup < 0 || !self->adopt(fd, dup)) return 0;  // curl still polls it on its timer
+      it = self->sockets_.find(fd);
+    }
+    it->second->wanted = what == CURL_POLL_REMOVE ? 0 : what;
+    if (what == CURL_POLL_REMOVE && it->second->foreign) {
+      it->second->close();  // our duplicate; curl closes its own
+      self->sockets_.erase(it);
+      return 0;
+    }
+    self->watch(it->second);
+    return 0;
+  }
+
+  static int on_timer(CURLM*, long timeout_ms, void* self_ptr) {
+    auto* self = static_cast<CurlTransport*>(self_ptr);
+    if (timeout_ms < 0) {
+      self->timer_armed_ = false;
+      self->timer_.cancel();
+      return 0;
+    }
+    self->timer_due_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (!self->timer_armed_ || self->timer_.expiry() > self->timer_due_) self->arm_timer(self->timer_due_);
+    return 0;
+  }
+};
+
 CurlTransport::CurlTransport(asio::io_context& io, const Scheduler& clock, CurlOptions options)
     : io_(io), clock_(clock), options_(std::move(options)), timer_(io) {
   curl_init_once();
-  multi_ = curl_multi_init();
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlTransport::on_socket);
+  multi_ = static_cast<Curl_multi*>(curl_multi_init());
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Callbacks::on_socket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlTransport::on_timer);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Callbacks::on_timer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, std::max(16L, 4 * options_.max_host_connections));
@@ -91,9 +164,10 @@ std::string authority(std::string_view url) {
 }  // namespace
 
 AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
-  auto t = std::make_unique<Transfer>();
+  AttemptHandle handle = next_handle_++;
+  Transfer* t = transfers_.emplace(handle, std::make_unique<Transfer>()).first->second.get();
   t->owner = this;
-  t->handle = next_handle_++;
+  t->handle = handle;
   t->done = std::move(done);
   t->started = clock_.now();
   const SubscriptionConfig& sub = *request.subscription;
@@ -108,17 +182,14 @@ AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
   t->attempt = request.attempt;
   t->virtual_time = request.virtual_time;
   t->timeout = request.timeout;
-  AttemptHandle handle = t->handle;
-  Transfer* raw = t.get();
-  transfers_.emplace(handle, std::move(t));
   // Only transfers that can have a connection now go to curl. Handing curl every attempt and letting it
   // queue them behind CURLMOPT_MAX_HOST_CONNECTIONS made each removal a scan of that queue (100k
   // subscriptions resuming on one host: minutes of curl_multi_remove_handle) and started the attempt's
   // timeout while it was still waiting for a connection.
-  Host& host = hosts_[raw->host];
+  Host& host = hosts_[t->host];
   if (host.active < options_.max_host_connections) {
     ++host.active;
-    dispatch(raw);
+    dispatch(t);
   } else {
     host.waiting.push_back(handle);
   }
@@ -138,11 +209,8 @@ void CurlTransport::dispatch(Transfer* t) {
       auto made = protocol::make_signer(t->secret);
       if (made.ok()) it = signers_.emplace(t->secret, std::move(*made)).first;
     }
-    if (it != signers_.end()) {
-      signer = it->second.get();
-    } else {
-      bad_header = true;
-    }
+    signer = it != signers_.end() ? it->second.get() : nullptr;
+    bad_header = signer == nullptr;
   }
   std::string line;
   auto add = [&](std::string_view name, std::string_view value) {
@@ -168,12 +236,12 @@ void CurlTransport::dispatch(Transfer* t) {
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlTransport::on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Callbacks::on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlTransport::open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Callbacks::open_socket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
-  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &CurlTransport::close_socket);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Callbacks::close_socket);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
 
   if (bad_header || curl_multi_add_handle(multi_, e) != CURLM_OK) {
@@ -213,32 +281,6 @@ void CurlTransport::cancel(AttemptHandle handle) {
   if (in_curl) release(host);
 }
 
-size_t CurlTransport::on_body(char*, size_t size, size_t n, void* transfer) {
-  auto* t = static_cast<Transfer*>(transfer);
-  t->received += size * n;
-  if (t->received > t->owner->options_.max_response_body) {
-    t->capped = true;
-    return 0;  // stop reading: curl ends the transfer with CURLE_WRITE_ERROR
-  }
-  return size * n;
-}
-
-int CurlTransport::open_socket(void* transfer, int purpose, curl_sockaddr* address) {
-  auto* t = static_cast<Transfer*>(transfer);
-  CurlTransport* self = t->owner;
-  if (purpose != CURLSOCKTYPE_IPCXN || (address->family != AF_INET && address->family != AF_INET6))
-    return CURL_SOCKET_BAD;
-  // The address curl is about to connect to, after resolution: a name that resolves (or is re-bound) to a
-  // private address is caught here, not only a literal one in the URL.
-  if (self->options_.refuse_private_addresses && is_private_address(&address->addr)) {
-    t->refused_address = true;
-    return CURL_SOCKET_BAD;  // curl tries the next address, if any, or fails with CURLE_COULDNT_CONNECT
-  }
-  int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-  if (fd < 0 || !self->adopt(fd, fd)) return CURL_SOCKET_BAD;
-  return fd;
-}
-
 // Watches `descriptor` (which the new Socket owns) for curl's `fd`. False, and `descriptor` closed, on error.
 bool CurlTransport::adopt(int fd, int descriptor) {
   auto s = std::make_shared<Socket>(io_);
@@ -253,37 +295,6 @@ bool CurlTransport::adopt(int fd, int descriptor) {
   if (auto old = sockets_.find(fd); old != sockets_.end()) old->second->close();  // a stale foreign fd
   sockets_[fd] = std::move(s);
   return true;
-}
-
-int CurlTransport::close_socket(void* self_ptr, int fd) {
-  auto* self = static_cast<CurlTransport*>(self_ptr);
-  auto it = self->sockets_.find(fd);
-  if (it == self->sockets_.end()) return 0;
-  it->second->close();
-  it->second->wanted = 0;
-  self->sockets_.erase(it);
-  return 0;
-}
-
-int CurlTransport::on_socket(CURL*, int fd, int what, void* self_ptr, void*) {
-  auto* self = static_cast<CurlTransport*>(self_ptr);
-  auto it = self->sockets_.find(fd);
-  if (it == self->sockets_.end()) {
-    // Not opened through open_socket: curl's own, e.g. the threaded resolver's socket pair, which becomes
-    // readable when the resolution is done. Watch a duplicate (curl keeps, and closes, its descriptor).
-    if (what == CURL_POLL_REMOVE) return 0;
-    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0 || !self->adopt(fd, dup)) return 0;  // curl still polls it on its timer
-    it = self->sockets_.find(fd);
-  }
-  it->second->wanted = what == CURL_POLL_REMOVE ? 0 : what;
-  if (what == CURL_POLL_REMOVE && it->second->foreign) {
-    it->second->close();  // our duplicate; curl closes its own
-    self->sockets_.erase(it);
-    return 0;
-  }
-  self->watch(it->second);
-  return 0;
 }
 
 // Makes sure an async_wait is pending for each direction curl wants. Waits are one-shot: each completion
@@ -307,18 +318,6 @@ void CurlTransport::watch(const std::shared_ptr<Socket>& s) {
       if (s->descriptor.is_open()) watch(s);
     });
   }
-}
-
-int CurlTransport::on_timer(CURLM*, long timeout_ms, void* self_ptr) {
-  auto* self = static_cast<CurlTransport*>(self_ptr);
-  if (timeout_ms < 0) {
-    self->timer_armed_ = false;
-    self->timer_.cancel();
-    return 0;
-  }
-  self->timer_due_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  if (!self->timer_armed_ || self->timer_.expiry() > self->timer_due_) self->arm_timer(self->timer_due_);
-  return 0;
 }
 
 void CurlTransport::arm_timer(std::chrono::steady_clock::time_point at) {
@@ -359,13 +358,10 @@ void CurlTransport::finish(Transfer* t, int curl_code) {
   long status = 0;
   if (curl_code >= 0) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   r.status = static_cast<int>(status);
-  if (curl_code < 0) {
-    r.error = ErrorClass::kOther;
-  } else if (curl_code == CURLE_COULDNT_CONNECT && t->refused_address) {
-    r.error = ErrorClass::kPrivateAddress;
-  } else {
-    r.error = classify_curl_error(static_cast<CURLcode>(curl_code), status, t->capped, t->error);
-  }
+  r.error = curl_code < 0 ? ErrorClass::kOther
+            : curl_code == CURLE_COULDNT_CONNECT && t->refused_address
+                ? ErrorClass::kPrivateAddress
+                : classify_curl_error(static_cast<CURLcode>(curl_code), status, t->capped, t->error);
   Done done = std::move(t->done);
   std::string host = std::move(t->host);
   transfers_.erase(t->handle);  // frees the easy handle

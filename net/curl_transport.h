@@ -25,8 +25,12 @@
 
 #include "engine/clock.h"
 #include "engine/transport.h"
-#include "net/curl_easy.h"
+#include "net/transfer_settings.h"
 #include "protocol/signing.h"
+
+// libcurl's multi handle, declared without <curl/curl.h>: CURLM is `struct Curl_multi` with CURL_STRICTER
+// and `void` without, and a Curl_multi* converts to either.
+struct Curl_multi;
 
 namespace hooksim::net {
 
@@ -67,11 +71,7 @@ class CurlTransport final : public Transport {
     long active = 0;                    // transfers of this host in curl
     std::deque<AttemptHandle> waiting;  // in send() order; cancelled ones are skipped when reached
   };
-  static int on_socket(CURL* easy, int fd, int what, void* self, void* socketp);
-  static int on_timer(CURLM* multi, long timeout_ms, void* self);
-  static int open_socket(void* transfer, int purpose, struct curl_sockaddr* address);
-  static int close_socket(void* self, int fd);
-  static size_t on_body(char* data, size_t size, size_t n, void* transfer);
+  struct Callbacks;  // libcurl's callbacks (curl_transport.cpp)
 
   bool adopt(int fd, int descriptor);
   void watch(const std::shared_ptr<Socket>& socket);
@@ -84,7 +84,7 @@ class CurlTransport final : public Transport {
   boost::asio::io_context& io_;
   const Scheduler& clock_;
   CurlOptions options_;
-  CURLM* multi_ = nullptr;
+  Curl_multi* multi_ = nullptr;
   // curl's one timer. curl moves it on nearly every socket action; moving the Asio timer each time was a
   // timerfd_settime system call each, on serve's hot path (the end-to-end section of bench/README.md). So
   // an armed timer that is earlier than curl's new time is left alone, and

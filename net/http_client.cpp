@@ -14,11 +14,9 @@ namespace hooksim::net {
 
 namespace {
 
-struct Easy {
-  Easy() : handle(curl_easy_init()) {}
-  ~Easy() { curl_easy_cleanup(handle); }
-  CURL* handle;
-};
+constexpr const char* kCannotInit = "cannot initialise libcurl";
+
+using Easy = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
 
 TransferSettings settings(const HttpClientOptions& o, bool verify = true) {
   return {.connect_timeout = o.connect_timeout, .ca_file = o.ca_file, .insecure = !verify};
@@ -43,8 +41,16 @@ size_t on_body(char* data, size_t size, size_t n, void* sink_ptr) {
   return size * n;
 }
 
-std::string curl_reason(CURLcode code, const char* errbuf) {
-  return errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
+// The answer of a transfer that ended with `code` having read `status` (classify_curl_error).
+HttpAnswer answer(CURLcode code, long status, bool capped, const char* errbuf) {
+  HttpAnswer a;
+  a.error = classify_curl_error(code, status, capped, errbuf);
+  if (a.error == ErrorClass::kNone) {
+    a.status = static_cast<int>(status);
+  } else {
+    a.error_text = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
+  }
+  return a;
 }
 
 // The facts the handshake of the current thread's inspect_tls() fills in; read by the OpenSSL info callback,
@@ -76,18 +82,20 @@ CURLcode watch_handshake(CURL*, void* ssl_ctx, void*) {
 }
 
 // A connection of its own and, for https, a handshake (verifying or not), then nothing (CONNECT_ONLY);
-// fills `facts` when a handshake completes.
-CURLcode handshake(const std::string& url, const HttpClientOptions& o, bool verify, TlsFacts& facts,
-                   char* errbuf) {
-  Easy easy;
+// fills `facts` when a handshake completes. The answer has no status: kNone when the connection (and
+// handshake) succeeded.
+HttpAnswer handshake(const std::string& url, const HttpClientOptions& o, bool verify, TlsFacts& facts) {
+  char errbuf[CURL_ERROR_SIZE] = {};
+  Easy easy(curl_easy_init(), curl_easy_cleanup);
+  if (!easy) return answer(CURLE_FAILED_INIT, 0, false, kCannotInit);
   TransferSettings s = settings(o, verify);
-  set_transfer_options(easy.handle, url, o.timeout, s, errbuf);
-  curl_easy_setopt(easy.handle, CURLOPT_CONNECT_ONLY, 1L);
-  curl_easy_setopt(easy.handle, CURLOPT_SSL_CTX_FUNCTION, &watch_handshake);
+  set_transfer_options(easy.get(), url, o.timeout, s, errbuf);
+  curl_easy_setopt(easy.get(), CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(easy.get(), CURLOPT_SSL_CTX_FUNCTION, &watch_handshake);
   t_facts = &facts;
-  CURLcode code = curl_easy_perform(easy.handle);
+  CURLcode code = curl_easy_perform(easy.get());
   t_facts = nullptr;
-  return code;
+  return answer(code, 0, false, errbuf);
 }
 
 }  // namespace
@@ -118,8 +126,9 @@ HttpAnswer HttpClient::post(const std::string& url, std::string_view body,
 HttpAnswer HttpClient::perform(const std::string& url, const std::string_view* body,
                                const std::vector<std::string>& headers) {
   CURL* e = static_cast<CURL*>(easy_);
+  if (e == nullptr) return answer(CURLE_FAILED_INIT, 0, false, kCannotInit);
   curl_easy_reset(e);  // the options of the last request go; its live connection stays
-  HttpAnswer a;
+  std::string body_read;
   char errbuf[CURL_ERROR_SIZE] = {};
   TransferSettings s = settings(options_);
   set_transfer_options(e, url, options_.timeout, s, errbuf);
@@ -132,7 +141,7 @@ HttpAnswer HttpClient::perform(const std::string& url, const std::string_view* b
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
-  BodySink sink{.kept = options_.keep_body ? &a.body : nullptr, .cap = options_.max_response_body};
+  BodySink sink{.kept = options_.keep_body ? &body_read : nullptr, .cap = options_.max_response_body};
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &sink);
   CURLcode code = curl_easy_perform(e);
@@ -144,40 +153,24 @@ HttpAnswer HttpClient::perform(const std::string& url, const std::string_view* b
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
   curl_off_t total_us = 0;
   curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total_us);
-  a.error = classify_curl_error(code, status, sink.capped, errbuf);
-  if (a.error == ErrorClass::kNone) {
-    a.status = static_cast<int>(status);
-  } else {
-    a.error_text = curl_reason(code, errbuf);
-  }
+  HttpAnswer a = answer(code, status, sink.capped, errbuf);
+  a.body = std::move(body_read);
   a.latency_ms = static_cast<double>(total_us) / 1000.0;
   return a;
 }
 
 HttpAnswer HttpClient::reach(const std::string& url) {
   TlsFacts ignored;
-  char errbuf[CURL_ERROR_SIZE] = {};
-  CURLcode code = handshake(url, options_, /*verify=*/false, ignored, errbuf);
-  HttpAnswer a;
-  if (code != CURLE_OK) {
-    a.error = classify_curl_error(code, 0, false, errbuf);
-    a.error_text = curl_reason(code, errbuf);
-  }
-  return a;
+  return handshake(url, options_, /*verify=*/false, ignored);
 }
 
 TlsFacts HttpClient::inspect_tls(const std::string& url) {
   TlsFacts facts;
-  char errbuf[CURL_ERROR_SIZE] = {};
-  CURLcode code = handshake(url, options_, true, facts, errbuf);
-  if (code == CURLE_OK) {
-    facts.verified = true;
-    return facts;
-  }
-  facts.verify_error = curl_reason(code, errbuf);
+  HttpAnswer verifying = handshake(url, options_, /*verify=*/true, facts);
+  facts.verified = verifying.error == ErrorClass::kNone;
+  facts.verify_error = verifying.error_text;
   // Not trusted: look at the certificate anyway, to say what is wrong with it.
-  char ignored[CURL_ERROR_SIZE] = {};
-  (void)handshake(url, options_, false, facts, ignored);
+  if (!facts.verified) (void)handshake(url, options_, /*verify=*/false, facts);
   return facts;
 }
 

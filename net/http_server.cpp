@@ -38,7 +38,7 @@ Result<HostPort> parse_host_port(std::string_view text) {
     port_text = text;
   } else if (text.starts_with("[")) {
     size_t close = text.find("]:");
-    if (close == std::string_view::npos)
+    if (close == std::string_view::npos || close == 1)  // no host: "[]:PORT"
       return Status::InvalidArgument(fmt::format("listen address '{}': expected [IPv6]:PORT", text));
     out.host = std::string(text.substr(1, close - 1));
     port_text = text.substr(close + 2);
@@ -81,6 +81,9 @@ struct HttpServerState : std::enable_shared_from_this<HttpServerState> {
   void accept();
   void start_connection(tcp::socket socket);
   static void stop(HttpExchange& connection) { connection.stop(); }
+  static void respond(HttpExchange& connection, HttpResponse r) {
+    connection.respond_from_any_thread(std::move(r));
+  }
 
   void add(HttpExchange* c, std::weak_ptr<HttpExchange> w) {
     std::lock_guard lock(connections_mu);
@@ -154,10 +157,10 @@ class Connection final : public HttpExchange, public std::enable_shared_from_thi
   HttpMessage& request() override { return parser_->get(); }
 
   void respond(HttpResponse r) override {
-    if (closed_ || !outstanding_) return;
+    if (closed_ || !outstanding_ || hung_) return;
     outstanding_ = false;
     response_ = {};
-    response_.version(version_ == 10 ? 10 : 11);
+    response_.version(version_ == 10 && server_->options.echo_version ? 10 : 11);
     response_.result(static_cast<unsigned>(r.status));
     const HttpServerOptions& o = server_->options;
     if (!o.server_header.empty()) response_.set(http::field::server, o.server_header);
@@ -182,13 +185,14 @@ class Connection final : public HttpExchange, public std::enable_shared_from_thi
 
   void hang() override {
     if (closed_) return;
+    hung_ = true;
     beast::get_lowest_layer(stream_).expires_never();
     discard_until_close();
   }
 
   void after(Duration delay, std::function<void(HttpExchange&)> then) override {
-    if (delay.count() <= 0) return then(*this);
     if (closed_) return;
+    if (delay.count() <= 0) return then(*this);
     timer_.expires_after(delay);
     timer_.async_wait([self = shared_from_this(), then = std::move(then)](beast::error_code ec) {
       if (ec || self->closed_) return;
@@ -198,8 +202,13 @@ class Connection final : public HttpExchange, public std::enable_shared_from_thi
 
   void stop() override {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->reading_ || self->server_->options.stop_abandons) self->close_now();
+      if (self->reading_ || self->hung_ || self->server_->options.stop_abandons) self->close_now();
     });
+  }
+
+  void respond_from_any_thread(HttpResponse r) override {
+    asio::dispatch(stream_.get_executor(),
+                   [self = shared_from_this(), r = std::move(r)]() mutable { self->respond(std::move(r)); });
   }
 
  private:
@@ -297,6 +306,7 @@ class Connection final : public HttpExchange, public std::enable_shared_from_thi
   std::array<char, 4096> discard_;
   bool reading_ = true;       // waiting for a request (stop() closes such a connection)
   bool outstanding_ = false;  // the session owes the current request an answer
+  bool hung_ = false;         // the current request hangs (stop() closes such a connection)
   bool closed_ = false;
   bool keep_alive_ = true;
   unsigned version_ = 11;
@@ -320,7 +330,8 @@ class HandlerSession final : public HttpSession {
     request.authorization = std::string(m[http::field::authorization]);
     request.content_type = std::string(m[http::field::content_type]);
     request.body = std::move(m.body());
-    policy_->handler(std::move(request), [exchange](HttpResponse r) { exchange->respond(std::move(r)); });
+    policy_->handler(std::move(request),
+                     [exchange](HttpResponse r) { HttpServerState::respond(*exchange, std::move(r)); });
   }
 
   void on_too_large(std::shared_ptr<HttpExchange> exchange) override {

@@ -45,8 +45,9 @@ struct HttpRequest {
   std::string body;
 };
 
-// An answer. It is sent in the request's HTTP version (1.0 or 1.1), with Content-Length, and "connection:
-// close" when the request did not ask to keep the connection or the server is stopping.
+// An answer. It is sent in HTTP/1.1 (or, with HttpServerOptions::echo_version, in the request's version),
+// with Content-Length, and closes the connection ("connection: close" in HTTP/1.1) when the request did not
+// ask to keep it or the server is stopping.
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";  // empty: no content-type header
@@ -77,8 +78,11 @@ struct HttpServerOptions {
   bool single_thread = false;
   // What stop() does to connections with a request in progress (not yet answered): when true they are
   // closed at once too and the request is abandoned (HttpSession::on_abandoned); when false the request is
-  // answered (with "connection: close") and then the connection closes.
+  // answered (with "connection: close") and then the connection closes. A hanging request
+  // (HttpExchange::hang()) is abandoned either way.
   bool stop_abandons = false;
+  // Answer an HTTP/1.0 request in HTTP/1.0 (as the mock receiver always has) rather than in HTTP/1.1.
+  bool echo_version = false;
   // Both set: serve HTTPS (TLS 1.2 or later) with this PEM certificate chain and PEM private key.
   std::string tls_cert_path{};
   std::string tls_key_path{};
@@ -99,14 +103,16 @@ class HttpExchange {
   virtual ~HttpExchange() = default;
 
   // The request. In HttpSession::on_too_large() only its header is complete.
+  // REQUIRES: respond() has not been called (the next request replaces this one).
   virtual HttpMessage& request() = 0;
   // Sends `response`; then the connection reads the next request, or closes gracefully. Ignored when the
-  // connection has already closed.
+  // connection has already closed or the exchange hangs.
   virtual void respond(HttpResponse response) = 0;
   // Closes the connection without answering.
   virtual void drop() = 0;
   // Never answers: the connection stays open, reading and discarding whatever the client sends, until the
-  // client closes it or stop() closes it; the exchange is then abandoned (HttpSession::on_abandoned).
+  // client closes it or HttpServer::stop() closes it (whatever HttpServerOptions::stop_abandons says); the
+  // exchange is then abandoned (HttpSession::on_abandoned).
   virtual void hang() = 0;
   // Runs `then` with this exchange on the connection's executor after `delay`, or at once (inline) when
   // `delay` is not positive. Not run when the connection closes first (the exchange is then abandoned).
@@ -117,6 +123,8 @@ class HttpExchange {
   friend struct detail::HttpServerState;
   // HttpServer::stop() reached this connection (from any thread).
   virtual void stop() = 0;
+  // respond() from any thread: on the connection's executor (HttpServer::Handler's Respond).
+  virtual void respond_from_any_thread(HttpResponse response) = 0;
 };
 
 // The policy of one connection: what to answer. Created by the server's SessionFactory for each accepted
@@ -131,8 +139,8 @@ class HttpSession {
   // closes gracefully whatever the answer says.
   virtual void on_too_large(std::shared_ptr<HttpExchange> exchange) = 0;
   // The connection closed while a request was neither answered nor dropped: the client closed it during
-  // hang(), or stop() closed it (HttpServerOptions::stop_abandons). Called at most once per request, before
-  // the socket is closed.
+  // hang(), or stop() closed it (during hang(), or with HttpServerOptions::stop_abandons). Called at most
+  // once per request, before the socket is closed.
   virtual void on_abandoned() {}
 };
 
@@ -142,8 +150,8 @@ class HttpServer {
   // block.
   using SessionFactory = std::function<std::unique_ptr<HttpSession>()>;
   using Respond = net::Respond;
-  // Handles one request of a plain request/response API: must call `respond` exactly once, now or later
-  // (on a single_thread server, from any handler of the io_context).
+  // Handles one request of a plain request/response API: must call `respond` exactly once, now or later,
+  // from any thread (the response is written on the connection's executor).
   using Handler = std::function<void(HttpRequest&&, Respond)>;
 
   // Does not touch the network; call listen(). `io` must outlive every handler the server posts to it.
@@ -170,8 +178,8 @@ class HttpServer {
   // returned OK.
   std::string url() const;
 
-  // Stops accepting and closes the connections waiting for a request; connections with a request in
-  // progress finish it or are closed too (HttpServerOptions::stop_abandons). Idempotent; safe before
+  // Stops accepting and closes the connections waiting for a request or hanging; connections with a request
+  // in progress finish it or are closed too (HttpServerOptions::stop_abandons). Idempotent; safe before
   // listen(). On a single_thread server called on the io_context's thread, this is done before it returns;
   // otherwise it is posted to the io_context.
   void stop();

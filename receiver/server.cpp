@@ -188,6 +188,7 @@ MockReceiver::MockReceiver(asio::io_context& ioc, ReceiverOptions options)
           ioc,
           net::HttpServerOptions{.body_limit = state_->opts.body_limit,
                                  .stop_abandons = true,  // a request waiting for its answer is a timeout
+                                 .echo_version = true,
                                  .tls_cert_path = state_->opts.tls_cert_path,
                                  .tls_key_path = state_->opts.tls_key_path},
           [state = state_] {

@@ -61,6 +61,7 @@ TEST(HostPort, RefusesAnythingElseQuotingTheAddress) {
   EXPECT_EQ(parse_error(":80"), "listen address ':80': expected HOST:PORT");
   EXPECT_EQ(parse_error("[::1]"), "listen address '[::1]': expected [IPv6]:PORT");
   EXPECT_EQ(parse_error("[::1]80"), "listen address '[::1]80': expected [IPv6]:PORT");
+  EXPECT_EQ(parse_error("[]:0"), "listen address '[]:0': expected [IPv6]:PORT");  // no host
   for (const char* bad : {"host:", "host:65536", "host:-1", "host:8x", "host: 80", "99999"})
     EXPECT_EQ(parse_error(bad),
               fmt::format("listen address '{}': port must be a number from 0 to 65535", bad));
@@ -98,6 +99,8 @@ class Client {
     if (ec) return std::nullopt;
     return r;
   }
+  // Bytes received and not read yet.
+  size_t available() { return socket_.available(); }
   // Reads the raw bytes up to the end of the next header block.
   std::string read_header_block() {
     beast::error_code ec;
@@ -216,12 +219,68 @@ TEST(HttpServer, AnExpectedContinueIsGrantedBeforeTheBodyIsRead) {
   EXPECT_EQ(r->result_int(), 204);
 }
 
-// A session that never answers and reports when its request is abandoned.
+// The header block a server (with or without HttpServerOptions::echo_version) answers an HTTP/1.0 request
+// with.
+std::string answer_to_http10(bool echo_version) {
+  HttpServerOptions o = one_thread();
+  o.echo_version = echo_version;
+  Running rx(
+      o,
+      [](HttpRequest&&, const Respond& r) {
+        r({200, "text/plain", "ok", {}});
+      },
+      HttpResponse{});
+  Client client(rx.port());
+  client.send("GET / HTTP/1.0\r\nhost: x\r\n\r\n");
+  return client.read_header_block();
+}
+
+TEST(HttpServer, AnHttp10RequestIsAnsweredInHttp11WithConnectionClose) {
+  std::string head = answer_to_http10(false);
+  EXPECT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
+  EXPECT_NE(head.find("\r\nConnection: close\r\n"), std::string::npos) << head;
+}
+
+TEST(HttpServer, EchoVersionAnswersAnHttp10RequestInHttp10) {
+  std::string head = answer_to_http10(true);
+  EXPECT_TRUE(head.starts_with("HTTP/1.0 200 OK\r\n")) << head;
+  EXPECT_EQ(head.find("Connection"), std::string::npos) << head;  // closing is HTTP/1.0's default
+}
+
+TEST(HttpServer, AHandlerMayRespondFromAnotherThreadAndTheAnswerIsWrittenOnTheServers) {
+  std::promise<Respond> later;
+  Running rx(
+      one_thread(), [&](HttpRequest&&, Respond respond) { later.set_value(std::move(respond)); },
+      HttpResponse{});
+  Client client(rx.port());
+  client.get("/");
+  auto got = later.get_future();
+  ASSERT_TRUE(ready(got));
+  Respond respond = got.get();
+  std::promise<void> blocked, release;
+  rx.on_io([&] {
+    blocked.set_value();
+    release.get_future().wait();
+  });
+  ASSERT_TRUE(ready(blocked.get_future()));
+  respond({201, "text/plain", "later", {}});  // from this thread, while the server's is busy
+  EXPECT_EQ(client.available(), 0u);          // nothing written from here
+  release.set_value();
+  auto r = client.read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->result_int(), 201);
+  EXPECT_EQ(r->body(), "later");
+}
+
+// A session that never answers (and, with `respond_anyway`, calls respond() after hang(), which must be
+// ignored) and reports when its request is abandoned.
 class Hanging final : public HttpSession {
  public:
-  Hanging(std::promise<void>& read, std::promise<void>& abandoned) : read_(read), abandoned_(abandoned) {}
+  Hanging(std::promise<void>& read, std::promise<void>& abandoned, bool respond_anyway = false)
+      : read_(read), abandoned_(abandoned), respond_anyway_(respond_anyway) {}
   void on_request(std::shared_ptr<HttpExchange> x) override {
     x->hang();
+    if (respond_anyway_) x->respond({});
     read_.set_value();
   }
   void on_too_large(std::shared_ptr<HttpExchange> x) override { x->drop(); }
@@ -230,7 +289,57 @@ class Hanging final : public HttpSession {
  private:
   std::promise<void>& read_;
   std::promise<void>& abandoned_;
+  bool respond_anyway_;
 };
+
+TEST(HttpServer, StopClosesAHangingRequestEvenWhenItDoesNotAbandonRequestsInProgress) {
+  std::promise<void> read, abandoned;
+  Running rx(HttpServerOptions{}, [&] { return std::make_unique<Hanging>(read, abandoned); });
+  Client client(rx.port());
+  client.get("/");
+  ASSERT_TRUE(ready(read.get_future()));
+  rx.server().stop();
+  ASSERT_TRUE(ready(abandoned.get_future()));
+  EXPECT_FALSE(client.read().has_value());
+}
+
+TEST(HttpServer, ARespondAfterHangIsIgnored) {
+  std::promise<void> read, abandoned;
+  Running rx(HttpServerOptions{}, [&] { return std::make_unique<Hanging>(read, abandoned, true); });
+  Client client(rx.port());
+  client.get("/");
+  ASSERT_TRUE(ready(read.get_future()));
+  rx.server().stop();
+  ASSERT_TRUE(ready(abandoned.get_future()));
+  EXPECT_FALSE(client.read().has_value());  // no answer, only the close
+}
+
+// A session that drops the connection, then asks for a callback without delay.
+class DropThenAfter final : public HttpSession {
+ public:
+  DropThenAfter(std::promise<bool>& ran) : ran_(ran) {}
+  void on_request(std::shared_ptr<HttpExchange> x) override {
+    bool ran = false;
+    x->drop();
+    x->after(Duration(0), [&ran](HttpExchange&) { ran = true; });
+    ran_.set_value(ran);
+  }
+  void on_too_large(std::shared_ptr<HttpExchange> x) override { x->drop(); }
+
+ private:
+  std::promise<bool>& ran_;
+};
+
+TEST(HttpServer, AfterDoesNotRunOnAClosedConnectionEvenWithoutDelay) {
+  std::promise<bool> ran;
+  Running rx(one_thread(), [&] { return std::make_unique<DropThenAfter>(ran); });
+  Client client(rx.port());
+  client.get("/");
+  auto got = ran.get_future();
+  ASSERT_TRUE(ready(got));
+  EXPECT_FALSE(got.get());
+  EXPECT_FALSE(client.read().has_value());
+}
 
 TEST(HttpServer, StopThatAbandonsClosesAHangingRequestAndSaysSo) {
   std::promise<void> read, abandoned;
