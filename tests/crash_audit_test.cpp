@@ -315,15 +315,32 @@ TEST(CrashAudit,
   r.status = 200;
   r.signature = receiver::RequestRecord::Signature::kOk;
   in.records = {r};
-  auto status = [](const char* id, uint64_t discarded) {
-    return json{{"id", id}, {"delivered", id == std::string("a") ? 1 : 0}, {"discarded", discarded}};
+  auto status = [](const char* id, uint64_t delivered, uint64_t discarded) {
+    return json{{"id", id}, {"delivered", delivered}, {"discarded", discarded}};
   };
-  in.final_list = {{"subscriptions", {status("a", 0), status("b", 0)}}};
+  in.final_list = {{"subscriptions", {status("a", 1, 0), status("b", 0, 0)}}};
   std::vector<std::string> problems = audit_deliveries(in).problems;
   ASSERT_EQ(problems.size(), 1u) << join_lines(problems);
   EXPECT_EQ(problems[0], "batch of e1 stored in part: 1/2");
 
-  in.final_list = {{"subscriptions", {status("a", 0), status("b", 1)}}};
+  in.final_list = {{"subscriptions", {status("a", 1, 0), status("b", 0, 1)}}};
+  problems = audit_deliveries(in).problems;
+  EXPECT_TRUE(problems.empty()) << join_lines(problems);
+
+  // b's lost share counts against its discarded together with its acknowledged misses: e2, acknowledged and
+  // delivered to a only, needs a second discarded event on b.
+  in.events["e2"] = {"t", "acc", 1};
+  in.acknowledged = {"e2"};
+  r.event = "e2";
+  r.seq = 2;
+  in.records.push_back(r);
+  in.final_list = {{"subscriptions", {status("a", 2, 0), status("b", 0, 1)}}};
+  problems = audit_deliveries(in).problems;
+  ASSERT_EQ(problems.size(), 1u) << join_lines(problems);
+  EXPECT_EQ(problems[0],
+            "b: 1 acknowledged events never delivered (first e2) and 1 of stored abandoned batches, only 1 "
+            "discarded or dropped by deactivation");
+  in.final_list = {{"subscriptions", {status("a", 2, 0), status("b", 0, 2)}}};
   problems = audit_deliveries(in).problems;
   EXPECT_TRUE(problems.empty()) << join_lines(problems);
 }
@@ -349,7 +366,11 @@ TEST(CrashAudit, AnAcceptedEventTheServiceDidNotCountIsAProblemUnlessItWasDiscar
   ASSERT_EQ(problems.size(), 1u) << join_lines(problems);
   EXPECT_EQ(problems[0], "a: the service counted 0 deliveries, the receiver accepted 1 events (0 discarded)");
 
+  // Discarded events alone do not explain it: the 2xx that came back too late is one per deactivation.
   in.final_list = {{"subscriptions", {{{"id", "a"}, {"delivered", 0}, {"discarded", 1}}}}};
+  problems = audit_deliveries(in).problems;
+  ASSERT_EQ(problems.size(), 1u) << join_lines(problems);
+  in.deactivations = {{"a", 1}};
   problems = audit_deliveries(in).problems;
   EXPECT_TRUE(problems.empty()) << join_lines(problems);
 

@@ -244,7 +244,9 @@ TEST(Soak, SteadyLoadWithAFlappingReceiverAndPeriodicSigkillLosesNothingAcknowle
                                          .abandoned = abandoned,
                                          .records = record->records(),
                                          .kill_times = kill_times,
-                                         .final_list = list});
+                                         .final_list = list,
+                                         // Each deactivation was followed by a reactivation (all end active).
+                                         .deactivations = {{"fragile", reactivations}}});
   EXPECT_TRUE(report.problems.empty()) << join_lines(report.problems);
   EXPECT_GT(report.delivered, 0u);
   EXPECT_EQ(kill_times.size(), static_cast<size_t>(std::max(0L, (seconds - 1) / kill_every)));
