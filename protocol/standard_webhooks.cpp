@@ -3,9 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <ranges>
-
 #include "protocol/delivery.h"
+#include "util/split.h"
 
 namespace hooksim::protocol {
 
@@ -35,8 +34,8 @@ bool verify(std::string_view key, std::string_view webhook_id, int64_t timestamp
             std::string_view header) {
   std::string expected = sign(key, webhook_id, timestamp, body);
   bool match = false;  // every candidate is compared, so the time does not say which one matched
-  for (auto candidate : std::views::split(header, ' '))
-    match |= constant_time_equal(std::string_view(candidate.begin(), candidate.end()), expected);
+  util::for_each_part(header, ' ',
+                      [&](std::string_view candidate) { match |= constant_time_equal(candidate, expected); });
   return match;
 }
 

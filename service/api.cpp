@@ -5,7 +5,7 @@
 
 #include <charconv>
 #include <nlohmann/json.hpp>
-#include <ranges>
+#include <optional>
 
 #include "net/address_policy.h"
 #include "protocol/delivery.h"
@@ -13,6 +13,7 @@
 #include "protocol/signing.h"
 #include "service/requests.h"
 #include "service/status_page.h"
+#include "util/split.h"
 
 namespace hooksim::service {
 
@@ -70,20 +71,21 @@ std::string fingerprint(const std::string& secret) {
 // The non-empty segments of `path`.
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
-  for (auto part : std::views::split(path, '/'))
-    if (!part.empty()) parts.emplace_back(part.begin(), part.end());
+  util::for_each_part(path, '/', [&](std::string_view part) {
+    if (!part.empty()) parts.emplace_back(part);
+  });
   return parts;
 }
 
 // The value of the first `name=value` pair of `query`; "" when there is none.
 std::string query_param(const std::string& query, std::string_view name) {
-  for (auto part : std::views::split(query, '&')) {
-    std::string_view pair(part.begin(), part.end());
+  std::optional<std::string> value;
+  util::for_each_part(query, '&', [&](std::string_view pair) {
     size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name)
-      return eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
-  }
-  return "";
+    if (!value && pair.substr(0, eq) == name)
+      value = eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
+  });
+  return value.value_or("");
 }
 
 // The status fields of a subscription, as /status, the list and the subscription object carry them.

@@ -5,6 +5,7 @@
 
 #include "util/html.h"
 #include "util/percentile.h"
+#include "util/split.h"
 
 namespace hooksim::util {
 namespace {
@@ -33,6 +34,20 @@ TEST(Html, EscapesTheFiveCharactersThatEndTextOrAnAttribute) {
             "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;");
   EXPECT_EQ(escape_html("plain text, ünïcode"), "plain text, ünïcode");
   EXPECT_EQ(escape_html(""), "");
+}
+
+TEST(Split, GivesEveryPartBetweenSeparatorsEmptyOnesIncluded) {
+  auto parts = [](std::string_view s, char sep) {
+    std::vector<std::string> out;
+    for_each_part(s, sep, [&](std::string_view p) { out.emplace_back(p); });
+    return out;
+  };
+  EXPECT_EQ(parts("a,,b", ','), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_EQ(parts("a,", ','), (std::vector<std::string>{"a", ""}));
+  EXPECT_EQ(parts(",a", ','), (std::vector<std::string>{"", "a"}));
+  EXPECT_EQ(parts("", ','), (std::vector<std::string>{""}));
+  EXPECT_EQ(parts("abc", ','), (std::vector<std::string>{"abc"}));
+  EXPECT_EQ(parts("/v1/subscriptions/x", '/'), (std::vector<std::string>{"", "v1", "subscriptions", "x"}));
 }
 
 }  // namespace
