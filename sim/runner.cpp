@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cassert>
 #include <charconv>
 #include <chrono>
 #include <memory>
@@ -18,13 +19,17 @@ namespace {
 
 // Sends each attempt through the simulated receivers or, for subscriptions with a url, to the wired
 // transport for real receivers. Its handles are those of the transport used, shifted left by one, with the
-// route in the lowest bit, so it keeps no state.
+// route in the lowest bit, so it keeps no state (a cancel of a finished handle reaches the transport used,
+// for which it is a no-op by Transport::cancel's contract). Both transports count their handles up from 1,
+// so the shift loses nothing.
 class RoutingTransport final : public Transport {
  public:
   RoutingTransport(Transport& sim, Transport* http) : sim_(sim), http_(http) {}
   AttemptHandle send(const DeliveryRequest& request, Done done) override {
     bool real = http_ != nullptr && !request.subscription->endpoint.url.empty();
-    return (route(real).send(request, std::move(done)) << 1) | (real ? 1 : 0);
+    AttemptHandle inner = route(real).send(request, std::move(done));
+    assert(inner != 0 && inner >> 63 == 0);
+    return (inner << 1) | (real ? 1 : 0);
   }
   void cancel(AttemptHandle handle) override { route(handle & 1).cancel(handle >> 1); }
 
