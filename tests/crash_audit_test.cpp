@@ -297,6 +297,20 @@ TEST(CrashAudit, AuditHoldsWhenKillsHitRetriesWhilePublishing) {
   audit_under_sigkill(Failures::kWhilePublishing);
 }
 
+// A first attempt at `seq` of `event` to `sub`, answered 200 with a good signature, sent by the first server
+// instance: a line of a made-up receiver record for the audit's rules.
+receiver::RequestRecord accepted(const std::string& sub, const std::string& event, uint64_t seq) {
+  receiver::RequestRecord r;
+  r.sub = sub;
+  r.event = event;
+  r.seq = seq;
+  r.attempt = 1;
+  r.virtual_time = format_utc(TimePoint{});
+  r.status = 200;
+  r.signature = receiver::RequestRecord::Signature::kOk;
+  return r;
+}
+
 // The audit's batch rule on a made-up record: a batch given up on reached subscription a but not b. That is
 // a partial store unless b discarded or dropped events by deactivation (its share may have been stored and
 // then discarded).
@@ -306,15 +320,7 @@ TEST(CrashAudit,
   in.subs = {{"a", json::object()}, {"b", json::object()}};
   in.events["e1"] = {"t", "acc", 0};
   in.abandoned = {{"e1"}};
-  receiver::RequestRecord r;
-  r.sub = "a";
-  r.event = "e1";
-  r.seq = 1;
-  r.attempt = 1;
-  r.virtual_time = format_utc(TimePoint{});
-  r.status = 200;
-  r.signature = receiver::RequestRecord::Signature::kOk;
-  in.records = {r};
+  in.records = {accepted("a", "e1", 1)};
   auto status = [](const char* id, uint64_t delivered, uint64_t discarded) {
     return json{{"id", id}, {"delivered", delivered}, {"discarded", discarded}};
   };
@@ -331,9 +337,7 @@ TEST(CrashAudit,
   // delivered to a only, needs a second discarded event on b.
   in.events["e2"] = {"t", "acc", 1};
   in.acknowledged = {"e2"};
-  r.event = "e2";
-  r.seq = 2;
-  in.records.push_back(r);
+  in.records.push_back(accepted("a", "e2", 2));
   in.final_list = {{"subscriptions", {status("a", 2, 0), status("b", 0, 1)}}};
   problems = audit_deliveries(in).problems;
   ASSERT_EQ(problems.size(), 1u) << join_lines(problems);
@@ -352,15 +356,7 @@ TEST(CrashAudit, AnAcceptedEventTheServiceDidNotCountIsAProblemUnlessItWasDiscar
   in.subs = {{"a", json::object()}};
   in.events["e1"] = {"t", "acc", 0};
   in.acknowledged = {"e1"};
-  receiver::RequestRecord r;
-  r.sub = "a";
-  r.event = "e1";
-  r.seq = 1;
-  r.attempt = 1;
-  r.virtual_time = format_utc(TimePoint{});
-  r.status = 200;
-  r.signature = receiver::RequestRecord::Signature::kOk;
-  in.records = {r};
+  in.records = {accepted("a", "e1", 1)};
   in.final_list = {{"subscriptions", {{{"id", "a"}, {"delivered", 0}, {"discarded", 0}}}}};
   std::vector<std::string> problems = audit_deliveries(in).problems;
   ASSERT_EQ(problems.size(), 1u) << join_lines(problems);
