@@ -29,10 +29,11 @@ Status Service::start() {
                                                          .file_system = options_.store_file_system});
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
-  engine_ =
-      std::make_unique<Engine>(*scheduler_, *store_, *transport_, metrics_.get(),
-                               EngineOptions{.dedupe_event_ids = true, .envelope = protocol::make_envelope});
+  engine_ = std::make_unique<Engine>(
+      *scheduler_, *store_, *transport_, metrics_.get(),
+      EngineOptions{.dedupe_event_ids = true, .envelope = protocol::make_envelope, .group_commit = true});
   HOOKSIM_RETURN_IF_ERROR(engine_->open());
+  scheduler_->on_turn_end([this] { engine_->flush(); });
   publishes_ = std::make_unique<service::PublishBatcher>(io_, *engine_);
   api_ = std::make_unique<service::Api>(
       *engine_, *scheduler_, *store_, *publishes_, *history_, *metrics_,
@@ -56,6 +57,7 @@ Status Service::start() {
 
 void Service::run() {
   scheduler_->run_until(TimePoint::max());
+  engine_->flush();  // the last turn's successes are written: a clean stop repeats none of them
 }
 
 void Service::shutdown() {

@@ -19,6 +19,7 @@ struct Engine::Sub {
   TimerId deadline_timer = 0;  // armed while a failure streak runs: fires at the deactivation time
   AttemptHandle in_flight = 0;
   uint64_t publish_mark = 0;  // the publish() call that last touched this subscription
+  bool unflushed = false;     // in Engine::unflushed_
   // The attempt in flight.
   uint64_t seq = 0;
   std::string event_id;
@@ -173,6 +174,7 @@ Status Engine::remove_subscription(std::string_view id) {
   batch->erase_subscription(sub->key);
   HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
   stop(*sub);
+  if (sub->unflushed) std::erase(unflushed_, sub);
   by_id_.erase(sub->config.id);
   std::erase_if(subs_, [sub](const auto& p) { return p.get() == sub; });
   return Status::OK();
@@ -405,9 +407,35 @@ void Engine::on_delivered(Sub& sub, const AttemptRecord& record) {
   sub.deadline_timer = 0;
 
   note_removed(sub, sub.seq, sub.seq + 1);
+  if (options_.group_commit) {
+    // Written, and the next event sent, by flush(). A publish meanwhile writes this state synced and may
+    // send the next event itself: the success is then on disk before it.
+    if (!sub.unflushed) unflushed_.push_back(&sub);
+    sub.unflushed = true;
+    if (observer_) observer_->on_attempt(record);
+    return;
+  }
   persist_state(sub);
   if (observer_) observer_->on_attempt(record);
   kick(sub);
+}
+
+void Engine::flush() {
+  if (unflushed_.empty()) return;
+  std::vector<Sub*> subs;
+  subs.swap(unflushed_);
+  auto batch = store_.new_batch();
+  for (Sub* sub : subs) add_state(*batch, *sub);
+  Status st = store_.write(*batch, Durability::kBuffered);
+  for (Sub* sub : subs) {
+    sub->unflushed = false;
+    if (st.ok()) {
+      sub->unremoved.clear();
+    } else {
+      report_error(*sub, st);
+    }
+  }
+  for (Sub* sub : subs) kick(*sub);
 }
 
 void Engine::on_failed(Sub& sub, AttemptRecord& record) {

@@ -41,6 +41,12 @@ struct EngineOptions {
   // Builds the delivery body of each queued event (protocol::make_envelope for the platform's envelope).
   // REQUIRES: set.
   EnvelopeEncoder envelope = nullptr;
+  // Group commit, for an owner that runs an event loop (a service): a success does not write the
+  // subscription's state at once. The subscription waits, idle, until flush(), which the owner calls at the
+  // end of every turn of its loop; flush() writes the states of every subscription that succeeded since
+  // the last one in one batch, then sends their next events. A next event is never sent before the
+  // success before it is written, so a crash repeats at most the attempt in flight, as without it.
+  bool group_commit = false;
 };
 
 // What publish() did.
@@ -100,6 +106,11 @@ class Engine {
   // Ids of all subscriptions, in registration order.
   std::vector<std::string> subscription_ids() const;
 
+  // With EngineOptions::group_commit: writes, in one batch, the state of every subscription that succeeded
+  // since the last call, then sends their next events. A failed write is reported per subscription, as
+  // any failed state write is. Does nothing when nothing waits, and without group_commit.
+  void flush();
+
  private:
   struct Sub;
 
@@ -129,6 +140,7 @@ class Engine {
   uint64_t next_key_ = 1;
   uint64_t publish_mark_ = 0;  // counts publish() calls, to visit each touched subscription once
   std::unordered_map<std::string, Sub*> by_id_;
+  std::vector<Sub*> unflushed_;  // group commit: subscriptions whose success waits for flush()
 };
 
 }  // namespace hooksim

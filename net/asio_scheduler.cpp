@@ -62,6 +62,7 @@ void AsioScheduler::run_until(TimePoint until) {
       fn();
       io_.poll();
     }
+    if (turn_end_) turn_end_();
     TimePoint now_t = now();
     if (now_t >= until || stopped_) return;
     auto due = timers_.next_due();

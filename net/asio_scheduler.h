@@ -40,6 +40,10 @@ class AsioScheduler final : public Scheduler {
   // Call from the thread that runs the io_context (not from inside a handler).
   void run_until(TimePoint until);
 
+  // Runs `fn` once in every turn of run_until()'s loop: after the handlers that were ready and the timers
+  // that were due, before it waits for more (Engine::flush() for group commit). Replaces any earlier one.
+  void on_turn_end(std::function<void()> fn) { turn_end_ = std::move(fn); }
+
   // Makes run_until() return at its next step (from a handler or timer on the io_context's thread).
   void stop();
 
@@ -56,6 +60,7 @@ class AsioScheduler final : public Scheduler {
   bool started_ = false;
   bool stopped_ = false;
   TimerQueue timers_;
+  std::function<void()> turn_end_;
   // Wakes run_until() for the next timer. It stays armed across loop iterations and is re-armed only when
   // it would fire too late: re-arming it around every I/O completion cost two timerfd_settime calls each
   // (together with curl's timer, net/curl_transport.h; the end-to-end section of bench/README.md measures

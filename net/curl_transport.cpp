@@ -6,6 +6,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <utility>
+#include <vector>
 
 #include "net/address_policy.h"
 #include "net/curl_easy.h"
@@ -20,7 +22,10 @@ struct CurlTransport::Transfer {
   CurlTransport* owner = nullptr;
   AttemptHandle handle = 0;
   CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
+  // The header lines, NUL-separated, and curl's list over them: built without an allocation per line
+  // (curl_slist_append's), since curl only reads the list.
+  std::string header_text;
+  std::vector<curl_slist> headers;
   std::string host;  // the URL's authority: the unit of max_host_connections
   // The request, copied: it may start after send() returned.
   std::string url, body, event_id, subscription, secret, token;
@@ -36,7 +41,6 @@ struct CurlTransport::Transfer {
   char error[CURL_ERROR_SIZE] = {};
 
   ~Transfer() {
-    if (headers) curl_slist_free_all(headers);
     if (easy) curl_easy_cleanup(easy);
   }
 };
@@ -146,6 +150,7 @@ CurlTransport::~CurlTransport() {
   for (auto& [handle, t] : transfers_)
     if (t->easy) curl_multi_remove_handle(multi_, t->easy);
   transfers_.clear();
+  for (void* e : idle_easy_) curl_easy_cleanup(static_cast<CURL*>(e));
   curl_multi_cleanup(multi_);  // closes cached connections through close_socket
   timer_.cancel();
   for (auto& [fd, s] : sockets_) s->close();
@@ -212,14 +217,14 @@ void CurlTransport::dispatch(Transfer* t) {
     signer = it != signers_.end() ? it->second.get() : nullptr;
     bad_header = signer == nullptr;
   }
-  std::string line;
+  std::string& text = t->header_text;
+  text.assign("expect:");  // no 100-continue round trip
+  text.push_back('\0');
   auto add = [&](std::string_view name, std::string_view value) {
     // Values come from validated ids and tokens; refuse anything that could break a header line anyway.
     if (value.find_first_of("\r\n") != std::string_view::npos) bad_header = true;
-    line.assign(name).append(": ").append(value);
-    t->headers = curl_slist_append(t->headers, line.c_str());
+    text.append(name).append(": ").append(value).push_back('\0');
   };
-  t->headers = curl_slist_append(t->headers, "expect:");  // no 100-continue round trip
   protocol::build_delivery_headers({.event_id = t->event_id,
                                     .timestamp = timestamp,
                                     .seq = t->seq,
@@ -227,15 +232,25 @@ void CurlTransport::dispatch(Transfer* t) {
                                     .virtual_time = t->virtual_time,
                                     .subscription = t->subscription},
                                    {.signer = signer, .bearer_token = signer ? "" : t->token}, t->body, add);
+  for (size_t at = 0; at < text.size(); at = text.find('\0', at) + 1)
+    t->headers.push_back({text.data() + at, nullptr});
+  for (size_t i = 0; i + 1 < t->headers.size(); ++i) t->headers[i].next = &t->headers[i + 1];
 
   // Real-time limits: the attempt timeout is on the engine's clock, which may run `speed` times faster.
   Duration timeout(static_cast<int64_t>(static_cast<double>(t->timeout.count()) / options_.speed));
-  CURL* e = t->easy = curl_easy_init();
+  CURL* e = nullptr;
+  if (idle_easy_.empty()) {
+    e = curl_easy_init();
+  } else {
+    e = static_cast<CURL*>(idle_easy_.back());
+    idle_easy_.pop_back();
+  }
+  t->easy = e;
   set_transfer_options(e, t->url, timeout, options_, t->error);
   curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers.data());
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Callbacks::on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
@@ -251,6 +266,16 @@ void CurlTransport::dispatch(Transfer* t) {
     asio::post(io_, [this, handle, t] {
       if (transfers_.contains(handle)) finish(t, -1);
     });
+  }
+}
+
+// Keeps a finished transfer's easy handle (out of the multi handle) for a later transfer, up to the most
+// that can be in curl at once per host; frees it beyond that.
+void CurlTransport::recycle(void* easy) {
+  if (idle_easy_.size() < static_cast<size_t>(options_.max_host_connections)) {
+    idle_easy_.push_back(easy);
+  } else {
+    curl_easy_cleanup(static_cast<CURL*>(easy));
   }
 }
 
@@ -364,8 +389,9 @@ void CurlTransport::finish(Transfer* t, int curl_code) {
                 : classify_curl_error(static_cast<CURLcode>(curl_code), status, t->capped, t->error);
   Done done = std::move(t->done);
   std::string host = std::move(t->host);
-  transfers_.erase(t->handle);  // frees the easy handle
-  release(host);                // before `done`, which may send again: waiting transfers go first
+  if (t->easy) recycle(std::exchange(t->easy, nullptr));  // out of curl (or never in it): reusable
+  transfers_.erase(t->handle);
+  release(host);  // before `done`, which may send again: waiting transfers go first
   done(r);
 }
 

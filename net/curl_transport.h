@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "engine/clock.h"
 #include "engine/transport.h"
@@ -80,6 +81,7 @@ class CurlTransport final : public Transport {
   void finish(Transfer* t, int curl_code);
   void dispatch(Transfer* t);
   void release(const std::string& host);
+  void recycle(void* easy);
 
   boost::asio::io_context& io_;
   const Scheduler& clock_;
@@ -99,6 +101,10 @@ class CurlTransport final : public Transport {
   std::unordered_map<std::string, Host> hosts_;  // hosts with transfers in curl or waiting
   std::unordered_map<std::string, std::unique_ptr<protocol::Signer>> signers_;  // by secret (made once)
   AttemptHandle next_handle_ = 1;
+  // Easy handles of finished transfers, kept for the next ones: making and freeing one per attempt was a
+  // large share of the allocations on serve's hot path (bench/README.md, "sender efficiency"). Every
+  // transfer sets the same options on it again, so nothing of an earlier request carries over.
+  std::vector<void*> idle_easy_;
 };
 
 }  // namespace hooksim::net

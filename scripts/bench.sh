@@ -43,6 +43,10 @@ trap cleanup EXIT
 
 # calc EXPR: floating-point arithmetic (awk is on every Debian; bc is not).
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+# cpu_ticks PID: user + system CPU time the process has used so far, in clock ticks (/proc/PID/stat fields
+# 14 and 15; the command name in field 2 has no spaces here).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks=$(getconf CLK_TCK)
 # json FILE KEY: the first number named KEY in a JSON file (no jq on a fresh machine).
 json() { grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -1 | sed 's/.*: *//'; }
 # start NAME CMD...: runs CMD in the background; waits for its "listening on URL" first line; sets $url.
@@ -88,16 +92,18 @@ for subs in 1 100 1000; do
   start "serve-$subs" "$hooksim" serve --data "$work/serve-$subs" --listen 127.0.0.1:0
   api=$url
   "$load" subscribe --api "$api" --count "$subs" --target "$receiver/" >"$out/subscribe-$subs.json"
+  c0=$(cpu_ticks "${pids[-1]}")
   t0=$(date +%s.%N)
   "$load" publish --api "$api" --events "$events" --batch 100 --connections 2 --prefix "d$subs" >"$out/publish-$subs.json"
   "$load" wait --api "$api" --delivered $((events * subs)) >"$out/wait-$subs.json"
   t1=$(date +%s.%N)
+  c1=$(cpu_ticks "${pids[-1]}")
   stop_last
   total=$((events * subs))
   rate=$(calc "$total / ($t1 - $t0)")
-  printf '   %4d subscriptions: %7d deliveries in %6.2f s (publish %.2f s) = %7.0f deliveries/s = %.2f x wrk\n' \
+  printf '   %4d subscriptions: %7d deliveries in %6.2f s (publish %.2f s) = %7.0f deliveries/s = %.2f x wrk; serve CPU %.1f us/delivery\n' \
     "$subs" "$total" "$(calc "$t1 - $t0")" "$(json "$out/publish-$subs.json" seconds)" "$rate" \
-    "$(calc "$rate / $wrk_rps")"
+    "$(calc "$rate / $wrk_rps")" "$(calc "($c1 - $c0) / $ticks / $total * 1000000")"
   [ "$subs" = 1 ] && one_sub_rate=$rate
 done
 stop_last  # the receiver

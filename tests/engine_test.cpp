@@ -516,6 +516,76 @@ TEST_F(EngineTest, DuplicateEventIdsArePublishedOnceWhenDedupeIsOn) {
   EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 2));
 }
 
+TEST_F(EngineTest, GroupCommitSendsTheNextEventOnlyOnceTheSuccessBeforeItIsWritten) {
+  options_.group_commit = true;
+  restart();
+  add("acme", always(200, 1s));
+  add("beta", always(200, 1s));
+  publish("ev1");
+  publish("ev2");
+  run_until(10s);
+  // Each subscription delivered ev1 and waits for flush() before ev2.
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1));
+  EXPECT_THAT(rec_.delivered_seqs("beta"), ElementsAre(1));
+  EXPECT_FALSE(engine_->find("acme")->in_flight);
+  EXPECT_EQ(state("acme").head_seq, 2u);
+  EXPECT_EQ(*store_->count_queued(1), 2u);  // the success is not written yet
+
+  engine_->flush();  // one batch for both; then both send ev2
+  EXPECT_EQ(*store_->count_queued(1), 1u);
+  EXPECT_EQ(*store_->count_queued(2), 1u);
+  EXPECT_TRUE(engine_->find("acme")->in_flight);
+  EXPECT_TRUE(engine_->find("beta")->in_flight);
+  run_until(20s);
+  engine_->flush();
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 2));
+  EXPECT_EQ(*store_->count_queued(1), 0u);
+}
+
+TEST_F(EngineTest, GroupCommitRepeatsAnUnwrittenSuccessAfterACrashAndNothingElse) {
+  options_.group_commit = true;
+  restart();
+  add("acme", always(200, 1s));
+  publish("ev1");
+  publish("ev2");
+  run_until(10s);  // ev1 delivered, its success not written: like an attempt in flight at a crash
+  restart();
+  run_until(20s);
+  engine_->flush();
+  run_until(30s);
+  engine_->flush();
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 1, 2));
+}
+
+TEST_F(EngineTest, GroupCommitLetsAPublishSendTheNextEventAfterWritingTheSuccessSynced) {
+  options_.group_commit = true;
+  restart();
+  add("acme", always(200, 1s));
+  publish("ev1");
+  run_until(10s);
+  EXPECT_EQ(*store_->count_queued(1), 1u);
+  publish("ev2");  // writes acme's state, success included, and sends ev2
+  EXPECT_EQ(*store_->count_queued(1), 1u);
+  EXPECT_TRUE(engine_->find("acme")->in_flight);
+  restart();  // ev2 in flight is made again; ev1 is not
+  run_until(20s);
+  engine_->flush();
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 2));
+}
+
+TEST_F(EngineTest, GroupCommitForgetsARemovedSubscription) {
+  options_.group_commit = true;
+  restart();
+  add("acme", always(200));
+  add("beta", always(200));
+  publish("ev1");
+  run_until(1s);
+  ASSERT_TRUE(engine_->remove_subscription("acme").ok());
+  engine_->flush();  // writes beta only; acme is gone
+  EXPECT_EQ(*store_->count_queued(2), 0u);
+  EXPECT_FALSE(engine_->find("acme"));
+}
+
 TEST_F(EngineTest, UpdateChangesTheFilterAndPolicyButKeepsTheQueue) {
   add("acme", outage(0ms, 1h, 503));
   publish("ev1");
