@@ -424,6 +424,8 @@ void Engine::flush() {
   if (unflushed_.empty()) return;
   std::vector<Sub*> subs;
   subs.swap(unflushed_);
+  // In key order: a store that keeps recent writes sorted (RocksDB's memtable) inserts neighbours cheaply.
+  std::sort(subs.begin(), subs.end(), [](const Sub* a, const Sub* b) { return a->key < b->key; });
   auto batch = store_.new_batch();
   for (Sub* sub : subs) add_state(*batch, *sub);
   Status st = store_.write(*batch, Durability::kBuffered);
