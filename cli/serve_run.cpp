@@ -33,6 +33,7 @@ Status Service::start() {
       std::make_unique<Engine>(*scheduler_, *store_, *transport_, metrics_.get(),
                                EngineOptions{.dedupe_event_ids = true, .envelope = protocol::make_envelope});
   HOOKSIM_RETURN_IF_ERROR(engine_->open());
+  HOOKSIM_RETURN_IF_ERROR(history_->persist_to(*store_, *scheduler_, engine_->subscription_ids()));
   publishes_ = std::make_unique<service::PublishBatcher>(io_, *engine_);
   api_ = std::make_unique<service::Api>(
       *engine_, *scheduler_, *store_, *publishes_, *history_, *metrics_,
