@@ -1,14 +1,18 @@
 // hooksim receiver: runs receiver::MockReceiver until SIGINT or SIGTERM. stdout: one line "listening on URL"
-// (flushed at once, so a script can read the port), then at exit the counters as one JSON line. Flags:
+// (flushed at once, so a script can read the port); with --follow one line per request as its outcome is
+// known (RequestRecord::follow_line, flushed at once); at exit the counters as one JSON line. Flags:
 // docs/receiver.md.
 #include <fmt/format.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -30,6 +34,7 @@ struct ReceiverArgs {
   int64_t rate_limit = 0;
   std::string latency;  // overrides the script's latency when set
   int64_t body_limit = 10 * 1024 * 1024;
+  bool follow = false;  // print a line per request on stdout
 };
 
 int receiver(ReceiverArgs& a) {
@@ -55,6 +60,19 @@ int receiver(ReceiverArgs& a) {
   }
   if (a.body_limit < 1) return fail("receiver", "--body-limit: must be at least 1 byte");
   options.body_limit = static_cast<uint64_t>(a.body_limit);
+  if (options.record_bodies && options.record_path.empty())
+    return fail("receiver", "--record-bodies: needs --record FILE (the bodies go in the record)");
+  // --follow: a line per request. The handlers may run on several threads (--threads): one line at a time.
+  auto follow_mutex = std::make_shared<std::mutex>();
+  if (a.follow) {
+    options.on_record = [follow_mutex](const receiver::RequestRecord& r) {
+      std::string time = format_utc(std::chrono::floor<Duration>(std::chrono::system_clock::now()));
+      std::string line = r.follow_line(time.substr(11)) + "\n";  // "09:14:03.512Z ..."
+      std::lock_guard lock(*follow_mutex);
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fflush(stdout);
+    };
+  }
 
   boost::asio::io_context ioc(a.threads);
   receiver::MockReceiver server(ioc, std::move(options));
@@ -114,6 +132,11 @@ Command add_receiver(CLI::App& app) {
   cmd->add_option("--latency", args->latency, "Answer after this long (overrides the script's latency)");
   cmd->add_option("--body-limit", args->body_limit, "Answer 413 to bodies larger than BYTES")
       ->capture_default_str();
+  cmd->add_flag("--follow", args->follow,
+                "Print one line per request on stdout as its outcome is known (time, subscription, "
+                "sequence, attempt, signature, answer, order, event)");
+  cmd->add_flag("--record-bodies", args->options.record_bodies,
+                "Keep each request's body in the record file (field \"body\"; needs --record)");
   return [cmd, args]() { return *cmd ? receiver(*args) : -1; };
 }
 

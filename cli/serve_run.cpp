@@ -34,6 +34,7 @@ Status Service::start() {
       EngineOptions{.dedupe_event_ids = true, .envelope = protocol::make_envelope, .group_commit = true});
   HOOKSIM_RETURN_IF_ERROR(engine_->open());
   scheduler_->on_turn_end([this] { engine_->flush(); });
+  HOOKSIM_RETURN_IF_ERROR(history_->persist_to(*store_, *scheduler_, engine_->subscription_ids()));
   publishes_ = std::make_unique<service::PublishBatcher>(io_, *engine_);
   api_ = std::make_unique<service::Api>(
       *engine_, *scheduler_, *store_, *publishes_, *history_, *metrics_,

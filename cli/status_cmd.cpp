@@ -1,7 +1,9 @@
 // hooksim status --server URL: lists a running service's subscriptions (GET /v1/subscriptions) as an aligned
-// table, or its JSON as is. Exit codes: 0 listed; 1 the server is unreachable or answered an error (its
-// message is printed); 2 bad usage. docs/status.md.
+// table, or its JSON as is; --watch SECONDS lists them again and again; --retry ID asks for a waiting
+// subscription's next attempt now (POST /v1/subscriptions/ID/retry). Exit codes: 0 listed (or retried);
+// 1 the server is unreachable or answered an error (its message is printed); 2 bad usage. docs/status.md.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,12 +15,14 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/commands.h"
 #include "engine/time.h"
 #include "net/http_client.h"
 #include "protocol/delivery.h"
+#include "util/url_display.h"
 
 namespace hooksim::cli {
 namespace {
@@ -30,10 +34,13 @@ struct StatusArgs {
   std::string admin_token;
   bool json = false;
   double timeout_s = 10;
+  double watch_s = 0;    // > 0: list again every this many seconds, until interrupted
+  std::string retry_id;  // non-empty: POST .../retry for this subscription instead of listing
 };
 
-// GETs `url`, keeping the whole body; `timeout_s` bounds the whole request, connecting included.
-net::HttpAnswer http_get(const std::string& url, const std::string& token, double timeout_s) {
+// GETs `url` (or POSTs an empty body to it), keeping the whole body; `timeout_s` bounds the whole request,
+// connecting included.
+net::HttpAnswer http_call(const std::string& url, const std::string& token, double timeout_s, bool post) {
   Duration timeout(static_cast<int64_t>(timeout_s * 1000));
   net::HttpClient client({.timeout = timeout,
                           .connect_timeout = timeout,
@@ -42,7 +49,7 @@ net::HttpAnswer http_get(const std::string& url, const std::string& token, doubl
   std::vector<std::string> headers = {"Accept: application/json",
                                       "User-Agent: hooksim-status/" HOOKSIM_VERSION};
   if (!token.empty()) headers.push_back("Authorization: " + protocol::bearer_authorization(token));
-  return client.get(url, headers);
+  return post ? client.post(url, "", headers) : client.get(url, headers);
 }
 
 // "4m 12s", "3h 5m", "2d 1h": the two largest units, for ages and waits.
@@ -89,14 +96,9 @@ std::string text_of(const json& o, const char* key) {
   return j.is_string() ? j.get<std::string>() : j.is_null() ? "-" : j.dump();
 }
 
-// URLs longer than this are cut (ending in "...") so that one long URL does not stretch the whole table;
-// --json has them whole.
+// URLs longer than this are shown by their start and end, "..." in the middle (util::shorten_middle), so
+// that one long URL does not stretch the whole table; --json has them whole.
 constexpr size_t kUrlWidth = 60;
-
-std::string cut(std::string text, size_t width) {
-  if (text.size() > width) text = text.substr(0, width - 3) + "...";
-  return text;
-}
 
 // Prints rows as columns separated by two spaces, each as wide as its widest cell; `right` marks columns
 // aligned to the right (numbers). The last column is not padded.
@@ -133,24 +135,19 @@ std::string server_error(const net::HttpAnswer& r) {
   }
 }
 
-int status(StatusArgs a) {
-  if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN"); env && a.admin_token.empty()) a.admin_token = env;
-  std::string base = a.server;
-  if (base.find("://") == std::string::npos) base = "http://" + base;
-  if (!base.starts_with("http://") && !base.starts_with("https://"))
-    return fail("status", "--server " + a.server + ": must be an http:// or https:// URL");
-  while (base.ends_with("/")) base.pop_back();
-  if (base.size() <= std::string_view(base.starts_with("https") ? "https://" : "http://").size())
-    return fail("status", "--server " + a.server + ": has no host");
-
-  net::HttpAnswer r = http_get(base + "/v1/subscriptions", a.admin_token, a.timeout_s);
+// Prints the server's error answer `r` to `base`, with a hint when the token is missing; returns 1.
+int answered_error(const net::HttpAnswer& r, const std::string& base, const StatusArgs& a) {
   if (!r.answered()) return fail("status", "cannot reach " + base + ": " + r.error_text, 1);
-  if (!r.is_2xx()) {
-    fail("status", base + " answered " + server_error(r));
-    if (r.status == 401 && a.admin_token.empty())
-      fail("status", "give the admin token with --admin-token or HOOKSIM_ADMIN_TOKEN");
-    return 1;
-  }
+  fail("status", base + " answered " + server_error(r));
+  if (r.status == 401 && a.admin_token.empty())
+    fail("status", "give the admin token with --admin-token or HOOKSIM_ADMIN_TOKEN");
+  return 1;
+}
+
+// One GET /v1/subscriptions, printed as the table (or the JSON as is). Returns the exit code.
+int list_once(const StatusArgs& a, const std::string& base) {
+  net::HttpAnswer r = http_call(base + "/v1/subscriptions", a.admin_token, a.timeout_s, false);
+  if (!r.is_2xx()) return answered_error(r, base, a);
   if (a.json) {
     std::cout << r.body;
     if (!r.body.ends_with("\n")) std::cout << "\n";
@@ -173,14 +170,71 @@ int status(StatusArgs a) {
     ++counts[state];
     std::string next = when(s.value("next_attempt", json(nullptr)), now);
     if (s.value("in_flight", false) && state != "deactivated") next = "in flight";
-    rows.push_back({text_of(s, "id"), cut(text_of(s, "url"), kUrlWidth), state, text_of(s, "backlog"),
-                    last_attempt(s.value("last_attempt", json(nullptr)), now), next});
+    rows.push_back({text_of(s, "id"), util::shorten_middle(text_of(s, "url"), kUrlWidth), state,
+                    text_of(s, "backlog"), last_attempt(s.value("last_attempt", json(nullptr)), now), next});
   }
   print_table(rows, {false, false, false, true, false, false});
   std::cout << fmt::format("\n{} subscription{}: {} active, {} retrying, {} deactivated\n", list.size(),
                            list.size() == 1 ? "" : "s", counts["active"], counts["retrying"],
                            counts["deactivated"]);
   return 0;
+}
+
+// --retry ID: the subscription's next attempt now. Prints what the server answered (the status as JSON
+// with --json).
+int retry(const StatusArgs& a, const std::string& base) {
+  net::HttpAnswer r =
+      http_call(base + "/v1/subscriptions/" + a.retry_id + "/retry", a.admin_token, a.timeout_s, true);
+  if (!r.is_2xx()) return answered_error(r, base, a);
+  if (a.json) {
+    std::cout << r.body << (r.body.ends_with("\n") ? "" : "\n");
+    return 0;
+  }
+  json s = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  std::cout << fmt::format("{}: next attempt now ({} failed in the streak since {})\n", a.retry_id,
+                           s.is_object() ? text_of(s, "streak_attempts") : "?",
+                           s.is_object() ? text_of(s, "streak_start") : "?");
+  return 0;
+}
+
+// --watch SECONDS: the list again every SECONDS until interrupted (SIGINT). On a terminal each refresh
+// replaces the screen; otherwise the lists follow each other, each after a blank line and a heading. An
+// unreachable server or an error answer is printed (on stderr) and tried again at the next refresh.
+int watch(const StatusArgs& a, const std::string& base) {
+  const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+  const auto every = std::chrono::milliseconds(static_cast<int64_t>(a.watch_s * 1000));
+  for (bool first = true;; first = false) {
+    if (terminal) {
+      std::cout << "\x1b[H\x1b[2J";  // cursor home, clear the screen
+    } else if (!first) {
+      std::cout << "\n";
+    }
+    std::string clock = format_utc(std::chrono::floor<Duration>(std::chrono::system_clock::now()));
+    std::cout << fmt::format("{} at {}Z, every {}s (Ctrl-C ends)\n\n", base, clock.substr(11, 8), a.watch_s);
+    std::cout.flush();
+    list_once(a, base);
+    std::cout.flush();
+    std::this_thread::sleep_for(every);
+  }
+}
+
+int status(StatusArgs a) {
+  if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN"); env && a.admin_token.empty()) a.admin_token = env;
+  std::string base = a.server;
+  if (base.find("://") == std::string::npos) base = "http://" + base;
+  if (!base.starts_with("http://") && !base.starts_with("https://"))
+    return fail("status", "--server " + a.server + ": must be an http:// or https:// URL");
+  while (base.ends_with("/")) base.pop_back();
+  if (base.size() <= std::string_view(base.starts_with("https") ? "https://" : "http://").size())
+    return fail("status", "--server " + a.server + ": has no host");
+  if (!a.retry_id.empty()) {
+    if (a.watch_s > 0) return fail("status", "--retry and --watch: give one of them");
+    if (a.retry_id.find_first_of("/?#% ") != std::string::npos)
+      return fail("status", "--retry " + a.retry_id + ": not a subscription id");
+    return retry(a, base);
+  }
+  if (a.watch_s > 0) return watch(a, base);
+  return list_once(a, base);
 }
 
 }  // namespace
@@ -195,6 +249,11 @@ Command add_status(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print the server's JSON (GET /v1/subscriptions) as it is");
   cmd->add_option("--timeout", args->timeout_s, "Give up on the request after this many seconds; default 10")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--watch", args->watch_s,
+                  "List again every SECONDS (replacing the screen on a terminal) until interrupted")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--retry", args->retry_id,
+                  "Make the next attempt of subscription ID now, when it is waiting for a retry");
   return [cmd, args]() { return *cmd ? status(*args) : -1; };
 }
 

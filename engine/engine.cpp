@@ -150,12 +150,25 @@ Status Engine::update_subscription(const SubscriptionConfig& config) {
   auto batch = store_.new_batch();
   batch->put_config(sub->key, config);
   HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
+  const RetryPolicy old_policy = std::move(sub->config.policy);
   sub->config = config;
   DeliveryState& st = sub->state;
   if (sub->deadline_timer != 0) {
     scheduler_.cancel(sub->deadline_timer);
     arm_deadline(*sub);
-    if (sub->retry_timer == 0 && sub->in_flight == 0) {
+    if (sub->retry_timer != 0 && st.next_attempt && !(old_policy == config.policy)) {
+      // A retry is waiting: re-plan it from the new policy for the same attempt number. The end of the
+      // failure that planned it is the planned time less the old policy's delay.
+      TimePoint failed_at = *st.next_attempt - old_policy.delay_after_failure(st.streak_failures);
+      scheduler_.cancel(sub->retry_timer);
+      sub->retry_timer = 0;
+      st.next_attempt = config.policy.next_after_failure(st.streak_failures, *st.streak_start, failed_at);
+      if (st.next_attempt) {
+        st.next_attempt = std::max(*st.next_attempt, scheduler_.now());
+        arm_retry(*sub, *st.next_attempt);
+      }
+      persist_state(*sub);
+    } else if (sub->retry_timer == 0 && sub->in_flight == 0) {
       // It was waiting to give up; a longer give_up_after may leave room for more attempts. The end of the
       // last failure is not kept, so the next delay counts from now.
       st.next_attempt =
@@ -297,6 +310,33 @@ Status Engine::reactivate(std::string_view id) {
   sub.state = std::move(next);
   if (observer_)
     observer_->on_lifecycle({LifecycleRecord::Kind::kReactivated, sub.config.id, scheduler_.now(), 0});
+  return Status::OK();
+}
+
+Status Engine::retry_now(std::string_view id) {
+  Sub* found = lookup(id);
+  if (found == nullptr) return Status::NotFound(fmt::format("no subscription '{}'", id));
+  Sub& sub = *found;
+  DeliveryState& st = sub.state;
+  if (st.state == SubState::kDeactivated)
+    return Status::FailedPrecondition(
+        fmt::format("subscription '{}' is deactivated, not waiting for a retry (reactivate it)", id));
+  if (!st.streak_start)
+    return Status::FailedPrecondition(
+        fmt::format("subscription '{}' is active, not waiting for a retry", id));
+  if (sub.in_flight != 0)
+    return Status::FailedPrecondition(fmt::format("subscription '{}' has an attempt in flight", id));
+  const std::optional<TimePoint> planned = st.next_attempt;
+  st.next_attempt = scheduler_.now();
+  auto batch = store_.new_batch();
+  add_state(*batch, sub);
+  if (Status written = store_.write(*batch, Durability::kBuffered); !written.ok()) {
+    st.next_attempt = planned;  // nothing changed
+    return written;
+  }
+  sub.unremoved.clear();
+  scheduler_.cancel(sub.retry_timer);
+  arm_retry(sub, *st.next_attempt);
   return Status::OK();
 }
 

@@ -79,7 +79,11 @@ class Engine {
   // Replaces the endpoint, filter and policy of an existing subscription (durably); its queue and delivery
   // state stay. A policy change applies from the next decision on; a pending deactivation moves to the
   // new policy's streak start + give_up_after, and a subscription that was only waiting to give up gets
-  // its next attempt from the new policy (the delay counted from the change). NotFound for an unknown id.
+  // its next attempt from the new policy (the delay counted from the change). A retry already waiting is
+  // re-planned by a changed policy: the new policy's delay for the same attempt number, counted from the
+  // end of the failure that planned it (so never later than the change + that delay), at once when that
+  // time has passed, and none (waiting to give up) when it falls at or after the deadline. NotFound for an
+  // unknown id.
   Status update_subscription(const SubscriptionConfig& config);
 
   // Deletes a subscription with its queue and state; an attempt in flight is abandoned. NotFound for an
@@ -95,6 +99,13 @@ class Engine {
   // Makes a deactivated subscription active again, with an empty queue and no failure streak.
   // NotFound for an unknown id; FailedPrecondition when it is not deactivated.
   Status reactivate(std::string_view id);
+
+  // Makes the next attempt of a subscription waiting for a retry (or waiting to give up) at once, through
+  // the retry timer: the streak goes on (its start, and so its deadline, is kept) and the attempt counts as
+  // the streak's next one. The new next-attempt time (now) is written before the attempt is made.
+  // NotFound for an unknown id; FailedPrecondition when it is deactivated (reactivate() applies), active
+  // with no failure streak, or has an attempt in flight (its outcome plans the next one).
+  Status retry_now(std::string_view id);
 
   // The subscription's config and state; nullopt for an unknown id.
   std::optional<SubscriptionView> find(std::string_view id) const;

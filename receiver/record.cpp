@@ -78,6 +78,21 @@ void RequestRecord::append_json_line(std::string& out) const {
   out += '}';
 }
 
+std::string RequestRecord::follow_line(std::string_view time) const {
+  auto printable = [](std::string_view text) {
+    std::string out(text);
+    for (char& c : out)
+      if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    return out;
+  };
+  auto number = [](const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : std::string("-"); };
+  std::string answer =
+      action == Action::kAnswer ? std::to_string(status) : kActionNames[static_cast<int>(action)];
+  return fmt::format("{} {} seq={} attempt={} signature={} answer={} order={} event={}", time, printable(sub),
+                     number(seq), number(attempt), protocol::to_string(signature), answer,
+                     kOrderNames[static_cast<int>(order)], event ? printable(*event) : "-");
+}
+
 std::string RequestRecord::to_json_line() const {
   std::string out;
   out.reserve(256);
@@ -94,16 +109,19 @@ void ReceiverStats::count(const RequestRecord& r) {
                                   : answered_other);
   if (r.signature >= RequestRecord::Signature::kStale) ++bad_signatures;  // stale, bad or missing
   if (r.order == RequestRecord::Order::kDuplicate) ++duplicates;
-  if (r.order == RequestRecord::Order::kGap || r.order == RequestRecord::Order::kOutOfOrder)
+  if (r.order == RequestRecord::Order::kGap || r.order == RequestRecord::Order::kOutOfOrder) {
     ++order_violations;
+    ++(r.order == RequestRecord::Order::kGap ? sequence_gaps : out_of_order);
+  }
 }
 
 std::string ReceiverStats::to_json_line() const {
   return fmt::format(
       "{{\"requests\":{},\"answered_2xx\":{},\"answered_other\":{},\"timeouts\":{},\"drops\":{},"
-      "\"duplicates\":{},\"order_violations\":{},\"bad_signatures\":{},\"connections\":{}}}",
-      requests, answered_2xx, answered_other, timeouts, drops, duplicates, order_violations, bad_signatures,
-      connections);
+      "\"duplicates\":{},\"order_violations\":{},\"sequence_gaps\":{},\"out_of_order\":{},"
+      "\"bad_signatures\":{},\"connections\":{}}}",
+      requests, answered_2xx, answered_other, timeouts, drops, duplicates, order_violations, sequence_gaps,
+      out_of_order, bad_signatures, connections);
 }
 
 RecordFile::~RecordFile() {

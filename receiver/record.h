@@ -45,6 +45,13 @@ struct RequestRecord {
   std::string to_json_line() const;
   // Appends to_json_line() to `out`.
   void append_json_line(std::string& out) const;
+
+  // The line `hooksim receiver --follow` prints for this record, without the newline: `time` (as given),
+  // the subscription, then seq=, attempt=, signature=, answer= (the status, `timeout` or `drop`), order=
+  // and event= ("-" for an absent value), e.g.
+  // "09:14:03.512Z acme seq=17 attempt=1 signature=ok answer=200 order=ok event=evt_17". Bytes outside
+  // printable ASCII in the subscription and the event id are shown as '?', so the line is one line.
+  std::string follow_line(std::string_view time) const;
 };
 
 // Counters since listen(). requests == answered_2xx + answered_other + timeouts + drops.
@@ -56,14 +63,17 @@ struct ReceiverStats {
   uint64_t timeouts = 0;          // never answered: a timeout window, or pending when the receiver stopped
   uint64_t drops = 0;             // connection closed without an answer by a drop window
   uint64_t duplicates = 0;        // 2xx answers to an event id already answered 2xx for the subscription
-  uint64_t order_violations = 0;  // 2xx answers whose sequence was a gap or out of order
+  uint64_t order_violations = 0;  // 2xx answers whose sequence was a gap or out of order (both below)
+  uint64_t sequence_gaps = 0;     // 2xx answers whose sequence skipped some (order "gap")
+  uint64_t out_of_order = 0;      // 2xx answers of an older sequence after a newer one (order broken)
   uint64_t bad_signatures = 0;    // requests whose signature or token was bad, missing or stale
 
   // Counts one complete record (its action, status, signature and order).
   void count(const RequestRecord& r);
 
   // {"requests":..,"answered_2xx":..,"answered_other":..,"timeouts":..,"drops":..,"duplicates":..,
-  //  "order_violations":..,"bad_signatures":..,"connections":..} on one line.
+  //  "order_violations":..,"sequence_gaps":..,"out_of_order":..,"bad_signatures":..,"connections":..}
+  // on one line.
   std::string to_json_line() const;
 };
 

@@ -56,6 +56,15 @@ HttpResponse from_status(const Status& st) {
   }
 }
 
+// 405 for a known path with the wrong method; `allow` lists the methods it takes ("GET, POST").
+HttpResponse method_not_allowed(const std::string& allow) {
+  std::string use = allow;  // "GET, PATCH, DELETE": "use GET, PATCH or DELETE"
+  if (size_t comma = use.rfind(", "); comma != std::string::npos) use.replace(comma, 2, " or ");
+  HttpResponse r = error_response(405, "method_not_allowed", "use " + use);
+  r.headers["Allow"] = allow;
+  return r;
+}
+
 json time_or_null(const std::optional<TimePoint>& t) {
   return t ? json(format_utc(*t)) : json(nullptr);
 }
@@ -157,16 +166,17 @@ void Api::handle(HttpRequest&& req, HttpServer::Respond respond) {
 HttpResponse Api::route(const HttpRequest& req, const std::string& path, const std::string& query) {
   const std::string& m = req.method;
   if (path == "/metrics") {
-    if (m != "GET") return error_response(405, "method_not_allowed", "use GET");
+    if (m != "GET") return method_not_allowed("GET");
     return {200, "text/plain; version=0.0.4", metrics_.prometheus_text(engine_, store_.memory_usage()), {}};
   }
   auto parts = split_path(path);
+  if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "events") return method_not_allowed("POST");
   if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "subscriptions")
     return error_response(404, "not_found", fmt::format("no route for {} {}", m, path));
   if (parts.size() == 2) {
     if (m == "GET") return list_subscriptions();
     if (m == "POST") return create_subscription(req.body);
-    return error_response(405, "method_not_allowed", "use GET or POST");
+    return method_not_allowed("GET, POST");
   }
   const std::string& id = parts[2];
   if (!engine_.find(id)) return error_response(404, "not_found", fmt::format("no subscription '{}'", id));
@@ -179,12 +189,15 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
       history_.forget(id);
       return {204, "application/json", "", {}};
     }
-    return error_response(405, "method_not_allowed", "use GET, PATCH or DELETE");
+    return method_not_allowed("GET, PATCH, DELETE");
   }
-  if (parts.size() == 4 && parts[3] == "status" && m == "GET") return status_json(id);
-  if (parts.size() == 4 && parts[3] == "attempts" && m == "GET") return attempts_json(id, query);
-  if (parts.size() == 4 && parts[3] == "reactivate" && m == "POST") {
-    Status st = engine_.reactivate(id);
+  if (parts.size() == 4 && (parts[3] == "status" || parts[3] == "attempts")) {
+    if (m != "GET") return method_not_allowed("GET");
+    return parts[3] == "status" ? status_json(id) : attempts_json(id, query);
+  }
+  if (parts.size() == 4 && (parts[3] == "reactivate" || parts[3] == "retry")) {
+    if (m != "POST") return method_not_allowed("POST");
+    Status st = parts[3] == "reactivate" ? engine_.reactivate(id) : engine_.retry_now(id);
     return st.ok() ? status_json(id) : from_status(st);
   }
   return error_response(404, "not_found", fmt::format("no route for {} {}", m, path));

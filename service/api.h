@@ -1,9 +1,10 @@
 // Api: the HTTP API of `hooksim serve` (docs/api.md) and the status page at GET / (docs/status.md).
 //
 // Routing, the admin-token check and the handlers: subscriptions (list, create, read, patch, delete), their
-// status, recent attempts and reactivation, /metrics, and POST /v1/events, whose events it validates and
-// hands to the PublishBatcher. Every refusal is {"error":{"code","field","message"}} with the status code
-// docs/api.md gives. Single-threaded: handle() runs on the io_context's thread, as does everything it calls.
+// status, recent attempts, reactivation and retry now, /metrics, and POST /v1/events, whose events it
+// validates and hands to the PublishBatcher. Every refusal is {"error":{"code","field","message"}} with the
+// status code docs/api.md gives; a known path with the wrong method is 405 with an Allow header.
+// Single-threaded: handle() runs on the io_context's thread, as does everything it calls.
 #pragma once
 
 #include <cstdint>

@@ -1,23 +1,155 @@
 #include "service/attempt_history.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "engine/subscription.h"
+
 namespace hooksim::service {
+namespace {
+
+using nlohmann::json;
+
+// Stored keys: "attempts/" + subscription id + '\0' + the entry's index (u64 big-endian), so that a
+// subscription's entries are one range, in the order they happened. Ids never hold '\0'.
+constexpr std::string_view kKeyPrefix = "attempts/";
+
+std::string sub_prefix(std::string_view sub) {
+  std::string key(kKeyPrefix);
+  key += sub;
+  key += '\0';
+  return key;
+}
+
+std::string entry_key(std::string_view sub, uint64_t index) {
+  std::string key = sub_prefix(sub);
+  for (int shift = 56; shift >= 0; shift -= 8) key += static_cast<char>((index >> shift) & 0xff);
+  return key;
+}
+
+std::string encode(const AttemptHistory::Entry& e) {
+  return json{{"at_ms", to_unix_ms(e.started)},
+              {"event", e.event},
+              {"seq", e.seq},
+              {"attempt", e.attempt},
+              {"probe", e.probe},
+              {"status", e.status},
+              {"error", e.error == ErrorClass::kNone ? json(nullptr) : json(to_string(e.error))},
+              {"latency_ms", e.latency.count()}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<AttemptHistory::Entry> decode(const std::string& value) {
+  json j = json::parse(value, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    AttemptHistory::Entry e;
+    e.started = from_unix_ms(j.at("at_ms").get<int64_t>());
+    e.event = j.at("event").get<std::string>();
+    e.seq = j.at("seq").get<uint64_t>();
+    e.attempt = j.at("attempt").get<uint32_t>();
+    e.probe = j.at("probe").get<bool>();
+    e.status = j.at("status").get<int>();
+    e.error = ErrorClass::kNone;
+    if (!j.at("error").is_null()) {
+      auto error = error_class_from_string(j.at("error").get<std::string>());
+      if (!error) return std::nullopt;
+      e.error = *error;
+    }
+    e.latency = Duration(j.at("latency_ms").get<int64_t>());
+    return e;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+AttemptHistory::~AttemptHistory() {
+  if (scheduler_ != nullptr) scheduler_->cancel(flush_timer_);
+  if (Status st = flush(); !st.ok()) fmt::print(stderr, "hooksim serve: attempt history: {}\n", st.message());
+}
+
+Status AttemptHistory::persist_to(storage::RocksQueueStore& store, Scheduler& scheduler,
+                                  const std::vector<std::string>& ids) {
+  auto stored = store.scan_side(kKeyPrefix);
+  if (!stored.ok()) return stored.status();
+  std::map<std::string, std::vector<std::pair<uint64_t, const std::string*>>, std::less<>> found;
+  for (const auto& [key, value] : *stored) {
+    size_t nul = key.find('\0', kKeyPrefix.size());
+    if (nul == std::string::npos || key.size() != nul + 9) continue;  // not one of ours
+    uint64_t index = 0;
+    for (size_t i = nul + 1; i < key.size(); ++i) index = index << 8 | static_cast<unsigned char>(key[i]);
+    found[key.substr(kKeyPrefix.size(), nul - kKeyPrefix.size())].emplace_back(index, &value);
+  }
+  store_ = &store;
+  scheduler_ = &scheduler;
+  for (auto& [sub, list] : found) {
+    if (std::find(ids.begin(), ids.end(), sub) == ids.end()) {
+      add_pending({storage::SideOp::Kind::kDeletePrefix, sub_prefix(sub), ""});  // a deleted subscription's
+      continue;
+    }
+    Held& held = by_sub_[sub];
+    held.next_index = list.back().first + 1;  // in key order: the last is the newest
+    size_t first = list.size() > kept_ ? list.size() - kept_ : 0;
+    for (size_t i = 0; i < first; ++i)
+      add_pending({storage::SideOp::Kind::kDelete, entry_key(sub, list[i].first), ""});
+    for (size_t i = first; i < list.size(); ++i) {
+      // An entry that cannot be read is left out (the next ones keep their places).
+      if (auto e = decode(*list[i].second)) held.entries.push_back(std::move(*e));
+    }
+  }
+  return Status::OK();
+}
 
 void AttemptHistory::record(const AttemptRecord& r) {
   auto it = by_sub_.find(r.sub);
-  if (it == by_sub_.end()) it = by_sub_.emplace(std::string(r.sub), std::deque<Entry>{}).first;
-  it->second.push_back(
-      {r.started, std::string(r.event_id), r.seq, r.attempt, r.probe, r.status, r.error, r.latency});
-  if (it->second.size() > kept_) it->second.pop_front();
+  if (it == by_sub_.end()) it = by_sub_.emplace(std::string(r.sub), Held{}).first;
+  Held& held = it->second;
+  Entry e{r.started, std::string(r.event_id), r.seq, r.attempt, r.probe, r.status, r.error, r.latency};
+  const uint64_t index = held.next_index++;
+  if (store_ != nullptr) add_pending({storage::SideOp::Kind::kPut, entry_key(r.sub, index), encode(e)});
+  held.entries.push_back(std::move(e));
+  if (held.entries.size() > kept_) held.entries.pop_front();
+  // The stored window is [index + 1 - kept, index]: the entry that left it goes (by index, so that it goes
+  // even when it could not be read back at the last start).
+  if (store_ != nullptr && index >= kept_)
+    add_pending({storage::SideOp::Kind::kDelete, entry_key(r.sub, index - kept_), ""});
 }
 
 void AttemptHistory::forget(std::string_view sub) {
   if (auto it = by_sub_.find(sub); it != by_sub_.end()) by_sub_.erase(it);
+  if (store_ == nullptr) return;
+  // Ops apply in order: what was pending for `sub` is deleted too, and a new subscription with the same id
+  // starts a fresh range.
+  add_pending({storage::SideOp::Kind::kDeletePrefix, sub_prefix(sub), ""});
+  if (Status st = flush(); !st.ok()) fmt::print(stderr, "hooksim serve: attempt history: {}\n", st.message());
 }
 
 const std::deque<AttemptHistory::Entry>& AttemptHistory::of(std::string_view sub) const {
   static const std::deque<Entry> kNone;
   auto it = by_sub_.find(sub);
-  return it == by_sub_.end() ? kNone : it->second;
+  return it == by_sub_.end() ? kNone : it->second.entries;
+}
+
+void AttemptHistory::add_pending(storage::SideOp op) {
+  pending_.push_back(std::move(op));
+  if (flush_timer_ != 0 || scheduler_ == nullptr) return;
+  flush_timer_ = scheduler_->schedule_at(scheduler_->now() + std::chrono::seconds(1), [this] {
+    flush_timer_ = 0;
+    if (Status st = flush(); !st.ok())
+      fmt::print(stderr, "hooksim serve: attempt history: {} (those entries are not kept)\n", st.message());
+  });
+}
+
+Status AttemptHistory::flush() {
+  if (store_ == nullptr || pending_.empty()) return Status::OK();
+  std::vector<storage::SideOp> ops;
+  ops.swap(pending_);
+  return store_->write_side(ops);
 }
 
 }  // namespace hooksim::service

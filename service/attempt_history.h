@@ -1,17 +1,26 @@
 // AttemptHistory: the recent attempts of each subscription, for GET /v1/subscriptions/{id}/attempts.
 //
 // At most `kept` attempts per subscription are held (the oldest go first), so it grows with the number of
-// subscriptions, never with how long the service has run (docs/design.md, "Memory"). In memory only: a
-// restart starts it empty. Single-threaded (the service's io_context thread).
+// subscriptions, never with how long the service has run (docs/design.md, "Memory"). Without a store it
+// lives in memory only. With one (persist_to) it is also kept there, under the same bound, and loaded at
+// start, so /attempts survives a restart: new attempts are written in batches of their own (at most a
+// second after they happen, and at destruction), apart from the delivery's writes, so the history costs
+// the delivery path no write. The stored copy is best effort: a batch that cannot be written (a full disk)
+// is reported on stderr and dropped, and a crash loses the last second. Single-threaded (the service's
+// io_context thread).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "engine/clock.h"
 #include "engine/delivery_observer.h"
+#include "storage/rocks_store.h"
 
 namespace hooksim::service {
 
@@ -31,20 +40,45 @@ class AttemptHistory {
 
   // REQUIRES: kept >= 1.
   explicit AttemptHistory(size_t kept) : kept_(kept) {}
+  // Writes what is still pending (with a store).
+  ~AttemptHistory();
+  AttemptHistory(const AttemptHistory&) = delete;
+  AttemptHistory& operator=(const AttemptHistory&) = delete;
 
   // The most attempts held per subscription (the largest `limit` /attempts accepts).
   size_t kept() const { return kept_; }
 
+  // Keeps the history in `store` from now on: loads the stored attempts of the subscriptions in `ids` (the
+  // newest `kept` of each) and deletes the stored ones of any other subscription, or beyond the bound.
+  // Later changes are written in batches, at most a second after they happen (a timer on `scheduler`).
+  // Both must outlive this object. A store error while loading is returned, and nothing is kept then.
+  // REQUIRES: called once, before record().
+  Status persist_to(storage::RocksQueueStore& store, Scheduler& scheduler,
+                    const std::vector<std::string>& ids);
+
   // Adds `r` to its subscription's history, dropping that subscription's oldest attempt when full.
   void record(const AttemptRecord& r);
-  // Drops everything held for `sub` (a deleted subscription).
+  // Drops everything held for `sub` (a deleted subscription); with a store, at once there too.
   void forget(std::string_view sub);
   // The attempts held for `sub`, oldest first; empty when there are none. Valid until the next call.
   const std::deque<Entry>& of(std::string_view sub) const;
 
+  // Writes the pending changes to the store now. OK without a store or without changes.
+  Status flush();
+
  private:
+  struct Held {
+    std::deque<Entry> entries;
+    uint64_t next_index = 0;  // the stored index of the next entry; entries hold [next - size, next)
+  };
+  void add_pending(storage::SideOp op);
+
   size_t kept_;
-  std::map<std::string, std::deque<Entry>, std::less<>> by_sub_;
+  std::map<std::string, Held, std::less<>> by_sub_;
+  storage::RocksQueueStore* store_ = nullptr;
+  Scheduler* scheduler_ = nullptr;
+  std::vector<storage::SideOp> pending_;
+  TimerId flush_timer_ = 0;
 };
 
 }  // namespace hooksim::service

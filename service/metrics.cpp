@@ -9,9 +9,11 @@ namespace hooksim::service {
 namespace {
 
 // Upper bounds (seconds) of the publish-to-delivery lag histogram.
-constexpr double kLagBounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,  1,
-                                 2.5,   5,    10,    60,   300, 3600, 86400};
-constexpr size_t kLagBucketCount = std::size(kLagBounds);
+const std::vector<double> kLagBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,  1,
+                                        2.5,   5,    10,    60,   300, 3600, 86400};
+// Upper bounds (seconds) of the receivers' response-time histogram: an attempt's time limit is 10 s by
+// default and can be set longer.
+const std::vector<double> kResponseBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
 std::string prometheus_label(std::string_view v) {
   std::string out;
@@ -24,20 +26,32 @@ std::string prometheus_label(std::string_view v) {
 
 }  // namespace
 
-Metrics::Metrics(AttemptHistory& history) : history_(history), lag_buckets_(kLagBucketCount, 0) {}
+void Histogram::observe(double value) {
+  for (size_t i = 0; i < bounds_.size(); ++i)
+    if (value <= bounds_[i]) ++buckets_[i];
+  sum_ += value;
+  ++count_;
+}
+
+void Histogram::append_text(std::string& out, std::string_view name, std::string_view help) const {
+  out += fmt::format("# HELP {0} {1}\n# TYPE {0} histogram\n", name, help);
+  for (size_t i = 0; i < bounds_.size(); ++i)
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, bounds_[i], buckets_[i]);
+  out += fmt::format("{0}_bucket{{le=\"+Inf\"}} {1}\n{0}_sum {2}\n{0}_count {1}\n", name, count_, sum_);
+}
+
+Metrics::Metrics(AttemptHistory& history) : history_(history), lag_(kLagBounds), response_(kResponseBounds) {}
 
 void Metrics::on_attempt(const AttemptRecord& r) {
   history_.record(r);
+  // The receiver answered (any status): how long it took, from the start of the attempt.
+  if (r.status != 0) response_.observe(std::chrono::duration<double>(r.latency).count());
   if (!r.delivered()) {
     ++failed_by_class_[static_cast<size_t>(r.error)];
     return;
   }
   ++delivered_;
-  double lag = std::chrono::duration<double>(r.started + r.latency - r.enqueued_at).count();
-  for (size_t i = 0; i < kLagBucketCount; ++i)
-    if (lag <= kLagBounds[i]) ++lag_buckets_[i];
-  lag_sum_seconds_ += lag;
-  ++lag_count_;
+  lag_.observe(std::chrono::duration<double>(r.started + r.latency - r.enqueued_at).count());
 }
 
 void Metrics::on_lifecycle(const LifecycleRecord& r) {
@@ -83,6 +97,19 @@ std::string Metrics::prometheus_text(const Engine& engine, const storage::StoreM
                           prometheus_label(id), to_string(v->state.state));
   }
   out += states;
+  // The engine's totals of each subscription (as /status reports them): persisted, so they go on across
+  // restarts; a deleted subscription's series disappear.
+  auto per_subscription = [&](const char* name, const char* help, auto value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n", name, help);
+    for (const std::string& id : engine.subscription_ids())
+      out += fmt::format("{}{{subscription=\"{}\"}} {}\n", name, prometheus_label(id),
+                         value(engine.find(id)->state));
+  };
+  per_subscription("hooksim_subscription_delivered_total",
+                   "Events delivered (answered 2xx) per subscription.",
+                   [](const DeliveryState& s) { return s.delivered; });
+  per_subscription("hooksim_subscription_failed_attempts_total", "Failed attempts per subscription.",
+                   [](const DeliveryState& s) { return s.failed_attempts; });
   out += fmt::format(
       "# HELP hooksim_store_memory_bytes Memory the store holds, by part (RocksDB's accounting).\n"
       "# TYPE hooksim_store_memory_bytes gauge\n"
@@ -90,15 +117,9 @@ std::string Metrics::prometheus_text(const Engine& engine, const storage::StoreM
       "hooksim_store_memory_bytes{{part=\"block_cache\"}} {}\n"
       "hooksim_store_memory_bytes{{part=\"table_readers\"}} {}\n",
       store.memtables, store.block_cache, store.table_readers);
-  out +=
-      "# HELP hooksim_delivery_lag_seconds Time from publish to successful delivery.\n"
-      "# TYPE hooksim_delivery_lag_seconds histogram\n";
-  for (size_t i = 0; i < kLagBucketCount; ++i)
-    out +=
-        fmt::format("hooksim_delivery_lag_seconds_bucket{{le=\"{}\"}} {}\n", kLagBounds[i], lag_buckets_[i]);
-  out += fmt::format("hooksim_delivery_lag_seconds_bucket{{le=\"+Inf\"}} {}\n", lag_count_);
-  out += fmt::format("hooksim_delivery_lag_seconds_sum {}\nhooksim_delivery_lag_seconds_count {}\n",
-                     lag_sum_seconds_, lag_count_);
+  lag_.append_text(out, "hooksim_delivery_lag_seconds", "Time from publish to successful delivery.");
+  response_.append_text(out, "hooksim_receiver_response_seconds",
+                        "Time from the start of an attempt to the receiver's answer, any status.");
   return out;
 }
 

@@ -2,14 +2,16 @@
 //
 // It hands every attempt to the AttemptHistory it is given and counts, since the process started:
 // deliveries, failed attempts by failure class, deactivations, store errors the engine could not return to
-// a caller (also printed to stderr), the publish-to-delivery lag histogram and, as the API tells it,
-// events published and duplicates skipped. Counters start at zero on every start. Single-threaded (the
-// service's io_context thread).
+// a caller (also printed to stderr), the publish-to-delivery lag histogram, the receivers' response-time
+// histogram and, as the API tells it, events published and duplicates skipped. Counters start at zero on
+// every start; the per-subscription delivered and failed totals are the engine's (persisted) ones.
+// Single-threaded (the service's io_context thread).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/delivery_observer.h"
@@ -18,6 +20,22 @@
 #include "storage/rocks_store.h"
 
 namespace hooksim::service {
+
+// A Prometheus histogram: cumulative counts of observations at most each bound, their sum and count.
+class Histogram {
+ public:
+  // REQUIRES: `bounds` ascending.
+  explicit Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), buckets_(bounds_.size(), 0) {}
+  void observe(double value);
+  // "# HELP", "# TYPE NAME histogram", NAME_bucket{le=...} for each bound and +Inf, NAME_sum, NAME_count.
+  void append_text(std::string& out, std::string_view name, std::string_view help) const;
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<uint64_t> buckets_;
+  double sum_ = 0;
+  uint64_t count_ = 0;
+};
 
 class Metrics final : public DeliveryObserver {
  public:
@@ -44,9 +62,8 @@ class Metrics final : public DeliveryObserver {
   uint64_t store_errors_ = 0;
   // Failed attempts by ErrorClass (kNone unused).
   std::array<uint64_t, static_cast<size_t>(ErrorClass::kPrivateAddress) + 1> failed_by_class_{};
-  std::vector<uint64_t> lag_buckets_;  // deliveries whose lag is at most each bound of kLagBounds
-  double lag_sum_seconds_ = 0;
-  uint64_t lag_count_ = 0;
+  Histogram lag_;       // publish to successful delivery, seconds
+  Histogram response_;  // attempt start to the receiver's answer (any status), seconds
 };
 
 }  // namespace hooksim::service

@@ -279,4 +279,55 @@ Status RocksQueueStore::compact_event_ids() {
   return from_rocks(db_->CompactRange(options, event_ids_, nullptr, nullptr), "compact event ids");
 }
 
+namespace {
+
+constexpr std::string_view kSidePrefix = "side|";
+
+// The first key after every key that begins with `prefix` ("" when there is none: all bytes 0xff).
+std::string prefix_end(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
+
+}  // namespace
+
+Status RocksQueueStore::write_side(const std::vector<SideOp>& ops) {
+  if (ops.empty()) return Status::OK();
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  for (const SideOp& op : ops) {
+    std::string key = std::string(kSidePrefix) + op.key;
+    switch (op.kind) {
+      case SideOp::Kind::kPut:
+        s = batch.Put(default_, key, op.value);
+        break;
+      case SideOp::Kind::kDelete:
+        s = batch.Delete(default_, key);
+        break;
+      case SideOp::Kind::kDeletePrefix:
+        s = batch.DeleteRange(default_, key, prefix_end(key));
+        break;
+    }
+    if (!s.ok()) return from_rocks(s, "build side batch");
+  }
+  if (resume_needed_ && db_->Resume().ok()) resume_needed_ = false;  // as write()
+  s = db_->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok() && !s.IsNoSpace()) resume_needed_ = true;
+  return from_rocks(s, "write side records");
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> RocksQueueStore::scan_side(std::string_view prefix) {
+  const std::string lower = std::string(kSidePrefix) + std::string(prefix), upper = prefix_end(lower);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, default_));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (it->Seek(lower); it->Valid(); it->Next())
+    out.emplace_back(it->key().ToString().substr(kSidePrefix.size()), it->value().ToString());
+  HOOKSIM_RETURN_IF_ERROR(from_rocks(it->status(), "scan side records"));
+  return out;
+}
+
 }  // namespace hooksim::storage

@@ -8,10 +8,14 @@
 // Config and state live apart because the state is rewritten on every acknowledgement and the config
 // almost never. Queue entries are written once and removed once, so removal is a SingleDelete; a
 // discarded backlog is one DeleteRange.
+// The default family holds the side records (write_side): keys "side|" + the caller's key. Today only the
+// service's attempt history (service/attempt_history.h) is kept there.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/queue_store.h"
 
@@ -39,6 +43,14 @@ struct StoreOptions {
   // The file system RocksDB does its file I/O through; null for the default one. Tests pass a wrapper of the
   // default that injects disk faults (tests/support/disk_faults.h).
   std::shared_ptr<rocksdb::FileSystem> file_system = nullptr;
+};
+
+// One change to the side records (RocksQueueStore::write_side).
+struct SideOp {
+  enum class Kind { kPut, kDelete, kDeletePrefix };
+  Kind kind = Kind::kPut;
+  std::string key;    // kDeletePrefix: every key that begins with it
+  std::string value;  // kPut only
 };
 
 // What the store holds in memory, in bytes (RocksDB's own accounting).
@@ -78,6 +90,14 @@ class RocksQueueStore final : public QueueStore {
   StoreMemory memory_usage();
   // Tests only: compacts the event ids now, dropping those past StoreOptions::event_id_retention.
   Status compact_event_ids();
+
+  // Side records: small records of the service's own (the attempt history) under keys of the caller's,
+  // apart from the delivery data and never in a delivery's batch. write_side() applies `ops` in order, in
+  // one batch of their own, through the write-ahead log without an fsync (a crash of the process loses
+  // none of it; a power failure may lose the last ones). IOError as write().
+  Status write_side(const std::vector<SideOp>& ops);
+  // Every side record whose key begins with `prefix`, in key order, as (key, value).
+  Result<std::vector<std::pair<std::string, std::string>>> scan_side(std::string_view prefix);
 
  private:
   RocksQueueStore() = default;

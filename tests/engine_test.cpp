@@ -637,6 +637,136 @@ TEST_F(EngineTest, OldestQueuedIsThePublishTimeOfTheHead) {
   EXPECT_EQ(engine_->oldest_queued("nope").status().code(), Status::Code::kNotFound);
 }
 
+TEST_F(EngineTest, RetryNowMakesTheWaitingAttemptAtOnceAndKeepsTheStreak) {
+  add("acme", outage(0ms, 10min, 503));
+  publish("ev1");
+  run_until(11min);  // 4 failures at 0; the next retry is due at 5m, fails; the next one at 20m
+  ASSERT_EQ(state("acme").streak_failures, 5u);
+  EXPECT_EQ(*state("acme").next_attempt, kStart + 20min);
+  ASSERT_TRUE(engine_->retry_now("acme").ok());
+  EXPECT_EQ(*state("acme").next_attempt, kStart + 11min);  // written before the attempt runs
+  EXPECT_EQ(*state("acme").streak_start, kStart);
+  run_until(1h);
+  EXPECT_THAT(rec_.times("acme"), ElementsAre(0ms, 0ms, 0ms, 0ms, 5min, 11min));
+  EXPECT_TRUE(rec_.attempts.back().delivered);
+  EXPECT_EQ(rec_.attempts.back().attempt, 6u);
+  EXPECT_EQ(state("acme").state, SubState::kActive);
+}
+
+TEST_F(EngineTest, RetryNowKeepsTheDeadlineAndTheScheduleGoesOnFromTheNewAttempt) {
+  add("acme", always(503));
+  publish("ev1");
+  run_until(1min);
+  ASSERT_TRUE(engine_->retry_now("acme").ok());
+  run_until(days(8));
+  std::vector<Duration> times = rec_.times("acme");
+  ASSERT_GE(times.size(), 7u);
+  // The 5th attempt is now at 1m; the 6th follows it by the policy's delay after 5 failures (15m).
+  EXPECT_THAT(std::vector<Duration>(times.begin(), times.begin() + 6),
+              ElementsAre(0ms, 0ms, 0ms, 0ms, 1min, 16min));
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);
+  EXPECT_EQ(rec_.lifecycle[0].kind, LifecycleRecord::Kind::kDeactivated);
+  EXPECT_EQ(rec_.lifecycle[0].t, days(7));  // the streak's start, so its deadline, was kept
+}
+
+TEST_F(EngineTest, RetryNowSurvivesACrashBeforeTheAttempt) {
+  add("acme", outage(0ms, 3min, 503));
+  publish("ev1");
+  run_until(4min);
+  ASSERT_TRUE(engine_->retry_now("acme").ok());
+  restart();  // the attempt was not made yet; the persisted next attempt is now
+  run_until(4min);
+  ASSERT_FALSE(rec_.attempts.empty());
+  EXPECT_EQ(rec_.attempts.back().t, 4min);
+  EXPECT_TRUE(rec_.attempts.back().delivered);
+}
+
+TEST_F(EngineTest, RetryNowWhileWaitingToGiveUpMakesOneMoreAttempt) {
+  RetryPolicy p;
+  p.immediate_retries = 0;
+  p.delays = {1h};
+  p.give_up_after = 30min;
+  add("acme", always(503), p);
+  publish("ev1");
+  run_until(1min);  // one failure; the next attempt (1h) would fall after the deadline: none is planned
+  ASSERT_FALSE(state("acme").next_attempt.has_value());
+  ASSERT_TRUE(engine_->retry_now("acme").ok());
+  run_until(days(1));
+  EXPECT_THAT(rec_.times("acme"), ElementsAre(0ms, 1min));
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);
+  EXPECT_EQ(rec_.lifecycle[0].t, 30min);
+}
+
+TEST_F(EngineTest, RetryNowRefusesWhatIsNotWaiting) {
+  add("acme", always(200));
+  add("slow", always(503, 2s));
+  add("gone", always(503), [] {
+    RetryPolicy p;
+    p.immediate_retries = 0;
+    p.give_up_after = 1min;
+    return p;
+  }());
+  EXPECT_EQ(engine_->retry_now("nope").code(), Status::Code::kNotFound);
+  EXPECT_EQ(engine_->retry_now("acme").code(), Status::Code::kFailedPrecondition);
+  publish("ev1");
+  run_until(1h);
+  Status st = engine_->retry_now("gone");
+  EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(st.message(), "subscription 'gone' is deactivated, not waiting for a retry (reactivate it)");
+  st = engine_->retry_now("acme");
+  EXPECT_EQ(st.message(), "subscription 'acme' is active, not waiting for a retry");
+  ASSERT_EQ(state("slow").state, SubState::kRetrying);
+  ASSERT_TRUE(engine_->retry_now("slow").ok());
+  scheduler_.run_until(scheduler_.now());  // the retry starts; it takes 2s
+  ASSERT_TRUE(engine_->find("slow")->in_flight);
+  st = engine_->retry_now("slow");
+  EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(st.message(), "subscription 'slow' has an attempt in flight");
+}
+
+TEST_F(EngineTest, APolicyPatchReplansTheWaitingRetry) {
+  // Four failures at 0 (each instantaneous); the next retry is planned at 5m, counted from 0.
+  auto patch_delay = [&](const std::string& id, Duration first_delay) {
+    SubscriptionConfig c = engine_->find(id)->config;
+    c.policy.delays[0] = first_delay;
+    ASSERT_TRUE(engine_->update_subscription(c).ok());
+  };
+  add("shorter", always(503));
+  add("overdue", always(503));
+  add("longer", always(503));
+  add("same", always(503));
+  add("past-deadline", always(503));
+  publish("ev1");
+  run_until(1min);
+  patch_delay("shorter", 2min);  // counted from the failure at 0: 2m
+  patch_delay("overdue", 30s);   // 30s has passed: at once (1m)
+  patch_delay("longer", 1h);     // 1h, never later than the change + 1h
+  SubscriptionConfig same = engine_->find("same")->config;
+  same.endpoint.url = "http://other.example/";  // no policy change: the plan stays
+  ASSERT_TRUE(engine_->update_subscription(same).ok());
+  SubscriptionConfig c = engine_->find("past-deadline")->config;
+  c.policy.give_up_after = 30min;
+  c.policy.delays[0] = 1h;  // would fall after the new deadline: no attempt, deactivation at 30m
+  ASSERT_TRUE(engine_->update_subscription(c).ok());
+  EXPECT_EQ(*state("shorter").next_attempt, kStart + 2min);
+  EXPECT_EQ(*state("overdue").next_attempt, kStart + 1min);
+  EXPECT_EQ(*state("longer").next_attempt, kStart + 1h);
+  EXPECT_EQ(*state("same").next_attempt, kStart + 5min);
+  EXPECT_FALSE(state("past-deadline").next_attempt.has_value());
+  restart();  // the re-planned times were written
+  EXPECT_EQ(*state("longer").next_attempt, kStart + 1h);
+  run_until(2h);
+  auto fifth = [&](const std::string& id) { return rec_.times(id).at(4); };
+  EXPECT_EQ(fifth("shorter"), 2min);
+  EXPECT_EQ(fifth("overdue"), 1min);
+  EXPECT_EQ(fifth("longer"), 1h);
+  EXPECT_EQ(fifth("same"), 5min);
+  EXPECT_EQ(rec_.times("past-deadline").size(), 4u);
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);
+  EXPECT_EQ(rec_.lifecycle[0].sub, "past-deadline");
+  EXPECT_EQ(rec_.lifecycle[0].t, 30min);
+}
+
 TEST(Transport, OnlyStatusesFrom200To299AreSuccesses) {
   for (int status : {0, 199, 300, 301, 404, 503}) EXPECT_FALSE(is_2xx(status)) << status;
   for (int status : {200, 202, 204, 299}) EXPECT_TRUE(is_2xx(status)) << status;

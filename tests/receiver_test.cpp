@@ -24,6 +24,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -546,6 +547,8 @@ TEST(MockReceiver, TracksOrderAndDuplicatesPerSubscription) {
   ReceiverStats stats = rx.receiver().stats();
   EXPECT_EQ(stats.duplicates, 1u);
   EXPECT_EQ(stats.order_violations, 2u);
+  EXPECT_EQ(stats.sequence_gaps, 1u);  // e4 after e2
+  EXPECT_EQ(stats.out_of_order, 1u);   // e3 after e4: order broken
 }
 
 TEST(MockReceiver, OnlyAcceptedRequestsCountForOrder) {
@@ -843,6 +846,63 @@ TEST(ReceiverCommand, PrintsItsAddressServesAndSummarizesOnSigterm) {
   ASSERT_TRUE(std::getline(in, line));
   EXPECT_EQ(json::parse(line)["event"], "evt_1");
   EXPECT_FALSE(std::getline(in, line));
+}
+
+TEST(ReceiverCommand, FollowPrintsALinePerRequestAsItArrivesAndRecordBodiesKeepsThem) {
+  TempDir dir;
+  std::string record = dir.file("record.jsonl");
+  Child child({"receiver", "--secret", kSecret, "--follow", "--record", record, "--record-bodies"});
+  auto first = child.line();
+  ASSERT_TRUE(first.has_value());
+  const std::string prefix = "listening on http://127.0.0.1:";
+  ASSERT_EQ(first->rfind(prefix, 0), 0u) << *first;
+  const std::string url = "http://127.0.0.1:" + first->substr(prefix.size()) + "/hooks";
+
+  Client client;
+  Delivery signed_one;
+  signed_one.sub = "acme";
+  signed_one.id = "evt_17";
+  signed_one.seq = 17;
+  signed_one.signature = "sign";
+  ASSERT_EQ(client.post(url, signed_one).status, 200);
+  // The line is there before the receiver stops: read while it runs.
+  const std::regex time_first(R"(\d\d:\d\d:\d\d\.\d\d\dZ (.*))");
+  std::smatch m;
+  auto line = child.line();
+  ASSERT_TRUE(line.has_value());
+  ASSERT_TRUE(std::regex_match(*line, m, time_first)) << *line;
+  EXPECT_EQ(m[1], "acme seq=17 attempt=1 signature=ok answer=200 order=ok event=evt_17");
+
+  Delivery forged = signed_one;
+  forged.id = "evt_19";
+  forged.seq = 19;
+  forged.attempt = 3;
+  forged.signature = "v1,AAAA";
+  ASSERT_EQ(client.post(url, forged).status, 401);
+  line = child.line();
+  ASSERT_TRUE(line.has_value());
+  ASSERT_TRUE(std::regex_match(*line, m, time_first)) << *line;
+  EXPECT_EQ(m[1], "acme seq=19 attempt=3 signature=bad answer=401 order=n/a event=evt_19");
+
+  child.signal(SIGTERM);
+  auto summary = child.line();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(json::parse(*summary)["requests"], 2);
+  EXPECT_FALSE(child.line().has_value());
+  EXPECT_EQ(child.wait(), 0);
+
+  std::ifstream in(record);
+  std::string text;
+  ASSERT_TRUE(std::getline(in, text));
+  EXPECT_EQ(json::parse(text)["body"], signed_one.body);
+  ASSERT_TRUE(std::getline(in, text));
+  EXPECT_EQ(json::parse(text)["body"], forged.body);
+}
+
+TEST(ReceiverCommand, RecordBodiesNeedsARecordFile) {
+  Child child({"receiver", "--record-bodies"});
+  EXPECT_FALSE(child.line().has_value());
+  EXPECT_EQ(child.wait(), 2);
 }
 
 TEST(ReceiverCommand, BadScriptOrFlagsExit2WithOneLineNamingTheProblem) {

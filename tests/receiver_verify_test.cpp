@@ -1,5 +1,6 @@
 // The mock receiver's checks and records without sockets (receiver/verify.h, receiver/record.h): every
 // time is an argument, every header a map entry.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -240,7 +241,37 @@ TEST(ReceiverRecord, StatsCountEachRecordOnce) {
   s.count(dropped);
   EXPECT_EQ(s.to_json_line(),
             R"({"requests":5,"answered_2xx":2,"answered_other":1,"timeouts":1,"drops":1,"duplicates":1,)"
-            R"("order_violations":1,"bad_signatures":1,"connections":0})");
+            R"("order_violations":1,"sequence_gaps":0,"out_of_order":1,"bad_signatures":1,"connections":0})");
+}
+
+TEST(ReceiverRecord, GapsAreCountedApartFromBrokenOrder) {
+  ReceiverStats s;
+  for (Order order : {Order::kOk, Order::kGap, Order::kGap, Order::kOutOfOrder, Order::kDuplicate}) {
+    RequestRecord r = request(1, "e1");
+    r.status = 200;
+    r.order = order;
+    s.count(r);
+  }
+  EXPECT_EQ(s.sequence_gaps, 2u);
+  EXPECT_EQ(s.out_of_order, 1u);
+  EXPECT_EQ(s.order_violations, 3u);  // the old field keeps its meaning: gaps and broken order together
+  EXPECT_EQ(s.duplicates, 1u);
+}
+
+TEST(ReceiverRecord, FollowLineSaysWhoWhatAndTheAnswerOnOneLine) {
+  RequestRecord r = request(17, "evt_17", "acme");
+  r.attempt = 2;
+  r.status = 200;
+  r.signature = AuthCheck::kOk;
+  r.order = Order::kOk;
+  EXPECT_EQ(r.follow_line("09:14:03.512Z"),
+            "09:14:03.512Z acme seq=17 attempt=2 signature=ok answer=200 order=ok event=evt_17");
+  RequestRecord hung = request(std::nullopt, std::nullopt, "/hooks/x y\n");
+  hung.action = RequestRecord::Action::kTimeout;
+  EXPECT_EQ(hung.follow_line("T"),
+            "T /hooks/x?y? seq=- attempt=- signature=unchecked answer=timeout order=n/a event=-");
+  hung.action = RequestRecord::Action::kDrop;
+  EXPECT_THAT(hung.follow_line("T"), ::testing::HasSubstr(" answer=drop "));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -725,6 +726,98 @@ TEST_F(ServiceTest, ReactivateAfterDeactivationStartsActiveAndEmpty) {
   EXPECT_THAT(get("/metrics").body, HasSubstr("\nhooksim_deactivations_total 1\n"));
 }
 
+TEST_F(ServiceTest, RetryNowMakesTheWaitingAttemptAtOnceAndKeepsTheStreakStart) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver down(R"({"status":503})");
+  Receiver up;
+  create("acme", down.url());  // frotcom: after 4 failures the next attempt is 5 minutes away
+  publish(json::array({event("e1"), event("e2")}));
+  json s =
+      wait_status("acme", [](const json& s) { return s["streak_attempts"] == 4 && s["in_flight"] == false; });
+  ASSERT_TRUE(s["next_attempt"].is_string()) << s;
+  TimePoint planned = utc(s["next_attempt"]);
+  ASSERT_EQ(patch("/v1/subscriptions/acme", json({{"url", up.url()}}).dump()).status, 200);
+  EXPECT_EQ(status("acme")["next_attempt"], s["next_attempt"]);  // a new url does not re-plan
+
+  Reply r = post("/v1/subscriptions/acme/retry", "");
+  ASSERT_EQ(r.status, 200) << r;
+  json j = r.j();
+  EXPECT_EQ(j["id"], "acme");
+  EXPECT_EQ(j["state"], "retrying");
+  EXPECT_EQ(j["streak_start"], s["streak_start"]);  // the streak, and its deadline, go on
+  EXPECT_EQ(j["streak_attempts"], 4);
+  ASSERT_TRUE(j["next_attempt"].is_string()) << j;
+  EXPECT_LT(utc(j["next_attempt"]), planned);
+  json after = wait_drained("acme");
+  EXPECT_EQ(after["state"], "active");
+  EXPECT_EQ(after["delivered"], 2);
+  EXPECT_EQ(up.delivered_ids("acme"), (std::vector<std::string>{"e1", "e2"}));
+  Reply a = get("/v1/subscriptions/acme/attempts?limit=3");
+  EXPECT_EQ(a.j()["attempts"][1]["attempt"], 5);  // the retry counted as the streak's next attempt
+}
+
+TEST_F(ServiceTest, RetryNowOnASubscriptionThatIsNotWaitingIs409NamingItsState) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver down(R"({"status":503})");
+  create("acme", down.url());
+  create("gone", down.url(), json::object(),
+         json::parse(R"({"give_up_after":"1s","immediate_retries":0,"delays":[]})"));
+  Reply r = post("/v1/subscriptions/acme/retry", "");
+  expect_error(r, 409, "failed_precondition", "");
+  EXPECT_EQ(r.j()["error"]["message"], "subscription 'acme' is active, not waiting for a retry");
+  publish(event("e1", "alarm"));
+  wait_status("gone", [](const json& s) { return s["state"] == "deactivated"; });
+  r = post("/v1/subscriptions/gone/retry", "");
+  expect_error(r, 409, "failed_precondition", "");
+  EXPECT_EQ(r.j()["error"]["message"],
+            "subscription 'gone' is deactivated, not waiting for a retry (reactivate it)");
+  expect_error(post("/v1/subscriptions/nope/retry", ""), 404, "not_found", "");
+}
+
+TEST_F(ServiceTest, APolicyPatchReplansTheWaitingRetry) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver down(R"({"status":503})");
+  create("acme", down.url());
+  publish(event("e1"));
+  json s =
+      wait_status("acme", [](const json& s) { return s["streak_attempts"] == 4 && s["in_flight"] == false; });
+  TimePoint last = utc(s["last_attempt"]["at"]);
+  Reply p = patch("/v1/subscriptions/acme", R"({"policy":{"delays":["1s"]}})");
+  ASSERT_EQ(p.status, 200) << p;
+  // The new delay for the same attempt number, from the end of the 4th failure (within its timeout).
+  TimePoint next = utc(p.j()["status"]["next_attempt"]);
+  EXPECT_GE(next - last, Duration(1s));
+  EXPECT_LE(next - last, Duration(1s + 10s));
+  EXPECT_EQ(p.j()["status"]["streak_start"], s["streak_start"]);
+  wait_status("acme", [](const json& s) { return s["streak_attempts"] == 5; });
+}
+
+TEST_F(ServiceTest, AKnownPathWithTheWrongMethodIs405WithAllow) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  create("acme", "http://127.0.0.1:9/hook");
+  struct Case {
+    std::string method, path, allow;
+  };
+  for (const Case& c : std::vector<Case>{{"GET", "/v1/events", "POST"},
+                                         {"DELETE", "/v1/events", "POST"},
+                                         {"GET", "/v1/subscriptions/acme/reactivate", "POST"},
+                                         {"GET", "/v1/subscriptions/acme/retry", "POST"},
+                                         {"DELETE", "/v1/subscriptions/acme/status", "GET"},
+                                         {"POST", "/v1/subscriptions/acme/attempts", "GET"},
+                                         {"PUT", "/v1/subscriptions", "GET, POST"},
+                                         {"POST", "/v1/subscriptions/acme", "GET, PATCH, DELETE"},
+                                         {"POST", "/metrics", "GET"}}) {
+    SCOPED_TRACE(c.method + " " + c.path);
+    Reply r =
+        http(c.method, url(c.path), c.method == "GET" ? std::nullopt : std::optional<std::string>("{}"));
+    expect_error(r, 405, "method_not_allowed", "");
+    EXPECT_EQ(r.headers["allow"], c.allow);
+  }
+  EXPECT_EQ(http("PUT", url("/v1/subscriptions"), "{}").j()["error"]["message"], "use GET or POST");
+  EXPECT_EQ(http("PUT", url("/v1/subscriptions/acme"), "{}").j()["error"]["message"],
+            "use GET, PATCH or DELETE");
+}
+
 // Parses Prometheus text: "name{labels} value" per sample; HELP and TYPE per family.
 struct Metrics {
   std::map<std::string, double> samples;  // "name{labels}" -> value
@@ -819,6 +912,61 @@ TEST_F(ServiceTest, MetricsArePrometheusTextWithTheDocumentedNames) {
       buckets.push_back(std::stod(line.substr(line.rfind(' '))));
   EXPECT_GE(buckets.size(), 2u);
   EXPECT_TRUE(std::is_sorted(buckets.begin(), buckets.end())) << r.body;
+}
+
+TEST_F(ServiceTest, MetricsCountPerSubscriptionAndTimeTheReceiversAnswers) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver slow(R"({"latency":"30ms"})");
+  Receiver down(R"({"status":503})");
+  create("ok", slow.url());
+  create("failing", down.url());                 // frotcom: 4 attempts, then 5m
+  create("refused", "http://127.0.0.1:9/hook");  // nothing answers: no response time
+  publish(json::array({event("e1"), event("e2"), event("e3")}));
+  wait_status("ok", [](const json& s) { return s["delivered"] == 3; });
+  wait_status("failing", [](const json& s) { return s["streak_attempts"] == 4 && s["in_flight"] == false; });
+  wait_status("refused", [](const json& s) { return s["streak_attempts"] == 4 && s["in_flight"] == false; });
+
+  Reply r = get("/metrics");
+  ASSERT_EQ(r.status, 200) << r;
+  Metrics m(r.body);
+  EXPECT_TRUE(m.bad_lines.empty()) << ::testing::PrintToString(m.bad_lines);
+  EXPECT_EQ(m.types["hooksim_subscription_delivered_total"], "counter");
+  EXPECT_EQ(m.types["hooksim_subscription_failed_attempts_total"], "counter");
+  EXPECT_EQ(m.types["hooksim_receiver_response_seconds"], "histogram");
+  for (const char* name : {"hooksim_subscription_delivered_total",
+                           "hooksim_subscription_failed_attempts_total", "hooksim_receiver_response_seconds"})
+    EXPECT_TRUE(m.helped.contains(name)) << name;
+  EXPECT_EQ(m.at(R"(hooksim_subscription_delivered_total{subscription="ok"})"), 3);
+  EXPECT_EQ(m.at(R"(hooksim_subscription_delivered_total{subscription="failing"})"), 0);
+  EXPECT_EQ(m.at(R"(hooksim_subscription_delivered_total{subscription="refused"})"), 0);
+  EXPECT_EQ(m.at(R"(hooksim_subscription_failed_attempts_total{subscription="ok"})"), 0);
+  EXPECT_EQ(m.at(R"(hooksim_subscription_failed_attempts_total{subscription="failing"})"), 4);
+  EXPECT_EQ(m.at(R"(hooksim_subscription_failed_attempts_total{subscription="refused"})"), 4);
+  // Answered attempts only: 3 deliveries and 4 answers of 503; the refused connections have no answer.
+  EXPECT_EQ(m.at("hooksim_receiver_response_seconds_count"), 7);
+  EXPECT_EQ(m.at(R"(hooksim_receiver_response_seconds_bucket{le="+Inf"})"), 7);
+  EXPECT_LE(m.at(R"(hooksim_receiver_response_seconds_bucket{le="0.025"})"), 4);  // "ok" answers after 30ms
+  EXPECT_GE(m.at("hooksim_receiver_response_seconds_sum"), 3 * 0.030);
+  std::vector<std::pair<double, double>> buckets;  // (le, count), in the order given
+  static const std::regex bucket(R"re(hooksim_receiver_response_seconds_bucket\{le="([^"]+)"\} (\S+))re");
+  std::istringstream in(r.body);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch b;
+    if (std::regex_match(line, b, bucket))
+      buckets.emplace_back(b[1] == "+Inf" ? INFINITY : std::stod(b[1]), std::stod(b[2]));
+  }
+  ASSERT_GE(buckets.size(), 2u) << r.body;
+  EXPECT_EQ(buckets.back().first, INFINITY);
+  for (size_t i = 1; i < buckets.size(); ++i) {
+    EXPECT_LT(buckets[i - 1].first, buckets[i].first) << r.body;    // bounds ascend
+    EXPECT_LE(buckets[i - 1].second, buckets[i].second) << r.body;  // counts are cumulative
+  }
+
+  // The per-subscription totals are the engine's, kept across a restart; the others start again at 0.
+  ASSERT_NO_FATAL_FAILURE(restart());
+  Metrics again(get("/metrics").body);
+  EXPECT_EQ(again.at(R"(hooksim_subscription_delivered_total{subscription="ok"})"), 3);
+  EXPECT_EQ(again.at("hooksim_deliveries_total"), 0);
 }
 
 // The text format requires all lines of a metric family in one group, HELP and TYPE before its samples.
@@ -1004,6 +1152,58 @@ TEST_F(ServiceTest, ConcurrentRepeatsOfAnIdArePublishedOnce) {
 }
 
 // --- restart and shutdown ---
+
+TEST_F(ServiceTest, AttemptsSurviveARestartWithinTheirBound) {
+  ServiceOptions o;
+  o.data_dir = dir_.string();
+  o.listen = "127.0.0.1:0";
+  o.attempts_kept = 3;
+  auto run = [&] {
+    service_ = std::make_unique<RunningService>(o);
+    ASSERT_TRUE(service_->start_status().ok()) << service_->start_status().message();
+  };
+  ASSERT_NO_FATAL_FAILURE(run());
+  Receiver rx;
+  Receiver down(R"({"status":503})");
+  create("acme", rx.url());
+  create("gone-later", down.url());
+  for (int i = 1; i <= 5; ++i) publish(event("e" + std::to_string(i)));
+  wait_status("acme", [](const json& s) { return s["delivered"] == 5; });
+  wait_status("gone-later",
+              [](const json& s) { return s["streak_attempts"] == 4 && s["in_flight"] == false; });
+  json before = get("/v1/subscriptions/acme/attempts").j();
+  ASSERT_EQ(before["attempts"].size(), 3u) << before;  // the bound
+  EXPECT_EQ(before["attempts"][0]["event"], "e5");
+  json failing = get("/v1/subscriptions/gone-later/attempts").j();
+  ASSERT_EQ(failing["attempts"].size(), 3u) << failing;
+
+  stop();
+  ASSERT_NO_FATAL_FAILURE(run());
+  EXPECT_EQ(get("/v1/subscriptions/acme/attempts").j(), before);  // the same attempts, newest first
+  // The stored history goes on from there: a new attempt is the newest, the oldest leaves.
+  publish(event("e6"));
+  wait_status("acme", [](const json& s) { return s["delivered"] == 6; });
+  json after = get("/v1/subscriptions/acme/attempts").j();
+  ASSERT_EQ(after["attempts"].size(), 3u) << after;
+  EXPECT_EQ(after["attempts"][0]["event"], "e6");
+  EXPECT_EQ(after["attempts"][2]["event"], "e4");
+
+  // A deleted subscription's history is gone, also from the store: the id starts afresh.
+  ASSERT_EQ(del("/v1/subscriptions/gone-later").status, 204);
+  stop();
+  {
+    auto store = storage::RocksQueueStore::open(dir_.string(), {.sync = false});
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    auto stored = (*store)->scan_side("attempts/");
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(stored->size(), 3u);  // acme's 3; the bound holds on disk too
+    for (const auto& [key, value] : *stored) EXPECT_EQ(key.rfind(std::string("attempts/acme") + '\0', 0), 0u);
+  }
+  ASSERT_NO_FATAL_FAILURE(run());
+  create("gone-later", down.url());
+  EXPECT_TRUE(get("/v1/subscriptions/gone-later/attempts").j()["attempts"].empty());
+  EXPECT_EQ(get("/v1/subscriptions/acme/attempts").j(), after);
+}
 
 TEST_F(ServiceTest, RestartResumesTheQueueAndTheRetryStreak) {
   ASSERT_NO_FATAL_FAILURE(start());

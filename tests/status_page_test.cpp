@@ -43,6 +43,7 @@
 
 #include "cli/serve_run.h"
 #include "receiver/server.h"
+#include "util/url_display.h"
 
 extern char** environ;
 
@@ -62,6 +63,10 @@ constexpr char kNoChromium[] =
 constexpr char kAdminToken[] = "admin-t0ken/with+odd=chars";
 constexpr char kReceiverToken[] = "receiver-token";
 constexpr char kTokenKey[] = "hooksim.adminToken";  // the page's localStorage key
+
+// The page's URL column: at most this many characters, '…' in the middle (status.js, URL_WIDTH).
+constexpr size_t kPageUrlWidth = 48;
+constexpr char kPageEllipsis[] = "\u2026";
 
 bool have_chromium() {
   return ::access(kChromium, X_OK) == 0;
@@ -231,6 +236,8 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   bool running() const { return pid_ > 0 && !reaped_; }
+  // What the child has written to stdout so far.
+  std::string out_so_far() const { return read_file(out_path_); }
 
   // Waits for the exit; kills the whole group at the deadline.
   ProcessResult wait(std::chrono::milliseconds timeout) {
@@ -706,8 +713,55 @@ TEST_F(StatusPageTest, EscapesServerTextInTheLiveDom) {
   ASSERT_TRUE(have_chromium()) << kNoChromium;
   Browser browser(base_ + "/", dir_);
   ASSERT_TRUE(browser.wait_for("document.querySelectorAll('tr[data-sub]').length === 3"));
-  EXPECT_EQ(browser.eval("document.querySelector('tr[data-sub=\"down\"] td.c-url').textContent"), down_url());
+  // Shown by its start and end (util::shorten_middle's rule, '…' in the middle), whole on hover.
+  EXPECT_EQ(browser.eval("document.querySelector('tr[data-sub=\"down\"] td.c-url').textContent"),
+            util::shorten_middle(down_url(), kPageUrlWidth, kPageEllipsis, 1));
+  EXPECT_EQ(browser.eval("document.querySelector('tr[data-sub=\"down\"] td.c-url').title"), down_url());
   EXPECT_EQ(browser.eval("document.querySelectorAll('#rows b').length"), 0);
+}
+
+TEST_F(StatusPageTest, LongUrlsAreShownByTheirHostStartAndPathEnd) {
+  ASSERT_TRUE(have_chromium()) << kNoChromium;
+  const std::string long_path = dead_url_ + "/webhooks/frotcom/customers/acme-logistics-0042/tracking";
+  const std::string long_host =
+      "https://a-very-long-host-name-for-webhooks.eu-west-1.internal.example.invalid/h/1";
+  create(json{{"id", "long-path"}, {"url", long_path}, {"token", kReceiverToken}});
+  create(json{{"id", "long-host"}, {"url", long_host}, {"token", kReceiverToken}});
+  Browser browser(base_ + "/", dir_);
+  ASSERT_TRUE(browser.wait_for("document.querySelectorAll('tr[data-sub]').length === 5"));
+  auto shown = [&](const std::string& id, const char* what) {
+    return browser.eval("document.querySelector('tr[data-sub=\"" + id + "\"] td.c-url')." + what);
+  };
+  EXPECT_EQ(shown("long-path", "textContent"), dead_url_ + "\u2026e-logistics-0042/tracking");
+  EXPECT_EQ(shown("long-path", "textContent"),
+            util::shorten_middle(long_path, kPageUrlWidth, kPageEllipsis, 1));
+  EXPECT_EQ(shown("long-host", "textContent"),
+            util::shorten_middle(long_host, kPageUrlWidth, kPageEllipsis, 1));
+  EXPECT_EQ(shown("long-host", "textContent"), "https://a-very-long-host-name-for-webhooks.\u2026/h/1");
+  EXPECT_EQ(shown("long-path", "title"), long_path);
+  EXPECT_EQ(shown("long-host", "title"), long_host);
+  EXPECT_EQ(shown("healthy", "textContent"), receiver_->url() + "/hooks");  // short: whole
+}
+
+TEST_F(StatusPageAuthTest, RetryNowButtonMakesTheNextAttemptAtOnce) {
+  ASSERT_TRUE(have_chromium()) << kNoChromium;
+  Browser browser(base_ + "/#token=" + url_encode(kAdminToken), dir_);
+  const std::string button = "document.querySelector('tr[data-sub=\"down\"] button.retry')";
+  ASSERT_TRUE(browser.wait_for(button + " !== null"));
+  // Only on the subscription waiting for a retry.
+  EXPECT_EQ(browser.eval("document.querySelectorAll('button.retry').length"), 1);
+  EXPECT_EQ(browser.eval(button + ".textContent"), "Retry now");
+  json before = status("down");
+  ASSERT_EQ(before["streak_attempts"], 4) << before;  // the next one is minutes away
+
+  browser.eval(button + ".click()");
+  ASSERT_TRUE(eventually([&] { return status("down")["streak_attempts"] == 5; })) << status("down").dump();
+  json after = status("down");
+  EXPECT_EQ(after["state"], "retrying");                     // "down" still refuses connections
+  EXPECT_EQ(after["streak_start"], before["streak_start"]);  // the streak, and its deadline, go on
+  ASSERT_TRUE(
+      browser.wait_for("document.getElementById('notice').textContent.indexOf('Retrying now: down') >= 0"));
+  EXPECT_EQ(browser.eval("document.getElementById('notice').className"), "banner ok");
 }
 
 TEST_F(StatusPageAuthTest, WithoutATokenThePageAsksForOne) {
@@ -864,6 +918,67 @@ TEST_F(StatusCommandAuthTest, TokenComesFromTheFlagOrTheEnvironment) {
   EXPECT_EQ(wrong.exit_code, 1);
 }
 
+TEST_F(StatusCommandTest, LongUrlsAreShownByTheirHostStartAndPathEnd) {
+  const std::string long_path = dead_url_ + "/webhooks/frotcom/customers/acme-logistics-0042/tracking";
+  create(json{{"id", "long-path"}, {"url", long_path}, {"token", kReceiverToken}});
+  ProcessResult r = run({HOOKSIM_BINARY, "status", "--server", base_}, dir_.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Table t = parse_table(r.out);
+  const std::string shown = util::shorten_middle(long_path, 60);
+  EXPECT_EQ(shown, dead_url_ + "...tomers/acme-logistics-0042/tracking");
+  EXPECT_EQ(t.lines["long-path"].substr(t.columns["URL"], shown.size() + 2), shown + "  ") << r.out;
+}
+
+TEST_F(StatusCommandAuthTest, RetryAsksForTheNextAttemptNow) {
+  json before = status("down");
+  ASSERT_EQ(before["streak_attempts"], 4) << before;
+  ProcessResult r =
+      run({HOOKSIM_BINARY, "status", "--server", base_, "--admin-token", kAdminToken, "--retry", "down"},
+          dir_.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "down: next attempt now (4 failed in the streak since " +
+                       before["streak_start"].get<std::string>() + ")\n");
+  ASSERT_TRUE(eventually([&] { return status("down")["streak_attempts"] == 5; })) << status("down").dump();
+  EXPECT_EQ(status("down")["streak_start"], before["streak_start"]);
+
+  ProcessResult active =
+      run({HOOKSIM_BINARY, "status", "--server", base_, "--admin-token", kAdminToken, "--retry", "healthy"},
+          dir_.path());
+  EXPECT_EQ(active.exit_code, 1);
+  EXPECT_EQ(active.err, "hooksim status: " + base_ +
+                            " answered HTTP 409 failed_precondition: subscription 'healthy' is active, not "
+                            "waiting for a retry\n");
+  EXPECT_EQ(
+      run({HOOKSIM_BINARY, "status", "--server", base_, "--admin-token", kAdminToken, "--retry", "nope"},
+          dir_.path())
+          .exit_code,
+      1);
+  ProcessResult no_token = run({HOOKSIM_BINARY, "status", "--server", base_, "--retry", "down"}, dir_.path());
+  EXPECT_EQ(no_token.exit_code, 1);
+  EXPECT_THAT(no_token.err, HasSubstr("401"));
+}
+
+TEST_F(StatusCommandTest, WatchListsAgainUntilInterrupted) {
+  Process p({HOOKSIM_BINARY, "status", "--server", base_, "--watch", "0.2"}, dir_.path());
+  auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return count(p.out_so_far(), "1 deactivated\n") >= 1; })) << p.out_so_far();
+  // A change shows up in a later list.
+  HttpAnswer a = http("POST", base_ + "/v1/subscriptions/gone/reactivate", "", "");
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_TRUE(eventually([&] { return count(p.out_so_far(), "2 active, 1 retrying, 0 deactivated\n") >= 1; }))
+      << p.out_so_far();
+  ASSERT_TRUE(p.running());  // it goes on until interrupted
+  std::string out = p.out_so_far();
+  EXPECT_EQ(out.find("\x1b["), std::string::npos);  // not a terminal: no screen control
+  EXPECT_THAT(out, HasSubstr(base_ + " at "));
+  EXPECT_THAT(out, HasSubstr(", every 0.2s (Ctrl-C ends)\n\nID "));
+  EXPECT_GE(count(out, "\nID  "), 2u);
+}
+
 TEST(StatusCommand, BadUsageExitsTwo) {
   TempDir dir("status-usage");
   EXPECT_EQ(run({HOOKSIM_BINARY, "status"}, dir.path()).exit_code, 2);  // --server is required
@@ -872,6 +987,11 @@ TEST(StatusCommand, BadUsageExitsTwo) {
   EXPECT_THAT(scheme.err, HasSubstr("--server"));
   EXPECT_EQ(run({HOOKSIM_BINARY, "status", "--server", "http://x", "--timeout", "0"}, dir.path()).exit_code,
             2);
+  EXPECT_EQ(run({HOOKSIM_BINARY, "status", "--server", "http://x", "--watch", "0"}, dir.path()).exit_code, 2);
+  ProcessResult both =
+      run({HOOKSIM_BINARY, "status", "--server", "http://x", "--watch", "1", "--retry", "a"}, dir.path());
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.err, HasSubstr("--retry and --watch"));
 }
 
 }  // namespace

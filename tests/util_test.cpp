@@ -1,4 +1,4 @@
-// The small pure helpers in util/: nearest-rank percentiles and HTML escaping.
+// The small pure helpers in util/: nearest-rank percentiles, HTML escaping, splitting, URL display.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -6,6 +6,7 @@
 #include "util/html.h"
 #include "util/percentile.h"
 #include "util/split.h"
+#include "util/url_display.h"
 
 namespace hooksim::util {
 namespace {
@@ -48,6 +49,37 @@ TEST(Split, GivesEveryPartBetweenSeparatorsEmptyOnesIncluded) {
   EXPECT_EQ(parts("", ','), (std::vector<std::string>{""}));
   EXPECT_EQ(parts("abc", ','), (std::vector<std::string>{"abc"}));
   EXPECT_EQ(parts("/v1/subscriptions/x", '/'), (std::vector<std::string>{"", "v1", "subscriptions", "x"}));
+}
+
+TEST(ShortenMiddle, KeepsTheHostStartAndThePathEndAroundAnEllipsis) {
+  const std::string fleet = "https://hooks.fleet-ops.example/webhooks/frotcom/customer-0042/tracking";
+  EXPECT_EQ(shorten_middle(fleet, fleet.size()), fleet);  // fits: whole
+  EXPECT_EQ(shorten_middle("http://127.0.0.1:8080/x", 60), "http://127.0.0.1:8080/x");
+  // Half for the start (up to the end of the host), the rest for the end.
+  EXPECT_EQ(shorten_middle(fleet, 60), "https://hooks.fleet-ops.exam...rotcom/customer-0042/tracking");
+  EXPECT_EQ(shorten_middle(fleet, 40), "https://hooks.flee...tomer-0042/tracking");
+  // A short host is kept whole, and the end gets the room it leaves.
+  EXPECT_EQ(shorten_middle("http://127.0.0.1:43833/hooks/acme/customers/000000000000000001/events", 48),
+            "http://127.0.0.1:43833...0000000000000001/events");
+  // A short path is kept whole, and the host's start gets the room it leaves.
+  EXPECT_EQ(shorten_middle("https://a-very-long-host-name-for-webhooks.internal.example.com/h", 40),
+            "https://a-very-long-host-name-for-w.../h");
+  // Another ellipsis, counted as one character (the status page's).
+  EXPECT_EQ(shorten_middle(fleet, 40, "\u2026", 1), "https://hooks.fleet\u2026stomer-0042/tracking");
+  for (size_t width : {10u, 20u, 39u, 40u, 41u, 70u}) {
+    SCOPED_TRACE(width);
+    EXPECT_EQ(shorten_middle(fleet, width).size(), width);
+  }
+}
+
+TEST(ShortenMiddle, CountsAndCutsWholeUtf8Characters) {
+  const std::string url =
+      "https://ex.example/\u00fcn\u00efc\u00f6de/p\u00e4th/\u00fc\u00fc\u00fc\u00fc\u00fc\u00fc";
+  std::string s = shorten_middle(url, 20);
+  size_t chars = 0;
+  for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
+  EXPECT_EQ(chars, 20u) << s;
+  EXPECT_EQ(s, "https://...th/\u00fc\u00fc\u00fc\u00fc\u00fc\u00fc");
 }
 
 }  // namespace

@@ -49,6 +49,22 @@
     var d = Math.floor(h / 24); h %= 24;
     return d + 'd' + (h ? ' ' + h + 'h' : '');
   }
+  // A URL of more than URL_WIDTH characters shown by its distinctive parts: the start up to the end of the
+  // host (at most half), '…', and as much of the end (path, query) as fits. As util::shorten_middle
+  // (util/url_display.h) for `hooksim status`.
+  var URL_WIDTH = 48;
+  function shortUrl(url, width) {
+    var chars = Array.from(url);
+    if (chars.length <= width) return url;
+    var scheme = url.indexOf('://'), hostEnd = chars.length;
+    for (var i = scheme < 0 ? 0 : Array.from(url.slice(0, scheme)).length + 3; i < chars.length; i++) {
+      if (chars[i] === '/' || chars[i] === '?' || chars[i] === '#') { hostEnd = i; break; }
+    }
+    var budget = width - 1, head = Math.min(hostEnd, Math.floor(budget / 2));
+    var tail = Math.min(chars.length - hostEnd, budget - head);
+    head = budget - tail;
+    return chars.slice(0, head).join('') + '…' + chars.slice(chars.length - tail).join('');
+  }
   function ago(ms) { return ms < 1000 ? 'just now' : span(ms) + ' ago'; }
   function until(ms) { return ms < 1000 ? 'due now' : 'in ' + span(ms); }
   function errorMessage(r) {
@@ -91,6 +107,12 @@
     button.dataset.sub = id;
     button.addEventListener('click', function () { reactivate(id, button); });
     tr.reactivateButton = button;
+    var retry = el('button', 'btn secondary retry', 'Retry now');
+    retry.type = 'button';
+    retry.dataset.sub = id;
+    retry.title = 'Make the next attempt now (the failure streak and its deadline stay)';
+    retry.addEventListener('click', function () { retryNow(id, retry); });
+    tr.retryButton = retry;
     return tr;
   }
 
@@ -111,6 +133,9 @@
     var state = STATES.indexOf(s.state) >= 0 ? s.state : 'unknown', button = tr.reactivateButton;
     if (s.state === 'deactivated') {
       if (!button.isConnected) { button.disabled = false; button.textContent = 'Reactivate'; }
+    } else if (s.state === 'retrying' && !s.in_flight) {
+      button = tr.retryButton;  // waiting for its next attempt (or to give up)
+      if (!button.isConnected) { button.disabled = false; button.textContent = 'Retry now'; }
     } else {
       button = null;
     }
@@ -123,7 +148,7 @@
     tr.dataset.backlog = String(s.backlog);
     fill(cell(tr, 'id'), el('span', 'mono', s.id));
     cell(tr, 'id').title = s.id;
-    fill(cell(tr, 'url'), el('span', 'url mono', s.url));
+    fill(cell(tr, 'url'), el('span', 'url mono', shortUrl(s.url, URL_WIDTH)));
     cell(tr, 'url').title = s.url;
 
     // Rebuilt only when it changes, so that a refresh never pulls the Reactivate button from under a click.
@@ -283,21 +308,29 @@
     }
   }
 
-  async function reactivate(id, button) {
+  // POSTs /v1/subscriptions/ID/<action> for a row's button, says how it went, and refreshes the list.
+  async function rowAction(id, button, action, busyText, doneText, verb) {
+    var label = button.textContent;
     button.disabled = true;
-    button.textContent = 'Reactivating…';
+    button.textContent = busyText;
     try {
-      var r = await api('POST', '/v1/subscriptions/' + encodeURIComponent(id) + '/reactivate');
+      var r = await api('POST', '/v1/subscriptions/' + encodeURIComponent(id) + '/' + action);
       if (r.status === 401) showAuth();
-      else if (!r.ok) notice('Could not reactivate ' + id + ': ' + errorMessage(r), false);
-      else notice('Reactivated ' + id + '.', true);
+      else if (!r.ok) notice('Could not ' + verb + ' ' + id + ': ' + errorMessage(r), false);
+      else notice(doneText + ' ' + id + '.', true);
     } catch (e) {
-      notice('Could not reactivate ' + id + ': the server is unreachable (' + e.message + ').', false);
+      notice('Could not ' + verb + ' ' + id + ': the server is unreachable (' + e.message + ').', false);
     } finally {
       button.disabled = false;
-      button.textContent = 'Reactivate';
+      button.textContent = label;
       refresh();
     }
+  }
+  function reactivate(id, button) {
+    return rowAction(id, button, 'reactivate', 'Reactivating…', 'Reactivated', 'reactivate');
+  }
+  function retryNow(id, button) {
+    return rowAction(id, button, 'retry', 'Retrying…', 'Retrying now:', 'retry');
   }
 
   $('token-form').addEventListener('submit', function (ev) {

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <mutex>
 
@@ -27,6 +28,22 @@ size_t read_chunk(char* buffer, size_t size, size_t n, void* user) {
   return len;
 }
 
+// Keeps the header lines of the last answer (a 100 Continue's are replaced by the final answer's).
+size_t collect_header(char* buffer, size_t size, size_t n, void* user) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+  std::string line(buffer, size * n);
+  if (line.starts_with("HTTP/")) headers->clear();
+  size_t colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    size_t start = line.find_first_not_of(' ', colon + 1);
+    size_t end = line.find_last_not_of("\r\n");
+    (*headers)[name] = start == std::string::npos || end < start ? "" : line.substr(start, end - start + 1);
+  }
+  return size * n;
+}
+
 }  // namespace
 
 Reply http(const std::string& method, const std::string& url, const std::optional<std::string>& body,
@@ -42,6 +59,8 @@ Reply http(const std::string& method, const std::string& url, const std::optiona
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply.headers);
   if (!options.authorization.empty())
     headers = curl_slist_append(headers, ("Authorization: " + options.authorization).c_str());
   if (body) {

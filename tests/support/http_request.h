@@ -3,6 +3,7 @@
 // and to mock receivers the way a misbehaving client might. libcurl stays in the .cpp.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
@@ -14,7 +15,8 @@ struct Reply {
   long status = 0;  // 0: no answer (connection refused or reset, the server died, ...; see `error`)
   std::string body;
   std::string content_type;
-  std::string error;  // curl's error, if any
+  std::map<std::string, std::string> headers;  // of the final answer, by lower-case name
+  std::string error;                           // curl's error, if any
   nlohmann::json j() const { return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false); }
 };
 
