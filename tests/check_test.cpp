@@ -884,7 +884,9 @@ TEST(CheckReport, TerminalLinesFitTheWidthKeepEveryWordAndColourTheVerdict) {
     std::string words;
     for (size_t i = 0; i < l.size(); ++i) {
       EXPECT_LE(l[i].size(), width) << l[i];
-      if (i > 0 && width >= 60) EXPECT_EQ(l[i].rfind(std::string(29, ' '), 0), 0u) << l[i];  // the column
+      if (i > 0 && width >= 60) {
+        EXPECT_EQ(l[i].rfind(std::string(29, ' '), 0), 0u) << l[i];  // the column
+      }
       words += " " + l[i];
     }
     // Wrapping only moved words to new lines: the figure and the advice are all there, in order.

@@ -32,7 +32,8 @@ TEST(JsonInput, DidYouMeanSuggestsTheClosestNameWithinTwoEdits) {
   EXPECT_EQ(did_you_mean("id", std::vector<std::string>{"at"}), "");
   EXPECT_EQ(did_you_mean("x", std::vector<std::string>{"at"}), "");
   // The closest wins; ties go to the first.
-  EXPECT_EQ(did_you_mean("from", std::vector<std::string>{"form", "from_"}), " (did you mean \"form\"?)");
+  // (a transposition is two edits).
+  EXPECT_EQ(did_you_mean("from", std::vector<std::string>{"form", "from_"}), " (did you mean \"from_\"?)");
   EXPECT_EQ(did_you_mean("untl", std::vector<std::string>{"until", "unto"}), " (did you mean \"until\"?)");
 }
 

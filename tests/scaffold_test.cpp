@@ -83,7 +83,7 @@ TEST(ScheduleCommand, FrotcomIsSixteenAttemptsAndDeactivationAt168h) {
   EXPECT_EQ(l[2], "      1  0s                    (the first attempt)");
   EXPECT_EQ(l[5], "      4  0s                    0s (immediate retry)");
   EXPECT_EQ(l[6], "      5  5m                    5m");
-  EXPECT_EQ(l[17], "     16  6d16h55m (160h55m)     1d");
+  EXPECT_EQ(l[17], "     16  6d16h55m (160h55m)    1d");
   EXPECT_EQ(l.back(), "deactivated at 7d (168h): 16 attempts, none at or after the deactivation");
   EXPECT_EQ(run_hooksim("schedule frotcom", dir).out, r.out);
 }
