@@ -4,6 +4,8 @@
 // (protocol/signing.h, engine/event.h), plus deliberately forged, stale, repeated, reordered, bulk and
 // oversized ones — and judges each answer as the sender would (only 2xx is a delivery). Each check has a
 // stable name, usable with `--only` and in the JSON report, and gives one verdict with a measured figure.
+// When valid deliveries are refused or time out, the checks that depend on them are SKIPped with the likely
+// cause instead of being judged (check/gate.h; docs/check.md).
 //
 //   check::CheckOptions o;
 //   o.url = "https://hooks.example.test/frotcom";

@@ -8,7 +8,7 @@
 //   Gate gate;
 //   gate.start_check();
 //   ... gate.saw_valid(probe, answer.error) for each valid delivery sent ...
-//   gate.end_check("accepts_valid", timeout, "secret");
+//   gate.end_check("accepts_valid", "secret", timeout);
 //   if (gate.closed()) ... SKIP with gate.cause() ...
 #pragma once
 
