@@ -612,12 +612,12 @@ Result<Report> run_checks(const CheckOptions& o) {
   HOOKSIM_RETURN_IF_ERROR(validate(o));
   Report report;
   report.url = o.url;
-  report.auth = !o.secret.empty() ? "secret" : !o.token.empty() ? "token" : "none";
   report.timeout = o.timeout;
   report.started_at = wall_now();
   auto start = std::chrono::steady_clock::now();
 
   Run run(o);
+  report.auth = std::string(run.auth());
   HttpAnswer reach = run.probe().reach(o.url);
   if (reach.error == ErrorClass::kDns || reach.error == ErrorClass::kConnect ||
       reach.error == ErrorClass::kTimeout || reach.error == ErrorClass::kOther)
@@ -634,8 +634,8 @@ Result<Report> run_checks(const CheckOptions& o) {
     run.gate().start_check();
     fn(run, r);
     // The check that finds valid deliveries refused says why (a timeout already says so in the figure).
-    if (run.gate().end_check(r.name, report.auth, o.timeout) &&
-        run.gate().state() == Gate::State::kRejected && r.verdict == Verdict::kFail)
+    if (run.gate().end_check(r.name, run.auth(), o.timeout) && run.gate().state() == Gate::State::kRejected &&
+        r.verdict == Verdict::kFail)
       r.figure += "; " + run.gate().cause();
     r.duration_ms = ms_since(t0);
     if (o.on_result) o.on_result(r);
