@@ -4,6 +4,8 @@
 // (protocol/signing.h, engine/event.h), plus deliberately forged, stale, repeated, reordered, bulk and
 // oversized ones — and judges each answer as the sender would (only 2xx is a delivery). Each check has a
 // stable name, usable with `--only` and in the JSON report, and gives one verdict with a measured figure.
+// When valid deliveries are refused or time out, the checks that depend on them are SKIPped with the likely
+// cause instead of being judged (check/gate.h; docs/check.md).
 //
 //   check::CheckOptions o;
 //   o.url = "https://hooks.example.test/frotcom";
@@ -114,10 +116,24 @@ Result<Report> run_checks(const CheckOptions& options);
 // (used in its id), occurring at `at`. The one place check's payloads come from.
 Event sample_event(std::string_view kind, uint64_t n, TimePoint at);
 
-// One line for a terminal, without a newline: "PASS  accepts_valid          3/3 answered 2xx. <advice>".
+// One line, without a newline: "PASS  accepts_valid          3/3 answered 2xx. <advice>". What the command
+// prints when its output is not a terminal (a file, a pipe, a CI log).
 std::string format_line(const CheckResult& result);
+// What the command prints on a terminal `width` columns wide: format_line()'s verdict, name and figure, and
+// for WARN and FAIL the advice, word-wrapped so that no line is wider than `width` (a word longer than a line
+// is cut), continuation lines indented under the figure; PASS and SKIP leave the advice out. With `colour`
+// the verdict is coloured (ANSI SGR: PASS green, WARN yellow, FAIL bold red, SKIP grey); the escape codes
+// take no columns. Lines are separated by '\n', with none at the end.
+std::string format_terminal(const CheckResult& result, size_t width, bool colour);
+// `label` ("PASS", "WARN", "FAIL", "SKIP") in its colour, as format_terminal() shows it.
+std::string coloured_label(Verdict v);
 // The JSON report (docs/check.md, "JSON report"), pretty-printed, ending with a newline.
 std::string report_json(const Report& report);
+// JUnit XML (docs/check.md, "JUnit XML"): one <testsuite> with one <testcase> per check run, in run order
+// (classname "hooksim.check", name the check's name, time in seconds). A FAIL has a <failure>, a SKIP a
+// <skipped>, both with the figure as their message; a WARN passes, with its figure in <system-out>. Ends with
+// a newline.
+std::string report_junit(const Report& report);
 // A self-contained HTML page (no external resources) explaining the results to someone new to hooksim.
 std::string report_html(const Report& report);
 

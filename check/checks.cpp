@@ -9,6 +9,7 @@
 #include <set>
 
 #include "check/check.h"
+#include "check/gate.h"
 #include "engine/transport.h"
 #include "net/http_client.h"
 #include "protocol/delivery.h"
@@ -92,7 +93,13 @@ std::string human_ms(double ms) {
   return fmt::format("{:.2f} s", ms / 1000);
 }
 
-// The state of one run: the options, the client, the run's unique id.
+// Gives `r` its verdict and its figure.
+void judge(CheckResult& r, Verdict verdict, std::string figure) {
+  r.verdict = verdict;
+  r.figure = std::move(figure);
+}
+
+// The state of one run: the options, the client, the run's unique id, what it learnt (the gate).
 class Run {
  public:
   explicit Run(const CheckOptions& o)
@@ -106,6 +113,9 @@ class Run {
 
   const CheckOptions& opts() const { return opts_; }
   net::HttpClient& probe() { return probe_; }
+  Gate& gate() { return gate_; }
+  // Report::auth: "secret", "token" or "none".
+  std::string_view auth() const { return signing() ? "secret" : token_mode() ? "token" : "none"; }
   bool signing() const { return signer_ != nullptr; }
   bool token_mode() const { return !opts_.token.empty(); }
 
@@ -152,9 +162,30 @@ class Run {
     return a;
   }
 
-  // Sends a valid delivery expecting 2xx.
+  // Sends a valid delivery expecting 2xx, and tells the gate.
   HttpAnswer deliver(CheckResult& result, const Outgoing& o) {
-    return send(result, o, "2xx", [](const HttpAnswer& a) { return a.is_2xx(); });
+    HttpAnswer a = send(result, o, "2xx", [](const HttpAnswer& a) { return a.is_2xx(); });
+    gate_.saw_valid(result.probes.back(), a.error);
+    return a;
+  }
+
+  // The precondition of every check that depends on valid deliveries being accepted in time: true, with `r`
+  // judged SKIP and the gate's cause, when an earlier check closed the gate. With `control` (checks that
+  // send no valid delivery of their own), when nothing is known yet (accepts_valid was not selected), one
+  // valid delivery is sent first to learn it; it is put in `*control`, and in r.probes when skipping.
+  bool skipped(CheckResult& r, std::optional<ProbeRecord>* control = nullptr) {
+    if (control != nullptr && gate_.state() == Gate::State::kUnknown) {
+      CheckResult scratch;
+      scratch.name = "accepts_valid";  // its subscription and event ids: the delivery accepts_valid sends
+      deliver(scratch, {"valid delivery (control)", event(scratch.name, "tracking", 1), 1});
+      *control = scratch.probes.front();
+      gate_.end_check("a valid control delivery", auth(), opts_.timeout);
+      gate_.start_check();
+    }
+    if (!gate_.closed()) return false;
+    if (control != nullptr && *control) r.probes.push_back(**control);
+    judge(r, Verdict::kSkip, fmt::format("not tested, as {} found: {}", gate_.found_by(), gate_.cause()));
+    return true;
   }
 
  private:
@@ -164,6 +195,7 @@ class Run {
   std::unique_ptr<protocol::Signer> signer_;        // of the secret; null in token mode
   std::unique_ptr<protocol::Signer> other_signer_;  // of a different secret, for "signed with another secret"
   TamperedSigner wrong_signature_;                  // signer_'s signature of other bytes
+  Gate gate_;
 };
 
 size_t count_met(const CheckResult& r) {
@@ -181,12 +213,6 @@ std::string first_miss(const CheckResult& r) {
   return "";
 }
 
-// Gives `r` its verdict and its figure.
-void judge(CheckResult& r, Verdict verdict, std::string figure) {
-  r.verdict = verdict;
-  r.figure = std::move(figure);
-}
-
 // Judges probes that must all be accepted: PASS when `total` of them answered 2xx, else FAIL. The figure is
 // "<accepted>/<total> <what>", and on a FAIL "; " and the first miss.
 void judge_accepted(CheckResult& r, size_t total, std::string_view what) {
@@ -199,17 +225,31 @@ void judge_accepted(CheckResult& r, size_t total, std::string_view what) {
 // ---------------------------------------------------------------------------------------------------------
 
 void accepts_valid(Run& run, CheckResult& r) {
-  for (uint64_t seq = 1; const char* kind : kKinds)
+  for (uint64_t seq = 1; const char* kind : kKinds) {
     run.deliver(r, {fmt::format("{} event", kind), run.event(r.name, kind, seq), seq++});
+    if (run.gate().timed_out_in_check()) break;  // the next would wait out the timeout too
+  }
   r.measurements["sent"] = r.probes.size();
-  judge_accepted(r, r.probes.size(),
+  judge_accepted(r, std::size(kKinds),
                  run.signing() ? "signed deliveries answered 2xx" : "deliveries answered 2xx");
 }
 
 void latency_headroom(Run& run, CheckResult& r) {
   const double timeout_ms = static_cast<double>(run.opts().timeout.count());
+  std::string limit = format_duration(run.opts().timeout);
+  if (run.gate().state() == Gate::State::kTimedOut) {  // measured once: not waited out again
+    r.measurements = {{"samples", 0},
+                      {"timeouts", 1},
+                      {"p50_ms", 0.0},
+                      {"p99_ms", 0.0},
+                      {"timeout_ms", run.opts().timeout.count()}};
+    return judge(r, Verdict::kFail,
+                 fmt::format("no answer within the {} timeout, as {} found (not sent again)", limit,
+                             run.gate().found_by()));
+  }
+  if (run.skipped(r)) return;
   std::vector<double> samples;
-  bool timed_out = false;
+  bool timed_out = false, accepted = false;
   for (uint64_t seq = 1; seq <= kLatencySamples; ++seq) {
     Outgoing o{fmt::format("tracking event {}", seq), run.event(r.name, "tracking", seq), seq};
     HttpAnswer a = run.deliver(r, o);
@@ -219,6 +259,7 @@ void latency_headroom(Run& run, CheckResult& r) {
     }
     if (!a.answered()) break;  // a connection problem: no latency to measure
     samples.push_back(a.latency_ms);
+    accepted = accepted || a.is_2xx();
   }
   std::sort(samples.begin(), samples.end());
   double p50 = util::percentile(samples, 0.50), p99 = util::percentile(samples, 0.99);
@@ -227,7 +268,6 @@ void latency_headroom(Run& run, CheckResult& r) {
                     {"p50_ms", p50},
                     {"p99_ms", p99},
                     {"timeout_ms", run.opts().timeout.count()}};
-  std::string limit = format_duration(run.opts().timeout);
   if (timed_out && samples.empty())
     return judge(r, Verdict::kFail, fmt::format("no answer within the {} timeout", limit));
   if (timed_out)
@@ -235,6 +275,8 @@ void latency_headroom(Run& run, CheckResult& r) {
                  fmt::format("a delivery got no answer within the {} timeout (after {} answered, p50 {})",
                              limit, samples.size(), human_ms(p50)));
   if (samples.empty()) return judge(r, Verdict::kFail, "no answer: " + first_miss(r));
+  // The latency of refusals says nothing about the receiver's work (the gate adds the likely cause).
+  if (!accepted) return judge(r, Verdict::kFail, "no delivery was accepted; " + first_miss(r));
   std::string figure = fmt::format("p50 {}, p99 {} over {} deliveries (timeout {})", human_ms(p50),
                                    human_ms(p99), samples.size(), limit);
   if (p99 > timeout_ms) return judge(r, Verdict::kFail, figure + ": p99 above the timeout");
@@ -269,6 +311,8 @@ void rejects_forged(Run& run, CheckResult& r) {
   if (!run.signing() && !run.token_mode())
     return judge(r, Verdict::kSkip,
                  "not tested: give --secret or --token (the credentials the receiver expects)");
+  std::optional<ProbeRecord> control;
+  if (run.skipped(r, &control)) return;
   using Forgeries = std::vector<std::pair<std::string, Auth>>;
   const Forgeries forgeries = run.signing() ? Forgeries{{"wrong signature", Auth::kWrongSignature},
                                                         {"no signature", Auth::kNoSignature},
@@ -284,6 +328,7 @@ void rejects_forged(Run& run, CheckResult& r) {
                [](const HttpAnswer& a) { return a.answered() && (a.status == 401 || a.status == 403); });
   }
   judge_refusals(r, run.signing() ? "4xx" : "401/403");
+  if (control) r.probes.insert(r.probes.begin(), *control);
 }
 
 void rejects_stale(Run& run, CheckResult& r) {
@@ -293,6 +338,8 @@ void rejects_stale(Run& run, CheckResult& r) {
                      ? "not tested: with a bearer token the timestamp is not signed, so it cannot "
                        "protect against replays (use a whsec_ secret)"
                      : "not tested: give --secret (timestamps are protected by the signature)");
+  std::optional<ProbeRecord> control;
+  if (run.skipped(r, &control)) return;
   Duration offset = kTimestampOffset;
   for (uint64_t seq = 1; auto [when, sign] : {std::pair{"old", -1}, {"ahead", 1}}) {
     Outgoing o{.what = fmt::format("timestamp {} {}", format_duration(offset), when),
@@ -304,12 +351,15 @@ void rejects_stale(Run& run, CheckResult& r) {
   judge_refusals(r, "4xx");
   r.measurements["offset_s"] = std::chrono::seconds(kTimestampOffset).count();
   r.measurements["tolerance_s"] = std::chrono::seconds(kTimestampTolerance).count();
+  if (control) r.probes.insert(r.probes.begin(), *control);
 }
 
 void idempotent_redelivery(Run& run, CheckResult& r) {
+  if (run.skipped(r)) return;
   Event e = run.event(r.name, "tracking", 1);
   run.deliver(r, Outgoing{"first delivery", e, 1, 1});
-  run.deliver(r, Outgoing{"same webhook-id again (attempt 2)", e, 1, 2});
+  if (!run.gate().timed_out_in_check())
+    run.deliver(r, Outgoing{"same webhook-id again (attempt 2)", e, 1, 2});
   r.measurements["sent"] = r.probes.size();
   judge_accepted(r, r.probes.size(), "deliveries of the same event answered 2xx");
 }
@@ -317,6 +367,7 @@ void idempotent_redelivery(Run& run, CheckResult& r) {
 void probe_order(Run& run, CheckResult& r) {
   // The default schedule's immediate retries repeat the head (event 1, attempts 1-4); a scheduled retry
   // in live mode then carries the newest event, and on success the backlog drains oldest-first.
+  if (run.skipped(r)) return;
   std::vector<Outgoing> order;
   order.push_back({fmt::format("newest event {} (live probe)", kProbeOrderEvents),
                    run.event(r.name, "tracking", kProbeOrderEvents), kProbeOrderEvents, 1});
@@ -330,6 +381,7 @@ void probe_order(Run& run, CheckResult& r) {
 }
 
 void backlog_drain(Run& run, CheckResult& r) {
+  if (run.skipped(r)) return;
   const CheckOptions& o = run.opts();
   auto start = std::chrono::steady_clock::now();
   uint64_t accepted = 0;
@@ -376,6 +428,7 @@ void backlog_drain(Run& run, CheckResult& r) {
 }
 
 void large_payload(Run& run, CheckResult& r) {
+  if (run.skipped(r)) return;
   uint64_t base = run.opts().payload_size;
   std::vector<uint64_t> sizes = {base, base * 2};
   for (uint64_t seq = 1; uint64_t size : sizes) {
@@ -559,12 +612,12 @@ Result<Report> run_checks(const CheckOptions& o) {
   HOOKSIM_RETURN_IF_ERROR(validate(o));
   Report report;
   report.url = o.url;
-  report.auth = !o.secret.empty() ? "secret" : !o.token.empty() ? "token" : "none";
   report.timeout = o.timeout;
   report.started_at = wall_now();
   auto start = std::chrono::steady_clock::now();
 
   Run run(o);
+  report.auth = std::string(run.auth());
   HttpAnswer reach = run.probe().reach(o.url);
   if (reach.error == ErrorClass::kDns || reach.error == ErrorClass::kConnect ||
       reach.error == ErrorClass::kTimeout || reach.error == ErrorClass::kOther)
@@ -578,7 +631,12 @@ Result<Report> run_checks(const CheckOptions& o) {
     r.title = std::string(c.title);
     r.advice = std::string(c.advice);
     auto t0 = std::chrono::steady_clock::now();
+    run.gate().start_check();
     fn(run, r);
+    // The check that finds valid deliveries refused says why (a timeout already says so in the figure).
+    if (run.gate().end_check(r.name, run.auth(), o.timeout) && run.gate().state() == Gate::State::kRejected &&
+        r.verdict == Verdict::kFail)
+      r.figure += "; " + run.gate().cause();
     r.duration_ms = ms_since(t0);
     if (o.on_result) o.on_result(r);
     report.results.push_back(std::move(r));

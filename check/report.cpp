@@ -2,11 +2,15 @@
 // self-contained HTML page.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
+#include <string_view>
+#include <vector>
 
 #include "check/check.h"
 #include "protocol/standard_webhooks.h"
 #include "util/html.h"
+#include "util/split.h"
 
 namespace hooksim::check {
 
@@ -24,6 +28,55 @@ std::map<Verdict, int> counts(const Report& report) {
 
 std::string format_line(const CheckResult& r) {
   return fmt::format("{}  {:<22} {}. {}", verdict_label(r.verdict), r.name, r.figure, r.advice);
+}
+
+std::string coloured_label(Verdict v) {
+  static constexpr const char* kSgr[] = {"32", "33", "1;31", "90"};  // PASS, WARN, FAIL, SKIP
+  return fmt::format("\x1b[{}m{}\x1b[0m", kSgr[static_cast<int>(v)], verdict_label(v));
+}
+
+std::string format_terminal(const CheckResult& r, size_t width, bool colour) {
+  width = std::max<size_t>(width, 20);
+  // The head is format_line()'s: the label (4), two spaces, the name padded to 22, a space.
+  std::string line = fmt::format("{}  {:<22} ", verdict_label(r.verdict), r.name);
+  size_t indent = line.size() + 20 <= width ? line.size() : 4;  // too narrow for the column: a small indent
+  std::string text = r.figure + ".";
+  if (r.verdict == Verdict::kWarn || r.verdict == Verdict::kFail) text += " " + r.advice;
+
+  std::vector<std::string> lines;
+  bool fresh = true;  // no word on `line` yet
+  auto next_line = [&] {
+    lines.push_back(line);
+    line.assign(indent, ' ');
+    fresh = true;
+  };
+  if (line.size() > width) {
+    line.resize(width);
+    next_line();
+  }
+  util::for_each_part(text, ' ', [&](std::string_view word) {
+    while (!word.empty()) {
+      if (line.size() + (fresh ? 0 : 1) + word.size() <= width) {
+        line += fresh ? "" : " ";
+        line += word;
+        fresh = false;
+        return;
+      }
+      if (!fresh) {
+        next_line();
+        continue;
+      }
+      size_t fit = width - line.size();  // a word longer than a whole line: cut it
+      line += word.substr(0, fit);
+      word.remove_prefix(fit);
+      next_line();
+    }
+  });
+  if (!fresh) lines.push_back(line);
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) out += (i == 0 ? "" : "\n") + lines[i];
+  if (colour) out.replace(0, 4, coloured_label(r.verdict));
+  return out;
 }
 
 std::string report_json(const Report& report) {
@@ -64,6 +117,47 @@ std::string report_json(const Report& report) {
                  {"skip", n[Verdict::kSkip]}}},
                {"checks", std::move(checks)}};
   return doc.dump(2) + "\n";
+}
+
+namespace {
+
+// `s` as XML text or a quoted attribute value: escaped, and without the control characters XML 1.0 forbids
+// (libcurl's reasons are copied into figures).
+std::string xml(std::string_view s) {
+  std::string clean;
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') clean += c;
+  return util::escape_html(clean);
+}
+
+}  // namespace
+
+std::string report_junit(const Report& report) {
+  auto n = counts(report);
+  std::string suite = fmt::format(
+      "  <testsuite name=\"hooksim check {}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" "
+      "time=\"{:.3f}\" timestamp=\"{}\">\n",
+      xml(report.url), report.results.size(), n[Verdict::kFail], n[Verdict::kSkip],
+      report.duration_ms / 1000.0, format_utc(report.started_at));
+  for (const auto& r : report.results) {
+    suite += fmt::format("    <testcase classname=\"hooksim.check\" name=\"{}\" time=\"{:.3f}\"", xml(r.name),
+                         r.duration_ms / 1000.0);
+    if (r.verdict == Verdict::kFail)
+      suite +=
+          fmt::format(">\n      <failure message=\"{}\" type=\"FAIL\">{}. {}</failure>\n    </testcase>\n",
+                      xml(r.figure), xml(r.figure), xml(r.advice));
+    else if (r.verdict == Verdict::kSkip)
+      suite += fmt::format(">\n      <skipped message=\"{}\"/>\n    </testcase>\n", xml(r.figure));
+    else if (r.verdict == Verdict::kWarn)
+      suite += fmt::format(">\n      <system-out>WARN: {}. {}</system-out>\n    </testcase>\n", xml(r.figure),
+                           xml(r.advice));
+    else
+      suite += "/>\n";
+  }
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"hooksim check\" tests=\"{}\" "
+      "failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{:.3f}\">\n{}  </testsuite>\n</testsuites>\n",
+      report.results.size(), n[Verdict::kFail], n[Verdict::kSkip], report.duration_ms / 1000.0, suite);
 }
 
 std::string report_html(const Report& report) {

@@ -7,10 +7,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/retry_policy.h"
@@ -38,6 +40,44 @@ inline std::string index(const std::string& path, size_t i) {
   return fmt::format("{}[{}]", path, i);
 }
 
+// The Levenshtein distance between `a` and `b`: the fewest single-character insertions, deletions and
+// substitutions that turn one into the other.
+inline size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The known name closest to `name`, as " (did you mean \"accounts\"?)", when one is within edit distance 2
+// and closer than `name` is long (so a short name is not "corrected" into an unrelated one); "" otherwise.
+// Ties go to the first in `known`'s order.
+template <typename Names>
+std::string did_you_mean(std::string_view name, const Names& known) {
+  const std::string* best = nullptr;
+  size_t best_distance = 3;
+  for (const std::string& k : known) {
+    size_t d = edit_distance(name, k);
+    if (d < best_distance && d < name.size()) best = &k, best_distance = d;
+  }
+  return best == nullptr ? "" : fmt::format(" (did you mean \"{}\"?)", *best);
+}
+
+// Fails with "<path>.<key>: unknown field", and a did_you_mean() suggestion among `known`: the one wording
+// of an unknown field for every reader of user JSON.
+template <typename Names>
+[[noreturn]] void unknown_field(const std::string& path, const std::string& key, const Names& known) {
+  fail(join(path, key), "unknown field" + did_you_mean(key, known));
+}
+
 // An object whose fields are read one by one; unread fields are reported as unknown.
 class Fields {
  public:
@@ -55,9 +95,11 @@ class Fields {
     return *v;
   }
   std::string path(const std::string& key) const { return join(path_, key); }
+  // Fails on the first field (in key order) that was never asked for with get() or need(), suggesting the
+  // closest asked-for name. Call after every field has been asked for.
   void no_unknown() const {
     for (const auto& [key, value] : j_.items())
-      if (!seen_.contains(key)) fail(join(path_, key), "unknown field");
+      if (!seen_.contains(key)) unknown_field(path_, key, seen_);
   }
 
  private:

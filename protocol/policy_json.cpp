@@ -47,7 +47,10 @@ RetryPolicy policy(const json& j, const std::string& path) {
       if (value != "head" && value != "live") fail(at, "must be \"head\" or \"live\"");
       p.probe = value == "head" ? ProbeMode::kHead : ProbeMode::kLive;
     } else {
-      fail(at, "unknown field");
+      static const std::vector<std::string> kFields = {
+          "immediate_retries", "immediate_delay", "delays", "repeat",
+          "give_up_after",     "attempt_timeout", "probe"};
+      unknown_field(path, key, kFields);
     }
   }
   return p;

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   librocksdb-dev libboost-dev libcurl4-openssl-dev libfmt-dev libssl-dev openssl
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev clang-format
+  clang libclang-rt-14-dev clang-format python3-jsonschema
 )
 
 missing=()

@@ -10,9 +10,15 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pty.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <boost/property_tree/xml_parser.hpp>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -621,6 +627,343 @@ TEST(CheckCommand, BadUsageAndAnUnreachableUrlExitTwo) {
   auto [code, out] = run_hooksim_merged("check " + url);
   EXPECT_EQ(code, 2);
   EXPECT_EQ(out.rfind("hooksim check: cannot reach " + url + ": connect:", 0), 0u) << out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Diagnoses: when valid deliveries are refused or time out, accepts_valid says why and the checks that depend
+// on it are SKIPped (never judged on the refusals), and a slow receiver is waited out once
+// ---------------------------------------------------------------------------------------------------------
+
+constexpr const char* kOtherSecret = "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVoxMjM0NTY=";
+
+// The checks that depend on valid deliveries being accepted in time: all but accepts_valid and https.
+std::map<std::string, Verdict> dependents_skipped(std::map<std::string, Verdict> others) {
+  for (const auto& c : all_checks())
+    if (c.name != "accepts_valid" && c.name != "https") others.emplace(std::string(c.name), Verdict::kSkip);
+  return others;
+}
+
+size_t probes_sent(const Report& report) {
+  size_t n = 0;
+  for (const auto& r : report.results) n += r.probes.size();
+  return n;
+}
+
+TEST(CheckDiagnosis, AWrongSecretFailsAcceptsValidWithTheCauseAndSkipsEveryDependentCheck) {
+  Receiver rx(with_secret());
+  CheckOptions o = options_for(rx.url());
+  o.secret = kOtherSecret;
+  Report report = run_ok(o);
+  expect_verdicts(report, dependents_skipped({{"accepts_valid", Verdict::kFail}, {"https", Verdict::kWarn}}));
+  const CheckResult& valid = result(report, "accepts_valid");
+  EXPECT_EQ(valid.figure,
+            "0/3 signed deliveries answered 2xx; tracking event: 401; correctly signed deliveries were "
+            "rejected with 401: secret mismatch? (--secret must be the whsec_ secret the receiver verifies "
+            "with)");
+  for (const char* name : {"latency_headroom", "rejects_forged", "rejects_stale", "backlog_drain"}) {
+    const CheckResult& r = result(report, name);
+    EXPECT_EQ(r.figure.rfind("not tested, as accepts_valid found: correctly signed deliveries were rejected "
+                             "with 401: secret mismatch?",
+                             0),
+              0u)
+        << r.figure;
+    EXPECT_TRUE(r.probes.empty()) << name;
+  }
+  EXPECT_EQ(probes_sent(report), 3u);  // only accepts_valid's three
+  EXPECT_EQ(report.exit_code(), 1);
+}
+
+TEST(CheckDiagnosis, ATokenMismatchAndMissingCredentialsAreNamed) {
+  ReceiverOptions ro;
+  ro.token = kToken;
+  Receiver rx(ro);
+  CheckOptions o = options_for(rx.url());
+  o.secret.clear();
+  o.token = "tok_other";
+  Report report = run_ok(o);
+  expect_verdicts(report, dependents_skipped({{"accepts_valid", Verdict::kFail}, {"https", Verdict::kWarn}}));
+  EXPECT_NE(result(report, "accepts_valid")
+                .figure.find("deliveries with the bearer token were rejected with 401: token mismatch?"),
+            std::string::npos)
+      << result(report, "accepts_valid").figure;
+
+  o.token.clear();  // no credential at all
+  report = run_ok(o);
+  EXPECT_NE(result(report, "accepts_valid")
+                .figure.find("deliveries without credentials were rejected with 401: the receiver expects a "
+                             "credential (give --secret or --token)"),
+            std::string::npos)
+      << result(report, "accepts_valid").figure;
+  EXPECT_EQ(result(report, "probe_order").verdict, Verdict::kSkip);
+}
+
+TEST(CheckDiagnosis, A404NamesThePath) {
+  ReceiverOptions ro = with_secret();
+  ro.script.status = 404;
+  Receiver rx(ro);
+  Report report = run_ok(options_for(rx.url()));
+  expect_verdicts(report, dependents_skipped({{"accepts_valid", Verdict::kFail}, {"https", Verdict::kWarn}}));
+  EXPECT_NE(result(report, "accepts_valid").figure.find("valid deliveries were answered 404: wrong path?"),
+            std::string::npos)
+      << result(report, "accepts_valid").figure;
+}
+
+TEST(CheckDiagnosis, SomeValidDeliveriesAcceptedIsAnOrdinaryFailureThatBlocksNothing) {
+  ReceiverOptions ro = with_secret();
+  ro.body_limit = 100 * 1024;  // large_payload fails; everything valid and small is accepted
+  Receiver rx(ro);
+  Report report = run_ok(options_for(rx.url()));
+  expect_verdicts(report, {{"https", Verdict::kWarn}, {"large_payload", Verdict::kFail}});
+}
+
+TEST(CheckDiagnosis, WithOnlyAForgeryCheckSendsOneValidControlDeliveryFirst) {
+  Receiver rx(with_secret());
+  CheckOptions o = options_for(rx.url());
+  o.secret = kOtherSecret;
+  o.only = {"rejects_forged"};
+  Report report = run_ok(o);  // before: PASS, judged on 401s that every delivery got
+  const CheckResult& r = result(report, "rejects_forged");
+  EXPECT_EQ(r.verdict, Verdict::kSkip) << r.figure;
+  EXPECT_NE(r.figure.find("secret mismatch?"), std::string::npos) << r.figure;
+  ASSERT_EQ(r.probes.size(), 1u);
+  EXPECT_EQ(r.probes[0].what, "valid delivery (control)");
+  EXPECT_EQ(r.probes[0].status, 401);
+
+  o.secret = kSecret;  // the right secret: the control is accepted and the forgeries are judged
+  report = run_ok(o);
+  const CheckResult& ok = result(report, "rejects_forged");
+  EXPECT_EQ(ok.verdict, Verdict::kPass) << ok.figure;
+  EXPECT_EQ(ok.figure, "3/3 answered 4xx (401, 401, 401)");
+  ASSERT_EQ(ok.probes.size(), 4u);
+  EXPECT_EQ(ok.probes[0].what, "valid delivery (control)");
+  EXPECT_EQ(ok.probes[0].status, 200);
+}
+
+TEST(CheckDiagnosis, LatencyIsNeverJudgedOnRefusals) {
+  Receiver rx(with_secret());
+  CheckOptions o = options_for(rx.url());
+  o.secret = kOtherSecret;
+  o.only = {"latency_headroom"};
+  Report report = run_ok(o);
+  const CheckResult& r = result(report, "latency_headroom");
+  EXPECT_EQ(r.verdict, Verdict::kFail) << r.figure;  // before: PASS on 20 answers of 401
+  EXPECT_NE(r.figure.find("secret mismatch?"), std::string::npos) << r.figure;
+}
+
+TEST(CheckDiagnosis, AnUntrustedCertificateIsNamedAndBlocksTheDeliveryChecks) {
+  TempDir dir;
+  Pki pki(dir, -kDay, 90 * kDay);
+  Receiver rx(pki.receiver());
+  Report report = run_ok(options_for(rx.url()));  // no ca_file
+  expect_verdicts(report, dependents_skipped({{"accepts_valid", Verdict::kFail}, {"https", Verdict::kFail}}));
+  EXPECT_NE(result(report, "accepts_valid").figure.find("the TLS handshake failed (tls: "), std::string::npos)
+      << result(report, "accepts_valid").figure;
+  EXPECT_NE(result(report, "accepts_valid").figure.find("give --ca-file"), std::string::npos);
+}
+
+TEST(CheckDiagnosis, ASlowReceiverIsWaitedOutOnceAndTheDependentChecksAreSkipped) {
+  ReceiverOptions ro = with_secret();
+  ro.script.latency = std::chrono::milliseconds(2000);  // 20x the timeout: the verdicts cannot flip
+  Receiver rx(ro);
+  CheckOptions o = options_for(rx.url());
+  o.timeout = std::chrono::milliseconds(100);
+  Report report = run_ok(o);
+  expect_verdicts(report, dependents_skipped({{"accepts_valid", Verdict::kFail},
+                                              {"latency_headroom", Verdict::kFail},
+                                              {"https", Verdict::kWarn}}));
+  // One request waited out the timeout; before, every check sent its own (14 requests, 14 timeouts).
+  EXPECT_EQ(probes_sent(report), 1u);
+  const CheckResult& valid = result(report, "accepts_valid");
+  ASSERT_EQ(valid.probes.size(), 1u);
+  EXPECT_EQ(valid.probes[0].error.rfind("timeout", 0), 0u) << valid.probes[0].error;
+  EXPECT_EQ(valid.measurements["sent"], 1);
+  const CheckResult& latency = result(report, "latency_headroom");
+  EXPECT_EQ(latency.figure, "no answer within the 100ms timeout, as accepts_valid found (not sent again)");
+  EXPECT_EQ(latency.measurements["timeouts"], 1);
+  EXPECT_NE(result(report, "rejects_forged").figure.find("the receiver is too slow"), std::string::npos);
+  EXPECT_TRUE(harness::eventually([&] { return rx.requests().size() >= 1; }));
+  EXPECT_EQ(rx.requests().size(), 1u);
+}
+
+TEST(CheckDiagnosis, ATimeoutLaterInTheRunSkipsTheChecksAfterIt) {
+  ReceiverOptions ro = with_secret();
+  ro.script.latency = std::chrono::milliseconds(2000);
+  Receiver rx(ro);
+  CheckOptions o = options_for(rx.url());
+  o.timeout = std::chrono::milliseconds(100);
+  o.only = {"idempotent_redelivery", "probe_order", "large_payload"};
+  Report report = run_ok(o);
+  EXPECT_EQ(verdicts(report), (std::map<std::string, Verdict>{{"idempotent_redelivery", Verdict::kFail},
+                                                              {"probe_order", Verdict::kSkip},
+                                                              {"large_payload", Verdict::kSkip}}));
+  EXPECT_EQ(probes_sent(report), 1u);  // the repeat of a delivery that timed out is not sent
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Output: JUnit XML, the terminal form, the plain lines
+// ---------------------------------------------------------------------------------------------------------
+
+TEST(CheckCommand, JunitXmlHasOneTestCasePerCheckWithFailuresAndSkips) {
+  TempDir dir;
+  Receiver rx(with_secret());
+  std::string path = dir.file("check.xml");
+  auto [code, out] =
+      run_hooksim_merged("check " + rx.url() + " --secret " + kOtherSecret + " --junit " + path);
+  EXPECT_EQ(code, 1) << out;
+  boost::property_tree::ptree doc;
+  boost::property_tree::read_xml(path, doc);  // throws on malformed XML
+  const auto& suites = doc.get_child("testsuites");
+  EXPECT_EQ(suites.get<int>("<xmlattr>.tests"), static_cast<int>(all_checks().size()));
+  EXPECT_EQ(suites.get<int>("<xmlattr>.failures"), 1);
+  const auto& suite = suites.get_child("testsuite");
+  EXPECT_EQ(suite.get<int>("<xmlattr>.skipped"), static_cast<int>(all_checks().size()) - 2);
+  std::vector<std::string> names;
+  for (const auto& [tag, tc] : suite) {
+    if (tag != "testcase") continue;
+    std::string name = tc.get<std::string>("<xmlattr>.name");
+    names.push_back(name);
+    EXPECT_EQ(tc.get<std::string>("<xmlattr>.classname"), "hooksim.check");
+    if (name == "accepts_valid") {
+      EXPECT_NE(tc.get<std::string>("failure.<xmlattr>.message").find("secret mismatch?"), std::string::npos);
+      EXPECT_NE(tc.get<std::string>("failure").find("The sender counts only a 2xx"), std::string::npos);
+    } else if (name == "https") {
+      EXPECT_EQ(tc.get<std::string>("system-out").rfind("WARN: plain http", 0), 0u);
+      EXPECT_FALSE(tc.get_child_optional("failure"));
+    } else {
+      EXPECT_NE(tc.get<std::string>("skipped.<xmlattr>.message").find("not tested, as accepts_valid found"),
+                std::string::npos)
+          << name;
+    }
+  }
+  std::vector<std::string> want;
+  for (const auto& c : all_checks()) want.push_back(std::string(c.name));
+  EXPECT_EQ(names, want);
+  EXPECT_EQ(run_hooksim_merged("check http://127.0.0.1:1/ --junit /nonexistent-dir/r.xml").first, 2);
+}
+
+TEST(CheckReport, JunitEscapesTextAndDropsControlCharacters) {
+  Report report;
+  report.url = "http://example.test/<a&b>";
+  CheckResult r;
+  r.name = "accepts_valid";
+  r.verdict = Verdict::kFail;
+  r.figure = "0/3 \"answered\" <2xx> \x01";
+  r.advice = "Answer 2xx & store.";
+  report.results.push_back(r);
+  std::string xml = report_junit(report);
+  EXPECT_NE(xml.find("name=\"hooksim check http://example.test/&lt;a&amp;b&gt;\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("message=\"0/3 &quot;answered&quot; &lt;2xx&gt; \""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("Answer 2xx &amp; store.</failure>"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find('\x01'), std::string::npos);
+}
+
+// The visible columns of a terminal line: without ANSI escape sequences.
+size_t visible_width(const std::string& line) {
+  size_t n = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '\x1b') {
+      i = line.find('m', i);
+      continue;
+    }
+    ++n;
+  }
+  return n;
+}
+
+TEST(CheckReport, TerminalLinesFitTheWidthKeepEveryWordAndColourTheVerdict) {
+  CheckResult r;
+  r.name = "latency_headroom";
+  r.verdict = Verdict::kFail;
+  r.figure = "a delivery got no answer within the 10s timeout (after 3 answered, p50 1.20 ms)";
+  r.advice = all_checks()[1].advice;
+  for (size_t width : {40, 60, 80, 120}) {
+    std::string text = format_terminal(r, width, /*colour=*/false);
+    auto l = lines_of(text, /*keep_empty=*/true);
+    ASSERT_GT(l.size(), 1u);
+    EXPECT_EQ(l[0].rfind("FAIL  latency_headroom", 0), 0u) << l[0];
+    std::string words;
+    for (size_t i = 0; i < l.size(); ++i) {
+      EXPECT_LE(l[i].size(), width) << l[i];
+      if (i > 0 && width >= 60) {
+        EXPECT_EQ(l[i].rfind(std::string(29, ' '), 0), 0u) << l[i];  // the column
+      }
+      words += " " + l[i];
+    }
+    // Wrapping only moved words to new lines: the figure and the advice are all there, in order.
+    std::string flat;
+    for (char c : words)
+      if (c != ' ' || (!flat.empty() && flat.back() != ' ')) flat += c;
+    EXPECT_NE(flat.find(r.figure + ". " + r.advice), std::string::npos) << flat;
+  }
+  std::string coloured = format_terminal(r, 80, /*colour=*/true);
+  EXPECT_EQ(coloured.rfind("\x1b[1;31mFAIL\x1b[0m  latency_headroom", 0), 0u) << coloured;
+  for (const auto& line : lines_of(coloured)) EXPECT_LE(visible_width(line), 80u) << line;
+  // A PASS is one short line: the advice is for what needs fixing.
+  r.verdict = Verdict::kPass;
+  r.figure = "p50 1.20 ms, p99 2.00 ms over 20 deliveries (timeout 10s)";
+  EXPECT_EQ(format_terminal(r, 100, false), "PASS  latency_headroom       " + r.figure + ".");
+  // A word longer than a line is cut, never past the width.
+  r.figure = std::string(150, 'x');
+  for (const auto& line : lines_of(format_terminal(r, 50, false))) EXPECT_LE(line.size(), 50u);
+}
+
+TEST(CheckCommand, OutputThatIsNotATerminalIsThePlainLines) {
+  Receiver rx(with_secret());
+  auto [code, out] = run_hooksim_merged("check " + rx.url() + " --secret " + kSecret +
+                                        " --only accepts_valid,rejects_forged");
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(out,
+            "PASS  accepts_valid          3/3 signed deliveries answered 2xx. The sender counts only a 2xx "
+            "answer as "
+            "delivered and holds the subscription's queue on anything else (a 3xx too: redirects are never "
+            "followed), so answer 2xx at the registered URL as soon as the event is safely stored.\n"
+            "PASS  rejects_forged         3/3 answered 4xx (401, 401, 401). Anyone who learns the URL can "
+            "post fake "
+            "events, so verify the webhook-signature (Standard Webhooks HMAC-SHA256 over id.timestamp.body "
+            "with the "
+            "whsec_ secret) or the bearer token on every request and answer 401 when it does not match.\n"
+            "PASS: 2 passed, 0 warnings, 0 failed, 0 skipped\n");
+}
+
+TEST(CheckCommand, OnATerminalTheOutputIsColouredAndFitsItsWidth) {
+  Receiver rx(with_secret());
+  winsize ws{};
+  ws.ws_col = 64;
+  ws.ws_row = 24;
+  // Everything the child needs is made before the fork (the test process has threads).
+  std::string url = rx.url();
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::string_view(*e).rfind("NO_COLOR=", 0) != 0) env.push_back(*e);
+  env.push_back(nullptr);
+  int master = -1;
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, &ws);
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execle(HOOKSIM_BINARY, HOOKSIM_BINARY, "check", url.c_str(), "--secret", kOtherSecret, "--only",
+             "accepts_valid,probe_order", static_cast<char*>(nullptr), env.data());
+    ::_exit(127);
+  }
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  std::string text;
+  for (char c : out)
+    if (c != '\r') text += c;  // the terminal turns \n into \r\n
+  auto l = lines_of(text);
+  ASSERT_GE(l.size(), 4u) << text;
+  EXPECT_EQ(l[0].rfind("\x1b[1;31mFAIL\x1b[0m  accepts_valid", 0), 0u) << l[0];
+  EXPECT_EQ(l.back(), "\x1b[1;31mFAIL\x1b[0m: 0 passed, 0 warnings, 1 failed, 1 skipped");
+  bool skip_seen = false;
+  for (const auto& line : l) {
+    EXPECT_LE(visible_width(line), 64u) << line;
+    skip_seen = skip_seen || line.rfind("\x1b[90mSKIP\x1b[0m  probe_order", 0) == 0;
+  }
+  EXPECT_TRUE(skip_seen) << text;
 }
 
 TEST(ReceiverCommand, MisbehaviourFlagsAreValidated) {

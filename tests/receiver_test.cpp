@@ -292,7 +292,7 @@ TEST(ReceiverScript, ErrorsNameTheFieldAndTheProblem) {
             "windows[0].latency: not allowed in a timeout window (it never answers)");
   EXPECT_EQ(script_error(R"({"windows": [{"from": "0s", "until": "1h", "status": 503, "colour": 1}]})"),
             "windows[0].colour: unknown field");
-  EXPECT_EQ(script_error(R"({"statsu": 200})"), "statsu: unknown field");
+  EXPECT_EQ(script_error(R"({"statsu": 200})"), "statsu: unknown field (did you mean \"status\"?)");
   EXPECT_EQ(script_error(R"({"clock": "virtual"})"), "start: is required");
   EXPECT_EQ(script_error(R"({"start": "2026-01-01T00:00:00Z"})"),
             "start: only used with \"clock\": \"virtual\"");

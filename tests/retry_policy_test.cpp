@@ -84,7 +84,7 @@ TEST(RetryPolicy, RejectsBadFieldsNamingThem) {
            {R"({"attempt_timeout":"0s"})", "p.attempt_timeout: must be greater than 0s"},
            {R"({"immediate_retries":-1})", "p.immediate_retries: must be a whole number"},
            {R"({"probe":"newest"})", "p.probe: must be \"head\" or \"live\""},
-           {R"({"delay":["5m"]})", "p.delay: unknown field"},
+           {R"({"delay":["5m"]})", "p.delay: unknown field (did you mean \"delays\"?)"},
        }) {
     SCOPED_TRACE(c.json);
     auto p = parse_policy(nlohmann::json::parse(c.json), "p");

@@ -76,7 +76,8 @@ TEST(ScenarioExpect, BadExpectationsAreNamedByTheirJsonPath) {
   EXPECT_EQ(expect_error(json::parse(R"({"delivered": 3, "attempts": {"min": 1, "max": 9},
                                          "deactivated": ["a"], "subscriptions": {"b": {"state": "retrying"}}})")),
             "ok");
-  EXPECT_EQ(expect_error(json::parse(R"({"deliverd": 3})")), "expect.deliverd: unknown field");
+  EXPECT_EQ(expect_error(json::parse(R"({"deliverd": 3})")),
+            "expect.deliverd: unknown field (did you mean \"delivered\"?)");
   EXPECT_EQ(expect_error(json::parse(R"({"delivered": -1})")),
             "expect.delivered: must be a whole number >= 0, or {\"min\": N, \"max\": M}");
   EXPECT_EQ(expect_error(json::parse(R"({"attempts": "3"})")),

@@ -256,7 +256,7 @@ TEST(ScenarioParser, RejectsEachMistakeWithAMessageStartingWithTheJsonPath) {
          sub0(j)["recever"] = sub0(j)["receiver"];
          sub0(j).erase("receiver");
        },
-       "subscriptions[0].recever: unknown field"},
+       "subscriptions[0].recever: unknown field (did you mean \"receiver\"?)"},
       {"duplicate subscription id", [](json& j) { j["subscriptions"][1]["id"] = "acme-tracking"; },
        "subscriptions[1].id: "},
       {"invalid subscription id", [](json& j) { j["subscriptions"][1]["id"] = "acme messages"; },
@@ -290,7 +290,8 @@ TEST(ScenarioParser, RejectsEachMistakeWithAMessageStartingWithTheJsonPath) {
       {"negative seed", [](json& j) { j["seed"] = -1; }, "seed: "},
       {"fractional seed", [](json& j) { j["seed"] = 1.5; }, "seed: "},
       {"garbage start", [](json& j) { j["start"] = "yesterday"; }, "start: "},
-      {"unknown top-level field", [](json& j) { j["sed"] = 1; }, "sed: unknown field"},
+      {"unknown top-level field", [](json& j) { j["sed"] = 1; },
+       "sed: unknown field (did you mean \"seed\"?)"},
       {"event at after duration", [](json& j) { j["events"][0]["at"] = "2d"; }, "events[0].at: "},
       {"event at equal to duration", [](json& j) { j["events"][0]["at"] = "1d"; }, "events[0].at: "},
       {"event without type", [](json& j) { j["events"][0].erase("type"); }, "events[0].type: "},
