@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
@@ -228,8 +229,11 @@ void CurlTransport::dispatch(Transfer* t) {
                                     .subscription = t->subscription},
                                    {.signer = signer, .bearer_token = signer ? "" : t->token}, t->body, add);
 
-  // Real-time limits: the attempt timeout is on the engine's clock, which may run `speed` times faster.
-  Duration timeout(static_cast<int64_t>(static_cast<double>(t->timeout.count()) / options_.speed));
+  // Real-time limits: the attempt timeout is on the engine's clock, which may run `speed` times faster,
+  // but never below the real-time floor.
+  Duration timeout =
+      std::max(Duration(static_cast<int64_t>(static_cast<double>(t->timeout.count()) / options_.speed)),
+               options_.min_real_timeout);
   CURL* e = t->easy = curl_easy_init();
   set_transfer_options(e, t->url, timeout, options_, t->error);
   curl_easy_setopt(e, CURLOPT_POST, 1L);
