@@ -123,6 +123,8 @@ int scenario_command(ScenarioArgs& a) {
       for (const std::string& line : missed) std::cerr << "  " << line << "\n";
       return 1;
     }
+    const size_t n = sim::count_expectations(*scenario->expect);
+    std::cerr << "expect: " << n << " of " << n << " met\n";
   }
   return 0;
 }

@@ -14,12 +14,14 @@
 #include "engine/clock.h"
 #include "receiver/server.h"
 #include "sim/log_reader.h"
+#include "sim/progress.h"
 
 namespace hooksim::sim {
 namespace {
 
 using nlohmann::json;
 using namespace hooksim::testutil;
+using namespace std::chrono_literals;
 
 // b's attempt on e3 began at 150 s but took 100 s, so its record comes after a's record of 200 s.
 constexpr char kLog[] =
@@ -157,6 +159,32 @@ TEST(Replayer, SendsInOrderAtTheRecordedGapsDividedBySpeedOneAtATime) {
   EXPECT_TRUE(replayer.outcomes()[0].delivered());
 }
 
+// The progress line of `hooksim replay`: the observer hears each answer at its recorded time, so the meter
+// shows how far through the recorded run the replay got, and how many of the attempts were sent.
+TEST(Replayer, AnObserverHearsEachAnswerAtTheRecordedTime) {
+  TempDir dir;
+  write_file(dir.file("log.jsonl"), kLog);
+  auto plan = load_replay_plan(dir.file("log.jsonl"), {});
+  ASSERT_TRUE(plan.ok());
+  TimePoint t0 = from_unix_ms(5'000'000);
+  VirtualScheduler clock(t0);
+  RecordingTransport transport(clock, Duration(10));
+  Replayer replayer(clock, transport, {"http://r.test/hook", "", "", Duration(1000)}, /*speed=*/1000);
+  std::chrono::steady_clock::time_point wall{};
+  std::ostringstream out;
+  ProgressMeter meter(
+      out, plan->start, Duration(plan->items.back().t_ms), [&] { return wall += 1s; },
+      std::chrono::milliseconds(250), /*check_every=*/1);
+  meter.count_sent_of(plan->items.size());
+  replayer.set_observer(&meter);
+  replayer.start(*plan, [] {});
+  clock.run_until(t0 + Duration(10'000));
+  EXPECT_EQ(meter.draws(), 7u);
+  EXPECT_NE(out.str().find("]  40%  0d 00:01 of 4m10s  sent 3 of 7"), std::string::npos) << out.str();
+  EXPECT_TRUE(out.str().ends_with("[########################] 100%  0d 00:04 of 4m10s  sent 7 of 7\x1b[K"))
+      << out.str();
+}
+
 // --- the command line against the mock receiver
 // ---------------------------------------------------------------
 
@@ -206,6 +234,7 @@ TEST_F(ReplayCli, ResendsEveryAttemptWithTheRecordedIdsBodiesOrderAndVirtualTime
                                 receiver_->url() + "/hook --secret " + kSecret + " --speed 100000000",
                             dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "") << "no progress line when stderr is not a terminal";
   std::map<std::string, std::string> bodies;
   std::vector<json> attempts;
   for (const json& j : log_) {
