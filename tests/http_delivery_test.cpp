@@ -247,18 +247,25 @@ std::vector<LoggedAttempt> parse_log(const std::string& text) {
   return out;
 }
 
+// Runs the scenario `sc` as `hooksim run` does, at `speed` (skipping idle time unless `skip_idle` is false),
+// with the attempt log in `log`.
+Result<sim::Summary> run_logged(const json& sc, std::ostringstream& log, double speed = 1.0,
+                                bool skip_idle = true) {
+  auto scenario = sim::parse_scenario(sc);
+  if (!scenario.ok()) return scenario.status();
+  sim::RunOptions options;
+  options.log = &log;
+  return cli::run_scenario(*scenario, options, "", speed, net::CurlOptions{}, skip_idle);
+}
+
 TEST(RunCommand, AThreeDayOutageOfARealReceiverReplaysTheDocumentedScheduleInSeconds) {
   Receiver rx(R"({"clock":"virtual","start":"2026-01-01T00:00:00Z",
                  "windows":[{"from":"0s","until":"3d","status":503}]})");  // signatures checked with kSecret
   json sc = {{"duration", "5d"},
              {"subscriptions", {{{"id", "acme"}, {"url", rx.url()}, {"secret", kSecret}}}},
              {"events", {{{"every", "12h"}, {"type", "tracking"}, {"account", "a"}, {"vehicle", "v"}}}}};
-  auto scenario = sim::parse_scenario(sc);
-  ASSERT_TRUE(scenario.ok()) << scenario.status().message();
   std::ostringstream log;
-  sim::RunOptions options;
-  options.log = &log;
-  auto summary = cli::run_scenario(*scenario, options, "", 1.0, net::CurlOptions{});
+  auto summary = run_logged(sc, log);
   ASSERT_TRUE(summary.ok()) << summary.status().message();
 
   auto attempts = parse_log(log.str());
@@ -334,12 +341,8 @@ TEST(RunCommand, TimeScaleKeepsVirtualTimeInStepWithRealTime) {
   json sc = {{"duration", "2h"},
              {"subscriptions", {{{"id", "acme"}, {"url", rx.url()}, {"secret", kSecret}}}},
              {"events", {{{"at", "0s"}, {"type", "tracking"}, {"account", "a"}, {"vehicle", "v"}}}}};
-  auto scenario = sim::parse_scenario(sc);
-  ASSERT_TRUE(scenario.ok()) << scenario.status().message();
   std::ostringstream log;
-  sim::RunOptions options;
-  options.log = &log;
-  auto summary = cli::run_scenario(*scenario, options, "", kScale, net::CurlOptions{}, /*skip_idle=*/false);
+  auto summary = run_logged(sc, log, kScale, /*skip_idle=*/false);
   ASSERT_TRUE(summary.ok()) << summary.status().message();
 
   // No jumps: the 2h of virtual time took at least 2h / 7200 = 1 s of real time.

@@ -127,14 +127,25 @@ class RecordingTransport final : public Transport {
   AttemptHandle handles_ = 0;
 };
 
-TEST(Replayer, SendsInOrderAtTheRecordedGapsDividedBySpeedOneAtATime) {
-  TempDir dir;
+// The replay plan of kLog (written to a file in `dir`).
+Result<ReplayPlan> plan_of_log(const TempDir& dir) {
   write_file(dir.file("log.jsonl"), kLog);
-  auto plan = load_replay_plan(dir.file("log.jsonl"), {});
-  ASSERT_TRUE(plan.ok());
+  return load_replay_plan(dir.file("log.jsonl"), {});
+}
+
+// kLog's plan, and a virtual clock with a transport that answers 200 after 10 ms.
+struct ReplayRig {
+  TempDir dir;
+  Result<ReplayPlan> plan = plan_of_log(dir);
   TimePoint t0 = from_unix_ms(5'000'000);
-  VirtualScheduler clock(t0);
-  RecordingTransport transport(clock, Duration(10));
+  VirtualScheduler clock{t0};
+  RecordingTransport transport{clock, Duration(10)};
+};
+
+TEST(Replayer, SendsInOrderAtTheRecordedGapsDividedBySpeedOneAtATime) {
+  ReplayRig rig;
+  ASSERT_TRUE(rig.plan.ok());
+  auto& [dir, plan, t0, clock, transport] = rig;
   Replayer replayer(clock, transport, {"http://r.test/hook", "whsec_x", "", Duration(1000)}, /*speed=*/1000);
   bool done = false;
   replayer.start(*plan, [&] { done = true; });
@@ -162,13 +173,9 @@ TEST(Replayer, SendsInOrderAtTheRecordedGapsDividedBySpeedOneAtATime) {
 // The progress line of `hooksim replay`: the observer hears each answer at its recorded time, so the meter
 // shows how far through the recorded run the replay got, and how many of the attempts were sent.
 TEST(Replayer, AnObserverHearsEachAnswerAtTheRecordedTime) {
-  TempDir dir;
-  write_file(dir.file("log.jsonl"), kLog);
-  auto plan = load_replay_plan(dir.file("log.jsonl"), {});
-  ASSERT_TRUE(plan.ok());
-  TimePoint t0 = from_unix_ms(5'000'000);
-  VirtualScheduler clock(t0);
-  RecordingTransport transport(clock, Duration(10));
+  ReplayRig rig;
+  ASSERT_TRUE(rig.plan.ok());
+  auto& [dir, plan, t0, clock, transport] = rig;
   Replayer replayer(clock, transport, {"http://r.test/hook", "", "", Duration(1000)}, /*speed=*/1000);
   std::chrono::steady_clock::time_point wall{};
   std::ostringstream out;
