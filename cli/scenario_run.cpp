@@ -129,8 +129,10 @@ void SkippedIdleWatch::on_lifecycle(const LifecycleRecord& r) {
 }
 
 std::vector<std::string> SkippedIdleWatch::warnings() const {
-  auto seconds = [](std::chrono::steady_clock::duration d) {
-    return std::chrono::duration<double>(d).count();
+  // "12 ms" under a second (a skipped week often takes less), else "3.4 s".
+  auto real = [](std::chrono::steady_clock::duration d) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    return ms < 1000 ? fmt::format("{} ms", ms) : fmt::format("{:.1f} s", static_cast<double>(ms) / 1000);
   };
   auto attempts = [](uint64_t n) { return fmt::format("{} attempt{}", n, n == 1 ? "" : "s"); };
   std::vector<std::string> out;
@@ -138,19 +140,19 @@ std::vector<std::string> SkippedIdleWatch::warnings() const {
     const Watched& w = subs_.find(id)->second;
     if (w.deactivated_wall && *w.deactivated_wall < kShortWallTime) {
       out.push_back(fmt::format(
-          "subscription {} was deactivated after {:.1f} s of real time: run skips idle time, so its whole "
+          "subscription {} was deactivated after {} of real time: run skips idle time, so its whole "
           "retry schedule ({}, deactivation after {} of virtual time) ran while the receiver was down; to "
           "keep "
           "the schedule in step with real time, use --time-scale 3600 (a real second is a virtual hour)",
-          id, seconds(*w.deactivated_wall), attempts(w.attempts), format_duration(give_up_after)));
+          id, real(*w.deactivated_wall), attempts(w.attempts), format_duration(give_up_after)));
     } else if (!w.deactivated_wall && w.attempts > 0 && w.failed == w.attempts &&
                w.last_failure_wall < kShortWallTime) {
       out.push_back(fmt::format(
-          "every attempt to subscription {} failed ({} over {} of virtual time, in {:.1f} s of real time): "
+          "every attempt to subscription {} failed ({} over {} of virtual time, in {} of real time): "
           "run skips idle time, so its retries ran back to back; if the receiver was down for a while only, "
           "use --time-scale 3600 (a real second is a virtual hour)",
           id, attempts(w.attempts), format_duration(w.last_started - w.first_started),
-          seconds(w.last_failure_wall)));
+          real(w.last_failure_wall)));
     }
   }
   return out;

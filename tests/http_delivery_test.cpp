@@ -387,9 +387,8 @@ TEST(RunCommand, ADeactivationInAMomentOfRealTimeIsExplainedOnStderr) {
   auto run = testutil::run_hooksim("run " + testutil::shell_quote(dir.file("s.json")), dir);
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.err, ::testing::HasSubstr("hooksim run: subscription down was deactivated after "));
-  EXPECT_THAT(run.err,
-              ::testing::HasSubstr("s of real time: run skips idle time, so its whole retry schedule "
-                                   "(16 attempts, deactivation after 7d of virtual time)"));
+  EXPECT_THAT(run.err, ::testing::HasSubstr(" of real time: run skips idle time, so its whole retry schedule "
+                                            "(16 attempts, deactivation after 7d of virtual time)"));
   EXPECT_THAT(run.err, ::testing::HasSubstr("use --time-scale 3600"));
   EXPECT_EQ(testutil::lines_of(run.err).size(), 1u) << run.err;
 
@@ -414,6 +413,7 @@ TEST(SkippedIdleWatch, NamesTheSubscriptionsThatFailedInAMomentAndOnlyThose) {
               {{{"id", "gone"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}},
                {{"id", "failing"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}},
                {{"id", "fine"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}},
+               {{"id", "late"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}},
                {{"id", "slow"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}},
                {{"id", "simulated"}, {"receiver", {{"windows", json::array()}}}}}}};
   auto scenario = sim::parse_scenario(sc);
@@ -436,18 +436,25 @@ TEST(SkippedIdleWatch, NamesTheSubscriptionsThatFailedInAMomentAndOnlyThose) {
   attempt("fine", 2, 5min, true);
   attempt("simulated", 1, 0s, false);
   watch.on_lifecycle({.kind = LifecycleRecord::Kind::kDeactivated, .sub = "gone", .at = kStart + 168h});
+  wall += 2300ms;  // from a second on, real time in seconds
+  attempt("late", 1, 0s, false);
+  watch.on_lifecycle({.kind = LifecycleRecord::Kind::kDeactivated, .sub = "late", .at = kStart + 168h});
   wall += 2min;
   attempt("slow", 1, 0s, false);  // the first failure after more than a minute of real time: no warning
   EXPECT_THAT(
       watch.warnings(),
-      ElementsAreArray({"subscription gone was deactivated after 0.2 s of real time: run skips idle "
+      ElementsAreArray({"subscription gone was deactivated after 200 ms of real time: run skips idle "
                         "time, so its whole retry schedule (1 attempt, deactivation after 7d of "
                         "virtual time) ran while the receiver was down; to keep the schedule in step "
                         "with real time, use --time-scale 3600 (a real second is a virtual hour)",
                         "every attempt to subscription failing failed (2 attempts over 5m of virtual "
-                        "time, in 0.2 s of real time): run skips idle time, so its retries ran back "
+                        "time, in 200 ms of real time): run skips idle time, so its retries ran back "
                         "to back; if the receiver was down for a while only, use --time-scale 3600 (a "
-                        "real second is a virtual hour)"}));
+                        "real second is a virtual hour)",
+                        "subscription late was deactivated after 2.5 s of real time: run skips idle "
+                        "time, so its whole retry schedule (1 attempt, deactivation after 7d of "
+                        "virtual time) ran while the receiver was down; to keep the schedule in step "
+                        "with real time, use --time-scale 3600 (a real second is a virtual hour)"}));
 }
 
 TEST(RunCommand, SimulateRefusesScenariosWithRealUrls) {
