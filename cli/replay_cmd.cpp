@@ -2,17 +2,20 @@
 // the plan comes from the log, the pacing from sim::Replayer, the requests from the same CurlTransport as
 // every delivery.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
 #include "net/asio_scheduler.h"
 #include "net/curl_transport.h"
 #include "protocol/signing.h"
+#include "sim/progress.h"
 #include "sim/replay.h"
 
 namespace hooksim::cli {
@@ -60,8 +63,18 @@ int run_replay(const ReplayArgs& a) {
   net::AsioScheduler scheduler(io, so);
   net::CurlTransport curl(io, scheduler, a.curl);
   sim::Replayer replayer(scheduler, curl, {a.target, a.secret, a.token, *timeout}, a.speed);
+  // On a terminal, a progress line: the recorded time reached and the attempts answered (redrawn on each
+  // answer, at most four times a second); nothing otherwise, so the output stays the same.
+  std::optional<sim::ProgressMeter> progress;
+  if (!plan->items.empty() && sim::progress_wanted(STDERR_FILENO)) {
+    progress.emplace(std::cerr, plan->start, Duration(plan->items.back().t_ms),
+                     std::chrono::steady_clock::now, std::chrono::milliseconds(250), /*check_every=*/1);
+    progress->count_sent_of(plan->items.size());
+    replayer.set_observer(&*progress);
+  }
   replayer.start(*plan, [&] { scheduler.stop(); });
   scheduler.run_until(plan->start + std::chrono::hours(24 * 365 * 100));
+  if (progress) progress->finish();
 
   uint64_t delivered = 0, same = 0;
   nlohmann::ordered_json changed = nlohmann::ordered_json::array();

@@ -1,5 +1,6 @@
 // hooksim simulate SCENARIO and hooksim run SCENARIO: both run a scenario through the same engine; they
 // differ in the clock and the transport (cli/scenario_run.h). Flags: README.md.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -23,6 +24,7 @@ struct ScenarioArgs {
   bool timeline = false;
   bool log_payloads = false;
   double speed = 1.0;     // run
+  double time_scale = 0;  // run: 0 skips idle time, else the clock's constant speed
   net::CurlOptions curl;  // run
 };
 
@@ -81,9 +83,16 @@ int scenario_command(ScenarioArgs& a) {
     progress.emplace(std::cerr, scenario->start, scenario->duration);
     options.observers.push_back(&*progress);
   }
-  auto summary = run ? run_scenario(*scenario, options, a.data_dir, a.speed, a.curl)
+  // Skipping idle time, a receiver taken down by hand for a few seconds sees days of retries: say so.
+  std::optional<SkippedIdleWatch> watch;
+  if (run && a.time_scale == 0) options.observers.push_back(&watch.emplace(*scenario));
+  auto summary = run ? a.time_scale > 0 ? run_scenario(*scenario, options, a.data_dir, a.time_scale, a.curl,
+                                                       /*skip_idle=*/false)
+                                        : run_scenario(*scenario, options, a.data_dir, a.speed, a.curl)
                      : simulate_scenario(*scenario, options, a.data_dir);
   if (progress) progress->finish();
+  if (watch && summary.ok())
+    for (const std::string& line : watch->warnings()) std::cerr << "hooksim run: " << line << "\n";
   if (!summary.ok()) {
     discard(report_file, a.report_path);
     return fail(a.command, summary.status());
@@ -114,6 +123,8 @@ int scenario_command(ScenarioArgs& a) {
       for (const std::string& line : missed) std::cerr << "  " << line << "\n";
       return 1;
     }
+    const size_t n = sim::count_expectations(*scenario->expect);
+    std::cerr << "expect: " << n << " of " << n << " met\n";
   }
   return 0;
 }
@@ -149,9 +160,18 @@ Command add_run(CLI::App& app) {
       "run",
       "Run a scenario with real HTTP requests to subscriptions that have a url, on an accelerated clock");
   add_common(cmd, *args);
-  cmd->add_option("--speed", args->speed,
-                  "Clock speed while requests are in flight (idle gaps are skipped anyway); default 1")
-      ->check(CLI::Range(0.001, 1000000.0));
+  auto* speed =
+      cmd->add_option("--speed", args->speed,
+                      "Clock speed while requests are in flight (idle gaps are skipped anyway); default 1")
+          ->check(CLI::Range(0.001, 1000000.0));
+  cmd->add_option(
+         "--time-scale", args->time_scale,
+         fmt::format("Run the clock at a constant X times real time, without skipping idle gaps (3600: "
+                     "a real second is a virtual hour), so a receiver down for S real seconds is down "
+                     "S*X virtual seconds; attempt timeouts take at least {} ms of real time",
+                     kTimeScaleTimeoutFloor.count()))
+      ->check(CLI::Range(0.001, 1000000.0))
+      ->excludes(speed);
   add_tls_flags(cmd, args->curl);
   add_connection_flags(cmd, args->curl, "a scenario url with such a literal IP is an error");
   return [cmd, args]() { return *cmd ? scenario_command(*args) : -1; };

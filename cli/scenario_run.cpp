@@ -79,15 +79,17 @@ Result<sim::Summary> simulate_scenario(const sim::Scenario& scenario, const sim:
 }
 
 Result<sim::Summary> run_scenario(const sim::Scenario& scenario, const sim::RunOptions& options,
-                                  const std::string& data_dir, double speed, const net::CurlOptions& curl) {
+                                  const std::string& data_dir, double speed, const net::CurlOptions& curl,
+                                  bool skip_idle) {
   HOOKSIM_RETURN_IF_ERROR(check_run_fits(scenario, data_dir, curl));
   boost::asio::io_context io;
   net::CurlTransport* http = nullptr;
   auto busy = [&http] { return http->in_flight() > 0; };
-  net::AsioScheduler scheduler(io,
-                               {.start = scenario.start, .speed = speed, .skip_idle = true, .busy = busy});
+  net::AsioScheduler scheduler(
+      io, {.start = scenario.start, .speed = speed, .skip_idle = skip_idle, .busy = busy});
   net::CurlOptions curl_options = curl;
   curl_options.speed = speed;  // timeouts are on the accelerated clock
+  if (!skip_idle) curl_options.min_real_timeout = kTimeScaleTimeoutFloor;
   net::CurlTransport transport(io, scheduler, curl_options);
   http = &transport;
   RunStore store(data_dir);
@@ -96,6 +98,64 @@ Result<sim::Summary> run_scenario(const sim::Scenario& scenario, const sim::RunO
                               .run_until = [&](TimePoint end) { scheduler.run_until(end); },
                               .open_store = [&] { return store.open(); },
                               .http = &transport});
+}
+
+SkippedIdleWatch::SkippedIdleWatch(const sim::Scenario& scenario, WallClock wall)
+    : wall_(std::move(wall)), started_(wall_()) {
+  for (const sim::ScenarioSubscription& s : scenario.subscriptions) {
+    if (!s.real()) continue;
+    order_.emplace_back(s.config.id, s.config.policy.give_up_after);
+    subs_.emplace(s.config.id, Watched{});
+  }
+}
+
+void SkippedIdleWatch::on_attempt(const AttemptRecord& r) {
+  auto it = subs_.find(r.sub);
+  if (it == subs_.end()) return;
+  Watched& w = it->second;
+  if (w.attempts++ == 0) w.first_started = r.started;
+  w.last_started = r.started;
+  if (!r.delivered()) {
+    ++w.failed;
+    w.last_failure_wall = wall_() - started_;
+  }
+}
+
+void SkippedIdleWatch::on_lifecycle(const LifecycleRecord& r) {
+  if (r.kind != LifecycleRecord::Kind::kDeactivated) return;
+  auto it = subs_.find(r.sub);
+  if (it == subs_.end() || it->second.deactivated_wall) return;
+  it->second.deactivated_wall = wall_() - started_;
+}
+
+std::vector<std::string> SkippedIdleWatch::warnings() const {
+  // "12 ms" under a second (a skipped week often takes less), else "3.4 s".
+  auto real = [](std::chrono::steady_clock::duration d) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    return ms < 1000 ? fmt::format("{} ms", ms) : fmt::format("{:.1f} s", static_cast<double>(ms) / 1000);
+  };
+  auto attempts = [](uint64_t n) { return fmt::format("{} attempt{}", n, n == 1 ? "" : "s"); };
+  std::vector<std::string> out;
+  for (const auto& [id, give_up_after] : order_) {
+    const Watched& w = subs_.find(id)->second;
+    if (w.deactivated_wall && *w.deactivated_wall < kShortWallTime) {
+      out.push_back(fmt::format(
+          "subscription {} was deactivated after {} of real time: run skips idle time, so its whole "
+          "retry schedule ({}, deactivation after {} of virtual time) ran while the receiver was down; to "
+          "keep "
+          "the schedule in step with real time, use --time-scale 3600 (a real second is a virtual hour)",
+          id, real(*w.deactivated_wall), attempts(w.attempts), format_duration(give_up_after)));
+    } else if (!w.deactivated_wall && w.attempts > 0 && w.failed == w.attempts &&
+               w.last_failure_wall < kShortWallTime) {
+      out.push_back(fmt::format(
+          "every attempt to subscription {} failed ({} over {} of virtual time, in {} of real time): "
+          "run skips idle time, so its retries ran back to back; if the receiver was down for a while only, "
+          "use --time-scale 3600 (a real second is a virtual hour)",
+          id, attempts(w.attempts), format_duration(w.last_started - w.first_started),
+          real(w.last_failure_wall)));
+    }
+  }
+  return out;
 }
 
 }  // namespace hooksim::cli

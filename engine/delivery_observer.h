@@ -46,6 +46,9 @@ struct PublishRecord {
   // (subscription id, sequence number) of every queue it was appended to, in subscription order.
   // Matching deactivated subscriptions drop the event and are not listed.
   std::span<const std::pair<std::string_view, uint64_t>> queued;
+  // The subscriptions whose filter matched but which were deactivated, so dropped the event (counted in
+  // their dropped_inactive), in subscription order.
+  std::span<const std::string_view> dropped = {};
 };
 
 class DeliveryObserver {

@@ -243,13 +243,18 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
   auto batch = store_.new_batch();
   uint64_t entries = 0;
   TimePoint now = scheduler_.now();
-  // For the observer: each event's body and the queues it joined (queued[first[i]..first[i+1])).
+  // For the observer: each event's body, the queues it joined (queued[first[i]..first[i+1])) and the
+  // deactivated subscriptions that dropped it (dropped[first_dropped[i]..first_dropped[i+1])).
   const bool report = observer_ != nullptr && observer_->wants_published();
   std::vector<std::string> bodies(report ? events.size() : 0);
   std::vector<std::pair<std::string_view, uint64_t>> queued;
-  std::vector<size_t> first;
+  std::vector<std::string_view> dropped;
+  std::vector<size_t> first, first_dropped;
   for (size_t i = 0; i < events.size(); ++i) {
-    if (report) first.push_back(queued.size());
+    if (report) {
+      first.push_back(queued.size());
+      first_dropped.push_back(dropped.size());
+    }
     if (skip[i]) continue;
     const Event& event = events[i];
     if (options_.dedupe_event_ids) batch->remember_event_id(event.id, now);
@@ -259,6 +264,7 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
       touch(sub.get());
       if (sub->state.state == SubState::kDeactivated) {
         ++sub->state.dropped_inactive;
+        if (report) dropped.push_back(sub->config.id);
         continue;
       }
       if (body.empty()) body = options_.envelope(event);
@@ -281,10 +287,14 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
   out.fanout = entries;
   if (report) {
     first.push_back(queued.size());
+    first_dropped.push_back(dropped.size());
     std::span<const std::pair<std::string_view, uint64_t>> all(queued);
+    std::span<const std::string_view> all_dropped(dropped);
     for (size_t i = 0; i < events.size(); ++i) {
       if (skip[i]) continue;
-      observer_->on_published({&events[i], bodies[i], now, all.subspan(first[i], first[i + 1] - first[i])});
+      observer_->on_published(
+          {&events[i], bodies[i], now, all.subspan(first[i], first[i + 1] - first[i]),
+           all_dropped.subspan(first_dropped[i], first_dropped[i + 1] - first_dropped[i])});
     }
   }
   for (auto& [sub, old] : touched) kick(*sub);

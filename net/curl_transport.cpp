@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
@@ -236,8 +237,11 @@ void CurlTransport::dispatch(Transfer* t) {
     t->headers.push_back({text.data() + at, nullptr});
   for (size_t i = 0; i + 1 < t->headers.size(); ++i) t->headers[i].next = &t->headers[i + 1];
 
-  // Real-time limits: the attempt timeout is on the engine's clock, which may run `speed` times faster.
-  Duration timeout(static_cast<int64_t>(static_cast<double>(t->timeout.count()) / options_.speed));
+  // Real-time limits: the attempt timeout is on the engine's clock, which may run `speed` times faster,
+  // but never below the real-time floor.
+  Duration timeout =
+      std::max(Duration(static_cast<int64_t>(static_cast<double>(t->timeout.count()) / options_.speed)),
+               options_.min_real_timeout);
   CURL* e = nullptr;
   if (idle_easy_.empty()) {
     e = curl_easy_init();

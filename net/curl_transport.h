@@ -42,6 +42,9 @@ struct CurlOptions : TransferSettings {
   long max_host_connections = 64;
   size_t max_response_body = 64 * 1024;
   double speed = 1.0;  // the scheduler's clock speed: timeouts are divided by it
+  // The least real time an attempt's timeout may take once divided by `speed` (0: no floor). A real HTTP
+  // attempt needs real milliseconds whatever the clock's speed; `run --time-scale` sets it.
+  Duration min_real_timeout{0};
   // Refuse to connect to private, loopback and link-local addresses (net/address_policy.h). Checked on the
   // address each connection is actually opened to, after name resolution; a refused attempt fails with
   // ErrorClass::kPrivateAddress and nothing is sent.

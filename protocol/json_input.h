@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -150,15 +151,59 @@ inline std::vector<std::string> string_list(const json* j, const std::string& pa
 // parse_policy() (protocol/policy_json.h), throwing.
 RetryPolicy policy(const json& j, const std::string& path);
 
-// Reads and parses a JSON file. InvalidArgument "PATH: cannot open the file" or "PATH: not valid JSON: ...".
-inline Result<json> load_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::InvalidArgument(fmt::format("{}: cannot open the file", path));
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
-    return Status::InvalidArgument(fmt::format("{}: not valid JSON: {}", path, e.what()));
+// nlohmann's DOM builder that also keeps the byte at which parsing failed: nlohmann reports a number too
+// large for a double ("1e999") as an out_of_range without a position, but tells its SAX handler the byte.
+class PositionedDomParser : public nlohmann::detail::json_sax_dom_parser<json> {
+ public:
+  explicit PositionedDomParser(json& out) : json_sax_dom_parser(out) {}
+  template <class Exception>
+  bool parse_error(std::size_t byte, const std::string& token, const Exception& ex) {
+    error_byte = byte;
+    return json_sax_dom_parser::parse_error(byte, token, ex);  // throws `ex`
   }
+  std::size_t error_byte = 0;  // 1-based index of the last byte read when parsing failed
+};
+
+// Parses `text` as one JSON value: the one parser of every reader of user JSON (scenario files, receiver
+// scripts, policies, API bodies), so that a syntax error reads the same everywhere. InvalidArgument
+// "line L, column C: what is wrong" (lines and columns from 1, columns in bytes), never nlohmann's
+// "[json.exception...]" tag, e.g. "line 3, column 5: syntax error while parsing object key - invalid literal;
+// last read: '{not'; expected string literal".
+inline Result<json> parse_json(std::string_view text) {
+  json out;
+  PositionedDomParser dom(out);
+  try {
+    json::sax_parse(text, &dom);
+    return out;
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
+    std::string_view what = e.what();
+    if (auto tag = what.find("] "); what.starts_with("[json.exception.") && tag != std::string_view::npos)
+      what.remove_prefix(tag + 2);
+    // A parse_error says where itself: "parse error at line 1, column 5: ...".
+    if (constexpr std::string_view kAt = "parse error at line "; what.starts_with(kAt)) {
+      what.remove_prefix(kAt.size() - 5);
+      return Status::InvalidArgument(std::string(what));
+    }
+    if (what.starts_with("parse error")) what.remove_prefix(what.find(": ") + 2);
+    size_t end = std::min(dom.error_byte, text.size());
+    size_t line_start = text.substr(0, end).rfind('\n');
+    size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + end, '\n'));
+    size_t column = line_start == std::string_view::npos ? end : end - line_start - 1;
+    return Status::InvalidArgument(
+        fmt::format("line {}, column {}: {}", line, std::max<size_t>(column, 1), what));
+  }
+}
+
+// Reads and parses a JSON file. InvalidArgument "PATH: cannot open the file" or "PATH: not valid JSON: line
+// L, column C: ..." (parse_json).
+inline Result<json> load_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument(fmt::format("{}: cannot open the file", path));
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  auto j = parse_json(text);
+  if (!j.ok())
+    return Status::InvalidArgument(fmt::format("{}: not valid JSON: {}", path, j.status().message()));
+  return j;
 }
 
 }  // namespace hooksim::json_input

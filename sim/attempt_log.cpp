@@ -46,6 +46,14 @@ void AttemptLogWriter::on_published(const PublishRecord& r) {
     line += fmt::format("{}:{}", quoted(r.queued[i].first), r.queued[i].second);
   }
   line += '}';
+  if (!r.dropped.empty()) {
+    line += R"(,"dropped":[)";
+    for (size_t i = 0; i < r.dropped.size(); ++i) {
+      if (i > 0) line += ',';
+      line += quoted(r.dropped[i]);
+    }
+    line += ']';
+  }
   if (payloads_ && !r.body.empty()) line += fmt::format(R"(,"body":{})", quoted(r.body));
   line += "}\n";
   out_ << line;

@@ -5,7 +5,7 @@
 //    "status":..,["error":..,]"latency_ms":..[,"probe":true][,"next_t_ms":..]}
 //   {"kind":"deactivated","t_ms":..,"sub":..,"discarded":N}   {"kind":"reactivated","t_ms":..,"sub":..}
 //   {"kind":"restart","t_ms":..}
-//   {"kind":"publish","t_ms":..,"event":..,"subs":{sub:seq,...}[,"body":".."]}
+//   {"kind":"publish","t_ms":..,"event":..,"subs":{sub:seq,...}[,"dropped":[sub,...]][,"body":".."]}
 //   {"kind":"run",...}: the first line, written by write_run_header()
 // t_ms is virtual milliseconds since the scenario start; attempt records are written when the attempt
 // ends, and their t_ms is when it began.

@@ -105,6 +105,12 @@ Result<Expectations> parse_expectations(const nlohmann::json& j, const std::stri
 }
 
 // The names of the counts are those of the summary's JSON (Summary::to_json()), so they are looked up there.
+size_t count_expectations(const Expectations& expect) {
+  size_t n = expect.counts.size() + (expect.deactivated ? 1 : 0);
+  for (const auto& [id, se] : expect.subscriptions) n += se.counts.size() + (se.state ? 1 : 0);
+  return n;
+}
+
 std::vector<std::string> check_expectations(const Expectations& expect, const Summary& summary) {
   std::vector<std::string> out;
   const nlohmann::ordered_json got = summary.to_json();

@@ -40,6 +40,9 @@ struct Expectations {
 Result<Expectations> parse_expectations(const nlohmann::json& j, const std::string& path,
                                         const std::set<std::string>& subscription_ids);
 
+// How many expectations `expect` holds: one per count, one for `deactivated`, one per subscription state.
+size_t count_expectations(const Expectations& expect);
+
 // The expectations `summary` does not meet, one line each, e.g.
 // "expect.subscriptions.acme.delivered: expected 24, got 23"; empty when all are met.
 std::vector<std::string> check_expectations(const Expectations& expect, const Summary& summary);

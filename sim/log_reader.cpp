@@ -68,6 +68,13 @@ void parse_publish(const json& j, LogRecord& r) {
       throw BadField{fmt::format("subs.{}: must be a sequence number >= 1", id)};
     r.subs.emplace_back(id, seq.get<uint64_t>());
   }
+  if (auto it = j.find("dropped"); it != j.end()) {
+    if (!it->is_array()) throw BadField{"dropped: must be an array of subscription ids"};
+    for (const json& id : *it) {
+      if (!id.is_string()) throw BadField{"dropped: must be an array of subscription ids"};
+      r.dropped.push_back(id.get<std::string>());
+    }
+  }
   if (auto it = j.find("body"); it != j.end()) {
     if (!it->is_string()) throw BadField{"body: must be a string (the delivery body)"};
     r.body = it->get<std::string>();

@@ -34,6 +34,7 @@ struct LogRecord {
   uint64_t discarded = 0;
   // publish: (subscription, seq) of each queue the event joined; the delivery body when the log has payloads
   std::vector<std::pair<std::string, uint64_t>> subs;
+  std::vector<std::string> dropped;  // publish: deactivated subscriptions that matched and dropped it
   std::optional<std::string> body;
   // run
   RunHeader run;

@@ -7,14 +7,24 @@
 
 namespace hooksim::sim {
 
-std::string format_progress(Duration reached, Duration total, uint64_t events, uint64_t attempts, int width) {
+namespace {
+// "[########............]  40%  2d 19:12 of 7d": the part both lines share.
+std::string bar(Duration reached, Duration total, int width) {
   int64_t r = std::clamp<int64_t>(reached.count(), 0, std::max<int64_t>(total.count(), 0));
   int64_t t = std::max<int64_t>(total.count(), 1);
   int filled = static_cast<int>(r * width / t);
   int percent = static_cast<int>(r * 100 / t);
-  return fmt::format("[{}{}] {:>3}%  {} of {}  events {}  attempts {}", std::string(filled, '#'),
-                     std::string(width - filled, '.'), percent, format_elapsed_minutes(Duration(r)),
-                     format_duration(Duration(total.count())), events, attempts);
+  return fmt::format("[{}{}] {:>3}%  {} of {}", std::string(filled, '#'), std::string(width - filled, '.'),
+                     percent, format_elapsed_minutes(Duration(r)), format_duration(Duration(total.count())));
+}
+}  // namespace
+
+std::string format_progress(Duration reached, Duration total, uint64_t events, uint64_t attempts, int width) {
+  return fmt::format("{}  events {}  attempts {}", bar(reached, total, width), events, attempts);
+}
+
+std::string format_replay_progress(Duration reached, Duration total, uint64_t sent, uint64_t of, int width) {
+  return fmt::format("{}  sent {} of {}", bar(reached, total, width), sent, of);
 }
 
 bool progress_wanted(int fd) {
@@ -53,7 +63,10 @@ void ProgressMeter::step(TimePoint t) {
 }
 
 void ProgressMeter::draw() {
-  out_ << '\r' << format_progress(reached_ - start_, total_, events_, attempts_) << "\x1b[K" << std::flush;
+  out_ << '\r'
+       << (sent_of_ ? format_replay_progress(reached_ - start_, total_, attempts_, *sent_of_)
+                    : format_progress(reached_ - start_, total_, events_, attempts_))
+       << "\x1b[K" << std::flush;
   drawn_ = true;
   ++draws_;
 }

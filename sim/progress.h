@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -17,6 +18,11 @@ namespace hooksim::sim {
 // "[########............]  40%  2d 19:12 of 7d  events 1234  attempts 5678" (`width` bar cells).
 std::string format_progress(Duration reached, Duration total, uint64_t events, uint64_t attempts,
                             int width = 24);
+
+// The same bar for `hooksim replay`: "[########............]  40%  2d 19:12 of 7d  sent 120 of 300" (the
+// recorded run's time reached, and the attempts answered out of those to send).
+std::string format_replay_progress(Duration reached, Duration total, uint64_t sent, uint64_t of,
+                                   int width = 24);
 
 // Whether a progress line belongs on the stream with file descriptor `fd`: only on a terminal.
 bool progress_wanted(int fd);
@@ -34,6 +40,9 @@ class ProgressMeter final : public DeliveryObserver {
   void on_attempt(const AttemptRecord& r) override;
   void on_published(const PublishRecord& r) override;
   bool wants_published() const override { return true; }
+  // From now on the line counts attempts out of `total` (format_replay_progress) instead of events and
+  // attempts: what `hooksim replay` shows.
+  void count_sent_of(uint64_t total) { sent_of_ = total; }
   // Erases the line (the summary that follows starts on a clean line). Idempotent.
   void finish();
 
@@ -53,6 +62,7 @@ class ProgressMeter final : public DeliveryObserver {
   std::chrono::steady_clock::time_point next_draw_;
   TimePoint reached_;
   uint64_t events_ = 0, attempts_ = 0, draws_ = 0;
+  std::optional<uint64_t> sent_of_;  // count_sent_of()
   bool drawn_ = false;
 };
 

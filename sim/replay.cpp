@@ -133,6 +133,18 @@ void Replayer::send_next() {
     TimePoint sent = scheduler_.now();
     transport_.send(req, [this, index, sent](const AttemptResult& result) {
       outcomes_.push_back({index, sent, result});
+      if (observer_) {
+        const ReplayItem& done = plan_->items[index];
+        AttemptRecord record;
+        record.sub = done.sub;
+        record.event_id = done.event;
+        record.seq = done.seq;
+        record.attempt = done.attempt;
+        record.started = plan_->start + Duration(done.t_ms);
+        record.status = result.status;
+        record.error = result.error;
+        observer_->on_attempt(record);
+      }
       send_next();
     });
   });

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/clock.h"
+#include "engine/delivery_observer.h"
 #include "engine/status.h"
 #include "engine/transport.h"
 #include "sim/log_reader.h"
@@ -88,6 +89,11 @@ class Replayer {
 
   const std::vector<ReplayOutcome>& outcomes() const { return outcomes_; }
 
+  // `observer` (nullptr: none; must outlive the replay) hears each answer as it arrives, as an attempt that
+  // started at the recorded attempt's virtual time: what a ProgressMeter needs to show how far the replay got
+  // through the recorded run.
+  void set_observer(DeliveryObserver* observer) { observer_ = observer; }
+
  private:
   void send_next();
   // The configuration the requests of `sub` carry: its id and the target (made on first use).
@@ -103,6 +109,7 @@ class Replayer {
   size_t next_ = 0;
   std::map<std::string, SubscriptionConfig, std::less<>> configs_;
   std::vector<ReplayOutcome> outcomes_;
+  DeliveryObserver* observer_ = nullptr;
 };
 
 }  // namespace hooksim::sim

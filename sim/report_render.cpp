@@ -6,6 +6,7 @@
 #include <array>
 
 #include "util/html.h"
+#include "util/plural.h"
 
 namespace hooksim::sim {
 
@@ -18,17 +19,50 @@ std::string when(int64_t ms) {
 
 // The totals over every subscription.
 struct Totals {
-  uint64_t attempts = 0, failed = 0, delivered = 0, discarded = 0;
+  uint64_t attempts = 0, failed = 0, published = 0, delivered = 0, queued = 0, discarded = 0, dropped = 0;
 };
 Totals totals(const Report& r) {
   Totals t;
   for (const auto& s : r.subscriptions) {
     t.attempts += s.attempts;
     t.failed += s.failed_attempts;
+    t.published += s.published;
     t.delivered += s.delivered;
+    t.queued += static_cast<uint64_t>(std::max<int64_t>(s.backlog, 0));
     t.discarded += s.discarded;
+    t.dropped += s.dropped_inactive;
   }
   return t;
+}
+
+// The run's totals in one line: "2 subscriptions, 5 events published, 8 attempts (3 failed), 5 delivered,
+// 2 discarded, 0 queued, 0 dropped while deactivated".
+std::string totals_line(const Report& r, const Totals& t) {
+  return fmt::format(
+      "{}, {} published, {} ({} failed), {} delivered, {} discarded, {} queued, {} dropped while "
+      "deactivated",
+      util::counted("subscription", r.subscriptions.size()), util::counted("event", r.events_published),
+      util::counted("attempt", t.attempts), t.failed, t.delivered, t.discarded, t.queued, t.dropped);
+}
+
+// Where every published event went, once per subscription it matched (fan-out): the sum adds up.
+std::string accounting_line(const Report& r, const Totals& t) {
+  return fmt::format(
+      "every event accounted for, once per subscription it matched: {} = {} delivered + {} "
+      "queued + {} discarded + {} dropped while deactivated; {} matched no subscription",
+      t.published, t.delivered, t.queued, t.discarded, t.dropped, util::counted("event", r.events_unmatched));
+}
+
+// What the lag columns cover, and what the age columns add.
+constexpr char kLagNote[] =
+    "lag: from publish to delivery, of delivered events only; oldest queued: the age, at the end of the run, "
+    "of the oldest event still queued; oldest discarded: the largest age of an event when a deactivation "
+    "discarded it";
+
+// An age (publish to now, or to a discard) like a lag: whole seconds from a minute on; "-" when none.
+std::string age_text(const std::optional<int64_t>& ms) {
+  if (!ms) return "-";
+  return format_duration(Duration(*ms >= 60'000 ? *ms / 1000 * 1000 : *ms));
 }
 
 // A lag in the duration syntax; from a minute on, whole seconds (percentiles there are within 0.2 % anyway).
@@ -57,8 +91,10 @@ int64_t tick_step(int64_t span) {
   return (span / 8 / 604'800'000 + 1) * 604'800'000;
 }
 
+// Both charts share one time axis: the same plot area (left margin wide enough for the lane labels), so a
+// moment is at the same x in each.
 struct Plot {
-  double left = 70, right = 20, top = 16, width = 1000;
+  double left = 160, right = 20, top = 16, width = 1000;
   int64_t end_ms = 1;
   double plot_w() const { return width - left - right; }
   double x(int64_t t) const {
@@ -160,7 +196,6 @@ std::string backlog_chart(const Report& r) {
 
 std::string attempts_chart(const Report& r) {
   Plot p;
-  p.left = 160;
   p.end_ms = r.end_ms;
   const double lane = 26;
   double height = p.top + lane * static_cast<double>(std::max<size_t>(r.subscriptions.size(), 1)) + 24;
@@ -240,11 +275,14 @@ std::string render_html(const Report& r, const std::string& title) {
   }
   Totals t = totals(r);
   meta += fmt::format(
-      "{} shown &middot; {} subscriptions &middot; {} events published &middot; {} attempts ({} failed) "
-      "&middot; {} delivered &middot; one chart column = {}",
-      format_duration(Duration(r.end_ms)), r.subscriptions.size(), r.events_published, t.attempts, t.failed,
-      t.delivered, format_duration(Duration(r.bucket_ms)));
+      "{} shown &middot; {} &middot; {} published &middot; {} ({} failed) &middot; {} delivered &middot; {} "
+      "discarded &middot; {} queued &middot; {} dropped while deactivated &middot; one chart column = {}",
+      format_duration(Duration(r.end_ms)), util::counted("subscription", r.subscriptions.size()),
+      util::counted("event", r.events_published), util::counted("attempt", t.attempts), t.failed, t.delivered,
+      t.discarded, t.queued, t.dropped, format_duration(Duration(r.bucket_ms)));
   out += fmt::format("<p class=\"meta\">{}</p>\n", meta);
+  if (r.has_publish_records)
+    out += fmt::format("<p class=\"meta\" id=\"accounting\">{}</p>\n", accounting_line(r, t));
 
   out += "<h2>Backlog per subscription</h2>\n<p class=\"legend\">";
   for (size_t i = 0; i < r.subscriptions.size(); ++i)
@@ -262,19 +300,23 @@ std::string render_html(const Report& r, const std::string& title) {
 
   out +=
       "<h2>Delivery lag (publish to delivery) and totals</h2>\n<table id=\"subscriptions\"><tr>"
-      "<th>subscription</th><th>published</th><th>delivered</th><th>attempts</th><th>failed</th>"
-      "<th>discarded</th><th>max backlog</th><th>lag p50</th><th>p90</th><th>p99</th><th>max</th>"
+      "<th>subscription</th><th>published</th><th>delivered</th><th>queued</th><th>discarded</th>"
+      "<th>dropped while deactivated</th><th>attempts</th><th>failed</th><th>max backlog</th><th>lag p50</th>"
+      "<th>p90</th><th>p99</th><th>max</th><th>oldest queued</th><th>oldest discarded</th>"
       "<th>deactivations</th><th>reactivations</th></tr>\n";
   for (const auto& s : r.subscriptions) {
+    const bool known = r.has_publish_records;
     out += fmt::format(
         "<tr data-sub=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-        util::escape_html(s.id), util::escape_html(s.id), s.published, s.delivered, s.attempts,
-        s.failed_attempts, s.discarded, r.has_publish_records ? std::to_string(s.max_backlog) : "-",
-        lag_text(s.lag, 0.5), lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0),
-        s.deactivations, s.reactivations);
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>\n",
+        util::escape_html(s.id), util::escape_html(s.id), s.published, s.delivered,
+        known ? std::to_string(s.backlog) : "-", s.discarded, s.dropped_inactive, s.attempts,
+        s.failed_attempts, known ? std::to_string(s.max_backlog) : "-", lag_text(s.lag, 0.5),
+        lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0), age_text(s.oldest_queued_ms),
+        age_text(s.oldest_discarded_ms), s.deactivations, s.reactivations);
   }
-  out += "</table>\n";
+  out += fmt::format("</table>\n<p class=\"note\">{}.</p>\n", kLagNote);
 
   out += "<h2>Deactivations, reactivations, restarts</h2>\n";
   if (r.markers.empty()) {
@@ -304,21 +346,28 @@ std::string render_text(const Report& r) {
   if (r.run)
     out += fmt::format("run: {} {} (seed {}), {} from {}\n", r.run->command, r.run->scenario, r.run->seed,
                        format_duration(r.run->duration), format_utc(r.run->start));
-  out += fmt::format(
-      "{} subscriptions, {} events published, {} attempts ({} failed), {} delivered, {} discarded\n",
-      r.subscriptions.size(), r.events_published, t.attempts, t.failed, t.delivered, t.discarded);
-  if (!r.has_publish_records) out += "the log has no publish records: backlog and lag are not known\n";
+  out += totals_line(r, t) + "\n";
+  if (r.has_publish_records)
+    out += accounting_line(r, t) + "\n";
+  else
+    out += "the log has no publish records: backlog and lag are not known\n";
   size_t w = 12;
   for (const auto& s : r.subscriptions) w = std::max(w, s.id.size());
-  out += fmt::format("{:<{}}  {:>9} {:>9} {:>8} {:>6} {:>9} {:>11}  {:>14} {:>14} {:>14} {:>14}  {}\n",
-                     "subscription", w, "published", "delivered", "attempts", "failed", "discarded",
-                     "max backlog", "lag p50", "p90", "p99", "max", "deactivations");
+  constexpr std::string_view kRow =
+      "{:<{}}  {:>9} {:>9} {:>6} {:>9} {:>7}  {:>8} {:>6} {:>11}  {:>10} {:>10} {:>10} {:>10}  {:>13} {:>16} "
+      " {}\n";
+  out += fmt::format(kRow, "subscription", w, "published", "delivered", "queued", "discarded", "dropped",
+                     "attempts", "failed", "max backlog", "lag p50", "p90", "p99", "max", "oldest queued",
+                     "oldest discarded", "deactivations");
   for (const auto& s : r.subscriptions) {
-    out += fmt::format("{:<{}}  {:>9} {:>9} {:>8} {:>6} {:>9} {:>11}  {:>14} {:>14} {:>14} {:>14}  {}\n",
-                       s.id, w, s.published, s.delivered, s.attempts, s.failed_attempts, s.discarded,
-                       r.has_publish_records ? std::to_string(s.max_backlog) : "-", lag_text(s.lag, 0.5),
-                       lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0), s.deactivations);
+    const bool known = r.has_publish_records;
+    out += fmt::format(kRow, s.id, w, s.published, s.delivered, known ? std::to_string(s.backlog) : "-",
+                       s.discarded, s.dropped_inactive, s.attempts, s.failed_attempts,
+                       known ? std::to_string(s.max_backlog) : "-", lag_text(s.lag, 0.5),
+                       lag_text(s.lag, 0.9), lag_text(s.lag, 0.99), lag_text(s.lag, 1.0),
+                       age_text(s.oldest_queued_ms), age_text(s.oldest_discarded_ms), s.deactivations);
   }
+  out += std::string(kLagNote) + "; dropped: published while deactivated\n";
   for (const ReportMarker& m : r.markers) {
     out += fmt::format(
         "{}  {}{}{}\n", when(m.t_ms), to_string(m.kind), m.sub.empty() ? "" : " " + m.sub,

@@ -55,6 +55,15 @@ const char* to_string(ReportMarker::Kind k) {
 
 // --- ReportBuilder -----------------------------------------------------------------------------------------
 
+namespace {
+// The earliest publish time among queued events (seq -> publish time); nullopt when none is queued.
+std::optional<int64_t> oldest_publish(const std::unordered_map<uint64_t, int64_t>& pending) {
+  std::optional<int64_t> out;
+  for (const auto& [seq, t_ms] : pending) out = std::min(out.value_or(t_ms), t_ms);
+  return out;
+}
+}  // namespace
+
 ReportBuilder::ReportBuilder(size_t buckets) : bucket_count_(std::max<size_t>(buckets, 2)) {
   report_.bucket_ms = 1000;
 }
@@ -132,6 +141,12 @@ void ReportBuilder::add(const LogRecord& r) {
         pending_[index_[id]][seq] = r.t_ms;
         set_backlog(s, r.t_ms, s.backlog + 1);
       }
+      for (const std::string& id : r.dropped) {
+        SubscriptionReport& s = sub(id);
+        ++s.published;
+        ++s.dropped_inactive;
+      }
+      if (r.subs.empty() && r.dropped.empty()) ++report_.events_unmatched;
       break;
     case LogRecord::Kind::kAttempt: {
       SubscriptionReport& s = sub(r.sub);
@@ -159,7 +174,10 @@ void ReportBuilder::add(const LogRecord& r) {
       SubscriptionReport& s = sub(r.sub);
       ++s.deactivations;
       s.discarded += r.discarded;
-      pending_[index_[r.sub]].clear();
+      auto& pending = pending_[index_[r.sub]];
+      if (auto oldest = oldest_publish(pending))
+        s.oldest_discarded_ms = std::max(s.oldest_discarded_ms.value_or(0), r.t_ms - *oldest);
+      pending.clear();
       set_backlog(s, r.t_ms, 0);
       report_.markers.push_back({ReportMarker::Kind::kDeactivated, r.t_ms, r.sub, r.discarded});
       break;
@@ -179,6 +197,9 @@ Report ReportBuilder::finish() && {
   if (report_.run && report_.run->duration.count() > 0)
     report_.end_ms = std::max(report_.end_ms, report_.run->duration.count());
   report_.end_ms = std::max<int64_t>(report_.end_ms, 1);
+  for (size_t i = 0; i < report_.subscriptions.size(); ++i)
+    if (auto oldest = oldest_publish(pending_[i]))
+      report_.subscriptions[i].oldest_queued_ms = report_.end_ms - *oldest;
   return std::move(report_);
 }
 

@@ -55,13 +55,19 @@ struct ReportBucket {
   std::array<uint64_t, kOutcomeCount> attempts{};  // attempts that began in this bucket, by outcome
 };
 
+// One subscription's share of the run. With publish records, every event published to it is accounted for:
+// published == delivered + backlog (still queued at the end) + discarded + dropped_inactive.
 struct SubscriptionReport {
   std::string id;
-  uint64_t published = 0;  // events queued for it
+  uint64_t published = 0;  // events whose filter matched: queued for it, or dropped while it was deactivated
   uint64_t delivered = 0;
   uint64_t attempts = 0;
   uint64_t failed_attempts = 0;
-  uint64_t discarded = 0;
+  uint64_t discarded = 0;         // thrown away from the backlog by deactivations
+  uint64_t dropped_inactive = 0;  // published while it was deactivated, so never queued
+  // The lag covers delivered events only; these two say how old the others got (publish records needed):
+  std::optional<int64_t> oldest_queued_ms;     // age, at the end of the log, of the oldest event still queued
+  std::optional<int64_t> oldest_discarded_ms;  // the largest age of an event when a deactivation discarded it
   uint64_t deactivations = 0;
   uint64_t reactivations = 0;
   int64_t backlog = 0;  // at the end of the log
@@ -87,8 +93,9 @@ struct Report {
       false;  // false for logs written before publish records existed: no backlog, no lag
   uint64_t records = 0;
   uint64_t events_published = 0;
-  int64_t end_ms = 0;     // the run's duration (header), else the latest time in the log
-  int64_t bucket_ms = 1;  // width of one bucket
+  uint64_t events_unmatched = 0;  // publish records that no subscription took or dropped
+  int64_t end_ms = 0;             // the run's duration (header), else the latest time in the log
+  int64_t bucket_ms = 1;          // width of one bucket
   std::vector<SubscriptionReport> subscriptions;  // header order, then in order of appearance
   std::vector<ReportMarker> markers;              // in log order
 };

@@ -29,6 +29,15 @@ Status from_rocks(const rocksdb::Status& s, std::string_view what) {
   return Status::IOError(fmt::format("{}: {}", what, s.ToString()));
 }
 
+// Whether DB::Open failed because another process (or another open store of this one) holds the directory's
+// LOCK file: RocksDB says so only in the message ("While lock file: DIR/LOCK: Resource temporarily
+// unavailable", or "lock hold by current process").
+bool held_by_another(const rocksdb::Status& s) {
+  const std::string text = s.ToString();
+  return text.find("While lock file") != std::string::npos ||
+         text.find("lock hold by current process") != std::string::npos;
+}
+
 class RocksBatch final : public StoreBatch {
  public:
   RocksBatch(rocksdb::ColumnFamilyHandle* subscriptions, rocksdb::ColumnFamilyHandle* state,
@@ -161,6 +170,8 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_options, path, families, &handles, &raw);
+  if (s.IsIOError() && held_by_another(s))
+    return Status::IOError(fmt::format("data directory {} is in use by another hooksim serve", path));
   if (!s.ok()) return from_rocks(s, fmt::format("open store '{}'", path));
 
   std::unique_ptr<RocksQueueStore> store(new RocksQueueStore());

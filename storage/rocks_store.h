@@ -68,7 +68,9 @@ class RocksQueueStore final : public QueueStore {
   static constexpr size_t kMemtableBudget = 64 << 20;
   static constexpr size_t kBlockCacheBytes = 32 << 20;
 
-  // Opens (or creates) the store in directory `path`. IOError when RocksDB cannot open it.
+  // Opens (or creates) the store in directory `path`. IOError when RocksDB cannot open it; when another
+  // process (or another open store) holds the directory, the IOError's message is exactly "data directory
+  // PATH is in use by another hooksim serve".
   static Result<std::unique_ptr<RocksQueueStore>> open(const std::string& path, const StoreOptions& options);
   // Closes the database; everything written is kept.
   ~RocksQueueStore() override;

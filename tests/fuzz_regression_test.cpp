@@ -38,6 +38,9 @@ TEST(FuzzRegression, ApiBodyWithAnOverflowingNumberIsInvalidJson) {
       EXPECT_EQ(e->code, "invalid_json");
       EXPECT_NE(e->message.find("body: not valid JSON"), std::string::npos) << e->message;
       EXPECT_NE(e->message.find("number overflow"), std::string::npos) << e->message;
+      // In words, with its place: "body: not valid JSON: line 1, column C: number overflow parsing '...'".
+      EXPECT_EQ(e->message.rfind("body: not valid JSON: line 1, column ", 0), 0u) << e->message;
+      EXPECT_EQ(e->message.find("json.exception"), std::string::npos) << e->message;
     };
     auto publish = service::parse_publish_body(body, TimePoint{}, [] { return std::string("evt_1"); });
     check(std::get_if<service::BodyError>(&publish));

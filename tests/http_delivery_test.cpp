@@ -16,6 +16,7 @@
 #include "net/curl_transport.h"
 #include "receiver/server.h"
 #include "sim/scenario.h"
+#include "tests/cli_test_util.h"
 #include "tests/serve_harness.h"
 
 namespace hooksim {
@@ -246,18 +247,25 @@ std::vector<LoggedAttempt> parse_log(const std::string& text) {
   return out;
 }
 
+// Runs the scenario `sc` as `hooksim run` does, at `speed` (skipping idle time unless `skip_idle` is false),
+// with the attempt log in `log`.
+Result<sim::Summary> run_logged(const json& sc, std::ostringstream& log, double speed = 1.0,
+                                bool skip_idle = true) {
+  auto scenario = sim::parse_scenario(sc);
+  if (!scenario.ok()) return scenario.status();
+  sim::RunOptions options;
+  options.log = &log;
+  return cli::run_scenario(*scenario, options, "", speed, net::CurlOptions{}, skip_idle);
+}
+
 TEST(RunCommand, AThreeDayOutageOfARealReceiverReplaysTheDocumentedScheduleInSeconds) {
   Receiver rx(R"({"clock":"virtual","start":"2026-01-01T00:00:00Z",
                  "windows":[{"from":"0s","until":"3d","status":503}]})");  // signatures checked with kSecret
   json sc = {{"duration", "5d"},
              {"subscriptions", {{{"id", "acme"}, {"url", rx.url()}, {"secret", kSecret}}}},
              {"events", {{{"every", "12h"}, {"type", "tracking"}, {"account", "a"}, {"vehicle", "v"}}}}};
-  auto scenario = sim::parse_scenario(sc);
-  ASSERT_TRUE(scenario.ok()) << scenario.status().message();
   std::ostringstream log;
-  sim::RunOptions options;
-  options.log = &log;
-  auto summary = cli::run_scenario(*scenario, options, "", 1.0, net::CurlOptions{});
+  auto summary = run_logged(sc, log);
   ASSERT_TRUE(summary.ok()) << summary.status().message();
 
   auto attempts = parse_log(log.str());
@@ -322,6 +330,132 @@ TEST(RunCommand, TimeoutsAndRefusedConnectionsAreFailuresInTheLog) {
   ASSERT_FALSE(gone.empty());
   for (const auto& g : gone) EXPECT_EQ(g, "connect");
   EXPECT_EQ(summary->subscriptions[1].state, "retrying");
+}
+
+// --time-scale: the clock runs at a constant scale x real time, so a receiver down for R real seconds is
+// down R x scale of virtual time, and the documented schedule plays out against it (no idle time skipped).
+TEST(RunCommand, TimeScaleKeepsVirtualTimeInStepWithRealTime) {
+  // Down (503) for the first 500 ms of real time after the receiver started, then 200.
+  Receiver rx(R"({"windows":[{"from":"0s","until":"500ms","status":503}]})");
+  constexpr double kScale = 7200;  // a real second is two virtual hours: the outage is 1h of virtual time
+  // 4h: the attempt at 1h55m (or an earlier one) is after the outage, with 2h to spare for slow requests.
+  json sc = {{"duration", "4h"},
+             {"subscriptions", {{{"id", "acme"}, {"url", rx.url()}, {"secret", kSecret}}}},
+             {"events", {{{"at", "0s"}, {"type", "tracking"}, {"account", "a"}, {"vehicle", "v"}}}}};
+  std::ostringstream log;
+  auto summary = run_logged(sc, log, kScale, /*skip_idle=*/false);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+
+  // No jumps: the 4h of virtual time took at least 4h / 7200 = 2 s of real time.
+  EXPECT_GE(summary->wall_ms, 2000);
+  auto attempts = parse_log(log.str());
+  auto records = rx.records();
+  ASSERT_EQ(records.size(), attempts.size());
+  ASSERT_GE(attempts.size(), 2u);
+  // The run started at most `first` real ms after the receiver (its first request came after the start).
+  const int64_t first = records.front().t_ms + 1;
+  const std::vector<int64_t> schedule_ms = {0, 0, 0, 0, 300000, 1200000, 3300000, 6900000};
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(attempts[i].attempt, i + 1);
+    ASSERT_LT(i, schedule_ms.size());
+    EXPECT_GE(attempts[i].t_ms, schedule_ms[i]);  // the documented schedule, never early
+    if (attempts[i].outcome == "failed") {
+      // Answered within the outage's 500 real ms: started within its 1h of virtual time.
+      EXPECT_LE(attempts[i].t_ms, 3600000);
+      EXPECT_NE(i + 1, attempts.size());
+    } else {
+      // Answered after the outage: it ended at least (500 - first) real ms after the start, times the scale.
+      EXPECT_GE(static_cast<double>(attempts[i].t_ms + attempts[i].latency_ms),
+                kScale * static_cast<double>(500 - first));
+      EXPECT_EQ(i + 1, attempts.size());
+    }
+  }
+  EXPECT_EQ(attempts.back().outcome, "delivered");
+  EXPECT_TRUE(summary->deactivated.empty());
+  EXPECT_EQ(summary->delivered, 1u);
+}
+
+// Skipping idle time, a receiver that never answers sees the whole 7-day schedule in a moment: run says so.
+TEST(RunCommand, ADeactivationInAMomentOfRealTimeIsExplainedOnStderr) {
+  testutil::TempDir dir;
+  json sc = {
+      {"duration", "8d"},
+      {"subscriptions",
+       {{{"id", "down"}, {"url", "http://127.0.0.1:" + std::to_string(closed_port())}, {"token", "t"}}}},
+      {"events", {{{"at", "0s"}, {"type", "tracking"}}}}};
+  testutil::write_file(dir.file("s.json"), sc.dump());
+  auto run = testutil::run_hooksim("run " + testutil::shell_quote(dir.file("s.json")), dir);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.err, ::testing::HasSubstr("hooksim run: subscription down was deactivated after "));
+  EXPECT_THAT(run.err, ::testing::HasSubstr(" of real time: run skips idle time, so its whole retry schedule "
+                                            "(16 attempts, deactivation after 7d of virtual time)"));
+  EXPECT_THAT(run.err, ::testing::HasSubstr("use --time-scale 3600"));
+  EXPECT_EQ(testutil::lines_of(run.err).size(), 1u) << run.err;
+
+  // Under --time-scale nothing is skipped, so there is nothing to explain; --speed and --time-scale exclude
+  // each other.
+  json shorter = sc;
+  shorter["duration"] = "1h";
+  testutil::write_file(dir.file("short.json"), shorter.dump());
+  auto scaled =
+      testutil::run_hooksim("run --time-scale 36000 " + testutil::shell_quote(dir.file("short.json")), dir);
+  EXPECT_EQ(scaled.exit_code, 0) << scaled.err;
+  EXPECT_EQ(scaled.err, "");
+  auto both = testutil::run_hooksim(
+      "run --speed 2 --time-scale 3600 " + testutil::shell_quote(dir.file("s.json")), dir);
+  EXPECT_EQ(both.exit_code, 2);
+}
+
+// The warnings come from what the watch saw: a deactivation, or only failures, within a moment of real time.
+TEST(SkippedIdleWatch, NamesTheSubscriptionsThatFailedInAMomentAndOnlyThose) {
+  json sc = {{"duration", "8d"},
+             {"subscriptions",
+              {{{"id", "gone"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}},
+               {{"id", "failing"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}},
+               {{"id", "fine"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}},
+               {{"id", "late"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}},
+               {{"id", "slow"}, {"url", "http://127.0.0.1:1/"}, {"token", "t"}},
+               {{"id", "simulated"}, {"receiver", {{"windows", json::array()}}}}}}};
+  auto scenario = sim::parse_scenario(sc);
+  ASSERT_TRUE(scenario.ok()) << scenario.status().message();
+  auto wall = std::chrono::steady_clock::time_point{};
+  cli::SkippedIdleWatch watch(*scenario, [&] { return wall; });
+  auto attempt = [&](std::string_view sub, uint32_t n, Duration at, bool ok) {
+    AttemptRecord r;
+    r.sub = sub;
+    r.attempt = n;
+    r.started = kStart + at;
+    r.error = ok ? ErrorClass::kNone : ErrorClass::kConnect;
+    watch.on_attempt(r);
+  };
+  wall += 200ms;
+  attempt("gone", 1, 0s, false);
+  attempt("failing", 1, 0s, false);
+  attempt("failing", 2, 5min, false);
+  attempt("fine", 1, 0s, false);
+  attempt("fine", 2, 5min, true);
+  attempt("simulated", 1, 0s, false);
+  watch.on_lifecycle({.kind = LifecycleRecord::Kind::kDeactivated, .sub = "gone", .at = kStart + 168h});
+  wall += 2300ms;  // from a second on, real time in seconds
+  attempt("late", 1, 0s, false);
+  watch.on_lifecycle({.kind = LifecycleRecord::Kind::kDeactivated, .sub = "late", .at = kStart + 168h});
+  wall += 2min;
+  attempt("slow", 1, 0s, false);  // the first failure after more than a minute of real time: no warning
+  EXPECT_THAT(
+      watch.warnings(),
+      ElementsAreArray({"subscription gone was deactivated after 200 ms of real time: run skips idle "
+                        "time, so its whole retry schedule (1 attempt, deactivation after 7d of "
+                        "virtual time) ran while the receiver was down; to keep the schedule in step "
+                        "with real time, use --time-scale 3600 (a real second is a virtual hour)",
+                        "every attempt to subscription failing failed (2 attempts over 5m of virtual "
+                        "time, in 200 ms of real time): run skips idle time, so its retries ran back "
+                        "to back; if the receiver was down for a while only, use --time-scale 3600 (a "
+                        "real second is a virtual hour)",
+                        "subscription late was deactivated after 2.5 s of real time: run skips idle "
+                        "time, so its whole retry schedule (1 attempt, deactivation after 7d of "
+                        "virtual time) ran while the receiver was down; to keep the schedule in step "
+                        "with real time, use --time-scale 3600 (a real second is a virtual hour)"}));
 }
 
 TEST(RunCommand, SimulateRefusesScenariosWithRealUrls) {

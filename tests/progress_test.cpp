@@ -25,6 +25,23 @@ TEST(Progress, FormatsVirtualTimeReachedEventsAndAttempts) {
             "[####] 100%  0d 01:00 of 1h  events 1  attempts 2");
 }
 
+TEST(Progress, ReplayFormatsRecordedTimeReachedAndAttemptsSentOutOfAll) {
+  EXPECT_EQ(format_replay_progress(Duration(3 * 86'400'000LL + 12 * 3'600'000LL), Duration(7 * 86'400'000LL),
+                                   120, 300, 10),
+            "[#####.....]  50%  3d 12:00 of 7d  sent 120 of 300");
+  // A meter told to count attempts out of a total draws that line.
+  std::chrono::steady_clock::time_point now{};
+  std::ostringstream out;
+  TimePoint start = from_unix_ms(0);
+  ProgressMeter meter(
+      out, start, Duration(4'000), [&] { return now += 300ms; }, 250ms, /*check_every=*/1);
+  meter.count_sent_of(3);
+  AttemptRecord a;
+  a.started = start + Duration(2'000);
+  meter.on_attempt(a);
+  EXPECT_EQ(out.str(), "\r[############............]  50%  0d 00:00 of 4s  sent 1 of 3\x1b[K");
+}
+
 TEST(Progress, ReadsTheWallClockEveryNStepsAndRedrawsAtMostOncePerInterval) {
   std::chrono::steady_clock::time_point now{};
   int clock_reads = 0;
@@ -74,7 +91,7 @@ TEST(Progress, NothingIsWrittenWhenStderrIsNotATerminal) {
   TempDir dir;
   RunResult r = run_hooksim("simulate " + shell_quote(HOOKSIM_SOURCE_DIR "/scenarios/demo.json"), dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.err, "expect: 16 of 16 met\n") << "no progress line; only the expectations' verdict";
   EXPECT_EQ(r.out.find('\r'), std::string::npos);
 }
 

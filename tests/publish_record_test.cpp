@@ -24,12 +24,14 @@ struct Published {
   std::string event, body;
   TimePoint at;
   std::vector<std::pair<std::string, uint64_t>> queued;
+  std::vector<std::string> dropped;
 };
 
 struct PublishRecorder : DeliveryObserver {
   void on_published(const PublishRecord& r) override {
-    Published p{r.event->id, std::string(r.body), r.at, {}};
+    Published p{r.event->id, std::string(r.body), r.at, {}, {}};
     for (const auto& [sub, seq] : r.queued) p.queued.emplace_back(std::string(sub), seq);
+    for (std::string_view sub : r.dropped) p.dropped.emplace_back(sub);
     seen.push_back(std::move(p));
   }
   bool wants_published() const override { return true; }
@@ -81,6 +83,7 @@ TEST(PublishRecord, ListsEveryQueueWithItsSequenceAndTheBodyAndSkipsDeactivatedO
   EXPECT_EQ(rec.seen[0].at, start);
   EXPECT_EQ(rec.seen[0].queued,
             (std::vector<std::pair<std::string, uint64_t>>{{"all", 1}, {"trucks", 1}, {"gone", 1}}));
+  EXPECT_TRUE(rec.seen[0].dropped.empty());
 
   clock.run_until(start + 2min);  // "gone" fails and is deactivated after 1 minute
   ASSERT_EQ(engine.find("gone")->state.state, SubState::kDeactivated);
@@ -93,16 +96,21 @@ TEST(PublishRecord, ListsEveryQueueWithItsSequenceAndTheBodyAndSkipsDeactivatedO
   EXPECT_EQ(rec.seen[2].event, "e3");
   EXPECT_EQ(rec.seen[2].queued, (std::vector<std::pair<std::string, uint64_t>>{{"all", 3}, {"trucks", 2}}));
   EXPECT_EQ(rec.seen[2].at, start + 2min);
+  // The deactivated "gone" matched both and dropped them: named apart, for the report's accounting.
+  EXPECT_EQ(rec.seen[1].dropped, (std::vector<std::string>{"gone"}));
+  EXPECT_EQ(rec.seen[2].dropped, (std::vector<std::string>{"gone"}));
 
   // A rejected publish (a duplicate id in one call) reports nothing.
   std::vector<Event> dup = {event("e4", "v1"), event("e4", "v1")};
   EXPECT_FALSE(engine.publish(dup).ok());
   EXPECT_EQ(rec.seen.size(), 3u);
 
-  // The log line for e3: no body unless payloads were asked for.
-  EXPECT_NE(log.str().find(R"({"kind":"publish","t_ms":120000,"event":"e3","subs":{"all":3,"trucks":2}})"
-                           "\n"),
-            std::string::npos)
+  // The log line for e3: the subscriptions that dropped it; no body unless payloads were asked for.
+  EXPECT_NE(
+      log.str().find(
+          R"({"kind":"publish","t_ms":120000,"event":"e3","subs":{"all":3,"trucks":2},"dropped":["gone"]})"
+          "\n"),
+      std::string::npos)
       << log.str();
 }
 

@@ -14,12 +14,14 @@
 #include "engine/clock.h"
 #include "receiver/server.h"
 #include "sim/log_reader.h"
+#include "sim/progress.h"
 
 namespace hooksim::sim {
 namespace {
 
 using nlohmann::json;
 using namespace hooksim::testutil;
+using namespace std::chrono_literals;
 
 // b's attempt on e3 began at 150 s but took 100 s, so its record comes after a's record of 200 s.
 constexpr char kLog[] =
@@ -125,14 +127,25 @@ class RecordingTransport final : public Transport {
   AttemptHandle handles_ = 0;
 };
 
-TEST(Replayer, SendsInOrderAtTheRecordedGapsDividedBySpeedOneAtATime) {
-  TempDir dir;
+// The replay plan of kLog (written to a file in `dir`).
+Result<ReplayPlan> plan_of_log(const TempDir& dir) {
   write_file(dir.file("log.jsonl"), kLog);
-  auto plan = load_replay_plan(dir.file("log.jsonl"), {});
-  ASSERT_TRUE(plan.ok());
+  return load_replay_plan(dir.file("log.jsonl"), {});
+}
+
+// kLog's plan, and a virtual clock with a transport that answers 200 after 10 ms.
+struct ReplayRig {
+  TempDir dir;
+  Result<ReplayPlan> plan = plan_of_log(dir);
   TimePoint t0 = from_unix_ms(5'000'000);
-  VirtualScheduler clock(t0);
-  RecordingTransport transport(clock, Duration(10));
+  VirtualScheduler clock{t0};
+  RecordingTransport transport{clock, Duration(10)};
+};
+
+TEST(Replayer, SendsInOrderAtTheRecordedGapsDividedBySpeedOneAtATime) {
+  ReplayRig rig;
+  ASSERT_TRUE(rig.plan.ok());
+  auto& [dir, plan, t0, clock, transport] = rig;
   Replayer replayer(clock, transport, {"http://r.test/hook", "whsec_x", "", Duration(1000)}, /*speed=*/1000);
   bool done = false;
   replayer.start(*plan, [&] { done = true; });
@@ -155,6 +168,28 @@ TEST(Replayer, SendsInOrderAtTheRecordedGapsDividedBySpeedOneAtATime) {
   EXPECT_EQ(transport.sent[2].virtual_time, plan->start + Duration(100000)) << "the recorded virtual time";
   ASSERT_EQ(replayer.outcomes().size(), 7u);
   EXPECT_TRUE(replayer.outcomes()[0].delivered());
+}
+
+// The progress line of `hooksim replay`: the observer hears each answer at its recorded time, so the meter
+// shows how far through the recorded run the replay got, and how many of the attempts were sent.
+TEST(Replayer, AnObserverHearsEachAnswerAtTheRecordedTime) {
+  ReplayRig rig;
+  ASSERT_TRUE(rig.plan.ok());
+  auto& [dir, plan, t0, clock, transport] = rig;
+  Replayer replayer(clock, transport, {"http://r.test/hook", "", "", Duration(1000)}, /*speed=*/1000);
+  std::chrono::steady_clock::time_point wall{};
+  std::ostringstream out;
+  ProgressMeter meter(
+      out, plan->start, Duration(plan->items.back().t_ms), [&] { return wall += 1s; },
+      std::chrono::milliseconds(250), /*check_every=*/1);
+  meter.count_sent_of(plan->items.size());
+  replayer.set_observer(&meter);
+  replayer.start(*plan, [] {});
+  clock.run_until(t0 + Duration(10'000));
+  EXPECT_EQ(meter.draws(), 7u);
+  EXPECT_NE(out.str().find("]  40%  0d 00:01 of 4m10s  sent 3 of 7"), std::string::npos) << out.str();
+  EXPECT_TRUE(out.str().ends_with("[########################] 100%  0d 00:04 of 4m10s  sent 7 of 7\x1b[K"))
+      << out.str();
 }
 
 // --- the command line against the mock receiver
@@ -206,6 +241,7 @@ TEST_F(ReplayCli, ResendsEveryAttemptWithTheRecordedIdsBodiesOrderAndVirtualTime
                                 receiver_->url() + "/hook --secret " + kSecret + " --speed 100000000",
                             dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "") << "no progress line when stderr is not a terminal";
   std::map<std::string, std::string> bodies;
   std::vector<json> attempts;
   for (const json& j : log_) {

@@ -356,6 +356,106 @@ TEST(ReportCli, SimulateWritesTheReportAndReportReproducesItFromTheLogWithTheSum
   EXPECT_NE(rep.out.find("deactivated flaky"), std::string::npos) << rep.out;
 }
 
+// Every published event is accounted for, per subscription and in the header, on the library's 8-day outage:
+// 1310 published = 230 delivered + 0 queued + 917 discarded + 163 dropped while deactivated.
+TEST(ReportAccounting, EveryPublishedEventIsDeliveredQueuedDiscardedOrDropped) {
+  TempDir dir;
+  const std::string scenario = std::string(HOOKSIM_SOURCE_DIR) + "/scenarios/outage-8d-deactivation.json";
+  RunResult sim =
+      run_hooksim("simulate " + shell_quote(scenario) + " --log " + shell_quote(dir.file("log.jsonl")), dir);
+  ASSERT_EQ(sim.exit_code, 0) << sim.err;
+  json summary = json::parse(sim.out);
+  auto r = build_report(dir.file("log.jsonl"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->subscriptions.size(), 1u);
+  const SubscriptionReport& s = r->subscriptions[0];
+  EXPECT_EQ(r->events_published, 1310u);
+  EXPECT_EQ(s.published, 1310u);
+  EXPECT_EQ(s.delivered, 230u);
+  EXPECT_EQ(s.backlog, 0);
+  EXPECT_EQ(s.discarded, 917u);
+  EXPECT_EQ(s.dropped_inactive, summary["dropped_inactive"].get<uint64_t>());
+  EXPECT_EQ(s.dropped_inactive, 163u);
+  EXPECT_EQ(s.published, s.delivered + static_cast<uint64_t>(s.backlog) + s.discarded + s.dropped_inactive);
+  EXPECT_EQ(r->events_unmatched, 0u);
+  // The lag covers the delivered events; the oldest discarded one (k = 6, at 66m) was 7 days old at t0 + 7d.
+  EXPECT_EQ(s.lag.count(), 230u);
+  EXPECT_EQ(s.oldest_discarded_ms, 7 * 86'400'000);
+  EXPECT_FALSE(s.oldest_queued_ms.has_value());
+
+  std::string text = render_text(*r);
+  EXPECT_NE(text.find("1 subscription, 1310 events published, 246 attempts (16 failed), 230 delivered, 917 "
+                      "discarded, 0 queued, 163 dropped while deactivated\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("every event accounted for, once per subscription it matched: 1310 = 230 delivered + 0 "
+                "queued + 917 discarded + 163 dropped while deactivated; 0 events matched no subscription"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("lag: from publish to delivery, of delivered events only"), std::string::npos) << text;
+  std::string html = render_html(*r, "t");
+  EXPECT_NE(html.find("<td>1310</td><td>230</td><td>0</td><td>917</td><td>163</td>"), std::string::npos);
+  EXPECT_NE(html.find("1 subscription &middot; 1310 events published"), std::string::npos);
+  EXPECT_NE(html.find("<td>7d</td>"), std::string::npos);  // oldest discarded
+
+  // Cut at 2d, still down: the undelivered events are queued, and the oldest has waited since 66m.
+  json cut = json::parse(read_file(scenario));
+  cut["duration"] = "2d";
+  cut.erase("actions");
+  cut.erase("expect");
+  write_file(dir.file("cut.json"), cut.dump());
+  sim = run_hooksim(
+      "simulate " + shell_quote(dir.file("cut.json")) + " --log " + shell_quote(dir.file("cut.jsonl")), dir);
+  ASSERT_EQ(sim.exit_code, 0) << sim.err;
+  r = build_report(dir.file("cut.jsonl"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const SubscriptionReport& c = r->subscriptions[0];
+  EXPECT_EQ(c.delivered, 6u);
+  EXPECT_EQ(c.published, c.delivered + static_cast<uint64_t>(c.backlog) + c.discarded + c.dropped_inactive);
+  EXPECT_EQ(static_cast<uint64_t>(c.backlog), c.published - 6);
+  EXPECT_EQ(c.oldest_queued_ms, 2 * 86'400'000 - 66 * 60'000);
+  EXPECT_NE(render_text(*r).find("1d22h54m"), std::string::npos);
+}
+
+// Events that match no subscription are counted apart, and a dropped event counts for the subscription that
+// dropped it (the `dropped` field of publish records).
+TEST(ReportAccounting, FanOutAndUnmatchedEventsAreCountedApart) {
+  Report r = report_of(
+      R"({"kind":"publish","t_ms":0,"event":"e1","subs":{"a":1,"b":1}}
+{"kind":"publish","t_ms":1,"event":"e2","subs":{}}
+{"kind":"publish","t_ms":2,"event":"e3","subs":{"b":2},"dropped":["a"]}
+{"kind":"attempt","t_ms":3,"sub":"b","event":"e1","seq":1,"attempt":1,"outcome":"delivered","status":200,"latency_ms":1}
+)");
+  EXPECT_EQ(r.events_published, 3u);
+  EXPECT_EQ(r.events_unmatched, 1u);
+  ASSERT_EQ(r.subscriptions.size(), 2u);
+  EXPECT_EQ(r.subscriptions[0].published, 2u);
+  EXPECT_EQ(r.subscriptions[0].dropped_inactive, 1u);
+  EXPECT_EQ(r.subscriptions[1].published, 2u);
+  EXPECT_NE(render_text(r).find(": 4 = 1 delivered + 2 queued + 0 discarded + 1 dropped while deactivated; 1 "
+                                "event matched no subscription"),
+            std::string::npos)
+      << render_text(r);
+}
+
+// The backlog and the attempts charts share one time axis: the same ticks at the same x.
+TEST(ReportHtml, BothChartsShareOneTimeAxis) {
+  std::string html = render_html(report_of(kLog), "t");
+  auto ticks = [&](const std::string& id) {
+    size_t from = html.find("<svg id=\"" + id + "\""), to = html.find("</svg>", from);
+    std::string svg = html.substr(from, to - from);
+    static const std::regex re(
+        R"re(<text class="tick" x="([0-9.]+)" y="[0-9.]+" text-anchor="middle">([^<]*)<)re");
+    std::vector<std::string> out;
+    for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re); it != std::sregex_iterator(); ++it)
+      out.push_back((*it)[1].str() + "@" + (*it)[2].str());
+    return out;
+  };
+  EXPECT_GE(ticks("backlog").size(), 2u);
+  EXPECT_EQ(ticks("backlog"), ticks("attempts"));
+}
+
 TEST(ReportCli, ReportWithoutALogFileAndWithTheLogOnStdout) {
   TempDir dir;
   write_file(dir.file("s.json"), kScenario);

@@ -408,6 +408,21 @@ TEST(SimulateCli, InvalidJsonExitsTwo) {
   EXPECT_FALSE(std::filesystem::exists(log));
 }
 
+// A JSON syntax error says where, in words: the file, then "line L, column C: what".
+TEST(SimulateCli, InvalidJsonNamesTheLineAndColumnNotTheParsersTag) {
+  TempDir dir;
+  write_file(dir.file("broken.json"),
+             "{\n  \"seed\": 1,\n  \"duration\": \"1h\"\n  \"subscriptions\": []\n}\n");
+  RunResult r = run_hooksim("simulate " + shell_quote(dir.file("broken.json")), dir);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.rfind(
+                "hooksim simulate: " + dir.file("broken.json") + ": not valid JSON: line 4, column 17: ", 0),
+            0u)
+      << r.err;
+  EXPECT_EQ(r.err.find("json.exception"), std::string::npos) << r.err;
+  EXPECT_EQ(lines_of(r.err, /*keep_empty=*/true).size(), 1u) << r.err;
+}
+
 TEST(SimulateCli, MissingScenarioFileExitsTwo) {
   TempDir dir;
   RunResult r = run_hooksim("simulate " + shell_quote(dir.file("does-not-exist.json")), dir);
@@ -421,6 +436,25 @@ TEST(SimulateCli, MissingScenarioArgumentExitsTwo) {
   TempDir dir;
   RunResult r = run_hooksim("simulate", dir);
   EXPECT_EQ(r.exit_code, 2);
+}
+
+// Every usage error names its command, as the other errors do; the exit status stays 2.
+TEST(Cli, UsageErrorsArePrefixedWithTheirCommand) {
+  TempDir dir;
+  RunResult replay = run_hooksim("replay log.jsonl", dir);
+  EXPECT_EQ(replay.exit_code, 2);
+  EXPECT_EQ(replay.err.rfind("hooksim replay: --target is required\n", 0), 0u) << replay.err;
+  RunResult simulate = run_hooksim("simulate", dir);
+  EXPECT_EQ(simulate.err.rfind("hooksim simulate: scenario is required\n", 0), 0u) << simulate.err;
+  RunResult flag = run_hooksim("report --no-such-flag x.jsonl", dir);
+  EXPECT_EQ(flag.exit_code, 2);
+  EXPECT_EQ(flag.err.rfind("hooksim report: ", 0), 0u) << flag.err;
+  RunResult none = run_hooksim("", dir);
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(none.err.rfind("hooksim: ", 0), 0u) << none.err;
+  RunResult both = run_hooksim("run --speed 2 --time-scale 3600 s.json", dir);
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_EQ(both.err.rfind("hooksim run: --speed excludes --time-scale\n", 0), 0u) << both.err;
 }
 
 TEST(SimulateCli, SameScenarioTwiceGivesIdenticalLogsAndAConsistentSummary) {

@@ -741,6 +741,23 @@ TEST(RocksQueueStore, OpeningARegularFileFails) {
   EXPECT_EQ(content, "hello");
 }
 
+// A directory another store holds (RocksDB's LOCK file) is refused in words, not with RocksDB's lock message:
+// from this process, and from a second `hooksim serve` (exit status 1, as for any store that cannot open).
+TEST(RocksQueueStore, ADirectoryInUseIsRefusedInWords) {
+  TempDir dir;
+  const std::string path = dir.file("db");
+  auto first = RocksQueueStore::open(path, StoreOptions{.sync = false});
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  auto second = RocksQueueStore::open(path, StoreOptions{.sync = false});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Status::Code::kIOError);
+  EXPECT_EQ(second.status().message(), "data directory " + path + " is in use by another hooksim serve");
+
+  auto serve = testutil::run_hooksim("serve --listen 127.0.0.1:0 --data " + testutil::shell_quote(path), dir);
+  EXPECT_EQ(serve.exit_code, 1);
+  EXPECT_EQ(serve.err, "hooksim serve: data directory " + path + " is in use by another hooksim serve\n");
+}
+
 TEST(RocksQueueStore, OpeningMissingDirectoryWithoutCreateFails) {
   TempDir dir;
   auto store = RocksQueueStore::open(dir.file("db"), StoreOptions{.sync = false, .create_if_missing = false});

@@ -20,6 +20,30 @@ std::string error(const std::string& text) {
   }
 }
 
+// Every reader of user JSON parses with parse_json: a syntax error is "line L, column C: what", never the
+// parser's "[json.exception.parse_error.101]" tag; a number too large for a double gets a position too.
+TEST(ParseJson, SyntaxErrorsSayLineAndColumnInWords) {
+  auto message = [](std::string_view text) {
+    auto j = parse_json(text);
+    EXPECT_FALSE(j.ok()) << text;
+    return j.ok() ? std::string() : j.status().message();
+  };
+  EXPECT_EQ(
+      message("{\"a\": 1,}"),
+      "line 1, column 9: syntax error while parsing object key - unexpected '}'; expected string literal");
+  EXPECT_EQ(message("{\n  \"a\": 1\n  \"b\": 2\n}"),
+            "line 3, column 5: syntax error while parsing object - unexpected string literal; expected '}'");
+  EXPECT_EQ(message("{\n  \"a\": 1e999\n}"), "line 2, column 12: number overflow parsing '1e999'");
+  EXPECT_EQ(message(""),
+            "line 1, column 1: syntax error while parsing value - unexpected end of input; expected "
+            "'[', '{', or a literal");
+  for (std::string_view bad : {"{", "[1,", "{\"a\":tru}", "\"\\x\"", "1e999"})
+    EXPECT_EQ(message(bad).find("json.exception"), std::string::npos) << message(bad);
+  auto ok = parse_json(R"({"a": [1, 2.5, "x", null]})");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ((*ok)["a"][1], 2.5);
+}
+
 TEST(SubscriptionJson, AcceptsAnHttpOrHttpsUrlWithAHost) {
   EXPECT_EQ(error(R"({"url": "http://127.0.0.1:9/hook"})"), "");
   EXPECT_EQ(error(R"({"url": "https://example.com"})"), "");
