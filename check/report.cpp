@@ -10,6 +10,7 @@
 #include "check/check.h"
 #include "protocol/standard_webhooks.h"
 #include "util/html.h"
+#include "util/plural.h"
 #include "util/split.h"
 
 namespace hooksim::check {
@@ -229,10 +230,9 @@ refuse.</p>
   std::string headline = overall == Verdict::kFail   ? "Not ready: at least one check failed."
                          : overall == Verdict::kWarn ? "Ready, with warnings worth fixing."
                                                      : "Ready: every check passed.";
-  out += fmt::format(
-      "<div class=\"overall {}\"><b>{}</b> {} passed, {} warnings, {} failed, {} skipped.</div>\n",
-      verdict_name(overall), headline, n[Verdict::kPass], n[Verdict::kWarn], n[Verdict::kFail],
-      n[Verdict::kSkip]);
+  out += fmt::format("<div class=\"overall {}\"><b>{}</b> {} passed, {}, {} failed, {} skipped.</div>\n",
+                     verdict_name(overall), headline, n[Verdict::kPass],
+                     util::counted("warning", n[Verdict::kWarn]), n[Verdict::kFail], n[Verdict::kSkip]);
   out += R"(<table class="legend">
 <tr><td><span class="badge pass">PASS</span></td><td>the receiver behaves as the delivery contract needs</td></tr>
 <tr><td><span class="badge warn">WARN</span></td><td>works today, but close to a limit or against a recommendation</td></tr>

@@ -12,6 +12,7 @@
 
 #include "check/check.h"
 #include "cli/commands.h"
+#include "util/plural.h"
 
 namespace hooksim::cli {
 namespace {
@@ -83,10 +84,10 @@ int check(CheckArgs& a) {
 
   int n[4] = {};
   for (const auto& r : report->results) ++n[static_cast<int>(r.verdict)];
-  std::cout << fmt::format("{}: {} passed, {} warnings, {} failed, {} skipped",
+  std::cout << fmt::format("{}: {} passed, {}, {} failed, {} skipped",
                            colour ? check::coloured_label(report->overall())
                                   : std::string(check::verdict_label(report->overall())),
-                           n[0], n[1], n[2], n[3])
+                           n[0], util::counted("warning", n[1]), n[2], n[3])
             << std::endl;
   if (json_out.is_open()) json_out << check::report_json(*report);
   if (html_out.is_open()) html_out << check::report_html(*report);

@@ -579,7 +579,7 @@ TEST(CheckCommand, PrintsOneLinePerCheckWritesReportsAndExitsZero) {
         (all_checks()[i].name == "https" ? "WARN  " : "PASS  ") + std::string(all_checks()[i].name);
     EXPECT_EQ(l[i].rfind(want, 0), 0u) << l[i];
   }
-  EXPECT_EQ(l.back(), "WARN: 8 passed, 1 warnings, 0 failed, 0 skipped");
+  EXPECT_EQ(l.back(), "WARN: 8 passed, 1 warning, 0 failed, 0 skipped");
   std::ifstream j(json_path);
   json report = json::parse(j);
   EXPECT_EQ(report["verdict"], "warn");
