@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/bench_html.h"
 #include "cli/bench_run.h"
 #include "cli/commands.h"
 #include "sim/progress.h"
@@ -82,6 +83,11 @@ int bench(BenchArgs& a) {
     json_file.close();
     if (!json_file) return fail("bench", "--json " + a.json_path + ": write failed", 1);
   }
+  if (html_file.is_open()) {
+    html_file << render_bench_html(r, "hooksim bench " + r.url);
+    html_file.close();
+    if (!html_file) return fail("bench", "--html " + a.html_path + ": write failed", 1);
+  }
   double mean_ms = r.latency_us.count() ? static_cast<double>(r.latency_us.sum()) /
                                               static_cast<double>(r.latency_us.count()) / 1000.0
                                         : 0.0;
@@ -128,6 +134,8 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--threads", args->threads,
                   "Sender threads; only 1 for now (one shard per core is not available yet)");
   cmd->add_option("--json", args->json_path, "Also write the JSON result to FILE");
+  cmd->add_option("--html", args->html_path,
+                  "Write a self-contained HTML page with the throughput and latency charts to FILE");
   add_tls_flags(cmd, o.curl);
   return [cmd, args]() { return *cmd ? bench(*args) : -1; };
 }

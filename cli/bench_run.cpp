@@ -54,8 +54,9 @@ class Bench final : public DeliveryObserver {
       for (uint32_t i = 0; i < o_.subscriptions; ++i) topups_.insert(topups_.end(), kMaxRateQueueDepth, i);
       top_up();
     }
-    // Just after the last publish (timers at the same time run in scheduling order).
-    scheduler_.schedule_at(publish_end_ + Duration(1), [this] { check_drained(); });
+    // With --rate R the last publish starts the drain (a timer set for the end could run before it: a timer
+    // is never set in the past, so a late one lands after any set for the same moment earlier).
+    if (!o_.rate) scheduler_.schedule_at(publish_end_, [this] { check_drained(); });
     if (o_.progress) scheduler_.schedule_at(start_, [this] { draw_progress(); });
     scheduler_.run_until(end);
     if (!drained_at_) drained_at_ = std::min(scheduler_.now(), end);
@@ -143,10 +144,13 @@ class Bench final : public DeliveryObserver {
     std::vector<uint32_t> to;
     for (uint64_t k = published_; k < due; ++k) to.push_back(static_cast<uint32_t>(k % o_.subscriptions));
     publish_to(to);
-    if (last) return;
+    if (last) {
+      check_drained();
+      return;
+    }
     auto next_real = std::chrono::duration<double>((static_cast<double>(due) + 1) / *o_.rate);
     TimePoint next = start_ + to_clock(std::chrono::duration_cast<Duration>(next_real));
-    next = std::clamp(next, now + to_clock(std::chrono::milliseconds(1)), publish_end_);
+    next = std::min(std::max(next, now + to_clock(std::chrono::milliseconds(1))), publish_end_);
     scheduler_.schedule_at(next, [this] { publish_due(); });
   }
 

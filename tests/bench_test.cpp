@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/bench_html.h"
 #include "cli/bench_run.h"
 #include "cli_test_util.h"
 #include "receiver/server.h"
@@ -156,6 +157,17 @@ TEST(Bench, AHealthyReceiverGetsEveryEventInOrderAndTheRunBalances) {
   EXPECT_GT(r->fifo_bound_per_second(), 0.0);
 }
 
+// At 4000/s the timer fires every millisecond, so one falls in the last millisecond before the end: the
+// final publish still comes before the drain begins.
+TEST(Bench, AtAHighRateExactlyRateTimesDurationArePublishedAndDelivered) {
+  Receiver rx;
+  auto r = run_bench(options(rx.url(), 40, 4000.0));  // each subscription mostly idle: drained at once
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->published, 4000u);
+  EXPECT_EQ(r->delivered, 4000u);
+  EXPECT_TRUE(r->balanced());
+}
+
 TEST(Bench, FailuresAreCountedByClassRetriedAndTheRunStillBalances) {
   receiver::ReceiverOptions ro;
   ro.script.fail_rate = 0.3;
@@ -246,6 +258,54 @@ TEST(BenchCommand, WritesEveryDocumentedFieldOnStdoutAndToTheJsonFile) {
   EXPECT_EQ(out["balanced"], true);
   EXPECT_EQ(out["rate"], 40.0);
   EXPECT_NE(run.err.find("FIFO ordering allows"), std::string::npos) << run.err;
+}
+
+// The number of times `needle` occurs in `text` from `from` to `to`.
+size_t count_in(const std::string& text, const std::string& needle, size_t from = 0,
+                size_t to = std::string::npos) {
+  size_t n = 0;
+  for (size_t at = text.find(needle, from); at < to && at != std::string::npos;
+       at = text.find(needle, at + 1))
+    ++n;
+  return n;
+}
+
+TEST(BenchHtml, OneThroughputBarPerSecondAndOneLatencyBarPerQuantileSelfContained) {
+  BenchResult r;
+  r.url = "http://x/<hook>";
+  r.subscriptions = 2;
+  r.duration = std::chrono::seconds(3);
+  r.deliveries_per_second = {10, 20, 30, 5};
+  for (int64_t us : {1000, 2000, 3000, 40000}) r.latency_us.add(us);
+  r.published = r.delivered = 65;
+  r.failures[static_cast<size_t>(ErrorClass::kTimeout)] = 2;
+  std::string html = render_bench_html(r, "hooksim bench " + r.url);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("src="), std::string::npos);
+  EXPECT_EQ(html.find("<hook>"), std::string::npos) << "escaped";
+  size_t throughput = html.find("<svg id=\"throughput\""), latency = html.find("<svg id=\"latency\"");
+  ASSERT_NE(throughput, std::string::npos);
+  ASSERT_NE(latency, std::string::npos);
+  EXPECT_EQ(count_in(html, "class=\"bar\"", throughput, latency), 4u);
+  EXPECT_NE(html.find("data-value=\"30\"", throughput), std::string::npos);
+  EXPECT_EQ(count_in(html, "class=\"bar\"", latency), 5u);  // p50 p90 p99 p99.9 max
+  EXPECT_NE(html.find("data-value=\"40\"", latency), std::string::npos) << "the max, 40 ms";
+  EXPECT_NE(html.find("<td>timeout</td><td>2</td>"), std::string::npos);
+}
+
+TEST(BenchCommand, HtmlWritesThePage) {
+  Receiver rx;
+  TempDir dir;
+  RunResult run = run_hooksim(fmt::format("bench {} --subscriptions 1 --rate 10 --duration 1s --html {}",
+                                          shell_quote(rx.url()), shell_quote(dir.file("out.html"))),
+                              dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::string html = read_file(dir.file("out.html"));
+  EXPECT_NE(html.find("<svg id=\"throughput\""), std::string::npos);
+  EXPECT_NE(html.find("<svg id=\"latency\""), std::string::npos);
+  EXPECT_NE(html.find("<td>10</td><td>10</td><td>0</td>"), std::string::npos)
+      << "published, delivered, queued";
 }
 
 TEST(BenchCommand, UsageErrorsExit2NamingTheFlag) {
