@@ -180,7 +180,7 @@ class Bench final : public DeliveryObserver {
     uint64_t last_second = second >= 1 && second - 1 < r_.deliveries_per_second.size()
                                ? r_.deliveries_per_second[second - 1]
                                : 0;
-    *o_.progress << fmt::format("\rbench {:.0f}s of {:.0f}s{}  published {}  delivered {}  {}/s  failed {}",
+    *o_.progress << fmt::format("\rbench {:.1f}s of {:.1f}s{}  published {}  delivered {}  {}/s  failed {}",
                                 real_seconds(now - start_), real_seconds(publish_end_ - start_),
                                 now >= publish_end_ ? " (draining)" : "", published_, r_.delivered,
                                 last_second, r_.attempts - r_.delivered)
@@ -225,8 +225,9 @@ Status check_bench_options(const BenchOptions& o) {
       o.url.find_first_of(" \t\r\n") != std::string::npos)
     return Status::InvalidArgument(fmt::format("URL '{}': must be an http:// or https:// URL", o.url));
   if (o.subscriptions == 0) return Status::InvalidArgument("--subscriptions: must be at least 1");
-  if (o.rate && !(std::isfinite(*o.rate) && *o.rate > 0))
-    return Status::InvalidArgument("--rate: must be a positive number of events per second, or max");
+  if (o.rate && !(std::isfinite(*o.rate) && *o.rate > 0 && *o.rate <= kMaxBenchRate))
+    return Status::InvalidArgument(fmt::format(
+        "--rate: must be a positive number of events per second, at most {:g}, or max", kMaxBenchRate));
   if (o.duration <= Duration(0)) return Status::InvalidArgument("--duration: must be longer than 0s");
   if (o.drain < Duration(0)) return Status::InvalidArgument("--drain: must not be negative");
   if (!o.secret.empty() && !o.token.empty())

@@ -30,6 +30,9 @@ inline constexpr double kBenchClockSpeed = 3600;
 // one in flight and the next ones ready, so a subscription never waits for the publisher.
 inline constexpr uint64_t kMaxRateQueueDepth = 4;
 
+// The highest --rate: far above what one sender thread delivers, low enough that a timer's batch stays small.
+inline constexpr double kMaxBenchRate = 1e6;
+
 struct BenchOptions {
   std::string url;  // http:// or https://; each subscription's url is subscription_url(url, id)
   uint32_t subscriptions = 100;
@@ -85,8 +88,8 @@ std::string bench_subscription_id(uint32_t index, uint32_t count);
 std::string bench_subscription_url(std::string_view base, std::string_view id);
 
 // InvalidArgument, naming the flag, when an option cannot be run: a url that is not http(s), a rate that is
-// not positive and finite, no subscriptions, a duration that is not positive, a negative drain, both a
-// secret and a token, a secret or token that is not valid.
+// not positive or above kMaxBenchRate, no subscriptions, a duration that is not positive, a negative drain,
+// both a secret and a token, a secret or token that is not valid.
 Status check_bench_options(const BenchOptions& options);
 
 // Runs the bench. Errors: those of check_bench_options(), checked first; IOError when the engine could

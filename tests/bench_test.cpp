@@ -313,6 +313,8 @@ TEST(BenchCommand, UsageErrorsExit2NamingTheFlag) {
       {"bench http://127.0.0.1:1/ --rate fast", "--rate fast"},
       {"bench http://127.0.0.1:1/ --rate 0", "--rate"},
       {"bench http://127.0.0.1:1/ --rate -5", "--rate"},
+      {"bench http://127.0.0.1:1/ --rate 2e6",
+       "--rate: must be a positive number of events per second, at most 1e+06"},
       {"bench http://127.0.0.1:1/ --duration 0s", "--duration"},
       {"bench http://127.0.0.1:1/ --duration soon", "--duration soon"},
       {"bench ftp://example.com/", "URL 'ftp://example.com/'"},
