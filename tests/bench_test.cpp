@@ -207,6 +207,36 @@ TEST(Bench, ARefusedConnectionIsAConnectFailureAndTheRunStillBalances) {
   EXPECT_EQ(r->queued + r->in_flight, 20u);
 }
 
+TEST(Bench, SignedOrWithATokenTheReceiverAcceptsEveryDelivery) {
+  const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  for (bool signed_ : {true, false}) {
+    receiver::ReceiverOptions ro;
+    (signed_ ? ro.secret : ro.token) = signed_ ? secret : "t0ken";
+    Receiver rx(std::move(ro));
+    BenchOptions o = options(rx.url(), 2, 20.0);
+    (signed_ ? o.secret : o.token) = signed_ ? secret : "t0ken";
+    auto r = run_bench(o);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->delivered, 20u) << signed_;
+    EXPECT_EQ(rx.stats().bad_signatures, 0u) << signed_;
+    EXPECT_EQ(rx.stats().answered_2xx, 20u) << signed_;
+  }
+}
+
+TEST(BenchResult, BalancesOnlyWhenThePublishedAreDeliveredQueuedInFlightOrDiscarded) {
+  BenchResult r;
+  r.published = 10;
+  r.delivered = 4;
+  r.queued = 3;
+  r.in_flight = 2;
+  r.discarded = 1;
+  EXPECT_TRUE(r.balanced());
+  EXPECT_EQ(r.to_json()["balanced"], true);
+  r.queued = 2;
+  EXPECT_FALSE(r.balanced());
+  EXPECT_EQ(r.to_json()["balanced"], false);
+}
+
 TEST(Bench, RateMaxKeepsEveryQueueFilledAndBalances) {
   Receiver rx;
   auto r = run_bench(options(rx.url(), 3, std::nullopt));
