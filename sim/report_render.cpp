@@ -263,6 +263,10 @@ th:first-child,td:first-child{text-align:left}
 
 }  // namespace
 
+std::string_view report_style() {
+  return kStyle;
+}
+
 std::string render_html(const Report& r, const std::string& title) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
   out += fmt::format("<title>{}</title><style>{}</style></head><body>\n", util::escape_html(title), kStyle);

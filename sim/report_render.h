@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "sim/report_series.h"
 
@@ -10,6 +11,10 @@ namespace hooksim::sim {
 
 // The self-contained HTML page: inline CSS and SVG, no scripts, no external references.
 std::string render_html(const Report& report, const std::string& title);
+
+// The page's stylesheet (the inside of its <style> element), for other pages drawn in the same style
+// (`hooksim bench --html`).
+std::string_view report_style();
 
 // The plain-text summary: one line about the run, a table per subscription, the lifecycle changes.
 std::string render_text(const Report& report);

@@ -1,46 +1,9 @@
 #include "sim/report_series.h"
 
 #include <algorithm>
-#include <bit>
 #include <iterator>
 
-#include "util/percentile.h"
-
 namespace hooksim::sim {
-
-// --- LagHistogram ------------------------------------------------------------------------------------------
-
-uint32_t LagHistogram::bucket_of(int64_t ms) {
-  if (ms < 1024) return static_cast<uint32_t>(std::max<int64_t>(ms, 0));
-  int k = std::bit_width(static_cast<uint64_t>(ms)) - 1;  // 2^k <= ms < 2^(k+1), k >= 10
-  uint64_t sub = (static_cast<uint64_t>(ms) >> (k - 9)) & 511;
-  return static_cast<uint32_t>(1024 + (k - 10) * 512 + sub);
-}
-
-int64_t LagHistogram::lower_bound(uint32_t bucket) {
-  if (bucket < 1024) return bucket;
-  uint32_t k = 10 + (bucket - 1024) / 512;
-  uint64_t sub = (bucket - 1024) % 512;
-  return static_cast<int64_t>((512 + sub) << (k - 9));
-}
-
-void LagHistogram::add(int64_t ms) {
-  ms = std::max<int64_t>(ms, 0);
-  ++buckets_[bucket_of(ms)];
-  ++count_;
-  max_ = std::max(max_, ms);
-}
-
-int64_t LagHistogram::percentile(double q) const {
-  if (count_ == 0) return 0;
-  uint64_t rank = util::nearest_rank(count_, q);
-  uint64_t seen = 0;
-  for (const auto& [bucket, n] : buckets_) {
-    seen += n;
-    if (seen >= rank) return std::min(lower_bound(bucket), max_);
-  }
-  return max_;
-}
 
 // --- names -------------------------------------------------------------------------------------------------
 

@@ -19,28 +19,12 @@
 
 #include "engine/status.h"
 #include "sim/log_reader.h"
+#include "util/log_histogram.h"
 
 namespace hooksim::sim {
 
-// Publish-to-delivery lags in milliseconds, in a log-linear histogram: values below 1024 ms are kept
-// exactly, larger ones in 512 buckets per power of two (relative error below 0.2 %). The maximum is exact.
-class LagHistogram {
- public:
-  void add(int64_t ms);
-  uint64_t count() const { return count_; }
-  int64_t max() const { return max_; }
-  // The nearest-rank q-quantile (0 < q <= 1): the lower bound of the bucket holding the ceil(q * count)-th
-  // smallest value (never above max()). 0 when empty.
-  int64_t percentile(double q) const;
-
-  static uint32_t bucket_of(int64_t ms);
-  static int64_t lower_bound(uint32_t bucket);
-
- private:
-  std::map<uint32_t, uint64_t> buckets_;
-  uint64_t count_ = 0;
-  int64_t max_ = 0;
-};
+// Publish-to-delivery lags in milliseconds (util/log_histogram.h: exact below 1024 ms, within 0.2 % above).
+using LagHistogram = util::LogHistogram;
 
 // Outcome classes of an attempt: 0 is delivered, the others are the ErrorClass values (status, timeout, ...).
 inline constexpr size_t kOutcomeCount = 9;
