@@ -156,7 +156,9 @@ Status Engine::update_subscription(const SubscriptionConfig& config) {
   if (sub->deadline_timer != 0) {
     scheduler_.cancel(sub->deadline_timer);
     arm_deadline(*sub);
-    if (sub->retry_timer != 0 && st.next_attempt && !(old_policy == config.policy)) {
+    if (sub->retry_timer != 0 && st.next_attempt && *st.next_attempt > scheduler_.now() &&
+        !(old_policy == config.policy)) {
+      // (A retry due now, e.g. by retry_now(), stays due now.)
       // A retry is waiting: re-plan it from the new policy for the same attempt number. The end of the
       // failure that planned it is the planned time less the old policy's delay.
       TimePoint failed_at = *st.next_attempt - old_policy.delay_after_failure(st.streak_failures);

@@ -44,8 +44,9 @@ struct EngineOptions {
   // Group commit, for an owner that runs an event loop (a service): a success does not write the
   // subscription's state at once. The subscription waits, idle, until flush(), which the owner calls at the
   // end of every turn of its loop; flush() writes the states of every subscription that succeeded since
-  // the last one in one batch, then sends their next events. A next event is never sent before the
-  // success before it is written, so a crash repeats at most the attempt in flight, as without it.
+  // the last one in one batch, then sends their next events. A next event is not sent before the success
+  // before it is written, so a crash repeats at most the attempt in flight, as without it (unless that
+  // write failed, e.g. a full disk: reported, and delivery goes on at least once, as without it).
   bool group_commit = false;
 };
 

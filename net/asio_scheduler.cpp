@@ -45,6 +45,14 @@ void AsioScheduler::stop() {
   wakeup_.cancel();
 }
 
+// Runs the handlers that are ready, at most kTurnHandlers of them: under a steady stream of I/O,
+// io_context::poll() alone need not return, and the due timers and the end of the turn would wait on it.
+void AsioScheduler::poll_ready() {
+  constexpr int kTurnHandlers = 1024;
+  for (int i = 0; i < kTurnHandlers && io_.poll_one() > 0; ++i) {
+  }
+}
+
 void AsioScheduler::run_until(TimePoint until) {
   // Keep the io_context from stopping when it momentarily has no work.
   auto guard = boost::asio::make_work_guard(io_);
@@ -54,13 +62,13 @@ void AsioScheduler::run_until(TimePoint until) {
     started_ = true;
   }
   for (;;) {
-    io_.poll();  // handlers that are ready (completed I/O) go first
+    poll_ready();  // handlers that are ready (completed I/O) go first
     // stopped_ is checked between timers: after a restart thousands of retries can be due at once, and
     // SIGTERM must not wait for all of them.
     for (auto due = timers_.next_due(); due && *due <= now() && !stopped_; due = timers_.next_due()) {
       auto [at, fn] = timers_.pop();
       fn();
-      io_.poll();
+      poll_ready();
     }
     if (turn_end_) turn_end_();
     TimePoint now_t = now();

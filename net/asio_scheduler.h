@@ -52,6 +52,7 @@ class AsioScheduler final : public Scheduler {
 
  private:
   void jump_to(TimePoint t);
+  void poll_ready();
 
   boost::asio::io_context& io_;
   AsioSchedulerOptions options_;

@@ -170,7 +170,11 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
     return {200, "text/plain; version=0.0.4", metrics_.prometheus_text(engine_, store_.memory_usage()), {}};
   }
   auto parts = split_path(path);
-  if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "events") return method_not_allowed("POST");
+  if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "events") {
+    // POST /v1/events is answered before routing; another spelling of it (a trailing slash) is not a route.
+    if (m == "POST") return error_response(404, "not_found", fmt::format("no route for {} {}", m, path));
+    return method_not_allowed("POST");
+  }
   if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "subscriptions")
     return error_response(404, "not_found", fmt::format("no route for {} {}", m, path));
   if (parts.size() == 2) {

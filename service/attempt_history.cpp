@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string_view>
+#include <unordered_set>
 
 #include "engine/subscription.h"
 
@@ -87,8 +89,9 @@ Status AttemptHistory::persist_to(storage::RocksQueueStore& store, Scheduler& sc
   }
   store_ = &store;
   scheduler_ = &scheduler;
+  const std::unordered_set<std::string_view> live(ids.begin(), ids.end());
   for (auto& [sub, list] : found) {
-    if (std::find(ids.begin(), ids.end(), sub) == ids.end()) {
+    if (!live.contains(sub)) {
       add_pending({storage::SideOp::Kind::kDeletePrefix, sub_prefix(sub), ""});  // a deleted subscription's
       continue;
     }

@@ -736,8 +736,11 @@ TEST_F(EngineTest, APolicyPatchReplansTheWaitingRetry) {
   add("longer", always(503));
   add("same", always(503));
   add("past-deadline", always(503));
+  add("retried", always(503));
   publish("ev1");
   run_until(1min);
+  ASSERT_TRUE(engine_->retry_now("retried").ok());
+  patch_delay("retried", 1h);    // a retry due now (retry now) stays due now
   patch_delay("shorter", 2min);  // counted from the failure at 0: 2m
   patch_delay("overdue", 30s);   // 30s has passed: at once (1m)
   patch_delay("longer", 1h);     // 1h, never later than the change + 1h
@@ -753,11 +756,13 @@ TEST_F(EngineTest, APolicyPatchReplansTheWaitingRetry) {
   EXPECT_EQ(*state("longer").next_attempt, kStart + 1h);
   EXPECT_EQ(*state("same").next_attempt, kStart + 5min);
   EXPECT_FALSE(state("past-deadline").next_attempt.has_value());
+  EXPECT_EQ(*state("retried").next_attempt, kStart + 1min);
   restart();  // the re-planned times were written
   EXPECT_EQ(*state("longer").next_attempt, kStart + 1h);
   run_until(2h);
   auto fifth = [&](const std::string& id) { return rec_.times(id).at(4); };
   EXPECT_EQ(fifth("shorter"), 2min);
+  EXPECT_EQ(fifth("retried"), 1min);
   EXPECT_EQ(fifth("overdue"), 1min);
   EXPECT_EQ(fifth("longer"), 1h);
   EXPECT_EQ(fifth("same"), 5min);

@@ -813,6 +813,8 @@ TEST_F(ServiceTest, AKnownPathWithTheWrongMethodIs405WithAllow) {
     expect_error(r, 405, "method_not_allowed", "");
     EXPECT_EQ(r.headers["allow"], c.allow);
   }
+  // Another spelling of the publish route is no route, not "use POST" to a POST.
+  expect_error(http("POST", url("/v1/events/"), "{}"), 404, "not_found", "");
   EXPECT_EQ(http("PUT", url("/v1/subscriptions"), "{}").j()["error"]["message"], "use GET or POST");
   EXPECT_EQ(http("PUT", url("/v1/subscriptions/acme"), "{}").j()["error"]["message"],
             "use GET, PATCH or DELETE");
