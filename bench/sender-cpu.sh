@@ -7,6 +7,7 @@
 # load generator is AFTER's.
 # Usage: bench/sender-cpu.sh BEFORE_BUILD_DIR AFTER_BUILD_DIR [ROUNDS]
 set -euo pipefail
+command -v wrk >/dev/null || { echo "sender-cpu.sh: needs wrk (scripts/bench.sh installs it)" >&2; exit 2; }
 B=$1; A=$2; rounds=${3:-3}
 cd "$(dirname "$0")/.."
 load=$A/bench/hooksim_load
@@ -27,8 +28,9 @@ one() { # BIN SUBS EVENTS
   $load wait --api $api --delivered $n >/dev/null
   local t1=$(date +%s.%N) c1=$(cpu $sp)
   kill $sp; wait $sp 2>/dev/null || true
-  awk -v c=$((c1-c0)) -v n=$n -v t="$(echo "$t1 - $t0" | bc)" -v k=$(getconf CLK_TCK) -v w=$wrk_rps \
-    'BEGIN{printf "%6.0f deliveries/s = %.2f x wrk, %5.1f us CPU/delivery", n/t, n/t/w, c/k/n*1e6}'
+  # awk for the arithmetic: it is on every Debian, bc is not (as in scripts/bench.sh).
+  awk -v c=$((c1-c0)) -v n=$n -v t0="$t0" -v t1="$t1" -v k="$(getconf CLK_TCK)" -v w="$wrk_rps" \
+    'BEGIN{t=t1-t0; printf "%6.0f deliveries/s = %.2f x wrk, %5.1f us CPU/delivery", n/t, n/t/w, c/k/n*1e6}'
 }
 for r in $(seq $rounds); do
   for cfg in "100 300" "1000 30"; do
