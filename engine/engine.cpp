@@ -107,6 +107,7 @@ Status Engine::open() {
     sub->state = std::move(stored.state);
     next_key_ = std::max(next_key_, sub->key + 1);
     by_id_[sub->config.id] = sub.get();
+    index_.add(sub.get(), sub->config.filter);
     subs_.push_back(std::move(sub));
   }
   for (auto& sub_ptr : subs_) {
@@ -140,6 +141,7 @@ Status Engine::add_subscription(const SubscriptionConfig& config) {
   HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
   ++next_key_;
   by_id_[sub->config.id] = sub.get();
+  index_.add(sub.get(), sub->config.filter);
   subs_.push_back(std::move(sub));
   return Status::OK();
 }
@@ -151,6 +153,10 @@ Status Engine::update_subscription(const SubscriptionConfig& config) {
   batch->put_config(sub->key, config);
   HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
   const RetryPolicy old_policy = std::move(sub->config.policy);
+  if (!(sub->config.filter == config.filter)) {
+    index_.remove(sub, sub->config.filter);
+    index_.add(sub, config.filter);
+  }
   sub->config = config;
   DeliveryState& st = sub->state;
   if (sub->deadline_timer != 0) {
@@ -190,6 +196,7 @@ Status Engine::remove_subscription(std::string_view id) {
   HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
   stop(*sub);
   if (sub->unflushed) std::erase(unflushed_, sub);
+  index_.remove(sub, sub->config.filter);
   by_id_.erase(sub->config.id);
   std::erase_if(subs_, [sub](const auto& p) { return p.get() == sub; });
   return Status::OK();
@@ -261,19 +268,19 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
     const Event& event = events[i];
     if (options_.dedupe_event_ids) batch->remember_event_id(event.id, now);
     std::string body;  // built once per event, only if some subscription queues it
-    for (auto& sub : subs_) {
-      if (!sub->config.filter.matches(event)) continue;
-      touch(sub.get());
+    index_.candidates(event, candidates_, [&](Sub* sub) {
+      if (!sub->config.filter.matches(event)) return;
+      touch(sub);
       if (sub->state.state == SubState::kDeactivated) {
         ++sub->state.dropped_inactive;
         if (report) dropped.push_back(sub->config.id);
-        continue;
+        return;
       }
       if (body.empty()) body = options_.envelope(event);
       if (report) queued.emplace_back(sub->config.id, sub->state.next_seq);
       batch->enqueue(sub->key, sub->state.next_seq++, now, event.id, body);
       ++entries;
-    }
+    });
     if (report) bodies[i] = std::move(body);
   }
   for (auto& [sub, old] : touched) add_state(*batch, *sub);

@@ -20,6 +20,7 @@
 #include "engine/clock.h"
 #include "engine/delivery_observer.h"
 #include "engine/event.h"
+#include "engine/filter_index.h"
 #include "engine/queue_store.h"
 #include "engine/status.h"
 #include "engine/subscription.h"
@@ -152,7 +153,9 @@ class Engine {
   uint64_t next_key_ = 1;
   uint64_t publish_mark_ = 0;  // counts publish() calls, to visit each touched subscription once
   std::unordered_map<std::string, Sub*> by_id_;
-  std::vector<Sub*> unflushed_;  // group commit: subscriptions whose success waits for flush()
+  FilterIndex<Sub> index_;        // routes publish() to the subscriptions that may match
+  std::vector<Sub*> candidates_;  // publish()'s scratch for index_.candidates()
+  std::vector<Sub*> unflushed_;   // group commit: subscriptions whose success waits for flush()
 };
 
 }  // namespace hooksim

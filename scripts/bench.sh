@@ -7,15 +7,16 @@
 #   2. publish throughput through the API (batched, acknowledged after fsync);
 #   3. publish-to-delivery latency (p50/p99) at half the 1-subscription delivery rate;
 #   4. simulation speed (`hooksim simulate`): attempts per wall second, and a week of a 1,000-vehicle fleet;
-#   5. memory (RSS) and restart to first delivery with 100k subscriptions x 100 queued events.
+#   5. memory (RSS) and restart to first delivery with 100k subscriptions x 100 queued events;
+#   6. publish throughput with 100 and with 100,000 subscriptions (one vehicle each), delivery running.
 # Usage: scripts/bench.sh [--quick] [SECTION...]
-#   --quick: smaller sizes, for checking the script itself; SECTION: run only these (1-5; default all).
+#   --quick: smaller sizes, for checking the script itself; SECTION: run only these (1-6; default all).
 # Output: a human summary on stdout; the raw JSON of each step in $HOOKSIM_BENCH_OUT (default out/bench/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1 && shift
-sections=${*:-1 2 3 4 5}
+sections=${*:-1 2 3 4 5 6}
 want() { [[ " $sections " == *" $1 "* ]]; }
 
 scripts/setup.sh
@@ -178,6 +179,30 @@ for run in 1 2 3; do
     "$(json "$out/restart-$run.json" first_delivery_ms)" "$(json "$out/restart-$run.json" rss_peak_mib)" \
     "$(json "$out/restart-$run.json" delivered)"
 done
+fi
+
+# --- 6. publish at scale ----------------------------------------------------------------------------------------
+if want 6; then
+echo
+many=$([ $quick = 1 ] && echo 10000 || echo 100000)
+echo "6. publish throughput by number of subscriptions (one vehicle each; each event matches one; batches of 100"
+echo "   over 4 connections for 10 s; 202 after fsync; delivery to hooksim receiver running)"
+start receiver-6 "$hooksim" receiver --listen 127.0.0.1:0
+receiver=$url
+for subs in 100 "$many"; do
+  "$load" fill --data "$work/scale-$subs" --subs "$subs" --per-sub 0 --target "$receiver/" >/dev/null
+  start "serve-scale-$subs" "$hooksim" serve --data "$work/scale-$subs" --listen 127.0.0.1:0
+  "$load" publish --api "$url" --seconds "$([ $quick = 1 ] && echo 2 || echo 10)" --batch 100 --connections 4 \
+    --vehicles "$subs" --prefix "s$subs" >"$out/publish-scale-$subs.json"
+  stop_last
+  printf '   %6d subscriptions: %8.0f events/s (request p50 %.2f ms, p99 %.2f ms)\n' "$subs" \
+    "$(json "$out/publish-scale-$subs.json" events_per_s)" "$(json "$out/publish-scale-$subs.json" request_p50_ms)" \
+    "$(json "$out/publish-scale-$subs.json" request_p99_ms)"
+done
+stop_last  # the receiver
+printf '   %d vs 100 subscriptions: %.2f x the events/s, %.2f x the request p99\n' "$many" \
+  "$(calc "$(json "$out/publish-scale-$many.json" events_per_s) / $(json "$out/publish-scale-100.json" events_per_s)")" \
+  "$(calc "$(json "$out/publish-scale-$many.json" request_p99_ms) / $(json "$out/publish-scale-100.json" request_p99_ms)")"
 fi
 
 echo

@@ -606,6 +606,37 @@ TEST_F(EngineTest, UpdateChangesTheFilterAndPolicyButKeepsTheQueue) {
   EXPECT_EQ(engine_->update_subscription(c).code(), Status::Code::kNotFound);
 }
 
+// Routing goes through an index of the filters (engine/filter_index.h): it must follow every change.
+TEST_F(EngineTest, RoutingFollowsFilterChangesRemovalsAndRestarts) {
+  add("v1", always(200), RetryPolicy::frotcom(), Filter{{}, {}, {"v1"}});
+  add("b", always(200), RetryPolicy::frotcom(), Filter{{}, {"b"}, {}});
+  add("gone", always(200), RetryPolicy::frotcom(), Filter{{}, {}, {"v1"}});
+  publish("e1", "tracking", "a", "v1");  // v1, gone
+  SubscriptionConfig c = engine_->find("v1")->config;
+  c.filter = Filter{{}, {}, {"v2"}};  // from one vehicle to another
+  ASSERT_TRUE(engine_->update_subscription(c).ok());
+  c = engine_->find("b")->config;
+  c.filter = Filter{};  // from an account to every event
+  ASSERT_TRUE(engine_->update_subscription(c).ok());
+  ASSERT_TRUE(engine_->remove_subscription("gone").ok());
+  publish("e2", "tracking", "a", "v1");  // b
+  publish("e3", "tracking", "a", "v2");  // v1, b
+  restart();                             // the index is rebuilt from the stored filters
+  publish("e4", "message", "c", "v2");   // v1, b
+  publish("e5", "message", "c", "v3");   // b
+  run_until(1s);
+  auto events = [&](const std::string& sub) {
+    std::vector<std::string> out;
+    for (const auto& a : rec_.attempts)
+      if (a.sub == sub && a.delivered) out.push_back(a.event);
+    return out;
+  };
+  EXPECT_THAT(events("v1"), ElementsAre("e1", "e3", "e4"));
+  EXPECT_THAT(events("b"), ElementsAre("e2", "e3", "e4", "e5"));
+  EXPECT_EQ(state("v1").next_seq, 4u);
+  EXPECT_EQ(state("b").next_seq, 5u);
+}
+
 TEST_F(EngineTest, RemovingASubscriptionDeletesItsQueueAndStopsItsAttempts) {
   add("acme", always(503));
   add("other", always(200));
