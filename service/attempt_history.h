@@ -13,9 +13,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/clock.h"
@@ -74,7 +74,12 @@ class AttemptHistory {
   void add_pending(storage::SideOp op);
 
   size_t kept_;
-  std::map<std::string, Held, std::less<>> by_sub_;
+  // Looked up by string_view without building a string (a transparent hash): one lookup per attempt.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  std::unordered_map<std::string, Held, IdHash, std::equal_to<>> by_sub_;
   storage::RocksQueueStore* store_ = nullptr;
   Scheduler* scheduler_ = nullptr;
   std::vector<storage::SideOp> pending_;
