@@ -193,7 +193,7 @@ TEST(Hook0Signature, CoversContentTypeAndEventIdAndVerifiesItsOwn) {
   const std::string body = R"({"id":"evt_1"})";
   Headers h = signed_headers(*s, "evt_1", kNow, body);
   EXPECT_EQ(h["x-event-id"], "evt_1");
-  EXPECT_EQ(h["x-hook0-signature"].substr(0, 41), "t=1800000000,h=content-type x-event-id,v1=");
+  EXPECT_EQ(h["x-hook0-signature"].substr(0, 42), "t=1800000000,h=content-type x-event-id,v1=");
   h["content-type"] = kJsonContentType;  // build_delivery_headers sends it
   EXPECT_EQ(s->verify(lookup(h), body, kNow, kTolerance), AuthCheck::kOk);
   Headers other_id = h;
