@@ -52,7 +52,7 @@ struct CheckResult;
 
 struct CheckOptions {
   std::string url;                 // http:// or https://
-  std::string secret;              // "whsec_...": sign deliveries (Standard Webhooks); exclusive with token
+  std::string secret;              // sign deliveries with this secret, as `scheme` says; exclusive with token
   std::string token;               // send "authorization: Bearer <token>"; exclusive with secret
   Duration timeout{10000};         // the sender's attempt timeout, 1 ms to 10 min
   std::string ca_file;             // trust these CAs (PEM) instead of the system's
@@ -61,6 +61,8 @@ struct CheckOptions {
   uint64_t daily_events = 100000;  // backlog_drain: events in one day's backlog (>= 1)
   Duration drain_bound = std::chrono::hours(1);  // backlog_drain: WARN when a day's backlog drains slower
   uint64_t payload_size = 256 * 1024;  // large_payload: the largest payload expected, in bytes (1 KiB-8 MiB)
+  // How `secret` signs: one of protocol::signature_schemes() (docs/policies.md, "Signatures").
+  std::string scheme = "standard-webhooks";
   // Called after each check with its result (e.g. to print a line at once). May be empty.
   std::function<void(const CheckResult&)> on_result;
 };
@@ -92,6 +94,8 @@ struct CheckResult {
 struct Report {
   std::string url;
   std::string auth;  // "secret", "token" or "none"
+  // With a secret: its signing scheme (CheckOptions::scheme).
+  std::string scheme;
   Duration timeout{0};
   TimePoint started_at{};  // wall clock
   double duration_ms = 0;

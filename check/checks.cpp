@@ -107,8 +107,8 @@ class Run {
         probe_({.timeout = o.timeout, .ca_file = o.ca_file}),
         run_id_(protocol::random_hex(8)),
         wrong_signature_(signer_) {
-    if (!o.secret.empty()) signer_ = *protocol::make_signer(o.secret);
-    other_signer_ = *protocol::make_signer("whsec_" + protocol::base64_encode(protocol::random_hex(48)));
+    if (!o.secret.empty()) signer_ = *protocol::make_signer(o.secret, o.scheme);
+    other_signer_ = *protocol::make_signer(protocol::random_secret(o.scheme), o.scheme);
   }
 
   const CheckOptions& opts() const { return opts_; }
@@ -338,6 +338,11 @@ void rejects_stale(Run& run, CheckResult& r) {
                      ? "not tested: with a bearer token the timestamp is not signed, so it cannot "
                        "protect against replays (use a whsec_ secret)"
                      : "not tested: give --secret (timestamps are protected by the signature)");
+  if (!protocol::signs_timestamp(run.opts().scheme))
+    return judge(r, Verdict::kSkip,
+                 fmt::format("not tested: the {} scheme signs no timestamp, so it cannot protect against "
+                             "replays",
+                             run.opts().scheme));
   std::optional<ProbeRecord> control;
   if (run.skipped(r, &control)) return;
   Duration offset = kTimestampOffset;
@@ -585,8 +590,11 @@ Status validate(const CheckOptions& o) {
     return Status::InvalidArgument(fmt::format("URL '{}': must not contain whitespace", o.url));
   if (!o.secret.empty() && !o.token.empty())
     return Status::InvalidArgument("--secret and --token: give one or the other (the receiver's credential)");
+  const auto& schemes = protocol::signature_schemes();
+  if (std::find(schemes.begin(), schemes.end(), o.scheme) == schemes.end())
+    return Status::InvalidArgument(fmt::format("--scheme: unknown signature scheme '{}'", o.scheme));
   if (!o.secret.empty()) {
-    if (auto k = protocol::make_signer(o.secret); !k.ok())
+    if (auto k = protocol::make_signer(o.secret, o.scheme); !k.ok())
       return Status::InvalidArgument("--secret: " + k.status().message());
   }
   if (!o.token.empty() && o.token.find_first_of("\r\n") != std::string::npos)
@@ -618,6 +626,7 @@ Result<Report> run_checks(const CheckOptions& o) {
 
   Run run(o);
   report.auth = std::string(run.auth());
+  if (run.signing()) report.scheme = o.scheme;
   HttpAnswer reach = run.probe().reach(o.url);
   if (reach.error == ErrorClass::kDns || reach.error == ErrorClass::kConnect ||
       reach.error == ErrorClass::kTimeout || reach.error == ErrorClass::kOther)

@@ -217,9 +217,13 @@ refuse.</p>
   out +=
       fmt::format("<tr><td>Receiver URL</td><td><code>{}</code></td></tr>\n", util::escape_html(report.url));
   out += fmt::format("<tr><td>Checked at</td><td>{}</td></tr>\n", format_utc(report.started_at));
-  std::string auth = report.auth == "secret"  ? "signed with the receiver's whsec_ secret (Standard Webhooks)"
-                     : report.auth == "token" ? "bearer token"
-                                              : "none given (signature checks skipped)";
+  std::string auth =
+      report.auth == "secret" && report.scheme == protocol::kDefaultSignatureScheme
+          ? "signed with the receiver's whsec_ secret (Standard Webhooks)"
+      : report.auth == "secret"
+          ? fmt::format("signed with the receiver's secret as {} signs (docs/policies.md)", report.scheme)
+      : report.auth == "token" ? "bearer token"
+                               : "none given (signature checks skipped)";
   out += fmt::format("<tr><td>Authentication</td><td>{}</td></tr>\n", util::escape_html(auth));
   out += fmt::format("<tr><td>Attempt timeout</td><td>{}</td></tr>\n", format_duration(report.timeout));
   out += report.duration_ms < 1000

@@ -105,8 +105,10 @@ Command add_check(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("check", "Test a webhook receiver against the delivery contract (exit 0/1/2)");
   cmd->add_option("URL", args->options.url, "The receiver's webhook URL (http:// or https://)")->required();
-  auto* secret = cmd->add_option("--secret", args->options.secret,
-                                 "Sign deliveries with this whsec_ secret (Standard Webhooks)");
+  auto* secret =
+      cmd->add_option("--secret", args->options.secret,
+                      "Sign deliveries with this secret (whsec_... for Standard Webhooks; see --scheme)");
+  add_scheme_flag(cmd, args->options.scheme, "Sign deliveries");
   auto* token = cmd->add_option("--token", args->options.token,
                                 "Send 'authorization: Bearer TOKEN' instead of signing");
   secret->excludes(token);

@@ -52,6 +52,9 @@ inline void discard(std::ofstream& out, const std::string& path) {
 
 // The TLS flags of every command that sends to receivers, into `curl`: --ca-file PEM and --insecure.
 void add_tls_flags(CLI::App* cmd, net::CurlOptions& curl);
+// --scheme NAME, into `scheme`: the signing scheme of --secret, one of protocol::signature_schemes() (another
+// name is a usage error). `what` starts the help: "Sign deliveries", "Verify signatures".
+void add_scheme_flag(CLI::App* cmd, std::string& scheme, const std::string& what);
 // The connection flags of the commands that deliver (run, serve), into `curl`: --max-host-connections N and
 // --refuse-private-addresses, whose help ends with `literal_ip`: what becomes of a url with such a literal
 // IP.

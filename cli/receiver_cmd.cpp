@@ -48,7 +48,7 @@ int receiver(ReceiverArgs& a) {
   if (options.tls_cert_path.empty() != options.tls_key_path.empty())
     return fail("receiver", "--tls-cert and --tls-key go together");
   if (!options.secret.empty()) {
-    if (auto key = protocol::make_signer(options.secret); !key.ok())
+    if (auto key = protocol::make_signer(options.secret, options.scheme); !key.ok())
       return fail("receiver", "--secret: " + key.status().message());
   }
   if (a.rate_limit < 0) return fail("receiver", "--rate-limit: must be 0 (none) or more requests per minute");
@@ -112,7 +112,8 @@ Command add_receiver(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--script", args->script_path, "How to answer: a JSON script (see docs/receiver.md)");
   cmd->add_option("--secret", args->options.secret,
-                  "Verify Standard Webhooks signatures with this whsec_ secret");
+                  "Verify signatures with this secret (whsec_... for Standard Webhooks; see --scheme)");
+  add_scheme_flag(cmd, args->options.scheme, "Verify --secret's signatures");
   cmd->add_option("--token", args->options.token, "Require 'authorization: Bearer TOKEN'");
   cmd->add_option("--record", args->options.record_path, "Write one JSON line per request to FILE");
   cmd->add_option("--tls-cert", args->options.tls_cert_path,

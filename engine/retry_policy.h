@@ -29,6 +29,9 @@ struct RetryPolicy {
   Duration give_up_after = std::chrono::days(7);  // deactivate this long after the streak began; > 0
   ProbeMode probe = ProbeMode::kHead;
   Duration attempt_timeout = std::chrono::seconds(10);  // one attempt's total time limit; > 0
+  // How deliveries are signed when the subscription has a secret: a scheme's name, opaque to the engine
+  // (protocol/signing.h knows the schemes and signs; docs/policies.md, "Signatures").
+  std::string signature = "standard-webhooks";
 
   // The documented platform schedule (see the file comment).
   static RetryPolicy frotcom();

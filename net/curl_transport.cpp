@@ -29,7 +29,8 @@ struct CurlTransport::Transfer {
   std::vector<curl_slist> headers;
   std::string host;  // the URL's authority: the unit of max_host_connections
   // The request, copied: it may start after send() returned.
-  std::string url, body, event_id, subscription, secret, token;
+  std::string url, body, event_id, subscription, token;
+  std::string signer_key;  // "<scheme>\0<secret>" (policy.signature, endpoint.secret); empty: no secret
   uint64_t seq = 0;
   uint32_t attempt = 0;
   TimePoint virtual_time{};
@@ -182,7 +183,10 @@ AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
   t->body = std::string(request.body);
   t->event_id = std::string(request.event_id);
   t->subscription = sub.id;
-  t->secret = sub.endpoint.secret;
+  if (!sub.endpoint.secret.empty()) {
+    t->signer_key.reserve(sub.policy.signature.size() + 1 + sub.endpoint.secret.size());
+    t->signer_key.append(sub.policy.signature).append(1, '\0').append(sub.endpoint.secret);
+  }
   t->token = sub.endpoint.token;
   t->seq = request.seq;
   t->attempt = request.attempt;
@@ -209,11 +213,13 @@ void CurlTransport::dispatch(Transfer* t) {
           .count();
   bool bad_header = false;  // a secret that is not valid, or a value unfit for a header line
   const protocol::Signer* signer = nullptr;
-  if (!t->secret.empty()) {
-    auto it = signers_.find(t->secret);
+  if (!t->signer_key.empty()) {
+    auto it = signers_.find(t->signer_key);
     if (it == signers_.end()) {
-      auto made = protocol::make_signer(t->secret);
-      if (made.ok()) it = signers_.emplace(t->secret, std::move(*made)).first;
+      std::string_view key = t->signer_key;
+      size_t nul = key.find('\0');
+      auto made = protocol::make_signer(key.substr(nul + 1), key.substr(0, nul));
+      if (made.ok()) it = signers_.emplace(t->signer_key, std::move(*made)).first;
     }
     signer = it != signers_.end() ? it->second.get() : nullptr;
     bad_header = signer == nullptr;

@@ -61,7 +61,8 @@ class CurlTransport final : public Transport {
   CurlTransport& operator=(const CurlTransport&) = delete;
 
   // Starts the request. REQUIRES: request.subscription->endpoint.url is an http(s) URL; a secret, if set,
-  // is a valid "whsec_" secret (an invalid one fails the attempt with error kOther).
+  // is one that protocol::make_signer() accepts for the policy's signature scheme (another one fails the
+  // attempt with error kOther).
   AttemptHandle send(const DeliveryRequest& request, Done done) override;
   void cancel(AttemptHandle handle) override;
 
@@ -102,7 +103,8 @@ class CurlTransport final : public Transport {
   std::unordered_map<int, std::shared_ptr<Socket>> sockets_;
   std::unordered_map<AttemptHandle, std::unique_ptr<Transfer>> transfers_;
   std::unordered_map<std::string, Host> hosts_;  // hosts with transfers in curl or waiting
-  std::unordered_map<std::string, std::unique_ptr<protocol::Signer>> signers_;  // by secret (made once)
+  // By "<scheme>\0<secret>" (the subscription's policy.signature and secret), each made once.
+  std::unordered_map<std::string, std::unique_ptr<protocol::Signer>> signers_;
   AttemptHandle next_handle_ = 1;
   // Easy handles of finished transfers, kept for the next ones: making and freeing one per attempt was a
   // large share of the allocations on serve's hot path (bench/README.md, "sender efficiency"). Every

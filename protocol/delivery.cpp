@@ -26,7 +26,7 @@ void build_delivery_headers(const DeliveryHeaders& h, const Credentials& credent
     auto end = std::to_chars(number, number + sizeof number, n).ptr;
     return std::string_view(number, static_cast<size_t>(end - number));
   };
-  add(header::kContentType, "application/json");
+  add(header::kContentType, kJsonContentType);
   add(header::kUserAgent, h.user_agent);
   add(header::kWebhookId, h.event_id);
   add(header::kWebhookTimestamp, digits(h.timestamp));

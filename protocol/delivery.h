@@ -27,6 +27,9 @@ inline constexpr std::string_view kVirtualTime = "hooksim-virtual-time";
 inline constexpr std::string_view kSubscription = "hooksim-subscription";
 }  // namespace header
 
+// The content-type of every delivery (its body is the JSON envelope).
+inline constexpr std::string_view kJsonContentType = "application/json";
+
 // "hooksim/<version>": the user-agent of every delivery.
 std::string_view user_agent();
 

@@ -1,6 +1,9 @@
 #include "protocol/policy_json.h"
 
+#include <fmt/ranges.h>
+
 #include "protocol/json_input.h"
+#include "protocol/signing.h"
 
 namespace hooksim {
 
@@ -13,6 +16,18 @@ Duration policy_duration(const json& j, const std::string& path, bool positive) 
   if (positive && d.count() <= 0) fail(path, "must be greater than 0s");
   if (d > std::chrono::days(3650)) fail(path, "must be at most 3650d");
   return d;
+}
+
+// One of protocol::signature_schemes(), by name.
+std::string signature_scheme(const json& j, const std::string& path) {
+  const auto& known = protocol::signature_schemes();
+  std::string list = fmt::format("{}", fmt::join(known, ", "));
+  if (!j.is_string()) fail(path, "must be the name of a signature scheme: " + list);
+  std::string name = j.get<std::string>();
+  if (std::find(known.begin(), known.end(), name) == known.end())
+    fail(path,
+         fmt::format("unknown signature scheme '{}'{} (known: {})", name, did_you_mean(name, known), list));
+  return name;
 }
 
 }  // namespace
@@ -46,10 +61,12 @@ RetryPolicy policy(const json& j, const std::string& path) {
     } else if (key == "probe") {
       if (value != "head" && value != "live") fail(at, "must be \"head\" or \"live\"");
       p.probe = value == "head" ? ProbeMode::kHead : ProbeMode::kLive;
+    } else if (key == "signature") {
+      p.signature = signature_scheme(value, at);
     } else {
       static const std::vector<std::string> kFields = {
           "immediate_retries", "immediate_delay", "delays", "repeat",
-          "give_up_after",     "attempt_timeout", "probe"};
+          "give_up_after",     "attempt_timeout", "probe",  "signature"};
       unknown_field(path, key, kFields);
     }
   }
@@ -75,7 +92,8 @@ nlohmann::ordered_json policy_to_json(const RetryPolicy& p) {
           {"repeat", format_duration(p.repeat)},
           {"give_up_after", format_duration(p.give_up_after)},
           {"probe", to_string(p.probe)},
-          {"attempt_timeout", format_duration(p.attempt_timeout)}};
+          {"attempt_timeout", format_duration(p.attempt_timeout)},
+          {"signature", p.signature}};
 }
 
 }  // namespace hooksim

@@ -10,9 +10,10 @@
 namespace hooksim {
 
 // Reads a policy from JSON: a preset name ("frotcom") or an object with any of the fields
-// immediate_retries, immediate_delay, delays, repeat, give_up_after, probe ("head"|"live"), attempt_timeout;
-// absent fields take the frotcom values. `path` names the JSON location in error messages
-// (e.g. "subscriptions[2].policy"); the error names the offending field and the reason.
+// immediate_retries, immediate_delay, delays, repeat, give_up_after, probe ("head"|"live"), attempt_timeout,
+// signature (one of protocol::signature_schemes()); absent fields take the frotcom values. `path` names the
+// JSON location in error messages (e.g. "subscriptions[2].policy"); the error names the offending field and
+// the reason.
 Result<RetryPolicy> parse_policy(const nlohmann::json& j, const std::string& path);
 
 // The object form of a policy, accepted back by parse_policy.

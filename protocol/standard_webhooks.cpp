@@ -1,8 +1,5 @@
 #include "protocol/standard_webhooks.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "protocol/delivery.h"
 #include "util/split.h"
 
@@ -23,11 +20,7 @@ std::string sign(std::string_view key, std::string_view webhook_id, int64_t time
   std::string message;
   message.reserve(webhook_id.size() + body.size() + 24);
   message.append(webhook_id).append(".").append(std::to_string(timestamp)).append(".").append(body);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &mac_len);
-  return "v1," + base64_encode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+  return "v1," + base64_encode(mac_bytes(hmac_sha256(key, message)));
 }
 
 bool verify(std::string_view key, std::string_view webhook_id, int64_t timestamp, std::string_view body,
@@ -43,38 +36,44 @@ namespace {
 
 class StandardWebhooksSigner final : public Signer {
  public:
-  explicit StandardWebhooksSigner(std::string key) : key_(std::move(key)) {}
+  StandardWebhooksSigner(std::string key, const StandardWebhooksHeaders& names)
+      : key_(std::move(key)), names_(names) {}
 
   void sign(std::string_view event_id, int64_t timestamp, std::string_view body,
             const HeaderSink& add) const override {
-    add(kSignatureHeader, protocol::sign(key_, event_id, timestamp, body));
+    if (names_.adds_id_and_timestamp) {
+      add(names_.id, event_id);
+      add(names_.timestamp, std::to_string(timestamp));
+    }
+    add(names_.signature, protocol::sign(key_, event_id, timestamp, body));
   }
 
   AuthCheck verify(const HeaderLookup& headers, std::string_view body, int64_t now,
                    std::optional<Duration> tolerance) const override {
-    auto signature = headers(kSignatureHeader);
+    auto signature = headers(names_.signature);
     if (!signature || signature->empty()) return AuthCheck::kMissing;
-    auto timestamp = whole_number<int64_t>(headers(header::kWebhookTimestamp));
-    if (!timestamp ||
-        !protocol::verify(key_, headers(header::kWebhookId).value_or(""), *timestamp, body, *signature))
+    auto timestamp = whole_number<int64_t>(headers(names_.timestamp));
+    if (!timestamp || !protocol::verify(key_, headers(names_.id).value_or(""), *timestamp, body, *signature))
       return AuthCheck::kBad;
-    if (tolerance) {
-      int64_t seconds = std::chrono::duration_cast<std::chrono::seconds>(*tolerance).count();
-      if (*timestamp < now - seconds || *timestamp > now + seconds) return AuthCheck::kStale;
-    }
-    return AuthCheck::kOk;
+    return timestamp_check(*timestamp, now, tolerance);
   }
 
  private:
   std::string key_;
+  StandardWebhooksHeaders names_;
 };
 
 }  // namespace
 
+std::unique_ptr<Signer> standard_webhooks_signer(std::string key, const StandardWebhooksHeaders& names) {
+  return std::make_unique<StandardWebhooksSigner>(std::move(key), names);
+}
+
 Result<std::unique_ptr<Signer>> standard_webhooks_signer(std::string_view secret) {
   auto key = signing_key(secret);
   if (!key.ok()) return key.status();
-  return std::unique_ptr<Signer>(std::make_unique<StandardWebhooksSigner>(std::move(*key)));
+  return standard_webhooks_signer(std::move(*key),
+                                  {header::kWebhookId, header::kWebhookTimestamp, kSignatureHeader});
 }
 
 }  // namespace hooksim::protocol

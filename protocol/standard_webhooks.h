@@ -29,7 +29,21 @@ std::string sign(std::string_view key, std::string_view webhook_id, int64_t time
 bool verify(std::string_view key, std::string_view webhook_id, int64_t timestamp, std::string_view body,
             std::string_view header);
 
-// The Signer of the scheme, for a secret signing_key() accepts.
+// Where a Standard Webhooks-style scheme puts the event id, the timestamp and the signature. Svix
+// (protocol/svix.h) is the same scheme under header names of its own.
+struct StandardWebhooksHeaders {
+  std::string_view id;
+  std::string_view timestamp;
+  std::string_view signature;
+  // Whether the signer adds the id and timestamp headers itself: the delivery carries webhook-id and
+  // webhook-timestamp already (protocol/delivery.h), other names it does not.
+  bool adds_id_and_timestamp = false;
+};
+
+// The Signer of the scheme, for a secret signing_key() accepts, under the header names `names`.
+std::unique_ptr<Signer> standard_webhooks_signer(std::string key, const StandardWebhooksHeaders& names);
+// The Signer of the scheme under its own header names (webhook-id, webhook-timestamp and the signature
+// header), for a secret signing_key() accepts.
 Result<std::unique_ptr<Signer>> standard_webhooks_signer(std::string_view secret);
 
 }  // namespace hooksim::protocol

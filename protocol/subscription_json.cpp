@@ -26,10 +26,15 @@ void read_subscription_fields(Fields& f, SubscriptionConfig& c, const RetryPolic
   const json* secret = f.get("secret");
   const json* token = f.get("token");
   if (secret && token) fail(f.path("token"), "give either secret (signatures) or token (bearer), not both");
-  if (secret) {
-    c.endpoint.secret = string(*secret, f.path("secret"));
-    if (auto signer = protocol::make_signer(c.endpoint.secret); !signer.ok())
-      fail(f.path("secret"), signer.status().message());
+  if (secret) c.endpoint.secret = string(*secret, f.path("secret"));
+  // The secret must fit the policy's scheme: a given secret is judged under the (new) policy, and so is a
+  // kept one when only the policy changes (the error then names the policy's signature).
+  if (!c.endpoint.secret.empty() && !token) {
+    if (auto signer = protocol::make_signer(c.endpoint.secret, c.policy.signature); !signer.ok())
+      fail(secret ? f.path("secret") : f.path("policy.signature"),
+           secret ? signer.status().message()
+                  : fmt::format("the subscription's secret does not fit the {} scheme: {}",
+                                c.policy.signature, signer.status().message()));
   }
   if (token) {
     c.endpoint.token = string(*token, f.path("token"));

@@ -9,7 +9,7 @@ namespace hooksim::receiver {
 Result<std::unique_ptr<Verifier>> Verifier::make(Checks checks) {
   std::unique_ptr<protocol::Signer> signer;
   if (!checks.secret.empty()) {
-    auto s = protocol::make_signer(checks.secret);
+    auto s = protocol::make_signer(checks.secret, checks.scheme);
     if (!s.ok()) return Status::InvalidArgument("secret: " + s.status().message());
     signer = std::move(*s);
   }

@@ -22,13 +22,17 @@ namespace hooksim::receiver {
 
 // The checks and misbehaviours of a receiver.
 struct Checks {
-  // A Standard Webhooks secret ("whsec_..."). When set, every request's signature is verified against its
-  // event id, timestamp and body (protocol/standard_webhooks.h); a missing or wrong one is answered 401.
+  // A signing secret, of the form `scheme` takes ("whsec_..." for Standard Webhooks). When set, every
+  // request's signature is verified as the scheme says (protocol/signing.h: against the body, and the event
+  // id and timestamp where the scheme signs them); a missing or wrong one is answered 401.
   std::string secret;
+  // The signing scheme of `secret`: one of protocol::signature_schemes().
+  std::string scheme = std::string(protocol::kDefaultSignatureScheme);
   // When set, every request must carry "authorization: Bearer <token>"; otherwise it is answered 401.
   std::string token;
-  // With a secret, a webhook-timestamp further than this from the wall clock (either way) is answered 401
-  // and recorded as "stale" (Standard Webhooks replay protection), even when the signature matches.
+  // With a secret, a signed timestamp (webhook-timestamp for Standard Webhooks) further than this from the
+  // wall clock (either way) is answered 401 and recorded as "stale" (replay protection), even when the
+  // signature matches. Schemes that sign no timestamp (github, shopify) are never stale.
   Duration timestamp_tolerance = std::chrono::minutes(5);
 
   // Misbehaviours, to test a sender or `hooksim check` against a receiver that gets things wrong. Each
@@ -55,7 +59,8 @@ struct Checks {
 // and accept() change the per-subscription state: the caller serialises them.
 class Verifier {
  public:
-  // InvalidArgument "secret: ..." when checks.secret is set but not a secret make_signer() accepts.
+  // InvalidArgument "secret: ..." when checks.secret is set but not a secret make_signer() accepts for
+  // checks.scheme (or the scheme is unknown).
   static Result<std::unique_ptr<Verifier>> make(Checks checks);
 
   // The request's authentication at `now` (wall clock, Unix seconds): the signature and/or the token as

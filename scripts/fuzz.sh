@@ -11,7 +11,7 @@ scripts/setup.sh
 build_dir=${HOOKSIM_FUZZ_BUILD_DIR:-build-fuzz}
 seconds=${FUZZ_SECONDS:-5}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(scenario policy api record)
+[ ${#targets[@]} -eq 0 ] && targets=(scenario policy api record signature)
 
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DHOOKSIM_BUILD_FUZZ=ON -DHOOKSIM_BUILD_TESTS=OFF -DHOOKSIM_BUILD_BENCH=OFF \

@@ -14,4 +14,20 @@ if [ ! -x /usr/bin/chromium ]; then
   $sudo apt-get update -q
   $sudo apt-get install -y -q --no-install-recommends chromium
 fi
+# The signature tests (tests/signature_libraries_test.cpp) verify hooksim's signatures with the senders' own
+# npm libraries, pinned in tests/signatures/package-lock.json: Node from Debian, the libraries from npm.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "test: installing nodejs and npm (for the signature library tests)" >&2
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends nodejs npm
+fi
+libraries=tests/signatures
+if ! cmp -s "$libraries/package-lock.json" "$libraries/node_modules/.installed-lock.json"; then
+  echo "test: installing the senders' signature libraries (npm ci in $libraries)" >&2
+  npm ci --prefix "$libraries" --no-audit --no-fund --loglevel=error
+  cp "$libraries/package-lock.json" "$libraries/node_modules/.installed-lock.json"
+fi
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "$@"

@@ -268,8 +268,10 @@ HttpResponse Api::subscription_json(const std::string& id, int status_code) {
   o["id"] = c.id;
   o["url"] = c.endpoint.url;
   o["auth"] = c.endpoint.secret.empty() ? "token" : "secret";
-  o["secret"] =
-      c.endpoint.secret.empty() ? json(nullptr) : json("whsec_... " + fingerprint(c.endpoint.secret));
+  o["secret"] = c.endpoint.secret.empty() ? json(nullptr)
+                : c.endpoint.secret.starts_with("whsec_")
+                    ? json("whsec_... " + fingerprint(c.endpoint.secret))
+                    : json("... " + fingerprint(c.endpoint.secret));
   o["token"] = c.endpoint.token.empty() ? json(nullptr) : json("... " + fingerprint(c.endpoint.token));
   o["filter"] = {{"types", c.filter.types}, {"accounts", c.filter.accounts}, {"vehicles", c.filter.vehicles}};
   o["policy"] = policy_to_json(c.policy);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "protocol/envelope.h"
+#include "protocol/signing.h"
 #include "receiver/server.h"
 #include "tests/cli_test_util.h"
 #include "tests/serve_harness.h"
@@ -974,6 +975,64 @@ TEST(ReceiverCommand, MisbehaviourFlagsAreValidated) {
   EXPECT_EQ(run_hooksim_merged("receiver --latency 1x").first, 2);
   EXPECT_EQ(run_hooksim_merged("receiver --body-limit 0"),
             std::make_pair(2, std::string("hooksim receiver: --body-limit: must be at least 1 byte\n")));
+}
+
+}  // namespace
+}  // namespace hooksim::check
+
+// ---------------------------------------------------------------------------------------------------------
+// --scheme: check signs as another sender does, the receiver verifies it (docs/policies.md, Signatures)
+// ---------------------------------------------------------------------------------------------------------
+
+namespace hooksim::check {
+namespace {
+
+TEST(CheckScheme, EverySchemePassesTheSignatureChecksAgainstAReceiverOfThatScheme) {
+  for (const auto& scheme : protocol::signature_schemes()) {
+    SCOPED_TRACE(scheme);
+    ReceiverOptions ro;
+    ro.secret = protocol::random_secret(scheme);
+    ro.scheme = scheme;
+    Receiver rx(ro);
+    CheckOptions o = options_for(rx.url());
+    o.secret = ro.secret;
+    o.scheme = scheme;
+    o.only = {"accepts_valid", "rejects_forged", "rejects_stale"};
+    Report report = run_ok(o);
+    Verdict stale = protocol::signs_timestamp(scheme) ? Verdict::kPass : Verdict::kSkip;
+    EXPECT_EQ(verdicts(report), (std::map<std::string, Verdict>{{"accepts_valid", Verdict::kPass},
+                                                                {"rejects_forged", Verdict::kPass},
+                                                                {"rejects_stale", stale}}));
+    EXPECT_EQ(report.scheme, scheme);
+    // The forgeries reached the receiver as such: a wrong signature and one by another secret are bad.
+    size_t bad = 0;
+    for (const auto& r : rx.records()) bad += r.signature == RequestRecord::Signature::kBad;
+    EXPECT_EQ(bad, 2u);
+  }
+}
+
+TEST(CheckScheme, SigningAsAnotherSenderIsRefusedByTheReceiver) {
+  ReceiverOptions ro;
+  ro.secret = kSecret;
+  ro.scheme = "svix";
+  Receiver rx(ro);
+  CheckOptions o = options_for(rx.url());
+  o.scheme = "stripe";  // kSecret is a stripe secret too
+  o.only = {"accepts_valid"};
+  Report report = run_ok(o);
+  EXPECT_EQ(verdicts(report), (std::map<std::string, Verdict>{{"accepts_valid", Verdict::kFail}}));
+}
+
+TEST(CheckScheme, FlagsAreValidated) {
+  auto [code, out] = run_hooksim_merged("check http://127.0.0.1:9/ --scheme paypal --secret x");
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("--scheme"), std::string::npos) << out;
+  EXPECT_EQ(
+      run_hooksim_merged("check http://127.0.0.1:9/ --scheme stripe --secret plain"),
+      std::make_pair(2, std::string("hooksim check: --secret: a stripe secret must be whsec_ followed by "
+                                    "the rest of the key\n")));
+  EXPECT_EQ(run_hooksim_merged("receiver --scheme svix --secret plain"),
+            std::make_pair(2, std::string("hooksim receiver: --secret: secret must start with whsec_\n")));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "cli/scenario_run.h"
 #include "net/asio_scheduler.h"
 #include "net/curl_transport.h"
+#include "protocol/signing.h"
 #include "receiver/server.h"
 #include "sim/scenario.h"
 #include "tests/cli_test_util.h"
@@ -120,6 +121,34 @@ TEST(CurlTransport, DeliversWithTheDocumentedHeadersAndAValidSignature) {
   EXPECT_EQ(records[0].attempt, 3u);
   EXPECT_EQ(records[0].virtual_time, "2026-01-01T01:00:00.000Z");
   EXPECT_EQ(records[0].signature, receiver::RequestRecord::Signature::kOk);
+}
+
+// The policy's signature picks the scheme: the sender signs as that sender does and a receiver verifying that
+// scheme accepts it, one verifying another refuses it. One sender for all: the same secret under another
+// scheme must get a signer of its own.
+TEST(CurlTransport, SignsWithThePolicysSchemeAndOnlyThatScheme) {
+  Sender sender;
+  for (const auto& scheme : protocol::signature_schemes()) {
+    SCOPED_TRACE(scheme);
+    std::string secret = scheme == "stripe" || scheme == "svix" ? kSecret : protocol::random_secret(scheme);
+    receiver::ReceiverOptions o;
+    o.secret = secret;
+    o.scheme = scheme;
+    Receiver rx(o);
+    receiver::ReceiverOptions other_options;  // another scheme, with a secret of its form
+    other_options.secret = kSecret;
+    other_options.scheme = scheme == "svix" ? "stripe" : "svix";
+    Receiver other(other_options);
+    SubscriptionConfig sub = sub_to(rx.url(), secret);
+    sub.policy.signature = scheme;
+    EXPECT_EQ(sender.send(sub, 5s, 1, 1, "evt_" + scheme).status, 200);
+    auto records = rx.records();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].signature, receiver::RequestRecord::Signature::kOk);
+    EXPECT_EQ(records[0].event, "evt_" + scheme);  // hooksim's own headers travel with every scheme
+    sub.endpoint.url = other.url();
+    EXPECT_EQ(sender.send(sub).status, 401);
+  }
 }
 
 TEST(CurlTransport, BearerTokenModeSendsTheToken) {
