@@ -7,15 +7,16 @@
 #   2. publish throughput through the API (batched, acknowledged after fsync);
 #   3. publish-to-delivery latency (p50/p99) at half the 1-subscription delivery rate;
 #   4. simulation speed (`hooksim simulate`): attempts per wall second, and a week of a 1,000-vehicle fleet;
-#   5. memory (RSS) and restart to first delivery with 100k subscriptions x 100 queued events.
+#   5. memory (RSS) and restart to first delivery with 100k subscriptions x 100 queued events;
+#   6. one 3 MiB event to 500 subscriptions: time to 202, serve's peak RSS, store growth (bench/large-body.sh).
 # Usage: scripts/bench.sh [--quick] [SECTION...]
-#   --quick: smaller sizes, for checking the script itself; SECTION: run only these (1-5; default all).
+#   --quick: smaller sizes, for checking the script itself; SECTION: run only these (1-6; default all).
 # Output: a human summary on stdout; the raw JSON of each step in $HOOKSIM_BENCH_OUT (default out/bench/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1 && shift
-sections=${*:-1 2 3 4 5}
+sections=${*:-1 2 3 4 5 6}
 want() { [[ " $sections " == *" $1 "* ]]; }
 
 scripts/setup.sh
@@ -178,6 +179,14 @@ for run in 1 2 3; do
     "$(json "$out/restart-$run.json" first_delivery_ms)" "$(json "$out/restart-$run.json" rss_peak_mib)" \
     "$(json "$out/restart-$run.json" delivered)"
 done
+fi
+
+# --- 6. one large event to many subscriptions -------------------------------------------------------------------
+if want 6; then
+echo
+n=$([ $quick = 1 ] && echo 50 || echo 500)
+echo "6. one 3 MiB event to $n subscriptions (serve, RocksDB): time to 202, peak RSS, store growth"
+bench/large-body.sh - "$bdir" 1 "$n" 3 | sed 's/^/   /'
 fi
 
 echo
