@@ -23,15 +23,21 @@ struct Engine::Sub {
   // The attempt in flight.
   uint64_t seq = 0;
   std::string event_id;
+  BodyRef body_ref = 0;  // handed back to the store when the event is removed
   bool probe = false;
   uint32_t attempt = 0;
   TimePoint started{};
   TimePoint enqueued_at{};
   // Queue ranges [first, end) that left the queue in memory (delivered, discarded) but whose removal has
-  // not been written: the write failed (a full disk). Every later write of the state carries them, so the
-  // state on disk never has its head past entries that are still stored. Lost on a crash, harmlessly: the
-  // state on disk is then the old one too, and the entries are delivered again (at least once).
-  std::vector<std::pair<uint64_t, uint64_t>> unremoved;
+  // not been written yet (or whose write failed: a full disk). Every later write of the state carries them,
+  // so the state on disk never has its head past entries that are still stored. Lost on a crash,
+  // harmlessly: the state on disk is then the old one too, and the entries are delivered again (at least
+  // once). A single delivered entry keeps its body reference, so that its removal reads nothing.
+  struct Removal {
+    uint64_t first = 0, end = 0;
+    BodyRef body_ref = 0;  // end == first + 1 only
+  };
+  std::vector<Removal> unremoved;
 };
 
 namespace {
@@ -252,6 +258,7 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
   auto batch = store_.new_batch();
   uint64_t entries = 0;
   TimePoint now = scheduler_.now();
+  std::vector<QueueSlot> slots;  // the queues the event joins; its body is stored once for all of them
   // For the observer: each event's body, the queues it joined (queued[first[i]..first[i+1])) and the
   // deactivated subscriptions that dropped it (dropped[first_dropped[i]..first_dropped[i+1])).
   const bool report = observer_ != nullptr && observer_->wants_published();
@@ -268,6 +275,7 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
     const Event& event = events[i];
     if (options_.dedupe_event_ids) batch->remember_event_id(event.id, now);
     std::string body;  // built once per event, only if some subscription queues it
+    slots.clear();
     index_.candidates(event, candidates_, [&](Sub* sub) {
       if (!sub->config.filter.matches(event)) return;
       touch(sub);
@@ -278,9 +286,10 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
       }
       if (body.empty()) body = options_.envelope(event);
       if (report) queued.emplace_back(sub->config.id, sub->state.next_seq);
-      batch->enqueue(sub->key, sub->state.next_seq++, now, event.id, body);
-      ++entries;
+      slots.push_back({sub->key, sub->state.next_seq++});
     });
+    batch->enqueue_many(slots, now, event.id, body);
+    entries += slots.size();
     if (report) bodies[i] = std::move(body);
   }
   for (auto& [sub, old] : touched) add_state(*batch, *sub);
@@ -322,7 +331,7 @@ Status Engine::reactivate(std::string_view id) {
   next.deactivated_at.reset();
   next.deactivation_reason.clear();
   auto batch = store_.new_batch();
-  for (auto [first, end] : sub.unremoved) batch->remove_range(sub.key, first, end);
+  add_removals(*batch, sub);
   batch->put_state(sub.key, next);
   HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
   sub.unremoved.clear();
@@ -395,6 +404,7 @@ void Engine::send_attempt(Sub& sub) {
   }
   sub.seq = seq;
   sub.event_id = std::move(event->id);
+  sub.body_ref = event->body_ref;
   sub.enqueued_at = event->enqueued_at;
   sub.probe = seq != st.head_seq;
   sub.attempt = attempts_for(st, seq) + 1;
@@ -403,11 +413,12 @@ void Engine::send_attempt(Sub& sub) {
   // (by a publish) must still say a retry is due, so that a crash now makes it again after the restart.
   DeliveryRequest request{&sub.config,
                           sub.event_id,
-                          event->body,
+                          *event->body,
                           seq,
                           sub.attempt,
                           sub.started,
-                          sub.config.policy.attempt_timeout};
+                          sub.config.policy.attempt_timeout,
+                          std::move(event->body)};
   sub.in_flight =
       transport_.send(request, [this, s = &sub](const AttemptResult& r) { on_attempt_done(*s, r); });
 }
@@ -465,7 +476,7 @@ void Engine::on_delivered(Sub& sub, const AttemptRecord& record) {
   scheduler_.cancel(sub.deadline_timer);
   sub.deadline_timer = 0;
 
-  note_removed(sub, sub.seq, sub.seq + 1);
+  note_removed(sub, sub.seq, sub.seq + 1, sub.body_ref);
   if (options_.group_commit) {
     // Written, and the next event sent, by flush(). A publish meanwhile writes this state synced and may
     // send the next event itself: the success is then on disk before it.
@@ -595,22 +606,26 @@ void Engine::persist_state(Sub& sub, Durability durability) {
 }
 
 void Engine::add_state(StoreBatch& batch, const Sub& sub) const {
-  for (auto [first, end] : sub.unremoved) {
-    if (end == first + 1) {
-      batch.remove(sub.key, first);  // one entry: a SingleDelete, cheaper than a range tombstone
-    } else {
-      batch.remove_range(sub.key, first, end);
-    }
-  }
+  add_removals(batch, sub);
   batch.put_state(sub.key, sub.state);
 }
 
-void Engine::note_removed(Sub& sub, uint64_t first, uint64_t end) {
+void Engine::add_removals(StoreBatch& batch, const Sub& sub) {
+  for (const Sub::Removal& r : sub.unremoved) {
+    if (r.end == r.first + 1) {
+      batch.remove(sub.key, r.first, r.body_ref);  // one entry: a SingleDelete, and no read for its body
+    } else {
+      batch.remove_range(sub.key, r.first, r.end);
+    }
+  }
+}
+
+void Engine::note_removed(Sub& sub, uint64_t first, uint64_t end, BodyRef body_ref) {
   if (first >= end) return;
-  if (!sub.unremoved.empty() && sub.unremoved.back().second == first) {
-    sub.unremoved.back().second = end;
+  if (!sub.unremoved.empty() && sub.unremoved.back().end == first) {
+    sub.unremoved.back().end = end;  // a range now: the store finds the body references in it
   } else {
-    sub.unremoved.emplace_back(first, end);
+    sub.unremoved.push_back({first, end, body_ref});
   }
 }
 

@@ -139,7 +139,8 @@ class Engine {
   void arm_deadline(Sub& sub);
   void persist_state(Sub& sub, Durability durability = Durability::kBuffered);
   void add_state(StoreBatch& batch, const Sub& sub) const;
-  static void note_removed(Sub& sub, uint64_t first, uint64_t end);
+  static void add_removals(StoreBatch& batch, const Sub& sub);
+  static void note_removed(Sub& sub, uint64_t first, uint64_t end, BodyRef body_ref = 0);
   void report_error(const Sub& sub, const Status& st);
   void stop(Sub& sub);
   Sub* lookup(std::string_view id) const;

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include "engine/subscription.h"
@@ -12,7 +14,8 @@
 namespace hooksim {
 
 // One attempt to deliver one event. The views are valid only during Transport::send(): a transport copies
-// whatever it needs to keep.
+// whatever it needs to keep, except the body, which it keeps by holding `body_owner` when that is set (a
+// large event delivered to many subscriptions at once is then in memory once).
 struct DeliveryRequest {
   const SubscriptionConfig* subscription = nullptr;
   std::string_view event_id;
@@ -22,6 +25,8 @@ struct DeliveryRequest {
   uint32_t attempt = 0;    // attempt number for this event, from 1
   TimePoint virtual_time;  // the engine's clock at the start of the attempt
   Duration timeout{0};     // total time allowed for the attempt
+  // Owns the bytes `body` views, immutable, when the caller has them shared (the engine does); may be null.
+  std::shared_ptr<const std::string> body_owner = nullptr;
 };
 
 // What came of an attempt. The engine counts it delivered only when error == kNone and the status is 2xx;

@@ -7,6 +7,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -28,9 +30,12 @@ struct CurlTransport::Transfer {
   std::string header_text;
   std::vector<curl_slist> headers;
   std::string host;  // the URL's authority: the unit of max_host_connections
-  // The request, copied: it may start after send() returned.
-  std::string url, body, event_id, subscription, token;
+  // The request, copied: it may start after send() returned. The body is shared with the engine (and
+  // with other attempts of the same event) when it comes owned; curl reads it in place (CURLOPT_POSTFIELDS
+  // does not copy).
+  std::string url, event_id, subscription, token;
   std::string signer_key;  // "<scheme>\0<secret>" (policy.signature, endpoint.secret); empty: no secret
+  std::shared_ptr<const std::string> body;
   uint64_t seq = 0;
   uint32_t attempt = 0;
   TimePoint virtual_time{};
@@ -180,7 +185,7 @@ AttemptHandle CurlTransport::send(const DeliveryRequest& request, Done done) {
   const SubscriptionConfig& sub = *request.subscription;
   t->url = sub.endpoint.url;
   t->host = authority(t->url);
-  t->body = std::string(request.body);
+  t->body = request.body_owner ? request.body_owner : std::make_shared<const std::string>(request.body);
   t->event_id = std::string(request.event_id);
   t->subscription = sub.id;
   if (!sub.endpoint.secret.empty()) {
@@ -238,7 +243,7 @@ void CurlTransport::dispatch(Transfer* t) {
                                     .attempt = t->attempt,
                                     .virtual_time = t->virtual_time,
                                     .subscription = t->subscription},
-                                   {.signer = signer, .bearer_token = signer ? "" : t->token}, t->body, add);
+                                   {.signer = signer, .bearer_token = signer ? "" : t->token}, *t->body, add);
   for (size_t at = 0; at < text.size(); at = text.find('\0', at) + 1)
     t->headers.push_back({text.data() + at, nullptr});
   for (size_t i = 0; i + 1 < t->headers.size(); ++i) t->headers[i].next = &t->headers[i + 1];
@@ -258,8 +263,8 @@ void CurlTransport::dispatch(Transfer* t) {
   t->easy = e;
   set_transfer_options(e, t->url, timeout, options_, t->error);
   curl_easy_setopt(e, CURLOPT_POST, 1L);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body->data());
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body->size()));
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers.data());
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Callbacks::on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);

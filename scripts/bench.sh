@@ -8,15 +8,16 @@
 #   3. publish-to-delivery latency (p50/p99) at half the 1-subscription delivery rate;
 #   4. simulation speed (`hooksim simulate`): attempts per wall second, and a week of a 1,000-vehicle fleet;
 #   5. memory (RSS) and restart to first delivery with 100k subscriptions x 100 queued events;
-#   6. publish throughput with 100 and with 100,000 subscriptions (one vehicle each), delivery running.
+#   6. publish throughput with 100 and with 100,000 subscriptions (one vehicle each), delivery running;
+#   7. one 3 MiB event to 500 subscriptions: time to 202, serve's peak RSS, store growth (bench/large-body.sh).
 # Usage: scripts/bench.sh [--quick] [SECTION...]
-#   --quick: smaller sizes, for checking the script itself; SECTION: run only these (1-6; default all).
+#   --quick: smaller sizes, for checking the script itself; SECTION: run only these (1-7; default all).
 # Output: a human summary on stdout; the raw JSON of each step in $HOOKSIM_BENCH_OUT (default out/bench/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1 && shift
-sections=${*:-1 2 3 4 5 6}
+sections=${*:-1 2 3 4 5 6 7}
 want() { [[ " $sections " == *" $1 "* ]]; }
 
 scripts/setup.sh
@@ -203,6 +204,14 @@ stop_last  # the receiver
 printf '   %d vs 100 subscriptions: %.2f x the events/s, %.2f x the request p99\n' "$many" \
   "$(calc "$(json "$out/publish-scale-$many.json" events_per_s) / $(json "$out/publish-scale-100.json" events_per_s)")" \
   "$(calc "$(json "$out/publish-scale-$many.json" request_p99_ms) / $(json "$out/publish-scale-100.json" request_p99_ms)")"
+fi
+
+# --- 7. one large event to many subscriptions -------------------------------------------------------------------
+if want 7; then
+echo
+n=$([ $quick = 1 ] && echo 50 || echo 500)
+echo "7. one 3 MiB event to $n subscriptions (serve, RocksDB): time to 202, peak RSS, store growth"
+bench/large-body.sh - "$bdir" 1 "$n" 3 | sed 's/^/   /'
 fi
 
 echo

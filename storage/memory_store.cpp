@@ -18,9 +18,8 @@ struct PutState {
   DeliveryState state;
 };
 struct Enqueue {
-  uint64_t key;
-  uint64_t seq;
-  QueuedEvent event;
+  std::vector<QueueSlot> slots;
+  QueuedEvent event;  // shared by every slot
 };
 struct RememberId {
   std::string id;
@@ -45,14 +44,18 @@ class MemoryBatch final : public StoreBatch {
     ops_.push_back(PutConfig{key, std::make_unique<SubscriptionConfig>(config)});
   }
   void put_state(uint64_t key, const DeliveryState& state) override { ops_.push_back(PutState{key, state}); }
-  void enqueue(uint64_t key, uint64_t seq, TimePoint enqueued_at, std::string_view event_id,
-               std::string_view body) override {
-    ops_.push_back(Enqueue{key, seq, QueuedEvent{std::string(event_id), enqueued_at, std::string(body)}});
+  void enqueue_many(std::span<const QueueSlot> slots, TimePoint enqueued_at, std::string_view event_id,
+                    std::string_view body) override {
+    if (slots.empty()) return;
+    ops_.push_back(Enqueue{
+        {slots.begin(), slots.end()},
+        QueuedEvent{std::string(event_id), enqueued_at, std::make_shared<const std::string>(body), 0}});
   }
   void remember_event_id(std::string_view event_id, TimePoint) override {
     ops_.push_back(RememberId{std::string(event_id)});
   }
   void remove(uint64_t key, uint64_t seq) override { ops_.push_back(Remove{key, seq, seq + 1}); }
+  void remove(uint64_t key, uint64_t seq, BodyRef) override { remove(key, seq); }
   void remove_range(uint64_t key, uint64_t first, uint64_t end) override {
     if (first < end) ops_.push_back(Remove{key, first, end});
   }
@@ -111,7 +114,7 @@ Status MemoryQueueStore::write(StoreBatch& batch, Durability) {
           } else if constexpr (std::is_same_v<T, PutState>) {
             states_[o.key] = std::move(o.state);
           } else if constexpr (std::is_same_v<T, Enqueue>) {
-            queues_[o.key].put(o.seq, std::move(o.event));
+            for (const QueueSlot& slot : o.slots) queues_[slot.key].put(slot.seq, o.event);
           } else if constexpr (std::is_same_v<T, RememberId>) {
             event_ids_.insert(std::move(o.id));
           } else if constexpr (std::is_same_v<T, Remove>) {
@@ -153,6 +156,15 @@ Result<std::vector<bool>> MemoryQueueStore::find_event_ids(const std::vector<std
   found.reserve(ids.size());
   for (std::string_view id : ids) found.push_back(event_ids_.count(std::string(id)) != 0);
   return found;
+}
+
+uint64_t MemoryQueueStore::count_bodies() const {
+  std::unordered_set<const std::string*> bodies;
+  for (const auto& [key, queue] : queues_) {
+    for (const auto& slot : queue.slots)
+      if (slot) bodies.insert(slot->body.get());
+  }
+  return bodies.size();
 }
 
 uint64_t MemoryQueueStore::count_queued(uint64_t key) const {

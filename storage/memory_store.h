@@ -8,7 +8,9 @@
 // process reopens its RocksDB directory: anything the engine had not written is lost.
 //
 // Queues are per-subscription deques indexed by sequence number, so the engine's access pattern (append at
-// the tail, remove or read at the head, an occasional hole left by a live probe) costs O(1).
+// the tail, remove or read at the head, an occasional hole left by a live probe) costs O(1). The entries of
+// one event share its body (a shared_ptr), which is freed with the last of them; body references are
+// always 0 (nothing needs to be found on removal).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +36,8 @@ class MemoryQueueStore final : public QueueStore {
 
   // Events queued for subscription `key` (for tests).
   uint64_t count_queued(uint64_t key) const;
+  // Distinct bodies held by queued events, counted by scanning (for tests and audits).
+  uint64_t count_bodies() const;
 
  private:
   friend class MemoryBatch;

@@ -10,6 +10,7 @@ namespace hooksim::storage {
 namespace {
 
 constexpr uint8_t kStateVersion = 1;
+constexpr uint8_t kQueueEntryVersion = 2;  // behind a zero byte; version 1 has no marker
 
 void put_u64_be(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
@@ -107,23 +108,59 @@ std::string encode_queue_key(uint64_t key, uint64_t seq) {
   return out;
 }
 
-std::string encode_queued_event(std::string_view event_id, TimePoint enqueued_at, std::string_view body) {
+namespace {
+
+std::string encode_entry(std::string_view event_id, TimePoint enqueued_at, BodyRef body_ref,
+                         std::string_view body) {
   std::string out;
-  out.reserve(12 + event_id.size() + body.size());
+  out.reserve(24 + event_id.size() + body.size());
+  out.push_back('\0');
+  out.push_back(static_cast<char>(kQueueEntryVersion));
+  put_varint(out, body_ref);
   put_string(out, event_id);
   put_svarint(out, to_unix_ms(enqueued_at));
   out.append(body);
   return out;
 }
 
-Result<QueuedEvent> decode_queued_event(std::string_view bytes) {
+// Reads the version marker and the body reference (0 for version 1). False for an unknown version.
+bool read_entry_header(Reader& r, std::string_view bytes, BodyRef& body_ref) {
+  body_ref = 0;
+  if (bytes.empty() || bytes[0] != '\0') return true;  // version 1
+  r.byte();
+  if (r.byte() != kQueueEntryVersion) return false;
+  body_ref = r.varint();
+  return r.ok();
+}
+
+}  // namespace
+
+std::string encode_queued_event(std::string_view event_id, TimePoint enqueued_at, std::string_view body) {
+  return encode_entry(event_id, enqueued_at, 0, body);
+}
+
+std::string encode_shared_queued_event(std::string_view event_id, TimePoint enqueued_at, BodyRef body_ref) {
+  return encode_entry(event_id, enqueued_at, body_ref, {});
+}
+
+Result<QueueEntry> decode_queued_event(std::string_view bytes) {
   Reader r(bytes);
-  QueuedEvent e;
+  QueueEntry e;
+  if (!read_entry_header(r, bytes, e.body_ref)) return Status::Corruption("queued event: unknown version");
   e.id = r.string();
   e.enqueued_at = from_unix_ms(r.svarint());
   if (!r.ok()) return Status::Corruption("queued event: truncated header");
-  e.body = std::string(r.rest());
+  std::string_view rest = r.rest();
+  if (e.body_ref != 0 && !rest.empty()) return Status::Corruption("queued event: a shared body and bytes");
+  e.body = std::string(rest);
   return e;
+}
+
+Result<BodyRef> decode_body_ref(std::string_view bytes) {
+  Reader r(bytes);
+  BodyRef ref = 0;
+  if (!read_entry_header(r, bytes, ref)) return Status::Corruption("queued event: unknown version");
+  return ref;
 }
 
 std::string encode_config(const SubscriptionConfig& c) {

@@ -20,9 +20,24 @@ Result<uint64_t> decode_sub_key(std::string_view bytes);
 // 16 bytes: big-endian subscription key, then big-endian sequence number.
 std::string encode_queue_key(uint64_t key, uint64_t seq);
 
-// A queued event: varint id length, id, zigzag varint enqueue time (Unix ms), body.
+// A queue entry as stored: the event's id and publish time, and either its body (body_ref 0) or the id of
+// a body stored apart, shared with other entries (body_ref > 0, body empty).
+struct QueueEntry {
+  std::string id;
+  TimePoint enqueued_at;
+  BodyRef body_ref = 0;
+  std::string body;
+};
+
+// A queue entry, version 2: a zero byte, the version (2), varint body_ref, varint id length, id, zigzag
+// varint enqueue time (Unix ms), then the body when body_ref is 0.
+// Version 1 (written up to 22bc692, still read): varint id length, id, zigzag varint enqueue time, body. Its
+// first byte is the id's length, never 0 (ids are 1 to 200 characters), which tells the versions apart.
 std::string encode_queued_event(std::string_view event_id, TimePoint enqueued_at, std::string_view body);
-Result<QueuedEvent> decode_queued_event(std::string_view bytes);
+std::string encode_shared_queued_event(std::string_view event_id, TimePoint enqueued_at, BodyRef body_ref);
+Result<QueueEntry> decode_queued_event(std::string_view bytes);
+// The body reference of an encoded entry, reading no further than it (for a scan of a removed range).
+Result<BodyRef> decode_body_ref(std::string_view bytes);
 
 // Config as JSON {"id","url","secret","token","filter":{types,accounts,vehicles},"policy":{...}}:
 // written rarely, readable with any tool.

@@ -12,6 +12,8 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "storage/record_codec.h"
 
@@ -38,56 +40,6 @@ bool held_by_another(const rocksdb::Status& s) {
          text.find("lock hold by current process") != std::string::npos;
 }
 
-class RocksBatch final : public StoreBatch {
- public:
-  RocksBatch(rocksdb::ColumnFamilyHandle* subscriptions, rocksdb::ColumnFamilyHandle* state,
-             rocksdb::ColumnFamilyHandle* queue, rocksdb::ColumnFamilyHandle* event_ids)
-      : subscriptions_(subscriptions), state_(state), queue_(queue), event_ids_(event_ids) {}
-
-  void put_config(uint64_t key, const SubscriptionConfig& config) override {
-    add(batch_.Put(subscriptions_, encode_sub_key(key), encode_config(config)));
-  }
-  void put_state(uint64_t key, const DeliveryState& state) override {
-    add(batch_.Put(state_, encode_sub_key(key), encode_state(state)));
-  }
-  void enqueue(uint64_t key, uint64_t seq, TimePoint enqueued_at, std::string_view event_id,
-               std::string_view body) override {
-    add(batch_.Put(queue_, encode_queue_key(key, seq), encode_queued_event(event_id, enqueued_at, body)));
-  }
-  void remember_event_id(std::string_view event_id, TimePoint published_at) override {
-    add(batch_.Put(event_ids_, event_id, encode_sub_key(static_cast<uint64_t>(to_unix_ms(published_at)))));
-  }
-  void remove(uint64_t key, uint64_t seq) override {
-    add(batch_.SingleDelete(queue_, encode_queue_key(key, seq)));
-  }
-  void remove_range(uint64_t key, uint64_t first, uint64_t end) override {
-    if (first >= end) return;
-    add(batch_.DeleteRange(queue_, encode_queue_key(key, first), encode_queue_key(key, end)));
-  }
-  void erase_subscription(uint64_t key) override {
-    add(batch_.Delete(subscriptions_, encode_sub_key(key)));
-    add(batch_.Delete(state_, encode_sub_key(key)));
-    add(batch_.DeleteRange(queue_, encode_queue_key(key, 0), queue_upper_bound(key)));
-  }
-  size_t size() const override { return ops_; }
-
-  rocksdb::WriteBatch* rep() { return &batch_; }
-  const rocksdb::Status& status() const { return status_; }
-
- private:
-  void add(const rocksdb::Status& s) {
-    ++ops_;
-    if (!s.ok() && status_.ok()) status_ = s;
-  }
-  rocksdb::ColumnFamilyHandle* subscriptions_;
-  rocksdb::ColumnFamilyHandle* state_;
-  rocksdb::ColumnFamilyHandle* queue_;
-  rocksdb::ColumnFamilyHandle* event_ids_;
-  rocksdb::WriteBatch batch_;
-  rocksdb::Status status_;
-  size_t ops_ = 0;
-};
-
 // Drops remembered event ids published more than `retention` ago (by the wall clock, as serve's engine
 // stamps them). An entry it cannot decode is kept: forgetting an id would let a retried publish through.
 class ExpiredEventIds final : public rocksdb::CompactionFilter {
@@ -109,11 +61,146 @@ class ExpiredEventIds final : public rocksdb::CompactionFilter {
 
 }  // namespace
 
+// The RocksDB write batch, plus what write() needs to keep the shared bodies' counts: the queue entries
+// that join or leave a shared body, in the order they were added.
+class RocksQueueStore::Batch final : public StoreBatch {
+ public:
+  explicit Batch(RocksQueueStore& store) : store_(store) {}
+
+  void put_config(uint64_t key, const SubscriptionConfig& config) override {
+    add(batch_.Put(store_.subscriptions_, encode_sub_key(key), encode_config(config)));
+  }
+  void put_state(uint64_t key, const DeliveryState& state) override {
+    add(batch_.Put(store_.state_, encode_sub_key(key), encode_state(state)));
+  }
+  void enqueue_many(std::span<const QueueSlot> slots, TimePoint enqueued_at, std::string_view event_id,
+                    std::string_view body) override {
+    if (slots.size() == 1) {  // stored once already: the body stays in the entry
+      add(batch_.Put(store_.queue_, encode_queue_key(slots[0].key, slots[0].seq),
+                     encode_queued_event(event_id, enqueued_at, body)));
+      return;
+    }
+    if (slots.empty()) return;
+    const BodyRef ref = store_.next_body_ref_++;
+    add(batch_.Put(store_.bodies_, encode_sub_key(ref), body));
+    const std::string value = encode_shared_queued_event(event_id, enqueued_at, ref);
+    for (const QueueSlot& slot : slots) {
+      add(batch_.Put(store_.queue_, encode_queue_key(slot.key, slot.seq), value));
+      ref_ops_.push_back({RefOp::kAdd, slot.key, slot.seq, slot.seq + 1, ref});
+    }
+  }
+  void remember_event_id(std::string_view event_id, TimePoint published_at) override {
+    add(batch_.Put(store_.event_ids_, event_id,
+                   encode_sub_key(static_cast<uint64_t>(to_unix_ms(published_at)))));
+  }
+  void remove(uint64_t key, uint64_t seq) override {
+    add(batch_.SingleDelete(store_.queue_, encode_queue_key(key, seq)));
+    ref_ops_.push_back({RefOp::kRemoveRange, key, seq, seq + 1, 0});
+  }
+  void remove(uint64_t key, uint64_t seq, BodyRef body_ref) override {
+    add(batch_.SingleDelete(store_.queue_, encode_queue_key(key, seq)));
+    if (body_ref != 0) ref_ops_.push_back({RefOp::kRemove, key, seq, seq + 1, body_ref});
+  }
+  void remove_range(uint64_t key, uint64_t first, uint64_t end) override {
+    if (first >= end) return;
+    add(batch_.DeleteRange(store_.queue_, encode_queue_key(key, first), encode_queue_key(key, end)));
+    ref_ops_.push_back({RefOp::kRemoveRange, key, first, end, 0});
+  }
+  void erase_subscription(uint64_t key) override {
+    add(batch_.Delete(store_.subscriptions_, encode_sub_key(key)));
+    add(batch_.Delete(store_.state_, encode_sub_key(key)));
+    add(batch_.DeleteRange(store_.queue_, encode_queue_key(key, 0), queue_upper_bound(key)));
+    ref_ops_.push_back({RefOp::kRemoveRange, key, 0, UINT64_MAX, 0});  // UINT64_MAX itself: see below
+  }
+  size_t size() const override { return ops_; }
+
+  // Adds the updates of the shared bodies' counts to the batch: a new count, or the deletion of body and
+  // count when it reaches zero. `counts` receives the counts to keep in memory once the batch is written.
+  Status add_ref_updates(std::unordered_map<BodyRef, uint64_t>& counts);
+  const rocksdb::Status& status() const { return status_; }
+  rocksdb::WriteBatch* rep() { return &batch_; }
+
+ private:
+  struct RefOp {
+    enum Kind { kAdd, kRemove, kRemoveRange } kind;
+    uint64_t key, first, end;  // [first, end); kRemoveRange with end UINT64_MAX includes UINT64_MAX
+    BodyRef ref;
+  };
+  void add(const rocksdb::Status& s) {
+    ++ops_;
+    if (!s.ok() && status_.ok()) status_ = s;
+  }
+  RocksQueueStore& store_;
+  rocksdb::WriteBatch batch_;
+  rocksdb::Status status_;
+  size_t ops_ = 0;
+  std::vector<RefOp> ref_ops_;
+};
+
+Status RocksQueueStore::Batch::add_ref_updates(std::unordered_map<BodyRef, uint64_t>& counts) {
+  if (ref_ops_.empty()) return Status::OK();
+  std::map<BodyRef, int64_t> delta;
+  std::map<std::pair<uint64_t, uint64_t>, BodyRef> added;  // shared entries this batch enqueued
+  std::set<std::pair<uint64_t, uint64_t>> gone;            // shared entries this batch removed
+  auto release = [&](uint64_t key, uint64_t seq, BodyRef ref) {
+    if (gone.insert({key, seq}).second) --delta[ref];
+  };
+  for (const RefOp& op : ref_ops_) {
+    if (op.kind == RefOp::kAdd) {
+      added[{op.key, op.first}] = op.ref;
+      ++delta[op.ref];
+      continue;
+    }
+    if (op.kind == RefOp::kRemove) {
+      release(op.key, op.first, op.ref);
+      continue;
+    }
+    const bool to_end = op.end == UINT64_MAX;
+    for (auto it = added.lower_bound({op.key, op.first});
+         it != added.end() && it->first.first == op.key && (to_end || it->first.second < op.end); ++it)
+      release(it->first.first, it->first.second, it->second);
+    if (store_.refs_.empty()) continue;  // no shared body was stored before this batch
+    // The range once, reading each entry's header: which of the stored entries refer to a shared body.
+    const std::string upper = to_end ? queue_upper_bound(op.key) : encode_queue_key(op.key, op.end);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(store_.db_->NewIterator(ro, store_.queue_));
+    for (it->Seek(encode_queue_key(op.key, op.first)); it->Valid(); it->Next()) {
+      auto ref = decode_body_ref(it->value().ToStringView());
+      if (!ref.ok()) return ref.status();
+      if (*ref == 0) continue;
+      auto seq = decode_sub_key(it->key().ToStringView().substr(8));
+      if (!seq.ok()) return seq.status();
+      release(op.key, *seq, *ref);
+    }
+    HOOKSIM_RETURN_IF_ERROR(from_rocks(it->status(), "scan removed queue range"));
+  }
+  for (auto [ref, change] : delta) {
+    auto stored = store_.refs_.find(ref);
+    if (change == 0 && stored != store_.refs_.end())
+      continue;  // (a body this batch added and released: deleted)
+    const int64_t count = (stored == store_.refs_.end() ? 0 : static_cast<int64_t>(stored->second)) + change;
+    if (count < 0)
+      return Status::Corruption(fmt::format("shared body {}: more entries removed than hold it", ref));
+    const std::string body_key = encode_sub_key(ref);
+    if (count == 0) {
+      add(batch_.Delete(store_.bodies_, body_key));
+      add(batch_.Delete(store_.body_refs_, body_key));
+    } else {
+      add(batch_.Put(store_.body_refs_, body_key, encode_sub_key(static_cast<uint64_t>(count))));
+    }
+    counts[ref] = static_cast<uint64_t>(count);
+  }
+  return from_rocks(status_, "build write batch");
+}
+
 Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string& path,
                                                                const StoreOptions& options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = options.create_if_missing;
+  // A store written before a family existed (bodies and body_refs came after 22bc692) gets it empty.
+  db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
   // A log file can be deleted only once every column family with data in it has flushed. The queue family
   // flushes every 64 MiB, but subscriptions and states change too slowly to ever fill a memtable, so without
@@ -166,6 +253,8 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
       {"state", family(false)},
       {"queue", queue_options},
       {"event_ids", event_id_options},
+      {"bodies", family(false)},
+      {"body_refs", family(false)},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -185,6 +274,9 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   store->state_ = handles[2];
   store->queue_ = handles[3];
   store->event_ids_ = handles[4];
+  store->bodies_ = handles[5];
+  store->body_refs_ = handles[6];
+  HOOKSIM_RETURN_IF_ERROR(store->load_body_refs());
   return store;
 }
 
@@ -192,21 +284,37 @@ RocksQueueStore::~RocksQueueStore() {
   if (!db_) return;
   // A clean shutdown leaves nothing to replay, so the next start reads no log at all. (After a crash the
   // log is replayed; max_total_wal_size bounds it.) A failure here loses nothing: the log still has it all.
-  db_->Flush(rocksdb::FlushOptions(), {default_, subscriptions_, state_, queue_, event_ids_})
-      .PermitUncheckedError();
-  for (auto* h : {default_, subscriptions_, state_, queue_, event_ids_}) db_->DestroyColumnFamilyHandle(h);
+  const std::vector<rocksdb::ColumnFamilyHandle*> all = {default_,   subscriptions_, state_,    queue_,
+                                                         event_ids_, bodies_,        body_refs_};
+  db_->Flush(rocksdb::FlushOptions(), all).PermitUncheckedError();
+  for (auto* h : all) db_->DestroyColumnFamilyHandle(h);
   db_->Close().PermitUncheckedError();
   db_.reset();
 }
 
+Status RocksQueueStore::load_body_refs() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), body_refs_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto ref = decode_sub_key(it->key().ToStringView());
+    auto count = decode_sub_key(it->value().ToStringView());
+    if (!ref.ok() || !count.ok() || *ref == 0 || *count == 0)
+      return Status::Corruption("store: a bad shared-body count");
+    refs_[*ref] = *count;
+    next_body_ref_ = std::max(next_body_ref_, *ref + 1);
+  }
+  return from_rocks(it->status(), "load shared-body counts");
+}
+
 std::unique_ptr<StoreBatch> RocksQueueStore::new_batch() {
-  return std::make_unique<RocksBatch>(subscriptions_, state_, queue_, event_ids_);
+  return std::make_unique<Batch>(*this);
 }
 
 Status RocksQueueStore::write(StoreBatch& batch, Durability durability) {
-  auto& rb = static_cast<RocksBatch&>(batch);
+  auto& rb = static_cast<Batch&>(batch);
   if (!rb.status().ok()) return from_rocks(rb.status(), "build write batch");
   if (rb.size() == 0) return Status::OK();
+  std::unordered_map<BodyRef, uint64_t> counts;
+  HOOKSIM_RETURN_IF_ERROR(rb.add_ref_updates(counts));
   if (resume_needed_) {
     // A failed write leaves RocksDB read-only (a background error). A full disk RocksDB recovers from by
     // itself: its SstFileManager waits until there is room (checking every 5 seconds) and resumes; asking
@@ -218,6 +326,16 @@ Status RocksQueueStore::write(StoreBatch& batch, Durability durability) {
   wo.sync = options_.sync && durability == Durability::kSynced;
   rocksdb::Status s = db_->Write(wo, rb.rep());
   if (!s.ok() && !s.IsNoSpace()) resume_needed_ = true;
+  if (s.ok()) {
+    for (auto [ref, count] : counts) {
+      if (count == 0) {
+        refs_.erase(ref);
+        body_cache_.erase(ref);
+      } else {
+        refs_[ref] = count;
+      }
+    }
+  }
   return from_rocks(s, "write batch");
 }
 
@@ -247,7 +365,25 @@ Result<QueuedEvent> RocksQueueStore::read_event(uint64_t key, uint64_t seq) {
   if (s.IsNotFound())
     return Status::NotFound(fmt::format("event {} of subscription key {} is not queued", seq, key));
   if (!s.ok()) return from_rocks(s, "read event");
-  return decode_queued_event(value.ToStringView());
+  auto entry = decode_queued_event(value.ToStringView());
+  if (!entry.ok()) return entry.status();
+  QueuedEvent event{std::move(entry->id), entry->enqueued_at, nullptr, entry->body_ref};
+  if (entry->body_ref == 0) {
+    event.body = std::make_shared<const std::string>(std::move(entry->body));
+    return event;
+  }
+  std::weak_ptr<const std::string>& cached = body_cache_[entry->body_ref];
+  event.body = cached.lock();
+  if (event.body) return event;
+  rocksdb::PinnableSlice body;
+  s = db_->Get(rocksdb::ReadOptions(), bodies_, encode_sub_key(entry->body_ref), &body);
+  if (s.IsNotFound())
+    return Status::Corruption(
+        fmt::format("event {} of subscription key {}: shared body {} is missing", seq, key, entry->body_ref));
+  if (!s.ok()) return from_rocks(s, "read shared body");
+  event.body = std::make_shared<const std::string>(body.ToStringView());
+  cached = event.body;
+  return event;
 }
 
 Result<std::vector<bool>> RocksQueueStore::find_event_ids(const std::vector<std::string_view>& ids) {
@@ -274,6 +410,17 @@ Result<uint64_t> RocksQueueStore::count_queued(uint64_t key) {
   for (it->Seek(lower); it->Valid(); it->Next()) ++n;
   HOOKSIM_RETURN_IF_ERROR(from_rocks(it->status(), "scan queue"));
   return n;
+}
+
+Result<BodyCounts> RocksQueueStore::count_bodies() {
+  BodyCounts counts;
+  counts.in_memory = refs_.size();
+  for (auto [family, n] : {std::pair{bodies_, &counts.bodies}, std::pair{body_refs_, &counts.refs}}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++*n;
+    HOOKSIM_RETURN_IF_ERROR(from_rocks(it->status(), "scan shared bodies"));
+  }
+  return counts;
 }
 
 StoreMemory RocksQueueStore::memory_usage() {

@@ -3,17 +3,25 @@
 // Column families:
 //   subscriptions  key: subscription key (u64 BE)          value: config JSON (record_codec.h)
 //   state          key: subscription key (u64 BE)          value: binary delivery state
-//   queue          key: subscription key | seq (u64 BE)x2  value: id, enqueue time, envelope body
+//   queue          key: subscription key | seq (u64 BE)x2  value: id, enqueue time, envelope body or body ref
 //   event_ids      key: event id                           value: publish time (u64 BE Unix ms)
+//   bodies         key: body ref (u64 BE)                  value: envelope body shared by several entries
+//   body_refs      key: body ref (u64 BE)                  value: queue entries holding it (u64 BE)
 // Config and state live apart because the state is rewritten on every acknowledgement and the config
 // almost never. Queue entries are written once and removed once, so removal is a SingleDelete; a
 // discarded backlog is one DeleteRange.
+// An event that joins one queue keeps its body in its entry; an event that joins k > 1 queues has its body
+// written once to `bodies`, with the count k in `body_refs`, and its entries refer to it. Every write that
+// removes such entries updates the count in the same batch and deletes body and count with the last entry
+// (docs/design.md, "Bodies"). The counts are kept in memory too (one per live shared body, loaded at open),
+// so a removal whose body reference the engine passes back reads nothing.
 // The default family holds the side records (write_side): keys "side|" + the caller's key. Today only the
 // service's attempt history (service/attempt_history.h) is kept there.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -53,6 +61,13 @@ struct SideOp {
   std::string value;  // kPut only
 };
 
+// The shared bodies a store holds (RocksQueueStore::count_bodies, for audits).
+struct BodyCounts {
+  uint64_t bodies = 0;     // records in the `bodies` family
+  uint64_t refs = 0;       // records in the `body_refs` family
+  uint64_t in_memory = 0;  // reference counts kept in memory (as many as `refs` when the store is sound)
+};
+
 // What the store holds in memory, in bytes (RocksDB's own accounting).
 struct StoreMemory {
   uint64_t memtables = 0;      // writes not yet flushed, all families; a flush starts at kMemtableBudget
@@ -88,6 +103,9 @@ class RocksQueueStore final : public QueueStore {
 
   // Number of events queued for subscription `key`, counted by scanning (for tests and audits only).
   Result<uint64_t> count_queued(uint64_t key);
+  // The shared bodies stored, counted by scanning (for tests and audits only): all zero once every queue
+  // is empty.
+  Result<BodyCounts> count_bodies();
   // What the store holds in memory now (for /metrics).
   StoreMemory memory_usage();
   // Tests only: compacts the event ids now, dropping those past StoreOptions::event_id_retention.
@@ -102,7 +120,10 @@ class RocksQueueStore final : public QueueStore {
   Result<std::vector<std::pair<std::string, std::string>>> scan_side(std::string_view prefix);
 
  private:
+  class Batch;
   RocksQueueStore() = default;
+  Status load_body_refs();
+
   StoreOptions options_;
   std::unique_ptr<rocksdb::Env> env_;                       // with a file_system only; outlives db_
   std::shared_ptr<rocksdb::Cache> cache_;                   // shared by every family's tables; outlives db_
@@ -113,7 +134,15 @@ class RocksQueueStore final : public QueueStore {
   rocksdb::ColumnFamilyHandle* state_ = nullptr;
   rocksdb::ColumnFamilyHandle* queue_ = nullptr;
   rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
+  rocksdb::ColumnFamilyHandle* bodies_ = nullptr;
+  rocksdb::ColumnFamilyHandle* body_refs_ = nullptr;
   rocksdb::ColumnFamilyHandle* default_ = nullptr;
+  // Every live shared body and the number of queue entries holding it, as stored; changed only after a
+  // successful write.
+  std::unordered_map<BodyRef, uint64_t> refs_;
+  BodyRef next_body_ref_ = 1;  // never reused while the store is open (the cache below is by ref)
+  // Shared bodies being read or delivered: entries of one event read while one is in flight share it.
+  std::unordered_map<BodyRef, std::weak_ptr<const std::string>> body_cache_;
 };
 
 }  // namespace hooksim::storage

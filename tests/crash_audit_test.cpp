@@ -2,8 +2,9 @@
 // moments while events are published and delivered, restarted on the same store each time, and in the end
 // the mock receivers' record is audited: every acknowledged event was delivered to every subscription it
 // matches, in publish order per subscription, an unacknowledged batch was stored whole or not at all, and
-// the only duplicates are of attempts in flight at a kill. Also the process-level contract of
-// `hooksim serve`: SIGTERM exits 0 and the abandoned attempt is made again; HOOKSIM_ADMIN_TOKEN.
+// the only duplicates are of attempts in flight at a kill; and once drained the store holds no shared body.
+// Also the process-level contract of `hooksim serve`: SIGTERM exits 0 and the abandoned attempt is made
+// again; HOOKSIM_ADMIN_TOKEN.
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -34,6 +35,7 @@
 #include "engine/time.h"
 #include "receiver/server.h"
 #include "tests/serve_harness.h"
+#include "tests/store_audit.h"
 
 namespace hooksim {
 namespace {
@@ -254,6 +256,8 @@ void audit_under_sigkill(Failures failures) {
   if (hangs) hangs->stop();
   if (flaky) flaky->stop();
   ASSERT_EQ(kill_times.size(), static_cast<size_t>(kKills));
+  // Every queue drained: the store holds no orphaned body (events matching two subscriptions share one)
+  ASSERT_NO_FATAL_FAILURE(expect_no_stored_body(dir / "data"));
 
   // --- the audit (tests/serve_harness.h) ---
   AuditInput input{.subs = subs,

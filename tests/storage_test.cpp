@@ -4,12 +4,16 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "engine/clock.h"
+#include "engine/engine.h"
 #include "engine/queue_store.h"
 #include "engine/subscription.h"
+#include "protocol/envelope.h"
 #include "storage/record_codec.h"
 #include "storage/rocks_store.h"
 #include "tests/cli_test_util.h"
@@ -244,11 +248,45 @@ TEST(RecordCodec, QueuedEventRoundTrips) {
     EXPECT_EQ(decoded->id, c.id);
     EXPECT_EQ(decoded->body, c.body);
   }
-  // A 300-byte id takes a 2-byte length varint.
+  // A 300-byte id takes a 2-byte length varint; the version header (zero byte, version, body ref 0) 3 more.
   std::string id300(300, 'c');
-  EXPECT_EQ(encode_queued_event(id300, TimePoint{}, "").size(), 303u);
-  EXPECT_EQ(encode_queued_event(id300, TimePoint{}, "body").size(), 307u);
-  EXPECT_EQ(encode_queued_event("abc", TimePoint{}, "").size(), 5u);
+  EXPECT_EQ(encode_queued_event(id300, TimePoint{}, "").size(), 3u + 303u);
+  EXPECT_EQ(encode_queued_event(id300, TimePoint{}, "body").size(), 3u + 307u);
+  EXPECT_EQ(encode_queued_event("abc", TimePoint{}, "").size(), 3u + 5u);
+}
+
+TEST(RecordCodec, ReadsQueueEntriesOfVersion1AsWrittenUpTo22bc692) {
+  // Version 1: id length, id, zigzag varint time (Unix ms), body; no version marker.
+  const std::string v1 = std::string(
+      "\x05"
+      "ev-42"
+      "\x04"
+      "{\"i\":1}");
+  auto e = decode_queued_event(v1);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->id, "ev-42");
+  EXPECT_EQ(e->enqueued_at, from_unix_ms(2));
+  EXPECT_EQ(e->body, R"({"i":1})");
+  EXPECT_EQ(e->body_ref, 0u);
+  EXPECT_EQ(*decode_body_ref(v1), 0u);
+}
+
+TEST(RecordCodec, SharedQueueEntryCarriesItsBodyRefAndNoBody) {
+  const std::string bytes = encode_shared_queued_event("ev-1", from_unix_ms(-5), 300);
+  auto e = decode_queued_event(bytes);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->id, "ev-1");
+  EXPECT_EQ(e->enqueued_at, from_unix_ms(-5));
+  EXPECT_EQ(e->body_ref, 300u);
+  EXPECT_EQ(e->body, "");
+  EXPECT_EQ(*decode_body_ref(bytes), 300u);
+  EXPECT_EQ(*decode_body_ref(encode_queued_event("ev-1", TimePoint{}, "body")), 0u);
+  // A shared entry with bytes after it, and a version this code does not know, are damage.
+  EXPECT_EQ(decode_queued_event(bytes + "x").status().code(), Status::Code::kCorruption);
+  std::string v3 = bytes;
+  v3[1] = 3;
+  EXPECT_EQ(decode_queued_event(v3).status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(decode_body_ref(v3).status().code(), Status::Code::kCorruption);
 }
 
 TEST(RecordCodec, QueuedEventRejectsTruncatedId) {
@@ -381,7 +419,7 @@ void expect_event(RocksQueueStore& store, uint64_t key, uint64_t seq, const std:
   auto e = store.read_event(key, seq);
   ASSERT_TRUE(e.ok()) << "(" << key << "," << seq << "): " << e.status().message();
   EXPECT_EQ(e->id, id) << "(" << key << "," << seq << ")";
-  EXPECT_EQ(e->body, body) << "(" << key << "," << seq << ")";
+  EXPECT_EQ(*e->body, body) << "(" << key << "," << seq << ")";
 }
 
 void expect_not_found(RocksQueueStore& store, uint64_t key, uint64_t seq) {
@@ -790,6 +828,245 @@ TEST(RocksQueueStore, SyncedStoreWritesAndReads) {
   EXPECT_EQ((*subs)[0].config, full_config("synced"));
   EXPECT_EQ((*subs)[0].state, (queue_state(2, 2, 1)));
   expect_not_found(*store, 1, 1);
+}
+
+// Shared bodies
+
+BodyCounts bodies(RocksQueueStore& store) {
+  auto n = store.count_bodies();
+  EXPECT_TRUE(n.ok()) << n.status().message();
+  return n.ok() ? *n : BodyCounts{kMaxU64, kMaxU64, kMaxU64};
+}
+
+}  // namespace
+
+// Beside BodyCounts (not in the anonymous namespace), where the test macros' lookup finds them.
+bool operator==(const BodyCounts& a, const BodyCounts& b) {
+  return a.bodies == b.bodies && a.refs == b.refs && a.in_memory == b.in_memory;
+}
+
+std::ostream& operator<<(std::ostream& os, const BodyCounts& c) {
+  return os << "{bodies " << c.bodies << ", refs " << c.refs << ", in memory " << c.in_memory << "}";
+}
+
+namespace {
+
+constexpr BodyCounts kNoBody{0, 0, 0};
+constexpr BodyCounts kOneBody{1, 1, 1};
+
+TEST(RocksQueueStore, AnEventInManyQueuesHasItsBodyStoredOnceUntilItsLastEntryGoes) {
+  TempDir dir;
+  const std::string big(1 << 20, 'x');
+  const std::vector<QueueSlot> slots = {{1, 1}, {2, 1}, {3, 1}, {4, 1}};
+  {
+    auto store = open_store(dir.file("db"));
+    ASSERT_NE(store, nullptr);
+    auto batch = store->new_batch();
+    batch->enqueue_many(slots, from_unix_ms(7), "shared", big);
+    batch->enqueue(5, 1, from_unix_ms(8), "alone", "inline body");  // one queue: the body stays inline
+    ASSERT_TRUE(store->write(*batch, Durability::kSynced).ok());
+    EXPECT_EQ(bodies(*store), kOneBody);
+    // Entries of one event read while one is held share its body; an inline entry has no reference.
+    auto a = store->read_event(1, 1), b = store->read_event(2, 1), alone = store->read_event(5, 1);
+    ASSERT_TRUE(a.ok() && b.ok() && alone.ok());
+    EXPECT_EQ(a->body.get(), b->body.get());
+    EXPECT_EQ(*a->body, big);
+    EXPECT_EQ(a->id, "shared");
+    EXPECT_EQ(a->enqueued_at, from_unix_ms(7));
+    EXPECT_NE(a->body_ref, 0u);
+    EXPECT_EQ(a->body_ref, b->body_ref);
+    EXPECT_EQ(alone->body_ref, 0u);
+    EXPECT_EQ(*alone->body, "inline body");
+  }
+  auto store = open_store(dir.file("db"));  // the count is loaded again
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(bodies(*store), kOneBody);
+  auto head = store->read_event(1, 1);
+  ASSERT_TRUE(head.ok());
+  const BodyRef ref = head->body_ref;
+  // Each way of removing an entry releases it: an acknowledgement with the reference read, one without,
+  // a range, the subscription's removal. Only the last deletes the body.
+  auto step = [&](auto op) {
+    auto batch = store->new_batch();
+    op(*batch);
+    auto st = store->write(*batch, Durability::kBuffered);
+    ASSERT_TRUE(st.ok()) << st.message();
+  };
+  step([&](StoreBatch& b) { b.remove(1, 1, ref); });
+  EXPECT_EQ(bodies(*store), kOneBody);
+  step([&](StoreBatch& b) { b.remove(2, 1); });
+  EXPECT_EQ(bodies(*store), kOneBody);
+  step([&](StoreBatch& b) { b.remove_range(3, 0, 10); });
+  EXPECT_EQ(bodies(*store), kOneBody);
+  expect_event(*store, 4, 1, "shared", big);
+  step([&](StoreBatch& b) { b.erase_subscription(4); });
+  EXPECT_EQ(bodies(*store), kNoBody);
+  for (uint64_t key = 1; key <= 4; ++key) expect_not_found(*store, key, 1);
+  expect_event(*store, 5, 1, "alone", "inline body");
+  step([&](StoreBatch& b) { b.remove(5, 1, 0); });
+  EXPECT_EQ(count(*store, 5), 0u);
+}
+
+TEST(RocksQueueStore, ABodyIsReleasedOnceWhenABatchRemovesItsEntryTwiceOrAddsAndRemovesIt) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  ASSERT_NE(store, nullptr);
+  const std::vector<QueueSlot> slots = {{1, 1}, {2, 1}};
+  auto batch = store->new_batch();
+  batch->enqueue_many(slots, TimePoint{}, "first", "B1");
+  ASSERT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  const BodyRef ref = store->read_event(1, 1)->body_ref;
+  // Removed singly, then again within a range (deactivation after an unwritten probe acknowledgement):
+  // one release, so entry (2, 1) keeps the body.
+  batch = store->new_batch();
+  batch->remove(1, 1, ref);
+  batch->remove_range(1, 1, 5);
+  batch->remove(1, 1, ref);
+  ASSERT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  EXPECT_EQ(bodies(*store), kOneBody);
+  expect_event(*store, 2, 1, "first", "B1");
+  // Added and removed by one batch: nothing is left of it.
+  batch = store->new_batch();
+  const std::vector<QueueSlot> more = {{3, 1}, {3, 2}, {4, 1}};
+  batch->enqueue_many(more, TimePoint{}, "second", "B2");
+  batch->remove_range(3, 0, 10);
+  batch->erase_subscription(4);
+  batch->remove(2, 1, ref);
+  ASSERT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  EXPECT_EQ(bodies(*store), kNoBody);
+  EXPECT_EQ(count(*store, 3), 0u);
+}
+
+TEST(RocksQueueStore, ARemovalThatWouldReleaseABodyMoreOftenThanItIsHeldFailsAndAppliesNothing) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  ASSERT_NE(store, nullptr);
+  const std::vector<QueueSlot> slots = {{1, 1}, {2, 1}};
+  auto batch = store->new_batch();
+  batch->enqueue_many(slots, TimePoint{}, "ev", "body");
+  ASSERT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  const BodyRef ref = store->read_event(1, 1)->body_ref;
+  batch = store->new_batch();
+  batch->remove(1, 1, ref);
+  batch->remove(2, 1, ref);
+  batch->remove(3, 1, ref);  // no such entry: a caller's bug
+  batch->put_state(1, queue_state(2, 2));
+  EXPECT_EQ(store->write(*batch, Durability::kBuffered).code(), Status::Code::kCorruption);
+  EXPECT_EQ(bodies(*store), kOneBody);
+  expect_event(*store, 1, 1, "ev", "body");
+  expect_event(*store, 2, 1, "ev", "body");
+  EXPECT_TRUE(store->load_subscriptions()->empty());
+  // The counts in memory are unchanged too: the right removals still work.
+  batch = store->new_batch();
+  batch->remove(1, 1, ref);
+  batch->remove(2, 1, ref);
+  ASSERT_TRUE(store->write(*batch, Durability::kBuffered).ok());
+  EXPECT_EQ(bodies(*store), kNoBody);
+}
+
+TEST(RocksQueueStore, APublishToManyQueuesWritesItsBodyOnce) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  ASSERT_NE(store, nullptr);
+  std::vector<QueueSlot> slots;
+  for (uint64_t key = 1; key <= 100; ++key) slots.push_back({key, 1});
+  auto batch = store->new_batch();
+  batch->enqueue_many(slots, TimePoint{}, "big", std::string(1 << 20, 'b'));
+  ASSERT_TRUE(store->write(*batch, Durability::kSynced).ok());
+  uint64_t bytes = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir.file("db")))
+    if (f.is_regular_file()) bytes += f.file_size();
+  // One copy (1 MiB) and 100 small entries, not 100 MiB.
+  EXPECT_LT(bytes, 2u << 20);
+  EXPECT_EQ(bodies(*store), kOneBody);
+}
+
+// A transport that answers every attempt 200 a millisecond later, and records what it was given.
+class AckingTransport final : public Transport {
+ public:
+  struct Sent {
+    std::string sub, event_id, body;
+    uint64_t seq;
+    const std::string* shared;  // the body's owner, when it came shared
+  };
+  explicit AckingTransport(Scheduler& clock) : clock_(clock) {}
+  AttemptHandle send(const DeliveryRequest& r, Done done) override {
+    sent.push_back(
+        {r.subscription->id, std::string(r.event_id), std::string(r.body), r.seq, r.body_owner.get()});
+    clock_.schedule_at(clock_.now() + 1ms, [done = std::move(done), owner = r.body_owner] {
+      done({200, ErrorClass::kNone, 1ms});
+    });
+    return sent.size();
+  }
+  void cancel(AttemptHandle) override {}
+  std::vector<Sent> sent;
+
+ private:
+  Scheduler& clock_;
+};
+
+TEST(RocksQueueStore, AStoreWrittenBy22bc692OpensAndDeliversItsBacklogInOrder) {
+  // tests/fixtures/make-store-22bc692.sh wrote it with hooksim 22bc692: version-1 queue entries, each with
+  // its own copy of the body, and no families for shared bodies.
+  TempDir dir;
+  std::filesystem::copy(std::string(HOOKSIM_SOURCE_DIR) + "/tests/fixtures/store-22bc692", dir.file("db"),
+                        std::filesystem::copy_options::recursive);
+  auto store = open_store(dir.file("db"));
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(bodies(*store), kNoBody);
+  VirtualScheduler clock(from_unix_ms(1'800'000'000'000));
+  AckingTransport transport(clock);
+  {
+    Engine engine(clock, *store, transport, nullptr, {.envelope = protocol::make_envelope});
+    ASSERT_TRUE(engine.open().ok());
+    EXPECT_EQ(engine.subscription_ids(), (std::vector<std::string>{"tracking", "acme", "all"}));
+    // An event published after the upgrade joins all three queues behind their backlogs, body shared.
+    Event after{.id = "ev-13", .type = "tracking", .account = "acme", .vehicle = "v1", .data = R"({"i":13})"};
+    ASSERT_TRUE(engine.publish({&after, 1}).ok());
+    EXPECT_EQ(bodies(*store), kOneBody);
+    while (clock.run_next()) {
+    }
+  }
+  std::map<std::string, std::vector<int>> expected;
+  for (int i = 1; i <= 13; ++i) {
+    const bool tracking = i % 3 == 0 || i == 13, acme = i % 2 == 0 || i == 13;
+    if (tracking) expected["tracking"].push_back(i);
+    if (acme) expected["acme"].push_back(i);
+    expected["all"].push_back(i);
+  }
+  std::map<std::string, std::vector<int>> delivered;
+  for (const auto& s : transport.sent) {
+    const int i = std::stoi(s.event_id.substr(3));
+    // In order, one attempt each (the receiver always acknowledges), numbered from 1.
+    EXPECT_EQ(s.seq, delivered[s.sub].size() + 1) << s.sub << " " << s.event_id;
+    delivered[s.sub].push_back(i);
+    EXPECT_NE(s.body.find("\"id\":\"ev-" + std::to_string(i) + "\""), std::string::npos) << s.body;
+    EXPECT_NE(s.body.find("{\"i\":" + std::to_string(i) + "}"), std::string::npos) << s.body;
+  }
+  EXPECT_EQ(delivered, expected);
+  for (uint64_t key = 1; key <= 3; ++key) EXPECT_EQ(count(*store, key), 0u);
+  EXPECT_EQ(bodies(*store), kNoBody);
+}
+
+TEST(RocksQueueStore, DeliveriesOfOneEventInFlightTogetherShareOneBody) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  ASSERT_NE(store, nullptr);
+  VirtualScheduler clock(from_unix_ms(0));
+  AckingTransport transport(clock);
+  Engine engine(clock, *store, transport, nullptr, {.envelope = protocol::make_envelope});
+  ASSERT_TRUE(engine.open().ok());
+  for (const char* id : {"a", "b", "c"})
+    ASSERT_TRUE(engine.add_subscription({.id = id, .endpoint = {.url = "http://127.0.0.1:1/"}}).ok());
+  Event e{.id = "ev-1", .type = "tracking", .data = R"({"big":")" + std::string(100000, 'x') + "\"}"};
+  ASSERT_TRUE(engine.publish({&e, 1}).ok());
+  ASSERT_EQ(transport.sent.size(), 3u);  // all three in flight at once
+  EXPECT_NE(transport.sent[0].shared, nullptr);
+  EXPECT_EQ(transport.sent[0].shared, transport.sent[1].shared);
+  EXPECT_EQ(transport.sent[0].shared, transport.sent[2].shared);
+  while (clock.run_next()) {
+  }
+  EXPECT_EQ(bodies(*store), kNoBody);
 }
 
 }  // namespace
