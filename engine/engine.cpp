@@ -35,7 +35,10 @@ struct Engine::Sub {
   // once). A single delivered entry keeps its body reference, so that its removal reads nothing.
   struct Removal {
     uint64_t first = 0, end = 0;
-    BodyRef body_ref = 0;  // end == first + 1 only
+    // end == first + 1 only: the entry's body reference, when it was read (a delivered event). A deactivation
+    // discarding a backlog of one does not know it: the store must then look (a wrong 0 would leak a shared
+    // body).
+    std::optional<BodyRef> body_ref;
   };
   std::vector<Removal> unremoved;
 };
@@ -612,15 +615,17 @@ void Engine::add_state(StoreBatch& batch, const Sub& sub) const {
 
 void Engine::add_removals(StoreBatch& batch, const Sub& sub) {
   for (const Sub::Removal& r : sub.unremoved) {
-    if (r.end == r.first + 1) {
-      batch.remove(sub.key, r.first, r.body_ref);  // one entry: a SingleDelete, and no read for its body
+    if (r.end == r.first + 1 && r.body_ref) {
+      batch.remove(sub.key, r.first, *r.body_ref);  // one entry: a SingleDelete, and no read for its body
+    } else if (r.end == r.first + 1) {
+      batch.remove(sub.key, r.first);  // the store reads the entry's reference
     } else {
       batch.remove_range(sub.key, r.first, r.end);
     }
   }
 }
 
-void Engine::note_removed(Sub& sub, uint64_t first, uint64_t end, BodyRef body_ref) {
+void Engine::note_removed(Sub& sub, uint64_t first, uint64_t end, std::optional<BodyRef> body_ref) {
   if (first >= end) return;
   if (!sub.unremoved.empty() && sub.unremoved.back().end == first) {
     sub.unremoved.back().end = end;  // a range now: the store finds the body references in it

@@ -140,7 +140,10 @@ class Engine {
   void persist_state(Sub& sub, Durability durability = Durability::kBuffered);
   void add_state(StoreBatch& batch, const Sub& sub) const;
   static void add_removals(StoreBatch& batch, const Sub& sub);
-  static void note_removed(Sub& sub, uint64_t first, uint64_t end, BodyRef body_ref = 0);
+  // `body_ref`: the body reference of a one-entry range [first, first + 1) when the caller read it
+  // (QueuedEvent::body_ref); nullopt when unknown, and the store then finds it.
+  static void note_removed(Sub& sub, uint64_t first, uint64_t end,
+                           std::optional<BodyRef> body_ref = std::nullopt);
   void report_error(const Sub& sub, const Status& st);
   void stop(Sub& sub);
   Sub* lookup(std::string_view id) const;

@@ -49,7 +49,7 @@ class FilterIndex {
     }
     for (const std::string& value : *values) {
       auto it = dimension->find(value);
-      if (it == dimension->end()) continue;  // a value listed twice, whose bucket went with the first
+      if (it == dimension->end()) continue;  // a value listed twice whose bucket the first emptied
       erase(it->second, sub);
       if (it->second.empty()) dimension->erase(it);
     }

@@ -59,8 +59,10 @@ class StoreBatch {
   // entry's body reference itself, which may cost a read.
   virtual void remove(uint64_t key, uint64_t seq) = 0;
   // As remove(key, seq), for an entry whose body reference the caller knows (QueuedEvent::body_ref, read
-  // from it): no read. REQUIRES: the entry is queued when the batch is written, unless this batch removed
-  // it before (an absent entry with a wrong reference would release a body another entry still holds).
+  // from it): no read. REQUIRES: `body_ref` is the entry's own (0 for an entry with a shared body would
+  // leave that body stored for ever), and the entry is queued when the batch is written, unless this batch
+  // removed it before (an absent entry with a wrong reference would release a body another entry still
+  // holds). Without the reference, call remove(key, seq).
   virtual void remove(uint64_t key, uint64_t seq, BodyRef body_ref) = 0;
   // Removes the events (key, first) .. (key, end - 1). Reads the range once when shared bodies are stored.
   virtual void remove_range(uint64_t key, uint64_t first, uint64_t end) = 0;

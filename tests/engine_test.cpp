@@ -606,6 +606,26 @@ TEST_F(EngineTest, UpdateChangesTheFilterAndPolicyButKeepsTheQueue) {
   EXPECT_EQ(engine_->update_subscription(c).code(), Status::Code::kNotFound);
 }
 
+// A shared body (an event in several queues) is released by every way its entries leave, including a
+// deactivation that discards a backlog of exactly one event, whose body reference the engine never read.
+TEST_F(EngineTest, ADeactivationThatDiscardsOneSharedEventReleasesItsBody) {
+  add("down", always(503));
+  add("up", always(200));
+  publish("ev1");  // joins both queues: one stored body, two references
+  run_until(1s);
+  auto mid = store_->count_bodies();
+  ASSERT_TRUE(mid.ok()) << mid.status().message();
+  EXPECT_EQ(mid->bodies, 1u);  // "down" still holds it
+  run_until(days(8));
+  ASSERT_EQ(state("down").state, SubState::kDeactivated);
+  EXPECT_EQ(state("down").discarded, 1u);
+  auto after = store_->count_bodies();
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_EQ(after->bodies, 0u);
+  EXPECT_EQ(after->refs, 0u);
+  EXPECT_EQ(after->in_memory, 0u);
+}
+
 // Routing goes through an index of the filters (engine/filter_index.h): it must follow every change.
 TEST_F(EngineTest, RoutingFollowsFilterChangesRemovalsAndRestarts) {
   add("v1", always(200), RetryPolicy::frotcom(), Filter{{}, {}, {"v1"}});
