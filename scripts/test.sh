@@ -27,7 +27,12 @@ fi
 libraries=tests/signatures
 if ! cmp -s "$libraries/package-lock.json" "$libraries/node_modules/.installed-lock.json"; then
   echo "test: installing the senders' signature libraries (npm ci in $libraries)" >&2
-  npm ci --prefix "$libraries" --no-audit --no-fund --loglevel=error
-  cp "$libraries/package-lock.json" "$libraries/node_modules/.installed-lock.json"
+  # Without the registry (no network, or a TLS-intercepting proxy whose CA this machine lacks) the suite still
+  # runs: SignatureLibraries.* is then reported as skipped, with the reason, not passed.
+  if npm ci --prefix "$libraries" --no-audit --no-fund --loglevel=error; then
+    cp "$libraries/package-lock.json" "$libraries/node_modules/.installed-lock.json"
+  else
+    echo "test: WARNING: npm could not install the signature libraries; SignatureLibraries.* will be skipped" >&2
+  fi
 fi
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "$@"
