@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -99,6 +100,14 @@ void append_fixed(std::string& out, double v, int decimals) {
     scaled /= 10;
   } while (scaled > 0);
   out.append(p, end);
+}
+
+void append_int(std::string& out, int64_t v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+const char* json_bool(bool b) {
+  return b ? "true" : "false";
 }
 
 int64_t floor_to(int64_t v, int64_t unit) {
@@ -357,9 +366,9 @@ void FleetGenerator::next(Event& out) {
   out.account = v.account;
   out.vehicle = v.name;
   out.occurred_at = TimePoint(Duration(t));
+  // Payloads are written piece by piece (not with fmt::format_to): the generator runs once per event.
   std::string& d = out.data;
   d.clear();
-  auto it = std::back_inserter(d);
 
   if (slot.kind == kMessage) {
     ++v.messages_sent;
@@ -368,8 +377,11 @@ void FleetGenerator::next(Event& out) {
                                    : kOfficeTexts[v.messages.next() % std::size(kOfficeTexts)];
     bool read = v.messages.uniform() < 0.3;
     out.type = "message";
-    fmt::format_to(it, R"({{"message_id":"{}-m{}","sender":"{}","driver_id":"{}","text":"{}","read":{}}})",
-                   v.name, v.messages_sent, from_driver ? "driver" : "office", v.driver, text, read);
+    d.append(R"({"message_id":")").append(v.name).append("-m");
+    append_int(d, static_cast<int64_t>(v.messages_sent));
+    d.append(R"(","sender":")").append(from_driver ? "driver" : "office");
+    d.append(R"(","driver_id":")").append(v.driver).append(R"(","text":")").append(text);
+    d.append(R"(","read":)").append(json_bool(read)).append("}");
     int64_t gap = message_gap(v.messages, spec_.messages_per_hour);
     int64_t from = to_unix_ms(start_ + spec_.from);
     push(slot.vehicle, kMessage, from + ceil_to(t - from + gap, kSecond));
@@ -391,8 +403,10 @@ void FleetGenerator::next(Event& out) {
     append_fixed(d, lon, 6);
     d += R"(,"speed_kmh":)";
     append_fixed(d, v.speed_kmh, 1);
-    fmt::format_to(it, R"(,"heading":{},"ignition":{},"odometer_km":)", static_cast<int>(v.heading) % 360,
-                   v.activity == Activity::kDriving);
+    d += R"(,"heading":)";
+    append_int(d, static_cast<int>(v.heading) % 360);
+    d.append(R"(,"ignition":)").append(json_bool(v.activity == Activity::kDriving));
+    d += R"(,"odometer_km":)";
     append_fixed(d, odometer, 3);
     d += '}';
     push(slot.vehicle, kTracking, t + spec_.tracking_every.count());
@@ -402,18 +416,26 @@ void FleetGenerator::next(Event& out) {
   int64_t driving = v.driving_ms, rest = v.rest_ms, available = v.available_ms, continuous = v.continuous_ms;
   v.add_time(dt, driving, rest, available, continuous);
   out.type = "driving_time";
-  fmt::format_to(it, R"({{"driver_id":"{}","activity":"{}","activity_since":")", v.driver,
-                 activity_name(v.activity));
+  d.append(R"({"driver_id":")")
+      .append(v.driver)
+      .append(R"(","activity":")")
+      .append(activity_name(v.activity));
+  d += R"(","activity_since":")";
   append_utc(d, TimePoint(Duration(v.activity_start)));
   d += R"(","shift_start":")";
   append_utc(d, TimePoint(Duration(v.shift_start)));
-  fmt::format_to(
-      it,
-      R"(","driving_s":{},"rest_s":{},"available_s":{},"continuous_driving_s":{},"remaining_driving_s":{},)"
-      R"("remaining_continuous_driving_s":{}}})",
-      driving / kSecond, rest / kSecond, available / kSecond, continuous / kSecond,
-      std::max<int64_t>(0, kMaxDailyDrivingS - driving / kSecond),
-      std::max<int64_t>(0, kMaxContinuousDrivingS - continuous / kSecond));
+  for (auto [key, value] :
+       {std::pair{R"(","driving_s":)", driving / kSecond},
+        {R"(,"rest_s":)", rest / kSecond},
+        {R"(,"available_s":)", available / kSecond},
+        {R"(,"continuous_driving_s":)", continuous / kSecond},
+        {R"(,"remaining_driving_s":)", std::max<int64_t>(0, kMaxDailyDrivingS - driving / kSecond)},
+        {R"(,"remaining_continuous_driving_s":)",
+         std::max<int64_t>(0, kMaxContinuousDrivingS - continuous / kSecond)}}) {
+    d += key;
+    append_int(d, value);
+  }
+  d += '}';
   push(slot.vehicle, kDrivingTime, t + spec_.driving_time_every.count());
 }
 

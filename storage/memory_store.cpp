@@ -2,134 +2,139 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <variant>
 #include <vector>
 
 namespace hooksim::storage {
 
-namespace {
-struct PutConfig {
-  uint64_t key;
-  std::unique_ptr<SubscriptionConfig> config;
-};  // rare and big: kept out of line
-struct PutState {
-  uint64_t key;
-  DeliveryState state;
-};
-struct Enqueue {
+// A batch's operations, recorded in a few flat buffers that are reused from one batch to the next: an
+// operation costs no allocation of its own once the buffers have grown.
+struct MemoryQueueStore::BatchBuffers {
+  enum class Kind : uint8_t { kPutConfig, kPutState, kEnqueue, kRememberId, kRemove, kErase };
+  struct Op {
+    Kind kind;
+    uint64_t key = 0;
+    uint64_t first = 0, end = 0;  // kRemove: [first, end); kEnqueue: slots[first, end); kPut*: the index
+    TimePoint at{};               // kEnqueue
+    size_t id_at = 0, id_len = 0, body_at = 0, body_len = 0;  // in `bytes`
+  };
+  std::vector<Op> ops;
+  std::vector<SubscriptionConfig> configs;
+  std::vector<DeliveryState> states;
   std::vector<QueueSlot> slots;
-  QueuedEvent event;  // shared by every slot
-};
-struct RememberId {
-  std::string id;
-};
-struct Remove {
-  uint64_t key;
-  uint64_t first;
-  uint64_t end;
-};  // [first, end)
-struct Erase {
-  uint64_t key;
-};
-using Op = std::variant<PutConfig, PutState, Enqueue, RememberId, Remove, Erase>;
-}  // namespace
+  std::string bytes;  // ids and bodies
 
-// Operations are recorded by value and applied in order by write(); nothing can fail while applying, so a
-// batch is all-or-nothing.
-class MemoryBatch final : public StoreBatch {
- public:
-  MemoryBatch() { ops_.reserve(3); }  // an ack is two operations, a one-event publish three
-  void put_config(uint64_t key, const SubscriptionConfig& config) override {
-    ops_.push_back(PutConfig{key, std::make_unique<SubscriptionConfig>(config)});
+  void clear() {
+    ops.clear();
+    configs.clear();
+    states.clear();
+    slots.clear();
+    bytes.clear();
   }
-  void put_state(uint64_t key, const DeliveryState& state) override { ops_.push_back(PutState{key, state}); }
+  std::string_view view(size_t at, size_t len) const { return std::string_view(bytes).substr(at, len); }
+};
+
+// Operations are recorded by value and applied in order by write(); nothing can fail while applying (a
+// spill that fails leaves its block in memory), so a batch is all-or-nothing.
+class MemoryBatch final : public StoreBatch {
+  using Buffers = MemoryQueueStore::BatchBuffers;
+  using Kind = Buffers::Kind;
+
+ public:
+  explicit MemoryBatch(MemoryQueueStore& store) : store_(store) {
+    buf_ = store.spare_ ? std::move(store.spare_) : std::make_unique<Buffers>();
+  }
+  ~MemoryBatch() override {
+    buf_->clear();
+    if (!store_.spare_) store_.spare_ = std::move(buf_);
+  }
+
+  void put_config(uint64_t key, const SubscriptionConfig& config) override {
+    buf_->ops.push_back({.kind = Kind::kPutConfig, .key = key, .first = buf_->configs.size()});
+    buf_->configs.push_back(config);
+  }
+  void put_state(uint64_t key, const DeliveryState& state) override {
+    buf_->ops.push_back({.kind = Kind::kPutState, .key = key, .first = buf_->states.size()});
+    buf_->states.push_back(state);
+  }
   void enqueue_many(std::span<const QueueSlot> slots, TimePoint enqueued_at, std::string_view event_id,
                     std::string_view body) override {
     if (slots.empty()) return;
-    ops_.push_back(Enqueue{
-        {slots.begin(), slots.end()},
-        QueuedEvent{std::string(event_id), enqueued_at, std::make_shared<const std::string>(body), 0}});
+    Buffers& b = *buf_;
+    b.ops.push_back({.kind = Kind::kEnqueue,
+                     .first = b.slots.size(),
+                     .end = b.slots.size() + slots.size(),
+                     .at = enqueued_at,
+                     .id_at = b.bytes.size(),
+                     .id_len = event_id.size(),
+                     .body_at = b.bytes.size() + event_id.size(),
+                     .body_len = body.size()});
+    b.slots.insert(b.slots.end(), slots.begin(), slots.end());
+    b.bytes.append(event_id).append(body);
   }
   void remember_event_id(std::string_view event_id, TimePoint) override {
-    ops_.push_back(RememberId{std::string(event_id)});
+    buf_->ops.push_back({.kind = Kind::kRememberId, .id_at = buf_->bytes.size(), .id_len = event_id.size()});
+    buf_->bytes.append(event_id);
   }
-  void remove(uint64_t key, uint64_t seq) override { ops_.push_back(Remove{key, seq, seq + 1}); }
+  void remove(uint64_t key, uint64_t seq) override { remove_range(key, seq, seq + 1); }
   void remove(uint64_t key, uint64_t seq, BodyRef) override { remove(key, seq); }
   void remove_range(uint64_t key, uint64_t first, uint64_t end) override {
-    if (first < end) ops_.push_back(Remove{key, first, end});
+    if (first < end) buf_->ops.push_back({.kind = Kind::kRemove, .key = key, .first = first, .end = end});
   }
-  void erase_subscription(uint64_t key) override { ops_.push_back(Erase{key}); }
-  size_t size() const override { return ops_.size(); }
+  void erase_subscription(uint64_t key) override { buf_->ops.push_back({.kind = Kind::kErase, .key = key}); }
+  size_t size() const override { return buf_->ops.size(); }
 
-  std::vector<Op> ops_;
+  MemoryQueueStore& store_;
+  std::unique_ptr<Buffers> buf_;
 };
 
-void MemoryQueueStore::Queue::put(uint64_t seq, QueuedEvent event) {
-  if (slots.empty()) base = seq;
-  if (seq < base) {
-    slots.insert(slots.begin(), base - seq, std::nullopt);
-    base = seq;
-  }
-  if (seq - base >= slots.size()) slots.resize(seq - base + 1);
-  auto& slot = slots[seq - base];
-  if (!slot) ++count;
-  slot = std::move(event);
-}
+MemoryQueueStore::MemoryQueueStore(MemoryStoreOptions options) : pool_(std::move(options)) {}
 
-void MemoryQueueStore::Queue::remove_range(uint64_t first, uint64_t end) {
-  first = std::max(first, base);
-  end = std::min<uint64_t>(end, base + slots.size());
-  for (uint64_t seq = first; seq < end; ++seq) {
-    auto& slot = slots[seq - base];
-    if (slot) {
-      slot.reset();
-      --count;
-    }
-  }
-  while (!slots.empty() && !slots.front()) {  // drop the empty slots at the front
-    slots.pop_front();
-    ++base;
-  }
-  if (slots.empty()) base = 0;
-}
-
-const QueuedEvent* MemoryQueueStore::Queue::find(uint64_t seq) const {
-  if (seq < base || seq - base >= slots.size()) return nullptr;
-  const auto& slot = slots[seq - base];
-  return slot ? &*slot : nullptr;
-}
+MemoryQueueStore::~MemoryQueueStore() = default;
 
 std::unique_ptr<StoreBatch> MemoryQueueStore::new_batch() {
-  return std::make_unique<MemoryBatch>();
+  return std::make_unique<MemoryBatch>(*this);
 }
 
 Status MemoryQueueStore::write(StoreBatch& batch, Durability) {
-  for (Op& op : static_cast<MemoryBatch&>(batch).ops_) {
-    std::visit(
-        [this](auto& o) {
-          using T = std::decay_t<decltype(o)>;
-          if constexpr (std::is_same_v<T, PutConfig>) {
-            configs_[o.key] = std::move(*o.config);
-          } else if constexpr (std::is_same_v<T, PutState>) {
-            states_[o.key] = std::move(o.state);
-          } else if constexpr (std::is_same_v<T, Enqueue>) {
-            for (const QueueSlot& slot : o.slots) queues_[slot.key].put(slot.seq, o.event);
-          } else if constexpr (std::is_same_v<T, RememberId>) {
-            event_ids_.insert(std::move(o.id));
-          } else if constexpr (std::is_same_v<T, Remove>) {
-            auto it = queues_.find(o.key);
-            if (it == queues_.end()) return;
-            it->second.remove_range(o.first, o.end);
-          } else {
-            configs_.erase(o.key);
-            states_.erase(o.key);
-            queues_.erase(o.key);
-          }
-        },
-        op);
+  BatchBuffers& b = *static_cast<MemoryBatch&>(batch).buf_;
+  for (const BatchBuffers::Op& op : b.ops) {
+    switch (op.kind) {
+      case BatchBuffers::Kind::kPutConfig:
+        configs_[op.key] = std::move(b.configs[op.first]);
+        break;
+      case BatchBuffers::Kind::kPutState:
+        states_[op.key] = std::move(b.states[op.first]);
+        break;
+      case BatchBuffers::Kind::kEnqueue: {
+        std::string_view id = b.view(op.id_at, op.id_len);
+        std::string_view body = b.view(op.body_at, op.body_len);
+        auto queue = [this](uint64_t key) -> MemoryQueue& {
+          return queues_.try_emplace(key, pool_).first->second;
+        };
+        if (op.end - op.first == 1) {
+          const QueueSlot& slot = b.slots[op.first];
+          queue(slot.key).put(slot.seq, op.at, id, body);
+          break;
+        }
+        auto shared = std::make_shared<const std::string>(body);
+        for (uint64_t i = op.first; i < op.end; ++i)
+          queue(b.slots[i].key).put(b.slots[i].seq, op.at, id, shared);
+        break;
+      }
+      case BatchBuffers::Kind::kRememberId:
+        event_ids_.emplace(b.view(op.id_at, op.id_len));
+        break;
+      case BatchBuffers::Kind::kRemove:
+        if (auto it = queues_.find(op.key); it != queues_.end()) it->second.remove_range(op.first, op.end);
+        break;
+      case BatchBuffers::Kind::kErase:
+        configs_.erase(op.key);
+        states_.erase(op.key);
+        queues_.erase(op.key);
+        break;
+    }
   }
-  static_cast<MemoryBatch&>(batch).ops_.clear();
+  b.clear();
   return Status::OK();
 }
 
@@ -145,10 +150,10 @@ Result<std::vector<StoredSubscription>> MemoryQueueStore::load_subscriptions() {
 
 Result<QueuedEvent> MemoryQueueStore::read_event(uint64_t key, uint64_t seq) {
   auto it = queues_.find(key);
-  const QueuedEvent* e = it == queues_.end() ? nullptr : it->second.find(seq);
-  if (e == nullptr)
+  auto event = it == queues_.end() ? Result<QueuedEvent>(Status::NotFound("")) : it->second.read(seq);
+  if (event.status().code() == Status::Code::kNotFound)
     return Status::NotFound(fmt::format("event {} of subscription key {} is not queued", seq, key));
-  return *e;
+  return event;
 }
 
 Result<std::vector<bool>> MemoryQueueStore::find_event_ids(const std::vector<std::string_view>& ids) {
@@ -159,17 +164,15 @@ Result<std::vector<bool>> MemoryQueueStore::find_event_ids(const std::vector<std
 }
 
 uint64_t MemoryQueueStore::count_bodies() const {
-  std::unordered_set<const std::string*> bodies;
-  for (const auto& [key, queue] : queues_) {
-    for (const auto& slot : queue.slots)
-      if (slot) bodies.insert(slot->body.get());
-  }
-  return bodies.size();
+  std::unordered_set<const void*> shared;
+  uint64_t own = 0;
+  for (const auto& [key, queue] : queues_) own += queue.count_bodies(shared);
+  return own + shared.size();
 }
 
 uint64_t MemoryQueueStore::count_queued(uint64_t key) const {
   auto it = queues_.find(key);
-  return it == queues_.end() ? 0 : it->second.count;
+  return it == queues_.end() ? 0 : it->second.count();
 }
 
 }  // namespace hooksim::storage
