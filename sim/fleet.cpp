@@ -279,6 +279,10 @@ struct FleetGenerator::Slot {
   bool operator<(const Slot& o) const {
     return std::tie(o.at, o.vehicle, o.kind) < std::tie(at, vehicle, kind);
   }
+  // The order of the slots of one second.
+  static bool before(const Slot& a, const Slot& b) {
+    return std::tie(a.vehicle, a.kind) < std::tie(b.vehicle, b.kind);
+  }
 };
 
 std::string fleet_account_name(uint32_t account) {
@@ -304,7 +308,8 @@ FleetGenerator::FleetGenerator(const FleetSpec& spec, TimePoint start, uint64_t 
     : spec_(spec), start_(start), end_(start + spec.until) {
   const int64_t from = to_unix_ms(start + spec.from);
   vehicles_.resize(spec.vehicles);
-  heap_.reserve(3 * static_cast<size_t>(spec.vehicles));
+  from_ms_ = from;
+  ring_.resize(kWindow);
   for (uint32_t i = 0; i < spec.vehicles; ++i) {
     Vehicle& v = vehicles_[i];
     v.number = i + 1;
@@ -341,25 +346,61 @@ FleetGenerator::FleetGenerator(const FleetSpec& spec, TimePoint start, uint64_t 
     if (spec.messages_per_hour > 0)
       push(i, kMessage, from + ceil_to(message_gap(v.messages, spec.messages_per_hour), kSecond));
   }
+  next_second();
 }
 
 FleetGenerator::~FleetGenerator() = default;
 
 void FleetGenerator::push(uint32_t vehicle, uint8_t kind, int64_t at) {
   if (at >= to_unix_ms(end_)) return;
-  heap_.push_back({at, vehicle, kind});
-  std::push_heap(heap_.begin(), heap_.end());
+  const Slot slot{at, vehicle, kind};
+  const int64_t second = (at - from_ms_) / kSecond;
+  if (second == second_) {  // a message due in the second being generated: in its place among the rest
+    now_.insert(
+        std::upper_bound(now_.begin() + static_cast<ptrdiff_t>(next_), now_.end(), slot, Slot::before), slot);
+  } else if (second < second_ + kWindow) {
+    ring_[static_cast<size_t>(second % kWindow)].push_back(slot);
+    ++in_ring_;
+  } else {
+    far_.push_back(slot);
+    std::push_heap(far_.begin(), far_.end());
+  }
+}
+
+// Moves to the next second that has slots, and sorts them. REQUIRES: the current second's are all taken.
+void FleetGenerator::next_second() {
+  now_.clear();
+  next_ = 0;
+  while (in_ring_ > 0 || !far_.empty()) {
+    ++second_;
+    if (in_ring_ == 0) second_ = std::max(second_, (far_.front().at - from_ms_) / kSecond);
+    std::vector<Slot>& bucket = ring_[static_cast<size_t>(second_ % kWindow)];
+    in_ring_ -= bucket.size();
+    now_.swap(bucket);
+    while (!far_.empty() && (far_.front().at - from_ms_) / kSecond == second_) {
+      now_.push_back(far_.front());
+      std::pop_heap(far_.begin(), far_.end());
+      far_.pop_back();
+    }
+    if (!now_.empty()) {
+      std::sort(now_.begin(), now_.end(), Slot::before);
+      return;
+    }
+  }
 }
 
 std::optional<TimePoint> FleetGenerator::next_time() const {
-  if (heap_.empty()) return std::nullopt;
-  return TimePoint(Duration(heap_.front().at));
+  if (next_ == now_.size()) return std::nullopt;
+  return TimePoint(Duration(now_[next_].at));
 }
 
 void FleetGenerator::next(Event& out) {
-  std::pop_heap(heap_.begin(), heap_.end());
-  const Slot slot = heap_.back();
-  heap_.pop_back();
+  write_next(out);
+  if (next_ == now_.size()) next_second();
+}
+
+void FleetGenerator::write_next(Event& out) {
+  const Slot slot = now_[next_++];
   Vehicle& v = vehicles_[slot.vehicle];
   const int64_t t = slot.at;
 
@@ -384,7 +425,7 @@ void FleetGenerator::next(Event& out) {
     d.append(R"(","read":)").append(json_bool(read)).append("}");
     int64_t gap = message_gap(v.messages, spec_.messages_per_hour);
     int64_t from = to_unix_ms(start_ + spec_.from);
-    push(slot.vehicle, kMessage, from + ceil_to(t - from + gap, kSecond));
+    push(slot.vehicle, slot.kind, from + ceil_to(t - from + gap, kSecond));
     return;
   }
 
@@ -409,7 +450,7 @@ void FleetGenerator::next(Event& out) {
     d += R"(,"odometer_km":)";
     append_fixed(d, odometer, 3);
     d += '}';
-    push(slot.vehicle, kTracking, t + spec_.tracking_every.count());
+    push(slot.vehicle, slot.kind, t + spec_.tracking_every.count());
     return;
   }
 
@@ -436,7 +477,7 @@ void FleetGenerator::next(Event& out) {
     append_int(d, value);
   }
   d += '}';
-  push(slot.vehicle, kDrivingTime, t + spec_.driving_time_every.count());
+  push(slot.vehicle, slot.kind, t + spec_.driving_time_every.count());
 }
 
 Result<FleetSpec> parse_fleet(const nlohmann::json& j, const std::string& path, Duration scenario_duration) {

@@ -9,8 +9,10 @@
 // A stream with a zero period (or rate) is off. Everything is a function of the seed: the same spec and seed
 // give the same events, byte for byte.
 //
-// Memory is O(vehicles): each vehicle keeps its state at the start of its current motion piece, and the
-// streams are merged with a binary heap of (time, vehicle, kind).
+// Memory is O(vehicles): each vehicle keeps its state at the start of its current motion piece. Every event
+// falls on a whole second after `from`, so the streams are merged by a calendar of the next kWindow seconds
+// (one bucket of (vehicle, kind) slots per second, sorted when its second comes) and a binary heap for the
+// few slots further ahead (long gaps between messages): O(1) per event instead of a heap's O(log V).
 #pragma once
 
 #include <cstdint>
@@ -71,13 +73,22 @@ class FleetGenerator {
  private:
   struct Vehicle;
   struct Slot;
+  static constexpr int64_t kWindow = 4096;                // seconds of the calendar
   void push(uint32_t vehicle, uint8_t kind, int64_t at);  // `at` in unix ms; nothing at or after the end
+  void next_second();
+  void write_next(Event& out);
 
   FleetSpec spec_;
   TimePoint start_;
   TimePoint end_;
+  int64_t from_ms_ = 0;  // unix ms of `from`: slots fall on whole seconds after it
   std::vector<Vehicle> vehicles_;
-  std::vector<Slot> heap_;
+  int64_t second_ = -1;                  // the second being generated (since from_ms_)
+  std::vector<Slot> now_;                // its slots, in order
+  size_t next_ = 0;                      // the next of them
+  std::vector<std::vector<Slot>> ring_;  // seconds second_ + 1 .. second_ + kWindow - 1, by second % kWindow
+  size_t in_ring_ = 0;
+  std::vector<Slot> far_;  // later slots: a heap, earliest first
 };
 
 }  // namespace hooksim::sim

@@ -209,6 +209,10 @@ void MemoryQueue::remove_range(uint64_t first, uint64_t end) {
   }
   if (slots_.empty()) base_ = 0;
   drop_freed_blocks();
+  if (count_ == 0 && !blocks_.empty()) {  // empty: the one block left is written again from its start,
+    blocks_.back().used = 0;              // where it is still in the CPU's caches
+    bytes_ = 0;
+  }
 }
 
 Result<QueuedEvent> MemoryQueue::read(uint64_t seq) {

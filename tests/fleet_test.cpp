@@ -129,6 +129,47 @@ TEST(FleetGenerator, StreamsFollowTheSpecInTimeOrder) {
         << n;
 }
 
+// Ties come in vehicle order, then tracking, driving time, message (fleet.h), whatever the gap to a stream's
+// next event: none (messages at up to 3600 an hour, some in the second of the one before), or longer than
+// the generator's calendar (a message every 10 hours on average, a tracking period of 2 hours).
+TEST(FleetGenerator, EventsComeInTimeVehicleKindOrderWhateverTheGaps) {
+  struct Case {
+    double per_hour;
+    Duration tracking, until;
+  };
+  for (Case c : {Case{3600.0, 7s, 6h}, Case{0.1, 2h, 72h}}) {
+    FleetSpec s = spec(2, 10, c.until);
+    s.from = 1500ms;  // events fall on whole seconds after `from`, not of the clock
+    s.messages_per_hour = c.per_hour;
+    s.tracking_every = c.tracking;
+    auto events = generate(s, 3);
+    auto key = [](const Event& e) {
+      int kind = e.type == "tracking" ? 0 : e.type == "driving_time" ? 1 : 2;
+      return std::tuple(e.occurred_at, std::stoi(e.vehicle.substr(8)), kind);
+    };
+    std::map<std::string, int> per_type;
+    int same_second = 0;  // messages in the second of the vehicle's message before
+    std::map<std::string, TimePoint> last_message;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const Event& e = events[i];
+      ++per_type[e.type];
+      if (i > 0) ASSERT_LE(key(events[i - 1]), key(e)) << c.per_hour << " " << i;
+      ASSERT_EQ((e.occurred_at - kStart - 1500ms) % 1s, 0ms);
+      if (e.type != "message") continue;
+      auto [it, first] = last_message.try_emplace(e.vehicle, e.occurred_at);
+      if (!first && it->second == e.occurred_at) ++same_second;
+      it->second = e.occurred_at;
+    }
+    EXPECT_EQ(per_type["driving_time"], 10 * (c.until / 15min));
+    if (c.per_hour > 1) {
+      EXPECT_GT(per_type["message"], 100'000);  // gaps are rounded up to whole seconds
+      EXPECT_GT(same_second, 0);
+    } else {
+      EXPECT_GT(per_type["message"], 20);
+    }
+  }
+}
+
 TEST(FleetGenerator, TrackingMovesPlausiblyAlongARoute) {
   FleetSpec s = spec(2, 12, 72h);
   s.tracking_every = 30s;
