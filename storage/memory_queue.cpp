@@ -169,20 +169,25 @@ void MemoryQueue::put(uint64_t seq, TimePoint enqueued_at, std::string_view id, 
     put(seq, enqueued_at, id, std::make_shared<const std::string>(body));
     return;
   }
-  char* entry = append(seq, entry_size(id, body.size()), false);
+  const size_t size = entry_size(id, body.size()), end = sizeof(EntryHeader) + id.size() + body.size();
+  char* entry = append(seq, size, false);
   const EntryHeader h{to_unix_ms(enqueued_at), static_cast<uint32_t>(id.size()),
                       static_cast<uint32_t>(body.size())};
   std::memcpy(entry, &h, sizeof h);
   std::memcpy(entry + sizeof h, id.data(), id.size());
   std::memcpy(entry + sizeof h + id.size(), body.data(), body.size());
+  std::memset(entry + end, 0, size - end);  // the padding too: a spilled block holds nothing stale
 }
 
 void MemoryQueue::put(uint64_t seq, TimePoint enqueued_at, std::string_view id, const SharedBody& body) {
-  char* entry = append(seq, entry_size(id, sizeof(SharedBody)), true);
+  const size_t size = entry_size(id, sizeof(SharedBody)),
+               end = sizeof(EntryHeader) + sizeof(SharedBody) + id.size();
+  char* entry = append(seq, size, true);
   const EntryHeader h{to_unix_ms(enqueued_at), static_cast<uint32_t>(id.size()), kSharedBody};
   std::memcpy(entry, &h, sizeof h);
   new (entry + sizeof h) SharedBody(body);
   std::memcpy(entry + sizeof h + sizeof(SharedBody), id.data(), id.size());
+  std::memset(entry + end, 0, size - end);
 }
 
 void MemoryQueue::remove_range(uint64_t first, uint64_t end) {

@@ -263,7 +263,8 @@ std::string body_of(int i) {
 }
 
 uint64_t key_of(MemoryQueueStore& store, const std::string& id) {
-  for (const auto& s : *store.load_subscriptions())
+  auto subs = store.load_subscriptions();
+  for (const auto& s : *subs)
     if (s.config.id == id) return s.key;
   return 0;
 }
