@@ -7,6 +7,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
@@ -202,6 +203,9 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   // A store written before a family existed (bodies and body_refs came after 22bc692) gets it empty.
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
+  // One writer (the event loop): memtable inserts need no concurrency, which lets the queue and state
+  // families insert at a per-subscription hint (below).
+  db_options.allow_concurrent_memtable_write = false;
   // A log file can be deleted only once every column family with data in it has flushed. The queue family
   // flushes every 64 MiB, but subscriptions and states change too slowly to ever fill a memtable, so without
   // a bound every log since the start was kept and a restart replayed all of them: 2.7 GB and minutes for
@@ -228,7 +232,14 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
     return options;
   };
 
+  // Queue and state keys begin with the subscription's 8-byte key, and a subscription's writes land next to
+  // its previous ones (the tail for publishes, the head for acknowledgements, one key for states): the
+  // memtable remembers where each subscription last inserted instead of searching from the top.
+  const std::shared_ptr<const rocksdb::SliceTransform> by_subscription(rocksdb::NewFixedPrefixTransform(8));
   rocksdb::ColumnFamilyOptions queue_options = family(false);
+  queue_options.memtable_insert_with_hint_prefix_extractor = by_subscription;
+  rocksdb::ColumnFamilyOptions state_options = family(false);
+  state_options.memtable_insert_with_hint_prefix_extractor = by_subscription;
   // Queues are written at the tail and deleted at the head: compact files that fill with tombstones.
   queue_options.table_properties_collector_factories.emplace_back(
       rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/128, /*deletion_trigger=*/64));
@@ -250,7 +261,7 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, family(false)},
       {"subscriptions", family(false)},
-      {"state", family(false)},
+      {"state", state_options},
       {"queue", queue_options},
       {"event_ids", event_id_options},
       {"bodies", family(false)},
