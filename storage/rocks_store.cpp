@@ -203,8 +203,8 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   // A store written before a family existed (bodies and body_refs came after 22bc692) gets it empty.
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
-  // One writer (the event loop): memtable inserts need no concurrency, which lets the queue and state
-  // families insert at a per-subscription hint (below).
+  // One writer (the event loop): memtable inserts need no concurrency, which lets the state family insert
+  // at a per-key hint (below).
   db_options.allow_concurrent_memtable_write = false;
   // A log file can be deleted only once every column family with data in it has flushed. The queue family
   // flushes every 64 MiB, but subscriptions and states change too slowly to ever fill a memtable, so without
@@ -232,14 +232,14 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
     return options;
   };
 
-  // Queue and state keys begin with the subscription's 8-byte key, and a subscription's writes land next to
-  // its previous ones (the tail for publishes, the head for acknowledgements, one key for states): the
-  // memtable remembers where each subscription last inserted instead of searching from the top.
-  const std::shared_ptr<const rocksdb::SliceTransform> by_subscription(rocksdb::NewFixedPrefixTransform(8));
   rocksdb::ColumnFamilyOptions queue_options = family(false);
-  queue_options.memtable_insert_with_hint_prefix_extractor = by_subscription;
+  // A subscription's state is one key, rewritten on every acknowledgement: the memtable remembers where each
+  // key was last inserted instead of searching from the top of a list holding every version written since
+  // the last flush. Only where no range is ever deleted: RocksDB 7.8 (Debian's) also uses these positions for
+  // range deletions, which corrupts the memtable (later releases skip them there); the queue family
+  // deletes ranges, so it inserts without hints.
   rocksdb::ColumnFamilyOptions state_options = family(false);
-  state_options.memtable_insert_with_hint_prefix_extractor = by_subscription;
+  state_options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
   // Queues are written at the tail and deleted at the head: compact files that fill with tombstones.
   queue_options.table_properties_collector_factories.emplace_back(
       rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/128, /*deletion_trigger=*/64));
