@@ -639,6 +639,40 @@ TEST(RocksQueueStore, RemoveRangeSpanningByteBoundaries) {
   EXPECT_EQ(count(*store, 5), 10u);
 }
 
+TEST(RocksQueueStore, LoadingPairsEachConfigWithItsStateSkipsAStrayStateAndRefusesAMissingOne) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  ASSERT_NE(store, nullptr);
+  auto batch = store->new_batch();
+  for (uint64_t key : {2, 5, 9}) {
+    batch->put_config(key, full_config("s" + std::to_string(key)));
+    DeliveryState st;
+    st.next_seq = key;  // tells the states apart
+    batch->put_state(key, st);
+  }
+  DeliveryState stray;  // a state with no config (between two configs, and after the last)
+  stray.next_seq = 77;
+  batch->put_state(3, stray);
+  batch->put_state(12, stray);
+  ASSERT_TRUE(store->write(*batch, Durability::kSynced).ok());
+  auto subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok()) << subs.status().message();
+  ASSERT_EQ(subs->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*subs)[i].config.id, "s" + std::to_string((*subs)[i].key));
+    EXPECT_EQ((*subs)[i].state.next_seq, (*subs)[i].key);
+  }
+
+  auto missing = store->new_batch();
+  missing->put_config(7, full_config("s7"));  // a config without a state: a damaged store
+  ASSERT_TRUE(store->write(*missing, Durability::kSynced).ok());
+  auto damaged = store->load_subscriptions();
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_EQ(damaged.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(damaged.status().message().find("'s7' has no stored state"), std::string::npos)
+      << damaged.status().message();
+}
+
 TEST(RocksQueueStore, EraseSubscriptionRemovesConfigStateAndQueue) {
   TempDir dir;
   auto store = open_store(dir.file("db"));
