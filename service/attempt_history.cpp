@@ -3,17 +3,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+#include <map>
 #include <optional>
 #include <string_view>
 #include <unordered_set>
 
 #include "engine/subscription.h"
+#include "storage/record_codec.h"
 
 namespace hooksim::service {
 namespace {
-
-using nlohmann::json;
 
 // Stored keys: "attempts/" + subscription id + '\0' + the entry's index (u64 big-endian), so that a
 // subscription's entries are one range, in the order they happened. Ids never hold '\0'.
@@ -30,42 +29,6 @@ std::string entry_key(std::string_view sub, uint64_t index) {
   std::string key = sub_prefix(sub);
   for (int shift = 56; shift >= 0; shift -= 8) key += static_cast<char>((index >> shift) & 0xff);
   return key;
-}
-
-std::string encode(const AttemptHistory::Entry& e) {
-  return json{{"at_ms", to_unix_ms(e.started)},
-              {"event", e.event},
-              {"seq", e.seq},
-              {"attempt", e.attempt},
-              {"probe", e.probe},
-              {"status", e.status},
-              {"error", e.error == ErrorClass::kNone ? json(nullptr) : json(to_string(e.error))},
-              {"latency_ms", e.latency.count()}}
-      .dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::optional<AttemptHistory::Entry> decode(const std::string& value) {
-  json j = json::parse(value, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return std::nullopt;
-  try {
-    AttemptHistory::Entry e;
-    e.started = from_unix_ms(j.at("at_ms").get<int64_t>());
-    e.event = j.at("event").get<std::string>();
-    e.seq = j.at("seq").get<uint64_t>();
-    e.attempt = j.at("attempt").get<uint32_t>();
-    e.probe = j.at("probe").get<bool>();
-    e.status = j.at("status").get<int>();
-    e.error = ErrorClass::kNone;
-    if (!j.at("error").is_null()) {
-      auto error = error_class_from_string(j.at("error").get<std::string>());
-      if (!error) return std::nullopt;
-      e.error = *error;
-    }
-    e.latency = Duration(j.at("latency_ms").get<int64_t>());
-    return e;
-  } catch (const json::exception&) {
-    return std::nullopt;
-  }
 }
 
 }  // namespace
@@ -102,7 +65,7 @@ Status AttemptHistory::persist_to(storage::RocksQueueStore& store, Scheduler& sc
       add_pending({storage::SideOp::Kind::kDelete, entry_key(sub, list[i].first), ""});
     for (size_t i = first; i < list.size(); ++i) {
       // An entry that cannot be read is left out (the next ones keep their places).
-      if (auto e = decode(*list[i].second)) held.entries.push_back(std::move(*e));
+      if (auto e = storage::decode_attempt(*list[i].second); e.ok()) held.entries.push_back(std::move(*e));
     }
   }
   return Status::OK();
@@ -114,7 +77,8 @@ void AttemptHistory::record(const AttemptRecord& r) {
   Held& held = it->second;
   Entry e{r.started, std::string(r.event_id), r.seq, r.attempt, r.probe, r.status, r.error, r.latency};
   const uint64_t index = held.next_index++;
-  if (store_ != nullptr) add_pending({storage::SideOp::Kind::kPut, entry_key(r.sub, index), encode(e)});
+  if (store_ != nullptr)
+    add_pending({storage::SideOp::Kind::kPut, entry_key(r.sub, index), storage::encode_attempt(e)});
   held.entries.push_back(std::move(e));
   if (held.entries.size() > kept_) held.entries.pop_front();
   // The stored window is [index + 1 - kept, index]: the entry that left it goes (by index, so that it goes

@@ -20,6 +20,7 @@
 
 #include "engine/clock.h"
 #include "engine/delivery_observer.h"
+#include "storage/record_codec.h"
 #include "storage/rocks_store.h"
 
 namespace hooksim::service {
@@ -27,16 +28,7 @@ namespace hooksim::service {
 class AttemptHistory {
  public:
   // One attempt as /attempts reports it.
-  struct Entry {
-    TimePoint started;
-    std::string event;
-    uint64_t seq;
-    uint32_t attempt;
-    bool probe;
-    int status;
-    ErrorClass error;  // kNone: delivered
-    Duration latency;
-  };
+  using Entry = storage::StoredAttempt;
 
   // REQUIRES: kept >= 1.
   explicit AttemptHistory(size_t kept) : kept_(kept) {}

@@ -11,6 +11,7 @@ namespace {
 
 constexpr uint8_t kStateVersion = 1;
 constexpr uint8_t kQueueEntryVersion = 2;  // behind a zero byte; version 1 has no marker
+constexpr uint8_t kAttemptVersion = 1;     // JSON before it: '{'
 
 void put_u64_be(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
@@ -275,6 +276,78 @@ Result<DeliveryState> decode_state(std::string_view bytes) {
       return Status::Corruption("delivery state: bad delivered-ahead list");
   }
   return s;
+}
+
+std::string encode_attempt(const StoredAttempt& a) {
+  std::string out;
+  out.reserve(32 + a.event.size());
+  out.push_back(static_cast<char>(kAttemptVersion));
+  put_svarint(out, to_unix_ms(a.started));
+  put_varint(out, a.seq);
+  put_varint(out, a.attempt);
+  out.push_back(a.probe ? 1 : 0);
+  put_svarint(out, a.status);
+  put_string(out, a.error == ErrorClass::kNone ? std::string_view() : std::string_view(to_string(a.error)));
+  put_svarint(out, a.latency.count());
+  out.append(a.event);
+  return out;
+}
+
+namespace {
+
+Result<ErrorClass> attempt_error(std::string_view name) {
+  if (name.empty()) return ErrorClass::kNone;
+  auto error = error_class_from_string(name);
+  if (!error) return Status::Corruption(fmt::format("stored attempt: unknown error class '{}'", name));
+  return *error;
+}
+
+Result<StoredAttempt> decode_json_attempt(std::string_view bytes) {
+  using nlohmann::json;
+  json j = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return Status::Corruption("stored attempt: not a JSON object");
+  try {
+    StoredAttempt a;
+    a.started = from_unix_ms(j.at("at_ms").get<int64_t>());
+    a.event = j.at("event").get<std::string>();
+    a.seq = j.at("seq").get<uint64_t>();
+    a.attempt = j.at("attempt").get<uint32_t>();
+    a.probe = j.at("probe").get<bool>();
+    a.status = j.at("status").get<int>();
+    auto error = attempt_error(j.at("error").is_null() ? "" : j.at("error").get<std::string>());
+    if (!error.ok()) return error.status();
+    a.error = *error;
+    a.latency = Duration(j.at("latency_ms").get<int64_t>());
+    return a;
+  } catch (const json::exception& e) {
+    return Status::Corruption(fmt::format("stored attempt: {}", e.what()));
+  }
+}
+
+}  // namespace
+
+Result<StoredAttempt> decode_attempt(std::string_view bytes) {
+  if (!bytes.empty() && bytes[0] == '{') return decode_json_attempt(bytes);
+  Reader r(bytes);
+  if (r.byte() != kAttemptVersion) return Status::Corruption("stored attempt: unknown version");
+  StoredAttempt a;
+  a.started = from_unix_ms(r.svarint());
+  a.seq = r.varint();
+  uint64_t attempt = r.varint();
+  uint8_t probe = r.byte();
+  int64_t status = r.svarint();
+  std::string_view error_name = r.bytes(r.varint());
+  a.latency = Duration(r.svarint());
+  a.event = std::string(r.rest());
+  if (!r.ok() || attempt > UINT32_MAX || probe > 1 || status < INT32_MIN || status > INT32_MAX)
+    return Status::Corruption("stored attempt: truncated or out of range");
+  a.attempt = static_cast<uint32_t>(attempt);
+  a.probe = probe == 1;
+  a.status = static_cast<int>(status);
+  auto error = attempt_error(error_name);
+  if (!error.ok()) return error.status();
+  a.error = *error;
+  return a;
 }
 
 }  // namespace hooksim::storage

@@ -48,4 +48,26 @@ Result<SubscriptionConfig> decode_config(std::string_view bytes);
 std::string encode_state(const DeliveryState& state);
 Result<DeliveryState> decode_state(std::string_view bytes);
 
+// One attempt kept for GET /v1/subscriptions/{id}/attempts (service/attempt_history.h).
+struct StoredAttempt {
+  TimePoint started;
+  std::string event;
+  uint64_t seq = 0;
+  uint32_t attempt = 0;
+  bool probe = false;
+  int status = 0;
+  ErrorClass error = ErrorClass::kNone;  // kNone: delivered
+  Duration latency{0};
+
+  bool operator==(const StoredAttempt&) const = default;
+};
+
+// A stored attempt, version 1 (written on every attempt, so binary): the byte 1, zigzag varint start (Unix
+// ms), varint seq, varint attempt, a byte probe (0 or 1), zigzag varint status, the error class's name
+// (varint length and bytes; empty when delivered), zigzag varint latency (ms), then the event id to the end.
+// Stores written up to 72b59c7 hold a JSON object instead ({"at_ms", "event", "seq", "attempt", "probe",
+// "status", "error", "latency_ms"}, null error when delivered); it is still read: its first byte is '{'.
+std::string encode_attempt(const StoredAttempt& a);
+Result<StoredAttempt> decode_attempt(std::string_view bytes);
+
 }  // namespace hooksim::storage

@@ -7,6 +7,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
@@ -24,6 +25,25 @@ namespace {
 std::string queue_upper_bound(uint64_t key) {
   return encode_queue_key(key, UINT64_MAX) + '\0';
 }
+
+// Where a deletion of `key`'s entries [first, ...) starts: the lowest key after entry first - 1, which is
+// never 16 bytes long (8 for first 0, 17 otherwise), so that QueueEntryPrefix leaves range deletions out.
+std::string range_start(uint64_t key, uint64_t first) {
+  return first == 0 ? encode_sub_key(key) : encode_queue_key(key, first - 1) + '\0';
+}
+
+// The memtable insert hint of the queue family (ColumnFamilyOptions::memtable_insert_with_hint_prefix_
+// extractor): entries of one subscription share their 8-byte prefix, so each insert starts where that
+// subscription's previous one landed (publishes at the tail, acknowledgements at the head) instead of at
+// the top of a list of every entry since the last flush. Only entries (16-byte keys) are in its domain:
+// RocksDB 7.8, Debian's, applies the hint to range deletions too, whose list is another, and corrupts the
+// memtable (later releases skip them); range deletions start at keys of other lengths (range_start).
+class QueueEntryPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "hooksim.QueueEntryPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override { return {key.data(), 8}; }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() == 16; }
+};
 
 Status from_rocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();
@@ -103,13 +123,13 @@ class RocksQueueStore::Batch final : public StoreBatch {
   }
   void remove_range(uint64_t key, uint64_t first, uint64_t end) override {
     if (first >= end) return;
-    add(batch_.DeleteRange(store_.queue_, encode_queue_key(key, first), encode_queue_key(key, end)));
+    add(batch_.DeleteRange(store_.queue_, range_start(key, first), encode_queue_key(key, end)));
     ref_ops_.push_back({RefOp::kRemoveRange, key, first, end, 0});
   }
   void erase_subscription(uint64_t key) override {
     add(batch_.Delete(store_.subscriptions_, encode_sub_key(key)));
     add(batch_.Delete(store_.state_, encode_sub_key(key)));
-    add(batch_.DeleteRange(store_.queue_, encode_queue_key(key, 0), queue_upper_bound(key)));
+    add(batch_.DeleteRange(store_.queue_, range_start(key, 0), queue_upper_bound(key)));
     ref_ops_.push_back({RefOp::kRemoveRange, key, 0, UINT64_MAX, 0});  // UINT64_MAX itself: see below
   }
   size_t size() const override { return ops_; }
@@ -202,6 +222,9 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   // A store written before a family existed (bodies and body_refs came after 22bc692) gets it empty.
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
+  // One writer (the event loop): memtable inserts need no concurrency, which lets the queue and state
+  // families insert at a per-subscription hint (below).
+  db_options.allow_concurrent_memtable_write = false;
   // A log file can be deleted only once every column family with data in it has flushed. The queue family
   // flushes every 64 MiB, but subscriptions and states change too slowly to ever fill a memtable, so without
   // a bound every log since the start was kept and a restart replayed all of them: 2.7 GB and minutes for
@@ -229,6 +252,11 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   };
 
   rocksdb::ColumnFamilyOptions queue_options = family(false);
+  queue_options.memtable_insert_with_hint_prefix_extractor = std::make_shared<QueueEntryPrefix>();
+  // A subscription's state is one key, rewritten on every acknowledgement: each insert starts where that
+  // key's previous version landed. No range of this family is ever deleted (see QueueEntryPrefix).
+  rocksdb::ColumnFamilyOptions state_options = family(false);
+  state_options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
   // Queues are written at the tail and deleted at the head: compact files that fill with tombstones.
   queue_options.table_properties_collector_factories.emplace_back(
       rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/128, /*deletion_trigger=*/64));
@@ -250,7 +278,7 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, family(false)},
       {"subscriptions", family(false)},
-      {"state", family(false)},
+      {"state", state_options},
       {"queue", queue_options},
       {"event_ids", event_id_options},
       {"bodies", family(false)},
@@ -341,16 +369,30 @@ Status RocksQueueStore::write(StoreBatch& batch, Durability durability) {
 
 Result<std::vector<StoredSubscription>> RocksQueueStore::load_subscriptions() {
   std::vector<StoredSubscription> out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), subscriptions_));
+  // Both families are keyed by the subscription key: one pass over each, in step, instead of a point
+  // lookup of every state (a restart with 100k subscriptions), from one snapshot.
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* snapshot;
+    ~Release() { db->ReleaseSnapshot(snapshot); }
+  } release{db_.get(), snapshot};
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, subscriptions_));
+  std::unique_ptr<rocksdb::Iterator> states(db_->NewIterator(ro, state_));
+  states->SeekToFirst();
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto key = decode_sub_key(it->key().ToStringView());
     if (!key.ok()) return key.status();
     auto config = decode_config(it->value().ToStringView());
     if (!config.ok()) return config.status();
-    std::string state_bytes;
-    auto s = db_->Get(rocksdb::ReadOptions(), state_, it->key(), &state_bytes);
-    if (!s.ok()) return from_rocks(s, fmt::format("read state of subscription '{}'", config->id));
-    auto state = decode_state(state_bytes);
+    if (states->Valid() && states->key().compare(it->key()) < 0) states->Seek(it->key());  // a stray state
+    HOOKSIM_RETURN_IF_ERROR(from_rocks(states->status(), "scan states"));
+    if (!states->Valid() || states->key() != it->key())
+      return Status::Corruption(fmt::format("subscription '{}' has no stored state", config->id));
+    auto state = decode_state(states->value().ToStringView());
+    states->Next();
     if (!state.ok())
       return Status::Corruption(fmt::format("subscription '{}': {}", config->id, state.status().message()));
     out.push_back({*key, std::move(*config), std::move(*state)});

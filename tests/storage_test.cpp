@@ -120,6 +120,49 @@ TEST(RecordCodec, StateRoundTripsEachSubStateAndErrorClass) {
   }
 }
 
+TEST(RecordCodec, StoredAttemptRoundTripsEveryErrorClass) {
+  for (uint8_t e = 0; e <= static_cast<uint8_t>(ErrorClass::kPrivateAddress); ++e) {
+    StoredAttempt a{from_unix_ms(1765000000123 + e),
+                    "evt-" + std::to_string(e),
+                    1ull << 40,
+                    70000,
+                    e % 2 == 1,
+                    e == 0 ? 204 : -1,
+                    static_cast<ErrorClass>(e),
+                    Duration(12345)};
+    auto decoded = decode_attempt(encode_attempt(a));
+    ASSERT_TRUE(decoded.ok()) << int(e) << ": " << decoded.status().message();
+    EXPECT_EQ(*decoded, a) << int(e);
+  }
+}
+
+TEST(RecordCodec, StoredAttemptStillReadsTheJsonOfOlderStores) {
+  // As 72b59c7 and before wrote it (service/attempt_history.cpp then).
+  auto a = decode_attempt(
+      R"({"at_ms":1765000000123,"event":"e1","seq":7,"attempt":2,"probe":true,"status":503,"error":"status","latency_ms":31})");
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(*a, (StoredAttempt{from_unix_ms(1765000000123), "e1", 7, 2, true, 503, ErrorClass::kStatus,
+                               Duration(31)}));
+  auto delivered = decode_attempt(
+      R"({"at_ms":5,"event":"e2","seq":8,"attempt":1,"probe":false,"status":200,"error":null,"latency_ms":0})");
+  ASSERT_TRUE(delivered.ok()) << delivered.status().message();
+  EXPECT_EQ(delivered->error, ErrorClass::kNone);
+  EXPECT_FALSE(decode_attempt(R"({"at_ms":5})").ok());
+  EXPECT_FALSE(
+      decode_attempt(
+          R"({"at_ms":5,"event":"e","seq":1,"attempt":1,"probe":false,"status":200,"error":"nope","latency_ms":0})")
+          .ok());
+}
+
+TEST(RecordCodec, StoredAttemptRejectsEveryTruncationAndAnUnknownVersion) {
+  StoredAttempt a{from_unix_ms(1765000000123), "", 3, 1, false, 500, ErrorClass::kStatus, Duration(9)};
+  std::string good = encode_attempt(a);  // no event id: every byte is a field, so every cut is detectable
+  ASSERT_TRUE(decode_attempt(good).ok());
+  for (size_t n = 0; n < good.size(); ++n)
+    EXPECT_FALSE(decode_attempt(good.substr(0, n)).ok()) << "cut at " << n << " of " << good.size();
+  EXPECT_FALSE(decode_attempt(with_byte(good, 0, 2)).ok());
+}
+
 TEST(RecordCodec, DefaultStateRoundTrips) {
   DeliveryState s;
   auto decoded = decode_state(encode_state(s));
@@ -594,6 +637,40 @@ TEST(RocksQueueStore, RemoveRangeSpanningByteBoundaries) {
   expect_not_found(*store, 5, 256);
   expect_event(*store, 5, 257, "e5-257", "b5-257");
   EXPECT_EQ(count(*store, 5), 10u);
+}
+
+TEST(RocksQueueStore, LoadingPairsEachConfigWithItsStateSkipsAStrayStateAndRefusesAMissingOne) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  ASSERT_NE(store, nullptr);
+  auto batch = store->new_batch();
+  for (uint64_t key : {2, 5, 9}) {
+    batch->put_config(key, full_config("s" + std::to_string(key)));
+    DeliveryState st;
+    st.next_seq = key;  // tells the states apart
+    batch->put_state(key, st);
+  }
+  DeliveryState stray;  // a state with no config (between two configs, and after the last)
+  stray.next_seq = 77;
+  batch->put_state(3, stray);
+  batch->put_state(12, stray);
+  ASSERT_TRUE(store->write(*batch, Durability::kSynced).ok());
+  auto subs = store->load_subscriptions();
+  ASSERT_TRUE(subs.ok()) << subs.status().message();
+  ASSERT_EQ(subs->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*subs)[i].config.id, "s" + std::to_string((*subs)[i].key));
+    EXPECT_EQ((*subs)[i].state.next_seq, (*subs)[i].key);
+  }
+
+  auto missing = store->new_batch();
+  missing->put_config(7, full_config("s7"));  // a config without a state: a damaged store
+  ASSERT_TRUE(store->write(*missing, Durability::kSynced).ok());
+  auto damaged = store->load_subscriptions();
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_EQ(damaged.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(damaged.status().message().find("'s7' has no stored state"), std::string::npos)
+      << damaged.status().message();
 }
 
 TEST(RocksQueueStore, EraseSubscriptionRemovesConfigStateAndQueue) {
