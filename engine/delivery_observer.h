@@ -25,6 +25,9 @@ struct AttemptRecord {
   int status = 0;
   ErrorClass error = ErrorClass::kNone;   // kNone means delivered
   std::optional<TimePoint> next_attempt;  // after a failure: when the next retry is due (none: giving up)
+  // After a failure: the event's last attempt (RetryPolicy::max_attempts); it left the queue, and
+  // next_attempt, if any, is the next event's first attempt.
+  bool exhausted = false;
 
   bool delivered() const { return error == ErrorClass::kNone; }
 };

@@ -8,6 +8,10 @@
 #include <cstdlib>
 #include <unordered_set>
 
+#include "engine/delivery_rules.h"
+#include "engine/rate_limit.h"
+#include "engine/seeded.h"
+
 namespace hooksim {
 
 // Runtime of one subscription: its persisted config and state, plus what only lives in memory.
@@ -17,6 +21,8 @@ struct Engine::Sub {
   DeliveryState state;
   TimerId retry_timer = 0;     // armed while a retry is due
   TimerId deadline_timer = 0;  // armed while a failure streak runs: fires at the deactivation time
+  TimerId rate_timer = 0;      // armed while a send waits for a token of the policy's rate limit
+  TokenBucket bucket;          // the policy's rate limit (in memory: full again after a restart)
   AttemptHandle in_flight = 0;
   uint64_t publish_mark = 0;  // the publish() call that last touched this subscription
   bool unflushed = false;     // in Engine::unflushed_
@@ -43,42 +49,6 @@ struct Engine::Sub {
   std::vector<Removal> unremoved;
 };
 
-namespace {
-
-uint32_t& attempts_for(DeliveryState& st, uint64_t seq) {
-  auto it = std::lower_bound(st.attempted.begin(), st.attempted.end(), std::make_pair(seq, uint32_t{0}));
-  if (it == st.attempted.end() || it->first != seq) it = st.attempted.insert(it, {seq, 0});
-  return it->second;
-}
-
-void forget_attempts(DeliveryState& st, uint64_t seq) {
-  std::erase_if(st.attempted, [seq](const auto& p) { return p.first == seq; });
-}
-
-// The newest event still queued. REQUIRES: st.backlog() > 0.
-uint64_t newest_queued(const DeliveryState& st) {
-  uint64_t seq = st.next_seq - 1;
-  while (std::binary_search(st.delivered_ahead.begin(), st.delivered_ahead.end(), seq)) --seq;
-  return seq;
-}
-
-// Marks `seq` delivered: advances the head past it (and past events already delivered ahead of it), or
-// remembers it as delivered ahead of the head.
-void mark_delivered(DeliveryState& st, uint64_t seq) {
-  if (seq != st.head_seq) {
-    st.delivered_ahead.insert(std::upper_bound(st.delivered_ahead.begin(), st.delivered_ahead.end(), seq),
-                              seq);
-    return;
-  }
-  ++st.head_seq;
-  while (!st.delivered_ahead.empty() && st.delivered_ahead.front() == st.head_seq) {
-    st.delivered_ahead.erase(st.delivered_ahead.begin());
-    ++st.head_seq;
-  }
-}
-
-}  // namespace
-
 Engine::Engine(Scheduler& scheduler, QueueStore& store, Transport& transport, DeliveryObserver* observer,
                EngineOptions options)
     : scheduler_(scheduler), store_(store), transport_(transport), observer_(observer), options_(options) {
@@ -96,7 +66,8 @@ Engine::~Engine() {
 void Engine::stop(Sub& sub) {
   scheduler_.cancel(sub.retry_timer);
   scheduler_.cancel(sub.deadline_timer);
-  sub.retry_timer = sub.deadline_timer = 0;
+  scheduler_.cancel(sub.rate_timer);
+  sub.retry_timer = sub.deadline_timer = sub.rate_timer = 0;
   if (sub.in_flight != 0) transport_.cancel(sub.in_flight);
   sub.in_flight = 0;
 }
@@ -129,10 +100,12 @@ Status Engine::open() {
         continue;
       }
       arm_deadline(sub);
-      if (st.next_attempt) arm_retry(sub, *st.next_attempt);
-    } else {
-      kick(sub);
+      if (st.next_attempt) {
+        arm_retry(sub, *st.next_attempt);
+        continue;
+      }
     }
+    kick(sub);
   }
   return Status::OK();
 }
@@ -172,24 +145,26 @@ Status Engine::update_subscription(const SubscriptionConfig& config) {
     scheduler_.cancel(sub->deadline_timer);
     arm_deadline(*sub);
     if (sub->retry_timer != 0 && st.next_attempt && *st.next_attempt > scheduler_.now() &&
-        !(old_policy == config.policy)) {
+        st.schedule_failures() > 0 && !(old_policy == config.policy)) {
       // (A retry due now, e.g. by retry_now(), stays due now.)
       // A retry is waiting: re-plan it from the new policy for the same attempt number. The end of the
       // failure that planned it is the planned time less the old policy's delay.
-      TimePoint failed_at = *st.next_attempt - old_policy.delay_after_failure(st.streak_failures);
+      TimePoint failed_at = *st.next_attempt - old_policy.delay_after_failure(st.schedule_failures());
       scheduler_.cancel(sub->retry_timer);
       sub->retry_timer = 0;
-      st.next_attempt = config.policy.next_after_failure(st.streak_failures, *st.streak_start, failed_at);
+      st.next_attempt = config.policy.next_after_failure(st.schedule_failures(), *st.streak_start, failed_at,
+                                                         jitter_draw(*sub, st.head_seq));
       if (st.next_attempt) {
         st.next_attempt = std::max(*st.next_attempt, scheduler_.now());
         arm_retry(*sub, *st.next_attempt);
       }
       persist_state(*sub);
-    } else if (sub->retry_timer == 0 && sub->in_flight == 0) {
+    } else if (sub->retry_timer == 0 && sub->in_flight == 0 && sub->rate_timer == 0 &&
+               st.schedule_failures() > 0) {
       // It was waiting to give up; a longer give_up_after may leave room for more attempts. The end of the
       // last failure is not kept, so the next delay counts from now.
-      st.next_attempt =
-          config.policy.next_after_failure(st.streak_failures, *st.streak_start, scheduler_.now());
+      st.next_attempt = config.policy.next_after_failure(st.schedule_failures(), *st.streak_start,
+                                                         scheduler_.now(), jitter_draw(*sub, st.head_seq));
       if (st.next_attempt) arm_retry(*sub, *st.next_attempt);
       persist_state(*sub);
     }
@@ -355,8 +330,10 @@ Status Engine::retry_now(std::string_view id) {
   if (!st.streak_start)
     return Status::FailedPrecondition(
         fmt::format("subscription '{}' is active, not waiting for a retry", id));
-  if (sub.in_flight != 0)
+  if (sub.in_flight != 0 || sub.rate_timer != 0)
     return Status::FailedPrecondition(fmt::format("subscription '{}' has an attempt in flight", id));
+  if (st.backlog() == 0)
+    return Status::FailedPrecondition(fmt::format("subscription '{}' has no event queued to retry", id));
   const std::optional<TimePoint> planned = st.next_attempt;
   st.next_attempt = scheduler_.now();
   auto batch = store_.new_batch();
@@ -384,19 +361,38 @@ std::vector<std::string> Engine::subscription_ids() const {
   return ids;
 }
 
-// Sends the next event if the subscription is free to: active (no streak), idle, and with a backlog.
-// During a streak only the retry timer sends.
+// Sends the next event if the subscription is free to: idle, with a backlog, and active (no streak) or in a
+// streak whose last event was dropped as exhausted with none behind it (the next event starts its schedule
+// at once). Otherwise during a streak only the retry timer sends.
 void Engine::kick(Sub& sub) {
-  if (sub.state.state != SubState::kActive || sub.in_flight != 0 || sub.state.backlog() == 0) return;
+  const DeliveryState& st = sub.state;
+  if (sub.in_flight != 0 || sub.rate_timer != 0 || st.backlog() == 0 || st.state == SubState::kDeactivated)
+    return;
+  if (st.state == SubState::kRetrying && (st.schedule_failures() > 0 || sub.retry_timer != 0)) return;
   send_attempt(sub);
 }
 
 void Engine::send_attempt(Sub& sub) {
   DeliveryState& st = sub.state;
-  assert(sub.in_flight == 0 && st.backlog() > 0 && st.state != SubState::kDeactivated);
+  assert(sub.in_flight == 0 && sub.rate_timer == 0 && st.backlog() > 0 && st.state != SubState::kDeactivated);
+  const RetryPolicy& policy = sub.config.policy;
+  if (policy.rate_limit_deliveries != 0) {
+    Duration wait = sub.bucket.take(scheduler_.now(), policy.rate_limit_deliveries, policy.rate_limit_per);
+    if (wait > Duration(0)) {  // no token: the send waits for one (a deactivation or removal cancels it)
+      sub.rate_timer = scheduler_.schedule_at(scheduler_.now() + wait, [this, s = &sub] {
+        s->rate_timer = 0;
+        if (past_deadline(*s)) {
+          deactivate(*s);
+        } else if (s->state.backlog() > 0) {
+          send_attempt(*s);
+        }
+      });
+      return;
+    }
+  }
   // Immediate retries repeat the head; later retries in live mode carry the newest event.
-  bool live = sub.config.policy.probe == ProbeMode::kLive && st.streak_failures > 0 &&
-              !sub.config.policy.is_immediate_retry(st.streak_failures);
+  bool live = policy.probe == ProbeMode::kLive && st.schedule_failures() > 0 &&
+              !policy.is_immediate_retry(st.schedule_failures());
   uint64_t seq = live ? newest_queued(st) : st.head_seq;
   auto event = store_.read_event(sub.key, seq);
   if (!event.ok()) {
@@ -462,19 +458,19 @@ void Engine::on_attempt_done(Sub& sub, const AttemptResult& result) {
   if (record.delivered()) {
     on_delivered(sub, record);
   } else {
-    on_failed(sub, record);
+    on_failed(sub, record, result.retry_after);
   }
 }
 
 void Engine::on_delivered(Sub& sub, const AttemptRecord& record) {
   DeliveryState& st = sub.state;
   ++st.delivered;
-  forget_attempts(st, sub.seq);
-  mark_delivered(st, sub.seq);
+  remove_from_queue(st, sub.seq);
   // A success ends the streak: the backlog drains at full speed from the (possibly advanced) head.
   st.state = SubState::kActive;
   st.streak_start.reset();
   st.streak_failures = 0;
+  st.schedule_from = 0;
   st.next_attempt.reset();
   scheduler_.cancel(sub.deadline_timer);
   sub.deadline_timer = 0;
@@ -513,17 +509,22 @@ void Engine::flush() {
   for (Sub* sub : subs) kick(*sub);
 }
 
-void Engine::on_failed(Sub& sub, AttemptRecord& record) {
+void Engine::on_failed(Sub& sub, AttemptRecord& record, std::optional<Duration> retry_after) {
   DeliveryState& st = sub.state;
-  ++st.failed_attempts;
-  TimePoint now = scheduler_.now();
-  if (!st.streak_start) {
-    st.streak_start = now;
-    st.state = SubState::kRetrying;
-    arm_deadline(sub);
+  FailureOutcome outcome = apply_failure(
+      sub.config.policy, st,
+      {sub.seq, sub.attempt, record.status, scheduler_.now(), retry_after, jitter_draw(sub, sub.seq)});
+  if (outcome.streak_began) arm_deadline(sub);
+  if (outcome.exhausted) {
+    record.exhausted = true;
+    note_removed(sub, sub.seq, sub.seq + 1, sub.body_ref);
   }
-  ++st.streak_failures;
-  st.next_attempt = sub.config.policy.next_after_failure(st.streak_failures, *st.streak_start, now);
+  if (outcome.disable) {
+    // Deactivated at once, as on give_up_after, which writes the state.
+    if (observer_) observer_->on_attempt(record);
+    deactivate(sub, std::move(*outcome.disable));
+    return;
+  }
   if (st.next_attempt) arm_retry(sub, *st.next_attempt);
   record.next_attempt = st.next_attempt;
   persist_state(sub);
@@ -541,6 +542,10 @@ void Engine::arm_retry(Sub& sub, TimePoint at) {
   });
 }
 
+double Engine::jitter_draw(const Sub& sub, uint64_t seq) const {
+  return seeded_unit(options_.seed, sub.config.id, seq, sub.state.streak_failures);
+}
+
 bool Engine::past_deadline(const Sub& sub) const {
   return sub.state.streak_start &&
          scheduler_.now() >= sub.config.policy.deactivation_time(*sub.state.streak_start);
@@ -554,7 +559,7 @@ void Engine::arm_deadline(Sub& sub) {
   });
 }
 
-void Engine::deactivate(Sub& sub) {
+void Engine::deactivate(Sub& sub, std::string reason) {
   DeliveryState& st = sub.state;
   if (st.state == SubState::kDeactivated || !st.streak_start) return;  // nothing to give up on
   TimePoint now = scheduler_.now();
@@ -580,12 +585,14 @@ void Engine::deactivate(Sub& sub) {
   st.delivered_ahead.clear();
   st.attempted.clear();
   st.state = SubState::kDeactivated;
-  st.deactivation_reason =
-      fmt::format("no successful delivery for {} since {}", format_duration(sub.config.policy.give_up_after),
-                  format_utc(*st.streak_start));
+  st.deactivation_reason = !reason.empty() ? std::move(reason)
+                                           : fmt::format("no successful delivery for {} since {}",
+                                                         format_duration(sub.config.policy.give_up_after),
+                                                         format_utc(*st.streak_start));
   st.deactivated_at = now;
   st.streak_start.reset();
   st.streak_failures = 0;
+  st.schedule_from = 0;
   st.next_attempt.reset();
 
   note_removed(sub, first, st.next_seq);

@@ -3,7 +3,9 @@
 // Per subscription, events are delivered one at a time in publish order: a 2xx acknowledges the head and
 // the next event goes at once; a failure blocks the queue and starts (or continues) a failure streak whose
 // retries follow the subscription's RetryPolicy; `give_up_after` after the streak began the subscription
-// is deactivated and its backlog discarded. The state machine lives in engine.cpp and nowhere else.
+// is deactivated and its backlog discarded. The policy may also drop an event after `max_attempts`
+// (the next one goes at once, the streak goes on) and deactivate at a failed attempt (`disable_on_status`,
+// `disable_after`), whose rules RetryPolicy states. The state machine lives in engine.cpp and nowhere else.
 //
 // The engine reads time only from its Scheduler, persists only through its QueueStore, and sends only
 // through its Transport. It is single-threaded: every method must be called on the scheduler's thread.
@@ -49,6 +51,11 @@ struct EngineOptions {
   // before it is written, so a crash repeats at most the attempt in flight, as without it (unless that
   // write failed, e.g. a full disk: reported, and delivery goes on at least once, as without it).
   bool group_commit = false;
+  // Seeds the policy's jitter (RetryPolicy::jitter_fraction, jitter_min/max): the scenario's seed in a
+  // simulation. Each draw depends only on the seed, the subscription id, the event's sequence number and
+  // the streak's failure count (engine/seeded.h), so the same seed gives the same delays, across restarts
+  // too.
+  uint64_t seed = 0;
 };
 
 // What publish() did.
@@ -132,9 +139,15 @@ class Engine {
   void on_attempt_done(Sub& sub, const AttemptResult& result);
   AttemptRecord in_flight_record(const Sub& sub) const;
   bool past_deadline(const Sub& sub) const;
+  // The jitter's uniform draw for a delay after a failure of event `seq`, from EngineOptions::seed, the
+  // subscription id, `seq` and the streak's failures counted so far (before that failure, in on_failed).
+  double jitter_draw(const Sub& sub, uint64_t seq) const;
   void on_delivered(Sub& sub, const AttemptRecord& record);
-  void on_failed(Sub& sub, AttemptRecord& record);
-  void deactivate(Sub& sub);
+  // `retry_after`: what the answer's Retry-After asked for (AttemptResult::retry_after).
+  void on_failed(Sub& sub, AttemptRecord& record, std::optional<Duration> retry_after);
+  // Gives up on the subscription now: abandons an attempt in flight, discards the backlog, writes the state
+  // (synced). `reason` is its deactivation_reason; empty: give_up_after's.
+  void deactivate(Sub& sub, std::string reason = {});
   void arm_retry(Sub& sub, TimePoint at);
   void arm_deadline(Sub& sub);
   void persist_state(Sub& sub, Durability durability = Durability::kBuffered);

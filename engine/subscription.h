@@ -92,6 +92,9 @@ struct DeliveryState {
 
   std::optional<TimePoint> streak_start;  // end of the first failed attempt since the last success
   uint32_t streak_failures = 0;           // failed attempts in the current streak
+  // The streak's failures spent on events dropped as exhausted (RetryPolicy::max_attempts): the current
+  // event's schedule counts its failures from here. 0 outside a streak.
+  uint32_t schedule_from = 0;
   std::optional<TimePoint>
       next_attempt;  // when the next retry is due (none while idle or waiting to give up)
 
@@ -104,12 +107,16 @@ struct DeliveryState {
   uint64_t failed_attempts = 0;   // completed attempts that failed
   uint64_t discarded = 0;         // events discarded by deactivation
   uint64_t dropped_inactive = 0;  // events published while deactivated (never queued)
+  uint64_t exhausted = 0;         // events dropped after RetryPolicy::max_attempts failed attempts
 
   std::optional<TimePoint> deactivated_at;
   std::string deactivation_reason;
 
   // Number of events queued and not yet delivered.
   uint64_t backlog() const { return next_seq - head_seq - delivered_ahead.size(); }
+  // Failed attempts of the current streak that count in the retry schedule of the event being retried:
+  // streak_failures less those spent on exhausted events.
+  uint32_t schedule_failures() const { return streak_failures - schedule_from; }
   bool operator==(const DeliveryState&) const = default;
 };
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,8 @@ struct AttemptResult {
   int status = 0;  // HTTP status, 0 when no answer was received
   ErrorClass error = ErrorClass::kNone;
   Duration latency{0};  // time from the start of the attempt to its outcome, on the engine's clock
+  // The delay the answer's Retry-After asked for (protocol/retry_after.h), when it had a valid one.
+  std::optional<Duration> retry_after;
 };
 
 // Whether an HTTP status is a success (200 to 299): the only answers that count as delivered.

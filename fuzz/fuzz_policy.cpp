@@ -1,5 +1,7 @@
-// Fuzzes the duration, timestamp and retry-policy readers (engine/time.h, engine/retry_policy.h), and checks
-// their round trips: format_duration/parse_duration and policy_to_json/parse_policy give back the value.
+// Fuzzes the duration, timestamp, Retry-After and retry-policy readers (engine/time.h,
+// protocol/retry_after.h, engine/retry_policy.h), and checks their round trips:
+// format_duration/parse_duration and policy_to_json/parse_policy give back the value; a Retry-After is never
+// negative.
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -8,6 +10,7 @@
 #include "engine/retry_policy.h"
 #include "engine/time.h"
 #include "protocol/policy_json.h"
+#include "protocol/retry_after.h"
 
 using namespace hooksim;
 
@@ -25,6 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = parse_utc(format_utc(*t));
     if (!again.ok() || *again != *t) __builtin_trap();
   }
+
+  auto wait = protocol::parse_retry_after(text, TimePoint(std::chrono::days(20454)));
+  if (wait && wait->count() < 0) __builtin_trap();
 
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return 0;

@@ -15,6 +15,7 @@
 #include "net/address_policy.h"
 #include "net/curl_easy.h"
 #include "protocol/delivery.h"
+#include "protocol/retry_after.h"
 
 namespace hooksim::net {
 
@@ -402,6 +403,12 @@ void CurlTransport::finish(Transfer* t, int curl_code) {
             : curl_code == CURLE_COULDNT_CONNECT && t->refused_address
                 ? ErrorClass::kPrivateAddress
                 : classify_curl_error(static_cast<CURLcode>(curl_code), status, t->capped, t->error);
+  if (status != 0 && !is_2xx(r.status)) {  // the engine may honour it (RetryPolicy::honour_retry_after)
+    curl_header* h = nullptr;
+    if (curl_easy_header(t->easy, protocol::kRetryAfterHeader.data(), 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
+      r.retry_after = protocol::parse_retry_after(
+          h->value, std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()));
+  }
   Done done = std::move(t->done);
   std::string host = std::move(t->host);
   if (t->easy) recycle(std::exchange(t->easy, nullptr));  // out of curl (or never in it): reusable

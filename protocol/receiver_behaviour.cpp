@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "engine/transport.h"
 #include "protocol/json_input.h"
 
 namespace hooksim::protocol {
@@ -12,10 +13,16 @@ namespace hooksim::protocol {
 ReceiverDecision ReceiverBehaviour::decide(std::optional<Duration> t, std::mt19937_64& rng) const {
   if (t) {
     for (const ReceiverWindow& w : windows)
-      if (w.from <= *t && *t < w.until) return {w.action, w.status, w.error, w.latency.value_or(latency)};
+      if (w.from <= *t && *t < w.until) {
+        ReceiverDecision d{w.action, w.status, w.error, w.latency.value_or(latency), std::nullopt};
+        if (w.action == ReceiverAction::kAnswer && !is_2xx(w.status))
+          d.retry_after = w.retry_after.has_value() ? w.retry_after : retry_after;
+        return d;
+      }
   }
-  ReceiverDecision d{ReceiverAction::kAnswer, status, ErrorClass::kNone, latency};
+  ReceiverDecision d{ReceiverAction::kAnswer, status, ErrorClass::kNone, latency, std::nullopt};
   if (fail_rate > 0.0 && static_cast<double>(rng() >> 11) * 0x1.0p-53 < fail_rate) d.status = fail_status;
+  if (!is_2xx(d.status)) d.retry_after = retry_after;
   return d;
 }
 
@@ -59,6 +66,7 @@ class Parser {
       b.fail_rate = v->get<double>();
     }
     if (const json* v = f.get("fail_status")) b.fail_status = status(*v, f.path("fail_status"));
+    if (const json* v = f.get("retry_after")) b.retry_after = retry_after(*v, f.path("retry_after"));
     if (const json* v = f.get("seed")) {
       simulated_refuses(f.path("seed"), "draws from the scenario's seed");
       if (!v->is_number_unsigned()) fail(f.path("seed"), "must be a whole number >= 0");
@@ -133,8 +141,20 @@ class Parser {
         fail(f.path("latency"), "not allowed in a timeout window (it never answers)");
       w.latency = duration(*v, f.path("latency"));
     }
+    if (const json* v = f.get("retry_after")) {
+      if (w.action != ReceiverAction::kAnswer) fail(f.path("retry_after"), "only with a status (an answer)");
+      w.retry_after = retry_after(*v, f.path("retry_after"));
+    }
     f.no_unknown();
     return w;
+  }
+
+  // Whole seconds, as the header carries them.
+  static Duration retry_after(const json& j, const std::string& path) {
+    Duration d = duration(j, path);
+    if (d % std::chrono::seconds(1) != Duration(0) || d > std::chrono::days(3650))
+      fail(path, "must be whole seconds, at most 3650d");
+    return d;
   }
 
   bool served_;

@@ -32,6 +32,7 @@ struct ReceiverWindow {
   int status = 200;                      // kAnswer only
   ErrorClass error = ErrorClass::kNone;  // kError only
   std::optional<Duration> latency;       // overrides the behaviour's latency inside the window
+  std::optional<Duration> retry_after;   // overrides the behaviour's retry_after inside the window
 };
 
 // How window times are read.
@@ -47,6 +48,7 @@ struct ReceiverDecision {
   int status = 200;                      // kAnswer
   ErrorClass error = ErrorClass::kNone;  // kError
   Duration latency{0};                   // before the answer, the drop or the error
+  std::optional<Duration> retry_after;   // kAnswer: the Retry-After the answer carries, if any
 };
 
 // A receiver's behaviour. Inside the first window containing a request's time it does what the window says;
@@ -58,6 +60,8 @@ struct ReceiverBehaviour {
   std::vector<ReceiverWindow> windows;
   double fail_rate = 0.0;
   int fail_status = 503;
+  // The Retry-After (whole seconds) that its answers other than 2xx carry; none when unset.
+  std::optional<Duration> retry_after;
 
   // Served receivers only: a simulated receiver runs on its scenario's clock (kRelative to the scenario's
   // start) and draws from a generator seeded by the scenario's seed.

@@ -10,6 +10,7 @@
 
 #include "net/http_server.h"
 #include "protocol/delivery.h"
+#include "protocol/retry_after.h"
 #include "receiver/behaviour.h"
 
 namespace hooksim::receiver {
@@ -141,8 +142,8 @@ class Session final : public net::HttpSession {
                         [this](net::HttpExchange& e) { finish(e, RequestRecord::Action::kDrop, 0); });
       case ReceiverAction::kAnswer: {
         int status = state_->answer_status(record_, d.status);
-        return x->after(d.latency, [this, status](net::HttpExchange& e) {
-          finish(e, RequestRecord::Action::kAnswer, status);
+        return x->after(d.latency, [this, status, retry_after = d.retry_after](net::HttpExchange& e) {
+          finish(e, RequestRecord::Action::kAnswer, status, retry_after);
         });
       }
     }
@@ -166,13 +167,20 @@ class Session final : public net::HttpSession {
   }
 
  private:
-  void finish(net::HttpExchange& x, RequestRecord::Action action, int status) {
+  // `retry_after`: the behaviour's Retry-After, sent (as whole seconds) with an answer that is not 2xx.
+  void finish(net::HttpExchange& x, RequestRecord::Action action, int status,
+              std::optional<Duration> retry_after = std::nullopt) {
     record_.action = action;
     record_.status = status;
     state_->record(record_);
     if (action == RequestRecord::Action::kDrop) return x.drop();
     if (status == 401)
       return x.respond({401, "text/plain", std::string(Verifier::rejection_reason(record_.signature)), {}});
+    if (retry_after && !is_2xx(status)) {
+      auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*retry_after).count();
+      return x.respond(
+          {status, "", "", {{std::string(protocol::kRetryAfterHeader), std::to_string(seconds)}}});
+    }
     x.respond({status, "", "", {}});
   }
 

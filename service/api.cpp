@@ -120,6 +120,7 @@ ojson status_object(const SubscriptionView& v, std::optional<TimePoint> oldest, 
   o["failed_attempts"] = s.failed_attempts;
   o["discarded"] = s.discarded;
   o["dropped_inactive"] = s.dropped_inactive;
+  o["exhausted"] = s.exhausted;
   o["deactivated_at"] = time_or_null(s.deactivated_at);
   o["deactivation_reason"] = s.deactivation_reason.empty() ? json(nullptr) : json(s.deactivation_reason);
   return o;

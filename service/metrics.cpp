@@ -110,6 +110,9 @@ std::string Metrics::prometheus_text(const Engine& engine, const storage::StoreM
                    [](const DeliveryState& s) { return s.delivered; });
   per_subscription("hooksim_subscription_failed_attempts_total", "Failed attempts per subscription.",
                    [](const DeliveryState& s) { return s.failed_attempts; });
+  per_subscription("hooksim_subscription_exhausted_total",
+                   "Events dropped after the policy's max_attempts, per subscription.",
+                   [](const DeliveryState& s) { return s.exhausted; });
   out += fmt::format(
       "# HELP hooksim_store_memory_bytes Memory the store holds, by part (RocksDB's accounting).\n"
       "# TYPE hooksim_store_memory_bytes gauge\n"

@@ -24,6 +24,7 @@ void AttemptLogWriter::on_attempt(const AttemptRecord& r) {
   if (!r.delivered()) line += fmt::format(R"(,"error":"{}")", to_string(r.error));
   line += fmt::format(R"(,"latency_ms":{})", to_ms(r.latency));
   if (r.probe) line += R"(,"probe":true)";
+  if (r.exhausted) line += R"(,"exhausted":true)";
   if (r.next_attempt) line += fmt::format(R"(,"next_t_ms":{})", to_ms(*r.next_attempt - start_));
   line += "}\n";
   out_ << line;
@@ -91,6 +92,7 @@ void DeliveryAudit::on_attempt(const AttemptRecord& r) {
   ++attempts;
   if (!r.delivered()) {
     ++failed_attempts;
+    if (r.exhausted) ++exhausted;
     return;
   }
   ++delivered;

@@ -2,7 +2,7 @@
 //
 // Log records, one per line (docs/attempt-log.md):
 //   {"kind":"attempt","t_ms":..,"sub":..,"event":..,"seq":..,"attempt":..,"outcome":"delivered"|"failed",
-//    "status":..,["error":..,]"latency_ms":..[,"probe":true][,"next_t_ms":..]}
+//    "status":..,["error":..,]"latency_ms":..[,"probe":true][,"exhausted":true][,"next_t_ms":..]}
 //   {"kind":"deactivated","t_ms":..,"sub":..,"discarded":N}   {"kind":"reactivated","t_ms":..,"sub":..}
 //   {"kind":"restart","t_ms":..}
 //   {"kind":"publish","t_ms":..,"event":..,"subs":{sub:seq,...}[,"dropped":[sub,...]][,"body":".."]}
@@ -72,6 +72,7 @@ class DeliveryAudit final : public DeliveryObserver {
   uint64_t failed_attempts = 0;
   uint64_t delivered = 0;
   uint64_t discarded = 0;
+  uint64_t exhausted = 0;  // events dropped after their last attempt (RetryPolicy::max_attempts)
   uint64_t order_violations = 0;
   std::vector<std::string> deactivated;  // subscriptions deactivated during the run, first time each
   std::vector<std::string> errors;       // store errors the engine reported

@@ -13,11 +13,11 @@ namespace {
 
 using namespace json_input;
 
-constexpr std::array<const char*, 7> kTotals{"events_published", "delivered", "attempts",
-                                             "failed_attempts",  "discarded", "dropped_inactive",
-                                             "order_violations"};
-constexpr std::array<const char*, 6> kPerSubscription{"delivered", "attempts",  "failed_attempts",
-                                                      "backlog",   "discarded", "dropped_inactive"};
+constexpr std::array<const char*, 8> kTotals{"events_published", "delivered",       "attempts",
+                                             "failed_attempts",  "discarded",       "dropped_inactive",
+                                             "exhausted",        "order_violations"};
+constexpr std::array<const char*, 7> kPerSubscription{
+    "delivered", "attempts", "failed_attempts", "backlog", "discarded", "dropped_inactive", "exhausted"};
 
 uint64_t whole(const json& j, const std::string& path) {
   if (!j.is_number_integer() || (!j.is_number_unsigned() && j.get<int64_t>() < 0))

@@ -24,13 +24,13 @@ struct ExpectedCount {
 struct SubscriptionExpectations {
   std::optional<std::string> state;  // "active", "retrying" or "deactivated"
   std::map<std::string, ExpectedCount>
-      counts;  // delivered, attempts, failed_attempts, backlog, discarded, dropped_inactive
+      counts;  // delivered, attempts, failed_attempts, backlog, discarded, dropped_inactive, exhausted
 };
 
 // Every field is optional; only the fields given are checked.
 struct Expectations {
   std::map<std::string, ExpectedCount> counts;  // events_published, delivered, attempts, failed_attempts,
-                                                // discarded, dropped_inactive, order_violations
+                                                // discarded, dropped_inactive, exhausted, order_violations
   std::optional<std::vector<std::string>> deactivated;  // exactly this list, in this order
   std::map<std::string, SubscriptionExpectations> subscriptions;
 };

@@ -57,6 +57,10 @@ void parse_attempt(const json& j, LogRecord& r) {
     if (!it->is_boolean()) throw BadField{"probe: must be true or false"};
     r.probe = it->get<bool>();
   }
+  if (auto it = j.find("exhausted"); it != j.end()) {
+    if (!it->is_boolean()) throw BadField{"exhausted: must be true or false"};
+    r.exhausted = it->get<bool>();
+  }
 }
 
 void parse_publish(const json& j, LogRecord& r) {

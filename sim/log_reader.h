@@ -30,6 +30,7 @@ struct LogRecord {
   int status = 0;
   int64_t latency_ms = 0;
   bool probe = false;
+  bool exhausted = false;  // a failed attempt that was its event's last (the event left the queue)
   // deactivated
   uint64_t discarded = 0;
   // publish: (subscription, seq) of each queue the event joined; the delivery body when the log has payloads

@@ -120,6 +120,10 @@ void ReportBuilder::add(const LogRecord& r) {
       ++bucket(s, r.t_ms).attempts[outcome];
       if (!r.delivered()) {
         ++s.failed_attempts;
+        if (r.exhausted) {
+          ++s.exhausted;
+          if (pending_[index_[r.sub]].erase(r.seq) > 0) set_backlog(s, r.t_ms + r.latency_ms, s.backlog - 1);
+        }
         break;
       }
       ++s.delivered;

@@ -40,7 +40,7 @@ struct ReportBucket {
 };
 
 // One subscription's share of the run. With publish records, every event published to it is accounted for:
-// published == delivered + backlog (still queued at the end) + discarded + dropped_inactive.
+// published == delivered + backlog (still queued at the end) + discarded + dropped_inactive + exhausted.
 struct SubscriptionReport {
   std::string id;
   uint64_t published = 0;  // events whose filter matched: queued for it, or dropped while it was deactivated
@@ -49,6 +49,7 @@ struct SubscriptionReport {
   uint64_t failed_attempts = 0;
   uint64_t discarded = 0;         // thrown away from the backlog by deactivations
   uint64_t dropped_inactive = 0;  // published while it was deactivated, so never queued
+  uint64_t exhausted = 0;         // dropped after their last attempt (the policy's max_attempts)
   // The lag covers delivered events only; these two say how old the others got (publish records needed):
   std::optional<int64_t> oldest_queued_ms;     // age, at the end of the log, of the oldest event still queued
   std::optional<int64_t> oldest_discarded_ms;  // the largest age of an event when a deactivation discarded it

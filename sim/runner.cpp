@@ -80,6 +80,7 @@ class Run {
     s.attempts = audit_.attempts;
     s.failed_attempts = audit_.failed_attempts;
     s.discarded = audit_.discarded;
+    s.exhausted = audit_.exhausted;
     s.deactivated = audit_.deactivated;
     s.order_violations = audit_.order_violations;
     s.virtual_ms = to_ms(sc_.duration);
@@ -87,7 +88,7 @@ class Run {
       const DeliveryState& st = engine_->find(id)->state;
       s.dropped_inactive += st.dropped_inactive;
       s.subscriptions.push_back({id, to_string(st.state), st.delivered, st.attempts, st.failed_attempts,
-                                 st.backlog(), st.discarded, st.dropped_inactive});
+                                 st.backlog(), st.discarded, st.dropped_inactive, st.exhausted});
     }
     s.wall_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - wall_start)
@@ -114,7 +115,7 @@ class Run {
     auto store = wiring_.open_store();
     if (!store.ok()) return store.status();
     engine_ = std::make_unique<Engine>(*scheduler_, **store, routing_, &fanout_,
-                                       EngineOptions{.envelope = protocol::make_envelope});
+                                       EngineOptions{.envelope = protocol::make_envelope, .seed = sc_.seed});
     return engine_->open();
   }
 
@@ -212,6 +213,7 @@ nlohmann::ordered_json Summary::to_json() const {
   j["failed_attempts"] = failed_attempts;
   j["discarded"] = discarded;
   j["dropped_inactive"] = dropped_inactive;
+  j["exhausted"] = exhausted;
   j["deactivated"] = deactivated;
   j["order_violations"] = order_violations;
   j["virtual_ms"] = virtual_ms;
@@ -224,7 +226,8 @@ nlohmann::ordered_json Summary::to_json() const {
                   {"failed_attempts", s.failed_attempts},
                   {"backlog", s.backlog},
                   {"discarded", s.discarded},
-                  {"dropped_inactive", s.dropped_inactive}};
+                  {"dropped_inactive", s.dropped_inactive},
+                  {"exhausted", s.exhausted}};
   }
   j["subscriptions"] = subs;
   return j;

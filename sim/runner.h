@@ -52,6 +52,7 @@ struct SubscriptionSummary {
   uint64_t backlog = 0;
   uint64_t discarded = 0;
   uint64_t dropped_inactive = 0;
+  uint64_t exhausted = 0;  // dropped after the policy's max_attempts
 };
 
 // What came of a run: the totals, the subscriptions deactivated, and each subscription at the end.
@@ -62,6 +63,7 @@ struct Summary {
   uint64_t failed_attempts = 0;
   uint64_t discarded = 0;
   uint64_t dropped_inactive = 0;
+  uint64_t exhausted = 0;  // events dropped after the policy's max_attempts
   std::vector<std::string> deactivated;
   uint64_t order_violations = 0;
   int64_t virtual_ms = 0;

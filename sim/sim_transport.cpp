@@ -1,19 +1,8 @@
 #include "sim/sim_transport.h"
 
+#include "engine/seeded.h"
+
 namespace hooksim::sim {
-namespace {
-
-// FNV-1a: a stable hash (std::hash is not stable across standard libraries).
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-}  // namespace
 
 SimTransport::SimTransport(Scheduler& scheduler, TimePoint start, uint64_t seed)
     : scheduler_(scheduler), start_(start), seed_(seed) {}
@@ -38,6 +27,7 @@ AttemptHandle SimTransport::send(const DeliveryRequest& request, Done done) {
   switch (d.action) {
     case ReceiverAction::kAnswer:
       result.status = d.status;
+      result.retry_after = d.retry_after;
       break;
     case ReceiverAction::kTimeout:
       latency = request.timeout;
@@ -54,6 +44,7 @@ AttemptHandle SimTransport::send(const DeliveryRequest& request, Done done) {
     latency = request.timeout;
     result.status = 0;
     result.error = ErrorClass::kTimeout;
+    result.retry_after.reset();
   }
   result.latency = latency;
   return scheduler_.schedule_at(scheduler_.now() + latency,

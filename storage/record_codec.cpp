@@ -223,6 +223,12 @@ std::string encode_state(const DeliveryState& s) {
   put_varint(out, s.dropped_inactive);
   put_time(out, s.deactivated_at);
   put_string(out, s.deactivation_reason);
+  // An optional tail, written only when it is not all zeros, so that a state without these policy fields
+  // (RetryPolicy::max_attempts) keeps the bytes, and a record written before them reads as zeros.
+  if (s.exhausted != 0 || s.schedule_from != 0) {
+    put_varint(out, s.exhausted);
+    put_varint(out, s.schedule_from);
+  }
   return out;
 }
 
@@ -266,6 +272,12 @@ Result<DeliveryState> decode_state(std::string_view bytes) {
   s.dropped_inactive = r.varint();
   s.deactivated_at = r.time();
   s.deactivation_reason = r.string();
+  if (r.ok() && !r.done()) {
+    s.exhausted = r.varint();
+    uint64_t schedule_from = r.varint();
+    if (schedule_from > s.streak_failures) return Status::Corruption("delivery state: bad schedule start");
+    s.schedule_from = static_cast<uint32_t>(schedule_from);
+  }
   if (!r.ok() || !r.done()) return Status::Corruption("delivery state: truncated or trailing bytes");
   // Invariants the engine relies on; a record breaking them is damaged.
   if (s.head_seq == 0 || s.head_seq > s.next_seq || s.delivered_ahead.size() > s.next_seq - s.head_seq)

@@ -12,140 +12,17 @@
 #include "protocol/envelope.h"
 #include "sim/sim_transport.h"
 #include "storage/rocks_store.h"
+#include "tests/engine_fixture.h"
 
 namespace hooksim {
 namespace {
+
+using namespace testing_engine;
 
 using namespace std::chrono_literals;
 using std::chrono::days;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
-
-const TimePoint kStart = TimePoint(days(20454));  // 2026-01-01
-
-// Records everything the engine reports.
-struct Recorder : DeliveryObserver {
-  struct Attempt {
-    std::string sub, event;
-    uint64_t seq;
-    uint32_t attempt;
-    bool probe;
-    Duration t;  // start, relative to kStart
-    bool delivered;
-    ErrorClass error;
-  };
-  struct Lifecycle {
-    LifecycleRecord::Kind kind;
-    std::string sub;
-    Duration t;
-    uint64_t discarded;
-  };
-  void on_attempt(const AttemptRecord& r) override {
-    attempts.push_back({std::string(r.sub), std::string(r.event_id), r.seq, r.attempt, r.probe,
-                        r.started - kStart, r.delivered(), r.error});
-  }
-  void on_lifecycle(const LifecycleRecord& r) override {
-    lifecycle.push_back({r.kind, std::string(r.sub), r.at - kStart, r.discarded});
-  }
-  void on_error(std::string_view sub, const Status& st) override {
-    ADD_FAILURE() << "engine reported a store error for " << sub << ": " << st.message();
-  }
-
-  std::vector<Duration> times(const std::string& sub) const {
-    std::vector<Duration> out;
-    for (const auto& a : attempts)
-      if (a.sub == sub) out.push_back(a.t);
-    return out;
-  }
-  std::vector<uint64_t> delivered_seqs(const std::string& sub) const {
-    std::vector<uint64_t> out;
-    for (const auto& a : attempts)
-      if (a.sub == sub && a.delivered) out.push_back(a.seq);
-    return out;
-  }
-  std::vector<Attempt> attempts;
-  std::vector<Lifecycle> lifecycle;
-};
-
-// One engine over a store in a fresh directory, with simulated receivers, in virtual time.
-class EngineTest : public ::testing::Test {
- protected:
-  EngineTest() : transport_(scheduler_, kStart, /*seed=*/1) {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("hooksim-engine-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    open();
-  }
-  ~EngineTest() override {
-    engine_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void open() {
-    auto store = storage::RocksQueueStore::open(dir_.string(), {.sync = false});
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(*store);
-    engine_ = std::make_unique<Engine>(scheduler_, *store_, transport_, &rec_, options_);
-    Status st = engine_->open();
-    ASSERT_TRUE(st.ok()) << st.message();
-  }
-  // A crash and recovery: the engine vanishes with its timers and attempts in flight; the store reopens.
-  void restart() {
-    engine_.reset();
-    store_.reset();
-    open();
-  }
-
-  void add(const std::string& id, protocol::ReceiverBehaviour receiver,
-           RetryPolicy policy = RetryPolicy::frotcom(), Filter filter = {}) {
-    SubscriptionConfig c;
-    c.id = id;
-    c.filter = std::move(filter);
-    c.policy = std::move(policy);
-    ASSERT_TRUE(engine_->add_subscription(c).ok());
-    transport_.set_receiver(id, std::move(receiver));
-  }
-
-  void publish(const std::string& id, const std::string& type = "tracking", const std::string& account = "a1",
-               const std::string& vehicle = "v1") {
-    Event e{id, type, account, vehicle, scheduler_.now(), "{}"};
-    Status st = engine_->publish({&e, 1});
-    ASSERT_TRUE(st.ok()) << st.message();
-  }
-  // Publishes `n` events ev1..evn, one every `every`, starting now, running the scheduler in between.
-  void publish_series(int n, Duration every, int first = 1) {
-    for (int i = first; i < first + n; ++i) {
-      publish("ev" + std::to_string(i));
-      scheduler_.run_until(scheduler_.now() + every);
-    }
-  }
-  void run_until(Duration t) { scheduler_.run_until(kStart + t); }
-  const DeliveryState& state(const std::string& id) { return engine_->find(id)->state; }
-
-  static protocol::ReceiverBehaviour always(int status, Duration latency = 0ms) {
-    protocol::ReceiverBehaviour m;
-    m.status = status;
-    m.latency = latency;
-    return m;
-  }
-  static protocol::ReceiverBehaviour outage(Duration from, Duration until, int status = 503,
-                                            Duration latency = 0ms) {
-    protocol::ReceiverBehaviour m = always(200, latency);
-    m.windows.push_back(
-        {from, until, protocol::ReceiverAction::kAnswer, status, ErrorClass::kNone, std::nullopt});
-    return m;
-  }
-
-  std::filesystem::path dir_;
-  VirtualScheduler scheduler_{kStart};
-  sim::SimTransport transport_;
-  Recorder rec_;
-  std::unique_ptr<storage::RocksQueueStore> store_;
-  std::unique_ptr<Engine> engine_;
-  EngineOptions options_{.envelope = protocol::make_envelope};
-};
 
 const std::vector<Duration> kSixteenAttempts = {
     0ms,        0ms,        0ms,         0ms,         5min,        20min,        55min,        1h + 55min,
@@ -245,10 +122,11 @@ TEST_F(EngineTest, EventsPublishedDuringAStreakWaitBehindTheHead) {
 TEST_F(EngineTest, EveryKindOfFailureBlocksTheQueue) {
   protocol::ReceiverBehaviour m = always(200);
   using protocol::ReceiverAction;
-  m.windows.push_back({0ms, 1ms, ReceiverAction::kTimeout, 0, ErrorClass::kNone, std::nullopt});
-  m.windows.push_back({1ms, 20s, ReceiverAction::kError, 0, ErrorClass::kConnect, std::nullopt});  // refused
+  m.windows.push_back({0ms, 1ms, ReceiverAction::kTimeout, 0, ErrorClass::kNone, std::nullopt, std::nullopt});
   m.windows.push_back(
-      {20s, 4min, ReceiverAction::kAnswer, 301, ErrorClass::kNone, std::nullopt});  // redirect
+      {1ms, 20s, ReceiverAction::kError, 0, ErrorClass::kConnect, std::nullopt, std::nullopt});  // refused
+  m.windows.push_back(
+      {20s, 4min, ReceiverAction::kAnswer, 301, ErrorClass::kNone, std::nullopt, std::nullopt});  // redirect
   add("acme", m);
   publish("ev1");
   run_until(1h);
@@ -469,7 +347,7 @@ TEST_F(EngineTest, AnAttemptStillRunningAtTheDeadlineIsAbandonedExactlyThen) {
   p.delays = {59min + 55s};
   p.give_up_after = 1h;
   protocol::ReceiverBehaviour m = always(200);
-  m.windows.push_back({0ms, days(1), protocol::ReceiverAction::kTimeout, 0, ErrorClass::kNone,
+  m.windows.push_back({0ms, days(1), protocol::ReceiverAction::kTimeout, 0, ErrorClass::kNone, std::nullopt,
                        std::nullopt});  // never answers
   add("acme", m, p);
   publish("ev1");

@@ -170,6 +170,19 @@ TEST(CurlTransport, NonSuccessStatusesAreReportedAndRedirectsAreNotFollowed) {
   EXPECT_EQ(sender.send(sub_to(rx503.url())).status, 503);
 }
 
+TEST(CurlTransport, ExposesTheRetryAfterTheServedReceiverSends) {
+  Receiver rx(script(R"({"status": 429, "retry_after": "30s",
+                         "windows": [{"from": "0s", "until": "1d", "status": 503, "retry_after": "2m"}]})"));
+  Receiver ok(script(R"({"retry_after": "30s"})"));
+  Sender sender;
+  AttemptResult r = sender.send(sub_to(rx.url()));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.retry_after, 2min);
+  AttemptResult delivered = sender.send(sub_to(ok.url()));
+  EXPECT_EQ(delivered.status, 200);
+  EXPECT_EQ(delivered.retry_after, std::nullopt) << "a 2xx carries none";
+}
+
 TEST(CurlTransport, AReceiverThatNeverAnswersTimesOut) {
   Receiver rx(script(R"({"windows":[{"from":"0s","until":"1d","timeout":true}]})"));
   Sender sender;

@@ -37,9 +37,9 @@ constexpr auto kServed = ReceiverContext::kServed;
 TEST(ReceiverBehaviourDecide, TheFirstWindowContainingTheTimeDecides) {
   ReceiverBehaviour b;
   b.latency = 5ms;
-  b.windows = {{1h, 2h, ReceiverAction::kAnswer, 503, ErrorClass::kNone, 1s},
-               {1h, 3h, ReceiverAction::kTimeout, 200, ErrorClass::kNone, std::nullopt},
-               {3h, 4h, ReceiverAction::kError, 200, ErrorClass::kDns, std::nullopt}};
+  b.windows = {{1h, 2h, ReceiverAction::kAnswer, 503, ErrorClass::kNone, 1s, std::nullopt},
+               {1h, 3h, ReceiverAction::kTimeout, 200, ErrorClass::kNone, std::nullopt, std::nullopt},
+               {3h, 4h, ReceiverAction::kError, 200, ErrorClass::kDns, std::nullopt, std::nullopt}};
   std::mt19937_64 rng(1);
   ReceiverDecision d = b.decide(90min, rng);
   EXPECT_EQ(d.action, ReceiverAction::kAnswer);
@@ -58,7 +58,7 @@ TEST(ReceiverBehaviourDecide, TheFirstWindowContainingTheTimeDecides) {
 
 TEST(ReceiverBehaviourDecide, AnUnreadableTimeMatchesNoWindow) {
   ReceiverBehaviour b;
-  b.windows = {{Duration::min(), Duration::max(), ReceiverAction::kTimeout, 200, ErrorClass::kNone, {}}};
+  b.windows = {{Duration::min(), Duration::max(), ReceiverAction::kTimeout, 200, ErrorClass::kNone, {}, {}}};
   std::mt19937_64 rng(1);
   EXPECT_EQ(b.decide(0ms, rng).action, ReceiverAction::kTimeout);
   EXPECT_EQ(b.decide(std::nullopt, rng).action, ReceiverAction::kAnswer);
@@ -68,7 +68,7 @@ TEST(ReceiverBehaviourDecide, FailRateDrawsFiftyThreeBitsOnlyOutsideWindows) {
   ReceiverBehaviour b;
   b.fail_rate = 0.5;
   b.fail_status = 500;
-  b.windows = {{0ms, 1h, ReceiverAction::kAnswer, 204, ErrorClass::kNone, {}}};
+  b.windows = {{0ms, 1h, ReceiverAction::kAnswer, 204, ErrorClass::kNone, {}, {}}};
   std::mt19937_64 rng(42), expected(42);
   for (int i = 0; i < 200; ++i) {
     EXPECT_EQ(b.decide(30min, rng).status, 204);  // inside a window: no draw

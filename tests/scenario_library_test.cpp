@@ -1,7 +1,10 @@
 // Runs every scenario of the library (scenarios/*.json, found by globbing: a new file is covered without
-// touching this test) and checks its summary against the expectations written in the file; plus the
-// `expect` format itself and `hooksim simulate`'s check of it.
+// touching this test) and checks its summary against the expectations written in the file and its attempt
+// log against the hash recorded for it (a scenario added later is checked once its hash is recorded); plus
+// the `expect` format itself and `hooksim simulate`'s check of it.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 
@@ -9,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -40,6 +44,25 @@ std::string test_name(const testing::TestParamInfo<std::string>& info) {
   return name;
 }
 
+// The SHA-256 recorded for a library scenario's attempt log (tests/fixtures/scenario_log_sha256.txt, lines
+// "<file> <hex>"); nullopt for a scenario not recorded there.
+std::optional<std::string> recorded_log_sha256(const std::string& file) {
+  std::ifstream in(fs::path(HOOKSIM_SOURCE_DIR) / "tests" / "fixtures" / "scenario_log_sha256.txt");
+  std::string name, hex;
+  while (in >> name >> hex)
+    if (name == file) return hex;
+  return std::nullopt;
+}
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+
 class LibraryScenario : public testing::TestWithParam<std::string> {};
 
 TEST_P(LibraryScenario, RunsAndMeetsTheExpectationsWrittenInIt) {
@@ -48,10 +71,17 @@ TEST_P(LibraryScenario, RunsAndMeetsTheExpectationsWrittenInIt) {
   EXPECT_FALSE(sc->description.empty()) << "every library scenario says what it shows";
   ASSERT_TRUE(sc->expect) << "every library scenario states its expectations";
   EXPECT_FALSE(sc->expect->counts.empty() && sc->expect->subscriptions.empty());
-  auto summary = cli::simulate_scenario(*sc, RunOptions{});
+  std::ostringstream log;
+  RunOptions options;
+  options.log = &log;
+  auto summary = cli::simulate_scenario(*sc, options);
   ASSERT_TRUE(summary.ok()) << summary.status().message();
   for (const std::string& miss : check_expectations(*sc->expect, *summary)) ADD_FAILURE() << miss;
   EXPECT_EQ(summary->order_violations, 0u);
+  // The documented contract is untouched: the attempt log (without the `run` header the command line
+  // adds) is byte-identical to the one recorded in tests/fixtures/scenario_log_sha256.txt.
+  auto recorded = recorded_log_sha256(GetParam());
+  if (recorded) EXPECT_EQ(sha256_hex(log.str()), *recorded) << GetParam() << ": the attempt log changed";
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, LibraryScenario, testing::ValuesIn(library_files()), test_name);
