@@ -266,7 +266,8 @@ void audit_under_sigkill(Failures failures) {
                    .abandoned = abandoned,
                    .records = record->records(),
                    .kill_times = kill_times,
-                   .final_list = list};
+                   .final_list = list,
+                   .deactivations = {}};
   ASSERT_FALSE(input.records.empty());
   AuditReport report = audit_deliveries(input);
   EXPECT_TRUE(report.problems.empty()) << join_lines(report.problems);

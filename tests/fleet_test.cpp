@@ -153,7 +153,9 @@ TEST(FleetGenerator, EventsComeInTimeVehicleKindOrderWhateverTheGaps) {
     for (size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
       ++per_type[e.type];
-      if (i > 0) ASSERT_LE(key(events[i - 1]), key(e)) << c.per_hour << " " << i;
+      if (i > 0) {
+        ASSERT_LE(key(events[i - 1]), key(e)) << c.per_hour << " " << i;
+      }
       ASSERT_EQ((e.occurred_at - kStart - 1500ms) % 1s, 0ms);
       if (e.type != "message") continue;
       auto [it, first] = last_message.try_emplace(e.vehicle, e.occurred_at);

@@ -20,6 +20,33 @@
 namespace hooksim::storage {
 namespace {
 
+// Built field by field: designated initializers that leave fields out warn under -Wextra.
+AttemptResult answered(int status) {
+  AttemptResult r;
+  r.status = status;
+  r.error = ErrorClass::kNone;
+  r.latency = Duration(1);
+  return r;
+}
+
+SubscriptionConfig subscription(std::string id, Filter filter = {},
+                                RetryPolicy policy = RetryPolicy::frotcom()) {
+  SubscriptionConfig c;
+  c.id = std::move(id);
+  c.endpoint.url = "http://x/";
+  c.filter = std::move(filter);
+  c.policy = std::move(policy);
+  return c;
+}
+
+Event event(std::string id, std::string type, std::string data) {
+  Event e;
+  e.id = std::move(id);
+  e.type = std::move(type);
+  e.data = std::move(data);
+  return e;
+}
+
 // Applies the same operations to two batches.
 struct BothBatches {
   std::unique_ptr<StoreBatch> mem, rocks;
@@ -204,11 +231,18 @@ TEST(MemoryQueueStore, AnEventForManySubscriptionsIsHeldOnceQueuedAndInFlight) {
   HoldingTransport transport;
   Engine engine(clock, store, transport, nullptr, {.envelope = protocol::make_envelope});
   ASSERT_TRUE(engine.open().ok());
-  for (int i = 0; i < 20; ++i)
-    ASSERT_TRUE(
-        engine.add_subscription({.id = "s" + std::to_string(i), .endpoint = {.url = "http://x/"}}).ok());
-  std::vector<Event> events = {{.id = "ev-1", .type = "t", .data = "[1]"},
-                               {.id = "ev-2", .type = "t", .data = "[2]"}};
+  for (int i = 0; i < 20; ++i) {
+    SubscriptionConfig config;
+    config.id = "s" + std::to_string(i);
+    config.endpoint.url = "http://x/";
+    ASSERT_TRUE(engine.add_subscription(config).ok());
+  }
+  std::vector<Event> events(2);
+  for (int i = 0; i < 2; ++i) {
+    events[i].id = "ev-" + std::to_string(i + 1);
+    events[i].type = "t";
+    events[i].data = "[" + std::to_string(i + 1) + "]";
+  }
   ASSERT_TRUE(engine.publish(events).ok());
   EXPECT_EQ(store.count_bodies(), 2u);
   ASSERT_EQ(transport.held.size(), 20u);
@@ -219,13 +253,13 @@ TEST(MemoryQueueStore, AnEventForManySubscriptionsIsHeldOnceQueuedAndInFlight) {
   // Acknowledged everywhere: the first body is gone from the store; the second is in flight, once.
   auto first = std::move(transport.held);
   transport.held.clear();
-  for (auto& [body, done] : first) done({200, ErrorClass::kNone, Duration(1)});
+  for (auto& [body, done] : first) done(answered(200));
   EXPECT_EQ(store.count_bodies(), 1u);
   ASSERT_EQ(transport.held.size(), 20u);
   EXPECT_EQ(first[0].first.use_count(), 20);  // only the attempts of the first round still hold it
   for (auto& [body, done] : transport.held) {
     EXPECT_EQ(body.get(), transport.held[0].first.get());
-    done({200, ErrorClass::kNone, Duration(1)});
+    done(answered(200));
   }
   EXPECT_EQ(store.count_bodies(), 0u);
 }
@@ -250,7 +284,7 @@ class AnsweringTransport final : public Transport {
       Held h = std::move(held.front());
       held.erase(held.begin());
       bodies.push_back(*h.body);
-      h.done({status(h.sub), ErrorClass::kNone, Duration(1)});
+      h.done(answered(status(h.sub)));
     }
     return bodies;
   }
@@ -326,9 +360,9 @@ TEST(MemoryQueueStore, ASpilledBacklogIsDeliveredInOrderAfterARestart) {
   {
     Engine engine(clock, store, transport, nullptr, {.envelope = protocol::make_envelope});
     ASSERT_TRUE(engine.open().ok());
-    ASSERT_TRUE(engine.add_subscription({.id = "a", .endpoint = {.url = "http://x/"}}).ok());
+    ASSERT_TRUE(engine.add_subscription(subscription("a")).ok());
     for (int i = 1; i <= 300; ++i) {
-      Event e{.id = "ev-" + std::to_string(i), .type = "t", .data = body_of(i)};
+      Event e = event("ev-" + std::to_string(i), "t", body_of(i));
       expected.push_back(protocol::make_envelope(e));
       ASSERT_TRUE(engine.publish({&e, 1}).ok());
     }
@@ -357,13 +391,12 @@ TEST(MemoryQueueStore, ADeactivationDiscardsASpilledBacklogAndReleasesSharedBodi
   quick.delays = {std::chrono::seconds(10)};
   quick.repeat = std::chrono::seconds(10);
   quick.give_up_after = std::chrono::minutes(1);
+  ASSERT_TRUE(engine.add_subscription(subscription("down", {}, quick)).ok());
   ASSERT_TRUE(
-      engine.add_subscription({.id = "down", .endpoint = {.url = "http://x/"}, .policy = quick}).ok());
-  ASSERT_TRUE(
-      engine.add_subscription({.id = "up", .endpoint = {.url = "http://x/"}, .filter = {.types = {"both"}}})
+      engine.add_subscription(subscription("up", Filter{.types = {"both"}, .accounts = {}, .vehicles = {}}))
           .ok());
   for (int i = 1; i <= 300; ++i) {  // 200 for "down" alone, then 100 for both
-    Event e{.id = "ev-" + std::to_string(i), .type = i <= 200 ? "solo" : "both", .data = body_of(i)};
+    Event e = event("ev-" + std::to_string(i), i <= 200 ? "solo" : "both", body_of(i));
     ASSERT_TRUE(engine.publish({&e, 1}).ok());
   }
   EXPECT_GT(store.blocks_spilled(), 5u);
