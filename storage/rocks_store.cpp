@@ -26,6 +26,9 @@ std::string queue_upper_bound(uint64_t key) {
   return encode_queue_key(key, UINT64_MAX) + '\0';
 }
 
+// In a store's directory: its log was written with QueueEntryPrefix's range starts (RocksQueueStore::open).
+constexpr const char* kHintedLogMarker = "HOOKSIM-HINTED-LOG";
+
 // Where a deletion of `key`'s entries [first, ...) starts: the lowest key after entry first - 1, which is
 // never 16 bytes long (8 for first 0, 17 otherwise), so that QueueEntryPrefix leaves range deletions out.
 std::string range_start(uint64_t key, uint64_t first) {
@@ -286,10 +289,48 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
+  auto open_failed = [&path](const rocksdb::Status& s) {
+    if (s.IsIOError() && held_by_another(s))
+      return Status::IOError(fmt::format("data directory {} is in use by another hooksim serve", path));
+    return from_rocks(s, fmt::format("open store '{}'", path));
+  };
+  // A store last opened by a hooksim without the queue family's insert hint (up to 72b59c7) may hold, in
+  // its write-ahead log, range deletions that start at an entry's 16-byte key; replayed with the hint on,
+  // RocksDB 7.8 would apply it to them (QueueEntryPrefix). Such a store is first opened without the hint
+  // and flushed, which empties its log; the marker file then says its log holds only what this version
+  // writes.
+  rocksdb::Env* fs_env = db_options.env;
+  const std::string marker = path + "/" + kHintedLogMarker;
+  const bool hinted_log = fs_env->FileExists(marker).ok();
+  if (!hinted_log && fs_env->FileExists(path + "/CURRENT").ok()) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> plain = families;
+    plain[3].options.memtable_insert_with_hint_prefix_extractor = nullptr;
+    auto s = rocksdb::DB::Open(db_options, path, plain, &handles, &raw);
+    if (!s.ok()) return open_failed(s);
+    s = raw->Flush(rocksdb::FlushOptions(), handles);
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    rocksdb::Status closed = raw->Close();
+    delete raw;
+    raw = nullptr;
+    handles.clear();
+    if (s.ok()) s = closed;
+    if (!s.ok()) return from_rocks(s, fmt::format("flush store '{}' before its upgrade", path));
+  }
   auto s = rocksdb::DB::Open(db_options, path, families, &handles, &raw);
-  if (s.IsIOError() && held_by_another(s))
-    return Status::IOError(fmt::format("data directory {} is in use by another hooksim serve", path));
-  if (!s.ok()) return from_rocks(s, fmt::format("open store '{}'", path));
+  if (!s.ok()) return open_failed(s);
+  if (!hinted_log) {
+    std::unique_ptr<rocksdb::WritableFile> file;
+    s = fs_env->NewWritableFile(marker, &file, rocksdb::EnvOptions());
+    if (s.ok()) s = file->Append("the write-ahead log holds no range deletion starting at an entry's key\n");
+    if (s.ok()) s = file->Sync();
+    if (s.ok()) s = file->Close();
+    if (!s.ok()) {
+      for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+      raw->Close().PermitUncheckedError();
+      delete raw;
+      return from_rocks(s, fmt::format("write '{}'", marker));
+    }
+  }
 
   std::unique_ptr<RocksQueueStore> store(new RocksQueueStore());
   store->options_ = options;
