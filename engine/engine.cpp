@@ -527,7 +527,9 @@ void Engine::on_failed(Sub& sub, AttemptRecord& record, std::optional<Duration> 
   }
   if (st.next_attempt) arm_retry(sub, *st.next_attempt);
   record.next_attempt = st.next_attempt;
-  persist_state(sub);
+  // An exhausted event leaves the queue and the next one is sent at once: the drop is synced first, or a
+  // power loss could bring it back at the head after the event behind it was delivered.
+  persist_state(sub, outcome.exhausted ? Durability::kSynced : Durability::kBuffered);
   if (observer_) observer_->on_attempt(record);
 }
 

@@ -15,7 +15,8 @@ namespace hooksim {
 class TokenBucket {
  public:
   // Takes a token at `now` and returns 0 when one is there; otherwise takes nothing and returns how long
-  // until one is (> 0). REQUIRES: deliveries >= 1, per > 0, `now` never earlier than in a previous call.
+  // until one is (> 0). REQUIRES: deliveries >= 1, per > 0. A `now` earlier than the previous call's (serve's
+  // wall clock stepped back) gains nothing rather than draining the bucket.
   Duration take(TimePoint now, uint32_t deliveries, Duration per) {
     const int64_t token = per.count();
     const int64_t capacity = token * deliveries;
@@ -23,7 +24,7 @@ class TokenBucket {
       level_ = capacity;
       filled_ = true;
     } else {
-      int64_t gained = (now - at_).count() * deliveries;
+      int64_t gained = now > at_ ? (now - at_).count() * deliveries : 0;
       level_ = gained >= capacity - level_ ? capacity : level_ + gained;
       if (level_ > capacity) level_ = capacity;  // a policy change lowered the limit
     }

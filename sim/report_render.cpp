@@ -20,6 +20,7 @@ std::string when(int64_t ms) {
 // The totals over every subscription.
 struct Totals {
   uint64_t attempts = 0, failed = 0, published = 0, delivered = 0, queued = 0, discarded = 0, dropped = 0;
+  uint64_t exhausted = 0;  // dropped after their last attempt (max_attempts)
 };
 Totals totals(const Report& r) {
   Totals t;
@@ -31,6 +32,7 @@ Totals totals(const Report& r) {
     t.queued += static_cast<uint64_t>(std::max<int64_t>(s.backlog, 0));
     t.discarded += s.discarded;
     t.dropped += s.dropped_inactive;
+    t.exhausted += s.exhausted;
   }
   return t;
 }
@@ -45,12 +47,16 @@ std::string totals_line(const Report& r, const Totals& t) {
       util::counted("attempt", t.attempts), t.failed, t.delivered, t.discarded, t.queued, t.dropped);
 }
 
-// Where every published event went, once per subscription it matched (fan-out): the sum adds up.
+// Where every published event went, once per subscription it matched (fan-out): the sum adds up. Events
+// exhausted (a policy's max_attempts) are a term of their own, shown only when there are any, so that a
+// report without them reads as before.
 std::string accounting_line(const Report& r, const Totals& t) {
+  const std::string exhausted = t.exhausted > 0 ? fmt::format(" + {} exhausted", t.exhausted) : "";
   return fmt::format(
       "every event accounted for, once per subscription it matched: {} = {} delivered + {} "
-      "queued + {} discarded + {} dropped while deactivated; {} matched no subscription",
-      t.published, t.delivered, t.queued, t.discarded, t.dropped, util::counted("event", r.events_unmatched));
+      "queued + {} discarded + {} dropped while deactivated{}; {} matched no subscription",
+      t.published, t.delivered, t.queued, t.discarded, t.dropped, exhausted,
+      util::counted("event", r.events_unmatched));
 }
 
 // What the lag columns cover, and what the age columns add.

@@ -542,6 +542,17 @@ TEST(TokenBucket, StartsFullRefillsEvenlyAndSaysHowLongToWait) {
   EXPECT_EQ(b.take(t0 + 10s, 3, 1s), 334ms) << "a third of a second, rounded up";
 }
 
+TEST(TokenBucket, AClockSteppedBackGainsNothingAndLosesNothing) {
+  TokenBucket b;
+  const TimePoint t0 = kStart + 1h;
+  EXPECT_EQ(b.take(t0, 10, 1s), 0ms);  // 9 tokens left
+  // serve's wall clock steps back an hour: the bucket keeps its 9 tokens (it used to go deeply negative
+  // and wait about an hour).
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(b.take(t0 - 1h, 10, 1s), 0ms) << i;
+  EXPECT_EQ(b.take(t0 - 1h, 10, 1s), 100ms);
+  EXPECT_EQ(b.take(t0 - 1h + 100ms, 10, 1s), 0ms) << "refills from the new time on";
+}
+
 TEST_F(EngineTest, RateLimitDelaysSendsOnTheVirtualClockAndFailsNone) {
   RetryPolicy p = RetryPolicy::frotcom();
   p.rate_limit_deliveries = 2;

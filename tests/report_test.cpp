@@ -85,6 +85,30 @@ TEST(LagHistogram, LargeValuesKeepWithinAFifthOfAPercentAndTheMaxIsExact) {
   EXPECT_LE(h.percentile(1.0), 604800001);
 }
 
+TEST(ReportRender, TheAccountingLineCountsExhaustedEventsWhenThereAreAny) {
+  Report r;
+  SubscriptionReport s;
+  s.id = "svix-like";
+  s.published = 10;
+  s.delivered = 6;
+  s.exhausted = 3;
+  s.backlog = 1;
+  r.subscriptions.push_back(s);
+  r.events_published = 10;
+  r.has_publish_records = true;
+  std::string text = render_text(r);
+  EXPECT_NE(
+      text.find("10 = 6 delivered + 1 queued + 0 discarded + 0 dropped while deactivated + 3 exhausted; "),
+      std::string::npos)
+      << text;
+  r.subscriptions[0].exhausted = 0;  // none: the line reads as it always did
+  r.subscriptions[0].delivered = 9;
+  text = render_text(r);
+  EXPECT_NE(text.find("10 = 9 delivered + 1 queued + 0 discarded + 0 dropped while deactivated; 0 events"),
+            std::string::npos)
+      << text;
+}
+
 TEST(ReportBuilder, AggregatesCountsBacklogLagAndLifecycleExactly) {
   Report r = report_of(kLog);
   ASSERT_TRUE(r.run.has_value());
