@@ -23,6 +23,10 @@ struct Engine::Sub {
   TimerId deadline_timer = 0;  // armed while a failure streak runs: fires at the deactivation time
   TimerId rate_timer = 0;      // armed while a send waits for a token of the policy's rate limit
   TokenBucket bucket;          // the policy's rate limit (in memory: full again after a restart)
+  // When the last failed attempt ended (in memory only): a policy change re-plans the waiting retry from
+  // it. Unknown after a restart, when it is worked back from the planned time (without jitter or a
+  // Retry-After, which that cannot see).
+  std::optional<TimePoint> failed_at;
   AttemptHandle in_flight = 0;
   uint64_t publish_mark = 0;  // the publish() call that last touched this subscription
   bool unflushed = false;     // in Engine::unflushed_
@@ -147,9 +151,10 @@ Status Engine::update_subscription(const SubscriptionConfig& config) {
     if (sub->retry_timer != 0 && st.next_attempt && *st.next_attempt > scheduler_.now() &&
         st.schedule_failures() > 0 && !(old_policy == config.policy)) {
       // (A retry due now, e.g. by retry_now(), stays due now.)
-      // A retry is waiting: re-plan it from the new policy for the same attempt number. The end of the
-      // failure that planned it is the planned time less the old policy's delay.
-      TimePoint failed_at = *st.next_attempt - old_policy.delay_after_failure(st.schedule_failures());
+      // A retry is waiting: re-plan it from the new policy for the same attempt number, from the end of
+      // the failure that planned it (after a restart: the planned time less the old policy's delay).
+      TimePoint failed_at =
+          sub->failed_at.value_or(*st.next_attempt - old_policy.delay_after_failure(st.schedule_failures()));
       scheduler_.cancel(sub->retry_timer);
       sub->retry_timer = 0;
       st.next_attempt = config.policy.next_after_failure(st.schedule_failures(), *st.streak_start, failed_at,
@@ -511,6 +516,7 @@ void Engine::flush() {
 
 void Engine::on_failed(Sub& sub, AttemptRecord& record, std::optional<Duration> retry_after) {
   DeliveryState& st = sub.state;
+  sub.failed_at = scheduler_.now();
   FailureOutcome outcome = apply_failure(
       sub.config.policy, st,
       {sub.seq, sub.attempt, record.status, scheduler_.now(), retry_after, jitter_draw(sub, sub.seq)});

@@ -457,6 +457,22 @@ TEST_F(EngineTest, HonouredRetryAfterIsClampedToTheBoundsAndAppliesTo503) {
   EXPECT_THAT(rec_.times("short"), ElementsAre(0ms, 1s, 2s, 3s));
 }
 
+TEST_F(EngineTest, APolicyChangeReplansAWaitingRetryFromTheFailureNotFromItsRetryAfter) {
+  // The first failure at 0 asks for 2 hours; the policy's first delay then changes, and the waiting retry
+  // is planned by the new schedule from that failure (docs/policies.md), not from the Retry-After.
+  RetryPolicy p = honouring(1s, 10h);
+  p.immediate_retries = 0;
+  p.delays = {5min};
+  add("acme", asks_to_wait(503, 2h, 3h), p);
+  publish("ev1");
+  run_until(1min);
+  ASSERT_EQ(*state("acme").next_attempt, kStart + 2h);
+  SubscriptionConfig c = engine_->find("acme")->config;
+  c.policy.delays = {10min};
+  ASSERT_TRUE(engine_->update_subscription(c).ok());
+  EXPECT_EQ(*state("acme").next_attempt, kStart + 10min);  // was 2h - 5min + 10min = 2h05m
+}
+
 TEST_F(EngineTest, RetryAfterIsIgnoredByDefaultAndForOtherStatuses) {
   add("ignored", asks_to_wait(429, 20min, 1h));
   add("other", asks_to_wait(500, 20min, 1h), honouring(1s, 10h));
