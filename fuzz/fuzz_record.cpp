@@ -35,5 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (s.status().code() != Status::Code::kCorruption) {
     __builtin_trap();
   }
+  if (auto a = decode_attempt(bytes); a.ok()) {
+    auto again = decode_attempt(encode_attempt(*a));
+    if (!again.ok() || !(*again == *a)) __builtin_trap();
+  } else if (a.status().code() != Status::Code::kCorruption) {
+    __builtin_trap();
+  }
   return 0;
 }
