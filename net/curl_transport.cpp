@@ -405,6 +405,8 @@ void CurlTransport::finish(Transfer* t, int curl_code) {
                 : classify_curl_error(static_cast<CURLcode>(curl_code), status, t->capped, t->error);
   if (status != 0 && !is_2xx(r.status)) {  // the engine may honour it (RetryPolicy::honour_retry_after)
     curl_header* h = nullptr;
+    // An HTTP-date there is the receiver's wall clock, so it is measured against this machine's wall clock,
+    // not the scheduler's (virtual, accelerated) time.
     if (curl_easy_header(t->easy, protocol::kRetryAfterHeader.data(), 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
       r.retry_after = protocol::parse_retry_after(
           h->value, std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()));

@@ -299,6 +299,14 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   // RocksDB 7.8 would apply it to them (QueueEntryPrefix). Such a store is first opened without the hint
   // and flushed, which empties its log; the marker file then says its log holds only what this version
   // writes.
+  auto close_db = [&handles, &raw] {
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    rocksdb::Status closed = raw->Close();
+    delete raw;
+    raw = nullptr;
+    handles.clear();
+    return closed;
+  };
   rocksdb::Env* fs_env = db_options.env;
   const std::string marker = path + "/" + kHintedLogMarker;
   const bool hinted_log = fs_env->FileExists(marker).ok();
@@ -308,11 +316,7 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
     auto s = rocksdb::DB::Open(db_options, path, plain, &handles, &raw);
     if (!s.ok()) return open_failed(s);
     s = raw->Flush(rocksdb::FlushOptions(), handles);
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    rocksdb::Status closed = raw->Close();
-    delete raw;
-    raw = nullptr;
-    handles.clear();
+    rocksdb::Status closed = close_db();
     if (s.ok()) s = closed;
     if (!s.ok()) return from_rocks(s, fmt::format("flush store '{}' before its upgrade", path));
   }
@@ -325,9 +329,7 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
     if (s.ok()) s = file->Sync();
     if (s.ok()) s = file->Close();
     if (!s.ok()) {
-      for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-      raw->Close().PermitUncheckedError();
-      delete raw;
+      close_db().PermitUncheckedError();
       return from_rocks(s, fmt::format("write '{}'", marker));
     }
   }
