@@ -66,7 +66,7 @@ class Bench final : public DeliveryObserver {
     r_.drained = Duration(static_cast<int64_t>(real_seconds(*drained_at_ - publish_end_) * 1000));
     for (const std::string& id : ids_) {
       auto view = engine_.find(id);
-      uint64_t in_flight = view->in_flight ? 1 : 0;
+      uint64_t in_flight = view->in_flight_count;
       r_.in_flight += in_flight;
       r_.queued += view->state.backlog() - in_flight;
       r_.discarded += view->state.discarded + view->state.dropped_inactive;

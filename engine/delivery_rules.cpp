@@ -59,4 +59,38 @@ FailureOutcome apply_failure(const RetryPolicy& policy, DeliveryState& st, const
   return out;
 }
 
+FailureOutcome apply_unordered_failure(const RetryPolicy& policy, DeliveryState& st,
+                                       const FailedAttempt& failed) {
+  FailureOutcome out;
+  ++st.failed_attempts;
+  if (!st.streak_start) {
+    st.streak_start = failed.ended;
+    st.state = SubState::kRetrying;
+    out.streak_began = true;
+  }
+  ++st.streak_failures;
+  out.disable = policy.disable_reason(failed.status, st.streak_failures, *st.streak_start, failed.ended);
+  std::erase_if(st.retry_at, [&](const auto& r) { return r.first == failed.seq; });
+  if (policy.exhausted(failed.attempt)) {
+    out.exhausted = true;
+    ++st.exhausted;
+    remove_from_queue(st, failed.seq);
+  } else if (!out.disable) {
+    out.due = policy.next_after_failure(failed.attempt, *st.streak_start, failed.ended, failed.jitter_draw,
+                                        policy.retry_after_delay(failed.status, failed.retry_after));
+    auto at = std::lower_bound(st.retry_at.begin(), st.retry_at.end(), failed.seq,
+                               [](const auto& r, uint64_t seq) { return r.first < seq; });
+    st.retry_at.insert(at, {failed.seq, out.due});
+  }
+  st.next_attempt = earliest_retry(st);
+  return out;
+}
+
+std::optional<TimePoint> earliest_retry(const DeliveryState& st) {
+  std::optional<TimePoint> earliest;
+  for (const auto& [seq, due] : st.retry_at)
+    if (due && (!earliest || *due < *earliest)) earliest = due;
+  return earliest;
+}
+
 }  // namespace hooksim

@@ -42,6 +42,9 @@ struct FailureOutcome {
   bool exhausted = false;     // the event used up max_attempts and left the queue
   // Deactivate now (disable_on_status, disable_after), with this reason; st.next_attempt is then unset.
   std::optional<std::string> disable;
+  // apply_unordered_failure only: when the event's own retry is due (none when it is exhausted, the
+  // subscription deactivates, or no retry fits before the deadline).
+  std::optional<TimePoint> due;
 };
 
 // Applies a failed attempt to `st` under `policy`: counts it, starts or continues the streak, drops the
@@ -49,5 +52,18 @@ struct FailureOutcome {
 // schedule afresh; the streak goes on), and sets st.next_attempt from the schedule (jittered), a honoured
 // Retry-After, or none (waiting to give up, or deactivating). REQUIRES: st is not deactivated.
 FailureOutcome apply_failure(const RetryPolicy& policy, DeliveryState& st, const FailedAttempt& failed);
+
+// Ordering::kUnordered: applies a failed attempt of event `failed.seq` to `st`. The streak is the
+// subscription's, as with FIFO: counted across events, ended by any success, deactivating at
+// give_up_after and by disable_on_status / disable_after. The event itself is dropped as exhausted when
+// `failed.attempt` used up max_attempts; otherwise its retry is planned from its own failures
+// (`failed.attempt`), jittered or replaced by a honoured Retry-After, and recorded in st.retry_at (with no
+// due time when none fits before the deadline). st.next_attempt becomes the earliest due time of
+// st.retry_at. REQUIRES: st is not deactivated.
+FailureOutcome apply_unordered_failure(const RetryPolicy& policy, DeliveryState& st,
+                                       const FailedAttempt& failed);
+
+// The earliest due time in st.retry_at; nullopt when none has one.
+std::optional<TimePoint> earliest_retry(const DeliveryState& st);
 
 }  // namespace hooksim

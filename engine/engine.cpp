@@ -9,49 +9,10 @@
 #include <unordered_set>
 
 #include "engine/delivery_rules.h"
-#include "engine/rate_limit.h"
+#include "engine/engine_sub.h"
 #include "engine/seeded.h"
 
 namespace hooksim {
-
-// Runtime of one subscription: its persisted config and state, plus what only lives in memory.
-struct Engine::Sub {
-  uint64_t key = 0;
-  SubscriptionConfig config;
-  DeliveryState state;
-  TimerId retry_timer = 0;     // armed while a retry is due
-  TimerId deadline_timer = 0;  // armed while a failure streak runs: fires at the deactivation time
-  TimerId rate_timer = 0;      // armed while a send waits for a token of the policy's rate limit
-  TokenBucket bucket;          // the policy's rate limit (in memory: full again after a restart)
-  // When the last failed attempt ended (in memory only): a policy change re-plans the waiting retry from
-  // it. Unknown after a restart, when it is worked back from the planned time (without jitter or a
-  // Retry-After, which that cannot see).
-  std::optional<TimePoint> failed_at;
-  AttemptHandle in_flight = 0;
-  uint64_t publish_mark = 0;  // the publish() call that last touched this subscription
-  bool unflushed = false;     // in Engine::unflushed_
-  // The attempt in flight.
-  uint64_t seq = 0;
-  std::string event_id;
-  BodyRef body_ref = 0;  // handed back to the store when the event is removed
-  bool probe = false;
-  uint32_t attempt = 0;
-  TimePoint started{};
-  TimePoint enqueued_at{};
-  // Queue ranges [first, end) that left the queue in memory (delivered, discarded) but whose removal has
-  // not been written yet (or whose write failed: a full disk). Every later write of the state carries them,
-  // so the state on disk never has its head past entries that are still stored. Lost on a crash,
-  // harmlessly: the state on disk is then the old one too, and the entries are delivered again (at least
-  // once). A single delivered entry keeps its body reference, so that its removal reads nothing.
-  struct Removal {
-    uint64_t first = 0, end = 0;
-    // end == first + 1 only: the entry's body reference, when it was read (a delivered event). A deactivation
-    // discarding a backlog of one does not know it: the store must then look (a wrong 0 would leak a shared
-    // body).
-    std::optional<BodyRef> body_ref;
-  };
-  std::vector<Removal> unremoved;
-};
 
 Engine::Engine(Scheduler& scheduler, QueueStore& store, Transport& transport, DeliveryObserver* observer,
                EngineOptions options)
@@ -72,8 +33,9 @@ void Engine::stop(Sub& sub) {
   scheduler_.cancel(sub.deadline_timer);
   scheduler_.cancel(sub.rate_timer);
   sub.retry_timer = sub.deadline_timer = sub.rate_timer = 0;
-  if (sub.in_flight != 0) transport_.cancel(sub.in_flight);
-  sub.in_flight = 0;
+  for (const Flight& f : sub.flights) transport_.cancel(f.handle);
+  sub.flights.clear();
+  stop_unordered(sub);
 }
 
 Engine::Sub* Engine::lookup(std::string_view id) const {
@@ -104,6 +66,12 @@ Status Engine::open() {
         continue;
       }
       arm_deadline(sub);
+    }
+    if (sub.unordered()) {
+      resume_unordered(sub);
+      continue;
+    }
+    if (st.streak_start) {
       if (st.next_attempt) {
         arm_retry(sub, *st.next_attempt);
         continue;
@@ -135,6 +103,11 @@ Status Engine::add_subscription(const SubscriptionConfig& config) {
 Status Engine::update_subscription(const SubscriptionConfig& config) {
   Sub* sub = lookup(config.id);
   if (sub == nullptr) return Status::NotFound(fmt::format("no subscription '{}'", config.id));
+  if (config.policy.ordering != sub->config.policy.ordering &&
+      (sub->state.backlog() > 0 || !sub->flights.empty()))
+    return Status::FailedPrecondition(fmt::format(
+        "policy.ordering: subscription '{}' can change its ordering only with an empty queue ({} queued)",
+        config.id, sub->state.backlog()));
   auto batch = store_.new_batch();
   batch->put_config(sub->key, config);
   HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
@@ -148,8 +121,10 @@ Status Engine::update_subscription(const SubscriptionConfig& config) {
   if (sub->deadline_timer != 0) {
     scheduler_.cancel(sub->deadline_timer);
     arm_deadline(*sub);
-    if (sub->retry_timer != 0 && st.next_attempt && *st.next_attempt > scheduler_.now() &&
-        st.schedule_failures() > 0 && !(old_policy == config.policy)) {
+    if (sub->unordered()) {
+      if (!(old_policy == config.policy)) replan_unordered(*sub);
+    } else if (sub->retry_timer != 0 && st.next_attempt && *st.next_attempt > scheduler_.now() &&
+               st.schedule_failures() > 0 && !(old_policy == config.policy)) {
       // (A retry due now, e.g. by retry_now(), stays due now.)
       // A retry is waiting: re-plan it from the new policy for the same attempt number, from the end of
       // the failure that planned it (after a restart: the planned time less the old policy's delay).
@@ -158,22 +133,24 @@ Status Engine::update_subscription(const SubscriptionConfig& config) {
       scheduler_.cancel(sub->retry_timer);
       sub->retry_timer = 0;
       st.next_attempt = config.policy.next_after_failure(st.schedule_failures(), *st.streak_start, failed_at,
-                                                         jitter_draw(*sub, st.head_seq));
+                                                         jitter_draw(*sub, st.head_seq, st.streak_failures));
       if (st.next_attempt) {
         st.next_attempt = std::max(*st.next_attempt, scheduler_.now());
         arm_retry(*sub, *st.next_attempt);
       }
       persist_state(*sub);
-    } else if (sub->retry_timer == 0 && sub->in_flight == 0 && sub->rate_timer == 0 &&
+    } else if (sub->retry_timer == 0 && sub->flights.empty() && sub->rate_timer == 0 &&
                st.schedule_failures() > 0) {
       // It was waiting to give up; a longer give_up_after may leave room for more attempts. The end of the
       // last failure is not kept, so the next delay counts from now.
-      st.next_attempt = config.policy.next_after_failure(st.schedule_failures(), *st.streak_start,
-                                                         scheduler_.now(), jitter_draw(*sub, st.head_seq));
+      st.next_attempt =
+          config.policy.next_after_failure(st.schedule_failures(), *st.streak_start, scheduler_.now(),
+                                           jitter_draw(*sub, st.head_seq, st.streak_failures));
       if (st.next_attempt) arm_retry(*sub, *st.next_attempt);
       persist_state(*sub);
     }
   }
+  if (sub->unordered()) kick(*sub);  // a larger concurrency sends more at once
   return Status::OK();
 }
 
@@ -332,10 +309,11 @@ Status Engine::retry_now(std::string_view id) {
   if (st.state == SubState::kDeactivated)
     return Status::FailedPrecondition(
         fmt::format("subscription '{}' is deactivated, not waiting for a retry (reactivate it)", id));
+  if (sub.unordered()) return retry_now_unordered(sub);
   if (!st.streak_start)
     return Status::FailedPrecondition(
         fmt::format("subscription '{}' is active, not waiting for a retry", id));
-  if (sub.in_flight != 0 || sub.rate_timer != 0)
+  if (!sub.flights.empty() || sub.rate_timer != 0)
     return Status::FailedPrecondition(fmt::format("subscription '{}' has an attempt in flight", id));
   if (st.backlog() == 0)
     return Status::FailedPrecondition(fmt::format("subscription '{}' has no event queued to retry", id));
@@ -356,7 +334,8 @@ Status Engine::retry_now(std::string_view id) {
 std::optional<SubscriptionView> Engine::find(std::string_view id) const {
   Sub* sub = lookup(id);
   if (sub == nullptr) return std::nullopt;
-  return SubscriptionView{sub->config, sub->state, sub->in_flight != 0};
+  return SubscriptionView{sub->config, sub->state, !sub->flights.empty(),
+                          static_cast<uint32_t>(sub->flights.size())};
 }
 
 std::vector<std::string> Engine::subscription_ids() const {
@@ -368,37 +347,49 @@ std::vector<std::string> Engine::subscription_ids() const {
 
 // Sends the next event if the subscription is free to: idle, with a backlog, and active (no streak) or in a
 // streak whose last event was dropped as exhausted with none behind it (the next event starts its schedule
-// at once). Otherwise during a streak only the retry timer sends.
+// at once). Otherwise during a streak only the retry timer sends. Unordered: as many events as slots allow.
 void Engine::kick(Sub& sub) {
+  if (sub.unordered()) return kick_unordered(sub);
   const DeliveryState& st = sub.state;
-  if (sub.in_flight != 0 || sub.rate_timer != 0 || st.backlog() == 0 || st.state == SubState::kDeactivated)
+  if (!sub.flights.empty() || sub.rate_timer != 0 || st.backlog() == 0 || st.state == SubState::kDeactivated)
     return;
   if (st.state == SubState::kRetrying && (st.schedule_failures() > 0 || sub.retry_timer != 0)) return;
   send_attempt(sub);
 }
 
+bool Engine::take_token(Sub& sub) {
+  const RetryPolicy& policy = sub.config.policy;
+  if (policy.rate_limit_deliveries == 0) return true;
+  Duration wait = sub.bucket.take(scheduler_.now(), policy.rate_limit_deliveries, policy.rate_limit_per);
+  if (wait <= Duration(0)) return true;
+  // No token: the send waits for one (a deactivation or removal cancels it).
+  sub.rate_timer = scheduler_.schedule_at(scheduler_.now() + wait, [this, s = &sub] {
+    s->rate_timer = 0;
+    if (past_deadline(*s)) {
+      deactivate(*s);
+    } else if (s->unordered()) {
+      kick_unordered(*s);
+    } else if (s->state.backlog() > 0) {
+      send_attempt(*s);
+    }
+  });
+  return false;
+}
+
 void Engine::send_attempt(Sub& sub) {
   DeliveryState& st = sub.state;
-  assert(sub.in_flight == 0 && sub.rate_timer == 0 && st.backlog() > 0 && st.state != SubState::kDeactivated);
-  const RetryPolicy& policy = sub.config.policy;
-  if (policy.rate_limit_deliveries != 0) {
-    Duration wait = sub.bucket.take(scheduler_.now(), policy.rate_limit_deliveries, policy.rate_limit_per);
-    if (wait > Duration(0)) {  // no token: the send waits for one (a deactivation or removal cancels it)
-      sub.rate_timer = scheduler_.schedule_at(scheduler_.now() + wait, [this, s = &sub] {
-        s->rate_timer = 0;
-        if (past_deadline(*s)) {
-          deactivate(*s);
-        } else if (s->state.backlog() > 0) {
-          send_attempt(*s);
-        }
-      });
-      return;
-    }
-  }
+  assert(sub.flights.empty() && sub.rate_timer == 0 && st.backlog() > 0 &&
+         st.state != SubState::kDeactivated);
+  if (!take_token(sub)) return;
   // Immediate retries repeat the head; later retries in live mode carry the newest event.
+  const RetryPolicy& policy = sub.config.policy;
   bool live = policy.probe == ProbeMode::kLive && st.schedule_failures() > 0 &&
               !policy.is_immediate_retry(st.schedule_failures());
-  uint64_t seq = live ? newest_queued(st) : st.head_seq;
+  start_attempt(sub, live ? newest_queued(st) : st.head_seq);
+}
+
+void Engine::start_attempt(Sub& sub, uint64_t seq) {
+  DeliveryState& st = sub.state;
   auto event = store_.read_event(sub.key, seq);
   if (!event.ok()) {
     // The queue and the state disagree: a bug or a damaged store. Stop this subscription loudly rather
@@ -406,72 +397,82 @@ void Engine::send_attempt(Sub& sub) {
     report_error(sub, event.status());
     return;
   }
-  sub.seq = seq;
-  sub.event_id = std::move(event->id);
-  sub.body_ref = event->body_ref;
-  sub.enqueued_at = event->enqueued_at;
-  sub.probe = seq != st.head_seq;
-  sub.attempt = attempts_for(st, seq) + 1;
-  sub.started = scheduler_.now();
-  // st.next_attempt keeps the time of this retry until its outcome is known: a state written meanwhile
-  // (by a publish) must still say a retry is due, so that a crash now makes it again after the restart.
+  Flight& f = sub.flights.emplace_back();
+  f.seq = seq;
+  f.event_id = std::move(event->id);
+  f.body_ref = event->body_ref;
+  f.enqueued_at = event->enqueued_at;
+  f.probe = !sub.unordered() && seq != st.head_seq;
+  f.attempt = attempts_for(st, seq) + 1;
+  f.started = scheduler_.now();
+  // A retry's due time (st.next_attempt, or its st.retry_at entry) stays until its outcome is known: a state
+  // written meanwhile (by a publish) must still say a retry is due, so that a crash now makes it again
+  // after the restart.
   DeliveryRequest request{&sub.config,
-                          sub.event_id,
+                          f.event_id,
                           *event->body,
                           seq,
-                          sub.attempt,
-                          sub.started,
+                          f.attempt,
+                          f.started,
                           sub.config.policy.attempt_timeout,
                           std::move(event->body)};
-  sub.in_flight =
-      transport_.send(request, [this, s = &sub](const AttemptResult& r) { on_attempt_done(*s, r); });
+  // (The transport never calls back from within send(), so `f` is still the flight here.)
+  f.handle = transport_.send(request,
+                             [this, s = &sub, seq](const AttemptResult& r) { on_attempt_done(*s, seq, r); });
 }
 
-// The record of the attempt in flight, without its outcome.
-AttemptRecord Engine::in_flight_record(const Sub& sub) const {
+// The record of an attempt in flight, without its outcome.
+AttemptRecord Engine::flight_record(const Sub& sub, const Flight& f) const {
   AttemptRecord record;
   record.sub = sub.config.id;
-  record.event_id = sub.event_id;
-  record.seq = sub.seq;
-  record.attempt = sub.attempt;
-  record.probe = sub.probe;
-  record.started = sub.started;
-  record.enqueued_at = sub.enqueued_at;
+  record.event_id = f.event_id;
+  record.seq = f.seq;
+  record.attempt = f.attempt;
+  record.probe = f.probe;
+  record.started = f.started;
+  record.enqueued_at = f.enqueued_at;
   return record;
 }
 
-void Engine::on_attempt_done(Sub& sub, const AttemptResult& result) {
+void Engine::on_attempt_done(Sub& sub, uint64_t seq, const AttemptResult& result) {
   if (past_deadline(sub)) {
     // The outcome arrived at or after the deactivation time (a clock that fired the deadline late):
     // the attempt counts as abandoned, whatever it answered.
     deactivate(sub);
     return;
   }
-  sub.in_flight = 0;
+  Flight* found = sub.flight(seq);
+  assert(found != nullptr);
+  const Flight flight = std::move(*found);
+  std::erase_if(sub.flights, [seq](const Flight& f) { return f.seq == seq; });
   DeliveryState& st = sub.state;
-  AttemptRecord record = in_flight_record(sub);
+  AttemptRecord record = flight_record(sub, flight);
   record.latency = result.latency;
   record.status = result.status;
   record.error = result.error;
   if (record.error == ErrorClass::kNone && !is_2xx(record.status)) record.error = ErrorClass::kStatus;
 
-  attempts_for(st, sub.seq) = sub.attempt;
+  attempts_for(st, seq) = flight.attempt;
   ++st.attempts;
-  st.last_attempt = sub.started;
+  st.last_attempt = flight.started;
   st.last_status = record.status;
   st.last_error = record.error;
   if (record.delivered()) {
-    on_delivered(sub, record);
+    on_delivered(sub, flight, record);
+  } else if (sub.unordered()) {
+    on_failed_unordered(sub, flight, record, result.retry_after);
   } else {
-    on_failed(sub, record, result.retry_after);
+    on_failed(sub, flight, record, result.retry_after);
   }
 }
 
-void Engine::on_delivered(Sub& sub, const AttemptRecord& record) {
+void Engine::on_delivered(Sub& sub, const Flight& flight, const AttemptRecord& record) {
   DeliveryState& st = sub.state;
   ++st.delivered;
-  remove_from_queue(st, sub.seq);
+  remove_from_queue(st, flight.seq);
   // A success ends the streak: the backlog drains at full speed from the (possibly advanced) head.
+  // Unordered, the other events waiting for a retry keep their own schedules.
+  const bool streak = st.streak_start.has_value();
   st.state = SubState::kActive;
   st.streak_start.reset();
   st.streak_failures = 0;
@@ -479,8 +480,13 @@ void Engine::on_delivered(Sub& sub, const AttemptRecord& record) {
   st.next_attempt.reset();
   scheduler_.cancel(sub.deadline_timer);
   sub.deadline_timer = 0;
+  if (sub.unordered()) {
+    std::erase_if(st.retry_at, [&](const auto& r) { return r.first == flight.seq; });
+    if (streak) streak_ended_unordered(sub);
+    st.next_attempt = earliest_retry(st);
+  }
 
-  note_removed(sub, sub.seq, sub.seq + 1, sub.body_ref);
+  note_removed(sub, flight.seq, flight.seq + 1, flight.body_ref);
   if (options_.group_commit) {
     // Written, and the next event sent, by flush(). A publish meanwhile writes this state synced and may
     // send the next event itself: the success is then on disk before it.
@@ -514,16 +520,17 @@ void Engine::flush() {
   for (Sub* sub : subs) kick(*sub);
 }
 
-void Engine::on_failed(Sub& sub, AttemptRecord& record, std::optional<Duration> retry_after) {
+void Engine::on_failed(Sub& sub, const Flight& flight, AttemptRecord& record,
+                       std::optional<Duration> retry_after) {
   DeliveryState& st = sub.state;
   sub.failed_at = scheduler_.now();
-  FailureOutcome outcome = apply_failure(
-      sub.config.policy, st,
-      {sub.seq, sub.attempt, record.status, scheduler_.now(), retry_after, jitter_draw(sub, sub.seq)});
+  FailureOutcome outcome = apply_failure(sub.config.policy, st,
+                                         {flight.seq, flight.attempt, record.status, scheduler_.now(),
+                                          retry_after, jitter_draw(sub, flight.seq, st.streak_failures)});
   if (outcome.streak_began) arm_deadline(sub);
   if (outcome.exhausted) {
     record.exhausted = true;
-    note_removed(sub, sub.seq, sub.seq + 1, sub.body_ref);
+    note_removed(sub, flight.seq, flight.seq + 1, flight.body_ref);
   }
   if (outcome.disable) {
     // Deactivated at once, as on give_up_after, which writes the state.
@@ -550,8 +557,8 @@ void Engine::arm_retry(Sub& sub, TimePoint at) {
   });
 }
 
-double Engine::jitter_draw(const Sub& sub, uint64_t seq) const {
-  return seeded_unit(options_.seed, sub.config.id, seq, sub.state.streak_failures);
+double Engine::jitter_draw(const Sub& sub, uint64_t seq, uint32_t failures) const {
+  return seeded_unit(options_.seed, sub.config.id, seq, failures);
 }
 
 bool Engine::past_deadline(const Sub& sub) const {
@@ -574,14 +581,14 @@ void Engine::deactivate(Sub& sub, std::string reason) {
   // Whichever path got here first (the deadline timer, a late retry timer, a late outcome, a restart),
   // the other timers must not run again. Deactivation happens exactly at its time; an attempt still running
   // then is abandoned.
-  const bool abandoned = sub.in_flight != 0;
+  const std::vector<Flight> abandoned = sub.flights;
   stop(sub);
-  if (abandoned) {
+  for (const Flight& f : abandoned) {
     ++st.attempts;
     ++st.failed_attempts;
     if (observer_) {
-      AttemptRecord record = in_flight_record(sub);
-      record.latency = now - sub.started;
+      AttemptRecord record = flight_record(sub, f);
+      record.latency = now - f.started;
       record.error = ErrorClass::kAbandoned;
       observer_->on_attempt(record);
     }
@@ -592,6 +599,7 @@ void Engine::deactivate(Sub& sub, std::string reason) {
   st.head_seq = st.next_seq;
   st.delivered_ahead.clear();
   st.attempted.clear();
+  st.retry_at.clear();
   st.state = SubState::kDeactivated;
   st.deactivation_reason = !reason.empty() ? std::move(reason)
                                            : fmt::format("no successful delivery for {} since {}",

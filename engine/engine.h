@@ -34,7 +34,8 @@ namespace hooksim {
 struct SubscriptionView {
   const SubscriptionConfig& config;
   const DeliveryState& state;
-  bool in_flight;  // an attempt is under way
+  bool in_flight;            // an attempt is under way
+  uint32_t in_flight_count;  // attempts under way (at most 1 with Ordering::kFifo)
 };
 
 struct EngineOptions {
@@ -132,24 +133,47 @@ class Engine {
   void flush();
 
  private:
-  struct Sub;
+  struct Sub;     // engine_sub.h
+  struct Flight;  // engine_sub.h
 
   void kick(Sub& sub);
+  // Takes a token of the policy's rate limit for a send now; false when there is none, after arming the
+  // rate timer, whose firing sends (FIFO) or kicks (unordered).
+  bool take_token(Sub& sub);
+  // FIFO: sends the head (or, in a live probe, the newest event).
   void send_attempt(Sub& sub);
-  void on_attempt_done(Sub& sub, const AttemptResult& result);
-  AttemptRecord in_flight_record(const Sub& sub) const;
+  // Reads queued event `seq` and sends it as a new flight.
+  void start_attempt(Sub& sub, uint64_t seq);
+  void on_attempt_done(Sub& sub, uint64_t seq, const AttemptResult& result);
+  AttemptRecord flight_record(const Sub& sub, const Flight& flight) const;
   bool past_deadline(const Sub& sub) const;
   // The jitter's uniform draw for a delay after a failure of event `seq`, from EngineOptions::seed, the
-  // subscription id, `seq` and the streak's failures counted so far (before that failure, in on_failed).
-  double jitter_draw(const Sub& sub, uint64_t seq) const;
-  void on_delivered(Sub& sub, const AttemptRecord& record);
+  // subscription id, `seq` and `failures`: FIFO, the streak's failures counted so far (before that
+  // failure, in on_failed); unordered, the event's own attempts before it.
+  double jitter_draw(const Sub& sub, uint64_t seq, uint32_t failures) const;
+  void on_delivered(Sub& sub, const Flight& flight, const AttemptRecord& record);
   // `retry_after`: what the answer's Retry-After asked for (AttemptResult::retry_after).
-  void on_failed(Sub& sub, AttemptRecord& record, std::optional<Duration> retry_after);
-  // Gives up on the subscription now: abandons an attempt in flight, discards the backlog, writes the state
-  // (synced). `reason` is its deactivation_reason; empty: give_up_after's.
+  void on_failed(Sub& sub, const Flight& flight, AttemptRecord& record, std::optional<Duration> retry_after);
+  // Gives up on the subscription now: abandons the attempts in flight, discards the backlog, writes the
+  // state (synced). `reason` is its deactivation_reason; empty: give_up_after's.
   void deactivate(Sub& sub, std::string reason = {});
   void arm_retry(Sub& sub, TimePoint at);
   void arm_deadline(Sub& sub);
+
+  // Ordering::kUnordered (engine_unordered.cpp): the same subscription runtime, with every queued event
+  // sent as slots allow and retried on its own schedule.
+  void resume_unordered(Sub& sub);
+  void kick_unordered(Sub& sub);
+  void on_failed_unordered(Sub& sub, const Flight& flight, AttemptRecord& record,
+                           std::optional<Duration> retry_after);
+  // A success ended the streak: events that had no retry before the deadline are due at once.
+  void streak_ended_unordered(Sub& sub);
+  Status retry_now_unordered(Sub& sub);
+  // The subscription's policy changed: stalled events get a retry from the new policy when it fits.
+  void replan_unordered(Sub& sub);
+  void arm_event_retry(Sub& sub, uint64_t seq, TimePoint at);
+  void stop_unordered(Sub& sub);
+
   void persist_state(Sub& sub, Durability durability = Durability::kBuffered);
   void add_state(StoreBatch& batch, const Sub& sub) const;
   static void add_removals(StoreBatch& batch, const Sub& sub);

@@ -58,4 +58,8 @@ const char* to_string(ProbeMode m) {
   return m == ProbeMode::kLive ? "live" : "head";
 }
 
+const char* to_string(Ordering o) {
+  return o == Ordering::kUnordered ? "unordered" : "fifo";
+}
+
 }  // namespace hooksim

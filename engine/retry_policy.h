@@ -21,6 +21,16 @@ enum class ProbeMode {
   kLive,  // the newest queued event ("try to send a live event"); the backlog drains after it succeeds
 };
 
+// How a subscription's queued events relate to each other (docs/policies.md, "ordering").
+enum class Ordering {
+  // One event at a time, in publish order: a failing event blocks the queue behind it (the platform's
+  // contract). The schedule counts the streak's failures.
+  kFifo,
+  // Up to `concurrency` events in flight at once, each retried on its own schedule (its own failures
+  // counted): a failing event does not block the others. A success of any event ends the streak.
+  kUnordered,
+};
+
 struct RetryPolicy {
   uint32_t immediate_retries = 3;                 // retries of the same event right after the first failure
   Duration immediate_delay{0};                    // delay before each immediate retry
@@ -58,6 +68,10 @@ struct RetryPolicy {
   // 0: no limit (frotcom).
   uint32_t rate_limit_deliveries = 0;
   Duration rate_limit_per{0};
+  // kFifo (frotcom) or kUnordered, with at most `concurrency` attempts in flight at once (1 with kFifo).
+  // A live probe (ProbeMode::kLive) is a FIFO notion: with kUnordered the probe mode is not used.
+  Ordering ordering = Ordering::kFifo;
+  uint32_t concurrency = 1;
 
   // The documented platform schedule (see the file comment).
   static RetryPolicy frotcom();
@@ -105,5 +119,6 @@ struct RetryPolicy {
 };
 
 const char* to_string(ProbeMode m);
+const char* to_string(Ordering o);
 
 }  // namespace hooksim

@@ -97,6 +97,10 @@ struct DeliveryState {
   uint32_t schedule_from = 0;
   std::optional<TimePoint>
       next_attempt;  // when the next retry is due (none while idle or waiting to give up)
+  // Ordering::kUnordered only: the queued events waiting for a retry, ascending by seq, each with the time
+  // it is due, or nullopt when no retry fits before give_up_after's deadline (the event waits for the
+  // streak to end or the subscription to be deactivated). next_attempt is then the earliest of them.
+  std::vector<std::pair<uint64_t, std::optional<TimePoint>>> retry_at;
 
   std::optional<TimePoint> last_attempt;  // start time of the most recent completed attempt
   int last_status = 0;                    // its HTTP status, 0 when none

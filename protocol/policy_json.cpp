@@ -157,14 +157,28 @@ RetryPolicy policy(const json& j, const std::string& path) {
       retry_after(value, at, p);
     } else if (key == "rate_limit") {
       rate_limit(value, at, p);
+    } else if (key == "ordering") {
+      if (value != "fifo" && value != "unordered") fail(at, "must be \"fifo\" or \"unordered\"");
+      p.ordering = value == "fifo" ? Ordering::kFifo : Ordering::kUnordered;
+    } else if (key == "concurrency") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 1000)
+        fail(at, "must be a whole number from 1 to 1000");
+      p.concurrency = value.get<uint32_t>();
     } else {
       static const std::vector<std::string> kFields = {
-          "immediate_retries", "immediate_delay", "delays",      "repeat",       "give_up_after",
-          "attempt_timeout",   "probe",           "signature",   "max_attempts", "disable_on_status",
-          "disable_after",     "jitter",          "retry_after", "rate_limit"};
+          "immediate_retries", "immediate_delay",   "delays",        "repeat",
+          "give_up_after",     "attempt_timeout",   "probe",         "signature",
+          "max_attempts",      "disable_on_status", "disable_after", "jitter",
+          "retry_after",       "rate_limit",        "ordering",      "concurrency"};
       unknown_field(path, key, kFields);
     }
   }
+  // Checked once every field is read, whatever their order.
+  if (p.ordering == Ordering::kFifo && p.concurrency != 1)
+    fail(join(path, "concurrency"), "needs \"ordering\": \"unordered\" (FIFO sends one event at a time)");
+  if (p.ordering == Ordering::kUnordered && p.probe == ProbeMode::kLive)
+    fail(join(path, "probe"),
+         "\"live\" needs \"ordering\": \"fifo\" (unordered events are all sent as they come)");
   return p;
 }
 
@@ -207,6 +221,10 @@ nlohmann::ordered_json policy_to_json(const RetryPolicy& p) {
          {{"min", format_duration(p.retry_after_min)}, {"max", format_duration(p.retry_after_max)}}}};
   if (p.rate_limit_deliveries != 0)
     j["rate_limit"] = {{"deliveries", p.rate_limit_deliveries}, {"per", format_duration(p.rate_limit_per)}};
+  if (p.ordering == Ordering::kUnordered) {
+    j["ordering"] = to_string(p.ordering);
+    j["concurrency"] = p.concurrency;
+  }
   return j;
 }
 

@@ -225,9 +225,17 @@ std::string encode_state(const DeliveryState& s) {
   put_string(out, s.deactivation_reason);
   // An optional tail, written only when it is not all zeros, so that a state without these policy fields
   // (RetryPolicy::max_attempts) keeps the bytes, and a record written before them reads as zeros.
-  if (s.exhausted != 0 || s.schedule_from != 0) {
+  if (s.exhausted != 0 || s.schedule_from != 0 || !s.retry_at.empty()) {
     put_varint(out, s.exhausted);
     put_varint(out, s.schedule_from);
+  }
+  // A second optional part (Ordering::kUnordered): each waiting event's seq and due time.
+  if (!s.retry_at.empty()) {
+    put_varint(out, s.retry_at.size());
+    for (const auto& [seq, due] : s.retry_at) {
+      put_varint(out, seq);
+      put_time(out, due);
+    }
   }
   return out;
 }
@@ -278,6 +286,16 @@ Result<DeliveryState> decode_state(std::string_view bytes) {
     if (schedule_from > s.streak_failures) return Status::Corruption("delivery state: bad schedule start");
     s.schedule_from = static_cast<uint32_t>(schedule_from);
   }
+  if (r.ok() && !r.done()) {
+    uint64_t waiting = r.varint();
+    for (uint64_t i = 0; i < waiting && r.ok(); ++i) {
+      uint64_t seq = r.varint();
+      std::optional<TimePoint> due = r.time();
+      if (!s.retry_at.empty() && seq <= s.retry_at.back().first)
+        return Status::Corruption("delivery state: bad retry list");
+      s.retry_at.emplace_back(seq, due);
+    }
+  }
   if (!r.ok() || !r.done()) return Status::Corruption("delivery state: truncated or trailing bytes");
   // Invariants the engine relies on; a record breaking them is damaged.
   if (s.head_seq == 0 || s.head_seq > s.next_seq || s.delivered_ahead.size() > s.next_seq - s.head_seq)
@@ -287,6 +305,8 @@ Result<DeliveryState> decode_state(std::string_view bytes) {
     if (seq <= s.head_seq || seq >= s.next_seq || (i > 0 && seq <= s.delivered_ahead[i - 1]))
       return Status::Corruption("delivery state: bad delivered-ahead list");
   }
+  for (const auto& [seq, due] : s.retry_at)
+    if (seq < s.head_seq || seq >= s.next_seq) return Status::Corruption("delivery state: bad retry list");
   return s;
 }
 

@@ -405,6 +405,9 @@ struct AuditInput {
   std::vector<TimePoint> kill_times;                // wall clock (rounded up) after each SIGKILL
   json final_list;                                  // GET /v1/subscriptions once everything drained
   std::map<std::string, uint64_t> deactivations;  // per subscription, when any: how often it was deactivated
+  // 0: the subscriptions are FIFO. Otherwise they are `unordered` with this concurrency: deliveries may come
+  // in any order, and a repeat is of one of the last `concurrency` requests of its instance.
+  uint32_t unordered_concurrency = 0;
 };
 
 struct AuditReport {
@@ -413,6 +416,8 @@ struct AuditReport {
   size_t delivered = 0;               // of those, delivered (2xx) at least once
   size_t discarded_accounted = 0;     // of those, not delivered and accounted for by deactivations
   size_t extra_deliveries = 0;        // repeated 2xx deliveries (attempts in flight at a kill)
+  // 2xx answers of a lower sequence number than an earlier 2xx to the same subscription (unordered only)
+  size_t reordered = 0;
   size_t requests = 0, failed_requests = 0;
 };
 
@@ -423,7 +428,8 @@ struct AuditReport {
 // - per subscription the 2xx deliveries, by server instance (which instance sent a request follows from its
 //   hooksim-virtual-time and the kill times), have consecutive sequence numbers from 1; a repeat is only of
 //   the last request of an instance (in flight at its kill) and comes from a later instance; a gap is
-//   allowed only where the service counted discarded events (deactivation), at most that many in total;
+//   allowed only where the service counted discarded events (deactivation), at most that many in total
+//   (`unordered`: in any order, and a repeat is of one of the last `concurrency` requests of its instance);
 // - every acknowledged event that matches a subscription was delivered to it, or is accounted for by that
 //   subscription's `discarded` + `dropped_inactive` counters;
 // - an abandoned (unacknowledged) batch reached every subscription it matches or none; a subscription that
@@ -455,9 +461,9 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
     uint64_t seq;
     std::string event;
   };
-  std::map<std::string, std::vector<Delivery>> by_sub;                  // 2xx answers
-  std::map<std::string, std::map<size_t, size_t>> last_request_of;      // sub -> instance -> record index
-  std::map<std::string, std::map<uint64_t, std::string>> event_of_seq;  // any answer
+  std::map<std::string, std::vector<Delivery>> by_sub;                       // 2xx answers
+  std::map<std::string, std::map<size_t, std::vector<size_t>>> requests_of;  // sub -> instance -> indexes
+  std::map<std::string, std::map<uint64_t, std::string>> event_of_seq;       // any answer
   std::map<std::string, std::map<std::string, uint64_t>> seq_of_event;
   rep.requests = records.size();
   for (size_t i = 0; i < records.size(); ++i) {
@@ -485,7 +491,7 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
     auto [s, fresh_event] = seq_of_event[r.sub].emplace(*r.event, *r.seq);
     if (s->second != *r.seq) problem("one event, two sequence numbers: " + line);
     size_t inst = instance_of(r);
-    last_request_of[r.sub][inst] = i;
+    requests_of[r.sub][inst].push_back(i);
     if (is_2xx(r)) by_sub[r.sub].push_back({inst, i, *r.seq, *r.event});
   }
 
@@ -525,15 +531,46 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
   for (const AuditSub& sub : in.subs) {
     const std::string where = sub.id + ": ";
     auto& ds = by_sub[sub.id];
-    std::stable_sort(ds.begin(), ds.end(),
-                     [](const Delivery& a, const Delivery& b) { return a.instance < b.instance; });
+    const bool unordered = in.unordered_concurrency > 0;
+    for (size_t i = 1, highest = 0; i < ds.size(); ++i) {  // in the order the answers came
+      highest = std::max(highest, i - 1, [&](size_t a, size_t b) { return ds[a].seq < ds[b].seq; });
+      rep.reordered += unordered && ds[i].seq < ds[highest].seq;
+    }
+    // By instance; unordered, by sequence number within one (in the order the answers came otherwise).
+    std::stable_sort(ds.begin(), ds.end(), [unordered](const Delivery& a, const Delivery& b) {
+      if (a.instance != b.instance || !unordered) return a.instance < b.instance;
+      return a.seq < b.seq;
+    });
+    // Whether the request at `index` was in flight at its instance's kill: among its last requests to this
+    // subscription (the last one, FIFO; the last `concurrency`, unordered).
+    auto in_flight_at_kill = [&](size_t instance, size_t index) {
+      const std::vector<size_t>& all = requests_of[sub.id][instance];
+      const size_t window = unordered ? in.unordered_concurrency : 1;
+      return std::find(all.end() - std::min(window, all.size()), all.end(), index) != all.end();
+    };
     const json status = status_of.contains(sub.id) ? status_of[sub.id] : json::object();
     const uint64_t discarded = status.value("discarded", uint64_t{0});
     const uint64_t dropped = status.value("dropped_inactive", uint64_t{0});
     uint64_t gaps = 0;
     std::set<std::string> delivered;
+    std::map<uint64_t, const Delivery*> first_of_seq;  // unordered: each seq's first 2xx
     for (size_t i = 0; i < ds.size(); ++i) {
       delivered.insert(ds[i].event);
+      if (unordered) {
+        auto [first, fresh] = first_of_seq.emplace(ds[i].seq, &ds[i]);
+        if (fresh) continue;
+        ++rep.extra_deliveries;
+        // The latest 2xx of the same seq before this one.
+        const Delivery* prev = first->second;
+        for (size_t j = 0; j < i; ++j)
+          if (ds[j].seq == ds[i].seq) prev = &ds[j];
+        if (prev->instance >= ds[i].instance)
+          problem(where + "delivered twice by one server instance: " + ds[i].event);
+        if (!in_flight_at_kill(prev->instance, prev->index))
+          problem(where + ds[i].event +
+                  " was delivered again although its earlier 2xx was not in flight at a kill");
+        continue;
+      }
       if (i == 0) {
         gaps += ds[i].seq - 1;
         continue;
@@ -545,7 +582,7 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
         ++rep.extra_deliveries;
         if (prev.instance >= ds[i].instance)
           problem(where + "delivered twice by one server instance: " + ds[i].event);
-        if (last_request_of[sub.id][prev.instance] != prev.index)
+        if (!in_flight_at_kill(prev.instance, prev.index))
           problem(where + ds[i].event +
                   " was delivered again although its earlier 2xx was not in flight at a kill");
       } else if (ds[i].seq < prev.seq) {
@@ -554,6 +591,8 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
         gaps += ds[i].seq - prev.seq - 1;
       }
     }
+    if (unordered && !first_of_seq.empty())  // the seqs below the highest delivered that never were
+      gaps = first_of_seq.rbegin()->first - first_of_seq.size();
     if (gaps > discarded)
       problem(where + std::to_string(gaps) + " sequence numbers skipped, only " + std::to_string(discarded) +
               " discarded by deactivation");
@@ -587,18 +626,22 @@ inline AuditReport audit_deliveries(const AuditInput& in) {
     }
     // An attempt whose 2xx came back at or after the deadline (or was in flight at a kill after which the
     // deadline had passed) is abandoned and its event discarded with the backlog: the receiver accepted it,
-    // the service counts it as discarded, not delivered. One attempt is in flight at a time, so that is at
-    // most one event per deactivation; nothing else lets the two counts differ.
+    // the service counts it as discarded, not delivered. One attempt is in flight at a time (FIFO; at most
+    // `concurrency` unordered), so that is at most one event (`concurrency`) per deactivation; nothing else
+    // lets the two counts differ.
     const uint64_t counted = status.value("delivered", uint64_t{0});
     const auto deactivations = in.deactivations.find(sub.id);
-    const uint64_t too_late =
-        std::min<uint64_t>(discarded, deactivations == in.deactivations.end() ? 0 : deactivations->second);
+    const uint64_t per_deactivation = unordered ? in.unordered_concurrency : 1;
+    const uint64_t too_late = std::min<uint64_t>(
+        discarded, deactivations == in.deactivations.end() ? 0 : deactivations->second * per_deactivation);
     if (counted > delivered.size() || delivered.size() - counted > too_late)
       problem(where + "the service counted " + std::to_string(counted) +
               " deliveries, the receiver accepted " + std::to_string(delivered.size()) + " events (" +
               std::to_string(discarded) + " discarded)");
   }
-  if (rep.extra_deliveries > in.kill_times.size() * in.subs.size())
+  // At most one attempt per subscription in flight at each kill (FIFO; `concurrency` unordered).
+  if (rep.extra_deliveries >
+      in.kill_times.size() * in.subs.size() * std::max<size_t>(1, in.unordered_concurrency))
     problem(std::to_string(rep.extra_deliveries) + " repeated deliveries after " +
             std::to_string(in.kill_times.size()) + " kills");
   return rep;
