@@ -1,6 +1,7 @@
 // hooksim schedule [POLICY|FILE] [--json]: the attempts of a permanent outage under a retry policy and the
 // deactivation that ends them. Everything comes from the engine's RetryPolicy (engine/retry_policy.h), the
-// one place that knows the schedule; this file only walks it. Docs: README.md and docs/scaffolding.md.
+// one place that knows the schedule, and its failure rule (apply_failure, engine/delivery_rules.h); this
+// file only walks them. Docs: README.md and docs/scaffolding.md.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -42,7 +43,8 @@ struct Outage {
   bool repeats = false;
 };
 
-// Events listed at most after the first exhausted one, when disable_after keeps the listing going.
+// The most attempts listed once an event is exhausted: a bound for a disable_after that time never reaches
+// (all delays 0), past which the listing ends as if no rule could end the streak.
 constexpr size_t kMaxListed = 10000;
 
 // The attempts of a streak in which every attempt fails at once (a refused connection: no status, so no
