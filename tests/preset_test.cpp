@@ -274,21 +274,26 @@ struct PlayedLog {
   std::vector<int64_t> deactivated;  // t_ms of each deactivated record
 };
 
-PlayedLog play(const std::string& preset_name, const std::string& duration, uint64_t seed = 3) {
-  json scenario = {{"duration", duration},
-                   {"seed", seed},
-                   {"policy", preset_name},
-                   {"subscriptions", {{{"id", "acme"}, {"receiver", {{"status", 503}}}}}},
-                   {"events", {{{"at", "0s"}, {"type", "tracking"}}}}};
+// The attempt log of `scenario` under `hooksim simulate`.
+std::string simulate_log(const json& scenario) {
   auto sc = sim::parse_scenario(scenario);
   EXPECT_TRUE(sc.ok()) << sc.status().message();
+  if (!sc.ok()) return "";
   std::ostringstream log;
   sim::RunOptions options;
   options.log = &log;
   auto summary = cli::simulate_scenario(*sc, options);
   EXPECT_TRUE(summary.ok()) << summary.status().message();
+  return log.str();
+}
+
+PlayedLog play(const std::string& preset_name, const std::string& duration, uint64_t seed = 3) {
+  std::istringstream in(simulate_log({{"duration", duration},
+                                      {"seed", seed},
+                                      {"policy", preset_name},
+                                      {"subscriptions", {{{"id", "acme"}, {"receiver", {{"status", 503}}}}}},
+                                      {"events", {{{"at", "0s"}, {"type", "tracking"}}}}}));
   PlayedLog out;
-  std::istringstream in(log.str());
   for (std::string line; std::getline(in, line);) {
     json j = json::parse(line);
     if (j["kind"] == "attempt")
@@ -371,17 +376,11 @@ TEST(PresetScenario, Hook0AddsUpToTwoSecondsToEachDelay) {
 // A backlog under svix: each exhausted event hands over to the next at once, and the endpoint is disabled
 // at the first failure 5 days or more into the streak (docs/policies.md, disable_after).
 TEST(PresetScenario, SvixDisablesAtTheFirstFailureFiveDaysIntoTheStreak) {
-  json scenario = {{"duration", "7d"},
-                   {"policy", "svix"},
-                   {"subscriptions", {{{"id", "acme"}, {"receiver", {{"status", 503}}}}}},
-                   {"events", {{{"every", "1h"}, {"until", "6h"}, {"type", "tracking"}}}}};
-  auto sc = sim::parse_scenario(scenario);
-  ASSERT_TRUE(sc.ok()) << sc.status().message();
-  std::ostringstream log;
-  sim::RunOptions options;
-  options.log = &log;
-  ASSERT_TRUE(cli::simulate_scenario(*sc, options).ok());
-  std::istringstream in(log.str());
+  std::istringstream in(
+      simulate_log({{"duration", "7d"},
+                    {"policy", "svix"},
+                    {"subscriptions", {{{"id", "acme"}, {"receiver", {{"status", 503}}}}}},
+                    {"events", {{{"every", "1h"}, {"until", "6h"}, {"type", "tracking"}}}}}));
   std::vector<int64_t> attempts, deactivated;
   int exhausted = 0;
   for (std::string line; std::getline(in, line);) {
