@@ -1,15 +1,20 @@
 // hooksim schedule [POLICY|FILE] [--json]: the attempts of a permanent outage under a retry policy and the
 // deactivation that ends them. Everything comes from the engine's RetryPolicy (engine/retry_policy.h), the
-// one place that knows the schedule; this file only walks it. Docs: README.md and docs/scaffolding.md.
+// one place that knows the schedule, and its failure rule (apply_failure, engine/delivery_rules.h); this
+// file only walks them. Docs: README.md and docs/scaffolding.md.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "engine/delivery_rules.h"
 #include "protocol/json_input.h"
 #include "protocol/policy_json.h"
+#include "protocol/presets.h"
 
 namespace hooksim::cli {
 namespace {
@@ -22,21 +27,64 @@ struct ScheduleArgs {
 // One attempt of the outage: when it starts (from the first attempt) and why it is made.
 struct Attempt {
   Duration at{0};
-  Duration delay{0};  // since the previous attempt ended
-  std::string kind;   // "first", "immediate" or "scheduled"
+  Duration delay{0};       // since the previous attempt ended
+  std::string kind;        // "first", "immediate", "scheduled", or "next" (the next event's first attempt)
+  uint32_t event = 1;      // which event it carries, from 1 (a new one after each exhausted event)
+  bool exhausted = false;  // its failure used up the event's max_attempts
 };
 
-// The attempts of a streak in which every attempt fails at once (a 503, a refused connection), from the
-// first one at 0 until RetryPolicy::next_after_failure() says no attempt comes before the deactivation.
-std::vector<Attempt> outage_attempts(const RetryPolicy& p) {
+// How the outage ends.
+struct Outage {
+  std::vector<Attempt> attempts;
+  Duration deactivation{0};
+  bool by_disable_after = false;  // deactivated by disable_after, at the last attempt's failure
+  // The listing stops after the first exhausted event: every next event gets the same attempts, one after
+  // the other, until the deactivation (give_up_after).
+  bool repeats = false;
+};
+
+// The most attempts listed once an event is exhausted: a bound for a disable_after that time never reaches
+// (all delays 0), past which the listing ends as if no rule could end the streak.
+constexpr size_t kMaxListed = 10000;
+
+// The attempts of a streak in which every attempt fails at once (a refused connection: no status, so no
+// disable_on_status or Retry-After) with events always queued, walked by the engine's own rules
+// (apply_failure, engine/delivery_rules.h) before jitter: until no attempt comes before the deactivation,
+// until disable_after deactivates, or, when an event is exhausted and no disable_after rule can end the
+// streak before give_up_after, after that first event.
+Outage outage_attempts(RetryPolicy p) {
+  p.jitter_fraction = 0;
+  p.jitter_min = p.jitter_max = Duration(0);
   const TimePoint t0{};
-  std::vector<Attempt> out = {{Duration(0), Duration(0), "first"}};
-  for (uint32_t failures = 1;; ++failures) {
-    TimePoint failed_at = t0 + out.back().at;
-    auto next = p.next_after_failure(failures, /*streak_start=*/t0, failed_at);
-    if (!next) return out;
-    out.push_back(
-        {*next - t0, *next - failed_at, p.is_immediate_retry(failures) ? "immediate" : "scheduled"});
+  const bool disable_rule = p.disable_after_failures != 0 || p.disable_after_duration.count() > 0;
+  DeliveryState st;
+  st.next_seq = std::numeric_limits<uint64_t>::max();  // a backlog that never empties
+  Outage out;
+  out.attempts = {{Duration(0), Duration(0), "first"}};
+  out.deactivation = p.give_up_after;
+  for (uint32_t event_attempt = 1;; ++event_attempt) {
+    Attempt& last = out.attempts.back();
+    TimePoint failed_at = t0 + last.at;
+    FailureOutcome o = apply_failure(p, st, {st.head_seq, event_attempt, 0, failed_at});
+    last.exhausted = o.exhausted;
+    if (o.disable) {
+      out.deactivation = last.at;
+      out.by_disable_after = true;
+      return out;
+    }
+    if (!st.next_attempt || *st.next_attempt >= p.deactivation_time(t0)) return out;
+    uint32_t event = last.event;
+    if (o.exhausted) {
+      if (!disable_rule || out.attempts.size() >= kMaxListed) {
+        out.repeats = true;
+        return out;
+      }
+      ++event, event_attempt = 0;
+    }
+    const char* kind = o.exhausted                                    ? "next"
+                       : p.is_immediate_retry(st.schedule_failures()) ? "immediate"
+                                                                      : "scheduled";
+    out.attempts.push_back({*st.next_attempt - t0, *st.next_attempt - failed_at, kind, event});
   }
 }
 
@@ -47,11 +95,12 @@ std::string with_hours(Duration d) {
   return fmt::format("{} ({}h{})", format_duration(d), h.count(), d == h ? "" : format_duration(d - h));
 }
 
-// The policy named or written by `arg`: a preset name, inline JSON (starting with "{"), or a JSON file
-// holding either (a policy as in a scenario's "policy").
+// The policy named or written by `arg`: a preset name (protocol/presets.h), inline JSON (starting with "{"),
+// or a JSON file holding either (a policy as in a scenario's "policy"). A preset's name wins over a file of
+// that name (give ./svix for the file).
 Result<RetryPolicy> read_policy(const std::string& arg) {
   nlohmann::json j;
-  if (arg == "frotcom") {
+  if (protocol::preset_policy(arg)) {
     j = arg;
   } else if (arg.starts_with("{")) {
     j = nlohmann::json::parse(arg, nullptr, /*allow_exceptions=*/false);
@@ -59,8 +108,9 @@ Result<RetryPolicy> read_policy(const std::string& arg) {
   } else {
     auto file = json_input::load_json_file(arg);
     if (!file.ok())
-      return Status::InvalidArgument(
-          fmt::format("{} (give a preset name, frotcom, or a policy file)", file.status().message()));
+      return Status::InvalidArgument(fmt::format("{} (give a preset name ({}) or a policy file)",
+                                                 file.status().message(),
+                                                 fmt::join(protocol::policy_presets(), ", ")));
     j = std::move(*file);
   }
   return parse_policy(j, "policy");
@@ -69,21 +119,30 @@ Result<RetryPolicy> read_policy(const std::string& arg) {
 int schedule(const ScheduleArgs& a) {
   auto policy = read_policy(a.policy);
   if (!policy.ok()) return fail("schedule", policy.status().message());
-  std::vector<Attempt> attempts = outage_attempts(*policy);
-  Duration deactivation = policy->give_up_after;
+  Outage outage = outage_attempts(*policy);
+  const std::vector<Attempt>& attempts = outage.attempts;
+  const bool per_event = policy->max_attempts != 0;  // events are dropped as exhausted: say which is which
   if (a.json) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (size_t i = 0; i < attempts.size(); ++i)
-      list.push_back({{"attempt", i + 1},
-                      {"at", format_duration(attempts[i].at)},
-                      {"at_s", std::chrono::duration<double>(attempts[i].at).count()},
-                      {"after", format_duration(attempts[i].delay)},
-                      {"kind", attempts[i].kind}});
-    nlohmann::ordered_json doc = {{"policy", policy_to_json(*policy)},
-                                  {"attempts", std::move(list)},
-                                  {"deactivation",
-                                   {{"at", format_duration(deactivation)},
-                                    {"at_s", std::chrono::duration<double>(deactivation).count()}}}};
+    for (size_t i = 0; i < attempts.size(); ++i) {
+      nlohmann::ordered_json at = {{"attempt", i + 1},
+                                   {"at", format_duration(attempts[i].at)},
+                                   {"at_s", std::chrono::duration<double>(attempts[i].at).count()},
+                                   {"after", format_duration(attempts[i].delay)},
+                                   {"kind", attempts[i].kind}};
+      if (per_event) {
+        at["event"] = attempts[i].event;
+        if (attempts[i].exhausted) at["exhausted"] = true;
+      }
+      list.push_back(std::move(at));
+    }
+    nlohmann::ordered_json deactivation = {
+        {"at", format_duration(outage.deactivation)},
+        {"at_s", std::chrono::duration<double>(outage.deactivation).count()}};
+    if (outage.by_disable_after) deactivation["by"] = "disable_after";
+    nlohmann::ordered_json doc = {
+        {"policy", policy_to_json(*policy)}, {"attempts", std::move(list)}, {"deactivation", deactivation}};
+    if (outage.repeats) doc["repeats"] = true;
     std::cout << doc.dump(2) << "\n";
     return 0;
   }
@@ -95,11 +154,25 @@ int schedule(const ScheduleArgs& a) {
     const Attempt& t = attempts[i];
     std::string after = t.kind == "first"       ? "(the first attempt)"
                         : t.kind == "immediate" ? format_duration(t.delay) + " (immediate retry)"
+                        : t.kind == "next"      ? fmt::format("(event {}: the next event, at once)", t.event)
                                                 : format_duration(t.delay);
+    if (t.exhausted) after += fmt::format("; event {} exhausted (max_attempts)", t.event);
     std::cout << fmt::format("{:>7}  {:<20}  {}\n", i + 1, with_hours(t.at), after);
   }
-  std::cout << fmt::format("deactivated at {}: {} attempts, none at or after the deactivation\n",
-                           with_hours(deactivation), attempts.size());
+  if (outage.repeats)
+    std::cout << fmt::format(
+        "each next event gets the same {} attempt{}, from the failure before it, until the deactivation\n",
+        attempts.size(), attempts.size() == 1 ? "" : "s");
+  if (policy->jitter_fraction > 0 || policy->jitter_max.count() > 0)
+    std::cout << "delays before jitter: the policy's jitter moves each retry\n";
+  if (outage.by_disable_after)
+    std::cout << fmt::format(
+        "deactivated at {} by disable_after: {} attempts, the last one's failure deactivates\n",
+        with_hours(outage.deactivation), attempts.size());
+  else
+    std::cout << fmt::format("deactivated at {}: {}none at or after the deactivation\n",
+                             with_hours(outage.deactivation),
+                             outage.repeats ? "" : fmt::format("{} attempts, ", attempts.size()));
   return 0;
 }
 
@@ -108,8 +181,10 @@ int schedule(const ScheduleArgs& a) {
 Command add_schedule(CLI::App& app) {
   auto args = std::make_shared<ScheduleArgs>();
   auto* cmd = app.add_subcommand("schedule", "Print a retry policy's attempts during a permanent outage");
-  cmd->add_option("POLICY", args->policy,
-                  "A preset name, a policy file (JSON, as a scenario's policy) or inline JSON")
+  cmd->add_option(
+         "POLICY", args->policy,
+         fmt::format("A preset name ({}), a policy file (JSON, as a scenario's policy) or inline JSON",
+                     fmt::join(protocol::policy_presets(), ", ")))
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
   return [cmd, args]() { return *cmd ? schedule(*args) : -1; };

@@ -6,6 +6,7 @@
 
 #include "engine/transport.h"
 #include "protocol/json_input.h"
+#include "protocol/presets.h"
 #include "protocol/signing.h"
 
 namespace hooksim {
@@ -113,11 +114,14 @@ void rate_limit(const json& j, const std::string& path, RetryPolicy& p) {
 }  // namespace
 
 RetryPolicy policy(const json& j, const std::string& path) {
-  RetryPolicy p = RetryPolicy::frotcom();
-  if (j.is_string()) {
-    if (j == "frotcom") return p;
-    fail(path, fmt::format("unknown policy preset '{}' (known: frotcom)", j.get<std::string>()));
+  if (j.is_string()) {  // a preset: the object it stands for, read as a user's would be
+    std::string name = j.get<std::string>();
+    if (auto text = protocol::preset_policy(name)) return policy(json::parse(*text), path);
+    const auto& known = protocol::policy_presets();
+    fail(path, fmt::format("unknown policy preset '{}'{} (known: {})", name, did_you_mean(name, known),
+                           fmt::join(known, ", ")));
   }
+  RetryPolicy p = RetryPolicy::frotcom();
   if (!j.is_object()) fail(path, "must be a preset name or an object");
   for (const auto& [key, value] : j.items()) {  // in key order: the first bad field is the one reported
     std::string at = join(path, key);

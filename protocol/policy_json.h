@@ -9,7 +9,8 @@
 
 namespace hooksim {
 
-// Reads a policy from JSON: a preset name ("frotcom") or an object with any of the fields
+// Reads a policy from JSON: a preset name (one of protocol::policy_presets(), protocol/presets.h: the object
+// it stands for, read as below) or an object with any of the fields
 // immediate_retries, immediate_delay, delays, repeat, give_up_after, probe ("head"|"live"), attempt_timeout,
 // signature (one of protocol::signature_schemes()), and the fields that are off unless given
 // (docs/policies.md, "Beyond the schedule"): max_attempts, disable_on_status, disable_after, jitter,
