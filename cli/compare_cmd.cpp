@@ -68,13 +68,14 @@ Command add_compare(CLI::App& app) {
   auto args = std::make_shared<CompareArgs>();
   auto* cmd = app.add_subcommand(
       "compare",
-      "Run a scenario once per retry policy, in virtual time, and compare what each made of every "
-      "subscription (attempts, deactivation, time to drain the backlog, ...)");
+      "Run a scenario once per retry policy, in virtual time, and compare per subscription what each "
+      "made of it: attempts, deactivation, time to drain the backlog, ... (docs/compare.md)");
   cmd->add_option("scenario", args->scenario_path, "Scenario file (JSON, see docs/scenario.md)")->required();
-  cmd->add_option("--policies", args->policies,
-                  "Comma-separated policies, each a preset name (e.g. frotcom) or the path of a JSON file "
-                  "holding a policy (an item with a / or ending in .json); each replaces every "
-                  "subscription's policy for one run")
+  cmd->add_option(
+         "--policies", args->policies,
+         "Comma-separated policies, each a preset name (e.g. frotcom) or else the path of a JSON file "
+         "holding a policy (as a scenario's policy); each replaces every subscription's policy for "
+         "one run, in the order given")
       ->required()
       ->delimiter(',');
   cmd->add_option("--json", args->json_path,

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -197,8 +198,14 @@ Result<std::vector<NamedPolicy>> read_policy_list(const std::vector<std::string>
   for (const std::string& item : items) {
     if (item.empty()) return bad("an empty item (two commas in a row?)");
     if (!seen.insert(item).second) return bad(fmt::format("'{}' is given twice", item));
-    const bool file = item.find('/') != std::string::npos || item.ends_with(".json");
-    auto policy = file ? read_policy_file(item) : parse_policy(nlohmann::json(item), "");
+    auto policy = parse_policy(nlohmann::json(item), "");
+    if (!policy.ok()) {
+      const bool path_like = item.find('/') != std::string::npos || item.ends_with(".json");
+      if (path_like || std::ifstream(item).good())
+        policy = read_policy_file(item);
+      else
+        policy = Status::InvalidArgument(policy.status().message() + ", and no policy file of that name");
+    }
     if (!policy.ok()) return bad(policy.status().message());
     out.push_back({item, std::move(*policy)});
   }

@@ -29,11 +29,12 @@ struct NamedPolicy {
   RetryPolicy policy;
 };
 
-// Reads the items of --policies, in order. An item containing '/' or ending in ".json" is the path of a JSON
-// file holding a policy (what a scenario's "policy" accepts: an object or a preset name); any other item is
-// a preset name (parse_policy, protocol/policy_json.h). Errors, InvalidArgument with a message starting
-// "--policies: ": no item, an empty item, the same item twice, an unknown preset, a file that cannot be read
-// or is not valid JSON, a policy that does not parse (the message names the file and the field).
+// Reads the items of --policies, in order. An item is a preset name (parse_policy, protocol/policy_json.h)
+// or else the path of a JSON file holding a policy (what a scenario's "policy" accepts: an object or a
+// preset name). Errors, InvalidArgument with a message starting "--policies: ": no item, an empty item, the
+// same item twice, an item that is neither a preset nor a readable file (an item with a '/' or ending in
+// ".json" is reported as a file, any other as a preset), a file that is not valid JSON, a policy that does
+// not parse (the message names the file and the field).
 Result<std::vector<NamedPolicy>> read_policy_list(const std::vector<std::string>& items);
 
 // When the receiver `behaviour` recovers for good: the end of its last failing stretch, read from its

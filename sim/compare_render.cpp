@@ -21,6 +21,10 @@ constexpr char kTimesNote[] =
     "drained: from then to the first moment the subscription is active with nothing queued; — : no such "
     "time in the run (docs/compare.md)";
 
+// Beyond the run report's style: a policy's JSON wraps anywhere (it has no spaces).
+constexpr char kExtraStyle[] =
+    ".policy-json{text-align:left;white-space:normal;overflow-wrap:anywhere;max-width:820px}\n";
+
 std::string when(const std::optional<int64_t>& ms) {
   return ms ? format_elapsed(Duration(*ms)) : std::string(kNone);
 }
@@ -130,8 +134,8 @@ std::string render_compare_text(const Comparison& c) {
 
 std::string render_compare_html(const Comparison& c, const std::string& title) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
-  out += fmt::format("<title>{}</title><style>{}</style></head><body>\n", util::escape_html(title),
-                     report_style());
+  out += fmt::format("<title>{}</title><style>{}{}</style></head><body>\n", util::escape_html(title),
+                     report_style(), kExtraStyle);
   out += fmt::format("<h1>{}</h1>\n", util::escape_html(title));
   out += fmt::format(
       "<p class=\"meta\">scenario {} &middot; seed {} &middot; {} &middot; every subscription under each "
@@ -139,9 +143,8 @@ std::string render_compare_html(const Comparison& c, const std::string& title) {
       util::escape_html(c.scenario), c.seed, format_duration(c.duration));
   out += "<h2>Policies</h2>\n<table id=\"policies\"><tr><th>policy</th><th>as JSON</th></tr>\n";
   for (const PolicyRun& run : c.runs)
-    out += fmt::format(
-        "<tr><td>{}</td><td style=\"text-align:left;white-space:normal\"><code>{}</code></td></tr>\n",
-        util::escape_html(run.name), util::escape_html(policy_to_json(run.policy).dump()));
+    out += fmt::format("<tr><td>{}</td><td class=\"policy-json\"><code>{}</code></td></tr>\n",
+                       util::escape_html(run.name), util::escape_html(policy_to_json(run.policy).dump()));
   out += "</table>\n";
   for (size_t i = 0; i < c.subscriptions.size(); ++i) {
     const std::string id = util::escape_html(c.subscriptions[i]);

@@ -72,6 +72,19 @@ TEST(ComparePolicyList, ReadsPresetsAndFilesInOrder) {
   EXPECT_EQ((*list)[1].policy.immediate_retries, 0u);
 }
 
+TEST(ComparePolicyList, AnItemThatIsNoPresetIsAFile) {
+  TempDir dir;
+  write_file(dir.file("fast"), kShortPolicy);
+  std::error_code ec;
+  auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  auto list = read_policy_list({"fast", "frotcom"});
+  std::filesystem::current_path(cwd, ec);
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  EXPECT_EQ((*list)[0].policy.max_attempts, 2u);
+  EXPECT_EQ((*list)[1].policy, RetryPolicy::frotcom());
+}
+
 TEST(ComparePolicyList, ABareFileNameEndingInJsonIsAFile) {
   auto list = read_policy_list({"nosuch.json"});
   ASSERT_FALSE(list.ok());
@@ -88,6 +101,7 @@ TEST(ComparePolicyList, RefusesUnknownPresetsMissingFilesBadPoliciesAndRepeats) 
   };
   const Case cases[] = {
       {{"frotcom", "nosuch"}, "--policies: unknown policy preset 'nosuch'"},
+      {{"nosuch"}, ", and no policy file of that name"},
       {{dir.file("missing.json")}, "--policies: " + dir.file("missing.json") + ": cannot open the file"},
       {{dir.file("broken.json")}, "--policies: " + dir.file("broken.json") + ": not valid JSON"},
       {{dir.file("bad.json")},
