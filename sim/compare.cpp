@@ -237,6 +237,19 @@ std::optional<Duration> receiver_recovery(const protocol::ReceiverBehaviour& beh
   return recovery;
 }
 
+nlohmann::ordered_json CompareMetrics::to_json() const {
+  return {{"attempts", attempts},
+          {"failed_attempts", failed_attempts},
+          {"delivered", delivered},
+          {"exhausted", exhausted},
+          {"discarded", discarded},
+          {"deactivated_at_ms", optional_ms(deactivated_at_ms)},
+          {"recovery_ms", optional_ms(recovery_ms)},
+          {"drain_ms", optional_ms(drain_ms)},
+          {"max_backlog", max_backlog},
+          {"duplicates", duplicates}};
+}
+
 nlohmann::ordered_json Comparison::to_json() const {
   nlohmann::ordered_json j;
   j["scenario"] = scenario;
@@ -248,19 +261,7 @@ nlohmann::ordered_json Comparison::to_json() const {
   j["subscriptions"] = nlohmann::ordered_json::array();
   for (size_t i = 0; i < subscriptions.size(); ++i) {
     nlohmann::ordered_json by_policy = nlohmann::ordered_json::object();
-    for (const PolicyRun& run : runs) {
-      const CompareMetrics& m = run.metrics[i];
-      by_policy[run.name] = {{"attempts", m.attempts},
-                             {"failed_attempts", m.failed_attempts},
-                             {"delivered", m.delivered},
-                             {"exhausted", m.exhausted},
-                             {"discarded", m.discarded},
-                             {"deactivated_at_ms", optional_ms(m.deactivated_at_ms)},
-                             {"recovery_ms", optional_ms(m.recovery_ms)},
-                             {"drain_ms", optional_ms(m.drain_ms)},
-                             {"max_backlog", m.max_backlog},
-                             {"duplicates", m.duplicates}};
-    }
+    for (const PolicyRun& run : runs) by_policy[run.name] = run.metrics[i].to_json();
     j["subscriptions"].push_back({{"id", subscriptions[i]}, {"policies", by_policy}});
   }
   return j;

@@ -61,6 +61,11 @@ struct CompareMetrics {
   std::optional<int64_t> drain_ms;
   int64_t max_backlog = 0;  // the largest number of events queued and not yet delivered, at any moment
   uint64_t duplicates = 0;  // deliveries (2xx) of an event already delivered to the subscription
+
+  // {"attempts", "failed_attempts", "delivered", "exhausted", "discarded", "deactivated_at_ms",
+  // "recovery_ms", "drain_ms", "max_backlog", "duplicates"} in this order; a time that does not exist is
+  // null.
+  nlohmann::ordered_json to_json() const;
 };
 
 // One policy's run: its name, the metrics per subscription (scenario order) and the backlog series the run
