@@ -7,7 +7,6 @@
 #include <map>
 #include <random>
 #include <set>
-#include <unordered_map>
 
 #include "engine/transport.h"
 #include "protocol/json_input.h"
@@ -152,7 +151,7 @@ class Recorder final : public DeliveryObserver {
   }
 
   Sub* find(std::string_view id) {
-    auto it = index_.find(std::string(id));
+    auto it = index_.find(id);
     return it == index_.end() ? nullptr : &subs_[it->second];
   }
 
@@ -170,9 +169,9 @@ class Recorder final : public DeliveryObserver {
 
   TimePoint start_;
   ReportBuilder builder_;
-  LogRecord record_;  // reused: its strings keep their capacity
+  LogRecord record_;  // the record being fed
   std::vector<Sub> subs_;
-  std::unordered_map<std::string, size_t> index_;
+  std::map<std::string, size_t, std::less<>> index_;
 };
 
 // A policy file: a preset name or an object, as a scenario's "policy"; errors name the file.
