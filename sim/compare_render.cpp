@@ -111,7 +111,7 @@ std::string render_compare_text(const Comparison& c) {
                                 format_duration(c.duration), policy_names(c));
   for (size_t i = 0; i < c.subscriptions.size(); ++i) {
     std::vector<Row> rows = rows_of(c, i);
-    size_t label_w = 0;
+    size_t label_w = columns(c.subscriptions[i]);
     for (const Row& row : rows) label_w = std::max(label_w, columns(row.label));
     std::vector<size_t> widths;
     for (size_t p = 0; p < c.runs.size(); ++p) {

@@ -335,6 +335,17 @@ TEST(CompareOutput, TextHasARowPerMetricAndAColumnPerPolicy) {
       << text;
 }
 
+TEST(CompareOutput, TextColumnsLineUpUnderASubscriptionIdLongerThanTheLabels) {
+  Comparison c;
+  c.subscriptions = {"a-very-long-subscription-id"};
+  c.runs.push_back(PolicyRun{"p", RetryPolicy::frotcom(), {CompareMetrics{}}, {}});
+  std::string text = render_compare_text(c);
+  EXPECT_NE(text.find("\na-very-long-subscription-id  p\nattempts                     0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\ndeactivated at               —\n"), std::string::npos) << text;
+}
+
 TEST(CompareOutput, HtmlIsSelfContainedWithATableAndTheBacklogOfEveryPolicyPerSubscription) {
   auto c = compare(three_policies());
   ASSERT_TRUE(c.ok());
