@@ -31,6 +31,7 @@ Command add_init(CLI::App& app);
 Command add_schedule(CLI::App& app);
 Command add_secret(CLI::App& app);
 Command add_bench(CLI::App& app);
+Command add_compare(CLI::App& app);
 
 // Prints "hooksim <command>: <message>" on stderr; returns `exit_code`, by default 2 (bad usage or input).
 inline int fail(std::string_view command, std::string_view message, int exit_code = 2) {

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
       hooksim::cli::add_simulate(app), hooksim::cli::add_receiver(app), hooksim::cli::add_run(app),
       hooksim::cli::add_serve(app),    hooksim::cli::add_status(app),   hooksim::cli::add_check(app),
       hooksim::cli::add_report(app),   hooksim::cli::add_replay(app),   hooksim::cli::add_init(app),
-      hooksim::cli::add_schedule(app), hooksim::cli::add_secret(app),   hooksim::cli::add_bench(app)};
+      hooksim::cli::add_schedule(app), hooksim::cli::add_secret(app),   hooksim::cli::add_bench(app),
+      hooksim::cli::add_compare(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -142,7 +142,7 @@ std::string marker_lines(const Report& r, const Plot& p, double y_top, double y_
   return out;
 }
 
-std::string backlog_chart(const Report& r) {
+std::string backlog_chart(const Report& r, std::string_view svg_id) {
   Plot p;
   p.end_ms = r.end_ms;
   const double height = 280, plot_h = height - p.top - 40;
@@ -153,8 +153,8 @@ std::string backlog_chart(const Report& r) {
   };
 
   std::string out = fmt::format(
-      R"(<svg id="backlog" xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" role="img" aria-label="backlog per subscription over time">)",
-      p.width, height);
+      R"(<svg id="{2}" xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" role="img" aria-label="backlog per subscription over time">)",
+      p.width, height, util::escape_html(svg_id));
   out += time_axis(p, p.top, p.top + plot_h);
   for (int64_t v : {int64_t{0}, ymax / 2, ymax}) {
     out += fmt::format(R"(<line class="grid" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)", p.left,
@@ -273,6 +273,17 @@ std::string_view report_style() {
   return kStyle;
 }
 
+std::string render_backlog_chart(const Report& r, std::string_view svg_id) {
+  std::string out = "<p class=\"legend\">";
+  for (size_t i = 0; i < r.subscriptions.size(); ++i)
+    out += fmt::format(R"(<span><i style="background:{}"></i>{}</span>)", sub_color(i),
+                       util::escape_html(r.subscriptions[i].id));
+  out +=
+      "<span>dashed: <b style=\"color:#d62728\">deactivated</b>, <b style=\"color:#2e9d4f\">reactivated</b>, "
+      "<b style=\"color:#555\">restart</b></span></p>\n";
+  return out + backlog_chart(r, svg_id) + "\n";
+}
+
 std::string render_html(const Report& r, const std::string& title) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
   out += fmt::format("<title>{}</title><style>{}</style></head><body>\n", util::escape_html(title), kStyle);
@@ -294,14 +305,7 @@ std::string render_html(const Report& r, const std::string& title) {
   if (r.has_publish_records)
     out += fmt::format("<p class=\"meta\" id=\"accounting\">{}</p>\n", accounting_line(r, t));
 
-  out += "<h2>Backlog per subscription</h2>\n<p class=\"legend\">";
-  for (size_t i = 0; i < r.subscriptions.size(); ++i)
-    out += fmt::format(R"(<span><i style="background:{}"></i>{}</span>)", sub_color(i),
-                       util::escape_html(r.subscriptions[i].id));
-  out +=
-      "<span>dashed: <b style=\"color:#d62728\">deactivated</b>, <b style=\"color:#2e9d4f\">reactivated</b>, "
-      "<b style=\"color:#555\">restart</b></span></p>\n";
-  out += backlog_chart(r) + "\n";
+  out += "<h2>Backlog per subscription</h2>\n" + render_backlog_chart(r, "backlog");
 
   out += "<h2>Attempts by outcome</h2>\n<p class=\"legend\">";
   for (size_t o = 0; o < kOutcomeCount; ++o)

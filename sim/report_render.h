@@ -16,6 +16,12 @@ std::string render_html(const Report& report, const std::string& title);
 // (`hooksim bench --html`).
 std::string_view report_style();
 
+// The backlog chart of the page, with its legend above it: one line per entry of report.subscriptions (in
+// their order and colours), the lifecycle markers dashed across, the svg element's id being `svg_id`. For
+// other pages that draw backlogs in the same way (`hooksim compare --html` draws one per subscription, a
+// line per policy).
+std::string render_backlog_chart(const Report& report, std::string_view svg_id);
+
 // The plain-text summary: one line about the run, a table per subscription, the lifecycle changes.
 std::string render_text(const Report& report);
 

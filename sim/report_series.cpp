@@ -159,6 +159,11 @@ void ReportBuilder::add(const LogRecord& r) {
   }
 }
 
+const SubscriptionReport* ReportBuilder::find(const std::string& id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &report_.subscriptions[it->second];
+}
+
 Report ReportBuilder::finish() && {
   report_.end_ms = latest_ms_;
   if (report_.run && report_.run->duration.count() > 0)

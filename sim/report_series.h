@@ -92,6 +92,9 @@ class ReportBuilder {
  public:
   explicit ReportBuilder(size_t buckets = 500);
   void add(const LogRecord& r);
+  // The figures of subscription `id` so far (its backlog as of the last record added), for a reader that
+  // follows a run record by record; nullptr when no record has named it yet.
+  const SubscriptionReport* find(const std::string& id) const;
   Report finish() &&;
 
  private:
