@@ -65,7 +65,13 @@ Outage outage_attempts(RetryPolicy p) {
   for (uint32_t event_attempt = 1;; ++event_attempt) {
     Attempt& last = out.attempts.back();
     TimePoint failed_at = t0 + last.at;
-    FailureOutcome o = apply_failure(p, st, {st.head_seq, event_attempt, 0, failed_at});
+    FailureOutcome o = apply_failure(p, st,
+                                     {.seq = st.head_seq,
+                                      .attempt = event_attempt,
+                                      .status = 0,
+                                      .ended = failed_at,
+                                      .retry_after = std::nullopt,
+                                      .jitter_draw = 0});
     last.exhausted = o.exhausted;
     if (o.disable) {
       out.deactivation = last.at;

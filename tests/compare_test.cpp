@@ -212,6 +212,25 @@ TEST(CompareMetrics, EachPolicyOnTheScenarioGivesTheNumbersWorkedOutByHand) {
   }
 }
 
+TEST(CompareMetrics, UnorderedPoliciesAndAPresetGiveTheNumbersWorkedOutByHand) {
+  auto c = compare({named("unordered", R"({"ordering": "unordered", "concurrency": 2, "immediate_retries": 0,
+                       "delays": ["20m"], "repeat": "20m"})"),
+                    named("github", R"("github")")});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  // unordered: each failing event retried 20m after its own failure ends, the others not waiting: event 2
+  // at 10m, 30m01s, 50m02s, 1h10m03s (delivered); 3 at 20m, 40m01s, 1h00m02s; 4 at 30m, 50m01s, 1h10m02s;
+  // 5 at 40m, 1h00m01s; 6 at 50m, 1h10m01s. The last answer ends at 1h10m04s, 10m04s after the recovery;
+  // 5 events wait at 50m.
+  EXPECT_EQ(metrics(*c, 0, 0), json::parse(R"({"attempts": 15, "failed_attempts": 9, "delivered": 6,
+      "exhausted": 0, "discarded": 0, "deactivated_at_ms": null, "recovery_ms": 3600000, "drain_ms": 604000,
+      "max_backlog": 5, "duplicates": 0})"));
+  // github (no automatic retry, docs/policies.md#github): each event failing in the outage is exhausted at
+  // its one attempt; nothing waits at the recovery.
+  EXPECT_EQ(metrics(*c, 1, 0), json::parse(R"({"attempts": 6, "failed_attempts": 5, "delivered": 1,
+      "exhausted": 5, "discarded": 0, "deactivated_at_ms": null, "recovery_ms": 3600000, "drain_ms": 0,
+      "max_backlog": 1, "duplicates": 0})"));
+}
+
 TEST(CompareMetrics, ABacklogAlreadyEmptyAtTheRecoveryDrainsInNoTime) {
   // The receiver fails in [10m, 20m) but no event comes then: nothing is queued when it recovers.
   auto sc = parse_scenario(json::parse(R"({"duration": "1h",
