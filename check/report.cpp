@@ -106,6 +106,7 @@ std::string report_json(const Report& report) {
                {"hooksim_version", HOOKSIM_VERSION},
                {"url", report.url},
                {"auth", report.auth},
+               {"signature", report.auth == "secret" ? ojson(report.scheme) : ojson(nullptr)},
                {"timeout_ms", report.timeout.count()},
                {"started_at", format_utc(report.started_at)},
                {"duration_ms", report.duration_ms},

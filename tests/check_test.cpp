@@ -341,6 +341,7 @@ TEST(Check, JsonReportFollowsTheDocumentedSchema) {
   EXPECT_EQ(j["schema"], "hooksim-check/1");
   EXPECT_EQ(j["url"], rx.url());
   EXPECT_EQ(j["auth"], "secret");
+  EXPECT_EQ(j["signature"], "standard-webhooks");
   EXPECT_EQ(j["timeout_ms"], 10000);
   EXPECT_EQ(j["verdict"], "warn");
   EXPECT_EQ(j["exit_code"], 0);
@@ -353,9 +354,9 @@ TEST(Check, JsonReportFollowsTheDocumentedSchema) {
     keys.push_back(it.key());
   std::vector<std::string> top;
   for (auto it = ordered.begin(); it != ordered.end(); ++it) top.push_back(it.key());
-  EXPECT_EQ(top,
-            (std::vector<std::string>{"schema", "hooksim_version", "url", "auth", "timeout_ms", "started_at",
-                                      "duration_ms", "verdict", "exit_code", "counts", "checks"}));
+  EXPECT_EQ(top, (std::vector<std::string>{"schema", "hooksim_version", "url", "auth", "signature",
+                                           "timeout_ms", "started_at", "duration_ms", "verdict", "exit_code",
+                                           "counts", "checks"}));
   EXPECT_EQ(keys, (std::vector<std::string>{"name", "title", "verdict", "figure", "advice", "duration_ms",
                                             "measurements", "probes"}));
   EXPECT_EQ(c["name"], "accepts_valid");
@@ -1004,6 +1005,7 @@ TEST(CheckScheme, EverySchemePassesTheSignatureChecksAgainstAReceiverOfThatSchem
                                                                 {"rejects_forged", Verdict::kPass},
                                                                 {"rejects_stale", stale}}));
     EXPECT_EQ(report.scheme, scheme);
+    EXPECT_EQ(json::parse(report_json(report))["signature"], scheme);
     // The forgeries reached the receiver as such: a wrong signature and one by another secret are bad.
     size_t bad = 0;
     for (const auto& r : rx.records()) bad += r.signature == RequestRecord::Signature::kBad;
