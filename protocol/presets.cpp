@@ -38,7 +38,7 @@ constexpr std::array<Preset, 8> kPresets = {{
     // (approximation: doubling from 1m, the last retry at 4h); 5s; removal after failures persist.
     {"shopify",
      R"({"ordering": "unordered", "concurrency": 10, "immediate_retries": 0, "delays": ["1m", "2m", "4m", "8m", "16m", "32m", "1h4m", "1h53m"],
-      "max_attempts": 9, "attempt_timeout": "5s", "give_up_after": "3650d", "disable_after": {"failures": 9},
+      "max_attempts": 9, "attempt_timeout": "5s", "give_up_after": "3650d", "disable_after": {"duration": "4h"},
       "signature": "shopify"})"},
     // hook0 output-worker/src/main.rs (RetryPolicy, Config) and documentation/explanation/
     // webhook-retry-logic.md: the schedule, 24 retries within 8 days, + up to 10 % (2s to 15m), 15s,

@@ -148,9 +148,12 @@ TEST(Presets, ShopifyRetriesEightTimesOverFourHoursThenRemovesTheSubscription) {
   EXPECT_THAT(event_delays(p), ElementsAre(1min, 2min, 4min, 8min, 16min, 32min, 1h + 4min, 1h + 53min));
   EXPECT_EQ(starts(event_delays(p)).back(), 4h);
   EXPECT_EQ(p.attempt_timeout, 5s);
-  EXPECT_EQ(p.disable_after_failures, 9u);
-  EXPECT_FALSE(p.disable_reason(503, 8, TimePoint{}, TimePoint{} + 2h).has_value());
-  EXPECT_TRUE(p.disable_reason(503, 9, TimePoint{}, TimePoint{} + 4h).has_value());
+  // Removed when an event's retries have all failed: failing for the 4 hours they span (not a count of
+  // failures, which unordered events reach together long before).
+  EXPECT_EQ(p.disable_after_failures, 0u);
+  EXPECT_EQ(p.disable_after_duration, 4h);
+  EXPECT_FALSE(p.disable_reason(503, 50, TimePoint{}, TimePoint{} + 4h - 1ms).has_value());
+  EXPECT_TRUE(p.disable_reason(503, 1, TimePoint{}, TimePoint{} + 4h).has_value());
   EXPECT_EQ(p.give_up_after, kNever);
   EXPECT_EQ(p.signature, "shopify");
 }
@@ -359,6 +362,25 @@ TEST(PresetScenario, ShopifyIsRemovedAtItsNinthFailureAtFourHours) {
   expect_played("shopify", {1min, 2min, 4min, 8min, 16min, 32min, 1h + 4min, 1h + 53min}, "1d");
   PlayedLog log = play("shopify", "1d");
   EXPECT_THAT(log.deactivated, ElementsAre(ms(4h)));
+}
+
+TEST(PresetScenario, ShopifyWithAnEventEveryMinuteIsStillRemovedAtFourHours) {
+  // Unordered: dozens of events fail together, but the removal waits for the first event's retries to
+  // span their 4 hours.
+  std::istringstream in(
+      simulate_log({{"duration", "1d"},
+                    {"policy", "shopify"},
+                    {"subscriptions", {{{"id", "acme"}, {"receiver", {{"status", 503}}}}}},
+                    {"events", {{{"every", "1m"}, {"until", "1d"}, {"type", "tracking"}}}}}));
+  std::vector<int64_t> deactivated;
+  size_t attempts = 0;
+  for (std::string line; std::getline(in, line);) {
+    json j = json::parse(line);
+    attempts += j["kind"] == "attempt";
+    if (j["kind"] == "deactivated") deactivated.push_back(j["t_ms"]);
+  }
+  EXPECT_THAT(deactivated, ElementsAre(ms(4h)));
+  EXPECT_GT(attempts, 240u) << "every event published before the removal was attempted";
 }
 
 TEST(PresetScenario, Hook0AddsUpToTwoSecondsToEachDelay) {
