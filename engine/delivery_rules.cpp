@@ -34,7 +34,11 @@ void remove_from_queue(DeliveryState& st, uint64_t seq) {
   }
 }
 
-FailureOutcome apply_failure(const RetryPolicy& policy, DeliveryState& st, const FailedAttempt& failed) {
+namespace {
+
+// What both orderings do with a failed attempt first: count it, start or continue the streak (the
+// subscription's), and ask the policy whether it deactivates now.
+FailureOutcome count_failure(const RetryPolicy& policy, DeliveryState& st, const FailedAttempt& failed) {
   FailureOutcome out;
   ++st.failed_attempts;
   if (!st.streak_start) {
@@ -44,6 +48,13 @@ FailureOutcome apply_failure(const RetryPolicy& policy, DeliveryState& st, const
   }
   ++st.streak_failures;
   out.disable = policy.disable_reason(failed.status, st.streak_failures, *st.streak_start, failed.ended);
+  return out;
+}
+
+}  // namespace
+
+FailureOutcome apply_failure(const RetryPolicy& policy, DeliveryState& st, const FailedAttempt& failed) {
+  FailureOutcome out = count_failure(policy, st, failed);
   st.next_attempt.reset();
   if (policy.exhausted(failed.attempt)) {
     out.exhausted = true;
@@ -61,15 +72,7 @@ FailureOutcome apply_failure(const RetryPolicy& policy, DeliveryState& st, const
 
 FailureOutcome apply_unordered_failure(const RetryPolicy& policy, DeliveryState& st,
                                        const FailedAttempt& failed) {
-  FailureOutcome out;
-  ++st.failed_attempts;
-  if (!st.streak_start) {
-    st.streak_start = failed.ended;
-    st.state = SubState::kRetrying;
-    out.streak_began = true;
-  }
-  ++st.streak_failures;
-  out.disable = policy.disable_reason(failed.status, st.streak_failures, *st.streak_start, failed.ended);
+  FailureOutcome out = count_failure(policy, st, failed);
   std::erase_if(st.retry_at, [&](const auto& r) { return r.first == failed.seq; });
   if (policy.exhausted(failed.attempt)) {
     out.exhausted = true;

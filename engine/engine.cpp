@@ -459,8 +459,6 @@ void Engine::on_attempt_done(Sub& sub, uint64_t seq, const AttemptResult& result
   st.last_error = record.error;
   if (record.delivered()) {
     on_delivered(sub, flight, record);
-  } else if (sub.unordered()) {
-    on_failed_unordered(sub, flight, record, result.retry_after);
   } else {
     on_failed(sub, flight, record, result.retry_after);
   }
@@ -523,10 +521,16 @@ void Engine::flush() {
 void Engine::on_failed(Sub& sub, const Flight& flight, AttemptRecord& record,
                        std::optional<Duration> retry_after) {
   DeliveryState& st = sub.state;
-  sub.failed_at = scheduler_.now();
-  FailureOutcome outcome = apply_failure(sub.config.policy, st,
-                                         {flight.seq, flight.attempt, record.status, scheduler_.now(),
-                                          retry_after, jitter_draw(sub, flight.seq, st.streak_failures)});
+  const TimePoint now = scheduler_.now();
+  sub.failed_at = now;
+  const bool unordered = sub.unordered();
+  // The jitter draws from the streak's failures before this one (FIFO), or from the event's own.
+  const FailedAttempt failed{
+      flight.seq,    flight.attempt,
+      record.status, now,
+      retry_after,   jitter_draw(sub, flight.seq, unordered ? flight.attempt - 1 : st.streak_failures)};
+  FailureOutcome outcome = unordered ? apply_unordered_failure(sub.config.policy, st, failed)
+                                     : apply_failure(sub.config.policy, st, failed);
   if (outcome.streak_began) arm_deadline(sub);
   if (outcome.exhausted) {
     record.exhausted = true;
@@ -536,6 +540,14 @@ void Engine::on_failed(Sub& sub, const Flight& flight, AttemptRecord& record,
     // Deactivated at once, as on give_up_after, which writes the state.
     if (observer_) observer_->on_attempt(record);
     deactivate(sub, std::move(*outcome.disable));
+    return;
+  }
+  if (unordered) {
+    if (outcome.due) arm_event_retry(sub, flight.seq, *outcome.due);
+    record.next_attempt = outcome.due;
+    persist_state(sub);
+    if (observer_) observer_->on_attempt(record);
+    kick_unordered(sub);  // a slot is free: the next event goes whatever became of this one
     return;
   }
   if (st.next_attempt) arm_retry(sub, *st.next_attempt);

@@ -152,7 +152,8 @@ class Engine {
   // failure, in on_failed); unordered, the event's own attempts before it.
   double jitter_draw(const Sub& sub, uint64_t seq, uint32_t failures) const;
   void on_delivered(Sub& sub, const Flight& flight, const AttemptRecord& record);
-  // `retry_after`: what the answer's Retry-After asked for (AttemptResult::retry_after).
+  // `retry_after`: what the answer's Retry-After asked for (AttemptResult::retry_after). Both orderings:
+  // the rules differ (apply_failure, apply_unordered_failure), the bookkeeping is the same.
   void on_failed(Sub& sub, const Flight& flight, AttemptRecord& record, std::optional<Duration> retry_after);
   // Gives up on the subscription now: abandons the attempts in flight, discards the backlog, writes the
   // state (synced). `reason` is its deactivation_reason; empty: give_up_after's.
@@ -164,8 +165,6 @@ class Engine {
   // sent as slots allow and retried on its own schedule.
   void resume_unordered(Sub& sub);
   void kick_unordered(Sub& sub);
-  void on_failed_unordered(Sub& sub, const Flight& flight, AttemptRecord& record,
-                           std::optional<Duration> retry_after);
   // A success ended the streak: events that had no retry before the deadline are due at once.
   void streak_ended_unordered(Sub& sub);
   Status retry_now_unordered(Sub& sub);

@@ -57,32 +57,6 @@ void Engine::kick_unordered(Sub& sub) {
   }
 }
 
-void Engine::on_failed_unordered(Sub& sub, const Flight& flight, AttemptRecord& record,
-                                 std::optional<Duration> retry_after) {
-  DeliveryState& st = sub.state;
-  const TimePoint now = scheduler_.now();
-  sub.failed_at = now;
-  FailureOutcome outcome =
-      apply_unordered_failure(sub.config.policy, st,
-                              {flight.seq, flight.attempt, record.status, now, retry_after,
-                               jitter_draw(sub, flight.seq, flight.attempt - 1)});
-  if (outcome.streak_began) arm_deadline(sub);
-  if (outcome.exhausted) {
-    record.exhausted = true;
-    note_removed(sub, flight.seq, flight.seq + 1, flight.body_ref);
-  }
-  if (outcome.disable) {
-    if (observer_) observer_->on_attempt(record);
-    deactivate(sub, std::move(*outcome.disable));
-    return;
-  }
-  if (outcome.due) arm_event_retry(sub, flight.seq, *outcome.due);
-  record.next_attempt = outcome.due;
-  persist_state(sub);
-  if (observer_) observer_->on_attempt(record);
-  kick_unordered(sub);  // a slot is free: the next event goes whatever became of this one
-}
-
 void Engine::streak_ended_unordered(Sub& sub) {
   for (auto& [seq, due] : sub.state.retry_at) {
     if (due) continue;
