@@ -118,6 +118,12 @@ Status Engine::update_subscription(const SubscriptionConfig& config) {
   }
   sub->config = config;
   DeliveryState& st = sub->state;
+  if (old_policy.ordering != config.policy.ordering && st.streak_start) {
+    // The streak goes on, but no event is retrying: the next one starts its schedule afresh, as after an
+    // exhausted event (unordered failures never moved schedule_from).
+    st.schedule_from = st.streak_failures;
+    persist_state(*sub);
+  }
   if (sub->deadline_timer != 0) {
     scheduler_.cancel(sub->deadline_timer);
     arm_deadline(*sub);

@@ -51,6 +51,8 @@ struct EngineOptions {
   // the last one in one batch, then sends their next events. A next event is not sent before the success
   // before it is written, so a crash repeats at most the attempt in flight, as without it (unless that
   // write failed, e.g. a full disk: reported, and delivery goes on at least once, as without it).
+  // With Ordering::kUnordered, which promises no order, other events may be sent before a success is
+  // written: a crash may then repeat that success too (at least once, still).
   bool group_commit = false;
   // Seeds the policy's jitter (RetryPolicy::jitter_fraction, jitter_min/max): the scenario's seed in a
   // simulation. Each draw depends only on the seed, the subscription id, the event's sequence number and
@@ -67,6 +69,12 @@ struct PublishResult {
 
 class Engine {
  public:
+  // Ordering::kUnordered sends no event more than this far past the subscription's oldest queued event:
+  // events delivered ahead of it are kept in its state (DeliveryState::delivered_ahead), written with every
+  // state, so one event stuck in retries must not let that list grow without bound. Beyond it, new events
+  // wait for the oldest to leave the queue (delivered, exhausted or discarded).
+  static constexpr uint64_t kUnorderedWindow = 1000;
+
   // The engine keeps references to all four; they must outlive it. `observer` may be null.
   // REQUIRES: options.envelope is set.
   Engine(Scheduler& scheduler, QueueStore& store, Transport& transport, DeliveryObserver* observer,
@@ -92,8 +100,12 @@ class Engine {
   // its next attempt from the new policy (the delay counted from the change). A retry already waiting is
   // re-planned by a changed policy: the new policy's delay for the same attempt number, counted from the
   // end of the failure that planned it (so never later than the change + that delay), at once when that
-  // time has passed, and none (waiting to give up) when it falls at or after the deadline. NotFound for an
-  // unknown id.
+  // time has passed, and none (waiting to give up) when it falls at or after the deadline. With
+  // Ordering::kUnordered a changed policy applies to each event from its next failure: retries already
+  // planned keep their times, and events waiting to give up get a retry from the new policy when one fits.
+  // The ordering itself changes only with an empty queue and nothing in flight (FailedPrecondition
+  // otherwise), and the failure streak then goes on, the next event's schedule starting afresh. NotFound
+  // for an unknown id.
   Status update_subscription(const SubscriptionConfig& config);
 
   // Deletes a subscription with its queue and state; an attempt in flight is abandoned. NotFound for an

@@ -29,6 +29,10 @@ void Engine::resume_unordered(Sub& sub) {
 void Engine::kick_unordered(Sub& sub) {
   DeliveryState& st = sub.state;
   if (st.state == SubState::kDeactivated) return;
+  if (past_deadline(sub)) {
+    deactivate(sub);  // a late clock (or a shortened give_up_after) must not send after the deadline
+    return;
+  }
   auto waiting = [&st](uint64_t seq) {  // both lists ascending by seq
     auto retry = std::lower_bound(st.retry_at.begin(), st.retry_at.end(), seq,
                                   [](const auto& r, uint64_t s) { return r.first < s; });
@@ -42,7 +46,7 @@ void Engine::kick_unordered(Sub& sub) {
     if (!retry) {
       sub.fresh = std::max(sub.fresh, st.head_seq);
       while (sub.fresh < st.next_seq && waiting(sub.fresh)) ++sub.fresh;
-      if (sub.fresh >= st.next_seq) return;
+      if (sub.fresh >= st.next_seq || sub.fresh >= st.head_seq + kUnorderedWindow) return;
     }
     if (!take_token(sub)) return;
     uint64_t seq = retry ? sub.ready.front() : sub.fresh;
@@ -53,7 +57,16 @@ void Engine::kick_unordered(Sub& sub) {
     }
     size_t before = sub.flights.size();
     start_attempt(sub, seq);
-    if (sub.flights.size() == before) return;  // the store failed to read it: reported; go no further
+    if (sub.flights.size() == before) {
+      // The store failed to read it (reported): it is tried again at the next kick, as FIFO tries its head
+      // again, rather than skipped.
+      if (retry) {
+        sub.ready.push_front(seq);
+      } else {
+        --sub.fresh;
+      }
+      return;
+    }
   }
 }
 

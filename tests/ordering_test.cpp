@@ -283,6 +283,71 @@ TEST_F(OrderingTest, TheOrderingChangesOnlyWithAnEmptyQueue) {
   ASSERT_TRUE(engine_->update_subscription(c).ok());
 }
 
+TEST_F(OrderingTest, NoEventGoesMoreThanTheWindowPastTheOldestQueued) {
+  // ev1 fails until 10m (retried at 1m, 6m, then delivered at 36m); the others succeed at once. Past
+  // kUnorderedWindow events beyond ev1 nothing is sent, so the state's list of events delivered ahead of it
+  // stays bounded; once ev1 leaves the queue the rest go.
+  script([](const std::string& ev, uint32_t, Duration t) { return ev == "ev1" && t < 10min ? 503 : 200; });
+  add_sub("acme", unordered(1));
+  const uint64_t n = Engine::kUnorderedWindow + 5;
+  for (uint64_t i = 1; i <= n; ++i) publish("ev" + std::to_string(i));
+  run_until(30min);
+  const DeliveryState& st = state("acme");
+  EXPECT_EQ(st.head_seq, 1u);
+  EXPECT_EQ(st.delivered_ahead.size(), Engine::kUnorderedWindow - 1);  // seqs 2 .. window
+  EXPECT_EQ(st.backlog(), 6u);                                         // ev1, and the 5 past the window
+  EXPECT_EQ(st.delivered, Engine::kUnorderedWindow - 1);
+  run_until(1h);
+  EXPECT_EQ(state("acme").delivered, n);
+  EXPECT_EQ(state("acme").backlog(), 0u);
+  EXPECT_TRUE(state("acme").delivered_ahead.empty());
+  // The last 5 went at 36m, after ev1.
+  for (size_t i = rec_.attempts.size() - 5; i < rec_.attempts.size(); ++i)
+    EXPECT_EQ(rec_.attempts[i].t, 36min) << rec_.attempts[i].event;
+}
+
+TEST_F(OrderingTest, SwitchingToFifoDuringAStreakStartsTheNextEventsScheduleAfresh) {
+  // Unordered, ev1 is exhausted after 2 attempts (0, 1m): the queue is empty but the streak goes on.
+  script([](const std::string& ev, uint32_t, Duration) { return ev == "ev1" ? 503 : 200; });
+  RetryPolicy p = unordered(1);
+  p.max_attempts = 2;
+  add_sub("acme", p);
+  publish("ev1");
+  run_until(1h);
+  ASSERT_EQ(state("acme").exhausted, 1u);
+  ASSERT_EQ(state("acme").state, SubState::kRetrying);
+  SubscriptionConfig c = engine_->find("acme")->config;
+  c.policy.ordering = Ordering::kFifo;
+  ASSERT_TRUE(engine_->update_subscription(c).ok());
+  restart_scripted();  // what was written says so too
+  run_until(2h);
+  publish("ev2");  // sent at once, not held behind a schedule that counted ev1's failures
+  run_until(3h);
+  EXPECT_THAT(attempts(), ElementsAre(A{"ev1", 1, 0ms}, A{"ev1", 2, 1min}, A{"ev2", 1, 2h}));
+  EXPECT_EQ(state("acme").delivered, 1u);
+}
+
+TEST_F(OrderingTest, NothingIsSentAfterTheDeadlineWhenAPolicyChangeMovesItIntoThePast) {
+  // Each answer takes 10m. ev1 fails (0-10m: the streak begins at 10m), its retry is due at 11m but waits
+  // for the slot ev2 holds (10m-20m). At 12m the policy gives up after 1m (the deadline, 11m, has passed)
+  // and allows 2 in flight: the subscription is deactivated at once; ev1 is not sent.
+  script([](const std::string& ev, uint32_t, Duration) { return ev == "ev1" ? 503 : 200; }, 10min);
+  add_sub("acme", unordered(1));
+  publish("ev1");
+  publish("ev2");
+  run_until(12min);
+  SubscriptionConfig c = engine_->find("acme")->config;
+  c.policy.give_up_after = 1min;
+  c.policy.concurrency = 2;
+  ASSERT_TRUE(engine_->update_subscription(c).ok());
+  run_until(1h);
+  EXPECT_THAT(attempts(), ElementsAre(A{"ev1", 1, 0ms}, A{"ev2", 1, 10min}));
+  EXPECT_EQ(rec_.attempts[1].error, ErrorClass::kAbandoned);
+  ASSERT_EQ(rec_.lifecycle.size(), 1u);
+  EXPECT_EQ(rec_.lifecycle[0].t, 12min);
+  EXPECT_EQ(rec_.lifecycle[0].discarded, 2u);
+}
+
 TEST(OrderingPolicy, JsonFieldsAndTheirErrors) {
   auto p = parse_policy(json::parse(R"({"ordering":"unordered","concurrency":8})"), "policy");
   ASSERT_TRUE(p.ok()) << p.status().message();
