@@ -495,5 +495,22 @@ TEST(Presets, TheScenarioSchemaListsEveryPreset) {
   EXPECT_EQ(names.get<std::vector<std::string>>(), protocol::policy_presets());
 }
 
+// ... and every field a policy writes (every optional one set), so an editor accepts every policy hooksim
+// writes (and can read).
+TEST(Presets, TheScenarioSchemaHasEveryPolicyField) {
+  std::ifstream in(std::string(HOOKSIM_SOURCE_DIR) + "/docs/scenario.schema.json");
+  json schema = json::parse(in);
+  const json& fields = schema["$defs"]["policy"]["oneOf"][1]["properties"];
+  auto full = parse_policy(json::parse(R"({"max_attempts": 3, "disable_on_status": [410],
+      "disable_after": {"failures": 2, "duration": "1h"}, "jitter": 0.1,
+      "retry_after": {"honour": {"min": "1s", "max": "1h"}}, "rate_limit": {"deliveries": 1, "per": "1s"},
+      "ordering": "unordered", "concurrency": 2})"),
+                           "policy");
+  ASSERT_TRUE(full.ok()) << full.status().message();
+  const auto written = policy_to_json(*full);  // kept: items() of a temporary would dangle
+  ASSERT_TRUE(written.contains("ordering"));
+  for (const auto& [key, value] : written.items()) EXPECT_TRUE(fields.contains(key)) << key;
+}
+
 }  // namespace
 }  // namespace hooksim
