@@ -171,6 +171,10 @@ int schedule(const ScheduleArgs& a) {
         attempts.size(), attempts.size() == 1 ? "" : "s");
   if (policy->jitter_fraction > 0 || policy->jitter_max.count() > 0)
     std::cout << "delays before jitter: the policy's jitter moves each retry\n";
+  if (policy->ordering == Ordering::kUnordered)
+    std::cout << "ordering unordered: each event gets its attempts on its own, from its own first attempt, "
+                 "and later events go without waiting for it; the events above follow each other as FIFO "
+                 "would send them (docs/policies.md#ordering)\n";
   if (outage.by_disable_after)
     std::cout << fmt::format(
         "deactivated at {} by disable_after: {} attempts, the last one's failure deactivates\n",
