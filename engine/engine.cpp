@@ -71,11 +71,9 @@ Status Engine::open() {
       resume_unordered(sub);
       continue;
     }
-    if (st.streak_start) {
-      if (st.next_attempt) {
-        arm_retry(sub, *st.next_attempt);
-        continue;
-      }
+    if (st.streak_start && st.next_attempt) {
+      arm_retry(sub, *st.next_attempt);
+      continue;
     }
     kick(sub);
   }
