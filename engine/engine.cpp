@@ -294,12 +294,7 @@ Status Engine::reactivate(std::string_view id) {
   next.state = SubState::kActive;
   next.deactivated_at.reset();
   next.deactivation_reason.clear();
-  auto batch = store_.new_batch();
-  add_removals(*batch, sub);
-  batch->put_state(sub.key, next);
-  HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
-  sub.unremoved.clear();
-  sub.state = std::move(next);
+  HOOKSIM_RETURN_IF_ERROR(adopt_state(sub, std::move(next), Durability::kSynced));
   if (observer_)
     observer_->on_lifecycle({LifecycleRecord::Kind::kReactivated, sub.config.id, scheduler_.now(), 0});
   return Status::OK();
@@ -645,6 +640,16 @@ void Engine::persist_state(Sub& sub, Durability durability) {
   } else {
     report_error(sub, s);
   }
+}
+
+Status Engine::adopt_state(Sub& sub, DeliveryState next, Durability durability) {
+  auto batch = store_.new_batch();
+  add_removals(*batch, sub);
+  batch->put_state(sub.key, next);
+  HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, durability));
+  sub.unremoved.clear();
+  sub.state = std::move(next);
+  return Status::OK();
 }
 
 void Engine::add_state(StoreBatch& batch, const Sub& sub) const {

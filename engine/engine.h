@@ -186,6 +186,9 @@ class Engine {
   void stop_unordered(Sub& sub);
 
   void persist_state(Sub& sub, Durability durability = Durability::kBuffered);
+  // Writes `next` as the subscription's state, with its pending queue removals, and only once that write
+  // succeeded makes it the state in memory: on error nothing changed.
+  Status adopt_state(Sub& sub, DeliveryState next, Durability durability);
   void add_state(StoreBatch& batch, const Sub& sub) const;
   static void add_removals(StoreBatch& batch, const Sub& sub);
   // `body_ref`: the body reference of a one-entry range [first, first + 1) when the caller read it

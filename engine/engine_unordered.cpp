@@ -92,12 +92,7 @@ Status Engine::retry_now_unordered(Sub& sub) {
     return Status::FailedPrecondition(
         fmt::format("subscription '{}' has no event waiting for a retry", sub.config.id));
   next.next_attempt = earliest_retry(next);
-  auto batch = store_.new_batch();
-  add_removals(*batch, sub);
-  batch->put_state(sub.key, next);
-  HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kBuffered));
-  sub.unremoved.clear();
-  sub.state = std::move(next);
+  HOOKSIM_RETURN_IF_ERROR(adopt_state(sub, std::move(next), Durability::kBuffered));
   for (uint64_t seq : moved) {
     if (auto t = sub.retry_timers.find(seq); t != sub.retry_timers.end()) {
       scheduler_.cancel(t->second);
