@@ -407,6 +407,22 @@ TEST_F(ServiceTest, PatchRejectsAnIdChangeAndBadInputAndKeepsTheSubscription) {
   EXPECT_THAT(ok.body, Not(HasSubstr(kToken)));
 }
 
+TEST_F(ServiceTest, AnOrderingChangeWithEventsQueuedIs409AndChangesNothing) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  create("acme", "http://127.0.0.1:9/hook");  // refused: the event stays queued
+  create("idle", "http://127.0.0.1:9/hook", {{"types", {"none"}}});
+  publish(event("e1"));
+  json before = get("/v1/subscriptions/acme").j()["policy"];
+  expect_error(patch("/v1/subscriptions/acme", R"({"policy":{"ordering":"unordered","concurrency":3}})"), 409,
+               "failed_precondition", "policy.ordering");
+  EXPECT_EQ(get("/v1/subscriptions/acme").j()["policy"], before);
+  // With nothing queued it applies, and the policy says so.
+  Reply ok = patch("/v1/subscriptions/idle", R"({"policy":{"ordering":"unordered","concurrency":3}})");
+  ASSERT_EQ(ok.status, 200) << ok;
+  EXPECT_EQ(ok.j()["policy"]["ordering"], "unordered");
+  EXPECT_EQ(ok.j()["policy"]["concurrency"], 3);
+}
+
 TEST_F(ServiceTest, DeleteAnswers204ThenTheSubscriptionIsGone) {
   ASSERT_NO_FATAL_FAILURE(start());
   create("acme", "http://127.0.0.1:9/hook");
