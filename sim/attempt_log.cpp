@@ -99,6 +99,10 @@ void DeliveryAudit::on_attempt(const AttemptRecord& r) {
   auto it = subs_.find(r.sub);
   if (it == subs_.end()) it = subs_.emplace(std::string(r.sub), PerSub{}).first;
   PerSub& s = it->second;
+  if (s.unordered) {
+    if (!s.probes.insert(r.seq).second) ++order_violations;
+    return;
+  }
   if (r.probe) {
     if (r.seq <= s.last_in_order || !s.probes.insert(r.seq).second) ++order_violations;
     return;

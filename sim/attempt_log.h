@@ -61,9 +61,12 @@ class AttemptLogWriter final : public DeliveryObserver {
 };
 
 // Counts what happened and checks per-subscription order: apart from live probes, deliveries to a
-// subscription must have strictly increasing sequence numbers, and no event is delivered twice.
+// subscription must have strictly increasing sequence numbers, and no event is delivered twice. A
+// subscription marked unordered (set_unordered) makes no order claim: only an event delivered twice counts.
 class DeliveryAudit final : public DeliveryObserver {
  public:
+  // Subscription `sub`'s policy is Ordering::kUnordered.
+  void set_unordered(std::string_view sub) { subs_[std::string(sub)].unordered = true; }
   void on_attempt(const AttemptRecord& r) override;
   void on_lifecycle(const LifecycleRecord& r) override;
   void on_error(std::string_view sub, const Status& st) override;
@@ -80,7 +83,8 @@ class DeliveryAudit final : public DeliveryObserver {
  private:
   struct PerSub {
     uint64_t last_in_order = 0;  // highest seq delivered in order
-    std::set<uint64_t> probes;   // seqs delivered as live probes
+    std::set<uint64_t> probes;   // seqs delivered as live probes; unordered: every seq delivered
+    bool unordered = false;
   };
   std::map<std::string, PerSub, std::less<>> subs_;
 };

@@ -58,7 +58,10 @@ class Run {
 
   Status start() {
     HOOKSIM_RETURN_IF_ERROR(open_engine());
-    for (const auto& s : sc_.subscriptions) HOOKSIM_RETURN_IF_ERROR(engine_->add_subscription(s.config));
+    for (const auto& s : sc_.subscriptions) {
+      HOOKSIM_RETURN_IF_ERROR(engine_->add_subscription(s.config));
+      if (s.config.policy.ordering == Ordering::kUnordered) audit_.set_unordered(s.config.id);
+    }
     for (const EventSpec& e : sc_.events) schedule_event(e, e.repeating ? e.from : e.at);
     if (sc_.fleet) {
       fleet_ = std::make_unique<FleetGenerator>(*sc_.fleet, sc_.start, sc_.seed);

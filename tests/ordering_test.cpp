@@ -7,7 +7,10 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "cli/scenario_run.h"
 #include "protocol/policy_json.h"
+#include "sim/attempt_log.h"
+#include "sim/scenario.h"
 #include "storage/record_codec.h"
 #include "tests/engine_fixture.h"
 
@@ -346,6 +349,59 @@ TEST_F(OrderingTest, NothingIsSentAfterTheDeadlineWhenAPolicyChangeMovesItIntoTh
   ASSERT_EQ(rec_.lifecycle.size(), 1u);
   EXPECT_EQ(rec_.lifecycle[0].t, 12min);
   EXPECT_EQ(rec_.lifecycle[0].discarded, 2u);
+}
+
+TEST(OrderingScenario, SimulateMakesNoOrderClaimForAnUnorderedSubscription) {
+  // A receiver down from 10m to 2h, an event every 5m: unordered, events published during the outage are
+  // delivered as their own retries come, out of publish order. simulate's audit must not call that a
+  // violation; with FIFO the same scenario delivers in order.
+  auto run = [](const char* ordering) {
+    json scenario = json::parse(R"({"seed": 1, "duration": "1d",
+        "subscriptions": [{"id": "a", "receiver": {"windows": [{"from": "10m", "until": "2h", "status": 503}]}}],
+        "events": [{"every": "5m", "until": "3h", "type": "tracking"}]})");
+    scenario["policy"] = {{"ordering", ordering}, {"immediate_retries", 0}, {"delays", {"7m", "31m"}}};
+    auto sc = sim::parse_scenario(scenario);
+    EXPECT_TRUE(sc.ok()) << sc.status().message();
+    std::ostringstream log;
+    sim::RunOptions options;
+    options.log = &log;
+    auto summary = cli::simulate_scenario(*sc, options);
+    EXPECT_TRUE(summary.ok()) << summary.status().message();
+    // Deliveries whose seq is below one delivered before.
+    size_t reordered = 0;
+    uint64_t highest = 0;
+    std::istringstream in(log.str());
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line);
+      if (j["kind"] != "attempt" || j["outcome"] != "delivered") continue;
+      uint64_t seq = j["seq"];
+      reordered += seq < highest;
+      highest = std::max(highest, seq);
+    }
+    return std::make_pair(summary->order_violations, reordered);
+  };
+  auto [unordered_violations, unordered_reordered] = run("unordered");
+  EXPECT_GT(unordered_reordered, 0u);
+  EXPECT_EQ(unordered_violations, 0u);
+  auto [fifo_violations, fifo_reordered] = run("fifo");
+  EXPECT_EQ(fifo_reordered, 0u);
+  EXPECT_EQ(fifo_violations, 0u);
+}
+
+TEST(OrderingScenario, TheAuditCountsAnUnorderedEventDeliveredTwice) {
+  sim::DeliveryAudit audit;
+  audit.set_unordered("a");
+  AttemptRecord r;
+  r.sub = "a";
+  r.status = 200;
+  for (uint64_t seq : {3, 1, 2}) {
+    r.seq = seq;
+    audit.on_attempt(r);
+  }
+  EXPECT_EQ(audit.order_violations, 0u);
+  r.seq = 1;
+  audit.on_attempt(r);
+  EXPECT_EQ(audit.order_violations, 1u);
 }
 
 TEST(OrderingPolicy, JsonFieldsAndTheirErrors) {
