@@ -13,6 +13,7 @@
 #include "sim/scenario.h"
 #include "storage/record_codec.h"
 #include "tests/engine_fixture.h"
+#include "tests/support/simulate_log.h"
 
 namespace hooksim {
 namespace {
@@ -360,17 +361,12 @@ TEST(OrderingScenario, SimulateMakesNoOrderClaimForAnUnorderedSubscription) {
         "subscriptions": [{"id": "a", "receiver": {"windows": [{"from": "10m", "until": "2h", "status": 503}]}}],
         "events": [{"every": "5m", "until": "3h", "type": "tracking"}]})");
     scenario["policy"] = {{"ordering", ordering}, {"immediate_retries", 0}, {"delays", {"7m", "31m"}}};
-    auto sc = sim::parse_scenario(scenario);
-    EXPECT_TRUE(sc.ok()) << sc.status().message();
-    std::ostringstream log;
-    sim::RunOptions options;
-    options.log = &log;
-    auto summary = cli::simulate_scenario(*sc, options);
-    EXPECT_TRUE(summary.ok()) << summary.status().message();
+    sim::Summary summary;
+    const std::string log = testutil::simulate_log(scenario, &summary);
     // Deliveries whose seq is below one delivered before.
     size_t reordered = 0;
     uint64_t highest = 0;
-    std::istringstream in(log.str());
+    std::istringstream in(log);
     for (std::string line; std::getline(in, line);) {
       json j = json::parse(line);
       if (j["kind"] != "attempt" || j["outcome"] != "delivered") continue;
@@ -378,7 +374,7 @@ TEST(OrderingScenario, SimulateMakesNoOrderClaimForAnUnorderedSubscription) {
       reordered += seq < highest;
       highest = std::max(highest, seq);
     }
-    return std::make_pair(summary->order_violations, reordered);
+    return std::make_pair(summary.order_violations, reordered);
   };
   auto [unordered_violations, unordered_reordered] = run("unordered");
   EXPECT_GT(unordered_reordered, 0u);

@@ -14,6 +14,7 @@
 #include "protocol/retry_after.h"
 #include "sim/scenario.h"
 #include "tests/engine_fixture.h"
+#include "tests/support/simulate_log.h"
 
 namespace hooksim {
 namespace {
@@ -357,14 +358,7 @@ std::string jitter_log(uint64_t seed, const char* jitter) {
   })");
   scenario["seed"] = seed;
   scenario["subscriptions"][0]["policy"] = {{"jitter", json::parse(jitter)}};
-  auto sc = sim::parse_scenario(scenario);
-  EXPECT_TRUE(sc.ok()) << sc.status().message();
-  std::ostringstream log;
-  sim::RunOptions options;
-  options.log = &log;
-  auto summary = cli::simulate_scenario(*sc, options);
-  EXPECT_TRUE(summary.ok()) << summary.status().message();
-  return log.str();
+  return testutil::simulate_log(scenario);
 }
 
 std::vector<int64_t> attempt_times(const std::string& log) {

@@ -16,6 +16,7 @@
 #include "service/requests.h"
 #include "sim/scenario.h"
 #include "tests/cli_test_util.h"
+#include "tests/support/simulate_log.h"
 
 namespace hooksim {
 namespace {
@@ -277,18 +278,7 @@ struct PlayedLog {
   std::vector<int64_t> deactivated;  // t_ms of each deactivated record
 };
 
-// The attempt log of `scenario` under `hooksim simulate`.
-std::string simulate_log(const json& scenario) {
-  auto sc = sim::parse_scenario(scenario);
-  EXPECT_TRUE(sc.ok()) << sc.status().message();
-  if (!sc.ok()) return "";
-  std::ostringstream log;
-  sim::RunOptions options;
-  options.log = &log;
-  auto summary = cli::simulate_scenario(*sc, options);
-  EXPECT_TRUE(summary.ok()) << summary.status().message();
-  return log.str();
-}
+using testutil::simulate_log;
 
 PlayedLog play(const std::string& preset_name, const std::string& duration, uint64_t seed = 3) {
   std::istringstream in(simulate_log({{"duration", duration},
