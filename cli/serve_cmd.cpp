@@ -1,11 +1,16 @@
 // hooksim serve --data DIR: the engine as a service (cli/serve_run.h). Flags: docs/api.md.
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/serve_run.h"
+#include "service/shards.h"
 
 namespace hooksim::cli {
 namespace {
@@ -39,12 +44,21 @@ Command add_serve(CLI::App& app) {
                   "Require 'Authorization: Bearer TOKEN' on every API call (or set HOOKSIM_ADMIN_TOKEN)");
   add_tls_flags(cmd, options->curl);
   add_connection_flags(cmd, options->curl, "subscription URLs with such a literal IP are rejected");
+  options->threads = std::max(1u, std::thread::hardware_concurrency());
+  cmd->add_option(
+      "--threads", options->threads,
+      "Delivery threads (shards; subscriptions are spread over them by id), 1 to 256 (default: the "
+      "number of cores, " +
+          std::to_string(options->threads) + " here)");
   auto retention = std::make_shared<std::string>(format_duration(options->event_id_retention));
   cmd->add_option("--event-id-retention", *retention,
                   "How long a published event id is remembered as a duplicate, e.g. 7d or 36h (default " +
                       *retention + "; 0: for ever)");
   return [cmd, options, retention]() {
     if (!*cmd) return -1;
+    if (options->threads < 1 || options->threads > service::Shards::kMaxShards)
+      return fail("serve", fmt::format("--threads: must be from 1 to {} (got {})",
+                                       service::Shards::kMaxShards, options->threads));
     auto d = parse_duration(*retention);
     if (!d.ok()) return fail("serve", "--event-id-retention: " + d.status().message());
     options->event_id_retention = *d;

@@ -7,6 +7,7 @@
 #include "service/attempt_history.h"
 #include "service/metrics.h"
 #include "service/publish_batcher.h"
+#include "service/shards.h"
 
 namespace hooksim::cli {
 
@@ -15,7 +16,6 @@ Service::Service(boost::asio::io_context& io, ServiceOptions options)
   net::AsioSchedulerOptions so;
   so.wall_clock = true;  // the service runs on wall time: persisted times stay meaningful across restarts
   scheduler_ = std::make_unique<net::AsioScheduler>(io_, so);
-  transport_ = std::make_unique<net::CurlTransport>(io_, *scheduler_, options_.curl);
   history_ = std::make_unique<service::AttemptHistory>(options_.attempts_kept);
   metrics_ = std::make_unique<service::Metrics>(*history_);
 }
@@ -29,15 +29,21 @@ Status Service::start() {
                                                          .file_system = options_.store_file_system});
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
-  engine_ = std::make_unique<Engine>(
-      *scheduler_, *store_, *transport_, metrics_.get(),
-      EngineOptions{.dedupe_event_ids = true, .envelope = protocol::make_envelope, .group_commit = true});
-  HOOKSIM_RETURN_IF_ERROR(engine_->open());
-  scheduler_->on_turn_end([this] { engine_->flush(); });
-  HOOKSIM_RETURN_IF_ERROR(history_->persist_to(*store_, *scheduler_, engine_->subscription_ids()));
-  publishes_ = std::make_unique<service::PublishBatcher>(io_, *engine_);
+  shards_ = std::make_unique<service::Shards>(
+      *store_,
+      service::Shards::Options{
+          .count = options_.threads,
+          .curl = options_.curl,
+          .engine = {.dedupe_event_ids = true, .envelope = protocol::make_envelope, .group_commit = true},
+          .observer = metrics_.get()});
+  HOOKSIM_RETURN_IF_ERROR(shards_->open());
+  HOOKSIM_RETURN_IF_ERROR(history_->persist_to(*store_, *scheduler_, shards_->subscription_ids()));
+  publishes_ = std::make_unique<service::PublishBatcher>(
+      io_, [this](std::span<const Event> events, PublishResult* result) {
+        return shards_->publish(events, result);
+      });
   api_ = std::make_unique<service::Api>(
-      *engine_, *scheduler_, *store_, *publishes_, *history_, *metrics_,
+      *shards_, *scheduler_, *store_, *publishes_, *history_, *metrics_,
       service::ApiOptions{.admin_token = options_.admin_token,
                           .refuse_private_addresses = options_.curl.refuse_private_addresses});
   server_ = std::make_unique<net::HttpServer>(
@@ -58,7 +64,7 @@ Status Service::start() {
 
 void Service::run() {
   scheduler_->run_until(TimePoint::max());
-  engine_->flush();  // the last turn's successes are written: a clean stop repeats none of them
+  shards_->stop();  // each writes its last turn's successes: a clean stop repeats none of them
 }
 
 void Service::shutdown() {

@@ -2,10 +2,11 @@
 // manage subscriptions and publish events, real HTTP delivery, a status view (API, Prometheus metrics, a web
 // page) and crash safety (every acknowledged publish is in the fsynced WAL; a restart resumes).
 //
-// Service builds the store, the engine, its transport and scheduler, the API with its group commit and
-// observers, and the HTTP server, in that order. Everything runs on one io_context thread (the HTTP server,
-// the engine, curl and the timers), so nothing takes a lock. The API is documented in docs/api.md; its parts
-// are in service/ (api.h, publish_batcher.h, metrics.h and attempt_history.h).
+// Service builds the store, the shards (service/shards.h: each an event-loop thread with its engine, curl
+// multi and timers), the API with its group commit and observers, and the HTTP server, in that order. The
+// HTTP server, the API and its timers run on the io_context given to the Service (the thread that calls
+// run()); deliveries run on the shards' threads. The API is documented in docs/api.md; its parts are in
+// service/ (api.h, shards.h, publish_batcher.h, metrics.h and attempt_history.h).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -23,6 +24,7 @@ class Api;
 class AttemptHistory;
 class Metrics;
 class PublishBatcher;
+class Shards;
 }  // namespace hooksim::service
 
 namespace hooksim::cli {
@@ -37,6 +39,7 @@ struct ServiceOptions {
   Duration event_id_retention =
       std::chrono::days(7);  // how long a published id counts as a duplicate; 0: for ever
   std::shared_ptr<rocksdb::FileSystem> store_file_system;  // null: the default (StoreOptions::file_system)
+  size_t threads = 1;  // shards (delivery threads), 1 .. service::Shards::kMaxShards
 };
 
 class Service final {
@@ -50,7 +53,8 @@ class Service final {
   uint16_t port() const { return server_->port(); }
   // "http://HOST:PORT" of the bound address (after start()).
   std::string url() const { return server_->url(); }
-  // Runs until shutdown() is called (from a signal handler on the io_context).
+  // Runs the API until shutdown() is called (from a signal handler on the io_context), then stops the
+  // shards.
   void run();
   // Stops accepting requests and ends run(); attempts in flight are abandoned (they will be made again
   // after a restart) and the store is closed by the destructor.
@@ -59,14 +63,13 @@ class Service final {
  private:
   boost::asio::io_context& io_;
   ServiceOptions options_;
-  // Destroyed in reverse order: the server first, the engine (which abandons its attempts in flight)
-  // before the observers, the store and the transport it uses.
-  std::unique_ptr<net::AsioScheduler> scheduler_;
-  std::unique_ptr<net::CurlTransport> transport_;
+  // Destroyed in reverse order: the server first, the shards (whose engines abandon their attempts in
+  // flight) before the observers and the store they use.
+  std::unique_ptr<net::AsioScheduler> scheduler_;  // the API's clock and the history's timer
   std::unique_ptr<storage::RocksQueueStore> store_;
   std::unique_ptr<service::AttemptHistory> history_;
   std::unique_ptr<service::Metrics> metrics_;
-  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<service::Shards> shards_;
   std::unique_ptr<service::PublishBatcher> publishes_;
   std::unique_ptr<service::Api> api_;
   std::unique_ptr<net::HttpServer> server_;

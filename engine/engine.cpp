@@ -6,7 +6,6 @@
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
-#include <unordered_set>
 
 #include "engine/delivery_rules.h"
 #include "engine/engine_sub.h"
@@ -46,7 +45,11 @@ Engine::Sub* Engine::lookup(std::string_view id) const {
 Status Engine::open() {
   auto loaded = store_.load_subscriptions();
   if (!loaded.ok()) return loaded.status();
-  for (StoredSubscription& stored : *loaded) {
+  return open(std::move(*loaded));
+}
+
+Status Engine::open(std::vector<StoredSubscription> loaded) {
+  for (StoredSubscription& stored : loaded) {
     auto sub = std::make_unique<Sub>();
     sub->key = stored.key;
     sub->config = std::move(stored.config);
@@ -59,7 +62,16 @@ Status Engine::open() {
   for (auto& sub_ptr : subs_) {
     Sub& sub = *sub_ptr;
     DeliveryState& st = sub.state;
-    if (st.state == SubState::kDeactivated) continue;
+    if (st.state == SubState::kDeactivated) {
+      // Events a publish added after its backlog was discarded, before a crash (commit_publish): discarded.
+      if (st.backlog() > 0) {
+        st.discarded += st.backlog();
+        note_removed(sub, st.head_seq, st.next_seq);
+        st.head_seq = st.next_seq;
+        persist_state(sub);
+      }
+      continue;
+    }
     if (st.streak_start) {
       if (past_deadline(sub)) {
         deactivate(sub);  // the deadline passed while the engine was down
@@ -85,13 +97,17 @@ Status Engine::add_subscription(const SubscriptionConfig& config) {
   if (by_id_.contains(config.id))
     return Status::AlreadyExists(fmt::format("subscription '{}' already exists", config.id));
   auto sub = std::make_unique<Sub>();
-  sub->key = next_key_;
+  sub->key = options_.next_key ? options_.next_key->load() : next_key_;
   sub->config = config;
   auto batch = store_.new_batch();
   batch->put_config(sub->key, sub->config);
   batch->put_state(sub->key, sub->state);
   HOOKSIM_RETURN_IF_ERROR(store_.write(*batch, Durability::kSynced));
-  ++next_key_;
+  if (options_.next_key) {
+    options_.next_key->store(sub->key + 1);
+  } else {
+    ++next_key_;
+  }
   by_id_[sub->config.id] = sub.get();
   index_.add(sub.get(), sub->config.filter);
   subs_.push_back(std::move(sub));
@@ -181,108 +197,6 @@ Result<std::optional<TimePoint>> Engine::oldest_queued(std::string_view id) {
   return std::optional<TimePoint>(event->enqueued_at);
 }
 
-Status Engine::publish(std::span<const Event> events, PublishResult* result) {
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (Status st = validate_event_id(events[i].id); !st.ok())
-      return Status::InvalidArgument(fmt::format("events[{}].id: {}", i, st.message()));
-  }
-  if (events.size() > 1) {  // the simulator publishes one event at a time: no set to build then
-    std::unordered_set<std::string_view> ids;
-    ids.reserve(events.size());
-    for (size_t i = 0; i < events.size(); ++i) {
-      if (!ids.insert(events[i].id).second)
-        return Status::InvalidArgument(fmt::format("events[{}].id: '{}' appears twice", i, events[i].id));
-    }
-  }
-  std::vector<bool> skip(events.size(), false);
-  PublishResult local;
-  PublishResult& out = result ? *result : local;
-  out = PublishResult{};
-  if (options_.dedupe_event_ids) {
-    std::vector<std::string_view> keys;
-    for (const Event& e : events) keys.push_back(e.id);
-    auto found = store_.find_event_ids(keys);
-    if (!found.ok()) return found.status();
-    for (size_t i = 0; i < events.size(); ++i) {
-      if ((*found)[i]) {
-        skip[i] = true;
-        out.duplicates.push_back(i);
-      }
-    }
-  }
-
-  // Mutate states in place, remembering the originals so a failed write leaves no trace.
-  std::vector<std::pair<Sub*, DeliveryState>> touched;
-  const uint64_t mark = ++publish_mark_;
-  auto touch = [&](Sub* sub) {
-    if (sub->publish_mark == mark) return;
-    sub->publish_mark = mark;
-    touched.emplace_back(sub, sub->state);
-  };
-  auto batch = store_.new_batch();
-  uint64_t entries = 0;
-  TimePoint now = scheduler_.now();
-  std::vector<QueueSlot> slots;  // the queues the event joins; its body is stored once for all of them
-  // For the observer: each event's body, the queues it joined (queued[first[i]..first[i+1])) and the
-  // deactivated subscriptions that dropped it (dropped[first_dropped[i]..first_dropped[i+1])).
-  const bool report = observer_ != nullptr && observer_->wants_published();
-  std::vector<std::string> bodies(report ? events.size() : 0);
-  std::vector<std::pair<std::string_view, uint64_t>> queued;
-  std::vector<std::string_view> dropped;
-  std::vector<size_t> first, first_dropped;
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (report) {
-      first.push_back(queued.size());
-      first_dropped.push_back(dropped.size());
-    }
-    if (skip[i]) continue;
-    const Event& event = events[i];
-    if (options_.dedupe_event_ids) batch->remember_event_id(event.id, now);
-    std::string body;  // built once per event, only if some subscription queues it
-    slots.clear();
-    index_.candidates(event, candidates_, [&](Sub* sub) {
-      if (!sub->config.filter.matches(event)) return;
-      touch(sub);
-      if (sub->state.state == SubState::kDeactivated) {
-        ++sub->state.dropped_inactive;
-        if (report) dropped.push_back(sub->config.id);
-        return;
-      }
-      if (body.empty()) body = options_.envelope(event);
-      if (report) queued.emplace_back(sub->config.id, sub->state.next_seq);
-      slots.push_back({sub->key, sub->state.next_seq++});
-    });
-    batch->enqueue_many(slots, now, event.id, body);
-    entries += slots.size();
-    if (report) bodies[i] = std::move(body);
-  }
-  for (auto& [sub, old] : touched) add_state(*batch, *sub);
-  if (batch->size() > 0) {
-    Status st = store_.write(*batch, Durability::kSynced);
-    if (!st.ok()) {
-      for (auto& [sub, old] : touched) sub->state = std::move(old);
-      out = PublishResult{};
-      return st;
-    }
-    for (auto& [sub, old] : touched) sub->unremoved.clear();
-  }
-  out.fanout = entries;
-  if (report) {
-    first.push_back(queued.size());
-    first_dropped.push_back(dropped.size());
-    std::span<const std::pair<std::string_view, uint64_t>> all(queued);
-    std::span<const std::string_view> all_dropped(dropped);
-    for (size_t i = 0; i < events.size(); ++i) {
-      if (skip[i]) continue;
-      observer_->on_published(
-          {&events[i], bodies[i], now, all.subspan(first[i], first[i + 1] - first[i]),
-           all_dropped.subspan(first_dropped[i], first_dropped[i + 1] - first_dropped[i])});
-    }
-  }
-  for (auto& [sub, old] : touched) kick(*sub);
-  return Status::OK();
-}
-
 Status Engine::reactivate(std::string_view id) {
   Sub* found = lookup(id);
   if (found == nullptr) return Status::NotFound(fmt::format("no subscription '{}'", id));
@@ -334,7 +248,7 @@ std::optional<SubscriptionView> Engine::find(std::string_view id) const {
   Sub* sub = lookup(id);
   if (sub == nullptr) return std::nullopt;
   return SubscriptionView{sub->config, sub->state, !sub->flights.empty(),
-                          static_cast<uint32_t>(sub->flights.size())};
+                          static_cast<uint32_t>(sub->flights.size()), sub->key};
 }
 
 std::vector<std::string> Engine::subscription_ids() const {

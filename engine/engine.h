@@ -11,6 +11,7 @@
 // through its Transport. It is single-threaded: every method must be called on the scheduler's thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -36,6 +37,7 @@ struct SubscriptionView {
   const DeliveryState& state;
   bool in_flight;            // an attempt is under way
   uint32_t in_flight_count;  // attempts under way (at most 1 with Ordering::kFifo)
+  uint64_t key;              // its store key: subscriptions were registered in ascending key order
 };
 
 struct EngineOptions {
@@ -59,6 +61,22 @@ struct EngineOptions {
   // the streak's failure count (engine/seeded.h), so the same seed gives the same delays, across restarts
   // too.
   uint64_t seed = 0;
+  // Where new subscriptions' store keys come from when several engines (the shards of one service) share a
+  // store: one counter for all of them, which their owner sets past every stored key before open() and
+  // calls into one at a time. Null: the engine counts its own keys.
+  std::atomic<uint64_t>* next_key = nullptr;
+};
+
+// What one engine's subscriptions take of a publish (Engine::stage_publish), before it is stored.
+struct StagedPublish {
+  // The queue entries, event by event: event i's are slots[first_slot[i] .. first_slot[i + 1]).
+  std::vector<QueueSlot> slots;
+  std::vector<size_t> first_slot;
+  // Each subscription that takes events: its key and its next sequence number after them
+  // (StoreBatch::put_tail).
+  std::vector<QueueSlot> tails;
+  // Each deactivated subscription whose filter matched: its state with the dropped events counted.
+  std::vector<std::pair<uint64_t, DeliveryState>> states;
 };
 
 // What publish() did.
@@ -89,6 +107,8 @@ class Engine {
   // deactivation still happens at streak start + give_up_after (at once if that time has passed).
   // REQUIRES: called once, before any other method.
   Status open();
+  // As open(), from subscriptions already loaded (the engine's share of the store, in ascending key order).
+  Status open(std::vector<StoredSubscription> loaded);
 
   // Registers a new, active subscription with an empty queue (durably).
   // InvalidArgument for a bad id, AlreadyExists when the id is taken.
@@ -117,6 +137,32 @@ class Engine {
   // On error nothing is stored and no state changes. InvalidArgument when an event id is not valid
   // (validate_event_id), or when two events of the call share an id.
   Status publish(std::span<const Event> events, PublishResult* result = nullptr);
+
+  // publish() in steps, for several engines (shards) that share one store and must accept a publish
+  // all-or-nothing, in one synced batch. publish() itself is these steps for one engine:
+  //   1. check_publish(events), and with dedupe_event_ids find_published(): skip[i] for a repeat;
+  //   2. stage_publish() on every engine, each on its own thread: reads, changes nothing;
+  //   3. add_publish() with every engine's StagedPublish, one store write (synced);
+  //   4. commit_publish() on every engine (the events join its queues and are sent), or abort_publish() if
+  //      the write failed.
+  // An engine holds one staged publish at a time and, between its steps 2 and 4, must not be called for
+  // anything else but its own event loop (deliveries, timers); a subscription it deactivates meanwhile
+  // discards the staged events at step 4 with the rest of its backlog.
+  static Status check_publish(std::span<const Event> events);
+  static Result<std::vector<bool>> find_published(QueueStore& store, std::span<const Event> events);
+  void stage_publish(std::span<const Event> events, const std::vector<bool>& skip, StagedPublish& out);
+  // Adds a publish staged by `staged` to `batch`: each event's id (`remember_ids`), its queue entries in
+  // every engine with its body stored once (`envelope`, called once per event that some queue takes), the
+  // tails and the states. Returns each event's body when `keep_bodies` (for commit_publish's observer).
+  static std::vector<std::string> add_publish(StoreBatch& batch, std::span<const Event> events,
+                                              const std::vector<bool>& skip,
+                                              std::span<const StagedPublish* const> staged, TimePoint now,
+                                              const EnvelopeEncoder& envelope, bool remember_ids,
+                                              bool keep_bodies);
+  // `bodies`: add_publish's (may be empty); `published_at`: the `now` given to it.
+  void commit_publish(std::span<const Event> events, const std::vector<bool>& skip,
+                      std::span<const std::string> bodies, TimePoint published_at);
+  void abort_publish();
 
   // Makes a deactivated subscription active again, with an empty queue and no failure streak.
   // NotFound for an unknown id; FailedPrecondition when it is not deactivated.
@@ -147,6 +193,23 @@ class Engine {
  private:
   struct Sub;     // engine_sub.h
   struct Flight;  // engine_sub.h
+  // The publish staged by stage_publish(), for commit_publish().
+  struct Staged {
+    bool pending = false;
+    struct Touch {
+      Sub* sub;
+      uint64_t count;  // events it takes (active) or drops (deactivated)
+      bool active;     // when staged
+    };
+    std::vector<Touch> touched;  // each subscription once
+    // For an observer that wants_published(): the slots with their subscriptions, and the deactivated
+    // subscriptions that drop each event (event i's: dropped[first_dropped[i] .. first_dropped[i + 1])).
+    std::vector<QueueSlot> slots;
+    std::vector<size_t> first_slot;
+    std::vector<Sub*> slot_subs;
+    std::vector<Sub*> dropped;
+    std::vector<size_t> first_dropped;
+  };
 
   void kick(Sub& sub);
   // Takes a token of the policy's rate limit for a send now; false when there is none, after arming the
@@ -211,6 +274,7 @@ class Engine {
   FilterIndex<Sub> index_;        // routes publish() to the subscriptions that may match
   std::vector<Sub*> candidates_;  // publish()'s scratch for index_.candidates()
   std::vector<Sub*> unflushed_;   // group commit: subscriptions whose success waits for flush()
+  Staged staged_;
 };
 
 }  // namespace hooksim

@@ -38,7 +38,8 @@ struct Engine::Sub {
   // it. Unknown after a restart, when it is worked back from the planned time (without jitter or a
   // Retry-After, which that cannot see).
   std::optional<TimePoint> failed_at;
-  uint64_t publish_mark = 0;  // the publish() call that last touched this subscription
+  uint64_t publish_mark = 0;  // the stage_publish() call that last touched this subscription
+  size_t publish_index = 0;   // and its place in Engine::Staged::touched
   bool unflushed = false;     // in Engine::unflushed_
   // The attempts in flight, in the order they began: at most one with Ordering::kFifo, at most the
   // policy's concurrency with kUnordered.

@@ -41,6 +41,11 @@ class StoreBatch {
   virtual ~StoreBatch() = default;
   virtual void put_config(uint64_t key, const SubscriptionConfig& config) = 0;
   virtual void put_state(uint64_t key, const DeliveryState& state) = 0;
+  // Records that subscription `key`'s queue now ends before `next_seq` (a publish appended up to it).
+  // load_subscriptions() gives a state's next_seq as the larger of its own and this: a publish writes its
+  // entries and tails without the subscription's state, which its owner may be writing at the same time
+  // from another thread (engine.h, stage_publish).
+  virtual void put_tail(uint64_t key, uint64_t next_seq) = 0;
   // Adds the event `event_id`, published at `enqueued_at`, to the queue of each subscription in `slots`,
   // at the slot's sequence number. The body is stored once for all of the slots (the batch holds one
   // copy, whatever their number) and deleted with the last of these entries. Each (key, seq) is written at

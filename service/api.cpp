@@ -128,9 +128,9 @@ ojson status_object(const SubscriptionView& v, std::optional<TimePoint> oldest, 
 
 }  // namespace
 
-Api::Api(Engine& engine, const Scheduler& clock, storage::RocksQueueStore& store, PublishBatcher& publishes,
+Api::Api(Shards& shards, const Scheduler& clock, storage::RocksQueueStore& store, PublishBatcher& publishes,
          AttemptHistory& history, Metrics& metrics, ApiOptions options)
-    : engine_(engine),
+    : shards_(shards),
       clock_(clock),
       store_(store),
       publishes_(publishes),
@@ -168,7 +168,9 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
   const std::string& m = req.method;
   if (path == "/metrics") {
     if (m != "GET") return method_not_allowed("GET");
-    return {200, "text/plain; version=0.0.4", metrics_.prometheus_text(engine_, store_.memory_usage()), {}};
+    auto all = shards_.list(/*oldest=*/false);
+    if (!all.ok()) return from_status(all.status());
+    return {200, "text/plain; version=0.0.4", metrics_.prometheus_text(*all, store_.memory_usage()), {}};
   }
   auto parts = split_path(path);
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "events") {
@@ -184,12 +186,18 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
     return method_not_allowed("GET, POST");
   }
   const std::string& id = parts[2];
-  if (!engine_.find(id)) return error_response(404, "not_found", fmt::format("no subscription '{}'", id));
+  auto found = shards_.find(id, /*oldest=*/false);
+  if (!found.ok()) return from_status(found.status());
+  if (!*found) return error_response(404, "not_found", fmt::format("no subscription '{}'", id));
   if (parts.size() == 3) {
-    if (m == "GET") return subscription_json(id, 200);
+    if (m == "GET") {
+      auto s = snapshot(id);
+      if (auto* r = std::get_if<HttpResponse>(&s)) return *r;
+      return subscription_json(std::get<SubscriptionSnapshot>(s), 200);
+    }
     if (m == "PATCH") return patch_subscription(id, req.body);
     if (m == "DELETE") {
-      Status st = engine_.remove_subscription(id);
+      Status st = shards_.on(id, [&](Engine& e) { return e.remove_subscription(id); });
       if (!st.ok()) return from_status(st);
       history_.forget(id);
       return {204, "application/json", "", {}};
@@ -202,7 +210,8 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
   }
   if (parts.size() == 4 && (parts[3] == "reactivate" || parts[3] == "retry")) {
     if (m != "POST") return method_not_allowed("POST");
-    Status st = parts[3] == "reactivate" ? engine_.reactivate(id) : engine_.retry_now(id);
+    Status st = shards_.on(
+        id, [&](Engine& e) { return parts[3] == "reactivate" ? e.reactivate(id) : e.retry_now(id); });
     return st.ok() ? status_json(id) : from_status(st);
   }
   return error_response(404, "not_found", fmt::format("no route for {} {}", m, path));
@@ -239,15 +248,20 @@ HttpResponse Api::create_subscription(const std::string& body) {
   if (c.id.empty()) c.id = "sub_" + protocol::random_hex(12);
   if (Status st = check_url_allowed(c.endpoint.url); !st.ok())
     return error_response(400, "invalid_argument", "url: " + st.message());
-  Status st = engine_.add_subscription(c);
+  Status st = shards_.add_subscription(c);
   if (st.code() == Status::Code::kAlreadyExists)
     return error_response(409, "already_exists", "id: " + st.message());
   if (!st.ok()) return from_status(st);
-  return subscription_json(c.id, 201);
+  auto s = snapshot(c.id);
+  if (auto* r = std::get_if<HttpResponse>(&s)) return *r;
+  return subscription_json(std::get<SubscriptionSnapshot>(s), 201);
 }
 
 HttpResponse Api::patch_subscription(const std::string& id, const std::string& body) {
-  const SubscriptionConfig current = engine_.find(id)->config;
+  auto found = shards_.find(id, /*oldest=*/false);
+  if (!found.ok()) return from_status(found.status());
+  if (!*found) return error_response(404, "not_found", fmt::format("no subscription '{}'", id));
+  const SubscriptionConfig current = (*found)->config;
   auto parsed = parse_patch_body(body, current);
   if (auto* e = std::get_if<BodyError>(&parsed)) return error_response(400, e->code, e->message);
   const SubscriptionConfig& c = std::get<SubscriptionConfig>(parsed);
@@ -255,16 +269,22 @@ HttpResponse Api::patch_subscription(const std::string& id, const std::string& b
     if (Status st = check_url_allowed(c.endpoint.url); !st.ok())
       return error_response(400, "invalid_argument", "url: " + st.message());
   }
-  Status st = engine_.update_subscription(c);
+  Status st = shards_.on(id, [&](Engine& e) { return e.update_subscription(c); });
   if (!st.ok()) return from_status(st);
-  return subscription_json(id, 200);
+  auto s = snapshot(id);
+  if (auto* r = std::get_if<HttpResponse>(&s)) return *r;
+  return subscription_json(std::get<SubscriptionSnapshot>(s), 200);
 }
 
-HttpResponse Api::subscription_json(const std::string& id, int status_code) {
-  auto v = engine_.find(id);
-  auto oldest = engine_.oldest_queued(id);
-  if (!oldest.ok()) return from_status(oldest.status());
-  const SubscriptionConfig& c = v->config;
+std::variant<SubscriptionSnapshot, HttpResponse> Api::snapshot(const std::string& id) {
+  auto found = shards_.find(id, /*oldest=*/true);
+  if (!found.ok()) return from_status(found.status());
+  if (!*found) return error_response(404, "not_found", fmt::format("no subscription '{}'", id));
+  return std::move(**found);
+}
+
+HttpResponse Api::subscription_json(const SubscriptionSnapshot& s, int status_code) {
+  const SubscriptionConfig& c = s.config;
   ojson o;
   o["id"] = c.id;
   o["url"] = c.endpoint.url;
@@ -276,31 +296,30 @@ HttpResponse Api::subscription_json(const std::string& id, int status_code) {
   o["token"] = c.endpoint.token.empty() ? json(nullptr) : json("... " + fingerprint(c.endpoint.token));
   o["filter"] = {{"types", c.filter.types}, {"accounts", c.filter.accounts}, {"vehicles", c.filter.vehicles}};
   o["policy"] = policy_to_json(c.policy);
-  o["status"] = status_object(*v, *oldest, clock_.now());
+  o["status"] = status_object(s.view(), s.oldest_queued, clock_.now());
   return json_response(status_code, o);
 }
 
 HttpResponse Api::status_json(const std::string& id) {
-  auto v = engine_.find(id);
-  auto oldest = engine_.oldest_queued(id);
-  if (!oldest.ok()) return from_status(oldest.status());
+  auto found = snapshot(id);
+  if (auto* r = std::get_if<HttpResponse>(&found)) return *r;
+  const SubscriptionSnapshot& s = std::get<SubscriptionSnapshot>(found);
   ojson o;
   o["id"] = id;
-  o.update(status_object(*v, *oldest, clock_.now()));
+  o.update(status_object(s.view(), s.oldest_queued, clock_.now()));
   return json_response(200, o);
 }
 
 HttpResponse Api::list_subscriptions() {
   ojson list = ojson::array();
   TimePoint now = clock_.now();
-  for (const std::string& id : engine_.subscription_ids()) {
-    auto v = engine_.find(id);
-    auto oldest = engine_.oldest_queued(id);
-    if (!oldest.ok()) return from_status(oldest.status());
+  auto all = shards_.list(/*oldest=*/true);
+  if (!all.ok()) return from_status(all.status());
+  for (const SubscriptionSnapshot& s : *all) {
     ojson o;
-    o["id"] = id;
-    o["url"] = v->config.endpoint.url;
-    o.update(status_object(*v, *oldest, now));
+    o["id"] = s.config.id;
+    o["url"] = s.config.endpoint.url;
+    o.update(status_object(s.view(), s.oldest_queued, now));
     list.push_back(o);
   }
   return json_response(200, {{"subscriptions", list}});
@@ -316,7 +335,7 @@ HttpResponse Api::attempts_json(const std::string& id, const std::string& query)
                             fmt::format("limit: must be a whole number from 1 to {}", history_.kept()));
   }
   ojson list = ojson::array();
-  const auto& attempts = history_.of(id);
+  const auto attempts = history_.of(id);
   for (auto a = attempts.rbegin(); a != attempts.rend() && list.size() < limit; ++a) {
     ojson o;
     o["at"] = format_utc(a->started);

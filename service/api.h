@@ -4,11 +4,13 @@
 // status, recent attempts, reactivation and retry now, /metrics, and POST /v1/events, whose events it
 // validates and hands to the PublishBatcher. Every refusal is {"error":{"code","field","message"}} with the
 // status code docs/api.md gives; a known path with the wrong method is 405 with an Allow header.
-// Single-threaded: handle() runs on the io_context's thread, as does everything it calls.
+// Single-threaded: handle() runs on the API's io_context thread, as does everything it calls; it reaches the
+// engines only through Shards, which runs each call on the shard's own thread and waits for it.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <variant>
 
 #include "engine/clock.h"
 #include "engine/engine.h"
@@ -16,6 +18,7 @@
 #include "service/attempt_history.h"
 #include "service/metrics.h"
 #include "service/publish_batcher.h"
+#include "service/shards.h"
 #include "storage/rocks_store.h"
 
 namespace hooksim::service {
@@ -37,7 +40,7 @@ class Api {
  public:
   // Keeps references to all of them; they must outlive the Api. `clock` gives generated defaults (an event's
   // occurred_at) and ages.
-  Api(Engine& engine, const Scheduler& clock, storage::RocksQueueStore& store, PublishBatcher& publishes,
+  Api(Shards& shards, const Scheduler& clock, storage::RocksQueueStore& store, PublishBatcher& publishes,
       AttemptHistory& history, Metrics& metrics, ApiOptions options);
 
   // Answers `req` through `respond`, exactly once: at once, or for POST /v1/events after its group commit.
@@ -51,12 +54,14 @@ class Api {
   HttpResponse patch_subscription(const std::string& id, const std::string& body);
   // InvalidArgument (answered 400 with field `url`) when --refuse-private-addresses refuses the URL.
   Status check_url_allowed(const std::string& url) const;
-  HttpResponse subscription_json(const std::string& id, int status_code);
+  HttpResponse subscription_json(const SubscriptionSnapshot& s, int status_code);
   HttpResponse status_json(const std::string& id);
+  // The subscription with its oldest queued event, or the answer when it cannot be read (404, 503).
+  std::variant<SubscriptionSnapshot, HttpResponse> snapshot(const std::string& id);
   HttpResponse attempts_json(const std::string& id, const std::string& query);
   HttpResponse list_subscriptions();
 
-  Engine& engine_;
+  Shards& shards_;
   const Scheduler& clock_;
   storage::RocksQueueStore& store_;
   PublishBatcher& publishes_;

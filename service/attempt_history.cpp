@@ -48,8 +48,10 @@ Status AttemptHistory::persist_to(storage::RocksQueueStore& store, Scheduler& sc
     for (size_t i = nul + 1; i < key.size(); ++i) index = index << 8 | static_cast<unsigned char>(key[i]);
     found[key.substr(kKeyPrefix.size(), nul - kKeyPrefix.size())].emplace_back(index, &value);
   }
+  std::lock_guard<std::mutex> lock(mutex_);
   store_ = &store;
   scheduler_ = &scheduler;
+  arm_flush();
   const std::unordered_set<std::string_view> live(ids.begin(), ids.end());
   for (auto& [sub, list] : found) {
     if (!live.contains(sub)) {
@@ -70,6 +72,7 @@ Status AttemptHistory::persist_to(storage::RocksQueueStore& store, Scheduler& sc
 }
 
 void AttemptHistory::record(const AttemptRecord& r) {
+  std::lock_guard<std::mutex> lock(mutex_);
   auto it = by_sub_.find(r.sub);
   if (it == by_sub_.end()) it = by_sub_.emplace(std::string(r.sub), Held{}).first;
   Held& held = it->second;
@@ -86,34 +89,43 @@ void AttemptHistory::record(const AttemptRecord& r) {
 }
 
 void AttemptHistory::forget(std::string_view sub) {
-  if (auto it = by_sub_.find(sub); it != by_sub_.end()) by_sub_.erase(it);
-  if (store_ == nullptr) return;
-  // Ops apply in order: what was pending for `sub` is deleted too, and a new subscription with the same id
-  // starts a fresh range.
-  add_pending({storage::SideOp::Kind::kDeletePrefix, sub_prefix(sub), ""});
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto it = by_sub_.find(sub); it != by_sub_.end()) by_sub_.erase(it);
+    if (store_ == nullptr) return;
+    // Ops apply in order: what was pending for `sub` is deleted too, and a new subscription with the same
+    // id starts a fresh range.
+    add_pending({storage::SideOp::Kind::kDeletePrefix, sub_prefix(sub), ""});
+  }
   if (Status st = flush(); !st.ok()) fmt::print(stderr, "hooksim serve: attempt history: {}\n", st.message());
 }
 
-const std::deque<AttemptHistory::Entry>& AttemptHistory::of(std::string_view sub) const {
-  static const std::deque<Entry> kNone;
+std::deque<AttemptHistory::Entry> AttemptHistory::of(std::string_view sub) const {
+  std::lock_guard<std::mutex> lock(mutex_);
   auto it = by_sub_.find(sub);
-  return it == by_sub_.end() ? kNone : it->second.entries;
+  return it == by_sub_.end() ? std::deque<Entry>() : it->second.entries;
 }
 
 void AttemptHistory::add_pending(storage::SideOp op) {
   pending_.push_back(std::move(op));
-  if (flush_timer_ != 0 || scheduler_ == nullptr) return;
+}
+
+void AttemptHistory::arm_flush() {
   flush_timer_ = scheduler_->schedule_at(scheduler_->now() + std::chrono::seconds(1), [this] {
-    flush_timer_ = 0;
     if (Status st = flush(); !st.ok())
       fmt::print(stderr, "hooksim serve: attempt history: {} (those entries are not kept)\n", st.message());
+    std::lock_guard<std::mutex> lock(mutex_);
+    arm_flush();
   });
 }
 
 Status AttemptHistory::flush() {
-  if (store_ == nullptr || pending_.empty()) return Status::OK();
   std::vector<storage::SideOp> ops;
-  ops.swap(pending_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (store_ == nullptr || pending_.empty()) return Status::OK();
+    ops.swap(pending_);
+  }
   return store_->write_side(ops);
 }
 

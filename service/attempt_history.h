@@ -6,13 +6,14 @@
 // start, so /attempts survives a restart: new attempts are written in batches of their own (at most a
 // second after they happen, and at destruction), apart from the delivery's writes, so the history costs
 // the delivery path no write. The stored copy is best effort: a batch that cannot be written (a full disk)
-// is reported on stderr and dropped, and a crash loses the last second. Single-threaded (the service's
-// io_context thread).
+// is reported on stderr and dropped, and a crash loses the last second. Thread-safe: every shard's thread
+// records (a mutex); persist_to(), forget(), flush() and the destructor run on the API's thread.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,7 +43,8 @@ class AttemptHistory {
 
   // Keeps the history in `store` from now on: loads the stored attempts of the subscriptions in `ids` (the
   // newest `kept` of each) and deletes the stored ones of any other subscription, or beyond the bound.
-  // Later changes are written in batches, at most a second after they happen (a timer on `scheduler`).
+  // Later changes are written in batches, every second (a timer on `scheduler`, which must be the thread's
+  // that calls forget(), flush() and the destructor).
   // Both must outlive this object. A store error while loading is returned, and nothing is kept then.
   // REQUIRES: called once, before record().
   Status persist_to(storage::RocksQueueStore& store, Scheduler& scheduler,
@@ -52,8 +54,8 @@ class AttemptHistory {
   void record(const AttemptRecord& r);
   // Drops everything held for `sub` (a deleted subscription); with a store, at once there too.
   void forget(std::string_view sub);
-  // The attempts held for `sub`, oldest first; empty when there are none. Valid until the next call.
-  const std::deque<Entry>& of(std::string_view sub) const;
+  // The attempts held for `sub`, oldest first; empty when there are none.
+  std::deque<Entry> of(std::string_view sub) const;
 
   // Writes the pending changes to the store now. OK without a store or without changes.
   Status flush();
@@ -63,9 +65,12 @@ class AttemptHistory {
     std::deque<Entry> entries;
     uint64_t next_index = 0;  // the stored index of the next entry; entries hold [next - size, next)
   };
+  // REQUIRES: mutex_ held.
   void add_pending(storage::SideOp op);
+  void arm_flush();
 
   size_t kept_;
+  mutable std::mutex mutex_;  // guards by_sub_ and pending_
   // Looked up by string_view without building a string (a transparent hash): one lookup per attempt.
   struct IdHash {
     using is_transparent = void;

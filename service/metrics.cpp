@@ -44,6 +44,7 @@ Metrics::Metrics(AttemptHistory& history) : history_(history), lag_(kLagBounds),
 
 void Metrics::on_attempt(const AttemptRecord& r) {
   history_.record(r);
+  std::lock_guard<std::mutex> lock(mutex_);
   // The receiver answered (any status): how long it took, from the start of the attempt.
   if (r.status != 0) response_.observe(std::chrono::duration<double>(r.latency).count());
   if (!r.delivered()) {
@@ -55,20 +56,25 @@ void Metrics::on_attempt(const AttemptRecord& r) {
 }
 
 void Metrics::on_lifecycle(const LifecycleRecord& r) {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (r.kind == LifecycleRecord::Kind::kDeactivated) ++deactivations_;
 }
 
 void Metrics::on_error(std::string_view sub, const Status& st) {
+  std::lock_guard<std::mutex> lock(mutex_);
   ++store_errors_;
   fmt::print(stderr, "hooksim serve: subscription {}: {}\n", sub, st.message());
 }
 
 void Metrics::count_published(size_t accepted, size_t duplicates) {
+  std::lock_guard<std::mutex> lock(mutex_);
   published_ += accepted;
   duplicates_ += duplicates;
 }
 
-std::string Metrics::prometheus_text(const Engine& engine, const storage::StoreMemory& store) const {
+std::string Metrics::prometheus_text(std::span<const SubscriptionSnapshot> subs,
+                                     const storage::StoreMemory& store) const {
+  std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
   auto counter = [&](const char* name, const char* help, uint64_t v) {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
@@ -89,21 +95,20 @@ std::string Metrics::prometheus_text(const Engine& engine, const storage::StoreM
   std::string states =
       "# HELP hooksim_subscription_state 1 for the state each subscription is in.\n"
       "# TYPE hooksim_subscription_state gauge\n";
-  for (const std::string& id : engine.subscription_ids()) {
-    auto v = engine.find(id);
-    out +=
-        fmt::format("hooksim_backlog{{subscription=\"{}\"}} {}\n", prometheus_label(id), v->state.backlog());
+  for (const SubscriptionSnapshot& s : subs) {
+    out += fmt::format("hooksim_backlog{{subscription=\"{}\"}} {}\n", prometheus_label(s.config.id),
+                       s.state.backlog());
     states += fmt::format("hooksim_subscription_state{{subscription=\"{}\",state=\"{}\"}} 1\n",
-                          prometheus_label(id), to_string(v->state.state));
+                          prometheus_label(s.config.id), to_string(s.state.state));
   }
   out += states;
   // The engine's totals of each subscription (as /status reports them): persisted, so they go on across
   // restarts; a deleted subscription's series disappear.
   auto per_subscription = [&](const char* name, const char* help, auto value) {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n", name, help);
-    for (const std::string& id : engine.subscription_ids())
-      out += fmt::format("{}{{subscription=\"{}\"}} {}\n", name, prometheus_label(id),
-                         value(engine.find(id)->state));
+    for (const SubscriptionSnapshot& s : subs)
+      out +=
+          fmt::format("{}{{subscription=\"{}\"}} {}\n", name, prometheus_label(s.config.id), value(s.state));
   };
   per_subscription("hooksim_subscription_delivered_total",
                    "Events delivered (answered 2xx) per subscription.",

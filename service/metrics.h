@@ -5,11 +5,13 @@
 // a caller (also printed to stderr), the publish-to-delivery lag histogram, the receivers' response-time
 // histogram and, as the API tells it, events published and duplicates skipped. Counters start at zero on
 // every start; the per-subscription delivered and failed totals are the engine's (persisted) ones.
-// Single-threaded (the service's io_context thread).
+// Thread-safe: every shard's thread reports to it (one mutex; each report holds it for a few counters).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "engine/delivery_observer.h"
 #include "engine/engine.h"
 #include "service/attempt_history.h"
+#include "service/shards.h"
 #include "storage/rocks_store.h"
 
 namespace hooksim::service {
@@ -49,12 +52,14 @@ class Metrics final : public DeliveryObserver {
   // Counts one answered publish request: `accepted` events published, `duplicates` skipped as repeats.
   void count_published(size_t accepted, size_t duplicates);
 
-  // The text exposition (format 0.0.4) of the counters, plus each of `engine`'s subscriptions' backlog and
-  // state and the store's memory `store`. Names, labels and order as in docs/api.md.
-  std::string prometheus_text(const Engine& engine, const storage::StoreMemory& store) const;
+  // The text exposition (format 0.0.4) of the counters, plus each subscription's backlog and state (`subs`,
+  // in registration order) and the store's memory `store`. Names, labels and order as in docs/api.md.
+  std::string prometheus_text(std::span<const SubscriptionSnapshot> subs,
+                              const storage::StoreMemory& store) const;
 
  private:
   AttemptHistory& history_;
+  mutable std::mutex mutex_;  // guards everything below
   uint64_t published_ = 0;
   uint64_t duplicates_ = 0;
   uint64_t delivered_ = 0;

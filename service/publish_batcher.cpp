@@ -36,7 +36,7 @@ void PublishBatcher::flush() {
     }
   }
   PublishResult result;
-  Status st = engine_.publish(all, &result);
+  Status st = publish_(all, &result);
   if (!st.ok()) {
     for (auto& request : group) request.done(st, request.events, {});
     return;

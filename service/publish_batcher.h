@@ -5,7 +5,7 @@
 // answers all of them. Requests that arrive while that batch is being written (the fsync) wait on the
 // io_context and form the next group. So N concurrent publishers cost one fsync per group, not N.
 //
-// Single-threaded: submit() and every `done` run on the io_context's thread; no locks.
+// Single-threaded: submit(), the publish and every `done` run on the io_context's thread; no locks.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -24,8 +24,11 @@ class PublishBatcher {
   using Done = std::function<void(const Status& status, const std::vector<Event>& events,
                                   const std::vector<bool>& duplicate)>;
 
-  // `io` and `engine` must outlive the batcher (and the flushes it posts).
-  PublishBatcher(boost::asio::io_context& io, Engine& engine) : io_(io), engine_(engine) {}
+  // Engine::publish, or Shards::publish.
+  using Publish = std::function<Status(std::span<const Event> events, PublishResult* result)>;
+
+  // `io` must outlive the batcher (and the flushes it posts).
+  PublishBatcher(boost::asio::io_context& io, Publish publish) : io_(io), publish_(std::move(publish)) {}
 
   // Queues `events` for the next group; `done` runs exactly once, after the group's batch is written or
   // refused. The requests of a group are answered in the order they were submitted.
@@ -39,7 +42,7 @@ class PublishBatcher {
   void flush();
 
   boost::asio::io_context& io_;
-  Engine& engine_;
+  Publish publish_;
   std::vector<Request> pending_;
   bool flush_posted_ = false;
 };

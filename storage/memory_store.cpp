@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace hooksim::storage {
@@ -9,11 +10,12 @@ namespace hooksim::storage {
 // A batch's operations, recorded in a few flat buffers that are reused from one batch to the next: an
 // operation costs no allocation of its own once the buffers have grown.
 struct MemoryQueueStore::BatchBuffers {
-  enum class Kind : uint8_t { kPutConfig, kPutState, kEnqueue, kRememberId, kRemove, kErase };
+  enum class Kind : uint8_t { kPutConfig, kPutState, kPutTail, kEnqueue, kRememberId, kRemove, kErase };
   struct Op {
     Kind kind;
     uint64_t key = 0;
     uint64_t first = 0, end = 0;  // kRemove: [first, end); kEnqueue: slots[first, end); kPut*: the index
+                                  // (kPutTail: the tail)
     TimePoint at{};               // kEnqueue
     size_t id_at = 0, id_len = 0, body_at = 0, body_len = 0;  // in `bytes`
   };
@@ -55,6 +57,9 @@ class MemoryBatch final : public StoreBatch {
   void put_state(uint64_t key, const DeliveryState& state) override {
     buf_->ops.push_back({.kind = Kind::kPutState, .key = key, .first = buf_->states.size()});
     buf_->states.push_back(state);
+  }
+  void put_tail(uint64_t key, uint64_t next_seq) override {
+    buf_->ops.push_back({.kind = Kind::kPutTail, .key = key, .first = next_seq});
   }
   void enqueue_many(std::span<const QueueSlot> slots, TimePoint enqueued_at, std::string_view event_id,
                     std::string_view body) override {
@@ -105,6 +110,11 @@ Status MemoryQueueStore::write(StoreBatch& batch, Durability) {
       case BatchBuffers::Kind::kPutState:
         states_[op.key] = std::move(b.states[op.first]);
         break;
+      case BatchBuffers::Kind::kPutTail: {
+        uint64_t& tail = tails_[op.key];
+        tail = std::max(tail, op.first);
+        break;
+      }
       case BatchBuffers::Kind::kEnqueue: {
         std::string_view id = b.view(op.id_at, op.id_len);
         std::string_view body = b.view(op.body_at, op.body_len);
@@ -130,6 +140,7 @@ Status MemoryQueueStore::write(StoreBatch& batch, Durability) {
       case BatchBuffers::Kind::kErase:
         configs_.erase(op.key);
         states_.erase(op.key);
+        tails_.erase(op.key);
         queues_.erase(op.key);
         break;
     }
@@ -144,6 +155,8 @@ Result<std::vector<StoredSubscription>> MemoryQueueStore::load_subscriptions() {
   for (const auto& [key, config] : configs_) {
     auto st = states_.find(key);
     out.push_back({key, config, st == states_.end() ? DeliveryState{} : st->second});
+    if (auto tail = tails_.find(key); tail != tails_.end())
+      out.back().state.next_seq = std::max(out.back().state.next_seq, tail->second);
   }
   return out;
 }

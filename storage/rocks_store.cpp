@@ -96,6 +96,9 @@ class RocksQueueStore::Batch final : public StoreBatch {
   void put_state(uint64_t key, const DeliveryState& state) override {
     add(batch_.Put(store_.state_, encode_sub_key(key), encode_state(state)));
   }
+  void put_tail(uint64_t key, uint64_t next_seq) override {
+    add(batch_.Put(store_.tails_, encode_sub_key(key), encode_sub_key(next_seq)));
+  }
   void enqueue_many(std::span<const QueueSlot> slots, TimePoint enqueued_at, std::string_view event_id,
                     std::string_view body) override {
     if (slots.size() == 1) {  // stored once already: the body stays in the entry
@@ -104,7 +107,7 @@ class RocksQueueStore::Batch final : public StoreBatch {
       return;
     }
     if (slots.empty()) return;
-    const BodyRef ref = store_.next_body_ref_++;
+    const BodyRef ref = store_.next_body_ref_.fetch_add(1, std::memory_order_relaxed);
     add(batch_.Put(store_.bodies_, encode_sub_key(ref), body));
     const std::string value = encode_shared_queued_event(event_id, enqueued_at, ref);
     for (const QueueSlot& slot : slots) {
@@ -132,10 +135,13 @@ class RocksQueueStore::Batch final : public StoreBatch {
   void erase_subscription(uint64_t key) override {
     add(batch_.Delete(store_.subscriptions_, encode_sub_key(key)));
     add(batch_.Delete(store_.state_, encode_sub_key(key)));
+    add(batch_.Delete(store_.tails_, encode_sub_key(key)));
     add(batch_.DeleteRange(store_.queue_, range_start(key, 0), queue_upper_bound(key)));
     ref_ops_.push_back({RefOp::kRemoveRange, key, 0, UINT64_MAX, 0});  // UINT64_MAX itself: see below
   }
   size_t size() const override { return ops_; }
+  // Whether the batch adds or removes queue entries that may hold a shared body.
+  bool changes_refs() const { return !ref_ops_.empty(); }
 
   // Adds the updates of the shared bodies' counts to the batch: a new count, or the deletion of body and
   // count when it reaches zero. `counts` receives the counts to keep in memory once the batch is written.
@@ -225,8 +231,8 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   // A store written before a family existed (bodies and body_refs came after 22bc692) gets it empty.
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
-  // One writer (the event loop): memtable inserts need no concurrency, which lets the queue and state
-  // families insert at a per-subscription hint (below).
+  // Memtable inserts one batch at a time (several shards' threads write, but RocksDB applies a write group's
+  // batches in turn): that lets the queue and state families insert at a per-subscription hint (below).
   db_options.allow_concurrent_memtable_write = false;
   // A log file can be deleted only once every column family with data in it has flushed. The queue family
   // flushes every 64 MiB, but subscriptions and states change too slowly to ever fill a memtable, so without
@@ -286,6 +292,7 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
       {"event_ids", event_id_options},
       {"bodies", family(false)},
       {"body_refs", family(false)},
+      {"tails", family(false)},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -347,6 +354,7 @@ Result<std::unique_ptr<RocksQueueStore>> RocksQueueStore::open(const std::string
   store->event_ids_ = handles[4];
   store->bodies_ = handles[5];
   store->body_refs_ = handles[6];
+  store->tails_ = handles[7];
   HOOKSIM_RETURN_IF_ERROR(store->load_body_refs());
   return store;
 }
@@ -355,8 +363,8 @@ RocksQueueStore::~RocksQueueStore() {
   if (!db_) return;
   // A clean shutdown leaves nothing to replay, so the next start reads no log at all. (After a crash the
   // log is replayed; max_total_wal_size bounds it.) A failure here loses nothing: the log still has it all.
-  const std::vector<rocksdb::ColumnFamilyHandle*> all = {default_,   subscriptions_, state_,    queue_,
-                                                         event_ids_, bodies_,        body_refs_};
+  const std::vector<rocksdb::ColumnFamilyHandle*> all = {default_,   subscriptions_, state_,     queue_,
+                                                         event_ids_, bodies_,        body_refs_, tails_};
   db_->Flush(rocksdb::FlushOptions(), all).PermitUncheckedError();
   for (auto* h : all) db_->DestroyColumnFamilyHandle(h);
   db_->Close().PermitUncheckedError();
@@ -371,7 +379,7 @@ Status RocksQueueStore::load_body_refs() {
     if (!ref.ok() || !count.ok() || *ref == 0 || *count == 0)
       return Status::Corruption("store: a bad shared-body count");
     refs_[*ref] = *count;
-    next_body_ref_ = std::max(next_body_ref_, *ref + 1);
+    next_body_ref_ = std::max(next_body_ref_.load(), *ref + 1);
   }
   return from_rocks(it->status(), "load shared-body counts");
 }
@@ -384,6 +392,10 @@ Status RocksQueueStore::write(StoreBatch& batch, Durability durability) {
   auto& rb = static_cast<Batch&>(batch);
   if (!rb.status().ok()) return from_rocks(rb.status(), "build write batch");
   if (rb.size() == 0) return Status::OK();
+  // A batch that changes shared bodies' counts computes them from the ones in memory and updates those once
+  // written: one such batch at a time, from any thread. Other batches (most acknowledgements) need no lock.
+  std::unique_lock<std::mutex> lock(refs_mutex_, std::defer_lock);
+  if (rb.changes_refs()) lock.lock();
   std::unordered_map<BodyRef, uint64_t> counts;
   HOOKSIM_RETURN_IF_ERROR(rb.add_ref_updates(counts));
   if (resume_needed_) {
@@ -424,7 +436,9 @@ Result<std::vector<StoredSubscription>> RocksQueueStore::load_subscriptions() {
   ro.snapshot = snapshot;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, subscriptions_));
   std::unique_ptr<rocksdb::Iterator> states(db_->NewIterator(ro, state_));
+  std::unique_ptr<rocksdb::Iterator> tails(db_->NewIterator(ro, tails_));
   states->SeekToFirst();
+  tails->SeekToFirst();
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto key = decode_sub_key(it->key().ToStringView());
     if (!key.ok()) return key.status();
@@ -438,6 +452,14 @@ Result<std::vector<StoredSubscription>> RocksQueueStore::load_subscriptions() {
     states->Next();
     if (!state.ok())
       return Status::Corruption(fmt::format("subscription '{}': {}", config->id, state.status().message()));
+    if (tails->Valid() && tails->key().compare(it->key()) < 0) tails->Seek(it->key());
+    HOOKSIM_RETURN_IF_ERROR(from_rocks(tails->status(), "scan tails"));
+    if (tails->Valid() && tails->key() == it->key()) {
+      auto tail = decode_sub_key(tails->value().ToStringView());
+      if (!tail.ok()) return Status::Corruption(fmt::format("subscription '{}': a bad tail", config->id));
+      state->next_seq = std::max(state->next_seq, *tail);
+      tails->Next();
+    }
     out.push_back({*key, std::move(*config), std::move(*state)});
   }
   HOOKSIM_RETURN_IF_ERROR(from_rocks(it->status(), "scan subscriptions"));
@@ -457,8 +479,11 @@ Result<QueuedEvent> RocksQueueStore::read_event(uint64_t key, uint64_t seq) {
     event.body = std::make_shared<const std::string>(std::move(entry->body));
     return event;
   }
-  std::weak_ptr<const std::string>& cached = body_cache_[entry->body_ref];
-  event.body = cached.lock();
+  {
+    std::lock_guard<std::mutex> lock(refs_mutex_);
+    auto cached = body_cache_.find(entry->body_ref);
+    if (cached != body_cache_.end()) event.body = cached->second.lock();
+  }
   if (event.body) return event;
   rocksdb::PinnableSlice body;
   s = db_->Get(rocksdb::ReadOptions(), bodies_, encode_sub_key(entry->body_ref), &body);
@@ -467,7 +492,10 @@ Result<QueuedEvent> RocksQueueStore::read_event(uint64_t key, uint64_t seq) {
         fmt::format("event {} of subscription key {}: shared body {} is missing", seq, key, entry->body_ref));
   if (!s.ok()) return from_rocks(s, "read shared body");
   event.body = std::make_shared<const std::string>(body.ToStringView());
-  cached = event.body;
+  std::lock_guard<std::mutex> lock(refs_mutex_);
+  // (Another thread may have read it meanwhile: either copy serves.) Unless the last entry holding it was
+  // removed meanwhile: its count is gone then, and so must be its cache slot.
+  if (refs_.contains(entry->body_ref)) body_cache_[entry->body_ref] = event.body;
   return event;
 }
 
@@ -499,7 +527,10 @@ Result<uint64_t> RocksQueueStore::count_queued(uint64_t key) {
 
 Result<BodyCounts> RocksQueueStore::count_bodies() {
   BodyCounts counts;
-  counts.in_memory = refs_.size();
+  {
+    std::lock_guard<std::mutex> lock(refs_mutex_);
+    counts.in_memory = refs_.size();
+  }
   for (auto [family, n] : {std::pair{bodies_, &counts.bodies}, std::pair{body_refs_, &counts.refs}}) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family));
     for (it->SeekToFirst(); it->Valid(); it->Next()) ++*n;

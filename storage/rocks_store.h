@@ -7,6 +7,7 @@
 //   event_ids      key: event id                           value: publish time (u64 BE Unix ms)
 //   bodies         key: body ref (u64 BE)                  value: envelope body shared by several entries
 //   body_refs      key: body ref (u64 BE)                  value: queue entries holding it (u64 BE)
+//   tails          key: subscription key (u64 BE)          value: next seq after its last publish (u64 BE)
 // Config and state live apart because the state is rewritten on every acknowledgement and the config
 // almost never. Queue entries are written once and removed once, so removal is a SingleDelete; a
 // discarded backlog is one DeleteRange.
@@ -15,11 +16,17 @@
 // removes such entries updates the count in the same batch and deletes body and count with the last entry
 // (docs/design.md, "Bodies"). The counts are kept in memory too (one per live shared body, loaded at open),
 // so a removal whose body reference the engine passes back reads nothing.
+// A publish writes each queue's tail, not its state (StoreBatch::put_tail): a subscription's next_seq is the
+// larger of its state's and its tail's. A store without the family (before the shards) gets it empty.
+// Thread-safe: the shards of one service write and read it from their threads at once (write() serializes
+// only the batches that change shared bodies' counts).
 // The default family holds the side records (write_side): keys "side|" + the caller's key. Today only the
 // service's attempt history (service/attempt_history.h) is kept there.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -129,18 +136,23 @@ class RocksQueueStore final : public QueueStore {
   std::shared_ptr<rocksdb::Cache> cache_;                   // shared by every family's tables; outlives db_
   std::unique_ptr<rocksdb::CompactionFilter> expired_ids_;  // with event_id_retention only; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
-  bool resume_needed_ = false;  // a write failed for a cause RocksDB does not recover from by itself
+  std::atomic<bool> resume_needed_ =
+      false;  // a write failed for a cause RocksDB does not recover from by itself
   rocksdb::ColumnFamilyHandle* subscriptions_ = nullptr;
   rocksdb::ColumnFamilyHandle* state_ = nullptr;
   rocksdb::ColumnFamilyHandle* queue_ = nullptr;
   rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* bodies_ = nullptr;
   rocksdb::ColumnFamilyHandle* body_refs_ = nullptr;
+  rocksdb::ColumnFamilyHandle* tails_ = nullptr;
   rocksdb::ColumnFamilyHandle* default_ = nullptr;
+  // Guards refs_ and body_cache_ (and a write that changes refs_, from its count to its update).
+  std::mutex refs_mutex_;
   // Every live shared body and the number of queue entries holding it, as stored; changed only after a
   // successful write.
   std::unordered_map<BodyRef, uint64_t> refs_;
-  BodyRef next_body_ref_ = 1;  // never reused while the store is open (the cache below is by ref)
+  std::atomic<BodyRef> next_body_ref_ =
+      1;  // never reused while the store is open (the cache below is by ref)
   // Shared bodies being read or delivered: entries of one event read while one is in flight share it.
   std::unordered_map<BodyRef, std::weak_ptr<const std::string>> body_cache_;
 };

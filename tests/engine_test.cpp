@@ -435,20 +435,29 @@ TEST_F(EngineTest, GroupCommitRepeatsAnUnwrittenSuccessAfterACrashAndNothingElse
   EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 1, 2));
 }
 
-TEST_F(EngineTest, GroupCommitLetsAPublishSendTheNextEventAfterWritingTheSuccessSynced) {
+TEST_F(EngineTest, GroupCommitSendsTheNextEventOnlyOnceTheSuccessIsWrittenEvenWhenAPublishComesFirst) {
   options_.group_commit = true;
   restart();
   add("acme", always(200, 1s));
   publish("ev1");
   run_until(10s);
-  EXPECT_EQ(*store_->count_queued(1), 1u);
-  publish("ev2");  // writes acme's state, success included, and sends ev2
-  EXPECT_EQ(*store_->count_queued(1), 1u);
-  EXPECT_TRUE(engine_->find("acme")->in_flight);
-  restart();  // ev2 in flight is made again; ev1 is not
+  EXPECT_EQ(*store_->count_queued(1), 1u);  // ev1's success waits for flush()
+  publish("ev2");                           // writes ev2 and acme's tail, not its state: ev2 waits too
+  EXPECT_EQ(*store_->count_queued(1), 2u);
+  EXPECT_FALSE(engine_->find("acme")->in_flight);
+  restart();                              // ev1's success was never written: both are made again, in order
+  EXPECT_EQ(state("acme").next_seq, 3u);  // from ev2's tail (acme's stored state says 1)
   run_until(20s);
+  engine_->flush();  // writes ev1's success, sends ev2
+  run_until(30s);
   engine_->flush();
-  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 2));
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 1, 2));
+  publish("ev3");  // nothing waits: ev3 goes at once
+  EXPECT_TRUE(engine_->find("acme")->in_flight);
+  run_until(40s);
+  engine_->flush();
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1, 1, 2, 3));
+  EXPECT_EQ(*store_->count_queued(1), 0u);
 }
 
 TEST_F(EngineTest, GroupCommitForgetsARemovedSubscription) {

@@ -44,7 +44,10 @@ class PublishBatcherTest : public ::testing::Test {
     c.id = "all";
     c.endpoint.url = "http://127.0.0.1:9/";
     ASSERT_TRUE(engine_->add_subscription(c).ok());
-    batcher_ = std::make_unique<PublishBatcher>(io_, *engine_);
+    batcher_ =
+        std::make_unique<PublishBatcher>(io_, [this](std::span<const Event> events, PublishResult* result) {
+          return engine_->publish(events, result);
+        });
   }
 
   static std::vector<Event> events(const std::vector<std::string>& ids) {

@@ -1,0 +1,179 @@
+#include "service/shards.h"
+
+#include <algorithm>
+
+namespace hooksim::service {
+
+Shards::Shards(QueueStore& store, Options options) : store_(store), options_(std::move(options)) {
+  options_.count = std::clamp<size_t>(options_.count, 1, kMaxShards);
+  options_.engine.next_key = &next_key_;
+  for (size_t i = 0; i < options_.count; ++i) {
+    auto s = std::make_unique<Shard>();
+    net::AsioSchedulerOptions so;
+    so.wall_clock = true;  // persisted times stay meaningful across restarts
+    s->scheduler = std::make_unique<net::AsioScheduler>(s->io, so);
+    s->transport = std::make_unique<net::CurlTransport>(s->io, *s->scheduler, options_.curl);
+    s->engine = std::make_unique<Engine>(*s->scheduler, store_, *s->transport, options_.observer,
+                                         options_.engine);
+    Engine* engine = s->engine.get();
+    s->scheduler->on_turn_end([engine] { engine->flush(); });
+    shards_.push_back(std::move(s));
+  }
+}
+
+Shards::~Shards() { stop(); }
+
+size_t Shards::shard_of(std::string_view id) const {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : id) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return static_cast<size_t>(h % shards_.size());
+}
+
+Status Shards::open() {
+  auto loaded = store_.load_subscriptions();
+  if (!loaded.ok()) return loaded.status();
+  std::vector<std::vector<StoredSubscription>> share(shards_.size());
+  uint64_t next_key = 1;
+  for (StoredSubscription& s : *loaded) {
+    next_key = std::max(next_key, s.key + 1);
+    share[shard_of(s.config.id)].push_back(std::move(s));
+  }
+  next_key_ = next_key;
+  for (auto& s : shards_) {
+    Shard* shard = s.get();
+    shard->thread = std::thread([shard] {
+      shard->scheduler->run_until(TimePoint::max());
+      shard->engine->flush();  // the last turn's successes are written: a clean stop repeats none of them
+    });
+  }
+  running_ = true;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    Status st = call(i, [&](Engine& e) { return e.open(std::move(share[i])); });
+    if (!st.ok()) return st;
+  }
+  return Status::OK();
+}
+
+void Shards::stop() {
+  if (!running_) return;
+  running_ = false;
+  for (auto& s : shards_)
+    boost::asio::post(s->io, [scheduler = s->scheduler.get()] { scheduler->stop(); });
+  for (auto& s : shards_) s->thread.join();
+}
+
+Status Shards::add_subscription(const SubscriptionConfig& config) {
+  return on(config.id, [&](Engine& e) { return e.add_subscription(config); });
+}
+
+Status Shards::publish(std::span<const Event> events, PublishResult* result) {
+  HOOKSIM_RETURN_IF_ERROR(Engine::check_publish(events));
+  PublishResult local;
+  PublishResult& out = result ? *result : local;
+  out = PublishResult{};
+  std::vector<bool> skip(events.size(), false);
+  if (options_.engine.dedupe_event_ids) {
+    auto found = Engine::find_published(store_, events);
+    if (!found.ok()) return found.status();
+    skip = std::move(*found);
+  }
+  // Staged on every shard at once: post them all, then wait for each.
+  const size_t n = shards_.size();
+  std::vector<StagedPublish> staged(n);
+  std::vector<std::packaged_task<void()>> tasks;
+  std::vector<std::future<void>> done;
+  tasks.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    Engine* engine = shards_[i]->engine.get();
+    tasks.emplace_back([engine, &events, &skip, &staged, i] { engine->stage_publish(events, skip, staged[i]); });
+    done.push_back(tasks.back().get_future());
+    boost::asio::post(shards_[i]->io, [task = &tasks.back()] { (*task)(); });
+  }
+  for (auto& d : done) d.get();
+  std::vector<const StagedPublish*> all;
+  for (const StagedPublish& s : staged) all.push_back(&s);
+  const TimePoint now = shards_[0]->scheduler->now();
+  auto batch = store_.new_batch();
+  Engine::add_publish(*batch, events, skip, all, now, options_.engine.envelope,
+                      options_.engine.dedupe_event_ids, /*keep_bodies=*/false);
+  Status written = batch->size() > 0 ? store_.write(*batch, Durability::kSynced) : Status::OK();
+  // Committed (or aborted) on every shard without waiting: whatever the API asks of a shard next runs
+  // after it there. The events themselves are needed there only by an observer of publishes (copied then).
+  const bool report = options_.observer != nullptr && options_.observer->wants_published();
+  auto shared_events = std::make_shared<const std::vector<Event>>();
+  auto shared_skip = std::make_shared<const std::vector<bool>>();
+  if (report) {
+    shared_events = std::make_shared<const std::vector<Event>>(events.begin(), events.end());
+    shared_skip = std::make_shared<const std::vector<bool>>(skip);
+  }
+  for (auto& s : shards_) {
+    Engine* engine = s->engine.get();
+    if (written.ok()) {
+      boost::asio::post(s->io, [engine, shared_events, shared_skip, now] {
+        engine->commit_publish(*shared_events, *shared_skip, {}, now);
+      });
+    } else {
+      boost::asio::post(s->io, [engine] { engine->abort_publish(); });
+    }
+  }
+  if (!written.ok()) return written;
+  for (size_t i = 0; i < events.size(); ++i)
+    if (skip[i]) out.duplicates.push_back(i);
+  for (const StagedPublish& s : staged) out.fanout += s.slots.size();
+  return Status::OK();
+}
+
+Result<std::optional<SubscriptionSnapshot>> Shards::find(std::string_view id, bool oldest) {
+  return on(id, [&](Engine& e) -> Result<std::optional<SubscriptionSnapshot>> {
+    auto v = e.find(id);
+    if (!v) return std::optional<SubscriptionSnapshot>();
+    SubscriptionSnapshot s{v->key, v->config, v->state, v->in_flight_count, std::nullopt};
+    if (oldest) {
+      auto o = e.oldest_queued(id);
+      if (!o.ok()) return o.status();
+      s.oldest_queued = *o;
+    }
+    return std::optional<SubscriptionSnapshot>(std::move(s));
+  });
+}
+
+Result<std::vector<SubscriptionSnapshot>> Shards::list(bool oldest) {
+  std::vector<SubscriptionSnapshot> all;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    Status st = call(i, [&](Engine& e) {
+      for (const std::string& id : e.subscription_ids()) {
+        auto v = e.find(id);
+        SubscriptionSnapshot s{v->key, v->config, v->state, v->in_flight_count, std::nullopt};
+        if (oldest) {
+          auto o = e.oldest_queued(id);
+          if (!o.ok()) return o.status();
+          s.oldest_queued = *o;
+        }
+        all.push_back(std::move(s));
+      }
+      return Status::OK();
+    });
+    if (!st.ok()) return st;
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+  return all;
+}
+
+std::vector<std::string> Shards::subscription_ids() {
+  std::vector<std::pair<uint64_t, std::string>> keyed;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    call(i, [&](Engine& e) {
+      for (const std::string& id : e.subscription_ids()) keyed.emplace_back(e.find(id)->key, id);
+    });
+  }
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<std::string> ids;
+  ids.reserve(keyed.size());
+  for (auto& [key, id] : keyed) ids.push_back(std::move(id));
+  return ids;
+}
+
+}  // namespace hooksim::service

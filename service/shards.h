@@ -1,0 +1,123 @@
+// Shards: the engines of `hooksim serve --threads N` (docs/design.md, "Shards").
+//
+// Each shard is an event-loop thread with its own io_context, scheduler (on the wall clock), curl multi
+// (CurlTransport) and Engine; subscriptions are hashed to shards by id (shard_of), so each is delivered by
+// exactly one thread, in order, as with one engine. Every shard's engine uses the one store (RocksDB is
+// thread-safe; RocksQueueStore serializes only what it must).
+//
+// The caller (the API's own thread, one at a time) reaches an engine only through this class, which runs
+// the work on the shard's thread and waits for it: engines take no locks, and an admin call or a publish
+// never runs while another is half done. A publish is staged on every shard at once (Engine::stage_publish
+// reads, and changes nothing), written in one synced batch with every shard's queue entries (each body
+// once), then committed on every shard: one durable, all-or-nothing acceptance, with no lock on any
+// shard's delivery path.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <atomic>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "engine/engine.h"
+#include "net/asio_scheduler.h"
+#include "net/curl_transport.h"
+
+namespace hooksim::service {
+
+// A copy of one subscription's config and state (a SubscriptionView that outlives the call).
+struct SubscriptionSnapshot {
+  uint64_t key = 0;
+  SubscriptionConfig config;
+  DeliveryState state;
+  uint32_t in_flight_count = 0;
+  // When its oldest queued event was published (Engine::oldest_queued); nullopt with an empty queue.
+  std::optional<TimePoint> oldest_queued;
+  SubscriptionView view() const { return {config, state, in_flight_count > 0, in_flight_count, key}; }
+};
+
+class Shards {
+ public:
+  struct Options {
+    size_t count = 1;                      // REQUIRES: 1 .. kMaxShards
+    net::CurlOptions curl;                 // each shard's transport
+    EngineOptions engine;                  // each shard's engine (next_key is set here)
+    DeliveryObserver* observer = nullptr;  // called from every shard's thread: must be thread-safe
+  };
+  static constexpr size_t kMaxShards = 256;
+
+  // `store` must outlive the shards.
+  Shards(QueueStore& store, Options options);
+  // Stops the shards if they run (stop()).
+  ~Shards();
+  Shards(const Shards&) = delete;
+  Shards& operator=(const Shards&) = delete;
+
+  // Loads the stored subscriptions once, starts each shard's thread and opens its engine with its share.
+  // REQUIRES: called once.
+  Status open();
+  // Ends every shard's loop (attempts in flight are abandoned, to be made again after a restart), writes
+  // each engine's last successes (Engine::flush) and joins the threads. Idempotent.
+  void stop();
+
+  size_t count() const { return shards_.size(); }
+  // The shard of a subscription id: FNV-1a (64 bit) of its bytes, modulo the count. Stable across builds
+  // and restarts; a restart with another count moves subscriptions between shards, which is safe (each
+  // shard loads its share from the one store).
+  size_t shard_of(std::string_view id) const;
+
+  // Runs `f(engine)` on shard `shard`'s thread and returns what it returns (an exception is rethrown here).
+  // REQUIRES: open() succeeded and stop() was not called; not called from a shard's thread.
+  template <class F>
+  std::invoke_result_t<F&, Engine&> call(size_t shard, F&& f) {
+    using R = std::invoke_result_t<F&, Engine&>;
+    Shard& s = *shards_[shard];
+    std::packaged_task<R()> task([&f, &s] { return f(*s.engine); });
+    std::future<R> done = task.get_future();
+    boost::asio::post(s.io, [&task] { task(); });
+    return done.get();
+  }
+  // `f(engine)` on the shard of subscription `id`.
+  template <class F>
+  std::invoke_result_t<F&, Engine&> on(std::string_view id, F&& f) {
+    return call(shard_of(id), std::forward<F>(f));
+  }
+
+  // Engine::publish across every shard: all-or-nothing, one synced write (the class comment).
+  Status publish(std::span<const Event> events, PublishResult* result);
+  // Engine::add_subscription on the id's shard (its key from the shared counter).
+  Status add_subscription(const SubscriptionConfig& config);
+
+  // One subscription, copied on its shard; nullopt for an unknown id. `oldest`: also read when its oldest
+  // queued event was published (a store read), whose error is returned.
+  Result<std::optional<SubscriptionSnapshot>> find(std::string_view id, bool oldest);
+  // Every subscription, in registration (key) order, as find().
+  Result<std::vector<SubscriptionSnapshot>> list(bool oldest);
+  // Ids of every subscription, in registration order.
+  std::vector<std::string> subscription_ids();
+
+ private:
+  struct Shard {
+    boost::asio::io_context io;
+    std::unique_ptr<net::AsioScheduler> scheduler;
+    std::unique_ptr<net::CurlTransport> transport;
+    std::unique_ptr<Engine> engine;
+    std::thread thread;
+  };
+
+  QueueStore& store_;
+  Options options_;
+  std::atomic<uint64_t> next_key_ = 1;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  bool running_ = false;
+};
+
+}  // namespace hooksim::service
