@@ -107,7 +107,9 @@ void Engine::stage_publish(std::span<const Event> events, const std::vector<bool
   staged_.pending = true;
 }
 
-void Engine::abort_publish() { staged_ = Staged{}; }
+void Engine::abort_publish() {
+  staged_ = Staged{};
+}
 
 void Engine::commit_publish(std::span<const Event> events, const std::vector<bool>& skip,
                             std::span<const std::string> bodies, TimePoint published_at) {
@@ -135,7 +137,8 @@ void Engine::commit_publish(std::span<const Event> events, const std::vector<boo
         queued.emplace_back(staged.slot_subs[k]->config.id, staged.slots[k].seq);
       for (size_t d = staged.first_dropped[i]; d < staged.first_dropped[i + 1]; ++d)
         dropped.push_back(staged.dropped[d]->config.id);
-      observer_->on_published({&events[i], i < bodies.size() ? std::string_view(bodies[i]) : std::string_view(),
+      observer_->on_published({&events[i],
+                               i < bodies.size() ? std::string_view(bodies[i]) : std::string_view(),
                                published_at, queued, dropped});
     }
   }

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 # (HttpServer, HttpClient), the mock receiver on its thread (MockReceiver) and `hooksim receiver --threads`
 # (ReceiverCommand). A suite whose name contains "Shard" or "Thread" (serve and run with several event-loop
 # threads) joins by its name, as its test file does by a name containing "shard" or "thread".
-suites='^(ServiceTest|CrashAudit|ServeProcess|Soak|CurlTransport|RunCommand|HttpServer|HttpClient|MockReceiver|ReceiverCommand|[A-Za-z]*(Shard|Thread)[A-Za-z]*|TsanCanary)\.'
+suites='^([A-Za-z]+/)?(ServiceTest|CrashAudit|ServeProcess|Soak|CurlTransport|RunCommand|HttpServer|HttpClient|MockReceiver|ReceiverCommand|[A-Za-z]*(Shard|Thread)[A-Za-z]*|TsanCanary)\.'
 build_dir=${HOOKSIM_TSAN_BUILD_DIR:-build-tsan}
 threaded_only=ON
 [ $# -gt 0 ] && threaded_only=OFF

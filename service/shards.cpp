@@ -13,23 +13,31 @@ Shards::Shards(QueueStore& store, Options options) : store_(store), options_(std
     so.wall_clock = true;  // persisted times stay meaningful across restarts
     s->scheduler = std::make_unique<net::AsioScheduler>(s->io, so);
     s->transport = std::make_unique<net::CurlTransport>(s->io, *s->scheduler, options_.curl);
-    s->engine = std::make_unique<Engine>(*s->scheduler, store_, *s->transport, options_.observer,
-                                         options_.engine);
+    s->engine =
+        std::make_unique<Engine>(*s->scheduler, store_, *s->transport, options_.observer, options_.engine);
     Engine* engine = s->engine.get();
     s->scheduler->on_turn_end([engine] { engine->flush(); });
     shards_.push_back(std::move(s));
   }
 }
 
-Shards::~Shards() { stop(); }
+Shards::~Shards() {
+  stop();
+}
 
-size_t Shards::shard_of(std::string_view id) const {
-  uint64_t h = 14695981039346656037ull;
+size_t Shards::shard_of(std::string_view id, size_t count) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a
   for (unsigned char c : id) {
     h ^= c;
     h *= 1099511628211ull;
   }
-  return static_cast<size_t>(h % shards_.size());
+  // MurmurHash3's finalizer: FNV-1a's low bits alone follow the last byte (its parity, for two shards).
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return static_cast<size_t>(h % count);
 }
 
 Status Shards::open() {
@@ -60,8 +68,7 @@ Status Shards::open() {
 void Shards::stop() {
   if (!running_) return;
   running_ = false;
-  for (auto& s : shards_)
-    boost::asio::post(s->io, [scheduler = s->scheduler.get()] { scheduler->stop(); });
+  for (auto& s : shards_) boost::asio::post(s->io, [scheduler = s->scheduler.get()] { scheduler->stop(); });
   for (auto& s : shards_) s->thread.join();
 }
 
@@ -88,7 +95,8 @@ Status Shards::publish(std::span<const Event> events, PublishResult* result) {
   tasks.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     Engine* engine = shards_[i]->engine.get();
-    tasks.emplace_back([engine, &events, &skip, &staged, i] { engine->stage_publish(events, skip, staged[i]); });
+    tasks.emplace_back(
+        [engine, &events, &skip, &staged, i] { engine->stage_publish(events, skip, staged[i]); });
     done.push_back(tasks.back().get_future());
     boost::asio::post(shards_[i]->io, [task = &tasks.back()] { (*task)(); });
   }

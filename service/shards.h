@@ -13,9 +13,9 @@
 // shard's delivery path.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <atomic>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -69,10 +69,11 @@ class Shards {
   void stop();
 
   size_t count() const { return shards_.size(); }
-  // The shard of a subscription id: FNV-1a (64 bit) of its bytes, modulo the count. Stable across builds
-  // and restarts; a restart with another count moves subscriptions between shards, which is safe (each
-  // shard loads its share from the one store).
-  size_t shard_of(std::string_view id) const;
+  // The shard of a subscription id among `count`: FNV-1a (64 bit) of its bytes, mixed by MurmurHash3's
+  // finalizer, modulo `count`. Stable across builds and restarts; a restart with another count moves
+  // subscriptions between shards, which is safe (each shard loads its share from the one store).
+  static size_t shard_of(std::string_view id, size_t count);
+  size_t shard_of(std::string_view id) const { return shard_of(id, shards_.size()); }
 
   // Runs `f(engine)` on shard `shard`'s thread and returns what it returns (an exception is rethrown here).
   // REQUIRES: open() succeeded and stop() was not called; not called from a shard's thread.

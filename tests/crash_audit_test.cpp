@@ -58,7 +58,8 @@ enum class Failures {
 // seeded moments and restarted on the same store, lets it drain, stops it with SIGTERM, and audits the
 // receivers' record against what was acknowledged. `unordered_concurrency` > 0: the subscriptions' policy is
 // `unordered` with that concurrency, and the audit makes no order claim.
-void audit_under_sigkill(Failures failures, uint32_t unordered_concurrency = 0) {
+// `threads`: serve's --threads (shards); the subscriptions spread over them.
+void audit_under_sigkill(Failures failures, size_t threads, uint32_t unordered_concurrency = 0) {
   constexpr uint64_t kSeed = 20260104;
   constexpr int kKills = 5;
   const bool early_failures = failures == Failures::kWhilePublishing;
@@ -88,7 +89,8 @@ void audit_under_sigkill(Failures failures, uint32_t unordered_concurrency = 0) 
   const std::vector<std::string> types = {"tracking", "alarm", "message"};
   const std::vector<std::string> accounts = {"acme", "globex"};
 
-  auto server = std::make_unique<ServerProcess>(dir / "data", dir / "serve.log");
+  auto server = std::make_unique<ServerProcess>(
+      dir / "data", dir / "serve.log", "", std::vector<std::string>{"--threads", std::to_string(threads)});
   ASSERT_TRUE(server->start());
   for (const AuditSub& s : subs) {
     json body = {
@@ -299,22 +301,24 @@ void audit_under_sigkill(Failures failures, uint32_t unordered_concurrency = 0) 
   for (const auto& f : failed_publishes) std::cerr << "[ audit    ] publish failed: " << f << "\n";
 }
 
+// With two shards: the three subscriptions are delivered by two threads (serve --threads 2), and every
+// publish is written for both at once.
 TEST(CrashAudit, AcknowledgedEventsSurviveRepeatedSigkillInOrderWithDuplicatesOnlyAtKills) {
-  audit_under_sigkill(Failures::kWhileDraining);
+  audit_under_sigkill(Failures::kWhileDraining, 2);
 }
 
 // `unordered` subscriptions (4 in flight each), with 503s while events are published: every acknowledged
 // event is delivered at least once to every subscription it matches, in any order, and a repeat is only of
 // an attempt in flight at a kill (issue 16).
 TEST(CrashAudit, UnorderedDeliversEveryAcknowledgedEventAtLeastOnceThroughSigkills) {
-  audit_under_sigkill(Failures::kWhilePublishing, 4);
+  audit_under_sigkill(Failures::kWhilePublishing, 2, 4);
 }
 
 // The same audit with 503s while events are published: a kill can hit a retry in flight whose
 // subscription a publish has just written; the restarted service must still make that retry
 // (ServiceTest.RetryInFlightDuringAPublishIsMadeAgainAfterRestart is the deterministic case).
 TEST(CrashAudit, AuditHoldsWhenKillsHitRetriesWhilePublishing) {
-  audit_under_sigkill(Failures::kWhilePublishing);
+  audit_under_sigkill(Failures::kWhilePublishing, 1);
 }
 
 // A first attempt at `seq` of `event` to `sub`, answered 200 with a good signature, sent by the first server

@@ -460,6 +460,70 @@ TEST_F(EngineTest, GroupCommitSendsTheNextEventOnlyOnceTheSuccessIsWrittenEvenWh
   EXPECT_EQ(*store_->count_queued(1), 0u);
 }
 
+// The staged publish of shards (Engine::stage_publish): a subscription that gives up between the stage and
+// the commit (its own deadline timer, on its shard's thread) discards the staged events with its backlog,
+// at the commit, or at the next open() when the process died before it.
+class StagedPublishTest : public EngineTest {
+ protected:
+  // Stages ev2 for "acme" (failing since 0, give_up_after 1h), lets it give up, writes the staged batch.
+  void stage_then_deactivate_then_write() {
+    RetryPolicy policy = RetryPolicy::frotcom();
+    policy.give_up_after = 1h;
+    add("acme", outage(0ms, 1000h), policy);
+    publish("ev1");
+    run_until(59min);
+    events_ = {Event{"ev2", "tracking", "a1", "v1", scheduler_.now(), "{}"}};
+    engine_->stage_publish(events_, skip_, staged_);
+    ASSERT_EQ(staged_.slots.size(), 1u);
+    EXPECT_EQ(staged_.slots[0].seq, 2u);
+    run_until(61min);
+    ASSERT_EQ(state("acme").state, SubState::kDeactivated);
+    auto batch = store_->new_batch();
+    const StagedPublish* all[] = {&staged_};
+    Engine::add_publish(*batch, events_, skip_, all, scheduler_.now(), options_.envelope, false, false);
+    ASSERT_TRUE(store_->write(*batch, Durability::kSynced).ok());
+    EXPECT_EQ(*store_->count_queued(1), 1u);  // ev2, written after the backlog was discarded
+  }
+  void expect_discarded() {
+    EXPECT_EQ(state("acme").state, SubState::kDeactivated);
+    EXPECT_EQ(state("acme").backlog(), 0u);
+    EXPECT_EQ(state("acme").next_seq, 3u);
+    EXPECT_EQ(state("acme").discarded, 2u);
+    EXPECT_EQ(*store_->count_queued(1), 0u);
+  }
+  std::vector<Event> events_;
+  std::vector<bool> skip_ = {false};
+  StagedPublish staged_;
+};
+
+TEST_F(StagedPublishTest, ASubscriptionThatGaveUpAfterTheStageDiscardsTheEventsAtTheCommit) {
+  ASSERT_NO_FATAL_FAILURE(stage_then_deactivate_then_write());
+  engine_->commit_publish(events_, skip_, {}, scheduler_.now());
+  expect_discarded();
+  restart();
+  expect_discarded();
+}
+
+TEST_F(StagedPublishTest, ACrashBeforeTheCommitIsRepairedByTheNextOpen) {
+  ASSERT_NO_FATAL_FAILURE(stage_then_deactivate_then_write());
+  restart();  // ev2's tail says 3; the deactivated state says 2
+  expect_discarded();
+}
+
+TEST_F(StagedPublishTest, AnAbortedStageChangesNothingAndTheNextPublishTakesItsNumbers) {
+  add("acme", always(200));
+  events_ = {Event{"ev1", "tracking", "a1", "v1", scheduler_.now(), "{}"}};
+  engine_->stage_publish(events_, skip_, staged_);
+  ASSERT_EQ(staged_.slots.size(), 1u);
+  engine_->abort_publish();  // the write failed
+  EXPECT_EQ(state("acme").next_seq, 1u);
+  publish("ev2");
+  run_until(1s);
+  EXPECT_THAT(rec_.delivered_seqs("acme"), ElementsAre(1));
+  ASSERT_EQ(rec_.attempts.size(), 1u);
+  EXPECT_EQ(rec_.attempts[0].event, "ev2");
+}
+
 TEST_F(EngineTest, GroupCommitForgetsARemovedSubscription) {
   options_.group_commit = true;
   restart();

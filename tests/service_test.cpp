@@ -1,10 +1,12 @@
 // The service API of `hooksim serve` (issue 4, docs/api.md), driven over real HTTP: the Service runs
 // in-process on its own io_context thread with a fresh RocksDB store; deliveries go to in-process mock
 // receivers. Every wait polls a condition with a deadline; no test depends on how fast anything runs.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -24,6 +26,7 @@
 
 #include "cli/serve_run.h"
 #include "receiver/server.h"
+#include "service/shards.h"
 #include "storage/rocks_store.h"
 #include "tests/serve_harness.h"
 #include "tests/support/disk_faults.h"
@@ -123,9 +126,10 @@ class RunningService {
 class ServiceTest : public ::testing::Test {
  protected:
   ServiceTest() {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');  // a parameterized test's name ends in "/PARAM"
     dir_ = std::filesystem::temp_directory_path() /
-           ("hooksim-service-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("hooksim-service-test-" + std::to_string(::getpid()) + "-" + name);
     std::filesystem::remove_all(dir_);
   }
   ~ServiceTest() override {
@@ -139,6 +143,7 @@ class ServiceTest : public ::testing::Test {
     if (disk_faults) o.store_file_system = disk_faults->file_system();
     o.data_dir = dir_.string();
     o.listen = "127.0.0.1:0";
+    o.threads = threads_;
     o.admin_token = admin_token;
     admin_token_ = admin_token;
     service_ = std::make_unique<RunningService>(o);
@@ -201,6 +206,8 @@ class ServiceTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::string admin_token_;
+  // serve --threads: two shards, so that every call crosses to a shard's thread (ShardsTest: 1, 2 and 4).
+  size_t threads_ = 2;
   std::unique_ptr<RunningService> service_;
 };
 
@@ -1175,6 +1182,7 @@ TEST_F(ServiceTest, AttemptsSurviveARestartWithinTheirBound) {
   ServiceOptions o;
   o.data_dir = dir_.string();
   o.listen = "127.0.0.1:0";
+  o.threads = 2;
   o.attempts_kept = 3;
   auto run = [&] {
     service_ = std::make_unique<RunningService>(o);
@@ -1348,6 +1356,201 @@ TEST_F(ServiceTest, PublishOnAFullDiskIs503AndNothingOfItIsKept) {
   EXPECT_THAT(rx.delivered("acme"), ::testing::ElementsAre(P{"e1", 1}, P{"e4", 2}, P{"e2", 3}));
   EXPECT_EQ(get("/v1/subscriptions/other").status, 404);
 }
+
+// --- shards (serve --threads N): the same behaviour for every N ---
+
+class ShardsTest : public ServiceTest, public ::testing::WithParamInterface<size_t> {
+ protected:
+  ShardsTest() { threads_ = GetParam(); }
+
+  // `n` subscription ids that fall on every shard (Shards::shard_of), in creation order.
+  std::vector<std::string> ids_on_every_shard(size_t n) {
+    std::vector<std::string> ids;
+    std::set<size_t> shards;
+    for (size_t i = 0; ids.size() < n; ++i) {
+      std::string id = "sub-" + std::to_string(i);
+      // The first ones cover the shards, then any.
+      if (shards.size() < threads_ && shards.contains(Shards::shard_of(id, threads_))) continue;
+      shards.insert(Shards::shard_of(id, threads_));
+      ids.push_back(id);
+    }
+    EXPECT_EQ(shards.size(), threads_);
+    return ids;
+  }
+};
+
+// Two publishers at once, each event to one vehicle's subscription and to "all" (a body shared by queues on
+// different shards): every subscription gets exactly its events, once each, with consecutive sequence
+// numbers, in each publisher's order.
+TEST_P(ShardsTest, EverySubscriptionGetsItsEventsInOrderWhilePublishersRunConcurrently) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver rx(R"({"latency":"1ms"})");
+  const std::vector<std::string> ids = ids_on_every_shard(6);
+  for (size_t i = 0; i < ids.size(); ++i) create(ids[i], rx.url(), {{"vehicles", {"v" + std::to_string(i)}}});
+  create("all", rx.url());
+  constexpr int kBatches = 20, kPerBatch = 5;
+  std::map<std::string, std::vector<std::string>> expected;  // per subscription, per publisher: in order
+  std::vector<std::vector<std::pair<std::string, size_t>>> published(2);  // (event id, vehicle index)
+  std::vector<std::thread> publishers;
+  for (int p = 0; p < 2; ++p) {
+    publishers.emplace_back([&, p] {
+      for (int b = 0; b < kBatches; ++b) {
+        json batch = json::array();
+        for (int k = 0; k < kPerBatch; ++k) {
+          const size_t v = static_cast<size_t>((b * kPerBatch + k + p) % static_cast<int>(ids.size()));
+          const std::string id = fmt::format("p{}-b{}-e{}", p, b, k);
+          json e = event(id);
+          e["vehicle"] = "v" + std::to_string(v);
+          batch.push_back(e);
+          published[p].emplace_back(id, v);
+        }
+        Reply r = post("/v1/events", batch.dump());
+        EXPECT_EQ(r.status, 202) << r;
+      }
+    });
+  }
+  for (auto& t : publishers) t.join();
+  for (const std::string& id : ids) wait_drained(id);
+  wait_drained("all");
+  auto check = [&](const std::string& sub, std::optional<size_t> vehicle) {
+    const auto got = rx.delivered(sub);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].second, i + 1) << sub << " " << got[i].first;
+    // Each publisher's events, in its order.
+    for (int p = 0; p < 2; ++p) {
+      std::vector<std::string> want, seen;
+      for (const auto& [id, v] : published[p])
+        if (!vehicle || v == *vehicle) want.push_back(id);
+      const std::string prefix = fmt::format("p{}-", p);
+      for (const auto& [id, seq] : got)
+        if (id.starts_with(prefix)) seen.push_back(id);
+      EXPECT_EQ(seen, want) << sub;
+    }
+  };
+  for (size_t i = 0; i < ids.size(); ++i) check(ids[i], i);
+  check("all", std::nullopt);
+  EXPECT_EQ(rx.delivered("all").size(), 2u * kBatches * kPerBatch);
+}
+
+// Failing receivers on every shard: each subscription follows the policy's schedule (no attempt before its
+// delay), gives up after give_up_after and discards its backlog, whichever thread delivers it.
+TEST_P(ShardsTest, TheScheduleAndTheDeactivationHoldOnEveryShard) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver down(R"({"status":503})");
+  const json policy =
+      json::parse(R"({"immediate_retries":1,"delays":["200ms"],"repeat":"300ms","give_up_after":"1s"})");
+  const std::vector<std::string> ids = ids_on_every_shard(threads_);
+  for (const std::string& id : ids) create(id, down.url(), json::object(), policy);
+  publish(json::array({event("e1"), event("e2")}));
+  for (const std::string& id : ids) {
+    json s = wait_status(id, [](const json& s) { return s["state"] == "deactivated"; });
+    EXPECT_EQ(s["backlog"], 0) << s;
+    EXPECT_EQ(s["discarded"], 2) << s;
+    Reply r = get("/v1/subscriptions/" + id + "/attempts?limit=100");
+    ASSERT_EQ(r.status, 200) << r;
+    std::vector<TimePoint> at;
+    const json attempts = r.j()["attempts"];
+    for (const json& a : attempts) {
+      EXPECT_EQ(a["event"], "e1") << a;  // e2 waited behind it
+      at.insert(at.begin(), utc(a["at"]));
+    }
+    ASSERT_GE(at.size(), 4u) << r;  // the first, one immediate retry, after 200ms, after 300ms
+    EXPECT_GE(at[2] - at[1], 200ms);
+    for (size_t i = 3; i < at.size(); ++i) EXPECT_GE(at[i] - at[i - 1], 300ms) << i;
+  }
+}
+
+// The list and /metrics name every subscription in creation order, with the same counts, for every N.
+TEST_P(ShardsTest, TheListAndTheMetricsAreInCreationOrderWithTheSameCounts) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver rx;
+  Receiver down(R"({"status":503})");
+  std::vector<std::string> ids = ids_on_every_shard(5);
+  std::reverse(ids.begin(), ids.end());  // creation order is not id order
+  for (size_t i = 0; i < ids.size(); ++i)
+    create(ids[i], i == 0 ? down.url() : rx.url(), json::object(), i == 0 ? kFastRetry : json(nullptr));
+  publish(json::array({event("e1"), event("e2"), event("e3")}));
+  for (size_t i = 1; i < ids.size(); ++i) wait_drained(ids[i]);
+  Reply list = get("/v1/subscriptions");
+  ASSERT_EQ(list.status, 200) << list;
+  std::vector<std::string> listed;
+  const json subscriptions = list.j()["subscriptions"];
+  for (const json& s : subscriptions) {
+    listed.push_back(s["id"]);
+    EXPECT_EQ(s["backlog"], s["id"] == ids[0] ? 3 : 0) << s;
+  }
+  EXPECT_EQ(listed, ids);
+  Reply r = get("/metrics");
+  Metrics m(r.body);
+  EXPECT_EQ(m.at("hooksim_events_published_total"), 3);
+  EXPECT_EQ(m.at("hooksim_deliveries_total"), 3.0 * (ids.size() - 1));
+  std::vector<std::string> series;
+  for (size_t at = r.body.find("hooksim_backlog{"); at != std::string::npos;
+       at = r.body.find("hooksim_backlog{", at + 1)) {
+    const size_t open = r.body.find('"', at) + 1;
+    series.push_back(r.body.substr(open, r.body.find('"', open) - open));
+  }
+  EXPECT_EQ(series, ids);
+  EXPECT_EQ(m.at("hooksim_backlog{subscription=\"" + ids[0] + "\"}"), 3);
+}
+
+// A publish that cannot be written (a full disk) leaves nothing on any shard; the next one is numbered as
+// if it had never been tried.
+TEST_P(ShardsTest, APublishToEveryShardIsAllOrNothing) {
+  auto faults = std::make_shared<storage::DiskFaults>();
+  ASSERT_NO_FATAL_FAILURE(start("", faults));
+  Receiver down(R"({"status":503})");
+  const std::vector<std::string> ids = ids_on_every_shard(threads_);
+  for (const std::string& id : ids) create(id, down.url(), json::object(), kFastRetry);
+  faults->set_full(true);
+  expect_error(post("/v1/events", json::array({event("e1"), event("e2")}).dump()), 503, "unavailable", "");
+  for (const std::string& id : ids) EXPECT_EQ(status(id)["backlog"], 0) << id;
+  faults->set_full(false);
+  EXPECT_TRUE(eventually([&] { return post("/v1/events", event("e3").dump()).status == 202; }));
+  ASSERT_NO_FATAL_FAILURE(restart());
+  for (const std::string& id : ids) {
+    json s = status(id);
+    EXPECT_EQ(s["backlog"], 1) << s;
+    json attempts;
+    EXPECT_TRUE(eventually([&] {
+      attempts = get("/v1/subscriptions/" + id + "/attempts").j()["attempts"];
+      return attempts.is_array() && !attempts.empty();
+    }));
+    for (const json& a : attempts) EXPECT_EQ(a["seq"], 1) << a;  // e3 took sequence number 1
+  }
+}
+
+// A restart with another number of shards moves subscriptions between threads: each queue resumes in
+// order, its sequence numbers going on.
+TEST_P(ShardsTest, ARestartWithAnotherShardCountResumesEveryQueueInOrder) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Receiver down(R"({"status":503})");
+  Receiver rx;
+  const std::vector<std::string> ids = ids_on_every_shard(4);
+  for (const std::string& id : ids) create(id, down.url(), json::object(), kFastRetry);
+  json batch = json::array();
+  for (int i = 1; i <= 10; ++i) batch.push_back(event("e" + std::to_string(i)));
+  publish(batch);
+  for (const std::string& id : ids) wait_status(id, [](const json& s) { return s["backlog"] == 10; });
+  stop();
+  threads_ = threads_ % 4 + 1;  // 1 -> 2, 2 -> 3, 4 -> 1
+  ASSERT_NO_FATAL_FAILURE(start());
+  for (const std::string& id : ids) {
+    Reply r = patch("/v1/subscriptions/" + id, json({{"url", rx.url()}}).dump());
+    ASSERT_EQ(r.status, 200) << r;
+  }
+  publish(event("e11"));
+  for (const std::string& id : ids) {
+    wait_drained(id);
+    std::vector<P> want;
+    for (uint64_t i = 1; i <= 11; ++i) want.emplace_back("e" + std::to_string(i), i);
+    EXPECT_EQ(rx.delivered(id), want) << id;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, ShardsTest, ::testing::Values(1, 2, 4),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           return std::to_string(info.param);
+                         });
 
 }  // namespace
 }  // namespace hooksim::service
