@@ -280,7 +280,9 @@ void audit_under_sigkill(Failures failures, size_t threads, uint32_t unordered_c
   AuditReport report = audit_deliveries(input);
   EXPECT_TRUE(report.problems.empty()) << join_lines(report.problems);
   // Unordered subscriptions did deliver out of publish order (a failing event did not block the others).
-  if (unordered_concurrency > 0) EXPECT_GT(report.reordered, 0u);
+  if (unordered_concurrency > 0) {
+    EXPECT_GT(report.reordered, 0u);
+  }
   // No deactivation here: everything acknowledged was delivered, every subscription is active.
   EXPECT_EQ(report.delivered, report.expected);
   for (const auto& s : list["subscriptions"]) {
