@@ -20,7 +20,6 @@ struct BenchArgs {
   std::string rate = "max";
   std::string duration = "30s";
   std::string drain = "5s";
-  int threads = 1;
   std::string json_path;
   std::string html_path;
 };
@@ -33,11 +32,6 @@ std::string open_output(std::ofstream& out, const std::string& flag, const std::
 }
 
 int bench(BenchArgs& a) {
-  if (a.threads != 1)
-    return fail("bench",
-                fmt::format("--threads {}: one shard per core is not available yet; only --threads 1 "
-                            "(the default) runs",
-                            a.threads));
   BenchOptions& o = a.options;
   if (a.rate == "max") {
     o.rate.reset();
@@ -131,8 +125,9 @@ Command add_bench(CLI::App& app) {
                   "After that, how long at most the run waits for the queues to empty; default 5s");
   cmd->add_option("--secret", o.secret, "Sign deliveries with this Standard Webhooks secret (whsec_...)");
   cmd->add_option("--token", o.token, "Send \"authorization: Bearer TOKEN\" with each delivery");
-  cmd->add_option("--threads", args->threads,
-                  "Sender threads; only 1 for now (one shard per core is not available yet)");
+  cmd->add_option("--threads", o.threads,
+                  "Sender threads (shards), each delivering its share of the subscriptions and of the rate; "
+                  "default 1");
   cmd->add_option("--json", args->json_path, "Also write the JSON result to FILE");
   cmd->add_option("--html", args->html_path,
                   "Write a self-contained HTML page with the throughput and latency charts to FILE");

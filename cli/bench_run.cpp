@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <cmath>
 #include <memory>
+#include <thread>
 
 #include "engine/engine.h"
 #include "net/asio_scheduler.h"
@@ -25,22 +27,35 @@ double real_seconds(Duration on_clock) {
   return static_cast<double>(on_clock.count()) / kBenchClockSpeed / 1000.0;
 }
 
-// One bench: the engine and what drives it, and the observer that counts what it reports.
+// What every shard adds to, for the progress line that shard 0 draws.
+struct SharedCounts {
+  std::atomic<uint64_t> published{0}, delivered{0}, attempts{0};
+  std::vector<std::atomic<uint64_t>> per_second;  // deliveries completed in each second of the run
+
+  explicit SharedCounts(size_t seconds) : per_second(seconds) {}
+};
+
+// One shard of a bench: the engine and what drives it, and the observer that counts what it reports. Shard
+// s of n delivers subscriptions s, s + n, s + 2n, ... and publishes their events.
 class Bench final : public DeliveryObserver {
  public:
-  Bench(const BenchOptions& o, BenchResult& r)
+  Bench(const BenchOptions& o, BenchResult& r, uint32_t shard, TimePoint start, SharedCounts& counts)
       : o_(o),
         r_(r),
-        start_(std::chrono::floor<Duration>(std::chrono::system_clock::now())),
+        shard_(shard),
+        count_((o.subscriptions - shard + o.threads - 1) / o.threads),
+        rate_(o.rate),
+        counts_(counts),
+        start_(start),
         scheduler_(io_, {.start = start_, .speed = kBenchClockSpeed, .skip_idle = false, .busy = {}}),
-        transport_(io_, scheduler_, transport_options(o)),
+        transport_(io_, scheduler_, transport_options(o, count_)),
         engine_(scheduler_, store_, transport_, this, EngineOptions{.envelope = protocol::make_envelope}) {}
 
   Status run() {
     HOOKSIM_RETURN_IF_ERROR(engine_.open());
-    for (uint32_t i = 0; i < o_.subscriptions; ++i) {
+    for (uint32_t local = 0; local < count_; ++local) {
       SubscriptionConfig c;
-      c.id = bench_subscription_id(i, o_.subscriptions);
+      c.id = bench_subscription_id(local * o_.threads + shard_, o_.subscriptions);
       c.endpoint = {.url = bench_subscription_url(o_.url, c.id), .secret = o_.secret, .token = o_.token};
       c.filter.accounts = {c.id};  // each event goes to the one subscription named by its account
       HOOKSIM_RETURN_IF_ERROR(engine_.add_subscription(c));
@@ -48,19 +63,19 @@ class Bench final : public DeliveryObserver {
     }
     publish_end_ = start_ + to_clock(o_.duration);
     const TimePoint end = publish_end_ + to_clock(o_.drain);
-    if (o_.rate) {
+    if (rate_) {
       scheduler_.schedule_at(start_, [this] { publish_due(); });
     } else {
-      for (uint32_t i = 0; i < o_.subscriptions; ++i) topups_.insert(topups_.end(), kMaxRateQueueDepth, i);
+      for (uint32_t i = 0; i < count_; ++i) topups_.insert(topups_.end(), kMaxRateQueueDepth, i);
       top_up();
     }
     // With --rate R the last publish starts the drain (a timer set for the end could run before it: a timer
     // is never set in the past, so a late one lands after any set for the same moment earlier).
-    if (!o_.rate) scheduler_.schedule_at(publish_end_, [this] { check_drained(); });
-    if (o_.progress) scheduler_.schedule_at(start_, [this] { draw_progress(); });
+    if (!rate_) scheduler_.schedule_at(publish_end_, [this] { check_drained(); });
+    if (o_.progress && shard_ == 0) scheduler_.schedule_at(start_, [this] { draw_progress(); });
     scheduler_.run_until(end);
     if (!drained_at_) drained_at_ = std::min(scheduler_.now(), end);
-    if (o_.progress) *o_.progress << "\r\x1b[K" << std::flush;
+    if (o_.progress && shard_ == 0) *o_.progress << "\r\x1b[K" << std::flush;
 
     r_.published = published_;
     r_.drained = Duration(static_cast<int64_t>(real_seconds(*drained_at_ - publish_end_) * 1000));
@@ -76,6 +91,7 @@ class Bench final : public DeliveryObserver {
 
   void on_attempt(const AttemptRecord& a) override {
     ++r_.attempts;
+    counts_.attempts.fetch_add(1, std::memory_order_relaxed);
     if (a.attempt > 1) ++r_.retries;
     r_.latency_us.add(std::llround(static_cast<double>(a.latency.count()) * 1000.0 / kBenchClockSpeed));
     if (!a.delivered()) {
@@ -83,12 +99,15 @@ class Bench final : public DeliveryObserver {
       return;
     }
     ++r_.delivered;
+    counts_.delivered.fetch_add(1, std::memory_order_relaxed);
     TimePoint now = scheduler_.now();
     if (now < publish_end_) ++r_.delivered_in_duration;
     auto second = static_cast<size_t>(real_seconds(now - start_));
     if (r_.deliveries_per_second.size() <= second) r_.deliveries_per_second.resize(second + 1);
     ++r_.deliveries_per_second[second];
-    if (!o_.rate && now < publish_end_) {
+    if (second < counts_.per_second.size())
+      counts_.per_second[second].fetch_add(1, std::memory_order_relaxed);
+    if (!rate_ && now < publish_end_) {
       // One event out, one in; published after the engine's call returns, never from inside it.
       topups_.push_back(index_of(a.sub));
       if (topups_.size() == 1) boost::asio::post(io_, [this] { top_up(); });
@@ -100,17 +119,18 @@ class Bench final : public DeliveryObserver {
   }
 
  private:
-  static net::CurlOptions transport_options(const BenchOptions& o) {
+  static net::CurlOptions transport_options(const BenchOptions& o, uint32_t subscriptions) {
     net::CurlOptions c = o.curl;
-    c.speed = 1;                                                  // attempt timeouts in real time
-    c.max_host_connections = std::max<long>(o.subscriptions, 1);  // one per subscription: none waits
+    c.speed = 1;                                                // attempt timeouts in real time
+    c.max_host_connections = std::max<long>(subscriptions, 1);  // one per subscription: none waits
     return c;
   }
 
+  // The shard's own index of a subscription ("sub-0007" is subscription 7 of the bench).
   uint32_t index_of(std::string_view id) const {
     uint32_t n = 0;
-    for (char c : id.substr(4)) n = n * 10 + static_cast<uint32_t>(c - '0');  // "sub-0007"
-    return n;
+    for (char c : id.substr(4)) n = n * 10 + static_cast<uint32_t>(c - '0');
+    return n / o_.threads;
   }
 
   // Publishes one event to each subscription listed in `to`, in batches.
@@ -131,24 +151,30 @@ class Bench final : public DeliveryObserver {
         return;
       }
       published_ += n;
+      counts_.published.fetch_add(n, std::memory_order_relaxed);
     }
   }
 
   // --rate R: every event due by now (R per real second since the start, all of R x duration at the end),
-  // round-robin over the subscriptions; then waits for the next one, at least a millisecond of real time.
+  // round-robin over all the subscriptions, of which this shard publishes those to its own; then waits for
+  // the next one, at least a millisecond of real time. (So the shards together publish exactly what one
+  // would, to the same subscriptions in the same order.)
   void publish_due() {
     const TimePoint now = scheduler_.now();
     const bool last = now >= publish_end_;
     const double seconds = last ? real_seconds(publish_end_ - start_) : real_seconds(now - start_);
-    const auto due = static_cast<uint64_t>(std::floor(*o_.rate * seconds + 1e-9));
+    const auto due = static_cast<uint64_t>(std::floor(*rate_ * seconds + 1e-9));
     std::vector<uint32_t> to;
-    for (uint64_t k = published_; k < due; ++k) to.push_back(static_cast<uint32_t>(k % o_.subscriptions));
+    for (; next_event_ < due; ++next_event_) {
+      const auto sub = static_cast<uint32_t>(next_event_ % o_.subscriptions);
+      if (sub % o_.threads == shard_) to.push_back(sub / o_.threads);
+    }
     publish_to(to);
     if (last) {
       check_drained();
       return;
     }
-    auto next_real = std::chrono::duration<double>((static_cast<double>(due) + 1) / *o_.rate);
+    auto next_real = std::chrono::duration<double>((static_cast<double>(due) + 1) / *rate_);
     TimePoint next = start_ + to_clock(std::chrono::duration_cast<Duration>(next_real));
     next = std::min(std::max(next, now + to_clock(std::chrono::milliseconds(1))), publish_end_);
     scheduler_.schedule_at(next, [this] { publish_due(); });
@@ -177,19 +203,25 @@ class Bench final : public DeliveryObserver {
   void draw_progress() {
     const TimePoint now = scheduler_.now();
     auto second = static_cast<size_t>(real_seconds(now - start_));
-    uint64_t last_second = second >= 1 && second - 1 < r_.deliveries_per_second.size()
-                               ? r_.deliveries_per_second[second - 1]
+    uint64_t last_second = second >= 1 && second - 1 < counts_.per_second.size()
+                               ? counts_.per_second[second - 1].load(std::memory_order_relaxed)
                                : 0;
+    const uint64_t delivered = counts_.delivered.load(std::memory_order_relaxed);
     *o_.progress << fmt::format("\rbench {:.1f}s of {:.1f}s{}  published {}  delivered {}  {}/s  failed {}",
                                 real_seconds(now - start_), real_seconds(publish_end_ - start_),
-                                now >= publish_end_ ? " (draining)" : "", published_, r_.delivered,
-                                last_second, r_.attempts - r_.delivered)
+                                now >= publish_end_ ? " (draining)" : "",
+                                counts_.published.load(std::memory_order_relaxed), delivered, last_second,
+                                counts_.attempts.load(std::memory_order_relaxed) - delivered)
                  << "\x1b[K" << std::flush;
     scheduler_.schedule_at(now + to_clock(std::chrono::milliseconds(250)), [this] { draw_progress(); });
   }
 
   const BenchOptions& o_;
   BenchResult& r_;
+  const uint32_t shard_;
+  const uint32_t count_;              // its subscriptions
+  const std::optional<double> rate_;  // --rate (all shards); nullopt: max
+  SharedCounts& counts_;
   const TimePoint start_;
   boost::asio::io_context io_;
   net::AsioScheduler scheduler_;
@@ -200,6 +232,7 @@ class Bench final : public DeliveryObserver {
   TimePoint publish_end_;
   std::optional<TimePoint> drained_at_;
   uint64_t published_ = 0;
+  uint64_t next_event_ = 0;  // --rate: the next event of the whole bench to consider (publish_due)
   std::vector<uint32_t> topups_;
   std::vector<Event> batch_;
 };
@@ -225,6 +258,10 @@ Status check_bench_options(const BenchOptions& o) {
       o.url.find_first_of(" \t\r\n") != std::string::npos)
     return Status::InvalidArgument(fmt::format("URL '{}': must be an http:// or https:// URL", o.url));
   if (o.subscriptions == 0) return Status::InvalidArgument("--subscriptions: must be at least 1");
+  if (o.threads == 0 || o.threads > kMaxBenchThreads || o.threads > o.subscriptions)
+    return Status::InvalidArgument(
+        fmt::format("--threads {}: must be from 1 to {} and at most the number of subscriptions ({})",
+                    o.threads, kMaxBenchThreads, o.subscriptions));
   if (o.rate && !(std::isfinite(*o.rate) && *o.rate > 0 && *o.rate <= kMaxBenchRate))
     return Status::InvalidArgument(fmt::format(
         "--rate: must be a positive number of events per second, at most {:g}, or max", kMaxBenchRate));
@@ -260,6 +297,7 @@ nlohmann::ordered_json BenchResult::to_json() const {
   nlohmann::ordered_json j;
   j["url"] = url;
   j["subscriptions"] = subscriptions;
+  j["threads"] = threads;
   if (rate)
     j["rate"] = *rate;
   else
@@ -297,19 +335,58 @@ nlohmann::ordered_json BenchResult::to_json() const {
   return j;
 }
 
+namespace {
+
+// Adds one shard's result to the bench's.
+void add_part(BenchResult& r, const BenchResult& p) {
+  r.drained = std::max(r.drained, p.drained);
+  r.published += p.published;
+  r.delivered += p.delivered;
+  r.queued += p.queued;
+  r.in_flight += p.in_flight;
+  r.discarded += p.discarded;
+  r.attempts += p.attempts;
+  r.retries += p.retries;
+  for (size_t c = 0; c < r.failures.size(); ++c) r.failures[c] += p.failures[c];
+  if (r.deliveries_per_second.size() < p.deliveries_per_second.size())
+    r.deliveries_per_second.resize(p.deliveries_per_second.size());
+  for (size_t i = 0; i < p.deliveries_per_second.size(); ++i)
+    r.deliveries_per_second[i] += p.deliveries_per_second[i];
+  r.delivered_in_duration += p.delivered_in_duration;
+  r.latency_us.merge(p.latency_us);
+  r.store_errors.insert(r.store_errors.end(), p.store_errors.begin(), p.store_errors.end());
+}
+
+}  // namespace
+
 Result<BenchResult> run_bench(const BenchOptions& options) {
   HOOKSIM_RETURN_IF_ERROR(check_bench_options(options));
   auto wall_start = std::chrono::steady_clock::now();
   BenchResult r;
   r.url = options.url;
   r.subscriptions = options.subscriptions;
+  r.threads = options.threads;
   r.rate = options.rate;
   r.duration = options.duration;
   r.drain_limit = options.drain;
+  // One bench per shard, each on its own thread, all on clocks started at the same time; their results add
+  // up (the drain is the slowest shard's).
+  const TimePoint start = std::chrono::floor<Duration>(std::chrono::system_clock::now());
+  SharedCounts counts(static_cast<size_t>(real_seconds(to_clock(options.duration + options.drain))) + 2);
+  std::vector<BenchResult> parts(options.threads);
+  std::vector<Status> statuses(options.threads);
   {
-    Bench bench(options, r);
-    HOOKSIM_RETURN_IF_ERROR(bench.run());
+    std::vector<std::unique_ptr<Bench>> shards;
+    for (uint32_t s = 0; s < options.threads; ++s)
+      shards.push_back(std::make_unique<Bench>(options, parts[s], s, start, counts));
+    std::vector<std::thread> threads;
+    for (uint32_t s = 1; s < options.threads; ++s)
+      threads.emplace_back([&, s] { statuses[s] = shards[s]->run(); });
+    statuses[0] = shards[0]->run();
+    for (auto& t : threads) t.join();
   }
+  for (const Status& st : statuses) HOOKSIM_RETURN_IF_ERROR(st);
+  for (const BenchResult& p : parts) add_part(r, p);
   r.wall_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - wall_start)
           .count();

@@ -1,9 +1,11 @@
 // The wiring of `hooksim bench URL` (docs/bench.md): N subscriptions, all to one receiver, delivered by the
 // real engine with CurlTransport on an AsioScheduler whose clock runs kBenchClockSpeed times real time
 // (so the retry schedule's minutes pass in a fraction of a second), the queues in memory
-// (storage::MemoryQueueStore). Events arrive open-loop, at a fixed total rate on a timer whatever the
-// receiver does, or, with no rate ("max"), so that every subscription always has events queued. What the
-// engine reports (DeliveryObserver) and what its SubscriptionViews say at the end make the BenchResult.
+// (storage::MemoryQueueStore). With --threads T, T shards, each a thread with all of that and its own
+// share of the subscriptions (i mod T) and of the rate, started on one clock; their results add up. Events
+// arrive open-loop, at a fixed total rate on a timer whatever the receiver does, or, with no rate ("max"), so
+// that every subscription always has events queued. What the engine reports (DeliveryObserver) and what its
+// SubscriptionViews say at the end make the BenchResult.
 #pragma once
 
 #include <array>
@@ -32,10 +34,13 @@ inline constexpr uint64_t kMaxRateQueueDepth = 4;
 
 // The highest --rate: far above what one sender thread delivers, low enough that a timer's batch stays small.
 inline constexpr double kMaxBenchRate = 1e6;
+// The most --threads (as serve's).
+inline constexpr uint32_t kMaxBenchThreads = 256;
 
 struct BenchOptions {
   std::string url;  // http:// or https://; each subscription's url is subscription_url(url, id)
   uint32_t subscriptions = 100;
+  uint32_t threads = 1;                          // shards: 1 .. min(kMaxBenchThreads, subscriptions)
   std::optional<double> rate;                    // events per second in total, > 0; nullopt: "max"
   Duration duration = std::chrono::seconds(30);  // real time during which events are published
   Duration drain = std::chrono::seconds(5);      // at most this much real time after that
@@ -49,6 +54,7 @@ struct BenchOptions {
 struct BenchResult {
   std::string url;
   uint32_t subscriptions = 0;
+  uint32_t threads = 1;
   std::optional<double> rate;
   Duration duration{0}, drain_limit{0};
   Duration drained{0};  // the real time the drain took (up to drain_limit)

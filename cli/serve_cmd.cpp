@@ -44,7 +44,7 @@ Command add_serve(CLI::App& app) {
                   "Require 'Authorization: Bearer TOKEN' on every API call (or set HOOKSIM_ADMIN_TOKEN)");
   add_tls_flags(cmd, options->curl);
   add_connection_flags(cmd, options->curl, "subscription URLs with such a literal IP are rejected");
-  options->threads = std::max(1u, std::thread::hardware_concurrency());
+  options->threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, service::Shards::kMaxShards);
   cmd->add_option(
       "--threads", options->threads,
       "Delivery threads (shards; subscriptions are spread over them by id), 1 to 256 (default: the "

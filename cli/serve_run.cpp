@@ -36,8 +36,11 @@ Status Service::start() {
           .curl = options_.curl,
           .engine = {.dedupe_event_ids = true, .envelope = protocol::make_envelope, .group_commit = true},
           .observer = metrics_.get()});
-  HOOKSIM_RETURN_IF_ERROR(shards_->open());
-  HOOKSIM_RETURN_IF_ERROR(history_->persist_to(*store_, *scheduler_, shards_->subscription_ids()));
+  // The history is loaded before any shard delivers (and records an attempt).
+  auto ids = shards_->load();
+  if (!ids.ok()) return ids.status();
+  HOOKSIM_RETURN_IF_ERROR(history_->persist_to(*store_, *scheduler_, *ids));
+  HOOKSIM_RETURN_IF_ERROR(shards_->start());
   publishes_ = std::make_unique<service::PublishBatcher>(
       io_, [this](std::span<const Event> events, PublishResult* result) {
         return shards_->publish(events, result);

@@ -399,8 +399,7 @@ void Engine::on_delivered(Sub& sub, const Flight& flight, const AttemptRecord& r
 
   note_removed(sub, flight.seq, flight.seq + 1, flight.body_ref);
   if (options_.group_commit) {
-    // Written, and the next event sent, by flush(). A publish meanwhile writes this state synced and may
-    // send the next event itself: the success is then on disk before it.
+    // Written, and the next event sent, by flush() (a publish meanwhile sends nothing of this subscription).
     if (!sub.unflushed) unflushed_.push_back(&sub);
     sub.unflushed = true;
     if (observer_) observer_->on_attempt(record);

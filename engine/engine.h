@@ -72,11 +72,9 @@ struct StagedPublish {
   // The queue entries, event by event: event i's are slots[first_slot[i] .. first_slot[i + 1]).
   std::vector<QueueSlot> slots;
   std::vector<size_t> first_slot;
-  // Each subscription that takes events: its key and its next sequence number after them
-  // (StoreBatch::put_tail).
-  std::vector<QueueSlot> tails;
-  // Each deactivated subscription whose filter matched: its state with the dropped events counted.
-  std::vector<std::pair<uint64_t, DeliveryState>> states;
+  // Each subscription whose filter matched: its next sequence number after the events it takes, or, when
+  // it is deactivated, its count of dropped events with these (StoreBatch::put_tail).
+  std::vector<QueueTail> tails;
 };
 
 // What publish() did.
@@ -153,7 +151,7 @@ class Engine {
   void stage_publish(std::span<const Event> events, const std::vector<bool>& skip, StagedPublish& out);
   // Adds a publish staged by `staged` to `batch`: each event's id (`remember_ids`), its queue entries in
   // every engine with its body stored once (`envelope`, called once per event that some queue takes), the
-  // tails and the states. Returns each event's body when `keep_bodies` (for commit_publish's observer).
+  // tails (never a state). Returns each event's body when `keep_bodies` (for commit_publish's observer).
   static std::vector<std::string> add_publish(StoreBatch& batch, std::span<const Event> events,
                                               const std::vector<bool>& skip,
                                               std::span<const StagedPublish* const> staged, TimePoint now,

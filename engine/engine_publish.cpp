@@ -51,10 +51,8 @@ std::vector<std::string> Engine::add_publish(StoreBatch& batch, std::span<const 
     }
     if (keep_bodies) bodies[i] = std::move(body);
   }
-  for (const StagedPublish* s : staged) {
-    for (const QueueSlot& tail : s->tails) batch.put_tail(tail.key, tail.seq);
-    for (const auto& [key, state] : s->states) batch.put_state(key, state);
-  }
+  for (const StagedPublish* s : staged)
+    for (const QueueTail& tail : s->tails) batch.put_tail(tail);
   return bodies;
 }
 
@@ -96,13 +94,9 @@ void Engine::stage_publish(std::span<const Event> events, const std::vector<bool
     staged_.slots = out.slots;
   }
   for (const Staged::Touch& t : staged_.touched) {
-    if (t.active) {
-      out.tails.push_back({t.sub->key, t.sub->state.next_seq + t.count});
-    } else {
-      DeliveryState next = t.sub->state;
-      next.dropped_inactive += t.count;
-      out.states.emplace_back(t.sub->key, std::move(next));
-    }
+    const DeliveryState& st = t.sub->state;
+    out.tails.push_back(t.active ? QueueTail{t.sub->key, st.next_seq + t.count, st.dropped_inactive}
+                                 : QueueTail{t.sub->key, st.next_seq, st.dropped_inactive + t.count});
   }
   staged_.pending = true;
 }

@@ -29,6 +29,13 @@ struct QueueSlot {
   uint64_t seq = 0;
 };
 
+// What only publishes write of a subscription (StoreBatch::put_tail); both values only ever grow.
+struct QueueTail {
+  uint64_t key = 0;
+  uint64_t next_seq = 0;          // its queue ends before this sequence number
+  uint64_t dropped_inactive = 0;  // events it dropped while deactivated (DeliveryState::dropped_inactive)
+};
+
 // What a store tells about a queued event's body so that removing the entry needs no read: 0 when the
 // entry holds its body itself, otherwise the store's id of a body shared with other entries. Opaque to
 // the engine, which only hands it back (StoreBatch::remove).
@@ -41,11 +48,12 @@ class StoreBatch {
   virtual ~StoreBatch() = default;
   virtual void put_config(uint64_t key, const SubscriptionConfig& config) = 0;
   virtual void put_state(uint64_t key, const DeliveryState& state) = 0;
-  // Records that subscription `key`'s queue now ends before `next_seq` (a publish appended up to it).
-  // load_subscriptions() gives a state's next_seq as the larger of its own and this: a publish writes its
-  // entries and tails without the subscription's state, which its owner may be writing at the same time
-  // from another thread (engine.h, stage_publish).
-  virtual void put_tail(uint64_t key, uint64_t next_seq) = 0;
+  // Records what a publish changed of subscription `tail.key`: where its queue now ends and how many
+  // events it dropped while deactivated. load_subscriptions() gives the state's next_seq and
+  // dropped_inactive as the larger of its own and the tail's: a publish writes entries and tails, never a
+  // state, which the subscription's owner may be writing at the same time from another thread (engine.h,
+  // stage_publish).
+  virtual void put_tail(const QueueTail& tail) = 0;
   // Adds the event `event_id`, published at `enqueued_at`, to the queue of each subscription in `slots`,
   // at the slot's sequence number. The body is stored once for all of the slots (the batch holds one
   // copy, whatever their number) and deleted with the last of these entries. Each (key, seq) is written at

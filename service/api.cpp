@@ -210,9 +210,10 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
   }
   if (parts.size() == 4 && (parts[3] == "reactivate" || parts[3] == "retry")) {
     if (m != "POST") return method_not_allowed("POST");
-    Status st = shards_.on(
+    auto changed = shards_.change(
         id, [&](Engine& e) { return parts[3] == "reactivate" ? e.reactivate(id) : e.retry_now(id); });
-    return st.ok() ? status_json(id) : from_status(st);
+    if (!changed.ok()) return from_status(changed.status());
+    return status_json(*changed);
   }
   return error_response(404, "not_found", fmt::format("no route for {} {}", m, path));
 }
@@ -248,13 +249,11 @@ HttpResponse Api::create_subscription(const std::string& body) {
   if (c.id.empty()) c.id = "sub_" + protocol::random_hex(12);
   if (Status st = check_url_allowed(c.endpoint.url); !st.ok())
     return error_response(400, "invalid_argument", "url: " + st.message());
-  Status st = shards_.add_subscription(c);
-  if (st.code() == Status::Code::kAlreadyExists)
-    return error_response(409, "already_exists", "id: " + st.message());
-  if (!st.ok()) return from_status(st);
-  auto s = snapshot(c.id);
-  if (auto* r = std::get_if<HttpResponse>(&s)) return *r;
-  return subscription_json(std::get<SubscriptionSnapshot>(s), 201);
+  auto added = shards_.change(c.id, [&](Engine& e) { return e.add_subscription(c); });
+  if (added.status().code() == Status::Code::kAlreadyExists)
+    return error_response(409, "already_exists", "id: " + added.status().message());
+  if (!added.ok()) return from_status(added.status());
+  return subscription_json(*added, 201);
 }
 
 HttpResponse Api::patch_subscription(const std::string& id, const std::string& body) {
@@ -269,11 +268,9 @@ HttpResponse Api::patch_subscription(const std::string& id, const std::string& b
     if (Status st = check_url_allowed(c.endpoint.url); !st.ok())
       return error_response(400, "invalid_argument", "url: " + st.message());
   }
-  Status st = shards_.on(id, [&](Engine& e) { return e.update_subscription(c); });
-  if (!st.ok()) return from_status(st);
-  auto s = snapshot(id);
-  if (auto* r = std::get_if<HttpResponse>(&s)) return *r;
-  return subscription_json(std::get<SubscriptionSnapshot>(s), 200);
+  auto updated = shards_.change(id, [&](Engine& e) { return e.update_subscription(c); });
+  if (!updated.ok()) return from_status(updated.status());
+  return subscription_json(*updated, 200);
 }
 
 std::variant<SubscriptionSnapshot, HttpResponse> Api::snapshot(const std::string& id) {
@@ -303,9 +300,12 @@ HttpResponse Api::subscription_json(const SubscriptionSnapshot& s, int status_co
 HttpResponse Api::status_json(const std::string& id) {
   auto found = snapshot(id);
   if (auto* r = std::get_if<HttpResponse>(&found)) return *r;
-  const SubscriptionSnapshot& s = std::get<SubscriptionSnapshot>(found);
+  return status_json(std::get<SubscriptionSnapshot>(found));
+}
+
+HttpResponse Api::status_json(const SubscriptionSnapshot& s) {
   ojson o;
-  o["id"] = id;
+  o["id"] = s.config.id;
   o.update(status_object(s.view(), s.oldest_queued, clock_.now()));
   return json_response(200, o);
 }

@@ -56,6 +56,7 @@ class Api {
   Status check_url_allowed(const std::string& url) const;
   HttpResponse subscription_json(const SubscriptionSnapshot& s, int status_code);
   HttpResponse status_json(const std::string& id);
+  HttpResponse status_json(const SubscriptionSnapshot& s);
   // The subscription with its oldest queued event, or the answer when it cannot be read (404, 503).
   std::variant<SubscriptionSnapshot, HttpResponse> snapshot(const std::string& id);
   HttpResponse attempts_json(const std::string& id, const std::string& query);

@@ -1,12 +1,19 @@
 #include "service/shards.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <exception>
 
 namespace hooksim::service {
 
 Shards::Shards(QueueStore& store, Options options) : store_(store), options_(std::move(options)) {
   options_.count = std::clamp<size_t>(options_.count, 1, kMaxShards);
   options_.engine.next_key = &next_key_;
+  // --max-host-connections caps the connections to one receiver host of the whole service: each shard's
+  // curl multi gets its share (at least one).
+  options_.curl.max_host_connections =
+      std::max<long>(1, options_.curl.max_host_connections / static_cast<long>(options_.count));
   for (size_t i = 0; i < options_.count; ++i) {
     auto s = std::make_unique<Shard>();
     net::AsioSchedulerOptions so;
@@ -40,16 +47,23 @@ size_t Shards::shard_of(std::string_view id, size_t count) {
   return static_cast<size_t>(h % count);
 }
 
-Status Shards::open() {
+Result<std::vector<std::string>> Shards::load() {
   auto loaded = store_.load_subscriptions();
   if (!loaded.ok()) return loaded.status();
-  std::vector<std::vector<StoredSubscription>> share(shards_.size());
+  loaded_.assign(shards_.size(), {});
+  std::vector<std::string> ids;
+  ids.reserve(loaded->size());
   uint64_t next_key = 1;
   for (StoredSubscription& s : *loaded) {
     next_key = std::max(next_key, s.key + 1);
-    share[shard_of(s.config.id)].push_back(std::move(s));
+    ids.push_back(s.config.id);
+    loaded_[shard_of(s.config.id)].push_back(std::move(s));
   }
   next_key_ = next_key;
+  return ids;
+}
+
+Status Shards::start() {
   for (auto& s : shards_) {
     Shard* shard = s.get();
     shard->thread = std::thread([shard] {
@@ -58,6 +72,8 @@ Status Shards::open() {
     });
   }
   running_ = true;
+  std::vector<std::vector<StoredSubscription>> share = std::move(loaded_);
+  share.resize(shards_.size());
   for (size_t i = 0; i < shards_.size(); ++i) {
     Status st = call(i, [&](Engine& e) { return e.open(std::move(share[i])); });
     if (!st.ok()) return st;
@@ -70,10 +86,6 @@ void Shards::stop() {
   running_ = false;
   for (auto& s : shards_) boost::asio::post(s->io, [scheduler = s->scheduler.get()] { scheduler->stop(); });
   for (auto& s : shards_) s->thread.join();
-}
-
-Status Shards::add_subscription(const SubscriptionConfig& config) {
-  return on(config.id, [&](Engine& e) { return e.add_subscription(config); });
 }
 
 Status Shards::publish(std::span<const Event> events, PublishResult* result) {
@@ -100,7 +112,19 @@ Status Shards::publish(std::span<const Event> events, PublishResult* result) {
     done.push_back(tasks.back().get_future());
     boost::asio::post(shards_[i]->io, [task = &tasks.back()] { (*task)(); });
   }
-  for (auto& d : done) d.get();
+  // Every task has run before anything here goes out of scope, even if one threw.
+  std::exception_ptr failed;
+  for (auto& d : done) {
+    try {
+      d.get();
+    } catch (...) {
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  if (failed) {
+    for (auto& s : shards_) boost::asio::post(s->io, [engine = s->engine.get()] { engine->abort_publish(); });
+    std::rethrow_exception(failed);
+  }
   std::vector<const StagedPublish*> all;
   for (const StagedPublish& s : staged) all.push_back(&s);
   const TimePoint now = shards_[0]->scheduler->now();
@@ -134,17 +158,35 @@ Status Shards::publish(std::span<const Event> events, PublishResult* result) {
   return Status::OK();
 }
 
+namespace {
+
+// Subscription `id` of `engine`, copied; nullopt for an unknown id.
+Result<std::optional<SubscriptionSnapshot>> snapshot(Engine& engine, std::string_view id, bool oldest) {
+  auto v = engine.find(id);
+  if (!v) return std::optional<SubscriptionSnapshot>();
+  SubscriptionSnapshot s{v->key, v->config, v->state, v->in_flight_count, std::nullopt};
+  if (oldest) {
+    auto o = engine.oldest_queued(id);
+    if (!o.ok()) return o.status();
+    s.oldest_queued = *o;
+  }
+  return std::optional<SubscriptionSnapshot>(std::move(s));
+}
+
+}  // namespace
+
 Result<std::optional<SubscriptionSnapshot>> Shards::find(std::string_view id, bool oldest) {
-  return on(id, [&](Engine& e) -> Result<std::optional<SubscriptionSnapshot>> {
-    auto v = e.find(id);
-    if (!v) return std::optional<SubscriptionSnapshot>();
-    SubscriptionSnapshot s{v->key, v->config, v->state, v->in_flight_count, std::nullopt};
-    if (oldest) {
-      auto o = e.oldest_queued(id);
-      if (!o.ok()) return o.status();
-      s.oldest_queued = *o;
-    }
-    return std::optional<SubscriptionSnapshot>(std::move(s));
+  return on(id, [&](Engine& e) { return snapshot(e, id, oldest); });
+}
+
+Result<SubscriptionSnapshot> Shards::change(std::string_view id,
+                                            const std::function<Status(Engine&)>& change) {
+  return on(id, [&](Engine& e) -> Result<SubscriptionSnapshot> {
+    HOOKSIM_RETURN_IF_ERROR(change(e));
+    auto s = snapshot(e, id, /*oldest=*/true);
+    if (!s.ok()) return s.status();
+    if (!*s) return Status::NotFound(fmt::format("no subscription '{}'", id));
+    return std::move(**s);
   });
 }
 
@@ -153,14 +195,9 @@ Result<std::vector<SubscriptionSnapshot>> Shards::list(bool oldest) {
   for (size_t i = 0; i < shards_.size(); ++i) {
     Status st = call(i, [&](Engine& e) {
       for (const std::string& id : e.subscription_ids()) {
-        auto v = e.find(id);
-        SubscriptionSnapshot s{v->key, v->config, v->state, v->in_flight_count, std::nullopt};
-        if (oldest) {
-          auto o = e.oldest_queued(id);
-          if (!o.ok()) return o.status();
-          s.oldest_queued = *o;
-        }
-        all.push_back(std::move(s));
+        auto s = snapshot(e, id, oldest);
+        if (!s.ok()) return s.status();
+        all.push_back(std::move(**s));
       }
       return Status::OK();
     });
@@ -168,20 +205,6 @@ Result<std::vector<SubscriptionSnapshot>> Shards::list(bool oldest) {
   }
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   return all;
-}
-
-std::vector<std::string> Shards::subscription_ids() {
-  std::vector<std::pair<uint64_t, std::string>> keyed;
-  for (size_t i = 0; i < shards_.size(); ++i) {
-    call(i, [&](Engine& e) {
-      for (const std::string& id : e.subscription_ids()) keyed.emplace_back(e.find(id)->key, id);
-    });
-  }
-  std::sort(keyed.begin(), keyed.end());
-  std::vector<std::string> ids;
-  ids.reserve(keyed.size());
-  for (auto& [key, id] : keyed) ids.push_back(std::move(id));
-  return ids;
 }
 
 }  // namespace hooksim::service

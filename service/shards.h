@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -48,7 +49,7 @@ class Shards {
  public:
   struct Options {
     size_t count = 1;                      // REQUIRES: 1 .. kMaxShards
-    net::CurlOptions curl;                 // each shard's transport
+    net::CurlOptions curl;                 // the transport; max_host_connections is shared out
     EngineOptions engine;                  // each shard's engine (next_key is set here)
     DeliveryObserver* observer = nullptr;  // called from every shard's thread: must be thread-safe
   };
@@ -61,9 +62,11 @@ class Shards {
   Shards(const Shards&) = delete;
   Shards& operator=(const Shards&) = delete;
 
-  // Loads the stored subscriptions once, starts each shard's thread and opens its engine with its share.
-  // REQUIRES: called once.
-  Status open();
+  // Loads the stored subscriptions once and shares them out; returns their ids, in key order (the
+  // attempt history is loaded from them before any shard delivers). REQUIRES: called once, first.
+  Result<std::vector<std::string>> load();
+  // Starts each shard's thread and opens its engine with its share. REQUIRES: load() succeeded; once.
+  Status start();
   // Ends every shard's loop (attempts in flight are abandoned, to be made again after a restart), writes
   // each engine's last successes (Engine::flush) and joins the threads. Idempotent.
   void stop();
@@ -94,16 +97,16 @@ class Shards {
 
   // Engine::publish across every shard: all-or-nothing, one synced write (the class comment).
   Status publish(std::span<const Event> events, PublishResult* result);
-  // Engine::add_subscription on the id's shard (its key from the shared counter).
-  Status add_subscription(const SubscriptionConfig& config);
 
   // One subscription, copied on its shard; nullopt for an unknown id. `oldest`: also read when its oldest
   // queued event was published (a store read), whose error is returned.
   Result<std::optional<SubscriptionSnapshot>> find(std::string_view id, bool oldest);
+  // Runs `change(engine)` on the shard of subscription `id`, then, in the same task, copies it as find(id,
+  // true) does: the answer to a change shows its state right after it, before the shard's loop moves on.
+  // change's error, or NotFound when the subscription is gone.
+  Result<SubscriptionSnapshot> change(std::string_view id, const std::function<Status(Engine&)>& change);
   // Every subscription, in registration (key) order, as find().
   Result<std::vector<SubscriptionSnapshot>> list(bool oldest);
-  // Ids of every subscription, in registration order.
-  std::vector<std::string> subscription_ids();
 
  private:
   struct Shard {
@@ -118,6 +121,7 @@ class Shards {
   Options options_;
   std::atomic<uint64_t> next_key_ = 1;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::vector<StoredSubscription>> loaded_;  // load()'s share of each shard, until start()
   bool running_ = false;
 };
 

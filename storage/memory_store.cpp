@@ -15,7 +15,7 @@ struct MemoryQueueStore::BatchBuffers {
     Kind kind;
     uint64_t key = 0;
     uint64_t first = 0, end = 0;  // kRemove: [first, end); kEnqueue: slots[first, end); kPut*: the index
-                                  // (kPutTail: the tail)
+                                  // (kPutTail: next_seq and dropped_inactive)
     TimePoint at{};               // kEnqueue
     size_t id_at = 0, id_len = 0, body_at = 0, body_len = 0;  // in `bytes`
   };
@@ -58,8 +58,9 @@ class MemoryBatch final : public StoreBatch {
     buf_->ops.push_back({.kind = Kind::kPutState, .key = key, .first = buf_->states.size()});
     buf_->states.push_back(state);
   }
-  void put_tail(uint64_t key, uint64_t next_seq) override {
-    buf_->ops.push_back({.kind = Kind::kPutTail, .key = key, .first = next_seq});
+  void put_tail(const QueueTail& tail) override {
+    buf_->ops.push_back(
+        {.kind = Kind::kPutTail, .key = tail.key, .first = tail.next_seq, .end = tail.dropped_inactive});
   }
   void enqueue_many(std::span<const QueueSlot> slots, TimePoint enqueued_at, std::string_view event_id,
                     std::string_view body) override {
@@ -111,8 +112,9 @@ Status MemoryQueueStore::write(StoreBatch& batch, Durability) {
         states_[op.key] = std::move(b.states[op.first]);
         break;
       case BatchBuffers::Kind::kPutTail: {
-        uint64_t& tail = tails_[op.key];
-        tail = std::max(tail, op.first);
+        QueueTail& tail = tails_[op.key];
+        tail.next_seq = std::max(tail.next_seq, op.first);
+        tail.dropped_inactive = std::max(tail.dropped_inactive, op.end);
         break;
       }
       case BatchBuffers::Kind::kEnqueue: {
@@ -155,8 +157,11 @@ Result<std::vector<StoredSubscription>> MemoryQueueStore::load_subscriptions() {
   for (const auto& [key, config] : configs_) {
     auto st = states_.find(key);
     out.push_back({key, config, st == states_.end() ? DeliveryState{} : st->second});
-    if (auto tail = tails_.find(key); tail != tails_.end())
-      out.back().state.next_seq = std::max(out.back().state.next_seq, tail->second);
+    if (auto tail = tails_.find(key); tail != tails_.end()) {
+      DeliveryState& state = out.back().state;
+      state.next_seq = std::max(state.next_seq, tail->second.next_seq);
+      state.dropped_inactive = std::max(state.dropped_inactive, tail->second.dropped_inactive);
+    }
   }
   return out;
 }

@@ -56,7 +56,7 @@ class MemoryQueueStore final : public QueueStore {
   BlockPool pool_;  // before the queues: they give their blocks back to it
   std::map<uint64_t, SubscriptionConfig> configs_;
   std::unordered_map<uint64_t, DeliveryState> states_;
-  std::unordered_map<uint64_t, uint64_t> tails_;  // StoreBatch::put_tail
+  std::unordered_map<uint64_t, QueueTail> tails_;  // StoreBatch::put_tail
   std::unordered_map<uint64_t, MemoryQueue> queues_;
   std::unordered_set<std::string> event_ids_;
   std::unique_ptr<BatchBuffers> spare_;  // a written batch's buffers, for the next batch

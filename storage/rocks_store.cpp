@@ -96,8 +96,9 @@ class RocksQueueStore::Batch final : public StoreBatch {
   void put_state(uint64_t key, const DeliveryState& state) override {
     add(batch_.Put(store_.state_, encode_sub_key(key), encode_state(state)));
   }
-  void put_tail(uint64_t key, uint64_t next_seq) override {
-    add(batch_.Put(store_.tails_, encode_sub_key(key), encode_sub_key(next_seq)));
+  void put_tail(const QueueTail& tail) override {
+    add(batch_.Put(store_.tails_, encode_sub_key(tail.key),
+                   encode_sub_key(tail.next_seq) + encode_sub_key(tail.dropped_inactive)));
   }
   void enqueue_many(std::span<const QueueSlot> slots, TimePoint enqueued_at, std::string_view event_id,
                     std::string_view body) override {
@@ -455,9 +456,13 @@ Result<std::vector<StoredSubscription>> RocksQueueStore::load_subscriptions() {
     if (tails->Valid() && tails->key().compare(it->key()) < 0) tails->Seek(it->key());
     HOOKSIM_RETURN_IF_ERROR(from_rocks(tails->status(), "scan tails"));
     if (tails->Valid() && tails->key() == it->key()) {
-      auto tail = decode_sub_key(tails->value().ToStringView());
-      if (!tail.ok()) return Status::Corruption(fmt::format("subscription '{}': a bad tail", config->id));
-      state->next_seq = std::max(state->next_seq, *tail);
+      const std::string_view v = tails->value().ToStringView();
+      auto next_seq = decode_sub_key(v.substr(0, 8));
+      auto dropped = decode_sub_key(v.size() > 8 ? v.substr(8) : std::string_view());
+      if (!next_seq.ok() || !dropped.ok() || v.size() != 16)
+        return Status::Corruption(fmt::format("subscription '{}': a bad tail record", config->id));
+      state->next_seq = std::max(state->next_seq, *next_seq);
+      state->dropped_inactive = std::max(state->dropped_inactive, *dropped);
       tails->Next();
     }
     out.push_back({*key, std::move(*config), std::move(*state)});

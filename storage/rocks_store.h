@@ -7,7 +7,7 @@
 //   event_ids      key: event id                           value: publish time (u64 BE Unix ms)
 //   bodies         key: body ref (u64 BE)                  value: envelope body shared by several entries
 //   body_refs      key: body ref (u64 BE)                  value: queue entries holding it (u64 BE)
-//   tails          key: subscription key (u64 BE)          value: next seq after its last publish (u64 BE)
+//   tails          key: subscription key (u64 BE)          value: next seq, dropped_inactive (u64 BE x2)
 // Config and state live apart because the state is rewritten on every acknowledgement and the config
 // almost never. Queue entries are written once and removed once, so removal is a SingleDelete; a
 // discarded backlog is one DeleteRange.
@@ -16,8 +16,9 @@
 // removes such entries updates the count in the same batch and deletes body and count with the last entry
 // (docs/design.md, "Bodies"). The counts are kept in memory too (one per live shared body, loaded at open),
 // so a removal whose body reference the engine passes back reads nothing.
-// A publish writes each queue's tail, not its state (StoreBatch::put_tail): a subscription's next_seq is the
-// larger of its state's and its tail's. A store without the family (before the shards) gets it empty.
+// A publish writes each matching subscription's tail, never its state (StoreBatch::put_tail): its next_seq
+// and dropped_inactive are the larger of its state's and its tail's. A store without the family (before
+// the shards) gets it empty.
 // Thread-safe: the shards of one service write and read it from their threads at once (write() serializes
 // only the batches that change shared bodies' counts).
 // The default family holds the side records (write_side): keys "side|" + the caller's key. Today only the

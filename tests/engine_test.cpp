@@ -510,6 +510,24 @@ TEST_F(StagedPublishTest, ACrashBeforeTheCommitIsRepairedByTheNextOpen) {
   expect_discarded();
 }
 
+// A publish writes no state, only tails: events a deactivated subscription drops are counted from its tail
+// after a restart.
+TEST_F(StagedPublishTest, EventsDroppedWhileDeactivatedAreStillCountedAfterARestart) {
+  RetryPolicy policy = RetryPolicy::frotcom();
+  policy.give_up_after = 1h;
+  add("acme", outage(0ms, 1000h), policy);
+  publish("ev1");
+  run_until(2h);
+  ASSERT_EQ(state("acme").state, SubState::kDeactivated);
+  publish("ev2");
+  publish("ev3");
+  EXPECT_EQ(state("acme").dropped_inactive, 2u);
+  restart();
+  EXPECT_EQ(state("acme").dropped_inactive, 2u);
+  EXPECT_EQ(state("acme").next_seq, 2u);
+  EXPECT_EQ(*store_->count_queued(1), 0u);
+}
+
 TEST_F(StagedPublishTest, AnAbortedStageChangesNothingAndTheNextPublishTakesItsNumbers) {
   add("acme", always(200));
   events_ = {Event{"ev1", "tracking", "a1", "v1", scheduler_.now(), "{}"}};

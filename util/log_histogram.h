@@ -30,6 +30,13 @@ class LogHistogram {
     sum_ += value;
     max_ = std::max(max_, value);
   }
+  // Adds every value `other` counted (a histogram of the union of both sets of values).
+  void merge(const LogHistogram& other) {
+    for (const auto& [bucket, n] : other.buckets_) buckets_[bucket] += n;
+    count_ += other.count_;
+    sum_ += other.sum_;
+    max_ = std::max(max_, other.max_);
+  }
   uint64_t count() const { return count_; }
   int64_t max() const { return max_; }
   // The sum of the values added (for a mean); exact.
