@@ -252,6 +252,18 @@ TEST(ServeOptions, ARetentionThatIsNotADurationIsRefusedBeforeTheStoreIsCreated)
   }
 }
 
+TEST(ServeOptions, AThreadCountOutsideOneTo256IsRefusedBeforeTheStoreIsCreated) {
+  testutil::TempDir dir;
+  const std::string data = dir.file("data");
+  for (const char* bad : {"0", "257"}) {
+    testutil::RunResult r = testutil::run_hooksim(
+        "serve --data " + testutil::shell_quote(data) + " --listen 127.0.0.1:0 --threads " + bad, dir);
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_THAT(r.err, HasSubstr(std::string("--threads: must be from 1 to 256 (got ") + bad + ")")) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(data)) << bad;
+  }
+}
+
 TEST(ServeOptions, AcceptedRetentionsStartTheServerAndARepeatedIdIsStillADuplicate) {
   for (const char* retention : {"0", "0s", "36h"}) {
     harness::TempDir dir("retention");
