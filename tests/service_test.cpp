@@ -1458,6 +1458,11 @@ TEST_P(ShardsTest, TheScheduleAndTheDeactivationHoldOnEveryShard) {
     ASSERT_GE(at.size(), 1u) << r;
     if (at.size() > 2) EXPECT_GE(at[2] - at[1], 200ms);
     for (size_t i = 3; i < at.size(); ++i) EXPECT_GE(at[i] - at[i - 1], 300ms) << i;
+    // It gave up give_up_after (1s) after the streak began (at the first failure, so after the first
+    // attempt started), and no attempt started after that.
+    const TimePoint deactivated_at = utc(s["deactivated_at"]);
+    EXPECT_GE(deactivated_at - at.front(), 1s) << s;
+    EXPECT_LE(at.back(), deactivated_at) << s;
   }
 }
 
