@@ -138,16 +138,18 @@ class Engine {
 
   // publish() in steps, for several engines (shards) that share one store and must accept a publish
   // all-or-nothing, in one synced batch. publish() itself is these steps for one engine:
-  //   1. check_publish(events), and with dedupe_event_ids find_published(): skip[i] for a repeat;
+  //   1. prepare_publish(): the ids checked, and skip[i] for a repeat;
   //   2. stage_publish() on every engine, each on its own thread: reads, changes nothing;
   //   3. add_publish() with every engine's StagedPublish, one store write (synced);
   //   4. commit_publish() on every engine (the events join its queues and are sent), or abort_publish() if
-  //      the write failed.
+  //      the write failed; publish_result() says what it did.
   // An engine holds one staged publish at a time and, between its steps 2 and 4, must not be called for
   // anything else but its own event loop (deliveries, timers); a subscription it deactivates meanwhile
   // discards the staged events at step 4 with the rest of its backlog.
-  static Status check_publish(std::span<const Event> events);
-  static Result<std::vector<bool>> find_published(QueueStore& store, std::span<const Event> events);
+  // InvalidArgument when an event id is not valid or two events share one; otherwise, for each event,
+  // whether it is skipped as published before (only with `dedupe`, from the ids `store` remembers).
+  static Result<std::vector<bool>> prepare_publish(QueueStore& store, bool dedupe,
+                                                   std::span<const Event> events);
   void stage_publish(std::span<const Event> events, const std::vector<bool>& skip, StagedPublish& out);
   // Adds a publish staged by `staged` to `batch`: each event's id (`remember_ids`), its queue entries in
   // every engine with its body stored once (`envelope`, called once per event that some queue takes), the
@@ -161,6 +163,9 @@ class Engine {
   void commit_publish(std::span<const Event> events, const std::vector<bool>& skip,
                       std::span<const std::string> bodies, TimePoint published_at);
   void abort_publish();
+  // What a written publish did: the events skipped, and the queue entries of every engine's share.
+  static PublishResult publish_result(const std::vector<bool>& skip,
+                                      std::span<const StagedPublish* const> staged);
 
   // Makes a deactivated subscription active again, with an empty queue and no failure streak.
   // NotFound for an unknown id; FailedPrecondition when it is not deactivated.

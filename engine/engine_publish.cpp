@@ -8,7 +8,8 @@
 
 namespace hooksim {
 
-Status Engine::check_publish(std::span<const Event> events) {
+Result<std::vector<bool>> Engine::prepare_publish(QueueStore& store, bool dedupe,
+                                                  std::span<const Event> events) {
   for (size_t i = 0; i < events.size(); ++i) {
     if (Status st = validate_event_id(events[i].id); !st.ok())
       return Status::InvalidArgument(fmt::format("events[{}].id: {}", i, st.message()));
@@ -21,10 +22,7 @@ Status Engine::check_publish(std::span<const Event> events) {
         return Status::InvalidArgument(fmt::format("events[{}].id: '{}' appears twice", i, events[i].id));
     }
   }
-  return Status::OK();
-}
-
-Result<std::vector<bool>> Engine::find_published(QueueStore& store, std::span<const Event> events) {
+  if (!dedupe) return std::vector<bool>(events.size(), false);
   std::vector<std::string_view> keys;
   keys.reserve(events.size());
   for (const Event& e : events) keys.push_back(e.id);
@@ -150,17 +148,20 @@ void Engine::commit_publish(std::span<const Event> events, const std::vector<boo
     if (t.active && !t.sub->unflushed) kick(*t.sub);
 }
 
+PublishResult Engine::publish_result(const std::vector<bool>& skip,
+                                     std::span<const StagedPublish* const> staged) {
+  PublishResult out;
+  for (size_t i = 0; i < skip.size(); ++i)
+    if (skip[i]) out.duplicates.push_back(i);
+  for (const StagedPublish* s : staged) out.fanout += s->slots.size();
+  return out;
+}
+
 Status Engine::publish(std::span<const Event> events, PublishResult* result) {
-  HOOKSIM_RETURN_IF_ERROR(check_publish(events));
-  PublishResult local;
-  PublishResult& out = result ? *result : local;
-  out = PublishResult{};
-  std::vector<bool> skip(events.size(), false);
-  if (options_.dedupe_event_ids) {
-    auto found = find_published(store_, events);
-    if (!found.ok()) return found.status();
-    skip = std::move(*found);
-  }
+  if (result) *result = PublishResult{};
+  auto prepared = prepare_publish(store_, options_.dedupe_event_ids, events);
+  if (!prepared.ok()) return prepared.status();
+  const std::vector<bool>& skip = *prepared;
   StagedPublish staged;
   stage_publish(events, skip, staged);
   const TimePoint now = scheduler_.now();
@@ -176,9 +177,7 @@ Status Engine::publish(std::span<const Event> events, PublishResult* result) {
     }
   }
   commit_publish(events, skip, bodies, now);
-  for (size_t i = 0; i < events.size(); ++i)
-    if (skip[i]) out.duplicates.push_back(i);
-  out.fanout = staged.slots.size();
+  if (result) *result = publish_result(skip, all);
   return Status::OK();
 }
 

@@ -89,16 +89,10 @@ void Shards::stop() {
 }
 
 Status Shards::publish(std::span<const Event> events, PublishResult* result) {
-  HOOKSIM_RETURN_IF_ERROR(Engine::check_publish(events));
-  PublishResult local;
-  PublishResult& out = result ? *result : local;
-  out = PublishResult{};
-  std::vector<bool> skip(events.size(), false);
-  if (options_.engine.dedupe_event_ids) {
-    auto found = Engine::find_published(store_, events);
-    if (!found.ok()) return found.status();
-    skip = std::move(*found);
-  }
+  if (result) *result = PublishResult{};
+  auto prepared = Engine::prepare_publish(store_, options_.engine.dedupe_event_ids, events);
+  if (!prepared.ok()) return prepared.status();
+  const std::vector<bool>& skip = *prepared;
   // Staged on every shard at once: post them all, then wait for each.
   const size_t n = shards_.size();
   std::vector<StagedPublish> staged(n);
@@ -128,13 +122,13 @@ Status Shards::publish(std::span<const Event> events, PublishResult* result) {
   std::vector<const StagedPublish*> all;
   for (const StagedPublish& s : staged) all.push_back(&s);
   const TimePoint now = shards_[0]->scheduler->now();
+  const bool report = options_.observer != nullptr && options_.observer->wants_published();
   auto batch = store_.new_batch();
-  Engine::add_publish(*batch, events, skip, all, now, options_.engine.envelope,
-                      options_.engine.dedupe_event_ids, /*keep_bodies=*/false);
+  auto bodies = std::make_shared<const std::vector<std::string>>(Engine::add_publish(
+      *batch, events, skip, all, now, options_.engine.envelope, options_.engine.dedupe_event_ids, report));
   Status written = batch->size() > 0 ? store_.write(*batch, Durability::kSynced) : Status::OK();
   // Committed (or aborted) on every shard without waiting: whatever the API asks of a shard next runs
   // after it there. The events themselves are needed there only by an observer of publishes (copied then).
-  const bool report = options_.observer != nullptr && options_.observer->wants_published();
   auto shared_events = std::make_shared<const std::vector<Event>>();
   auto shared_skip = std::make_shared<const std::vector<bool>>();
   if (report) {
@@ -144,17 +138,15 @@ Status Shards::publish(std::span<const Event> events, PublishResult* result) {
   for (auto& s : shards_) {
     Engine* engine = s->engine.get();
     if (written.ok()) {
-      boost::asio::post(s->io, [engine, shared_events, shared_skip, now] {
-        engine->commit_publish(*shared_events, *shared_skip, {}, now);
+      boost::asio::post(s->io, [engine, shared_events, shared_skip, bodies, now] {
+        engine->commit_publish(*shared_events, *shared_skip, *bodies, now);
       });
     } else {
       boost::asio::post(s->io, [engine] { engine->abort_publish(); });
     }
   }
   if (!written.ok()) return written;
-  for (size_t i = 0; i < events.size(); ++i)
-    if (skip[i]) out.duplicates.push_back(i);
-  for (const StagedPublish& s : staged) out.fanout += s.slots.size();
+  if (result) *result = Engine::publish_result(skip, all);
   return Status::OK();
 }
 
