@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "protocol/policy_json.h"
 
@@ -334,22 +335,41 @@ Result<ErrorClass> attempt_error(std::string_view name) {
   return *error;
 }
 
+// The integer field `key` of `j` as a T. nlohmann's get<T>() converts a fraction or a number out of T's range
+// with a plain cast (undefined behaviour for a double such as 7e61), so both are refused here first.
+template <typename T>
+Result<T> integer_field(const nlohmann::json& j, const char* key) {
+  const auto& v = j.at(key);
+  if (v.is_number_unsigned() && std::in_range<T>(v.get<uint64_t>())) return static_cast<T>(v.get<uint64_t>());
+  if (v.is_number_integer() && !v.is_number_unsigned() && std::in_range<T>(v.get<int64_t>()))
+    return static_cast<T>(v.get<int64_t>());
+  return Status::Corruption(fmt::format("stored attempt: {} is not an integer in range", key));
+}
+
 Result<StoredAttempt> decode_json_attempt(std::string_view bytes) {
   using nlohmann::json;
   json j = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return Status::Corruption("stored attempt: not a JSON object");
   try {
+    auto at_ms = integer_field<int64_t>(j, "at_ms");
+    auto seq = integer_field<uint64_t>(j, "seq");
+    auto attempt = integer_field<uint32_t>(j, "attempt");
+    auto status = integer_field<int>(j, "status");
+    auto latency_ms = integer_field<int64_t>(j, "latency_ms");
+    for (const Status& s :
+         {at_ms.status(), seq.status(), attempt.status(), status.status(), latency_ms.status()})
+      if (!s.ok()) return s;
     StoredAttempt a;
-    a.started = from_unix_ms(j.at("at_ms").get<int64_t>());
+    a.started = from_unix_ms(*at_ms);
     a.event = j.at("event").get<std::string>();
-    a.seq = j.at("seq").get<uint64_t>();
-    a.attempt = j.at("attempt").get<uint32_t>();
+    a.seq = *seq;
+    a.attempt = *attempt;
     a.probe = j.at("probe").get<bool>();
-    a.status = j.at("status").get<int>();
+    a.status = *status;
     auto error = attempt_error(j.at("error").is_null() ? "" : j.at("error").get<std::string>());
     if (!error.ok()) return error.status();
     a.error = *error;
-    a.latency = Duration(j.at("latency_ms").get<int64_t>());
+    a.latency = Duration(*latency_ms);
     return a;
   } catch (const json::exception& e) {
     return Status::Corruption(fmt::format("stored attempt: {}", e.what()));

@@ -10,6 +10,7 @@
 
 #include "service/requests.h"
 #include "sim/scenario.h"
+#include "storage/record_codec.h"
 
 namespace hooksim {
 namespace {
@@ -59,6 +60,18 @@ TEST(FuzzRegression, ScenarioFileWithAnOverflowingNumberIsAnInputError) {
   EXPECT_EQ(s.status().code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.status().message().find("not valid JSON"), std::string::npos) << s.status().message();
   EXPECT_NE(s.status().message().find("number overflow"), std::string::npos) << s.status().message();
+}
+
+// fuzz_record: a stored attempt in the JSON of older stores whose at_ms is a number no integer holds
+// (7.8e61). nlohmann's get<int64_t>() cast the double, which is undefined behaviour (UBSan: "outside the
+// range of representable values"); the decoder must call it Corruption.
+TEST(FuzzRegression, StoredAttemptWithAnAtMsNoIntegerHoldsIsCorruption) {
+  std::string input = corpus_file("record", "regression-attempt-json-huge-at-ms");
+  ASSERT_FALSE(input.empty());
+  auto a = storage::decode_attempt(input);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(a.status().message().find("at_ms"), std::string::npos) << a.status().message();
 }
 
 }  // namespace

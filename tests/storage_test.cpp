@@ -150,6 +150,16 @@ TEST(RecordCodec, StoredAttemptStillReadsTheJsonOfOlderStores) {
   ASSERT_TRUE(delivered.ok()) << delivered.status().message();
   EXPECT_EQ(delivered->error, ErrorClass::kNone);
   EXPECT_FALSE(decode_attempt(R"({"at_ms":5})").ok());
+  // A number that is not an integer in the field's range is corrupt, not cast (fuzz/corpus/record).
+  for (const char* bad : {R"("at_ms":7.7e61)", R"("at_ms":1.5)", R"("attempt":4294967296)", R"("seq":-1)",
+                          R"("status":2147483648)", R"("latency_ms":18446744073709551615)"}) {
+    nlohmann::json j = nlohmann::json::parse(
+        R"({"at_ms":5,"event":"e","seq":1,"attempt":1,"probe":false,"status":200,"error":null,"latency_ms":0})");
+    j.update(nlohmann::json::parse(std::string("{") + bad + "}"));
+    auto decoded = decode_attempt(j.dump());
+    EXPECT_FALSE(decoded.ok()) << bad;
+    if (!decoded.ok()) EXPECT_EQ(decoded.status().code(), Status::Code::kCorruption) << bad;
+  }
   EXPECT_FALSE(
       decode_attempt(
           R"({"at_ms":5,"event":"e","seq":1,"attempt":1,"probe":false,"status":200,"error":"nope","latency_ms":0})")
