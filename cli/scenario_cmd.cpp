@@ -10,6 +10,7 @@
 #include "cli/scenario_run.h"
 #include "cli/temp_file.h"
 #include "net/curl_transport.h"
+#include "service/shards.h"
 #include "sim/attempt_log.h"
 #include "sim/progress.h"
 #include "sim/report_render.h"
@@ -25,6 +26,7 @@ struct ScenarioArgs {
   bool log_payloads = false;
   double speed = 1.0;     // run
   double time_scale = 0;  // run: 0 skips idle time, else the clock's constant speed
+  uint32_t threads = 1;   // run: shards
   net::CurlOptions curl;  // run
 };
 
@@ -38,6 +40,11 @@ int scenario_command(ScenarioArgs& a) {
           run ? check_run_fits(*scenario, a.data_dir, a.curl) : check_simulate_fits(*scenario, a.data_dir);
       !st.ok())
     return fail(a.command, st.message());
+  if (run && (a.threads < 1 || a.threads > service::Shards::kMaxShards ||
+              a.threads > scenario->subscriptions.size()))
+    return fail(a.command,
+                fmt::format("--threads {}: must be from 1 to {} and at most the number of subscriptions ({})",
+                            a.threads, service::Shards::kMaxShards, scenario->subscriptions.size()));
   if (!a.curl.ca_file.empty() && !std::ifstream(a.curl.ca_file))
     return fail(a.command, "--ca-file " + a.curl.ca_file + ": cannot read the file");
   sim::RunOptions options;
@@ -87,8 +94,9 @@ int scenario_command(ScenarioArgs& a) {
   std::optional<SkippedIdleWatch> watch;
   if (run && a.time_scale == 0) options.observers.push_back(&watch.emplace(*scenario));
   auto summary = run ? a.time_scale > 0 ? run_scenario(*scenario, options, a.data_dir, a.time_scale, a.curl,
-                                                       /*skip_idle=*/false)
-                                        : run_scenario(*scenario, options, a.data_dir, a.speed, a.curl)
+                                                       /*skip_idle=*/false, a.threads)
+                                        : run_scenario(*scenario, options, a.data_dir, a.speed, a.curl,
+                                                       /*skip_idle=*/true, a.threads)
                      : simulate_scenario(*scenario, options, a.data_dir);
   if (progress) progress->finish();
   if (watch && summary.ok())
@@ -172,6 +180,9 @@ Command add_run(CLI::App& app) {
                      kTimeScaleTimeoutFloor.count()))
       ->check(CLI::Range(0.001, 1000000.0))
       ->excludes(speed);
+  cmd->add_option("--threads", args->threads,
+                  "Delivery threads (shards; subscriptions are spread over them by id, and their clocks skip "
+                  "idle time together), from 1 to the number of subscriptions, at most 256; default 1");
   add_tls_flags(cmd, args->curl);
   add_connection_flags(cmd, args->curl, "a scenario url with such a literal IP is an error");
   return [cmd, args]() { return *cmd ? scenario_command(*args) : -1; };

@@ -2,14 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "engine/clock.h"
 #include "net/address_policy.h"
 #include "net/asio_scheduler.h"
 #include "net/curl_transport.h"
+#include "service/shards.h"
 #include "storage/memory_store.h"
 #include "storage/rocks_store.h"
 
@@ -78,10 +81,63 @@ Result<sim::Summary> simulate_scenario(const sim::Scenario& scenario, const sim:
                               .open_store = [&] { return store.open(); }});
 }
 
+namespace {
+
+// run --threads N, N > 1: one shard per thread, each with its own io_context, scheduler on the shared
+// clock, curl multi and store (in memory, or data_dir/shard-K).
+Result<sim::Summary> run_threads(const sim::Scenario& scenario, const sim::RunOptions& options,
+                                 const std::string& data_dir, const net::CurlOptions& curl, bool skip_idle,
+                                 uint32_t threads) {
+  struct Shard {
+    explicit Shard(std::string dir) : store(std::move(dir)) {}
+    boost::asio::io_context io;
+    std::unique_ptr<net::AsioScheduler> scheduler;
+    std::unique_ptr<net::CurlTransport> http;
+    RunStore store;
+  };
+  if (!data_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    if (ec) return Status::IOError(fmt::format("--data {}: {}", data_dir, ec.message()));
+  }
+  net::SharedClock clock(scenario.start, curl.speed, threads);
+  net::CurlOptions curl_options = curl;
+  // The cap on connections per host is the run's: each shard gets its share.
+  curl_options.max_host_connections = std::max<long>(1, curl.max_host_connections / threads);
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::vector<sim::RunWiring> wirings;
+  for (uint32_t k = 0; k < threads; ++k) {
+    auto& s = *shards.emplace_back(
+        std::make_unique<Shard>(data_dir.empty() ? "" : fmt::format("{}/shard-{}", data_dir, k)));
+    s.scheduler = std::make_unique<net::AsioScheduler>(
+        s.io, net::AsioSchedulerOptions{.start = scenario.start,
+                                        .speed = curl.speed,
+                                        .skip_idle = skip_idle,
+                                        .busy = [&s] { return s.http->in_flight() > 0; },
+                                        .shared = &clock,
+                                        .member = k});
+    s.http = std::make_unique<net::CurlTransport>(s.io, *s.scheduler, curl_options);
+    wirings.push_back({.scheduler = s.scheduler.get(),
+                       .run_until = [&s](TimePoint end) { s.scheduler->run_until(end); },
+                       .open_store = [&s] { return s.store.open(); },
+                       .http = s.http.get()});
+  }
+  return sim::run_sharded(scenario, options, wirings,
+                          [threads](std::string_view id) { return service::Shards::shard_of(id, threads); });
+}
+
+}  // namespace
+
 Result<sim::Summary> run_scenario(const sim::Scenario& scenario, const sim::RunOptions& options,
                                   const std::string& data_dir, double speed, const net::CurlOptions& curl,
-                                  bool skip_idle) {
+                                  bool skip_idle, uint32_t threads) {
   HOOKSIM_RETURN_IF_ERROR(check_run_fits(scenario, data_dir, curl));
+  if (threads > 1) {
+    net::CurlOptions curl_options = curl;
+    curl_options.speed = speed;  // timeouts are on the accelerated clock
+    if (!skip_idle) curl_options.min_real_timeout = kTimeScaleTimeoutFloor;
+    return run_threads(scenario, options, data_dir, curl_options, skip_idle, threads);
+  }
   boost::asio::io_context io;
   net::CurlTransport* http = nullptr;
   auto busy = [&http] { return http->in_flight() > 0; };

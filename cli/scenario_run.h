@@ -50,10 +50,13 @@ inline constexpr std::chrono::milliseconds kTimeScaleTimeoutFloor{500};
 // With `skip_idle` (the default) the clock runs at `speed` x real time while a request is in flight and
 // jumps over idle gaps; without it (run --time-scale) it runs at `speed` x real time throughout, so the run
 // lasts duration / speed of real time, and attempt timeouts take at least kTimeScaleTimeoutFloor.
+// With `threads` > 1 the subscriptions are spread over that many shards by id (service::Shards::shard_of),
+// each on a thread of its own with its own curl multi and store (in memory, or in `data_dir`/shard-K), all
+// on one clock that skips an idle gap only when no shard has a request in flight (sim::run_sharded).
 // Errors: those of check_run_fits(), checked first; IOError when the store could not be opened or written.
 Result<sim::Summary> run_scenario(const sim::Scenario& scenario, const sim::RunOptions& options,
                                   const std::string& data_dir, double speed, const net::CurlOptions& curl,
-                                  bool skip_idle = true);
+                                  bool skip_idle = true, uint32_t threads = 1);
 
 // Watches a `run` that skips idle time for the trap of a receiver taken down by hand: its retry schedule
 // (days of virtual time) runs in the seconds it is down, so it is deactivated, or every attempt fails,

@@ -2,9 +2,67 @@
 
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <cassert>
 
 namespace hooksim::net {
+
+SharedClock::SharedClock(TimePoint start, double speed, size_t members)
+    : speed_(speed), anchor_clock_(start), anchor_real_(std::chrono::steady_clock::now()), members_(members) {
+  assert(speed > 0 && members > 0);
+}
+
+TimePoint SharedClock::now_locked() const {
+  if (!started_) return anchor_clock_;
+  auto real = std::chrono::steady_clock::now() - anchor_real_;
+  auto scaled = std::chrono::duration<double, std::milli>(real) * speed_;
+  return anchor_clock_ + Duration(static_cast<int64_t>(scaled.count()));
+}
+
+TimePoint SharedClock::now() const {
+  std::lock_guard lock(mu_);
+  return now_locked();
+}
+
+std::chrono::steady_clock::duration SharedClock::to_real(Duration d) const {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double, std::milli>(static_cast<double>(d.count()) / speed_));
+}
+
+void SharedClock::start() {
+  std::lock_guard lock(mu_);
+  if (started_) return;
+  started_ = true;
+  anchor_real_ = std::chrono::steady_clock::now();
+}
+
+void SharedClock::set_waker(size_t m, std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  members_.at(m).wake = std::move(wake);
+}
+
+void SharedClock::busy(size_t m) {
+  std::lock_guard lock(mu_);
+  members_.at(m).idle = false;
+}
+
+bool SharedClock::idle(size_t m, TimePoint next) {
+  std::lock_guard lock(mu_);
+  members_.at(m).idle = true;
+  members_[m].next = next;
+  TimePoint target = next;
+  for (const Member& member : members_) {
+    if (!member.idle) return false;
+    target = std::min(target, member.next);
+  }
+  // A timer already due belongs to a member that is awake or about to wake for it.
+  if (TimePoint now = now_locked(); target <= now) return next <= now;
+  anchor_clock_ = target;
+  anchor_real_ = std::chrono::steady_clock::now();
+  for (size_t k = 0; k < members_.size(); ++k)
+    if (k != m && members_[k].wake) members_[k].wake();
+  return true;
+}
 
 AsioScheduler::AsioScheduler(boost::asio::io_context& io, AsioSchedulerOptions options)
     : io_(io),
@@ -14,10 +72,13 @@ AsioScheduler::AsioScheduler(boost::asio::io_context& io, AsioSchedulerOptions o
       wakeup_(io) {
   assert(options_.speed > 0);
   assert(!options_.skip_idle || options_.busy);
+  // Woken by a jump of the shared clock: any handler makes run_until()'s io_context::run_one() return.
+  if (options_.shared) options_.shared->set_waker(options_.member, [&io] { boost::asio::post(io, [] {}); });
 }
 
 TimePoint AsioScheduler::now() const {
   if (options_.wall_clock) return std::chrono::floor<Duration>(std::chrono::system_clock::now());
+  if (options_.shared) return options_.shared->now();
   if (!started_) return anchor_clock_;
   auto real = std::chrono::steady_clock::now() - anchor_real_;
   auto scaled = std::chrono::duration<double, std::milli>(real) * options_.speed;
@@ -26,6 +87,7 @@ TimePoint AsioScheduler::now() const {
 
 std::chrono::steady_clock::duration AsioScheduler::to_real(Duration d) const {
   if (options_.wall_clock) return d;
+  if (options_.shared) return options_.shared->to_real(d);
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double, std::milli>(static_cast<double>(d.count()) / options_.speed));
 }
@@ -58,10 +120,15 @@ void AsioScheduler::run_until(TimePoint until) {
   auto guard = boost::asio::make_work_guard(io_);
   if (io_.stopped()) io_.restart();
   if (!started_) {
-    jump_to(anchor_clock_);  // the clock stood still until now
+    if (options_.shared) {
+      options_.shared->start();
+    } else {
+      jump_to(anchor_clock_);  // the clock stood still until now
+    }
     started_ = true;
   }
   for (;;) {
+    if (options_.shared) options_.shared->busy(options_.member);
     poll_ready();  // handlers that are ready (completed I/O) go first
     // stopped_ is checked between timers: after a restart thousands of retries can be due at once, and
     // SIGTERM must not wait for all of them.
@@ -72,10 +139,17 @@ void AsioScheduler::run_until(TimePoint until) {
     }
     if (turn_end_) turn_end_();
     TimePoint now_t = now();
-    if (now_t >= until || stopped_) return;
     auto due = timers_.next_due();
     TimePoint target = due ? std::min(*due, until) : until;
-    if (options_.skip_idle && !options_.busy()) {
+    if (now_t >= until || stopped_) {
+      // Done: idle for good as far as the other members are concerned (they may still jump to `until`).
+      if (options_.shared) options_.shared->idle(options_.member, until);
+      return;
+    }
+    if (options_.shared && options_.skip_idle && !options_.busy()) {
+      // Nothing in flight here: the clock jumps once every member is idle; until then, wait.
+      if (options_.shared->idle(options_.member, target)) continue;
+    } else if (options_.skip_idle && !options_.busy()) {
       // Nothing in flight: nothing can happen before the next timer, so go there at once.
       jump_to(std::max(target, now_t));
       if (!due || *due > until) return;

@@ -12,10 +12,53 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "engine/clock.h"
 
 namespace hooksim::net {
+
+// One accelerated, idle-skipping clock for several AsioSchedulers, each on its own thread (the shards of
+// `hooksim run --threads N`): they all read the same time, and it jumps over an idle gap only once every one
+// of them is idle (nothing in flight, no timer due), to the earliest of their next timers. A member that is
+// busy holds everyone's clock to real time times the speed, as a single scheduler's request in flight does.
+// Thread-safe.
+class SharedClock {
+ public:
+  // Members are numbered 0 .. members - 1, one per scheduler.
+  SharedClock(TimePoint start, double speed, size_t members);
+
+  TimePoint now() const;
+  std::chrono::steady_clock::duration to_real(Duration d) const;
+  // The first call starts the clock (it stands at `start` until then); later calls do nothing.
+  void start();
+  // How to wake member `m` from its wait (run from another thread when the clock jumps).
+  void set_waker(size_t m, std::function<void()> wake);
+  // Member `m` has work: no jump happens until it is idle again. Called by the member at each turn, and by
+  // anyone who hands it work from another thread, before handing it over.
+  void busy(size_t m);
+  // Member `m` is idle until its next timer, `next`. When every member is idle and the earliest `next` of
+  // all lies ahead, the clock jumps there, the other members are woken, and it returns true: the caller
+  // looks at its timers again. Otherwise it returns whether `next` is due; if not, the caller waits for it
+  // in real time, or to be woken by a jump.
+  bool idle(size_t m, TimePoint next);
+
+ private:
+  TimePoint now_locked() const;
+
+  struct Member {
+    bool idle = false;
+    TimePoint next;
+    std::function<void()> wake;
+  };
+  mutable std::mutex mu_;
+  const double speed_;
+  TimePoint anchor_clock_;
+  std::chrono::steady_clock::time_point anchor_real_;
+  bool started_ = false;
+  std::vector<Member> members_;
+};
 
 struct AsioSchedulerOptions {
   // The clock is the system's wall clock (a service); start, speed and skip_idle are then ignored.
@@ -24,6 +67,10 @@ struct AsioSchedulerOptions {
   double speed = 1.0;          // clock seconds per real second while waiting on real I/O; > 0
   bool skip_idle = false;      // jump over gaps when !busy()
   std::function<bool()> busy;  // whether real work is in flight (required when skip_idle)
+  // The clock is `shared` (start and speed are then its own): this scheduler is its member `member`, and
+  // with skip_idle it jumps only when every member is idle. The scheduler sets the member's waker.
+  SharedClock* shared = nullptr;
+  size_t member = 0;
 };
 
 class AsioScheduler final : public Scheduler {

@@ -8,7 +8,9 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/clock.h"
@@ -82,5 +84,17 @@ Status check_scenario_fits(const Scenario& scenario, bool real_receivers);
 // subscription has a url and wiring.http is nullptr (check_scenario_fits); the store's errors (opening it,
 // or a write during the run).
 Result<Summary> run_simulation(const Scenario& scenario, const RunOptions& options, const RunWiring& wiring);
+
+// Runs `scenario` as run_simulation() does, on wirings.size() shards (`hooksim run --threads N`):
+// subscription `id` belongs to shard shard_of(id), which is below wirings.size(). Shard k runs on wirings[k],
+// with its own engine and simulated receivers, on a thread of its own (shard 0 on the calling thread); the
+// wirings' schedulers must share one clock (net::SharedClock), and each its own store and transport. Every
+// shard plays the whole scenario: each publishes every event to its own engine (which queues it for the
+// shard's subscriptions) and restarts at each `restart`; a `reactivate` is played by the subscription's
+// shard. The attempt log, the timeline and the observers hear one run: a publish once, with every shard's
+// queues, and each restart once. Errors: those of run_simulation().
+Result<Summary> run_sharded(const Scenario& scenario, const RunOptions& options,
+                            std::span<const RunWiring> wirings,
+                            const std::function<size_t(std::string_view)>& shard_of);
 
 }  // namespace hooksim::sim

@@ -351,14 +351,17 @@ Result<StoredAttempt> decode_json_attempt(std::string_view bytes) {
   json j = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return Status::Corruption("stored attempt: not a JSON object");
   try {
+    // In field order, each checked before the next is read: the first bad one is the error.
     auto at_ms = integer_field<int64_t>(j, "at_ms");
+    if (!at_ms.ok()) return at_ms.status();
     auto seq = integer_field<uint64_t>(j, "seq");
+    if (!seq.ok()) return seq.status();
     auto attempt = integer_field<uint32_t>(j, "attempt");
+    if (!attempt.ok()) return attempt.status();
     auto status = integer_field<int>(j, "status");
+    if (!status.ok()) return status.status();
     auto latency_ms = integer_field<int64_t>(j, "latency_ms");
-    for (const Status& s :
-         {at_ms.status(), seq.status(), attempt.status(), status.status(), latency_ms.status()})
-      if (!s.ok()) return s;
+    if (!latency_ms.ok()) return latency_ms.status();
     StoredAttempt a;
     a.started = from_unix_ms(*at_ms);
     a.event = j.at("event").get<std::string>();
