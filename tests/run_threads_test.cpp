@@ -1,17 +1,16 @@
 // hooksim run --threads N: the scenario played on N shards, each on a thread of its own, on one clock that
 // skips idle time only when no shard has a request in flight (net::SharedClock, sim::run_sharded).
 // Loopback only, ephemeral ports.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <map>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -41,10 +40,18 @@ TEST(SharedClock, JumpsOverAnIdleGapOnlyOnceEveryMemberIsIdle) {
   net::SharedClock clock(kStart, /*speed=*/600, /*members=*/2);
   boost::asio::io_context io0, io1;
   std::atomic<bool> busy0{true};
-  net::AsioScheduler s0(io0, {.start = kStart, .speed = 600, .skip_idle = true, .busy = [&] { return busy0.load(); },
-                              .shared = &clock, .member = 0});
-  net::AsioScheduler s1(io1, {.start = kStart, .speed = 600, .skip_idle = true, .busy = [] { return false; },
-                              .shared = &clock, .member = 1});
+  net::AsioScheduler s0(io0, {.start = kStart,
+                              .speed = 600,
+                              .skip_idle = true,
+                              .busy = [&] { return busy0.load(); },
+                              .shared = &clock,
+                              .member = 0});
+  net::AsioScheduler s1(io1, {.start = kStart,
+                              .speed = 600,
+                              .skip_idle = true,
+                              .busy = [] { return false; },
+                              .shared = &clock,
+                              .member = 1});
   TimePoint idle_at;
   s0.schedule_at(kStart + 1min, [&] {
     idle_at = s0.now();
@@ -76,27 +83,30 @@ TEST(SharedClock, JumpsOverAnIdleGapOnlyOnceEveryMemberIsIdle) {
 // same whatever the number of threads. (Latencies keep the deactivation off the instants events are
 // published at: there the order would turn on a millisecond of real time.)
 json simulated_week() {
-  return {{"start", "2026-01-01T00:00:00Z"},
-          {"duration", "9d"},
-          {"seed", 7},
-          {"subscriptions",
-           {{{"id", "healthy"}, {"receiver", {{"latency", "20ms"}}}},
-            {{"id", "hour-down"},
-             {"receiver", {{"latency", "30ms"}, {"windows", {{{"from", "1h"}, {"until", "2h"}, {"status", 503}}}}}}},
-            {{"id", "gone"},
-             {"receiver", {{"latency", "7ms"}, {"windows", {{{"from", "0s"}, {"until", "8d"}, {"status", 500}}}}}}},
-            {{"id", "flaky"}, {"receiver", {{"fail_rate", 0.1}}}},
-            {{"id", "tracking-only"}, {"filter", {{"types", {"tracking"}}}}}}},
-          {"events",
-           {{{"every", "20m"}, {"type", "tracking"}, {"account", "a"}, {"vehicle", "v"}},
-            {{"every", "3h"}, {"type", "message"}, {"account", "a"}, {"vehicle", "v"}}}},
-          {"actions",
-           {{{"at", "2d"}, {"action", "restart"}}, {{"at", "8d"}, {"action", "reactivate"}, {"sub", "gone"}}}}};
+  return {
+      {"start", "2026-01-01T00:00:00Z"},
+      {"duration", "9d"},
+      {"seed", 7},
+      {"subscriptions",
+       {{{"id", "healthy"}, {"receiver", {{"latency", "20ms"}}}},
+        {{"id", "hour-down"},
+         {"receiver",
+          {{"latency", "30ms"}, {"windows", {{{"from", "1h"}, {"until", "2h"}, {"status", 503}}}}}}},
+        {{"id", "gone"},
+         {"receiver",
+          {{"latency", "7ms"}, {"windows", {{{"from", "0s"}, {"until", "8d"}, {"status", 500}}}}}}},
+        {{"id", "flaky"}, {"receiver", {{"fail_rate", 0.1}}}},
+        {{"id", "tracking-only"}, {"filter", {{"types", {"tracking"}}}}}}},
+      {"events",
+       {{{"every", "20m"}, {"type", "tracking"}, {"account", "a"}, {"vehicle", "v"}},
+        {{"every", "3h"}, {"type", "message"}, {"account", "a"}, {"vehicle", "v"}}}},
+      {"actions",
+       {{{"at", "2d"}, {"action", "restart"}}, {{"at", "8d"}, {"action", "reactivate"}, {"sub", "gone"}}}}};
 }
 
 struct Played {
-  json summary;                                       // without wall_ms
-  std::map<std::string, json> published;             // event id -> its publish record's subs
+  json summary;                           // without wall_ms
+  std::map<std::string, json> published;  // event id -> its publish record's subs
   size_t restarts = 0;
   std::map<std::string, std::vector<uint64_t>> delivered;  // sub -> seqs delivered, in log order
   std::string log;
@@ -127,7 +137,8 @@ Played play(const json& scenario_json, uint32_t threads) {
       // Each delivered event was published, with this subscription among its queues, earlier in the log.
       const std::string sub = j["sub"];
       auto it = p.published.find(j["event"]);
-      EXPECT_TRUE(it != p.published.end() && it->second.contains(sub)) << "attempt before its publish: " << line;
+      EXPECT_TRUE(it != p.published.end() && it->second.contains(sub))
+          << "attempt before its publish: " << line;
       p.delivered[sub].push_back(j["seq"]);
     }
   }
@@ -152,8 +163,7 @@ TEST_P(RunThreads, ASimulatedWeekIsTheSameRunWhateverTheNumberOfThreads) {
   EXPECT_EQ(one.restarts, 1u);
   // Every subscription's deliveries in order, and the same ones.
   EXPECT_EQ(many.delivered, one.delivered);
-  for (const auto& [sub, seqs] : many.delivered)
-    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << sub;
+  for (const auto& [sub, seqs] : many.delivered) EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << sub;
   // The subscriptions really were spread over more than one shard.
   std::set<size_t> used;
   for (const auto& [id, s] : many.summary["subscriptions"].items())
@@ -222,11 +232,13 @@ TEST(RunThreadsHttp, AThreeDayOutageKeepsTheDocumentedScheduleOnEveryShard) {
 TEST(RunThreadsCommand, ThreadsMustBeFromOneToTheNumberOfSubscriptions) {
   testutil::TempDir dir;
   const std::string scenario = dir.path() + "/s.json";
-  testutil::write_file(scenario, json({{"duration", "1h"},
-                                       {"subscriptions", {{{"id", "a"}, {"receiver", json::object()}},
-                                                          {{"id", "b"}, {"receiver", json::object()}}}},
-                                       {"events", {{{"at", "0s"}, {"type", "tracking"}}}}})
-                                     .dump());
+  testutil::write_file(
+      scenario,
+      json({{"duration", "1h"},
+            {"subscriptions",
+             {{{"id", "a"}, {"receiver", json::object()}}, {{"id", "b"}, {"receiver", json::object()}}}},
+            {"events", {{{"at", "0s"}, {"type", "tracking"}}}}})
+          .dump());
   for (const char* bad : {"0", "3"}) {
     auto r = testutil::run_hooksim(fmt::format("run {} --threads {}", scenario, bad), dir);
     EXPECT_EQ(r.exit_code, 2) << bad;
@@ -244,13 +256,16 @@ TEST(RunThreadsCommand, ThreadsMustBeFromOneToTheNumberOfSubscriptions) {
 TEST(RunThreadsCommand, WithDataEachShardHasAStoreOfItsOwn) {
   testutil::TempDir dir;
   const std::string scenario = dir.path() + "/s.json";
-  testutil::write_file(scenario, json({{"duration", "1h"},
-                                       {"subscriptions", {{{"id", "a"}, {"receiver", json::object()}},
-                                                          {{"id", "b"}, {"receiver", json::object()}}}},
-                                       {"events", {{{"every", "10m"}, {"type", "tracking"}}}},
-                                       {"actions", {{{"at", "30m"}, {"action", "restart"}}}}})
-                                     .dump());
-  auto r = testutil::run_hooksim(fmt::format("run {} --threads 2 --data {}/store", scenario, dir.path()), dir);
+  testutil::write_file(
+      scenario,
+      json({{"duration", "1h"},
+            {"subscriptions",
+             {{{"id", "a"}, {"receiver", json::object()}}, {{"id", "b"}, {"receiver", json::object()}}}},
+            {"events", {{{"every", "10m"}, {"type", "tracking"}}}},
+            {"actions", {{{"at", "30m"}, {"action", "restart"}}}}})
+          .dump());
+  auto r =
+      testutil::run_hooksim(fmt::format("run {} --threads 2 --data {}/store", scenario, dir.path()), dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["delivered"], 12);
   EXPECT_TRUE(std::filesystem::exists(dir.path() + "/store/shard-0/CURRENT"));
