@@ -115,7 +115,8 @@ Result<sim::Summary> run_threads(const sim::Scenario& scenario, const sim::RunOp
                                         .skip_idle = skip_idle,
                                         .busy = [&s] { return s.http->in_flight() > 0; },
                                         .shared = &clock,
-                                        .member = k});
+                                        .member = k,
+                                        .keep_past_times = true});
     s.http = std::make_unique<net::CurlTransport>(s.io, *s.scheduler, curl_options);
     wirings.push_back({.scheduler = s.scheduler.get(),
                        .run_until = [&s](TimePoint end) { s.scheduler->run_until(end); },

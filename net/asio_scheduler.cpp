@@ -94,7 +94,7 @@ std::chrono::steady_clock::duration AsioScheduler::to_real(Duration d) const {
 
 TimerId AsioScheduler::schedule_at(TimePoint at, std::function<void()> fn) {
   // The timer runs from run_until(); a handler that schedules one returns to that loop, which re-plans.
-  return timers_.add(std::max(at, now()), std::move(fn));
+  return timers_.add(options_.keep_past_times ? at : std::max(at, now()), std::move(fn));
 }
 
 void AsioScheduler::jump_to(TimePoint t) {
@@ -141,6 +141,8 @@ void AsioScheduler::run_until(TimePoint until) {
     TimePoint now_t = now();
     auto due = timers_.next_due();
     TimePoint target = due ? std::min(*due, until) : until;
+    // A timer that fell due before `until` while the last ones ran still runs.
+    if (now_t >= until && !stopped_ && due && *due <= until) continue;
     if (now_t >= until || stopped_) {
       // Done: idle for good as far as the other members are concerned (they may still jump to `until`).
       if (options_.shared) options_.shared->idle(options_.member, until);

@@ -71,6 +71,10 @@ struct AsioSchedulerOptions {
   // with skip_idle it jumps only when every member is idle. The scheduler sets the member's waker.
   SharedClock* shared = nullptr;
   size_t member = 0;
+  // A timer for a time already past keeps that time, so it runs before the timers due after it, instead of
+  // being taken as now(). The shards of `run --threads` each run behind the clock by their own real time;
+  // with their timers in time order they play the scenario's events and actions in the same order.
+  bool keep_past_times = false;
 };
 
 class AsioScheduler final : public Scheduler {
@@ -78,7 +82,8 @@ class AsioScheduler final : public Scheduler {
   AsioScheduler(boost::asio::io_context& io, AsioSchedulerOptions options);
 
   TimePoint now() const override;
-  // A time in the past is taken as now(), so overdue timers run in scheduling order, as on the virtual clock.
+  // A time in the past is taken as now(), so overdue timers run in scheduling order, as on the virtual clock
+  // (unless options.keep_past_times).
   TimerId schedule_at(TimePoint at, std::function<void()> fn) override;
   bool cancel(TimerId id) override { return timers_.cancel(id); }
 

@@ -146,12 +146,18 @@ class ShardMerge {
     queues_[shard].push_back(std::move(r));
     drain(/*final=*/false);
   }
-  // Emits what is left (parts of a publish some shard never made, after an error ended its run early).
+  // Emits what is left (parts of a publish some shard never made: its publish failed).
   void finish() {
     std::lock_guard lock(mu_);
     drain(/*final=*/true);
   }
   bool wants_published() const { return out_.wants_published(); }
+  // Whether the shards' publishes or restarts ever failed to line up (a shard's publish failed, or a bug):
+  // their parts then went out one by one, and the run is an error.
+  bool diverged() const {
+    std::lock_guard lock(mu_);
+    return diverged_;
+  }
 
  private:
   static bool combined(const Record& r) {
@@ -174,16 +180,23 @@ class ShardMerge {
         if (q.empty()) continue;
         if (kind == 0) kind = q.front().index() + 1;
         same = same && q.front().index() + 1 == kind;
+        if (same && std::holds_alternative<Published>(q.front()))
+          same = std::get<Published>(q.front()).event.id == std::get<Published>(first_front()).event.id;
       }
       if (!same) {
+        diverged_ = true;
         for (auto& q : queues_)
           if (!q.empty()) emit(q.front()), q.pop_front();
       } else if (std::holds_alternative<Published>(first_front())) {
         emit_publish();
       } else {
-        out_.on_restart(std::get<Restart>(first_front()).at);
-        for (auto& q : queues_)
-          if (!q.empty()) q.pop_front();
+        TimePoint at = std::get<Restart>(first_front()).at;
+        for (auto& q : queues_) {
+          if (q.empty()) continue;
+          at = std::min(at, std::get<Restart>(q.front()).at);  // the first shard's, as for a publish
+          q.pop_front();
+        }
+        out_.on_restart(at);
       }
     }
   }
@@ -249,7 +262,8 @@ class ShardMerge {
   }
 
   RunOutput& out_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  bool diverged_ = false;
   std::vector<std::deque<Record>> queues_;         // per shard, what it reported and is not out yet
   std::unordered_map<std::string, size_t> order_;  // subscription id -> its index in the scenario
 };
@@ -343,6 +357,7 @@ class Run {
 
   void schedule_event(const EventSpec& spec, Duration at) {
     scheduler_->schedule_at(sc_.start + at, [this, &spec, at] {
+      if (!engine_) return;  // a restart failed to reopen the store: the run ends with that error
       Event e{.id = spec.id.empty() ? "evt_" + std::to_string(published_ + 1) : spec.id,
               .type = spec.type,
               .account = spec.account,
@@ -360,14 +375,16 @@ class Run {
   // The fleet is a stream: one timer at a time, for its next instant; all its events due then are published
   // in one call (one store batch), and the timer for the following instant is set.
   void schedule_fleet() {
-    if (auto at = fleet_->next_time()) scheduler_->schedule_at(*at, [this] { publish_fleet(); });
+    if (auto at = fleet_->next_time()) scheduler_->schedule_at(*at, [this, at = *at] { publish_fleet(at); });
   }
 
-  void publish_fleet() {
+  // The events of `instant` (the timer's own time, not now(): the shards of a run, each a little behind or
+  // ahead in real time, must publish the same batches).
+  void publish_fleet(TimePoint instant) {
+    if (!engine_) return;  // as in schedule_event()
     constexpr size_t kMaxBatch = 4096;
     size_t n = 0;
-    for (auto at = fleet_->next_time(); at && *at <= scheduler_->now() && n < kMaxBatch;
-         at = fleet_->next_time()) {
+    for (auto at = fleet_->next_time(); at && *at <= instant && n < kMaxBatch; at = fleet_->next_time()) {
       if (n == fleet_batch_.size()) fleet_batch_.emplace_back();
       Event& e = fleet_batch_[n++];
       fleet_->next(e);
@@ -384,6 +401,7 @@ class Run {
     // A reactivation is the business of the shard that owns the subscription; a restart, of every shard.
     if (a.kind != Action::Kind::kRestart && !owns_(a.sub)) return;
     scheduler_->schedule_at(sc_.start + a.at, [this, &a] {
+      if (!engine_) return;  // as in schedule_event()
       if (a.kind == Action::Kind::kRestart) {
         restart();
         return;
@@ -527,7 +545,10 @@ Result<Summary> run_sharded(const Scenario& scenario, const RunOptions& options,
     runs[0]->run_to_end();
   }
   merge.finish();
-  return summarize(scenario, out, runs, shard_of, wall_start);
+  auto summary = summarize(scenario, out, runs, shard_of, wall_start);
+  if (summary.ok() && merge.diverged())
+    return Status::IOError("the shards' publishes did not line up; the attempt log is not one run's");
+  return summary;
 }
 
 }  // namespace hooksim::sim

@@ -351,7 +351,7 @@ Result<StoredAttempt> decode_json_attempt(std::string_view bytes) {
   json j = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return Status::Corruption("stored attempt: not a JSON object");
   try {
-    // In field order, each checked before the next is read: the first bad one is the error.
+    // The integers first, each checked before the next is read: the first bad one is the error.
     auto at_ms = integer_field<int64_t>(j, "at_ms");
     if (!at_ms.ok()) return at_ms.status();
     auto seq = integer_field<uint64_t>(j, "seq");
