@@ -172,8 +172,9 @@ class ShardMerge {
       size_t waiting = 0;
       for (const auto& q : queues_) waiting += q.empty() ? 0 : 1;
       if (waiting == 0 || (waiting < queues_.size() && !final)) return;
+      if (waiting < queues_.size()) diverged_ = true;  // at the end, a part some shard never made
       // Every queue (or, at the end, every one left) starts with its part of a publish or a restart: the
-      // same one, as the shards play the same scenario, unless an error ended one's run early.
+      // same one, as the shards play the same scenario, unless a shard's publish failed.
       bool same = true;
       size_t kind = 0;
       for (const auto& q : queues_) {
