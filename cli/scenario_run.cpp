@@ -133,20 +133,15 @@ Result<sim::Summary> run_scenario(const sim::Scenario& scenario, const sim::RunO
                                   const std::string& data_dir, double speed, const net::CurlOptions& curl,
                                   bool skip_idle, uint32_t threads) {
   HOOKSIM_RETURN_IF_ERROR(check_run_fits(scenario, data_dir, curl));
-  if (threads > 1) {
-    net::CurlOptions curl_options = curl;
-    curl_options.speed = speed;  // timeouts are on the accelerated clock
-    if (!skip_idle) curl_options.min_real_timeout = kTimeScaleTimeoutFloor;
-    return run_threads(scenario, options, data_dir, curl_options, skip_idle, threads);
-  }
+  net::CurlOptions curl_options = curl;
+  curl_options.speed = speed;  // timeouts are on the accelerated clock
+  if (!skip_idle) curl_options.min_real_timeout = kTimeScaleTimeoutFloor;
+  if (threads > 1) return run_threads(scenario, options, data_dir, curl_options, skip_idle, threads);
   boost::asio::io_context io;
   net::CurlTransport* http = nullptr;
   auto busy = [&http] { return http->in_flight() > 0; };
   net::AsioScheduler scheduler(
       io, {.start = scenario.start, .speed = speed, .skip_idle = skip_idle, .busy = busy});
-  net::CurlOptions curl_options = curl;
-  curl_options.speed = speed;  // timeouts are on the accelerated clock
-  if (!skip_idle) curl_options.min_real_timeout = kTimeScaleTimeoutFloor;
   net::CurlTransport transport(io, scheduler, curl_options);
   http = &transport;
   RunStore store(data_dir);

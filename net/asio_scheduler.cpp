@@ -6,6 +6,23 @@
 #include <cassert>
 
 namespace hooksim::net {
+namespace {
+
+// An accelerated clock's time: `anchor_clock` plus the real time since `anchor_real`, times `speed`.
+TimePoint scaled_now(TimePoint anchor_clock, std::chrono::steady_clock::time_point anchor_real,
+                     double speed) {
+  auto real = std::chrono::steady_clock::now() - anchor_real;
+  auto scaled = std::chrono::duration<double, std::milli>(real) * speed;
+  return anchor_clock + Duration(static_cast<int64_t>(scaled.count()));
+}
+
+// Real time that corresponds to `d` of a clock running at `speed`.
+std::chrono::steady_clock::duration real_time_of(Duration d, double speed) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double, std::milli>(static_cast<double>(d.count()) / speed));
+}
+
+}  // namespace
 
 SharedClock::SharedClock(TimePoint start, double speed, size_t members)
     : speed_(speed), anchor_clock_(start), anchor_real_(std::chrono::steady_clock::now()), members_(members) {
@@ -13,10 +30,7 @@ SharedClock::SharedClock(TimePoint start, double speed, size_t members)
 }
 
 TimePoint SharedClock::now_locked() const {
-  if (!started_) return anchor_clock_;
-  auto real = std::chrono::steady_clock::now() - anchor_real_;
-  auto scaled = std::chrono::duration<double, std::milli>(real) * speed_;
-  return anchor_clock_ + Duration(static_cast<int64_t>(scaled.count()));
+  return started_ ? scaled_now(anchor_clock_, anchor_real_, speed_) : anchor_clock_;
 }
 
 TimePoint SharedClock::now() const {
@@ -25,8 +39,7 @@ TimePoint SharedClock::now() const {
 }
 
 std::chrono::steady_clock::duration SharedClock::to_real(Duration d) const {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double, std::milli>(static_cast<double>(d.count()) / speed_));
+  return real_time_of(d, speed_);
 }
 
 void SharedClock::start() {
@@ -79,17 +92,13 @@ AsioScheduler::AsioScheduler(boost::asio::io_context& io, AsioSchedulerOptions o
 TimePoint AsioScheduler::now() const {
   if (options_.wall_clock) return std::chrono::floor<Duration>(std::chrono::system_clock::now());
   if (options_.shared) return options_.shared->now();
-  if (!started_) return anchor_clock_;
-  auto real = std::chrono::steady_clock::now() - anchor_real_;
-  auto scaled = std::chrono::duration<double, std::milli>(real) * options_.speed;
-  return anchor_clock_ + Duration(static_cast<int64_t>(scaled.count()));
+  return started_ ? scaled_now(anchor_clock_, anchor_real_, options_.speed) : anchor_clock_;
 }
 
 std::chrono::steady_clock::duration AsioScheduler::to_real(Duration d) const {
   if (options_.wall_clock) return d;
   if (options_.shared) return options_.shared->to_real(d);
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double, std::milli>(static_cast<double>(d.count()) / options_.speed));
+  return real_time_of(d, options_.speed);
 }
 
 TimerId AsioScheduler::schedule_at(TimePoint at, std::function<void()> fn) {

@@ -154,6 +154,13 @@ Played play(const json& scenario_json, uint32_t threads) {
   return p;
 }
 
+// Writes `scenario` to a file in `dir`; returns its path.
+std::string write_scenario(const testutil::TempDir& dir, const json& scenario) {
+  const std::string path = dir.path() + "/s.json";
+  testutil::write_file(path, scenario.dump());
+  return path;
+}
+
 class RunThreads : public ::testing::TestWithParam<uint32_t> {};
 
 TEST_P(RunThreads, ASimulatedWeekIsTheSameRunWhateverTheNumberOfThreads) {
@@ -240,14 +247,11 @@ TEST(RunThreadsHttp, AThreeDayOutageKeepsTheDocumentedScheduleOnEveryShard) {
 
 TEST(RunThreadsCommand, ThreadsMustBeFromOneToTheNumberOfSubscriptions) {
   testutil::TempDir dir;
-  const std::string scenario = dir.path() + "/s.json";
-  testutil::write_file(
-      scenario,
-      json({{"duration", "1h"},
-            {"subscriptions",
-             {{{"id", "a"}, {"receiver", json::object()}}, {{"id", "b"}, {"receiver", json::object()}}}},
-            {"events", {{{"at", "0s"}, {"type", "tracking"}}}}})
-          .dump());
+  const std::string scenario = write_scenario(
+      dir, json({{"duration", "1h"},
+                 {"subscriptions",
+                  {{{"id", "a"}, {"receiver", json::object()}}, {{"id", "b"}, {"receiver", json::object()}}}},
+                 {"events", {{{"at", "0s"}, {"type", "tracking"}}}}}));
   for (const char* bad : {"0", "3"}) {
     auto r = testutil::run_hooksim(fmt::format("run {} --threads {}", scenario, bad), dir);
     EXPECT_EQ(r.exit_code, 2) << bad;
@@ -264,15 +268,12 @@ TEST(RunThreadsCommand, ThreadsMustBeFromOneToTheNumberOfSubscriptions) {
 // With --data, each shard keeps its queues in a store of its own, DIR/shard-K.
 TEST(RunThreadsCommand, WithDataEachShardHasAStoreOfItsOwn) {
   testutil::TempDir dir;
-  const std::string scenario = dir.path() + "/s.json";
-  testutil::write_file(
-      scenario,
-      json({{"duration", "1h"},
-            {"subscriptions",
-             {{{"id", "a"}, {"receiver", json::object()}}, {{"id", "b"}, {"receiver", json::object()}}}},
-            {"events", {{{"every", "10m"}, {"type", "tracking"}}}},
-            {"actions", {{{"at", "30m"}, {"action", "restart"}}}}})
-          .dump());
+  const std::string scenario = write_scenario(
+      dir, json({{"duration", "1h"},
+                 {"subscriptions",
+                  {{{"id", "a"}, {"receiver", json::object()}}, {{"id", "b"}, {"receiver", json::object()}}}},
+                 {"events", {{{"every", "10m"}, {"type", "tracking"}}}},
+                 {"actions", {{{"at", "30m"}, {"action", "restart"}}}}}));
   ASSERT_NE(service::Shards::shard_of("a", 2), service::Shards::shard_of("b", 2));  // one on each shard
   auto r =
       testutil::run_hooksim(fmt::format("run {} --threads 2 --data {}/store", scenario, dir.path()), dir);
@@ -286,14 +287,13 @@ TEST(RunThreadsCommand, WithDataEachShardHasAStoreOfItsOwn) {
 // run's log.
 TEST(RunThreadsCommand, TimeScaleRunsEveryShardOnOneClock) {
   testutil::TempDir dir;
-  const std::string scenario = dir.path() + "/s.json";
-  testutil::write_file(scenario, json({{"duration", "1h"},
-                                       {"subscriptions",
-                                        {{{"id", "a"}, {"receiver", {{"latency", "50ms"}}}},
-                                         {{"id", "b"}, {"receiver", json::object()}},
-                                         {{"id", "c"}, {"receiver", json::object()}}}},
-                                       {"events", {{{"every", "5m"}, {"type", "tracking"}}}}})
-                                     .dump());
+  const std::string scenario =
+      write_scenario(dir, json({{"duration", "1h"},
+                                {"subscriptions",
+                                 {{{"id", "a"}, {"receiver", {{"latency", "50ms"}}}},
+                                  {{"id", "b"}, {"receiver", json::object()}},
+                                  {{"id", "c"}, {"receiver", json::object()}}}},
+                                {"events", {{{"every", "5m"}, {"type", "tracking"}}}}}));
   auto r = testutil::run_hooksim(fmt::format("run {} --threads 3 --time-scale 36000 --log -", scenario), dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = testutil::lines_of(r.out);
