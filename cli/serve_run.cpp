@@ -35,7 +35,11 @@ Status Service::start() {
           .count = options_.threads,
           .curl = options_.curl,
           .engine = {.dedupe_event_ids = true, .envelope = protocol::make_envelope, .group_commit = true},
-          .observer = metrics_.get()});
+          .observer = metrics_.get(),
+          .memory = [store = store_.get()] {
+            storage::StoreMemory m = store->memory_usage();
+            return service::BackendMemory{m.memtables, m.block_cache, m.table_readers};
+          }});
   // The history is loaded before any shard delivers (and records an attempt).
   auto ids = shards_->load();
   if (!ids.ok()) return ids.status();
@@ -46,7 +50,7 @@ Status Service::start() {
         return shards_->publish(events, result);
       });
   api_ = std::make_unique<service::Api>(
-      *shards_, *scheduler_, *store_, *publishes_, *history_, *metrics_,
+      *shards_, *scheduler_, *publishes_, *history_, *metrics_,
       service::ApiOptions{.admin_token = options_.admin_token,
                           .refuse_private_addresses = options_.curl.refuse_private_addresses});
   server_ = std::make_unique<net::HttpServer>(

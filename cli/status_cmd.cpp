@@ -1,7 +1,8 @@
 // hooksim status --server URL: lists a running service's subscriptions (GET /v1/subscriptions) as an aligned
-// table, or its JSON as is; --watch SECONDS lists them again and again; --retry ID asks for a waiting
-// subscription's next attempt now (POST /v1/subscriptions/ID/retry). Exit codes: 0 listed (or retried);
-// 1 the server is unreachable or answered an error (its message is printed); 2 bad usage. docs/status.md.
+// table (with an OWNER column when a cluster node names their owners), or its JSON as is; --watch SECONDS
+// lists them again and again; --retry ID asks for a waiting subscription's next attempt now (POST
+// /v1/subscriptions/ID/retry). Exit codes: 0 listed (or retried); 1 the server is unreachable or answered
+// an error (its message is printed); 2 bad usage. docs/status.md.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -162,8 +163,13 @@ int list_once(const StatusArgs& a, const std::string& base) {
     return fail("status", base + " answered a body without a subscriptions list: " + e.what(), 1);
   }
   TimePoint now = std::chrono::floor<Duration>(std::chrono::system_clock::now());
+  // A cluster's list names each subscription's owner (docs/api.md): then, and only then, an OWNER column.
+  const bool owners = std::any_of(list.begin(), list.end(), [](const json& s) {
+    return s.is_object() && s.contains("owner") && !s["owner"].is_null();
+  });
   std::vector<std::vector<std::string>> rows = {
       {"ID", "URL", "STATE", "BACKLOG", "LAST ATTEMPT", "NEXT ATTEMPT"}};
+  if (owners) rows[0].push_back("OWNER");
   std::map<std::string, int> counts;
   for (const json& s : list) {
     std::string state = text_of(s, "state");
@@ -172,8 +178,11 @@ int list_once(const StatusArgs& a, const std::string& base) {
     if (s.value("in_flight", false) && state != "deactivated") next = "in flight";
     rows.push_back({text_of(s, "id"), util::shorten_middle(text_of(s, "url"), kUrlWidth), state,
                     text_of(s, "backlog"), last_attempt(s.value("last_attempt", json(nullptr)), now), next});
+    if (owners) rows.back().push_back(text_of(s, "owner"));
   }
-  print_table(rows, {false, false, false, true, false, false});
+  std::vector<bool> right = {false, false, false, true, false, false};
+  if (owners) right.push_back(false);
+  print_table(rows, right);
   std::cout << fmt::format("\n{} subscription{}: {} active, {} retrying, {} deactivated\n", list.size(),
                            list.size() == 1 ? "" : "s", counts["active"], counts["retrying"],
                            counts["deactivated"]);

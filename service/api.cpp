@@ -128,11 +128,10 @@ ojson status_object(const SubscriptionView& v, std::optional<TimePoint> oldest, 
 
 }  // namespace
 
-Api::Api(Shards& shards, const Scheduler& clock, storage::RocksQueueStore& store, PublishBatcher& publishes,
-         AttemptHistory& history, Metrics& metrics, ApiOptions options)
-    : shards_(shards),
+Api::Api(Backend& backend, const Scheduler& clock, PublishBatcher& publishes, AttemptHistory& history,
+         Metrics& metrics, ApiOptions options)
+    : backend_(backend),
       clock_(clock),
-      store_(store),
       publishes_(publishes),
       history_(history),
       metrics_(metrics),
@@ -168,10 +167,11 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
   const std::string& m = req.method;
   if (path == "/metrics") {
     if (m != "GET") return method_not_allowed("GET");
-    auto all = shards_.list(/*oldest=*/false);
+    auto all = backend_.list(/*oldest=*/false);
     if (!all.ok()) return from_status(all.status());
-    return {200, "text/plain; version=0.0.4", metrics_.prometheus_text(*all, store_.memory_usage()), {}};
+    return {200, "text/plain; version=0.0.4", metrics_.prometheus_text(*all, backend_.memory()), {}};
   }
+  if (path == "/status") return backend_status(req, path);
   auto parts = split_path(path);
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "events") {
     // POST /v1/events is answered before routing; another spelling of it (a trailing slash) is not a route.
@@ -186,7 +186,7 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
     return method_not_allowed("GET, POST");
   }
   const std::string& id = parts[2];
-  auto found = shards_.find(id, /*oldest=*/false);
+  auto found = backend_.find(id, /*oldest=*/false);
   if (!found.ok()) return from_status(found.status());
   if (!*found) return error_response(404, "not_found", fmt::format("no subscription '{}'", id));
   if (parts.size() == 3) {
@@ -197,7 +197,7 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
     }
     if (m == "PATCH") return patch_subscription(id, req.body);
     if (m == "DELETE") {
-      Status st = shards_.on(id, [&](Engine& e) { return e.remove_subscription(id); });
+      Status st = backend_.remove(id);
       if (!st.ok()) return from_status(st);
       history_.forget(id);
       return {204, "application/json", "", {}};
@@ -210,8 +210,7 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
   }
   if (parts.size() == 4 && (parts[3] == "reactivate" || parts[3] == "retry")) {
     if (m != "POST") return method_not_allowed("POST");
-    auto changed = shards_.change(
-        id, [&](Engine& e) { return parts[3] == "reactivate" ? e.reactivate(id) : e.retry_now(id); });
+    auto changed = parts[3] == "reactivate" ? backend_.reactivate(id) : backend_.retry_now(id);
     if (!changed.ok()) return from_status(changed.status());
     return status_json(*changed);
   }
@@ -249,7 +248,7 @@ HttpResponse Api::create_subscription(const std::string& body) {
   if (c.id.empty()) c.id = "sub_" + protocol::random_hex(12);
   if (Status st = check_url_allowed(c.endpoint.url); !st.ok())
     return error_response(400, "invalid_argument", "url: " + st.message());
-  auto added = shards_.change(c.id, [&](Engine& e) { return e.add_subscription(c); });
+  auto added = backend_.add(c);
   if (added.status().code() == Status::Code::kAlreadyExists)
     return error_response(409, "already_exists", "id: " + added.status().message());
   if (!added.ok()) return from_status(added.status());
@@ -257,7 +256,7 @@ HttpResponse Api::create_subscription(const std::string& body) {
 }
 
 HttpResponse Api::patch_subscription(const std::string& id, const std::string& body) {
-  auto found = shards_.find(id, /*oldest=*/false);
+  auto found = backend_.find(id, /*oldest=*/false);
   if (!found.ok()) return from_status(found.status());
   if (!*found) return error_response(404, "not_found", fmt::format("no subscription '{}'", id));
   const SubscriptionConfig current = (*found)->config;
@@ -268,13 +267,13 @@ HttpResponse Api::patch_subscription(const std::string& id, const std::string& b
     if (Status st = check_url_allowed(c.endpoint.url); !st.ok())
       return error_response(400, "invalid_argument", "url: " + st.message());
   }
-  auto updated = shards_.change(id, [&](Engine& e) { return e.update_subscription(c); });
+  auto updated = backend_.update(c);
   if (!updated.ok()) return from_status(updated.status());
   return subscription_json(*updated, 200);
 }
 
 std::variant<SubscriptionSnapshot, HttpResponse> Api::snapshot(const std::string& id) {
-  auto found = shards_.find(id, /*oldest=*/true);
+  auto found = backend_.find(id, /*oldest=*/true);
   if (!found.ok()) return from_status(found.status());
   if (!*found) return error_response(404, "not_found", fmt::format("no subscription '{}'", id));
   return std::move(**found);
@@ -285,6 +284,7 @@ HttpResponse Api::subscription_json(const SubscriptionSnapshot& s, int status_co
   ojson o;
   o["id"] = c.id;
   o["url"] = c.endpoint.url;
+  if (!s.owner.empty()) o["owner"] = s.owner;  // a cluster's (docs/api.md): absent on a single serve
   o["auth"] = c.endpoint.secret.empty() ? "token" : "secret";
   o["secret"] = c.endpoint.secret.empty() ? json(nullptr)
                 : c.endpoint.secret.starts_with("whsec_")
@@ -306,6 +306,7 @@ HttpResponse Api::status_json(const std::string& id) {
 HttpResponse Api::status_json(const SubscriptionSnapshot& s) {
   ojson o;
   o["id"] = s.config.id;
+  if (!s.owner.empty()) o["owner"] = s.owner;
   o.update(status_object(s.view(), s.oldest_queued, clock_.now()));
   return json_response(200, o);
 }
@@ -313,16 +314,24 @@ HttpResponse Api::status_json(const SubscriptionSnapshot& s) {
 HttpResponse Api::list_subscriptions() {
   ojson list = ojson::array();
   TimePoint now = clock_.now();
-  auto all = shards_.list(/*oldest=*/true);
+  auto all = backend_.list(/*oldest=*/true);
   if (!all.ok()) return from_status(all.status());
   for (const SubscriptionSnapshot& s : *all) {
     ojson o;
     o["id"] = s.config.id;
     o["url"] = s.config.endpoint.url;
+    if (!s.owner.empty()) o["owner"] = s.owner;
     o.update(status_object(s.view(), s.oldest_queued, now));
     list.push_back(o);
   }
   return json_response(200, {{"subscriptions", list}});
+}
+
+HttpResponse Api::backend_status(const HttpRequest& req, const std::string& path) {
+  std::optional<std::string> status = backend_.status_json();
+  if (!status) return error_response(404, "not_found", fmt::format("no route for {} {}", req.method, path));
+  if (req.method != "GET") return method_not_allowed("GET");
+  return {200, "application/json", std::move(*status), {}};
 }
 
 HttpResponse Api::attempts_json(const std::string& id, const std::string& query) {

@@ -1,11 +1,12 @@
 // Api: the HTTP API of `hooksim serve` (docs/api.md) and the status page at GET / (docs/status.md).
 //
 // Routing, the admin-token check and the handlers: subscriptions (list, create, read, patch, delete), their
-// status, recent attempts, reactivation and retry now, /metrics, and POST /v1/events, whose events it
-// validates and hands to the PublishBatcher. Every refusal is {"error":{"code","field","message"}} with the
-// status code docs/api.md gives; a known path with the wrong method is 405 with an Allow header.
-// Single-threaded: handle() runs on the API's io_context thread, as does everything it calls; it reaches the
-// engines only through Shards, which runs each call on the shard's own thread and waits for it.
+// status, recent attempts, reactivation and retry now, /metrics, /status (a cluster's only), and POST
+// /v1/events, whose events it validates and hands to the PublishBatcher. Every refusal is
+// {"error":{"code","field","message"}} with the status code docs/api.md gives; a known path with the wrong
+// method is 405 with an Allow header. Single-threaded: handle() runs on the API's io_context thread, as does
+// everything it calls; it reaches the engines only through its Backend (service/backend.h): Shards, which
+// runs each call on the shard's own thread and waits for it, or a cluster node.
 #pragma once
 
 #include <cstdint>
@@ -16,10 +17,9 @@
 #include "engine/engine.h"
 #include "net/http_server.h"
 #include "service/attempt_history.h"
+#include "service/backend.h"
 #include "service/metrics.h"
 #include "service/publish_batcher.h"
-#include "service/shards.h"
-#include "storage/rocks_store.h"
 
 namespace hooksim::service {
 
@@ -32,7 +32,7 @@ using net::HttpServer;
 HttpResponse error_response(int status, const std::string& code, const std::string& message);
 
 struct ApiOptions {
-  std::string admin_token;                // when set, every /v1 and /metrics request needs "Bearer <token>"
+  std::string admin_token;                // when set, every request but GET / needs "Bearer <token>"
   bool refuse_private_addresses = false;  // refuse subscription URLs whose host is a private address literal
 };
 
@@ -40,8 +40,8 @@ class Api {
  public:
   // Keeps references to all of them; they must outlive the Api. `clock` gives generated defaults (an event's
   // occurred_at) and ages.
-  Api(Shards& shards, const Scheduler& clock, storage::RocksQueueStore& store, PublishBatcher& publishes,
-      AttemptHistory& history, Metrics& metrics, ApiOptions options);
+  Api(Backend& backend, const Scheduler& clock, PublishBatcher& publishes, AttemptHistory& history,
+      Metrics& metrics, ApiOptions options);
 
   // Answers `req` through `respond`, exactly once: at once, or for POST /v1/events after its group commit.
   // Does not throw: an unexpected exception is logged to stderr and answered 500.
@@ -61,10 +61,11 @@ class Api {
   std::variant<SubscriptionSnapshot, HttpResponse> snapshot(const std::string& id);
   HttpResponse attempts_json(const std::string& id, const std::string& query);
   HttpResponse list_subscriptions();
+  // GET /status: the backend's status_json(); 404 as an unknown route when it has none.
+  HttpResponse backend_status(const HttpRequest& req, const std::string& path);
 
-  Shards& shards_;
+  Backend& backend_;
   const Scheduler& clock_;
-  storage::RocksQueueStore& store_;
   PublishBatcher& publishes_;
   AttemptHistory& history_;
   Metrics& metrics_;

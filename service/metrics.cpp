@@ -73,7 +73,7 @@ void Metrics::count_published(size_t accepted, size_t duplicates) {
 }
 
 std::string Metrics::prometheus_text(std::span<const SubscriptionSnapshot> subs,
-                                     const storage::StoreMemory& store) const {
+                                     const BackendMemory& store) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
   auto counter = [&](const char* name, const char* help, uint64_t v) {

@@ -19,8 +19,7 @@
 #include "engine/delivery_observer.h"
 #include "engine/engine.h"
 #include "service/attempt_history.h"
-#include "service/shards.h"
-#include "storage/rocks_store.h"
+#include "service/backend.h"
 
 namespace hooksim::service {
 
@@ -53,9 +52,9 @@ class Metrics final : public DeliveryObserver {
   void count_published(size_t accepted, size_t duplicates);
 
   // The text exposition (format 0.0.4) of the counters, plus each subscription's backlog and state (`subs`,
-  // in registration order) and the store's memory `store`. Names, labels and order as in docs/api.md.
-  std::string prometheus_text(std::span<const SubscriptionSnapshot> subs,
-                              const storage::StoreMemory& store) const;
+  // in registration order) and the backend's store memory `store`. Names, labels and order as in
+  // docs/api.md.
+  std::string prometheus_text(std::span<const SubscriptionSnapshot> subs, const BackendMemory& store) const;
 
  private:
   AttemptHistory& history_;

@@ -156,7 +156,7 @@ namespace {
 Result<std::optional<SubscriptionSnapshot>> snapshot(Engine& engine, std::string_view id, bool oldest) {
   auto v = engine.find(id);
   if (!v) return std::optional<SubscriptionSnapshot>();
-  SubscriptionSnapshot s{v->key, v->config, v->state, v->in_flight_count, std::nullopt};
+  SubscriptionSnapshot s{v->key, v->config, v->state, v->in_flight_count, std::nullopt, {}};
   if (oldest) {
     auto o = engine.oldest_queued(id);
     if (!o.ok()) return o.status();
@@ -197,6 +197,30 @@ Result<std::vector<SubscriptionSnapshot>> Shards::list(bool oldest) {
   }
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   return all;
+}
+
+Result<SubscriptionSnapshot> Shards::add(const SubscriptionConfig& config) {
+  return change(config.id, [&](Engine& e) { return e.add_subscription(config); });
+}
+
+Result<SubscriptionSnapshot> Shards::update(const SubscriptionConfig& config) {
+  return change(config.id, [&](Engine& e) { return e.update_subscription(config); });
+}
+
+Result<SubscriptionSnapshot> Shards::reactivate(std::string_view id) {
+  return change(id, [&](Engine& e) { return e.reactivate(id); });
+}
+
+Result<SubscriptionSnapshot> Shards::retry_now(std::string_view id) {
+  return change(id, [&](Engine& e) { return e.retry_now(id); });
+}
+
+Status Shards::remove(std::string_view id) {
+  return on(id, [&](Engine& e) { return e.remove_subscription(id); });
+}
+
+BackendMemory Shards::memory() {
+  return options_.memory ? options_.memory() : BackendMemory{};
 }
 
 }  // namespace hooksim::service

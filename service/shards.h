@@ -31,34 +31,27 @@
 #include "engine/engine.h"
 #include "net/asio_scheduler.h"
 #include "net/curl_transport.h"
+#include "service/backend.h"
 
 namespace hooksim::service {
 
-// A copy of one subscription's config and state (a SubscriptionView that outlives the call).
-struct SubscriptionSnapshot {
-  uint64_t key = 0;
-  SubscriptionConfig config;
-  DeliveryState state;
-  uint32_t in_flight_count = 0;
-  // When its oldest queued event was published (Engine::oldest_queued); nullopt with an empty queue.
-  std::optional<TimePoint> oldest_queued;
-  SubscriptionView view() const { return {config, state, in_flight_count > 0, in_flight_count, key}; }
-};
-
-class Shards {
+class Shards final : public Backend {
  public:
   struct Options {
     size_t count = 1;                      // REQUIRES: 1 .. kMaxShards
     net::CurlOptions curl;                 // the transport; max_host_connections is shared out
     EngineOptions engine;                  // each shard's engine (next_key is set here)
     DeliveryObserver* observer = nullptr;  // called from every shard's thread: must be thread-safe
+    // What the store holds in memory, for memory() (the store is any QueueStore: the service passes
+    // RocksQueueStore::memory_usage). Called from the API's thread. Null: memory() answers zeros.
+    std::function<BackendMemory()> memory;
   };
   static constexpr size_t kMaxShards = 256;
 
   // `store` must outlive the shards.
   Shards(QueueStore& store, Options options);
   // Stops the shards if they run (stop()).
-  ~Shards();
+  ~Shards() override;
   Shards(const Shards&) = delete;
   Shards& operator=(const Shards&) = delete;
 
@@ -96,17 +89,28 @@ class Shards {
   }
 
   // Engine::publish across every shard: all-or-nothing, one synced write (the class comment).
-  Status publish(std::span<const Event> events, PublishResult* result);
+  Status publish(std::span<const Event> events, PublishResult* result) override;
 
   // One subscription, copied on its shard; nullopt for an unknown id. `oldest`: also read when its oldest
   // queued event was published (a store read), whose error is returned.
-  Result<std::optional<SubscriptionSnapshot>> find(std::string_view id, bool oldest);
+  Result<std::optional<SubscriptionSnapshot>> find(std::string_view id, bool oldest) override;
   // Runs `change(engine)` on the shard of subscription `id`, then, in the same task, copies it as find(id,
   // true) does: the answer to a change shows its state right after it, before the shard's loop moves on.
   // change's error, or NotFound when the subscription is gone.
   Result<SubscriptionSnapshot> change(std::string_view id, const std::function<Status(Engine&)>& change);
   // Every subscription, in registration (key) order, as find().
-  Result<std::vector<SubscriptionSnapshot>> list(bool oldest);
+  Result<std::vector<SubscriptionSnapshot>> list(bool oldest) override;
+
+  // Backend's changes, each through change() on the subscription's shard; remove() through on().
+  Result<SubscriptionSnapshot> add(const SubscriptionConfig& config) override;
+  Result<SubscriptionSnapshot> update(const SubscriptionConfig& config) override;
+  Result<SubscriptionSnapshot> reactivate(std::string_view id) override;
+  Result<SubscriptionSnapshot> retry_now(std::string_view id) override;
+  Status remove(std::string_view id) override;
+
+  // Options::memory(), or zeros without one. status_json() is Backend's: none (a single serve has no
+  // /status).
+  BackendMemory memory() override;
 
  private:
   struct Shard {

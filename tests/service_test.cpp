@@ -25,7 +25,13 @@
 #include <vector>
 
 #include "cli/serve_run.h"
+#include "net/asio_scheduler.h"
+#include "protocol/delivery.h"
 #include "receiver/server.h"
+#include "service/api.h"
+#include "service/attempt_history.h"
+#include "service/metrics.h"
+#include "service/publish_batcher.h"
 #include "service/shards.h"
 #include "storage/rocks_store.h"
 #include "tests/serve_harness.h"
@@ -1065,6 +1071,183 @@ TEST_F(ServiceTest, AdminTokenIsRequiredOnApiAndMetricsButNotOnTheStatusPage) {
   EXPECT_EQ(publish(event("e1")), json::parse(R"({"accepted":["e1"],"duplicates":[]})"));
   EXPECT_EQ(get("/metrics").status, 200);
   EXPECT_EQ(get("/").status, 200);
+}
+
+TEST_F(ServiceTest, StatusIsNoRouteOnASingleServeAndNoSubscriptionHasAnOwner) {
+  ASSERT_NO_FATAL_FAILURE(start("admin-s3cret"));
+  // /status needs the token like every API route, before it says there is no such route.
+  expect_error(http("GET", url("/status")), 401, "unauthorized", "authorization");
+  for (const std::string method : {"GET", "POST", "DELETE"}) {
+    SCOPED_TRACE(method);
+    Reply r = http(method, url("/status"), method == "GET" ? std::nullopt : std::optional<std::string>("{}"),
+                   auth());
+    expect_error(r, 404, "not_found", "");
+    EXPECT_EQ(r.j()["error"]["message"], "no route for " + method + " /status");
+    EXPECT_FALSE(r.headers.contains("allow")) << r;
+  }
+  // "owner" is a cluster's: a single serve's answers have none.
+  EXPECT_FALSE(create("acme", "http://127.0.0.1:9/hook").contains("owner"));
+  EXPECT_FALSE(get("/v1/subscriptions/acme").j().contains("owner"));
+  EXPECT_FALSE(get("/v1/subscriptions").j()["subscriptions"][0].contains("owner"));
+  EXPECT_FALSE(status("acme").contains("owner"));
+}
+
+// --- the API over another Backend ---
+
+// A backend as a cluster node is one (service/backend.h): its subscriptions name their owner (added ones:
+// "node-b") and it has a /status of its own.
+class OwningBackend final : public Backend {
+ public:
+  Result<std::vector<SubscriptionSnapshot>> list(bool) override { return subs; }
+  Result<std::optional<SubscriptionSnapshot>> find(std::string_view id, bool) override {
+    for (const SubscriptionSnapshot& s : subs)
+      if (s.config.id == id) return std::optional<SubscriptionSnapshot>(s);
+    return std::optional<SubscriptionSnapshot>();
+  }
+  Result<SubscriptionSnapshot> add(const SubscriptionConfig& config) override {
+    if (auto found = find(config.id, false); found.ok() && *found)
+      return Status::AlreadyExists(fmt::format("subscription '{}' exists", config.id));
+    subs.push_back({.key = subs.size() + 1, .config = config, .owner = "node-b"});
+    return subs.back();
+  }
+  Result<SubscriptionSnapshot> update(const SubscriptionConfig& config) override {
+    return changed(config.id, &config);
+  }
+  Result<SubscriptionSnapshot> reactivate(std::string_view id) override { return changed(id, nullptr); }
+  Result<SubscriptionSnapshot> retry_now(std::string_view id) override { return changed(id, nullptr); }
+  Status remove(std::string_view id) override {
+    std::erase_if(subs, [&](const SubscriptionSnapshot& s) { return s.config.id == id; });
+    return Status::OK();
+  }
+  Status publish(std::span<const Event>, PublishResult* result) override {
+    if (result) *result = PublishResult{};
+    return Status::OK();
+  }
+  BackendMemory memory() override { return {.memtables = 11, .block_cache = 22, .table_readers = 33}; }
+  std::optional<std::string> status_json() override { return status; }
+
+  std::vector<SubscriptionSnapshot> subs;
+  std::optional<std::string> status;
+
+ private:
+  Result<SubscriptionSnapshot> changed(std::string_view id, const SubscriptionConfig* config) {
+    for (SubscriptionSnapshot& s : subs) {
+      if (s.config.id != id) continue;
+      if (config) s.config = *config;
+      return s;
+    }
+    return Status::NotFound(fmt::format("no subscription '{}'", id));
+  }
+};
+
+// The Api over an OwningBackend, called directly (no HTTP): every answer but a publish's comes at once.
+class ApiBackendTest : public ::testing::Test {
+ protected:
+  ApiBackendTest()
+      : scheduler_(io_, {.wall_clock = true}),
+        history_(10),
+        metrics_(history_),
+        publishes_(io_, [this](std::span<const Event> events,
+                               PublishResult* result) { return backend_.publish(events, result); }),
+        api_(backend_, scheduler_, publishes_, history_, metrics_, {.admin_token = kToken}) {}
+
+  net::HttpResponse call(const std::string& method, const std::string& target, const std::string& body = "",
+                         const std::string& token = kToken) {
+    net::HttpRequest req{method, target, token.empty() ? "" : protocol::bearer_authorization(token),
+                         "application/json", body};
+    std::optional<net::HttpResponse> answer;
+    api_.handle(std::move(req), [&](net::HttpResponse r) { answer = std::move(r); });
+    EXPECT_TRUE(answer) << method << " " << target << " was not answered at once";
+    return answer.value_or(net::HttpResponse{});
+  }
+  // An answer's JSON object's keys, in their order.
+  static std::vector<std::string> keys(const nlohmann::ordered_json& o) {
+    std::vector<std::string> k;
+    for (const auto& [key, value] : o.items()) k.push_back(key);
+    return k;
+  }
+  static nlohmann::ordered_json parse(const net::HttpResponse& r) {
+    return nlohmann::ordered_json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  }
+
+  boost::asio::io_context io_;
+  net::AsioScheduler scheduler_;
+  AttemptHistory history_;
+  service::Metrics metrics_;
+  OwningBackend backend_;
+  PublishBatcher publishes_;
+  Api api_;
+};
+
+TEST_F(ApiBackendTest, AnOwnerIsShownRightAfterTheUrlOrIdWhenTheBackendNamesOne) {
+  net::HttpResponse created =
+      call("POST", "/v1/subscriptions",
+           json({{"id", "acme"}, {"url", "http://127.0.0.1:9/a"}, {"secret", kSecret}}).dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto o = parse(created);
+  EXPECT_EQ(o["owner"], "node-b");
+  EXPECT_THAT(keys(o), ::testing::ElementsAre("id", "url", "owner", "auth", "secret", "token", "filter",
+                                              "policy", "status"));
+  // One the backend names no owner of (a cluster's subscription no node owns right now).
+  backend_.subs.push_back({.key = 2, .config = backend_.subs[0].config});
+  backend_.subs.back().config.id = "orphan";
+
+  net::HttpResponse list = call("GET", "/v1/subscriptions");
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto subs = parse(list)["subscriptions"];
+  ASSERT_EQ(subs.size(), 2u) << list.body;
+  EXPECT_EQ(keys(subs[0])[2], "owner");
+  EXPECT_EQ(subs[0]["owner"], "node-b");
+  EXPECT_FALSE(subs[1].contains("owner")) << list.body;
+  EXPECT_EQ(keys(subs[1])[2], "state");
+
+  for (const std::string path : {"/v1/subscriptions/acme/status", "/v1/subscriptions/acme/reactivate",
+                                 "/v1/subscriptions/acme/retry"}) {
+    SCOPED_TRACE(path);
+    net::HttpResponse r = call(path.ends_with("status") ? "GET" : "POST", path);
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto s = parse(r);
+    EXPECT_EQ(keys(s)[0], "id");
+    EXPECT_EQ(keys(s)[1], "owner");
+    EXPECT_EQ(s["owner"], "node-b");
+  }
+  EXPECT_FALSE(parse(call("GET", "/v1/subscriptions/orphan/status")).contains("owner"));
+  EXPECT_FALSE(parse(call("GET", "/v1/subscriptions/orphan")).contains("owner"));
+  net::HttpResponse patched = call("PATCH", "/v1/subscriptions/acme", R"({"url":"http://127.0.0.1:9/b"})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(parse(patched)["owner"], "node-b");
+  EXPECT_EQ(backend_.subs[0].config.endpoint.url, "http://127.0.0.1:9/b");
+  EXPECT_EQ(call("DELETE", "/v1/subscriptions/orphan").status, 204);
+  EXPECT_EQ(backend_.subs.size(), 1u);
+}
+
+TEST_F(ApiBackendTest, StatusIsTheBackendsOwnWhenItHasOne) {
+  backend_.status = R"({"nodes":[{"id":"node-b"}]})";
+  net::HttpResponse r = call("GET", "/status");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.body, *backend_.status);
+  net::HttpResponse post = call("POST", "/status", "{}");
+  EXPECT_EQ(post.status, 405) << post.body;
+  EXPECT_EQ(post.headers["Allow"], "GET");
+  EXPECT_EQ(call("GET", "/status", "", "wrong").status, 401);
+  EXPECT_EQ(call("GET", "/status", "", "").status, 401);
+  // Without one it is no route, whatever the method.
+  backend_.status.reset();
+  for (const std::string method : {"GET", "POST"}) {
+    net::HttpResponse none = call(method, "/status");
+    EXPECT_EQ(none.status, 404) << none.body;
+    EXPECT_EQ(parse(none)["error"]["message"], "no route for " + method + " /status");
+    EXPECT_FALSE(none.headers.contains("Allow"));
+  }
+}
+
+TEST_F(ApiBackendTest, MetricsShowTheBackendsMemory) {
+  net::HttpResponse r = call("GET", "/metrics");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("hooksim_store_memory_bytes{part=\"memtables\"} 11\n"));
+  EXPECT_THAT(r.body, HasSubstr("hooksim_store_memory_bytes{part=\"block_cache\"} 22\n"));
+  EXPECT_THAT(r.body, HasSubstr("hooksim_store_memory_bytes{part=\"table_readers\"} 33\n"));
 }
 
 // --- group commit and concurrency ---

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "cli/serve_run.h"
+#include "net/http_server.h"
 #include "receiver/server.h"
 #include "util/url_display.h"
 
@@ -877,6 +878,7 @@ TEST_F(StatusCommandTest, ListsEverySubscriptionWithItsState) {
   EXPECT_THAT(t.lines["healthy"].substr(t.columns["LAST ATTEMPT"]), ::testing::StartsWith("200"));
   EXPECT_EQ(t.lines["healthy"].substr(t.columns["NEXT ATTEMPT"]), "-");
   EXPECT_THAT(r.out, HasSubstr("3 subscriptions: 1 active, 1 retrying, 1 deactivated"));
+  EXPECT_THAT(r.out, Not(HasSubstr("OWNER")));  // a single serve names no owners
 }
 
 TEST_F(StatusCommandTest, JsonPrintsTheServersAnswer) {
@@ -977,6 +979,49 @@ TEST_F(StatusCommandTest, WatchListsAgainUntilInterrupted) {
   EXPECT_THAT(out, HasSubstr(base_ + " at "));
   EXPECT_THAT(out, HasSubstr(", every 0.2s (Ctrl-C ends)\n\nID "));
   EXPECT_GE(count(out, "\nID  "), 2u);
+}
+
+// A cluster node's list names each subscription's owner (docs/api.md): the table gets an OWNER column,
+// last, with "-" for a subscription without one. The node is stood in for by a server with a fixed answer.
+TEST(StatusCommand, AnOwnerColumnWhenTheListNamesOwners) {
+  TempDir dir("status-owner");
+  const json list = {{"subscriptions",
+                      {{{"id", "a"},
+                        {"url", "http://127.0.0.1:9/a"},
+                        {"owner", "node-1"},
+                        {"state", "active"},
+                        {"backlog", 0}},
+                       {{"id", "b"}, {"url", "http://127.0.0.1:9/b"}, {"state", "retrying"}, {"backlog", 12}},
+                       {{"id", "c"},
+                        {"url", "http://127.0.0.1:9/c"},
+                        {"owner", "node-22"},
+                        {"state", "active"},
+                        {"backlog", 3}}}}};
+  boost::asio::io_context io;
+  net::HttpServer server(
+      io, net::HttpServerOptions{.single_thread = true},
+      [&](net::HttpRequest&& req, net::Respond respond) {
+        respond(req.target == "/v1/subscriptions"
+                    ? net::HttpResponse{200, "application/json", list.dump(), {}}
+                    : net::HttpResponse{404, "application/json", "{}", {}});
+      },
+      net::HttpResponse{413, "application/json", "{}", {}});
+  ASSERT_TRUE(server.listen("127.0.0.1:0").ok());
+  std::thread thread([&] { io.run(); });
+  ProcessResult r = run({HOOKSIM_BINARY, "status", "--server", server.url()}, dir.path());
+  boost::asio::post(io, [&] { server.stop(); });
+  thread.join();
+
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Table t = parse_table(r.out);
+  size_t owner = r.out.find("OWNER");
+  ASSERT_NE(owner, std::string::npos) << r.out;
+  EXPECT_GT(owner, t.columns["NEXT ATTEMPT"]) << r.out;
+  ASSERT_EQ(t.lines.size(), 3u) << r.out;
+  EXPECT_EQ(t.lines["a"].substr(owner), "node-1") << r.out;
+  EXPECT_EQ(t.lines["b"].substr(owner), "-") << r.out;
+  EXPECT_EQ(t.lines["c"].substr(owner), "node-22") << r.out;
+  EXPECT_THAT(r.out, HasSubstr("3 subscriptions: 2 active, 1 retrying, 0 deactivated"));
 }
 
 TEST(StatusCommand, BadUsageExitsTwo) {
