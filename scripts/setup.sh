@@ -8,6 +8,7 @@ packages=(
   librocksdb-dev libboost-dev libcurl4-openssl-dev libfmt-dev libssl-dev openssl
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format python3-jsonschema
+  nats-server libnats-dev
 )
 
 missing=()
