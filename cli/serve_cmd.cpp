@@ -37,7 +37,9 @@ Command add_serve(CLI::App& app) {
   auto options = std::make_shared<ServiceOptions>();
   auto* cmd =
       app.add_subcommand("serve", "Run the delivery engine as a service with an HTTP API (docs/api.md)");
-  cmd->add_option("--data", options->data_dir, "Store directory (created when missing)")->required();
+  cmd->add_option("--data", options->data_dir,
+                  "Store directory (created when missing); required unless --cluster (then: where the "
+                  "in-memory queues may spill, default $TMPDIR)");
   cmd->add_option("--listen", options->listen,
                   "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 = any)");
   cmd->add_option("--admin-token", options->admin_token,
@@ -54,8 +56,33 @@ Command add_serve(CLI::App& app) {
   cmd->add_option("--event-id-retention", *retention,
                   "How long a published event id is remembered as a duplicate, e.g. 7d or 36h (default " +
                       *retention + "; 0: for ever)");
-  return [cmd, options, retention]() {
+  // Cluster mode (docs/cluster.md).
+  cmd->add_option("--cluster", options->cluster.nats,
+                  "Run as one node of a cluster on these NATS JetStream servers, e.g. "
+                  "nats://127.0.0.1:4222,nats://127.0.0.1:4223 (docs/cluster.md)");
+  cmd->add_option("--node", options->cluster.node, "With --cluster: this node's name, unique in the cluster");
+  cmd->add_option(
+         "--shards", options->cluster.shards,
+         "With --cluster: shards the subscriptions are hashed into, the same on every node, 1 to 1024")
+      ->capture_default_str();
+  cmd->add_option("--replicas", options->cluster.replicas,
+                  "With --cluster: copies JetStream keeps of the events and state, 1 to 5 (at most the NATS "
+                  "servers)")
+      ->capture_default_str();
+  auto lease_ttl = std::make_shared<std::string>(format_duration(options->cluster.lease_ttl));
+  cmd->add_option("--lease-ttl", *lease_ttl,
+                  "With --cluster: a shard's lease lasts this long after its last renewal; a dead node's "
+                  "shards move after it (default " +
+                      *lease_ttl + ")");
+  return [cmd, options, retention, lease_ttl]() {
     if (!*cmd) return -1;
+    if (options->cluster.nats.empty() && options->data_dir.empty())
+      return fail("serve", "--data: required (or --cluster)");
+    if (!options->cluster.nats.empty() && options->cluster.node.empty())
+      return fail("serve", "--node: required with --cluster");
+    auto ttl = parse_duration(*lease_ttl);
+    if (!ttl.ok()) return fail("serve", "--lease-ttl: " + ttl.status().message());
+    options->cluster.lease_ttl = *ttl;
     if (options->threads < 1 || options->threads > service::Shards::kMaxShards)
       return fail("serve", fmt::format("--threads: must be from 1 to {} (got {})",
                                        service::Shards::kMaxShards, options->threads));

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cluster/node.h"
 #include "protocol/envelope.h"
 #include "service/api.h"
 #include "service/attempt_history.h"
@@ -23,6 +24,7 @@ Service::Service(boost::asio::io_context& io, ServiceOptions options)
 Service::~Service() = default;
 
 Status Service::start() {
+  if (!options_.cluster.nats.empty()) return start_cluster();
   auto store =
       storage::RocksQueueStore::open(options_.data_dir, {.sync = true,
                                                          .event_id_retention = options_.event_id_retention,
@@ -45,12 +47,34 @@ Status Service::start() {
   if (!ids.ok()) return ids.status();
   HOOKSIM_RETURN_IF_ERROR(history_->persist_to(*store_, *scheduler_, *ids));
   HOOKSIM_RETURN_IF_ERROR(shards_->start());
+  backend_ = shards_.get();
+  return start_api();
+}
+
+// A cluster node: no store of its own (its queues are rebuilt from JetStream), the same API.
+Status Service::start_cluster() {
+  node_ = std::make_unique<cluster::Node>(io_, *scheduler_,
+                                          cluster::NodeOptions{.nats = options_.cluster.nats,
+                                                               .node = options_.cluster.node,
+                                                               .shards = options_.cluster.shards,
+                                                               .replicas = options_.cluster.replicas,
+                                                               .lease_ttl = options_.cluster.lease_ttl,
+                                                               .curl = options_.curl,
+                                                               .observer = metrics_.get(),
+                                                               .spill_dir = options_.data_dir});
+  backend_ = node_.get();
+  HOOKSIM_RETURN_IF_ERROR(start_api());
+  node_->set_url(server_->url());
+  return node_->start();
+}
+
+Status Service::start_api() {
   publishes_ = std::make_unique<service::PublishBatcher>(
       io_, [this](std::span<const Event> events, PublishResult* result) {
-        return shards_->publish(events, result);
+        return backend_->publish(events, result);
       });
   api_ = std::make_unique<service::Api>(
-      *shards_, *scheduler_, *publishes_, *history_, *metrics_,
+      *backend_, *scheduler_, *publishes_, *history_, *metrics_,
       service::ApiOptions{.admin_token = options_.admin_token,
                           .refuse_private_addresses = options_.curl.refuse_private_addresses});
   server_ = std::make_unique<net::HttpServer>(
@@ -71,7 +95,10 @@ Status Service::start() {
 
 void Service::run() {
   scheduler_->run_until(TimePoint::max());
-  shards_->stop();  // each writes its last turn's successes: a clean stop repeats none of them
+  // Each shard writes its last turn's successes: a clean stop repeats none of them. A cluster node also
+  // hands its shards to the other nodes.
+  if (shards_) shards_->stop();
+  if (node_) node_->stop();
 }
 
 void Service::shutdown() {

@@ -19,8 +19,13 @@
 #include "net/http_server.h"
 #include "storage/rocks_store.h"
 
+namespace hooksim::cluster {
+class Node;
+}  // namespace hooksim::cluster
+
 namespace hooksim::service {
 class Api;
+class Backend;
 class AttemptHistory;
 class Metrics;
 class PublishBatcher;
@@ -40,6 +45,15 @@ struct ServiceOptions {
       std::chrono::days(7);  // how long a published id counts as a duplicate; 0: for ever
   std::shared_ptr<rocksdb::FileSystem> store_file_system;  // null: the default (StoreOptions::file_system)
   size_t threads = 1;  // shards (delivery threads), 1 .. service::Shards::kMaxShards
+  // --cluster: one node of a cluster on NATS JetStream (docs/cluster.md) instead of a RocksDB store; the
+  // options of cluster::NodeOptions the command line sets.
+  struct Cluster {
+    std::string nats;  // empty: not a cluster
+    std::string node;
+    size_t shards = 16;
+    int replicas = 1;
+    Duration lease_ttl = std::chrono::seconds(5);
+  } cluster;
 };
 
 class Service final {
@@ -61,6 +75,9 @@ class Service final {
   void shutdown();
 
  private:
+  Status start_cluster();
+  Status start_api();  // the publish batcher, the API and the HTTP server, on backend_
+
   boost::asio::io_context& io_;
   ServiceOptions options_;
   // Destroyed in reverse order: the server first, the shards (whose engines abandon their attempts in
@@ -69,7 +86,9 @@ class Service final {
   std::unique_ptr<storage::RocksQueueStore> store_;
   std::unique_ptr<service::AttemptHistory> history_;
   std::unique_ptr<service::Metrics> metrics_;
-  std::unique_ptr<service::Shards> shards_;
+  std::unique_ptr<service::Shards> shards_;  // a single serve's engines
+  std::unique_ptr<cluster::Node> node_;      // or a cluster node's
+  service::Backend* backend_ = nullptr;      // whichever of the two
   std::unique_ptr<service::PublishBatcher> publishes_;
   std::unique_ptr<service::Api> api_;
   std::unique_ptr<net::HttpServer> server_;

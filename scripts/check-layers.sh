@@ -18,7 +18,8 @@ declare -A may_include=(
   [sim]="engine protocol util"
   [check]="engine protocol net util"
   [service]="engine protocol storage net util"
-  [cli]="engine protocol storage net receiver sim check service util"
+  [cluster]="engine protocol storage net service util"
+  [cli]="engine protocol storage net receiver sim check service cluster util"
 )
 # System libraries a folder must not include (a prefix of the <...> path).
 declare -A forbidden_system=(

@@ -1,0 +1,191 @@
+// Node's service::Backend: the API's calls, on io's thread (cluster/node.h).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "cluster/node.h"
+#include "cluster/wire.h"
+#include "service/shards.h"
+
+namespace hooksim::cluster {
+
+using nlohmann::json;
+using Steady = std::chrono::steady_clock;
+
+// --- the Backend (io's thread) ---
+
+service::SubscriptionSnapshot Node::snapshot_of(const SubEntry& e) {
+  service::SubscriptionSnapshot s;
+  s.key = e.order;
+  s.config = e.config;
+  const size_t shard = service::Shards::shard_of(e.config.id, options_.shards);
+  if (auto it = owned_.find(shard); it != owned_.end() && it->second->open) {
+    if (auto v = it->second->engine->find(e.config.id)) {
+      s.state = v->state;
+      s.in_flight_count = v->in_flight_count;
+      if (auto oldest = it->second->engine->oldest_queued(e.config.id); oldest.ok())
+        s.oldest_queued = *oldest;
+    }
+  } else if (auto p = progress_.find(e.config.id); p != progress_.end()) {
+    // The owner's last written state, with the backlog it last wrote.
+    s.state = p->second.state;
+    s.state.head_seq = p->second.head_seq;
+    s.state.next_seq = p->second.head_seq + p->second.backlog;
+    s.state.delivered_ahead.clear();
+  }
+  if (auto l = leases_.find(shard); l != leases_.end() && fresh(l->second.seen)) s.owner = l->second.node;
+  return s;
+}
+
+Result<std::vector<service::SubscriptionSnapshot>> Node::list(bool) {
+  std::vector<service::SubscriptionSnapshot> all;
+  std::lock_guard lock(cache_mu_);
+  for (const auto& [id, e] : subs_) all.push_back(snapshot_of(e));
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+  return all;
+}
+
+Result<std::optional<service::SubscriptionSnapshot>> Node::find(std::string_view id, bool) {
+  std::lock_guard lock(cache_mu_);
+  auto it = subs_.find(std::string(id));
+  if (it == subs_.end()) return std::optional<service::SubscriptionSnapshot>();
+  return std::optional<service::SubscriptionSnapshot>(snapshot_of(it->second));
+}
+
+Result<service::SubscriptionSnapshot> Node::add(const SubscriptionConfig& config) {
+  HOOKSIM_RETURN_IF_ERROR(validate_subscription_id(config.id));
+  auto last = nats_->last_seq(kStream);
+  if (!last.ok()) return last.status();
+  auto rev = subs_kv_->create(config.id, encode_sub(config, *last, 0));
+  if (!rev.ok()) {
+    if (rev.status().code() == Status::Code::kAlreadyExists)
+      return Status::AlreadyExists(fmt::format("subscription '{}' exists", config.id));
+    return rev.status();
+  }
+  (void)progress_kv_->remove(config.id);  // a removed subscription's progress, if its id is reused
+  service::SubscriptionSnapshot s;
+  s.key = *rev;
+  s.config = config;
+  std::lock_guard lock(cache_mu_);
+  if (auto l = leases_.find(service::Shards::shard_of(config.id, options_.shards));
+      l != leases_.end() && fresh(l->second.seen))
+    s.owner = l->second.node;
+  return s;
+}
+
+Result<service::SubscriptionSnapshot> Node::update(const SubscriptionConfig& config) {
+  SubEntry e;
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = subs_.find(config.id);
+    if (it == subs_.end()) return Status::NotFound(fmt::format("no subscription '{}'", config.id));
+    e = it->second;
+  }
+  auto current = subs_kv_->get_latest(config.id);
+  if (!current.ok()) return current.status();
+  if (!*current) return Status::NotFound(fmt::format("no subscription '{}'", config.id));
+  auto rev = subs_kv_->update(config.id, encode_sub(config, e.start_seq, e.order), (*current)->revision);
+  if (!rev.ok()) return rev.status();
+  e.config = config;
+  std::lock_guard lock(cache_mu_);
+  return snapshot_of(e);
+}
+
+Status Node::remove(std::string_view id) {
+  {
+    std::lock_guard lock(cache_mu_);
+    if (!subs_.contains(std::string(id))) return Status::NotFound(fmt::format("no subscription '{}'", id));
+  }
+  HOOKSIM_RETURN_IF_ERROR(subs_kv_->remove(std::string(id)));
+  return progress_kv_->remove(std::string(id));
+}
+
+Result<service::SubscriptionSnapshot> Node::on_owner(std::string_view id, bool reactivate) {
+  std::lock_guard lock(cache_mu_);
+  auto it = subs_.find(std::string(id));
+  if (it == subs_.end()) return Status::NotFound(fmt::format("no subscription '{}'", id));
+  const size_t shard = service::Shards::shard_of(id, options_.shards);
+  auto o = owned_.find(shard);
+  if (o == owned_.end() || !o->second->open) {
+    auto l = leases_.find(shard);
+    const bool held = l != leases_.end() && fresh(l->second.seen);
+    std::string owner = held ? "node " + l->second.node : "no node at the moment";
+    std::string url = held && nodes_.contains(l->second.node) ? nodes_[l->second.node].first : "";
+    return Status::FailedPrecondition(
+        fmt::format("subscription '{}' is delivered by {}{}: send this request there", id, owner,
+                    url.empty() ? "" : " (" + url + ")"));
+  }
+  Engine& e = *o->second->engine;
+  HOOKSIM_RETURN_IF_ERROR(reactivate ? e.reactivate(id) : e.retry_now(id));
+  return snapshot_of(it->second);
+}
+
+Result<service::SubscriptionSnapshot> Node::reactivate(std::string_view id) {
+  return on_owner(id, true);
+}
+
+Result<service::SubscriptionSnapshot> Node::retry_now(std::string_view id) {
+  return on_owner(id, false);
+}
+
+Status Node::publish(std::span<const Event> events, PublishResult* result) {
+  if (result) *result = PublishResult{};
+  if (!nats_->connected()) return Status::IOError("NATS unreachable: nothing was accepted");
+  for (size_t i = 0; i < events.size(); ++i) {
+    const std::string body = encode_event(events[i]);
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = events[i].id.c_str();
+    po.ExpectStream = kStream;
+    jsPubAck* ack = nullptr;
+    jsErrCode err = static_cast<jsErrCode>(0);
+    natsStatus s =
+        js_Publish(&ack, nats_->js(), kSubject, body.data(), static_cast<int>(body.size()), &po, &err);
+    NatsPtr<jsPubAck> a(ack);
+    if (s != NATS_OK)
+      return nats_status(s, fmt::format("publish {} (events before it in this request were accepted; "
+                                        "publishing the request again repeats none of them)",
+                                        events[i].id));
+    if (ack->Duplicate && result) result->duplicates.push_back(i);
+  }
+  return Status::OK();
+}
+
+std::optional<std::string> Node::status_json() {
+  std::lock_guard lock(cache_mu_);
+  json nodes = json::array();
+  for (const auto& [name, v] : nodes_) {
+    if (!fresh(v.second)) continue;
+    json shards = json::array();
+    for (const auto& [shard, l] : leases_)
+      if (l.node == name && fresh(l.seen)) shards.push_back(shard);
+    nodes.push_back(
+        {{"node", name},
+         {"url", v.first},
+         {"shards", shards},
+         {"seen_ms_ago",
+          std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - v.second).count()}});
+  }
+  json shards = json::array();
+  for (size_t s = 0; s < options_.shards; ++s) {
+    auto l = leases_.find(s);
+    const bool held = l != leases_.end() && fresh(l->second.seen);
+    json o = {{"shard", s}, {"owner", held ? json(l->second.node) : json(nullptr)}};
+    if (owned_.contains(s)) {
+      const int64_t left = valid_until_[s] - steady_ns();
+      o["lease_ms_left"] = std::max<int64_t>(0, left / 1000000);
+    }
+    shards.push_back(o);
+  }
+  auto last = nats_->last_seq(kStream);
+  return json{{"node", options_.node},
+              {"shards_total", options_.shards},
+              {"lease_ttl_ms", options_.lease_ttl.count()},
+              {"stream", {{"name", kStream}, {"last_seq", last.ok() ? json(*last) : json(nullptr)}}},
+              {"nodes", nodes},
+              {"shards", shards}}
+      .dump();
+}
+
+}  // namespace hooksim::cluster

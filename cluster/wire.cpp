@@ -1,0 +1,80 @@
+#include "cluster/wire.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "storage/record_codec.h"
+
+namespace hooksim::cluster {
+
+using nlohmann::json;
+
+std::string encode_event(const Event& e) {
+  return json{{"id", e.id},
+              {"type", e.type},
+              {"account", e.account},
+              {"vehicle", e.vehicle},
+              {"occurred_at_ms", to_unix_ms(e.occurred_at)},
+              {"data", e.data}}
+      .dump();
+}
+
+Result<Event> decode_event(std::string_view bytes) {
+  json j = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  auto text = [&](const char* key) { return j.is_object() && j.contains(key) && j[key].is_string(); };
+  if (!text("id") || !text("type") || !text("account") || !text("vehicle") || !text("data") ||
+      !j["occurred_at_ms"].is_number_integer())
+    return Status::Corruption("stream message: not an event");
+  Event e;
+  e.id = j["id"];
+  e.type = j["type"];
+  e.account = j["account"];
+  e.vehicle = j["vehicle"];
+  e.occurred_at = from_unix_ms(j["occurred_at_ms"].get<int64_t>());
+  e.data = j["data"];
+  return e;
+}
+
+namespace {
+
+void put_u64(std::string& out, uint64_t v) {
+  char b[8];
+  std::memcpy(b, &v, 8);
+  out.append(b, 8);
+}
+uint64_t get_u64(std::string_view& in) {
+  uint64_t v;
+  std::memcpy(&v, in.data(), 8);
+  in.remove_prefix(8);
+  return v;
+}
+
+}  // namespace
+
+std::string encode_sub(const SubscriptionConfig& config, uint64_t start_seq, uint64_t order) {
+  std::string out;
+  put_u64(out, start_seq);
+  put_u64(out, order);
+  out += storage::encode_config(config);
+  return out;
+}
+
+Result<SubRecord> decode_sub(std::string_view bytes, uint64_t revision) {
+  if (bytes.size() < 16) return Status::Corruption("subscription value: too short");
+  SubRecord r;
+  r.start_seq = get_u64(bytes);
+  r.order = get_u64(bytes);
+  if (r.order == 0) r.order = revision;
+  auto c = storage::decode_config(bytes);
+  if (!c.ok()) return c.status();
+  r.config = std::move(*c);
+  return r;
+}
+
+std::string lease_key(size_t shard) {
+  return fmt::format("shard-{}", shard);
+}
+
+}  // namespace hooksim::cluster

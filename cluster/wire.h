@@ -1,0 +1,47 @@
+// What the nodes of a cluster write to NATS and read back (docs/cluster.md, "What lives where"): the stream's
+// messages (one event each) and the values of the hooksim_subs bucket. Progress values:
+// cluster/shard_store.h.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine/event.h"
+#include "engine/status.h"
+#include "engine/subscription.h"
+
+namespace hooksim::cluster {
+
+inline constexpr const char* kStream = "HOOKSIM_EVENTS";   // the accepted events
+inline constexpr const char* kSubject = "hooksim.events";  // its one subject
+
+// A message of the stream: the event as JSON {"id","type","account","vehicle","occurred_at_ms","data"}.
+std::string encode_event(const Event& e);
+// Corruption for anything else.
+Result<Event> decode_event(std::string_view bytes);
+
+// A value of hooksim_subs: a subscription's config and where in the stream it starts.
+struct SubRecord {
+  SubscriptionConfig config;
+  uint64_t start_seq = 0;  // the stream's last sequence when it was created: it takes the events after it
+  uint64_t order = 0;      // the bucket revision that created it: registration order
+};
+// 8 bytes start_seq, 8 bytes order (0 when written by a create: the value's own revision), then the config
+// as the RocksDB store writes it (storage/record_codec.h).
+std::string encode_sub(const SubscriptionConfig& config, uint64_t start_seq, uint64_t order);
+// `revision`: the value's own (the order of a value a create wrote). Corruption for a malformed value.
+Result<SubRecord> decode_sub(std::string_view bytes, uint64_t revision);
+
+// The key of shard `shard`'s lease in hooksim_leases: "shard-N".
+std::string lease_key(size_t shard);
+
+// The steady clock in nanoseconds (lease deadlines).
+inline int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace hooksim::cluster

@@ -1,0 +1,307 @@
+// `hooksim serve --cluster` (docs/cluster.md): three NATS JetStream servers and three hooksim nodes, all on
+// loopback, as child processes; receivers in-process. The crash audit's questions, asked of a cluster: is
+// every acknowledged event delivered to every subscription, in publish order, with repeats only of what
+// was in flight at a kill; does a retry streak keep its schedule across a failover; does a node cut off
+// from NATS stop delivering.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "tests/serve_harness.h"
+#include "tests/support/nats_cluster.h"
+
+namespace hooksim {
+namespace {
+
+using namespace harness;
+
+// One hooksim node of the cluster.
+struct Node {
+  std::string name;
+  std::unique_ptr<ServerProcess> process;
+};
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!NatsCluster::available()) GTEST_SKIP() << "nats-server is not installed (scripts/setup.sh)";
+  }
+
+  // Starts node `name` on `nats_urls` (every NATS server by default).
+  void start_node(const std::string& name, const std::string& nats_urls, const std::string& ttl = "2s") {
+    Node n;
+    n.name = name;
+    n.process = std::make_unique<ServerProcess>(
+        dir_ / name, dir_ / (name + ".log"), "",
+        std::vector<std::string>{"--cluster", nats_urls, "--node", name, "--shards", "4", "--replicas", "3",
+                                 "--lease-ttl", ttl});
+    std::filesystem::create_directories(dir_ / name);
+    ASSERT_TRUE(n.process->start());
+    nodes_.push_back(std::move(n));
+  }
+  std::string url(size_t node, const std::string& path) { return nodes_[node].process->url(path); }
+  json get(size_t node, const std::string& path) { return http("GET", url(node, path)).j(); }
+  // The owner of every shard, as node `node` sees it; "" for a shard without one.
+  std::vector<std::string> owners(size_t node) {
+    std::vector<std::string> out;
+    json s = get(node, "/status");
+    for (const auto& shard : s.value("shards", json::array()))
+      out.push_back(shard["owner"].is_string() ? shard["owner"].get<std::string>() : "");
+    return out;
+  }
+  // Every shard owned by one of the live nodes `live`.
+  bool all_owned_by(size_t node, const std::set<std::string>& live) {
+    auto o = owners(node);
+    if (o.size() != 4) return false;
+    for (const auto& x : o)
+      if (!live.contains(x)) return false;
+    return true;
+  }
+  std::string owner_of(size_t node, const std::string& sub) {
+    json s = get(node, "/v1/subscriptions/" + sub);
+    return s.value("owner", "");
+  }
+  void create(size_t node, const std::string& id, const std::string& rx_url, json policy = nullptr) {
+    json body = {{"id", id}, {"url", rx_url}, {"secret", kSecret}};
+    if (!policy.is_null()) body["policy"] = policy;
+    Reply r = http("POST", url(node, "/v1/subscriptions"), body.dump());
+    ASSERT_EQ(r.status, 201) << r;
+  }
+  // Publishes `ids` through node `node`; true once answered 202. A 503 (JetStream without a stream leader
+  // for a few seconds after a NATS server died) is retried as a publisher would, with the same ids: what
+  // an earlier try stored comes back as duplicates, stored once.
+  bool publish(size_t node, const std::vector<std::string>& ids) {
+    json events = json::array();
+    for (const auto& id : ids) events.push_back({{"id", id}, {"type", "tracking"}, {"data", {{"n", 1}}}});
+    Reply r;
+    bool ok = eventually([&] {
+      r = http("POST", url(node, "/v1/events"), events.dump());
+      return r.status != 503;
+    });
+    EXPECT_TRUE(ok && r.status == 202) << r;
+    return ok && r.status == 202;
+  }
+
+  // Per subscription: the 2xx deliveries follow `published`, every published event is there, and each
+  // sequence number is the event's position from 1, whichever node sent it. A repeat is only of one of
+  // the last two events delivered before it (an attempt in flight, or whose acknowledgement could not be
+  // recorded, when its owner died or lost NATS), and comes with the same sequence number; `max_repeats`
+  // bounds them per subscription.
+  void expect_in_order(Receiver& rx, const std::vector<std::string>& subs,
+                       const std::vector<std::string>& published, size_t max_repeats) {
+    for (const auto& sub : subs) {
+      std::vector<std::string> distinct;
+      std::map<std::string, uint64_t> seq_of;
+      size_t repeats = 0;
+      for (const auto& [id, seq] : rx.delivered(sub)) {
+        if (seq_of.contains(id)) {
+          EXPECT_EQ(seq_of[id], seq) << sub << ": " << id << " came with two sequence numbers";
+          const size_t n = distinct.size();
+          EXPECT_TRUE(distinct[n - 1] == id || (n >= 2 && distinct[n - 2] == id))
+              << sub << ": " << id << " repeated after later events";
+          ++repeats;
+          continue;
+        }
+        seq_of[id] = seq;
+        distinct.push_back(id);
+      }
+      EXPECT_EQ(distinct, published) << sub << ": not every event, or not in publish order";
+      EXPECT_LE(repeats, max_repeats) << sub;
+      for (size_t i = 0; i < distinct.size(); ++i)
+        EXPECT_EQ(seq_of[distinct[i]], i + 1) << sub << " " << distinct[i];
+    }
+  }
+
+  TempDir dir_{"cluster"};
+  std::vector<Node> nodes_;
+};
+
+TEST_F(ClusterTest, EveryNodeServesAndAKilledOwnersShardsMoveWithoutLossOrReorder) {
+  NatsCluster nats(3);
+  ASSERT_TRUE(nats.wait_jetstream_ready()) << nats.logs();
+  Receiver rx;
+  for (const char* n : {"n1", "n2", "n3"}) ASSERT_NO_FATAL_FAILURE(start_node(n, nats.urls()));
+  ASSERT_TRUE(eventually([&] { return all_owned_by(0, {"n1", "n2", "n3"}); }, 30s));
+
+  std::vector<std::string> subs;
+  for (int i = 0; i < 6; ++i) {
+    subs.push_back("s" + std::to_string(i));
+    ASSERT_NO_FATAL_FAILURE(create(i % 3, subs.back(), rx.url()));
+  }
+  // Any node lists every subscription, each with its owner, once the bucket's change reached it.
+  json list;
+  ASSERT_TRUE(eventually([&] {
+    list = get(2, "/v1/subscriptions");
+    return list["subscriptions"].size() == 6u;
+  })) << list;
+  for (const auto& s : list["subscriptions"]) EXPECT_TRUE(s.contains("owner")) << s;
+
+  std::vector<std::string> published;
+  int next = 0;
+  auto publish_round = [&](const std::vector<size_t>& through, int per_node) {
+    for (size_t node : through) {
+      std::vector<std::string> ids;
+      for (int k = 0; k < per_node; ++k) ids.push_back("e" + std::to_string(next++));
+      ASSERT_TRUE(publish(node, ids));
+      published.insert(published.end(), ids.begin(), ids.end());
+    }
+  };
+  ASSERT_NO_FATAL_FAILURE(publish_round({0, 1, 2}, 10));
+  auto all_delivered = [&] {
+    for (const auto& s : subs) {
+      std::set<std::string> ids;
+      for (auto& [id, seq] : rx.delivered(s)) ids.insert(id);
+      if (ids.size() < published.size()) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(eventually(all_delivered, 60s));
+
+  // SIGKILL the owner of s0 while events go in through the other two.
+  const std::string victim = owner_of(0, "s0");
+  ASSERT_FALSE(victim.empty());
+  size_t v = 0;
+  while (nodes_[v].name != victim) ++v;
+  std::vector<size_t> others;
+  for (size_t i = 0; i < 3; ++i)
+    if (i != v) others.push_back(i);
+  ASSERT_NO_FATAL_FAILURE(publish_round(others, 10));
+  nodes_[v].process->signal(SIGKILL);
+  nodes_[v].process->wait_exit();
+  ASSERT_NO_FATAL_FAILURE(publish_round(others, 10));
+  std::set<std::string> live;
+  for (size_t i : others) live.insert(nodes_[i].name);
+  ASSERT_TRUE(eventually([&] { return all_owned_by(others[0], live); }, 30s));
+  ASSERT_TRUE(eventually(all_delivered, 60s));
+  // A node's death repeats at most the attempt it had in flight.
+  expect_in_order(rx, subs, published, /*max_repeats=*/1);
+
+  // Then a NATS server goes (the stream and buckets have 3 replicas: two keep the quorum). Until JetStream
+  // has elected new leaders (4 to 9 s in nats-server 2.9), publishes get 503 and are tried again, and an
+  // owner that cannot record an acknowledgement stops and starts again from its progress: repeats, never
+  // a loss or a reordering.
+  nats.kill(2);
+  ASSERT_NO_FATAL_FAILURE(publish_round(others, 10));
+  ASSERT_TRUE(eventually(all_delivered, 60s));
+  expect_in_order(rx, subs, published, /*max_repeats=*/SIZE_MAX);
+  // The survivors list every subscription as delivered and owned by one of them.
+  for (const auto& s : get(others[1], "/v1/subscriptions")["subscriptions"]) {
+    EXPECT_TRUE(live.contains(s.value("owner", ""))) << s;
+  }
+}
+
+TEST_F(ClusterTest, ARetryStreakKeepsItsScheduleAcrossAFailover) {
+  NatsCluster nats(3);
+  ASSERT_TRUE(nats.wait_jetstream_ready()) << nats.logs();
+  Receiver down(R"({"status":503})");
+  for (const char* n : {"n1", "n2"}) ASSERT_NO_FATAL_FAILURE(start_node(n, nats.urls()));
+  ASSERT_TRUE(eventually([&] { return all_owned_by(0, {"n1", "n2"}); }, 30s));
+  // No immediate retries; then every 1 s; give up after 1 minute.
+  const json policy =
+      json::parse(R"({"immediate_retries":0,"delays":[],"repeat":"1s","give_up_after":"1m"})");
+  ASSERT_NO_FATAL_FAILURE(create(0, "slow", down.url(), policy));
+  ASSERT_TRUE(publish(1, {"only"}));
+  json before;
+  ASSERT_TRUE(eventually([&] {
+    before = get(0, "/v1/subscriptions/slow/status");
+    return before.value("streak_attempts", 0) >= 2;
+  }));
+  const std::string streak_start = before["streak_start"];
+  const std::string victim = owner_of(0, "slow");
+  size_t v = victim == "n1" ? 0 : 1;
+  nodes_[v].process->signal(SIGKILL);
+  nodes_[v].process->wait_exit();
+  const size_t survivor = 1 - v;
+  ASSERT_TRUE(eventually([&] { return owner_of(survivor, "slow") == nodes_[survivor].name; }, 30s));
+  json after;
+  ASSERT_TRUE(eventually([&] {
+    after = get(survivor, "/v1/subscriptions/slow/status");
+    return after.value("streak_attempts", 0) >= before.value("streak_attempts", 0) + 2;
+  }));
+  // The same streak: its start moved with the shard, and its attempts counted on.
+  EXPECT_EQ(after["streak_start"], streak_start) << after;
+  EXPECT_EQ(after["state"], "retrying") << after;
+  // At the receiver: one event, every attempt of it with the same webhook-id and sequence number 1, and
+  // attempt numbers that go on from the old owner's (none starts again at 1).
+  auto requests = down.records();
+  ASSERT_GE(requests.size(), 4u);
+  std::set<uint32_t> attempts;
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.event.value_or(""), "only");
+    EXPECT_EQ(r.seq.value_or(0), 1u);
+    attempts.insert(r.attempt.value_or(0));
+  }
+  EXPECT_EQ(attempts.count(1), 1u);
+  EXPECT_GE(attempts.size() + 1, requests.size())
+      << "an attempt number came twice (the streak started again)";
+}
+
+TEST_F(ClusterTest, ANodeCutOffFromNatsStopsDeliveringAndItsShardsMove) {
+  NatsCluster nats(3);
+  ASSERT_TRUE(nats.wait_jetstream_ready()) << nats.logs();
+  Receiver rx;
+  // n1 reaches NATS only through server 2; n2 and n3 through servers 0 and 1.
+  ASSERT_NO_FATAL_FAILURE(start_node("n1", nats.url(2)));
+  ASSERT_NO_FATAL_FAILURE(start_node("n2", nats.url(0) + "," + nats.url(1)));
+  // Balanced: two shards each.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto o = owners(1);
+        return std::count(o.begin(), o.end(), "n1") == 2 && std::count(o.begin(), o.end(), "n2") == 2;
+      },
+      30s));
+  std::vector<std::string> subs;
+  for (int i = 0; i < 6; ++i) {
+    subs.push_back("p" + std::to_string(i));
+    ASSERT_NO_FATAL_FAILURE(create(1, subs.back(), rx.url()));
+  }
+  ASSERT_TRUE(publish(1, {"a", "b"}));
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& s : subs)
+      if (rx.delivered(s).size() < 2) return false;
+    return true;
+  }));
+
+  nats.stop(2);  // n1 is cut off
+  // n1 fences itself: it logs each of its shards dropped as fenced; n2 takes them all.
+  ASSERT_TRUE(
+      eventually([&] { return read_file(dir_ / "n1.log").find("(fenced:") != std::string::npos; }, 30s))
+      << read_file(dir_ / "n1.log");
+  ASSERT_TRUE(eventually([&] { return all_owned_by(1, {"n2"}); }, 30s));
+  // Each shard n1 fenced stopped sending there (its lease's deadline, after which its transport refuses)
+  // before n2 took it (the logs' times are of one clock).
+  auto times = [&](const std::string& log, const std::regex& line) {
+    std::map<std::string, std::string> time_of;  // shard -> the time its last such line gives
+    std::istringstream in(read_file(dir_ / log));
+    for (std::string l; std::getline(in, l);) {
+      std::smatch m;
+      if (std::regex_match(l, m, line)) time_of[m[1]] = m[2];
+    }
+    return time_of;
+  };
+  const auto fenced = times(
+      "n1.log",
+      std::regex(
+          R"(^\S+ hooksim serve: n1: dropped shard (\d+) \(fenced: its lease's deadline (\S+) passed.*)"));
+  const auto taken = times("n2.log", std::regex(R"(^(?=\S+ hooksim serve: n2: took shard (\d+) )(\S+) .*)"));
+  ASSERT_FALSE(fenced.empty());
+  for (const auto& [shard, at] : fenced) {
+    ASSERT_TRUE(taken.contains(shard)) << shard;
+    EXPECT_LT(at, taken.at(shard)) << "shard " << shard << ": taken by n2 before n1 stopped delivering it";
+  }
+  ASSERT_TRUE(publish(1, {"c", "d"}));
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& s : subs)
+      if (rx.delivered(s).size() < 4) return false;
+    return true;
+  }));
+  // A repeat only of "b": delivered, its progress not yet written when n1 was cut off.
+  expect_in_order(rx, subs, {"a", "b", "c", "d"}, /*max_repeats=*/1);
+}
+
+}  // namespace
+}  // namespace hooksim
