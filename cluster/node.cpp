@@ -217,7 +217,9 @@ void Node::on_node(const KvValue& v) {
 // --- leases (the lease thread) ---
 
 void Node::lease_loop() {
-  const auto period = options_.lease_ttl / 4;
+  // Renewals every TTL/4 leave three tries before a lease's deadline; at least once a second, so that a
+  // long TTL does not slow the balance (one shard handed to a joining node per round).
+  const auto period = std::min<std::chrono::milliseconds>(options_.lease_ttl / 4, std::chrono::seconds(1));
   for (;;) {
     renew_and_balance();
     std::unique_lock lock(stop_mu_);

@@ -303,5 +303,54 @@ TEST_F(ClusterTest, ANodeCutOffFromNatsStopsDeliveringAndItsShardsMove) {
   expect_in_order(rx, subs, {"a", "b", "c", "d"}, /*max_repeats=*/1);
 }
 
+TEST_F(ClusterTest, SigtermHandsShardsOverAndAJoiningNodeTakesItsShare) {
+  NatsCluster nats(3);
+  ASSERT_TRUE(nats.wait_jetstream_ready()) << nats.logs();
+  Receiver rx;
+  // A TTL of a minute: whatever moves within the 30 s this test waits moved by hand-over, not by expiry.
+  ASSERT_NO_FATAL_FAILURE(start_node("n1", nats.urls(), "60s"));
+  ASSERT_TRUE(eventually([&] { return all_owned_by(0, {"n1"}); }, 30s));
+  std::vector<std::string> subs = {"j0", "j1", "j2", "j3", "j4", "j5"};
+  for (const auto& s : subs) ASSERT_NO_FATAL_FAILURE(create(0, s, rx.url()));
+  std::vector<std::string> published;
+  auto publish_some = [&](size_t node, const std::string& prefix) {
+    std::vector<std::string> ids;
+    for (int k = 0; k < 10; ++k) ids.push_back(prefix + std::to_string(k));
+    ASSERT_TRUE(publish(node, ids));
+    published.insert(published.end(), ids.begin(), ids.end());
+  };
+  auto all_delivered = [&] {
+    for (const auto& s : subs) {
+      std::set<std::string> ids;
+      for (auto& [id, seq] : rx.delivered(s)) ids.insert(id);
+      if (ids.size() < published.size()) return false;
+    }
+    return true;
+  };
+  ASSERT_NO_FATAL_FAILURE(publish_some(0, "a"));
+
+  // n2 joins while n1 delivers: n1 hands it half of the shards.
+  ASSERT_NO_FATAL_FAILURE(start_node("n2", nats.urls(), "60s"));
+  ASSERT_NO_FATAL_FAILURE(publish_some(1, "b"));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto o = owners(0);
+        return std::count(o.begin(), o.end(), "n1") == 2 && std::count(o.begin(), o.end(), "n2") == 2;
+      },
+      30s));
+  ASSERT_TRUE(eventually(all_delivered, 30s));
+
+  // SIGTERM: n1 writes its last successes and deletes its leases; n2 takes them at once.
+  ASSERT_NO_FATAL_FAILURE(publish_some(1, "c"));
+  nodes_[0].process->signal(SIGTERM);
+  EXPECT_EQ(nodes_[0].process->wait_exit(), 0);
+  EXPECT_NE(read_file(dir_ / "n1.log").find("(handed over)"), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return all_owned_by(1, {"n2"}); }, 30s));
+  ASSERT_NO_FATAL_FAILURE(publish_some(1, "d"));
+  ASSERT_TRUE(eventually(all_delivered, 30s));
+  // Each hand-over repeats at most the attempt in flight (two hand-overs per subscription at most).
+  expect_in_order(rx, subs, published, /*max_repeats=*/2);
+}
+
 }  // namespace
 }  // namespace hooksim
