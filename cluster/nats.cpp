@@ -89,6 +89,22 @@ Status Kv::remove(const std::string& key) {
   return nats_status(kvStore_Delete(kv_.get(), key.c_str()), "delete " + key);
 }
 
+Status Kv::remove_if(const std::string& key, uint64_t revision) {
+  natsMsg* m = nullptr;
+  HOOKSIM_RETURN_IF_ERROR(nats_status(
+      natsMsg_Create(&m, ("$KV." + bucket_ + "." + key).c_str(), nullptr, nullptr, 0), "delete " + key));
+  NatsPtr<natsMsg> msg(m);
+  HOOKSIM_RETURN_IF_ERROR(nats_status(natsMsgHeader_Set(m, "KV-Operation", "DEL"), "delete " + key));
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.ExpectLastSubjectSeq = revision;
+  jsPubAck* ack = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_PublishMsg(&ack, js_, m, &po, &err);
+  NatsPtr<jsPubAck> a(ack);
+  return nats_status(s, "delete " + key);
+}
+
 KvWatcher::KvWatcher(Kv& kv, std::function<void(const KvValue&)> on_value, std::function<void()> on_ready)
     : kv_(kv), on_value_(std::move(on_value)), on_ready_(std::move(on_ready)) {}
 
@@ -138,6 +154,9 @@ Result<std::unique_ptr<Nats>> Nats::connect(const NatsOptions& options) {
   natsOptions_SetAllowReconnect(o, true);
   natsOptions_SetMaxReconnect(o, -1);  // for ever: the node fences itself meanwhile (docs/cluster.md)
   natsOptions_SetReconnectWait(o, 200);
+  // While disconnected, a request (a JetStream publish, a key-value write) fails at once instead of waiting
+  // for its timeout: a node that lost NATS stops what it was doing rather than blocking on it.
+  natsOptions_SetFailRequestsOnDisconnect(o, true);
   std::unique_ptr<Nats> n(new Nats());
   n->timeout_ = options.timeout;
   natsConnection* nc = nullptr;

@@ -66,6 +66,8 @@ class Kv {
   Result<uint64_t> update(const std::string& key, std::string_view value, uint64_t revision);
   // Deletes `key` (a delete marker).
   Status remove(const std::string& key);
+  // Deletes `key` only if its last revision is `revision` (a lease handed back must still be the node's).
+  Status remove_if(const std::string& key, uint64_t revision);
   kvStore* get() const { return kv_.get(); }
 
  private:

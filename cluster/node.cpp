@@ -35,6 +35,7 @@ Status Node::start() {
     return Status::InvalidArgument("--node: " + st.message());
   if (options_.lease_ttl < std::chrono::milliseconds(500))
     return Status::InvalidArgument("--lease-ttl: must be at least 500ms");
+  transport_ = std::make_unique<net::CurlTransport>(io_, scheduler_, options_.curl);
   auto nats = Nats::connect({.urls = options_.nats, .name = "hooksim-" + options_.node});
   if (!nats.ok()) return nats.status();
   nats_ = std::move(*nats);
@@ -68,6 +69,18 @@ Status Node::start() {
   HOOKSIM_RETURN_IF_ERROR(open_bucket("hooksim_leases", options_.lease_ttl, leases_kv_));
   HOOKSIM_RETURN_IF_ERROR(open_bucket("hooksim_nodes", options_.lease_ttl, nodes_kv_));
 
+  // Every node must agree on S (subscriptions are placed by hash mod S) and the lease TTL (its fence counts
+  // on it): the first node records them; a node with others refuses to start.
+  const std::string settings =
+      fmt::format("shards={} lease_ttl_ms={}", options_.shards, options_.lease_ttl.count());
+  if (auto created = subs_kv_->create(kSettingsKey, settings); !created.ok()) {
+    auto current = subs_kv_->get_latest(kSettingsKey);
+    if (!current.ok()) return current.status();
+    if (*current && (*current)->value != settings)
+      return Status::InvalidArgument(
+          fmt::format("--shards, --lease-ttl: this cluster was created with {}; every node must use the same",
+                      (*current)->value));
+  }
   // The caches are complete before the node serves or takes a shard.
   auto watch = [&](Kv& kv, void (Node::*on)(const KvValue&)) {
     auto ready = std::make_shared<std::promise<void>>();
@@ -109,14 +122,11 @@ void Node::stop() {
   // Hand over: each shard's last successes are written, then its lease is deleted for another node.
   std::vector<size_t> shards;
   for (auto& [shard, o] : owned_) shards.push_back(shard);
-  for (size_t shard : shards) {
-    drop(shard, "handed over");
-    if (auto it = held_.find(shard); it != held_.end()) {
-      if (Status st = leases_kv_->remove(lease_key(shard)); !st.ok()) log(st.message());
-      held_.erase(it);
-    }
-  }
-  for (auto& [shard, rev] : held_) (void)leases_kv_->remove(lease_key(shard));
+  for (size_t shard : shards) drop(shard, "handed over");
+  // A lease is deleted only while it is still this node's: its revision, before its deadline.
+  for (auto& [shard, rev] : held_)
+    if (valid_until_[shard] > steady_ns())
+      if (Status st = leases_kv_->remove_if(lease_key(shard), rev); !st.ok()) log(st.message());
   held_.clear();
   (void)nodes_kv_->remove(options_.node);
   watchers_.clear();
@@ -125,6 +135,7 @@ void Node::stop() {
 // --- the caches ---
 
 void Node::on_sub(const KvValue& v) {
+  if (v.key == kSettingsKey) return;
   std::optional<SubEntry> entry;
   if (!v.deleted) {
     auto decoded = decode_sub(v.value, v.revision);
@@ -154,6 +165,7 @@ void Node::on_sub(const KvValue& v) {
 void Node::sync_subs(Owned& o, uint64_t next) {
   std::vector<SubscriptionConfig> add, update;
   std::vector<std::string> remove;
+  std::string rebuild;
   {
     std::lock_guard lock(cache_mu_);
     if (o.synced_version == subs_version_ && !o.deferred) return;
@@ -163,16 +175,28 @@ void Node::sync_subs(Owned& o, uint64_t next) {
       if (service::Shards::shard_of(id, options_.shards) != o.shard) continue;
       auto v = o.engine->find(id);
       if (!v) {
-        if (e.start_seq < next)
+        if (e.start_seq + 1 < next) {
+          // It takes events this shard has already consumed (the watcher was behind the stream): the
+          // shard is built again from the stream and the progress, which now include it.
+          rebuild = fmt::format("subscription {} (created at stream sequence {}) arrived after later events",
+                                id, e.start_seq);
+        } else if (e.start_seq < next) {
           add.push_back(e.config);
-        else
+        } else {
           o.deferred = true;
+        }
       } else if (!(v->config == e.config)) {
         update.push_back(e.config);
       }
     }
     for (const std::string& id : o.engine->subscription_ids())
       if (!subs_.contains(id)) remove.push_back(id);
+  }
+  if (!rebuild.empty()) {
+    log(fmt::format("shard {}: {}: taking it again from the stream", o.shard, rebuild));
+    const uint64_t epoch = ++epoch_[o.shard];
+    boost::asio::post(io_, [this, shard = o.shard, epoch] { take(shard, epoch); });
+    return;
   }
   for (const SubscriptionConfig& c : add) report(o.engine->add_subscription(c), c.id);
   for (const SubscriptionConfig& c : update) report(o.engine->update_subscription(c), c.id);
@@ -254,33 +278,46 @@ void Node::renew_and_balance() {
   // A shard whose consumer got nothing for a TTL while the stream has more is consumed again.
   if (auto last = nats_->last_seq(kStream); last.ok()) {
     for (const auto& [shard, rev] : held_) {
-      if (received_[shard] >= *last || ++stalled_[shard] < 4) {
-        if (received_[shard] >= *last) stalled_[shard] = 0;
-        continue;
+      const uint64_t received = received_[shard];
+      const bool moved = received != last_received_[shard];
+      last_received_[shard] = received;
+      if (received >= *last || moved) {
+        stalled_[shard] = 0;
+      } else if (++stalled_[shard] >= 4) {  // behind, and nothing came for four rounds
+        stalled_[shard] = 0;
+        boost::asio::post(io_, [this, shard, epoch = epoch_[shard].load()] { resubscribe(shard, epoch); });
       }
-      stalled_[shard] = 0;
-      boost::asio::post(io_, [this, shard, epoch = epoch_[shard].load()] { resubscribe(shard, epoch); });
     }
   }
-  // Balance: each live node owns about S / nodes shards.
+  // Balance: each of the L live nodes owns between floor(S / L) and ceil(S / L) shards.
   size_t live, mine = held_.size();
   std::vector<size_t> free;
+  bool someone_short = false;  // a live node (not this one) below floor(S / L)
   {
     std::lock_guard lock(cache_mu_);
     live = 1;  // this node
-    for (const auto& [name, v] : nodes_) live += name != options_.node && fresh(v.second);
+    std::map<std::string, size_t> owns;
+    for (const auto& [name, v] : nodes_)
+      if (name != options_.node && fresh(v.second)) {
+        ++live;
+        owns[name] = 0;
+      }
     for (size_t s = 0; s < options_.shards; ++s) {
       auto l = leases_.find(s);
-      if ((l == leases_.end() || !fresh(l->second.seen)) && !held_.contains(s)) free.push_back(s);
+      const bool held = l != leases_.end() && fresh(l->second.seen);
+      if (!held && !held_.contains(s)) free.push_back(s);
+      if (held && owns.contains(l->second.node)) ++owns[l->second.node];
     }
+    const size_t floor = options_.shards / live;
+    for (const auto& [name, n] : owns) someone_short |= n < floor;
   }
-  const size_t target = (options_.shards + live - 1) / live;
+  const size_t floor = options_.shards / live, ceil = (options_.shards + live - 1) / live;
   // Start looking at a place that depends on the node, so that nodes starting together spread out.
   std::rotate(free.begin(),
               free.begin() + (free.empty() ? 0 : std::hash<std::string>{}(options_.node) % free.size()),
               free.end());
   for (size_t shard : free) {
-    if (mine >= target) break;
+    if (mine >= ceil) break;
     const int64_t sent = steady_ns();
     auto rev = leases_kv_->create(lease_key(shard), options_.node);
     if (!rev.ok()) continue;
@@ -291,15 +328,16 @@ void Node::renew_and_balance() {
     boost::asio::post(io_, [this, shard, epoch] { take(shard, epoch); });
     ++mine;
   }
-  // More than a fair share while another node has less (it joined): hand one back per round. It is no
-  // longer renewed; io's thread writes its last successes, then deletes the lease for the other node.
-  if (mine > target) {
-    const size_t shard = held_.rbegin()->first;
+  // More than a fair share (a node joined), or more than the floor while another node is below it: hand
+  // one back per round. It is no longer renewed; io's thread writes its last successes, then deletes the
+  // lease for the other node, only if it is still this node's (its revision, and before its deadline).
+  if (mine > ceil || (mine > floor && someone_short)) {
+    const auto [shard, revision] = *held_.rbegin();
     held_.erase(shard);
-    boost::asio::post(io_, [this, shard] {
+    boost::asio::post(io_, [this, shard, revision] {
       drop(shard, "handed to a joining node");
+      if (valid_until_[shard] > steady_ns()) (void)leases_kv_->remove_if(lease_key(shard), revision);
       valid_until_[shard] = 0;
-      (void)leases_kv_->remove(lease_key(shard));
     });
   }
   // A held shard that io's thread could not take (NATS failed it): taken again.
@@ -323,8 +361,7 @@ void Node::take(size_t shard, uint64_t epoch) {
   o->store = std::make_unique<ShardStore>(
       [this, shard](std::span<const std::pair<std::string, Progress>> p) { return write_progress(p, shard); },
       storage::MemoryStoreOptions{.spill_dir = options_.spill_dir});
-  o->transport = std::make_unique<net::CurlTransport>(io_, scheduler_, options_.curl);
-  o->fenced = std::make_unique<FencedTransport>(*o->transport, valid_until_[shard]);
+  o->fenced = std::make_unique<FencedTransport>(*transport_, valid_until_[shard]);
   o->engine = std::make_unique<Engine>(
       scheduler_, *o->store, *o->fenced, options_.observer,
       EngineOptions{.dedupe_event_ids = false, .envelope = protocol::make_envelope, .group_commit = true});
@@ -439,9 +476,11 @@ void Node::on_message(size_t shard, uint64_t epoch, uint64_t seq, TimePoint publ
   if (seq <= o.received) return;  // again, from a consumer started over (resubscribe)
   o.received = seq;
   received_[shard] = seq;
-  if (!decoded.ok())
-    return log(
-        fmt::format("shard {}: stream sequence {} skipped: {}", shard, seq, decoded.status().message()));
+  if (!decoded.ok()) {
+    log(fmt::format("shard {}: stream sequence {} skipped: {}", shard, seq, decoded.status().message()));
+    if (!o.open && seq >= o.replay_end) finish_replay(o);
+    return;
+  }
   Event event = std::move(*decoded);
   if (!o.open) {
     if (seq <= o.replay_end) {
@@ -495,7 +534,9 @@ void Node::finish_replay(Owned& o) {
   o.replay.clear();
   o.replay.shrink_to_fit();
   if (!st.ok()) {
-    log(fmt::format("shard {}: {}", o.shard, st.message()));
+    log(fmt::format("shard {}: {}; taken again", o.shard, st.message()));
+    const uint64_t epoch = ++epoch_[o.shard];
+    boost::asio::post(io_, [this, shard = o.shard, epoch] { take(shard, epoch); });
     return;
   }
   o.open = true;
@@ -507,10 +548,10 @@ void Node::drop(size_t shard, std::string_view why) {
   auto it = owned_.find(shard);
   if (it == owned_.end()) return;
   Owned& o = *it->second;
-  if (o.consumer) natsSubscription_Unsubscribe(o.consumer.get());
   // Its last successes are written before another node can read its progress (a hand-over); a shard past
   // its lease's deadline writes nothing (write_progress refuses).
   if (o.open) o.engine->flush();
+  if (o.consumer) natsSubscription_Unsubscribe(o.consumer.get());
   owned_.erase(it);  // the engine abandons its attempts in flight, as a crash would
   log(fmt::format("dropped shard {} ({})", shard, why));
 }

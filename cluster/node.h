@@ -14,7 +14,7 @@
 // subscriptions' queues from the stream and their progress, runs one Engine for them on the node's event
 // loop (the one the API runs on) and consumes the stream from there on.
 //
-// Threads: the API, the engines and their curl transports run on `io`'s thread. A lease thread renews,
+// Threads: the API, the engines and the node's curl transport run on `io`'s thread. A lease thread renews,
 // takes and hands back leases; watcher threads follow the buckets; the NATS client calls back on its own
 // threads. Everything they do to an engine is posted to `io`. A shard whose lease was not renewed in time
 // (its deadline on this node's monotonic clock: the renewal's start + TTL - TTL/5) is dropped by `io`'s
@@ -134,8 +134,8 @@ class Node final : public service::Backend {
     size_t shard = 0;
     uint64_t epoch = 0;
     std::unique_ptr<ShardStore> store;
-    std::unique_ptr<net::CurlTransport> transport;
-    std::unique_ptr<FencedTransport> fenced;  // the engine's: `transport` behind the lease's deadline
+    std::unique_ptr<FencedTransport>
+        fenced;  // the engine's: the node's transport behind the lease's deadline
     std::unique_ptr<Engine> engine;
     NatsPtr<natsSubscription> consumer;
     // Until the engine opens: the subscriptions taken over with their progress, and the stream's events up
@@ -198,9 +198,15 @@ class Node final : public service::Backend {
   std::array<std::atomic<uint64_t>, kMaxShards> epoch_{};
   std::array<std::atomic<bool>, kMaxShards> retake_{};
   std::array<std::atomic<uint64_t>, kMaxShards> received_{};  // Owned::received, for the lease thread
-  std::array<uint32_t, kMaxShards> stalled_{};  // the lease thread's: rounds without progress behind the
-                                                // stream  // take() failed: the lease thread posts it again
+  std::array<uint32_t, kMaxShards> stalled_{};
+  std::array<uint64_t, kMaxShards>
+      last_received_{};  // the lease thread's: received_ at its last round  // the lease thread's: rounds
+                         // without progress behind the stream  // take() failed: the lease thread posts it
+                         // again
 
+  // One curl multi for every shard, for the node's life: a shard dropped while its transport's timer
+  // handlers are queued must not take the transport with it (each engine cancels its own attempts).
+  std::unique_ptr<net::CurlTransport> transport_;
   std::map<size_t, std::unique_ptr<Owned>> owned_;  // io's thread only
   boost::asio::steady_timer fence_timer_;
   boost::asio::steady_timer status_timer_;

@@ -102,7 +102,7 @@ Status Node::remove(std::string_view id) {
 }
 
 Result<service::SubscriptionSnapshot> Node::on_owner(std::string_view id, bool reactivate) {
-  std::lock_guard lock(cache_mu_);
+  std::unique_lock lock(cache_mu_);
   auto it = subs_.find(std::string(id));
   if (it == subs_.end()) return Status::NotFound(fmt::format("no subscription '{}'", id));
   const size_t shard = service::Shards::shard_of(id, options_.shards);
@@ -116,9 +116,13 @@ Result<service::SubscriptionSnapshot> Node::on_owner(std::string_view id, bool r
         fmt::format("subscription '{}' is delivered by {}{}: send this request there", id, owner,
                     url.empty() ? "" : " (" + url + ")"));
   }
+  // The change (its progress write a NATS call) runs without the caches' lock; io's thread owns the engine.
+  SubEntry entry = it->second;
   Engine& e = *o->second->engine;
+  lock.unlock();
   HOOKSIM_RETURN_IF_ERROR(reactivate ? e.reactivate(id) : e.retry_now(id));
-  return snapshot_of(it->second);
+  lock.lock();
+  return snapshot_of(entry);
 }
 
 Result<service::SubscriptionSnapshot> Node::reactivate(std::string_view id) {
@@ -153,6 +157,7 @@ Status Node::publish(std::span<const Event> events, PublishResult* result) {
 }
 
 std::optional<std::string> Node::status_json() {
+  auto last = nats_->last_seq(kStream);  // a NATS call: not under the caches' lock
   std::lock_guard lock(cache_mu_);
   json nodes = json::array();
   for (const auto& [name, v] : nodes_) {
@@ -178,7 +183,6 @@ std::optional<std::string> Node::status_json() {
     }
     shards.push_back(o);
   }
-  auto last = nats_->last_seq(kStream);
   return json{{"node", options_.node},
               {"shards_total", options_.shards},
               {"lease_ttl_ms", options_.lease_ttl.count()},

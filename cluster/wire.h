@@ -17,6 +17,10 @@ namespace hooksim::cluster {
 inline constexpr const char* kStream = "HOOKSIM_EVENTS";   // the accepted events
 inline constexpr const char* kSubject = "hooksim.events";  // its one subject
 
+// The key of hooksim_subs holding the cluster's settings (S and the lease TTL, which every node must share):
+// it has a character no subscription id has.
+inline constexpr const char* kSettingsKey = "cluster=settings";
+
 // A message of the stream: the event as JSON {"id","type","account","vehicle","occurred_at_ms","data"}.
 std::string encode_event(const Event& e);
 // Corruption for anything else.
