@@ -212,7 +212,7 @@ TEST_F(ClusterTest, ARetryStreakKeepsItsScheduleAcrossAFailover) {
   ASSERT_TRUE(nats.wait_jetstream_ready()) << nats.logs();
   Receiver down(R"({"status":503})");
   for (const char* n : {"n1", "n2"}) ASSERT_NO_FATAL_FAILURE(start_node(n, nats.urls()));
-  ASSERT_TRUE(eventually([&] { return all_owned_by(0, {"n1", "n2"}); }, 30s));
+  ASSERT_TRUE(eventually([&] { return balanced(0, {"n1", "n2"}); }, 30s));
   // No immediate retries; then every 1 s; give up after 1 minute.
   const json policy =
       json::parse(R"({"immediate_retries":0,"delays":[],"repeat":"1s","give_up_after":"1m"})");
