@@ -202,9 +202,9 @@ TEST_F(ClusterTest, EveryNodeServesAndAKilledOwnersShardsMoveWithoutLossOrReorde
   ASSERT_TRUE(eventually(all_delivered, 60s));
   expect_in_order(rx, subs, published, /*max_repeats=*/SIZE_MAX);
   // The survivors list every subscription as delivered and owned by one of them.
-  for (const auto& s : get(others[1], "/v1/subscriptions")["subscriptions"]) {
-    EXPECT_TRUE(live.contains(s.value("owner", ""))) << s;
-  }
+  const json final_list = get(others[1], "/v1/subscriptions");
+  ASSERT_TRUE(final_list.contains("subscriptions")) << final_list;
+  for (const auto& s : final_list["subscriptions"]) EXPECT_TRUE(live.contains(s.value("owner", ""))) << s;
 }
 
 TEST_F(ClusterTest, ARetryStreakKeepsItsScheduleAcrossAFailover) {
@@ -279,11 +279,16 @@ TEST_F(ClusterTest, ANodeCutOffFromNatsStopsDeliveringAndItsShardsMove) {
     return true;
   }));
 
+  const std::string cut = format_utc(std::chrono::floor<Duration>(std::chrono::system_clock::now()));
   nats.stop(2);  // n1 is cut off
-  // n1 fences itself: it logs each of its shards dropped as fenced; n2 takes them all.
-  ASSERT_TRUE(
-      eventually([&] { return read_file(dir_ / "n1.log").find("(fenced:") != std::string::npos; }, 30s))
-      << read_file(dir_ / "n1.log");
+  // n1 stops each of its shards: fenced at its lease's deadline, or at once when a progress write fails
+  // (whichever comes first); n2 takes them all.
+  auto stopped = [&] {
+    const std::string log = read_file(dir_ / "n1.log");
+    return log.find("(fenced:") != std::string::npos ||
+           log.find("(its progress could not be written") != std::string::npos;
+  };
+  ASSERT_TRUE(eventually(stopped, 90s)) << read_file(dir_ / "n1.log");
   // (JetStream elects new leaders for what server 2 led first: up to 9 s in nats-server 2.9, during which
   // n2 cannot write either.)
   ASSERT_TRUE(eventually([&] { return all_owned_by(1, {"n2"}); }, 90s));
@@ -294,16 +299,36 @@ TEST_F(ClusterTest, ANodeCutOffFromNatsStopsDeliveringAndItsShardsMove) {
     std::istringstream in(read_file(dir_ / log));
     for (std::string l; std::getline(in, l);) {
       std::smatch m;
-      if (std::regex_match(l, m, line)) time_of[m[1]] = m[2];
+      // Lines from the cut on (each starts with its time).
+      if (l.substr(0, l.find(' ')) >= cut && std::regex_match(l, m, line)) time_of[m[1]] = m[2];
     }
     return time_of;
   };
-  const auto fenced = times(
+  // When n1 stopped sending each shard: its lease's deadline, or the time of the line that says a progress
+  // write failed (its transport refused from that failure on, before the line).
+  auto fenced = times(
       "n1.log",
       std::regex(
-          R"(^\S+ hooksim serve: n1: dropped shard (\d+) \(fenced: its lease's deadline (\S+) passed.*)"));
-  const auto taken = times("n2.log", std::regex(R"(^(?=\S+ hooksim serve: n2: took shard (\d+) )(\S+) .*)"));
+          R"(^(?=\S+ hooksim serve: n1: dropped shard (\d+) \(its progress could not be written)(\S+) .*)"));
+  for (
+      const auto& [shard, at] : times(
+          "n1.log",
+          std::regex(
+              R"(^\S+ hooksim serve: n1: dropped shard (\d+) \(fenced: its lease's deadline (\S+) passed.*)")))
+    fenced[shard] = at;
   ASSERT_FALSE(fenced.empty());
+  // n2 logs a take once it has read the shard's progress (a read JetStream may refuse during its election).
+  const std::regex took(R"(^(?=\S+ hooksim serve: n2: took shard (\d+) )(\S+) .*)");
+  std::map<std::string, std::string> taken;
+  ASSERT_TRUE(eventually(
+      [&] {
+        taken = times("n2.log", took);
+        for (const auto& [shard, at] : fenced)
+          if (!taken.contains(shard)) return false;
+        return true;
+      },
+      90s))
+      << read_file(dir_ / "n2.log");
   for (const auto& [shard, at] : fenced) {
     ASSERT_TRUE(taken.contains(shard)) << shard;
     EXPECT_LT(at, taken.at(shard)) << "shard " << shard << ": taken by n2 before n1 stopped delivering it";
