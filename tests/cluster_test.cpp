@@ -65,6 +65,15 @@ class ClusterTest : public ::testing::Test {
     }
     return true;
   }
+  // Whether each of `subs` has had `count` distinct events delivered (2xx).
+  static bool delivered_all(Receiver& rx, const std::vector<std::string>& subs, size_t count) {
+    for (const auto& s : subs) {
+      std::set<std::string> ids;
+      for (auto& [id, seq] : rx.delivered(s)) ids.insert(id);
+      if (ids.size() < count) return false;
+    }
+    return true;
+  }
   // Every shard owned by one of the live nodes `live`.
   bool all_owned_by(size_t node, const std::set<std::string>& live) {
     auto o = owners(node);
@@ -164,14 +173,7 @@ TEST_F(ClusterTest, EveryNodeServesAndAKilledOwnersShardsMoveWithoutLossOrReorde
     }
   };
   ASSERT_NO_FATAL_FAILURE(publish_round({0, 1, 2}, 10));
-  auto all_delivered = [&] {
-    for (const auto& s : subs) {
-      std::set<std::string> ids;
-      for (auto& [id, seq] : rx.delivered(s)) ids.insert(id);
-      if (ids.size() < published.size()) return false;
-    }
-    return true;
-  };
+  auto all_delivered = [&] { return delivered_all(rx, subs, published.size()); };
   ASSERT_TRUE(eventually(all_delivered, 60s));
 
   // SIGKILL the owner of s0 while events go in through the other two.
@@ -201,10 +203,20 @@ TEST_F(ClusterTest, EveryNodeServesAndAKilledOwnersShardsMoveWithoutLossOrReorde
   ASSERT_NO_FATAL_FAILURE(publish_round(others, 10));
   ASSERT_TRUE(eventually(all_delivered, 60s));
   expect_in_order(rx, subs, published, /*max_repeats=*/SIZE_MAX);
-  // The survivors list every subscription as delivered and owned by one of them.
-  const json final_list = get(others[1], "/v1/subscriptions");
-  ASSERT_TRUE(final_list.contains("subscriptions")) << final_list;
-  for (const auto& s : final_list["subscriptions"]) EXPECT_TRUE(live.contains(s.value("owner", ""))) << s;
+  // The survivors list every subscription owned by one of them (once their leases are renewed again after
+  // JetStream's election).
+  json final_list;
+  EXPECT_TRUE(eventually(
+      [&] {
+        final_list = get(others[1], "/v1/subscriptions");
+        if (!final_list.contains("subscriptions") || final_list["subscriptions"].size() != subs.size())
+          return false;
+        for (const auto& s : final_list["subscriptions"])
+          if (!live.contains(s.value("owner", ""))) return false;
+        return true;
+      },
+      60s))
+      << final_list;
 }
 
 TEST_F(ClusterTest, ARetryStreakKeepsItsScheduleAcrossAFailover) {
@@ -359,14 +371,7 @@ TEST_F(ClusterTest, SigtermHandsShardsOverAndAJoiningNodeTakesItsShare) {
     ASSERT_TRUE(publish(node, ids));
     published.insert(published.end(), ids.begin(), ids.end());
   };
-  auto all_delivered = [&] {
-    for (const auto& s : subs) {
-      std::set<std::string> ids;
-      for (auto& [id, seq] : rx.delivered(s)) ids.insert(id);
-      if (ids.size() < published.size()) return false;
-    }
-    return true;
-  };
+  auto all_delivered = [&] { return delivered_all(rx, subs, published.size()); };
   ASSERT_NO_FATAL_FAILURE(publish_some(0, "a"));
 
   // n2 joins while n1 delivers: n1 hands it half of the shards.
