@@ -56,6 +56,7 @@ Status Service::start_cluster() {
   node_ = std::make_unique<cluster::Node>(io_, *scheduler_,
                                           cluster::NodeOptions{.nats = options_.cluster.nats,
                                                                .node = options_.cluster.node,
+                                                               .url = {},
                                                                .shards = options_.cluster.shards,
                                                                .replicas = options_.cluster.replicas,
                                                                .lease_ttl = options_.cluster.lease_ttl,

@@ -558,17 +558,26 @@ void Node::drop(size_t shard, std::string_view why) {
 
 void Node::check_fences() {
   std::vector<std::pair<size_t, std::string>> expired;
+  const int64_t now = steady_ns();
+  // A steady_ns() time as a wall-clock time in the log (the scheduler's clock is the real one here).
+  auto at = [&](int64_t t) {
+    return format_utc(scheduler_.now() -
+                      std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(now - t)));
+  };
   for (auto& [shard, o] : owned_) {
-    const int64_t until = valid_until_[shard], now = steady_ns();
-    if (until <= now) {
-      // Its transport has refused to send since the deadline (FencedTransport), whenever this runs.
-      const TimePoint deadline =
-          scheduler_.now() - std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(now - until));
+    const int64_t until = valid_until_[shard];
+    if (until == 0) continue;  // its lease was lost or handed back: dropped by the lease thread's post
+    if (o->fenced->stopped() && o->fenced->stopped_at() < until) {
+      // Its transport has refused since then; a write that blocked may make this line late, but its lease's
+      // deadline bounds the sending anyway (the earlier of the two is when it stopped).
       expired.emplace_back(shard,
-                           fmt::format("fenced: its lease's deadline {} passed; nothing was sent after it",
-                                       format_utc(deadline)));
-    } else if (o->fenced->stopped()) {
-      expired.emplace_back(shard, "its progress could not be written; nothing was sent after that");
+                           fmt::format("its progress could not be written at {}; nothing was sent after "
+                                       "that, nor after its lease's deadline {}",
+                                       at(o->fenced->stopped_at()), at(until)));
+    } else if (until <= now || o->fenced->stopped()) {
+      // Its transport has refused to send since the deadline (FencedTransport), whenever this runs.
+      expired.emplace_back(
+          shard, fmt::format("fenced: its lease's deadline {} passed; nothing was sent after it", at(until)));
     }
   }
   for (const auto& [shard, why] : expired) {

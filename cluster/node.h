@@ -117,8 +117,12 @@ class Node final : public service::Backend {
       return kRefused;
     }
     // Refuses every send from now on (the shard's progress could not be written).
-    void stop() { stopped_ = true; }
+    void stop() {
+      if (!stopped_) stopped_at_ = steady_ns();
+      stopped_ = true;
+    }
     bool stopped() const { return stopped_; }
+    int64_t stopped_at() const { return stopped_at_; }  // steady_ns() of the first stop()
     void cancel(AttemptHandle handle) override {
       if (handle != kRefused) inner_.cancel(handle);
     }
@@ -128,6 +132,7 @@ class Node final : public service::Backend {
     Transport& inner_;
     const std::atomic<int64_t>& valid_until_;
     bool stopped_ = false;  // io's thread only
+    int64_t stopped_at_ = 0;
   };
 
   struct Owned {

@@ -285,11 +285,7 @@ TEST_F(ClusterTest, ANodeCutOffFromNatsStopsDeliveringAndItsShardsMove) {
     ASSERT_NO_FATAL_FAILURE(create(1, subs.back(), rx.url()));
   }
   ASSERT_TRUE(publish(1, {"a", "b"}));
-  ASSERT_TRUE(eventually([&] {
-    for (const auto& s : subs)
-      if (rx.delivered(s).size() < 2) return false;
-    return true;
-  }));
+  ASSERT_TRUE(eventually([&] { return delivered_all(rx, subs, 2); }));
 
   const std::string cut = format_utc(std::chrono::floor<Duration>(std::chrono::system_clock::now()));
   nats.stop(2);  // n1 is cut off
@@ -316,18 +312,18 @@ TEST_F(ClusterTest, ANodeCutOffFromNatsStopsDeliveringAndItsShardsMove) {
     }
     return time_of;
   };
-  // When n1 stopped sending each shard: its lease's deadline, or the time of the line that says a progress
-  // write failed (its transport refused from that failure on, before the line).
-  auto fenced = times(
+  // When n1 stopped sending each shard: its lease's deadline, or the time a progress write failed (its
+  // transport refused from then on) if that came first.
+  std::map<std::string, std::string> fenced = times(
       "n1.log",
       std::regex(
-          R"(^(?=\S+ hooksim serve: n1: dropped shard (\d+) \(its progress could not be written)(\S+) .*)"));
-  for (
-      const auto& [shard, at] : times(
-          "n1.log",
-          std::regex(
-              R"(^\S+ hooksim serve: n1: dropped shard (\d+) \(fenced: its lease's deadline (\S+) passed.*)")))
-    fenced[shard] = at;
+          R"(^\S+ hooksim serve: n1: dropped shard (\d+) \(fenced: its lease's deadline (\S+) passed.*)"));
+  const std::regex failed(
+      R"(^\S+ hooksim serve: n1: dropped shard (\d+) \(its progress could not be written at (\S+); .*)");
+  const std::regex deadline(
+      R"(^\S+ hooksim serve: n1: dropped shard (\d+) \(its progress .* deadline (\S+)\)$)");
+  for (const auto& [shard, at] : times("n1.log", failed)) fenced[shard] = at;
+  for (const auto& [shard, at] : times("n1.log", deadline)) fenced[shard] = std::min(fenced[shard], at);
   ASSERT_FALSE(fenced.empty());
   // n2 logs a take once it has read the shard's progress (a read JetStream may refuse during its election).
   const std::regex took(R"(^(?=\S+ hooksim serve: n2: took shard (\d+) )(\S+) .*)");
@@ -346,11 +342,7 @@ TEST_F(ClusterTest, ANodeCutOffFromNatsStopsDeliveringAndItsShardsMove) {
     EXPECT_LT(at, taken.at(shard)) << "shard " << shard << ": taken by n2 before n1 stopped delivering it";
   }
   ASSERT_TRUE(publish(1, {"c", "d"}));
-  ASSERT_TRUE(eventually([&] {
-    for (const auto& s : subs)
-      if (rx.delivered(s).size() < 4) return false;
-    return true;
-  }));
+  ASSERT_TRUE(eventually([&] { return delivered_all(rx, subs, 4); }));
   // A repeat only of "b": delivered, its progress not yet written when n1 was cut off.
   expect_in_order(rx, subs, {"a", "b", "c", "d"}, /*max_repeats=*/1);
 }
