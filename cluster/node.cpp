@@ -97,6 +97,14 @@ Status Node::start() {
   HOOKSIM_RETURN_IF_ERROR(watch(*leases_kv_, &Node::on_lease));
   HOOKSIM_RETURN_IF_ERROR(watch(*nodes_kv_, &Node::on_node));
 
+  // Changes other nodes forward here (the subscription's owner).
+  natsSubscription* admin = nullptr;
+  if (natsStatus s = natsConnection_Subscribe(
+          &admin, nats_->connection(), admin_subject(options_.node).c_str(), &Node::on_admin_request, this);
+      s != NATS_OK)
+    return nats_status(s, "subscribe to " + admin_subject(options_.node));
+  admin_requests_.reset(admin);
+
   scheduler_.on_turn_end([this] {
     for (auto& [shard, o] : owned_)
       if (o->open) o->engine->flush();
@@ -117,6 +125,9 @@ void Node::stop() {
   }
   stop_cv_.notify_all();
   if (lease_thread_.joinable()) lease_thread_.join();
+  if (admin_requests_) natsSubscription_Unsubscribe(admin_requests_.get());
+  admin_requests_.reset();
+  forwards_.clear();  // waits for their answers (each at most kForwardTimeoutMs)
   fence_timer_.cancel();
   status_timer_.cancel();
   // Hand over: each shard's last successes are written, then its lease is deleted for another node.

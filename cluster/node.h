@@ -27,6 +27,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,7 @@ struct NodeOptions {
 class Node final : public service::Backend {
  public:
   static constexpr size_t kMaxShards = 1024;
+  static constexpr int kForwardTimeoutMs = 5000;  // a change forwarded to the owner: its answer's wait
 
   // `io` and `scheduler` (on the wall clock, running on io's thread) must outlive the node.
   Node(boost::asio::io_context& io, net::AsioScheduler& scheduler, NodeOptions options);
@@ -84,6 +86,9 @@ class Node final : public service::Backend {
   Result<service::SubscriptionSnapshot> update(const SubscriptionConfig& config) override;
   Result<service::SubscriptionSnapshot> reactivate(std::string_view id) override;
   Result<service::SubscriptionSnapshot> retry_now(std::string_view id) override;
+  // On the owner: at once. On another node: forwarded to the owner (a NATS request, admin_subject), whose
+  // answer comes back through `done` on io's thread.
+  void change(std::string_view id, bool reactivate, Answer done) override;
   Status remove(std::string_view id) override;
   Status publish(std::span<const Event> events, PublishResult* result) override;
   service::BackendMemory memory() override { return {}; }
@@ -180,6 +185,8 @@ class Node final : public service::Backend {
 
   service::SubscriptionSnapshot snapshot_of(const SubEntry& e);
   Result<service::SubscriptionSnapshot> on_owner(std::string_view id, bool reactivate);
+  // A change forwarded by another node (on the NATS client's thread): made on io's thread, then answered.
+  static void on_admin_request(natsConnection*, natsSubscription*, natsMsg* msg, void* node);
 
   boost::asio::io_context& io_;
   net::AsioScheduler& scheduler_;
@@ -201,17 +208,17 @@ class Node final : public service::Backend {
   // Per shard, until when (steady clock, ns) its lease is surely ours; 0 when not held.
   std::array<std::atomic<int64_t>, kMaxShards> valid_until_{};
   std::array<std::atomic<uint64_t>, kMaxShards> epoch_{};
-  std::array<std::atomic<bool>, kMaxShards> retake_{};
+  std::array<std::atomic<bool>, kMaxShards> retake_{};  // take() failed: the lease thread posts it again
   std::array<std::atomic<uint64_t>, kMaxShards> received_{};  // Owned::received, for the lease thread
+  // The lease thread's: rounds without progress behind the stream, and received_ at its last round.
   std::array<uint32_t, kMaxShards> stalled_{};
-  std::array<uint64_t, kMaxShards>
-      last_received_{};  // the lease thread's: received_ at its last round  // the lease thread's: rounds
-                         // without progress behind the stream  // take() failed: the lease thread posts it
-                         // again
+  std::array<uint64_t, kMaxShards> last_received_{};
 
   // One curl multi for every shard, for the node's life: a shard dropped while its transport's timer
   // handlers are queued must not take the transport with it (each engine cancels its own attempts).
   std::unique_ptr<net::CurlTransport> transport_;
+  NatsPtr<natsSubscription> admin_requests_;  // changes other nodes forward to this one
+  std::vector<std::future<void>> forwards_;   // changes this node forwarded, awaiting their answer (io's)
   std::map<size_t, std::unique_ptr<Owned>> owned_;  // io's thread only
   boost::asio::steady_timer fence_timer_;
   boost::asio::steady_timer status_timer_;

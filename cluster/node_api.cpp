@@ -133,6 +133,84 @@ Result<service::SubscriptionSnapshot> Node::retry_now(std::string_view id) {
   return on_owner(id, false);
 }
 
+void Node::change(std::string_view id, bool reactivate, Answer done) {
+  std::string owner;
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = subs_.find(std::string(id));
+    if (it == subs_.end()) return done(Status::NotFound(fmt::format("no subscription '{}'", id)));
+    const size_t shard = service::Shards::shard_of(id, options_.shards);
+    if (auto o = owned_.find(shard); o == owned_.end() || !o->second->open) {
+      auto l = leases_.find(shard);
+      if (l != leases_.end() && fresh(l->second.seen)) owner = l->second.node;
+      if (owner.empty() || owner == options_.node)
+        return done(Status::IOError(
+            fmt::format("subscription '{}': its shard is moving between nodes (no node delivers it for the "
+                        "moment): try again",
+                        id)));
+    }
+  }
+  if (owner.empty()) return done(on_owner(id, reactivate));
+  // Forwarded: the request waits on a thread of its own (the answer may take up to the timeout), and the
+  // answer comes back to io's thread.
+  std::erase_if(forwards_, [](const std::future<void>& f) {
+    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  });
+  forwards_.push_back(std::async(
+      std::launch::async, [this, owner, id = std::string(id), reactivate, done = std::move(done)]() mutable {
+        const std::string request = json{{"id", id}, {"action", reactivate ? "reactivate" : "retry"}}.dump();
+        natsMsg* reply = nullptr;
+        const natsStatus s =
+            natsConnection_Request(&reply, nats_->connection(), admin_subject(owner).c_str(), request.data(),
+                                   static_cast<int>(request.size()), kForwardTimeoutMs);
+        NatsPtr<natsMsg> r(reply);
+        Result<AdminAnswer> answer =
+            s == NATS_OK
+                ? decode_admin_answer(std::string_view(natsMsg_GetData(reply),
+                                                       static_cast<size_t>(natsMsg_GetDataLength(reply))))
+                : Result<AdminAnswer>(nats_status(
+                      s, fmt::format("subscription '{}': node {}, its owner, did not answer", id, owner)));
+        boost::asio::post(io_, [this, owner, id, answer = std::move(answer), done = std::move(done)] {
+          if (!answer.ok()) return done(answer.status());
+          std::lock_guard lock(cache_mu_);
+          auto it = subs_.find(id);
+          if (it == subs_.end()) return done(Status::NotFound(fmt::format("no subscription '{}'", id)));
+          service::SubscriptionSnapshot s;
+          s.key = it->second.order;
+          s.config = it->second.config;
+          s.state = answer->state;
+          s.in_flight_count = answer->in_flight_count;
+          s.oldest_queued = answer->oldest_queued;
+          s.owner = owner;
+          done(std::move(s));
+        });
+      }));
+}
+
+void Node::on_admin_request(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  NatsPtr<natsMsg> m(msg);
+  auto* node = static_cast<Node*>(closure);
+  if (!natsMsg_GetReply(msg)) return;
+  std::string reply = natsMsg_GetReply(msg);
+  std::string data(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  boost::asio::post(node->io_, [node, reply = std::move(reply), data = std::move(data)] {
+    Result<AdminAnswer> answer = Status::InvalidArgument("admin request: malformed");
+    json request = json::parse(data, nullptr, /*allow_exceptions=*/false);
+    if (request.is_object() && request.value("id", json()).is_string() &&
+        request.value("action", json()).is_string()) {
+      // Only where the subscription is: a node that no longer owns it answers so, and forwards nothing.
+      auto changed = node->on_owner(request["id"].get<std::string>(), request["action"] == "reactivate");
+      if (changed.ok())
+        answer = AdminAnswer{changed->state, changed->in_flight_count, changed->oldest_queued};
+      else
+        answer = changed.status();
+    }
+    const std::string out = encode_admin_answer(answer);
+    (void)natsConnection_Publish(node->nats_->connection(), reply.c_str(), out.data(),
+                                 static_cast<int>(out.size()));
+  });
+}
+
 Status Node::publish(std::span<const Event> events, PublishResult* result) {
   if (result) *result = PublishResult{};
   if (!nats_->connected()) return Status::IOError("NATS unreachable: nothing was accepted");

@@ -77,4 +77,58 @@ std::string lease_key(size_t shard) {
   return fmt::format("shard-{}", shard);
 }
 
+std::string admin_subject(std::string_view node) {
+  return fmt::format("hooksim.admin.{}", node);
+}
+
+std::string encode_admin_answer(const Result<AdminAnswer>& answer) {
+  std::string out;
+  if (!answer.ok()) {
+    out += 'E';
+    out += static_cast<char>(answer.status().code());
+    out += answer.status().message();
+    return out;
+  }
+  out += 'S';
+  const uint32_t in_flight = answer->in_flight_count;
+  const int64_t oldest =
+      answer->oldest_queued ? answer->oldest_queued->time_since_epoch().count() : INT64_MIN;
+  out.append(reinterpret_cast<const char*>(&in_flight), sizeof in_flight);
+  out.append(reinterpret_cast<const char*>(&oldest), sizeof oldest);
+  out += storage::encode_state(answer->state);
+  return out;
+}
+
+Result<AdminAnswer> decode_admin_answer(std::string_view bytes) {
+  if (bytes.size() >= 2 && bytes[0] == 'E') {
+    std::string message(bytes.substr(2));
+    switch (static_cast<Status::Code>(static_cast<unsigned char>(bytes[1]))) {
+      case Status::Code::kInvalidArgument:
+        return Status::InvalidArgument(std::move(message));
+      case Status::Code::kNotFound:
+        return Status::NotFound(std::move(message));
+      case Status::Code::kAlreadyExists:
+        return Status::AlreadyExists(std::move(message));
+      case Status::Code::kFailedPrecondition:
+        return Status::FailedPrecondition(std::move(message));
+      case Status::Code::kIOError:
+        return Status::IOError(std::move(message));
+      case Status::Code::kCorruption:
+        return Status::Corruption(std::move(message));
+      default:
+        return Status::Corruption("admin answer: unknown error code");
+    }
+  }
+  if (bytes.size() < 1 + 4 + 8 || bytes[0] != 'S') return Status::Corruption("admin answer: malformed");
+  AdminAnswer a;
+  int64_t oldest;
+  std::memcpy(&a.in_flight_count, bytes.data() + 1, 4);
+  std::memcpy(&oldest, bytes.data() + 5, 8);
+  if (oldest != INT64_MIN) a.oldest_queued = TimePoint(Duration(oldest));
+  auto state = storage::decode_state(bytes.substr(13));
+  if (!state.ok()) return state.status();
+  a.state = std::move(*state);
+  return a;
+}
+
 }  // namespace hooksim::cluster

@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "engine/event.h"
 #include "engine/status.h"
 #include "engine/subscription.h"
+#include "engine/time.h"
 
 namespace hooksim::cluster {
 
@@ -37,6 +39,21 @@ struct SubRecord {
 std::string encode_sub(const SubscriptionConfig& config, uint64_t start_seq, uint64_t order);
 // `revision`: the value's own (the order of a value a create wrote). Corruption for a malformed value.
 Result<SubRecord> decode_sub(std::string_view bytes, uint64_t revision);
+
+// POST …/reactivate and …/retry sent to a node that does not own the subscription: forwarded to its owner as
+// a NATS request on admin_subject(owner), {"id":…,"action":"reactivate"|"retry"}; the owner answers with the
+// subscription as it stands right after the change, or the error.
+std::string admin_subject(std::string_view node);  // "hooksim.admin.NODE"
+struct AdminAnswer {
+  DeliveryState state;
+  uint32_t in_flight_count = 0;
+  std::optional<TimePoint> oldest_queued;
+};
+// 'S', 4 bytes in_flight_count, 8 bytes oldest_queued (ms since the epoch; INT64_MIN for none), the state as
+// the RocksDB store writes it; or 'E', 1 byte Status::Code, the message.
+std::string encode_admin_answer(const Result<AdminAnswer>& answer);
+// The answer, its error, or Corruption for a malformed value.
+Result<AdminAnswer> decode_admin_answer(std::string_view bytes);
 
 // The key of shard `shard`'s lease in hooksim_leases: "shard-N".
 std::string lease_key(size_t shard);

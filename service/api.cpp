@@ -155,6 +155,10 @@ void Api::handle(HttpRequest&& req, HttpServer::Respond respond) {
                                   fmt::format("body: nested deeper than {} levels", kMaxJsonDepth)));
   try {
     if (req.method == "POST" && path == "/v1/events") return publish(req, std::move(respond));
+    if (auto parts = split_path(path); req.method == "POST" && parts.size() == 4 && parts[0] == "v1" &&
+                                       parts[1] == "subscriptions" &&
+                                       (parts[3] == "reactivate" || parts[3] == "retry"))
+      return change(parts[2], parts[3] == "reactivate", std::move(respond));
     respond(route(req, path, query));
   } catch (const std::exception& e) {
     // A bug, not bad input (that is answered 400 where it is read): answer rather than die.
@@ -208,13 +212,20 @@ HttpResponse Api::route(const HttpRequest& req, const std::string& path, const s
     if (m != "GET") return method_not_allowed("GET");
     return parts[3] == "status" ? status_json(id) : attempts_json(id, query);
   }
-  if (parts.size() == 4 && (parts[3] == "reactivate" || parts[3] == "retry")) {
-    if (m != "POST") return method_not_allowed("POST");
-    auto changed = parts[3] == "reactivate" ? backend_.reactivate(id) : backend_.retry_now(id);
-    if (!changed.ok()) return from_status(changed.status());
-    return status_json(*changed);
-  }
+  if (parts.size() == 4 && (parts[3] == "reactivate" || parts[3] == "retry"))
+    return method_not_allowed("POST");  // POST is answered before routing (change)
   return error_response(404, "not_found", fmt::format("no route for {} {}", m, path));
+}
+
+// POST /v1/subscriptions/{id}/reactivate and …/retry: answered when the backend has made the change (a
+// cluster node may forward it to the subscription's owner).
+void Api::change(const std::string& id, bool reactivate, HttpServer::Respond respond) {
+  auto found = backend_.find(id, /*oldest=*/false);
+  if (!found.ok()) return respond(from_status(found.status()));
+  if (!*found) return respond(error_response(404, "not_found", fmt::format("no subscription '{}'", id)));
+  backend_.change(id, reactivate, [this, respond = std::move(respond)](Result<SubscriptionSnapshot> changed) {
+    respond(changed.ok() ? status_json(*changed) : from_status(changed.status()));
+  });
 }
 
 // Validated here, per request; written by the PublishBatcher, one synced batch for all waiting requests.

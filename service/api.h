@@ -43,13 +43,15 @@ class Api {
   Api(Backend& backend, const Scheduler& clock, PublishBatcher& publishes, AttemptHistory& history,
       Metrics& metrics, ApiOptions options);
 
-  // Answers `req` through `respond`, exactly once: at once, or for POST /v1/events after its group commit.
+  // Answers `req` through `respond`, exactly once: at once, or for POST /v1/events after its group commit
+  // (and for …/reactivate and …/retry when the backend has answered).
   // Does not throw: an unexpected exception is logged to stderr and answered 500.
   void handle(HttpRequest&& req, HttpServer::Respond respond);
 
  private:
   HttpResponse route(const HttpRequest& req, const std::string& path, const std::string& query);
   void publish(const HttpRequest& req, HttpServer::Respond respond);
+  void change(const std::string& id, bool reactivate, HttpServer::Respond respond);
   HttpResponse create_subscription(const std::string& body);
   HttpResponse patch_subscription(const std::string& id, const std::string& body);
   // InvalidArgument (answered 400 with field `url`) when --refuse-private-addresses refuses the URL.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -55,6 +56,13 @@ class Backend {
   virtual Result<SubscriptionSnapshot> update(const SubscriptionConfig& config) = 0;
   virtual Result<SubscriptionSnapshot> reactivate(std::string_view id) = 0;
   virtual Result<SubscriptionSnapshot> retry_now(std::string_view id) = 0;
+  // POST …/reactivate (`reactivate`) or …/retry: reactivate(id) or retry_now(id), answered through `done`
+  // exactly once on the caller's thread, at once or later (a cluster node forwards it to the subscription's
+  // owner and answers when the owner has).
+  using Answer = std::function<void(Result<SubscriptionSnapshot>)>;
+  virtual void change(std::string_view id, bool reactivate, Answer done) {
+    done(reactivate ? this->reactivate(id) : retry_now(id));
+  }
   // Engine::remove_subscription.
   virtual Status remove(std::string_view id) = 0;
 

@@ -32,13 +32,14 @@ class ClusterTest : public ::testing::Test {
   }
 
   // Starts node `name` on `nats_urls` (every NATS server by default).
-  void start_node(const std::string& name, const std::string& nats_urls, const std::string& ttl = "2s") {
+  void start_node(const std::string& name, const std::string& nats_urls, const std::string& ttl = "2s",
+                  int replicas = 3) {
     Node n;
     n.name = name;
     n.process = std::make_unique<ServerProcess>(
         dir_ / name, dir_ / (name + ".log"), "",
-        std::vector<std::string>{"--cluster", nats_urls, "--node", name, "--shards", "4", "--replicas", "3",
-                                 "--lease-ttl", ttl});
+        std::vector<std::string>{"--cluster", nats_urls, "--node", name, "--shards", "4", "--replicas",
+                                 std::to_string(replicas), "--lease-ttl", ttl});
     std::filesystem::create_directories(dir_ / name);
     ASSERT_TRUE(n.process->start());
     nodes_.push_back(std::move(n));
@@ -263,6 +264,46 @@ TEST_F(ClusterTest, ARetryStreakKeepsItsScheduleAcrossAFailover) {
   EXPECT_EQ(attempts.count(1), 1u);
   EXPECT_GE(attempts.size() + 1, requests.size())
       << "an attempt number came twice (the streak started again)";
+}
+
+// Any node takes POST …/retry and …/reactivate: one that does not own the subscription forwards the call to
+// the owner and answers with the owner's answer (its success or its refusal).
+TEST_F(ClusterTest, RetryAndReactivateAreAnsweredByAnyNode) {
+  NatsCluster nats(1);
+  ASSERT_TRUE(nats.wait_jetstream_ready()) << nats.logs();
+  Receiver down(R"({"status":503})");
+  for (const char* n : {"n1", "n2"}) ASSERT_NO_FATAL_FAILURE(start_node(n, nats.urls(), "2s", 1));
+  ASSERT_TRUE(eventually([&] { return balanced(0, {"n1", "n2"}); }, 30s));
+  // Retried only an hour later: what this test sees, /retry made.
+  const json policy =
+      json::parse(R"({"immediate_retries":0,"delays":[],"repeat":"1h","give_up_after":"2h"})");
+  ASSERT_NO_FATAL_FAILURE(create(0, "slow", down.url(), policy));
+  ASSERT_TRUE(publish(0, {"only"}));
+  ASSERT_TRUE(eventually([&] { return down.records().size() == 1; }));
+  const std::string owner = owner_of(0, "slow");
+  ASSERT_FALSE(owner.empty());
+  const size_t other = owner == "n1" ? 1 : 0;
+  ASSERT_NE(nodes_[other].name, owner);
+  // Waiting for its retry (the failure recorded) before asking for one.
+  ASSERT_TRUE(eventually(
+      [&] { return get(1 - other, "/v1/subscriptions/slow/status").value("state", "") == "retrying"; }));
+
+  Reply r = http("POST", url(other, "/v1/subscriptions/slow/retry"));
+  ASSERT_EQ(r.status, 200) << r;
+  EXPECT_EQ(r.j().value("owner", ""), owner) << r;
+  EXPECT_EQ(r.j().value("streak_attempts", 0), 1) << r;
+  // The owner made the attempt: the second request, attempt 2 of the same event.
+  ASSERT_TRUE(eventually([&] { return down.records().size() == 2; })) << down.records().size();
+  EXPECT_EQ(down.records()[1].event.value_or(""), "only");
+  EXPECT_EQ(down.records()[1].attempt.value_or(0), 2u);
+
+  // The owner's refusal comes back as it is: it is retrying, not deactivated.
+  r = http("POST", url(other, "/v1/subscriptions/slow/reactivate"));
+  EXPECT_EQ(r.status, 409) << r;
+  EXPECT_EQ(r.j()["error"].value("code", ""), "failed_precondition") << r;
+  EXPECT_NE(r.body.find("not deactivated"), std::string::npos) << r;
+  // An unknown subscription: 404 from the node asked.
+  EXPECT_EQ(http("POST", url(other, "/v1/subscriptions/nobody/retry")).status, 404);
 }
 
 TEST_F(ClusterTest, ANodeCutOffFromNatsStopsDeliveringAndItsShardsMove) {
