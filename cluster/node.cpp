@@ -31,7 +31,7 @@ Status Node::start() {
   if (options_.replicas < 1 || options_.replicas > 5)
     return Status::InvalidArgument("--replicas: must be from 1 to 5");
   if (options_.node.empty()) return Status::InvalidArgument("--node: required with --cluster");
-  if (Status st = validate_subscription_id(options_.node); !st.ok())
+  if (Status st = validate_key("name", options_.node); !st.ok())
     return Status::InvalidArgument("--node: " + st.message());
   if (options_.lease_ttl < std::chrono::milliseconds(500))
     return Status::InvalidArgument("--lease-ttl: must be at least 500ms");

@@ -54,7 +54,7 @@ Result<std::optional<service::SubscriptionSnapshot>> Node::find(std::string_view
 }
 
 Result<service::SubscriptionSnapshot> Node::add(const SubscriptionConfig& config) {
-  HOOKSIM_RETURN_IF_ERROR(validate_subscription_id(config.id));
+  HOOKSIM_RETURN_IF_ERROR(validate_key("id", config.id));
   auto last = nats_->last_seq(kStream);
   if (!last.ok()) return last.status();
   auto rev = subs_kv_->create(config.id, encode_sub(config, *last, 0));

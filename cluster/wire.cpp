@@ -77,6 +77,14 @@ std::string lease_key(size_t shard) {
   return fmt::format("shard-{}", shard);
 }
 
+Status validate_key(std::string_view what, std::string_view id) {
+  HOOKSIM_RETURN_IF_ERROR(validate_subscription_id(id));
+  if (id.front() == '.' || id.back() == '.' || id.find("..") != std::string_view::npos)
+    return Status::InvalidArgument(fmt::format(
+        "{} '{}': in a cluster, may not start or end with '.' nor hold \"..\" (a NATS key)", what, id));
+  return Status::OK();
+}
+
 std::string admin_subject(std::string_view node) {
   return fmt::format("hooksim.admin.{}", node);
 }

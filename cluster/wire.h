@@ -55,6 +55,10 @@ std::string encode_admin_answer(const Result<AdminAnswer>& answer);
 // The answer, its error, or Corruption for a malformed value.
 Result<AdminAnswer> decode_admin_answer(std::string_view bytes);
 
+// A subscription id or node name is a key of a bucket and a token of a NATS subject: on top of
+// validate_subscription_id, it may not start or end with '.' nor hold "..". InvalidArgument naming `what`.
+Status validate_key(std::string_view what, std::string_view id);
+
 // The key of shard `shard`'s lease in hooksim_leases: "shard-N".
 std::string lease_key(size_t shard);
 

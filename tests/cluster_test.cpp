@@ -266,9 +266,10 @@ TEST_F(ClusterTest, ARetryStreakKeepsItsScheduleAcrossAFailover) {
       << "an attempt number came twice (the streak started again)";
 }
 
-// Any node takes POST …/retry and …/reactivate: one that does not own the subscription forwards the call to
-// the owner and answers with the owner's answer (its success or its refusal).
-TEST_F(ClusterTest, RetryAndReactivateAreAnsweredByAnyNode) {
+// Any node takes the admin calls: POST …/retry and …/reactivate on a node that does not own the subscription
+// are forwarded to the owner and answered with the owner's answer (its success or its refusal); a create
+// with an id that cannot be a NATS key is refused like any bad input.
+TEST_F(ClusterTest, AnyNodeAnswersAdminCalls) {
   NatsCluster nats(1);
   ASSERT_TRUE(nats.wait_jetstream_ready()) << nats.logs();
   Receiver down(R"({"status":503})");
@@ -304,6 +305,12 @@ TEST_F(ClusterTest, RetryAndReactivateAreAnsweredByAnyNode) {
   EXPECT_NE(r.body.find("not deactivated"), std::string::npos) << r;
   // An unknown subscription: 404 from the node asked.
   EXPECT_EQ(http("POST", url(other, "/v1/subscriptions/nobody/retry")).status, 404);
+  // An id a single serve takes but that is no NATS key: 400 naming it, and nothing stored.
+  r = http("POST", url(other, "/v1/subscriptions"),
+           json{{"id", "a..b"}, {"url", down.url()}, {"secret", kSecret}}.dump());
+  EXPECT_EQ(r.status, 400) << r;
+  EXPECT_NE(r.body.find("'a..b'"), std::string::npos) << r;
+  EXPECT_EQ(get(1 - other, "/v1/subscriptions")["subscriptions"].size(), 1u);
 }
 
 TEST_F(ClusterTest, ANodeCutOffFromNatsStopsDeliveringAndItsShardsMove) {

@@ -1024,6 +1024,51 @@ TEST(StatusCommand, AnOwnerColumnWhenTheListNamesOwners) {
   EXPECT_THAT(r.out, HasSubstr("3 subscriptions: 2 active, 1 retrying, 0 deactivated"));
 }
 
+// The page against a cluster node: each subscription's owner beneath its id ("on node-1"), none for one
+// without. The node is stood in for by a server with a fixed answer (and the page itself).
+TEST(StatusPage, ShowsEachSubscriptionsOwnerWhenTheListNamesOwners) {
+  ASSERT_TRUE(have_chromium()) << kNoChromium;
+  TempDir dir("page-owner");
+  const json list = {{"subscriptions",
+                      {{{"id", "a"},
+                        {"url", "http://127.0.0.1:9/a"},
+                        {"owner", "node-1"},
+                        {"state", "active"},
+                        {"backlog", 0}},
+                       {{"id", "b"}, {"url", "http://127.0.0.1:9/b"}, {"state", "active"}, {"backlog", 0}}}}};
+  boost::asio::io_context io;
+  net::HttpServer server(
+      io, net::HttpServerOptions{.single_thread = true},
+      [&](net::HttpRequest&& req, net::Respond respond) {
+        if (req.target == "/")
+          return respond({200, "text/html; charset=utf-8", std::string(service::kStatusPage), {}});
+        respond(req.target == "/v1/subscriptions"
+                    ? net::HttpResponse{200, "application/json", list.dump(), {}}
+                    : net::HttpResponse{404, "application/json", "{}", {}});
+      },
+      net::HttpResponse{413, "application/json", "{}", {}});
+  ASSERT_TRUE(server.listen("127.0.0.1:0").ok());
+  std::thread thread([&] { io.run(); });
+  struct Stop {  // also when an assertion throws
+    boost::asio::io_context& io;
+    net::HttpServer& server;
+    std::thread& thread;
+    ~Stop() {
+      boost::asio::post(io, [this] { server.stop(); });
+      thread.join();
+    }
+  } stop{io, server, thread};
+  Browser browser(server.url() + "/", dir);
+  ASSERT_TRUE(browser.wait_for("document.querySelectorAll('tr[data-sub]').length === 2"));
+  // (null, not an exception, for a missing element)
+  EXPECT_EQ(
+      browser.eval("(document.querySelector('tr[data-sub=\"a\"] td.c-id .sub') || {}).textContent || null"),
+      "on node-1");
+  EXPECT_EQ(browser.eval("document.querySelector('tr[data-sub=\"a\"] td.c-id').title"),
+            "a, delivered by node node-1");
+  EXPECT_EQ(browser.eval("document.querySelectorAll('tr[data-sub=\"b\"] td.c-id .sub').length"), 0);
+}
+
 TEST(StatusCommand, BadUsageExitsTwo) {
   TempDir dir("status-usage");
   EXPECT_EQ(run({HOOKSIM_BINARY, "status"}, dir.path()).exit_code, 2);  // --server is required

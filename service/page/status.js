@@ -146,8 +146,9 @@
     var now = Date.now() + serverOffset;
     tr.dataset.state = s.state;
     tr.dataset.backlog = String(s.backlog);
-    fill(cell(tr, 'id'), el('span', 'mono', s.id));
-    cell(tr, 'id').title = s.id;
+    // In a cluster (docs/cluster.md), the node that delivers it, beneath.
+    fill(cell(tr, 'id'), el('span', 'mono', s.id), s.owner ? el('span', 'sub', 'on ' + s.owner) : null);
+    cell(tr, 'id').title = s.owner ? s.id + ', delivered by node ' + s.owner : s.id;
     fill(cell(tr, 'url'), el('span', 'url mono', shortUrl(s.url, URL_WIDTH)));
     cell(tr, 'url').title = s.url;
 
