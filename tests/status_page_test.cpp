@@ -981,36 +981,59 @@ TEST_F(StatusCommandTest, WatchListsAgainUntilInterrupted) {
   EXPECT_GE(count(out, "\nID  "), 2u);
 }
 
+// A cluster node stood in for: a server on its own thread answering GET /v1/subscriptions with `list` and
+// GET / with the page; stopped when it goes out of scope (also when an assertion throws).
+class FixedListServer {
+ public:
+  explicit FixedListServer(json list)
+      : list_(std::move(list)),
+        server_(
+            io_, net::HttpServerOptions{.single_thread = true},
+            [this](net::HttpRequest&& req, net::Respond respond) {
+              if (req.target == "/")
+                return respond({200, "text/html; charset=utf-8", std::string(service::kStatusPage), {}});
+              respond(req.target == "/v1/subscriptions"
+                          ? net::HttpResponse{200, "application/json", list_.dump(), {}}
+                          : net::HttpResponse{404, "application/json", "{}", {}});
+            },
+            net::HttpResponse{413, "application/json", "{}", {}}) {
+    if (!server_.listen("127.0.0.1:0").ok()) throw std::runtime_error("listen failed");
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~FixedListServer() {
+    boost::asio::post(io_, [this] { server_.stop(); });
+    thread_.join();
+  }
+  std::string url() const { return server_.url(); }
+
+ private:
+  json list_;
+  boost::asio::io_context io_;
+  net::HttpServer server_;
+  std::thread thread_;
+};
+
+// A cluster node's list: two subscriptions with an owner, one without.
+const json kOwnersList =
+    json{{"subscriptions",
+          {{{"id", "a"},
+            {"url", "http://127.0.0.1:9/a"},
+            {"owner", "node-1"},
+            {"state", "active"},
+            {"backlog", 0}},
+           {{"id", "b"}, {"url", "http://127.0.0.1:9/b"}, {"state", "retrying"}, {"backlog", 12}},
+           {{"id", "c"},
+            {"url", "http://127.0.0.1:9/c"},
+            {"owner", "node-22"},
+            {"state", "active"},
+            {"backlog", 3}}}}};
+
 // A cluster node's list names each subscription's owner (docs/api.md): the table gets an OWNER column,
-// last, with "-" for a subscription without one. The node is stood in for by a server with a fixed answer.
+// last, with "-" for a subscription without one.
 TEST(StatusCommand, AnOwnerColumnWhenTheListNamesOwners) {
   TempDir dir("status-owner");
-  const json list = {{"subscriptions",
-                      {{{"id", "a"},
-                        {"url", "http://127.0.0.1:9/a"},
-                        {"owner", "node-1"},
-                        {"state", "active"},
-                        {"backlog", 0}},
-                       {{"id", "b"}, {"url", "http://127.0.0.1:9/b"}, {"state", "retrying"}, {"backlog", 12}},
-                       {{"id", "c"},
-                        {"url", "http://127.0.0.1:9/c"},
-                        {"owner", "node-22"},
-                        {"state", "active"},
-                        {"backlog", 3}}}}};
-  boost::asio::io_context io;
-  net::HttpServer server(
-      io, net::HttpServerOptions{.single_thread = true},
-      [&](net::HttpRequest&& req, net::Respond respond) {
-        respond(req.target == "/v1/subscriptions"
-                    ? net::HttpResponse{200, "application/json", list.dump(), {}}
-                    : net::HttpResponse{404, "application/json", "{}", {}});
-      },
-      net::HttpResponse{413, "application/json", "{}", {}});
-  ASSERT_TRUE(server.listen("127.0.0.1:0").ok());
-  std::thread thread([&] { io.run(); });
+  FixedListServer server(kOwnersList);
   ProcessResult r = run({HOOKSIM_BINARY, "status", "--server", server.url()}, dir.path());
-  boost::asio::post(io, [&] { server.stop(); });
-  thread.join();
 
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Table t = parse_table(r.out);
@@ -1025,41 +1048,13 @@ TEST(StatusCommand, AnOwnerColumnWhenTheListNamesOwners) {
 }
 
 // The page against a cluster node: each subscription's owner beneath its id ("on node-1"), none for one
-// without. The node is stood in for by a server with a fixed answer (and the page itself).
+// without.
 TEST(StatusPage, ShowsEachSubscriptionsOwnerWhenTheListNamesOwners) {
   ASSERT_TRUE(have_chromium()) << kNoChromium;
   TempDir dir("page-owner");
-  const json list = {{"subscriptions",
-                      {{{"id", "a"},
-                        {"url", "http://127.0.0.1:9/a"},
-                        {"owner", "node-1"},
-                        {"state", "active"},
-                        {"backlog", 0}},
-                       {{"id", "b"}, {"url", "http://127.0.0.1:9/b"}, {"state", "active"}, {"backlog", 0}}}}};
-  boost::asio::io_context io;
-  net::HttpServer server(
-      io, net::HttpServerOptions{.single_thread = true},
-      [&](net::HttpRequest&& req, net::Respond respond) {
-        if (req.target == "/")
-          return respond({200, "text/html; charset=utf-8", std::string(service::kStatusPage), {}});
-        respond(req.target == "/v1/subscriptions"
-                    ? net::HttpResponse{200, "application/json", list.dump(), {}}
-                    : net::HttpResponse{404, "application/json", "{}", {}});
-      },
-      net::HttpResponse{413, "application/json", "{}", {}});
-  ASSERT_TRUE(server.listen("127.0.0.1:0").ok());
-  std::thread thread([&] { io.run(); });
-  struct Stop {  // also when an assertion throws
-    boost::asio::io_context& io;
-    net::HttpServer& server;
-    std::thread& thread;
-    ~Stop() {
-      boost::asio::post(io, [this] { server.stop(); });
-      thread.join();
-    }
-  } stop{io, server, thread};
+  FixedListServer server(kOwnersList);
   Browser browser(server.url() + "/", dir);
-  ASSERT_TRUE(browser.wait_for("document.querySelectorAll('tr[data-sub]').length === 2"));
+  ASSERT_TRUE(browser.wait_for("document.querySelectorAll('tr[data-sub]').length === 3"));
   // (null, not an exception, for a missing element)
   EXPECT_EQ(
       browser.eval("(document.querySelector('tr[data-sub=\"a\"] td.c-id .sub') || {}).textContent || null"),
