@@ -174,7 +174,8 @@ void Node::on_sub(const KvValue& v) {
 // the engine is about to publish one of them. The watcher and the stream consumer are two streams with no
 // order between them; this runs before every event, so neither can overtake the other.
 void Node::sync_subs(Owned& o, uint64_t next) {
-  std::vector<SubscriptionConfig> add, update;
+  std::vector<SubEntry> add;
+  std::vector<SubscriptionConfig> update;
   std::vector<std::string> remove;
   std::string rebuild;
   {
@@ -185,6 +186,11 @@ void Node::sync_subs(Owned& o, uint64_t next) {
     for (const auto& [id, e] : subs_) {
       if (service::Shards::shard_of(id, options_.shards) != o.shard) continue;
       auto v = o.engine->find(id);
+      if (v && o.orders[id] != e.order) {
+        // Deleted and created again under the same id: another subscription, whose queue starts empty.
+        remove.push_back(id);
+        v.reset();
+      }
       if (!v) {
         if (e.start_seq + 1 < next) {
           // It takes events this shard has already consumed (the watcher was behind the stream): the
@@ -192,7 +198,7 @@ void Node::sync_subs(Owned& o, uint64_t next) {
           rebuild = fmt::format("subscription {} (created at stream sequence {}) arrived after later events",
                                 id, e.start_seq);
         } else if (e.start_seq < next) {
-          add.push_back(e.config);
+          add.push_back(e);
         } else {
           o.deferred = true;
         }
@@ -209,9 +215,15 @@ void Node::sync_subs(Owned& o, uint64_t next) {
     boost::asio::post(io_, [this, shard = o.shard, epoch] { take(shard, epoch); });
     return;
   }
-  for (const SubscriptionConfig& c : add) report(o.engine->add_subscription(c), c.id);
+  for (const std::string& id : remove) {
+    report(o.engine->remove_subscription(id), id);
+    o.orders.erase(id);
+  }
+  for (const SubEntry& e : add) {
+    o.orders[e.config.id] = e.order;
+    report(o.engine->add_subscription(e.config), e.config.id);
+  }
   for (const SubscriptionConfig& c : update) report(o.engine->update_subscription(c), c.id);
-  for (const std::string& id : remove) report(o.engine->remove_subscription(id), id);
 }
 
 void Node::log(const std::string& what) const {
@@ -395,8 +407,9 @@ void Node::take(size_t shard, uint64_t epoch) {
       return;
     }
     if (*stored) {
+      // Another subscription's (an earlier one with this id) is not this one's.
       auto decoded = decode_progress((*stored)->value);
-      if (decoded.ok()) p = std::move(*decoded);
+      if (decoded.ok() && decoded->order == e.order) p = std::move(*decoded);
     }
     if (p.state.state != SubState::kDeactivated) start = std::min(start, p.acked + 1);
     o->taken.emplace_back(std::move(e), std::move(p));
@@ -526,8 +539,10 @@ void Node::finish_replay(Owned& o) {
     }
   }
   auto batch = o.store->new_batch();
-  for (size_t i = 0; i < n; ++i)
+  for (size_t i = 0; i < n; ++i) {
     o.store->restore(i + 1, o.taken[i].first.config, o.taken[i].second, counts[i], *batch);
+    o.orders[o.taken[i].first.config.id] = o.taken[i].first.order;
+  }
   std::vector<uint64_t> next(n);
   for (size_t i = 0; i < n; ++i) next[i] = o.taken[i].second.head_seq;
   for (size_t r = 0; r < o.replay.size(); ++r) {
@@ -602,11 +617,15 @@ void Node::check_fences() {
 }
 
 Status Node::put_progress(std::span<const std::pair<std::string, Progress>> progress, size_t shard) {
-  for (const auto& [id, p] : progress) {
+  auto owned = owned_.find(shard);
+  for (const auto& [id, written] : progress) {
     // Checked before each write: a shard whose lease may have expired writes nothing more.
     if (valid_until_[shard] <= steady_ns())
       return Status::FailedPrecondition(fmt::format("shard {}: lease no longer held", shard));
     if (!nats_->connected()) return Status::IOError("NATS unreachable");
+    Progress p = written;
+    if (owned != owned_.end())
+      if (auto o = owned->second->orders.find(id); o != owned->second->orders.end()) p.order = o->second;
     auto rev = progress_kv_->put(id, encode_progress(p));
     if (!rev.ok()) return rev.status();
   }

@@ -157,6 +157,9 @@ class Node final : public service::Backend {
     uint64_t received = 0;        // the last stream sequence its consumer delivered
     uint64_t synced_version = 0;  // Node::subs_version_ when sync_subs last ran
     bool deferred = false;        // a subscription waits for its first event (sync_subs)
+    // The order (SubRecord::order) of each subscription its engine holds, by id: a subscription deleted and
+    // created again under the same id is another one (sync_subs), and its progress is told apart by it.
+    std::unordered_map<std::string, uint64_t> orders;
   };
 
   // Caches of the buckets, kept by the watchers (under cache_mu_).

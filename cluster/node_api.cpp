@@ -27,7 +27,7 @@ service::SubscriptionSnapshot Node::snapshot_of(const SubEntry& e) {
       if (auto oldest = it->second->engine->oldest_queued(e.config.id); oldest.ok())
         s.oldest_queued = *oldest;
     }
-  } else if (auto p = progress_.find(e.config.id); p != progress_.end()) {
+  } else if (auto p = progress_.find(e.config.id); p != progress_.end() && p->second.order == e.order) {
     // The owner's last written state, with the backlog it last wrote.
     s.state = p->second.state;
     s.state.head_seq = p->second.head_seq;

@@ -24,7 +24,7 @@ T take(std::string_view& in) {
   return v;
 }
 
-constexpr size_t kProgressHeader = 8 + 8 + 4 + 8;
+constexpr size_t kProgressHeader = 8 + 8 + 4 + 8 + 8;
 
 }  // namespace
 
@@ -34,6 +34,7 @@ std::string encode_progress(const Progress& p) {
   append<uint64_t>(out, p.head_seq);
   append<uint32_t>(out, p.head_attempts);
   append<uint64_t>(out, p.backlog);
+  append<uint64_t>(out, p.order);
   out += storage::encode_state(p.state);
   return out;
 }
@@ -45,6 +46,7 @@ Result<Progress> decode_progress(std::string_view bytes) {
   p.head_seq = take<uint64_t>(bytes);
   p.head_attempts = take<uint32_t>(bytes);
   p.backlog = take<uint64_t>(bytes);
+  p.order = take<uint64_t>(bytes);
   auto state = storage::decode_state(bytes);
   if (!state.ok()) return state.status();
   p.state = std::move(*state);

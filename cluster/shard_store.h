@@ -41,6 +41,9 @@ struct Progress {
   uint64_t head_seq = 1;
   uint32_t head_attempts = 0;  // attempts already made on its oldest queued event
   uint64_t backlog = 0;        // its queued events when written (for other nodes' status views)
+  // The subscription's order (SubRecord::order) as its writer knew it: progress written for an earlier
+  // subscription with the same id (deleted, then created again) is not the new one's.
+  uint64_t order = 0;
 };
 std::string encode_progress(const Progress& p);
 Result<Progress> decode_progress(std::string_view bytes);

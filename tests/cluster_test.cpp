@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "cluster/nats.h"
+#include "cluster/shard_store.h"
 #include "tests/serve_harness.h"
 #include "tests/support/nats_cluster.h"
 
@@ -311,6 +313,61 @@ TEST_F(ClusterTest, AnyNodeAnswersAdminCalls) {
   EXPECT_EQ(r.status, 400) << r;
   EXPECT_NE(r.body.find("'a..b'"), std::string::npos) << r;
   EXPECT_EQ(get(1 - other, "/v1/subscriptions")["subscriptions"].size(), 1u);
+}
+
+// A subscription deleted and created again under the same id is a new one: its owner drops the old queue and
+// retry state, and a next owner does not take progress written for the old one (an old owner's late write)
+// for the new one's.
+TEST_F(ClusterTest, ASubscriptionCreatedAgainUnderItsIdStartsEmpty) {
+  NatsCluster nats(1);
+  ASSERT_TRUE(nats.wait_jetstream_ready()) << nats.logs();
+  Receiver down(R"({"status":503})"), rx;
+  ASSERT_NO_FATAL_FAILURE(start_node("n1", nats.urls(), "2s", 1));
+  ASSERT_TRUE(eventually([&] { return all_owned_by(0, {"n1"}); }, 30s));
+  const json policy =
+      json::parse(R"({"immediate_retries":0,"delays":[],"repeat":"1h","give_up_after":"2h"})");
+  ASSERT_NO_FATAL_FAILURE(create(0, "again", down.url(), policy));
+  ASSERT_TRUE(publish(0, {"a", "b"}));
+  ASSERT_TRUE(
+      eventually([&] { return get(0, "/v1/subscriptions/again/status").value("state", "") == "retrying"; }));
+  // Deleted and created again at once, before the owner has seen the delete alone (or after: either way).
+  ASSERT_EQ(http("DELETE", url(0, "/v1/subscriptions/again")).status, 204);
+  ASSERT_NO_FATAL_FAILURE(create(0, "again", rx.url()));
+  ASSERT_TRUE(publish(0, {"c", "d"}));
+  // In order, so "a" and "b" would come first if the old queue had been kept.
+  ASSERT_TRUE(eventually([&] { return rx.delivered("again").size() >= 2; }));
+  const std::vector<std::pair<std::string, uint64_t>> want = {{"c", 1}, {"d", 2}};
+  EXPECT_EQ(rx.delivered("again"), want);
+  json status = get(0, "/v1/subscriptions/again/status");
+  EXPECT_EQ(status.value("state", ""), "active") << status;
+  EXPECT_EQ(status.value("backlog", -1), 0) << status;
+  EXPECT_EQ(down.records().size(), 1u);  // the old subscription's one attempt, never repeated
+
+  // Created a third time; n1 hands over and leaves; then the progress of "again" is overwritten as an old
+  // owner's late write for an old subscription would: another order, far ahead in the stream, other
+  // sequence numbers.
+  ASSERT_EQ(http("DELETE", url(0, "/v1/subscriptions/again")).status, 204);
+  ASSERT_NO_FATAL_FAILURE(create(0, "again", rx.url()));
+  nodes_[0].process->signal(SIGTERM);
+  ASSERT_EQ(nodes_[0].process->wait_exit(), 0);
+  {
+    auto nc = cluster::Nats::connect({.urls = nats.urls(), .name = "test"});
+    ASSERT_TRUE(nc.ok()) << nc.status().message();
+    auto kv = (*nc)->bucket("hooksim_progress", 1, {});
+    ASSERT_TRUE(kv.ok()) << kv.status().message();
+    cluster::Progress stale;
+    stale.acked = 1000;
+    stale.head_seq = 7;
+    stale.order = 1;  // the settings' revision: no subscription's
+    ASSERT_TRUE((*kv)->put("again", cluster::encode_progress(stale)).ok());
+  }
+  // n2 takes the shard: the subscription goes on from its own progress (none: from its creation).
+  ASSERT_NO_FATAL_FAILURE(start_node("n2", nats.urls(), "2s", 1));
+  ASSERT_TRUE(eventually([&] { return all_owned_by(1, {"n2"}); }, 30s));
+  ASSERT_TRUE(publish(1, {"e"}));
+  ASSERT_TRUE(eventually([&] { return rx.delivered("again").size() >= 3; })) << rx.delivered("again").size();
+  const std::vector<std::pair<std::string, uint64_t>> all = {{"c", 1}, {"d", 2}, {"e", 1}};
+  EXPECT_EQ(rx.delivered("again"), all);
 }
 
 TEST_F(ClusterTest, ANodeCutOffFromNatsStopsDeliveringAndItsShardsMove) {

@@ -15,6 +15,7 @@ TEST(ShardProgress, EncodesAndDecodesEveryField) {
   p.head_seq = 7;
   p.head_attempts = 3;
   p.backlog = 2;
+  p.order = 42;
   p.state.state = SubState::kRetrying;
   p.state.streak_start = from_unix_ms(1'700'000'000'000);
   p.state.streak_failures = 5;
@@ -26,6 +27,7 @@ TEST(ShardProgress, EncodesAndDecodesEveryField) {
   EXPECT_EQ(back->head_seq, 7u);
   EXPECT_EQ(back->head_attempts, 3u);
   EXPECT_EQ(back->backlog, 2u);
+  EXPECT_EQ(back->order, 42u);
   EXPECT_EQ(back->state, p.state);
   EXPECT_EQ(decode_progress("short").status().code(), Status::Code::kCorruption);
 }
