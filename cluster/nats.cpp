@@ -37,7 +37,8 @@ Result<std::optional<KvValue>> Kv::get(const std::string& key) {
   return std::optional<KvValue>(value_of(e));
 }
 
-Result<std::optional<KvValue>> Kv::get_latest(const std::string& key) {
+Result<std::optional<KvValue>> Kv::get_latest(const std::string& key, uint64_t* last_revision) {
+  if (last_revision) *last_revision = 0;
   natsMsg* m = nullptr;
   jsErrCode err = static_cast<jsErrCode>(0);
   natsStatus s = js_GetLastMsg(&m, js_, ("KV_" + bucket_).c_str(), ("$KV." + bucket_ + "." + key).c_str(),
@@ -45,6 +46,7 @@ Result<std::optional<KvValue>> Kv::get_latest(const std::string& key) {
   NatsPtr<natsMsg> msg(m);
   if (s == NATS_NOT_FOUND) return std::optional<KvValue>();
   if (s != NATS_OK) return nats_status(s, "get " + key);
+  if (last_revision) *last_revision = natsMsg_GetSequence(m);
   const char* op = nullptr;
   if (natsMsgHeader_Get(m, "KV-Operation", &op) == NATS_OK && op)
     return std::optional<KvValue>();  // DEL, PURGE
@@ -79,8 +81,8 @@ Result<uint64_t> Kv::update(const std::string& key, std::string_view value, uint
       kvStore_Update(&rev, kv_.get(), key.c_str(), value.data(), static_cast<int>(value.size()), revision);
   if (s == NATS_OK) return rev;
   Status failed = nats_status(s, "update " + key);
-  auto current = get_latest(key);
-  if (current.ok() && (!current->has_value() || (*current)->revision != revision))
+  uint64_t last = 0;
+  if (auto current = get_latest(key, &last); current.ok() && last != revision)
     return Status::FailedPrecondition(fmt::format("{}: not at revision {}", key, revision));
   return failed;
 }

@@ -57,12 +57,15 @@ class Kv {
   // The value of `key`; nullopt when absent or deleted. Answered by any replica: it may be a write behind.
   Result<std::optional<KvValue>> get(const std::string& key);
   // As get(), from the bucket stream's leader: the latest acknowledged value (what a new owner must read).
-  Result<std::optional<KvValue>> get_latest(const std::string& key);
+  // `last_revision`, when given, is set to the key's last revision whatever it holds (a value, or a delete
+  // marker), 0 when it has none: what update() must name to write it next.
+  Result<std::optional<KvValue>> get_latest(const std::string& key, uint64_t* last_revision = nullptr);
   // Writes `value`; its new revision.
   Result<uint64_t> put(const std::string& key, std::string_view value);
   // Writes `value` only if `key` has no value (absent, deleted or expired): AlreadyExists otherwise.
   Result<uint64_t> create(const std::string& key, std::string_view value);
-  // Writes `value` only if `key`'s last revision is `revision`: FailedPrecondition otherwise.
+  // Writes `value` only if `key`'s last revision is `revision` (0: if it has none): FailedPrecondition
+  // otherwise.
   Result<uint64_t> update(const std::string& key, std::string_view value, uint64_t revision);
   // Deletes `key` (a delete marker).
   Status remove(const std::string& key);

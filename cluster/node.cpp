@@ -218,6 +218,7 @@ void Node::sync_subs(Owned& o, uint64_t next) {
   for (const std::string& id : remove) {
     report(o.engine->remove_subscription(id), id);
     o.orders.erase(id);
+    o.revisions.erase(id);
   }
   for (const SubEntry& e : add) {
     o.orders[e.config.id] = e.order;
@@ -400,7 +401,8 @@ void Node::take(size_t shard, uint64_t epoch) {
   for (SubEntry& e : entries) {
     Progress p;
     p.acked = e.start_seq;
-    auto stored = progress_kv_->get_latest(e.config.id);
+    uint64_t revision = 0;
+    auto stored = progress_kv_->get_latest(e.config.id, &revision);
     if (!stored.ok()) {
       log(fmt::format("shard {}: {}; taken again at the next renewal", shard, stored.status().message()));
       retake_[shard] = true;
@@ -411,6 +413,7 @@ void Node::take(size_t shard, uint64_t epoch) {
       auto decoded = decode_progress((*stored)->value);
       if (decoded.ok() && decoded->order == e.order) p = std::move(*decoded);
     }
+    o->revisions[e.config.id] = revision;
     if (p.state.state != SubState::kDeactivated) start = std::min(start, p.acked + 1);
     o->taken.emplace_back(std::move(e), std::move(p));
   }
@@ -618,16 +621,40 @@ void Node::check_fences() {
 
 Status Node::put_progress(std::span<const std::pair<std::string, Progress>> progress, size_t shard) {
   auto owned = owned_.find(shard);
+  if (owned == owned_.end()) return Status::FailedPrecondition(fmt::format("shard {}: not owned", shard));
+  Owned& o = *owned->second;
   for (const auto& [id, written] : progress) {
     // Checked before each write: a shard whose lease may have expired writes nothing more.
     if (valid_until_[shard] <= steady_ns())
       return Status::FailedPrecondition(fmt::format("shard {}: lease no longer held", shard));
     if (!nats_->connected()) return Status::IOError("NATS unreachable");
     Progress p = written;
-    if (owned != owned_.end())
-      if (auto o = owned->second->orders.find(id); o != owned->second->orders.end()) p.order = o->second;
-    auto rev = progress_kv_->put(id, encode_progress(p));
-    if (!rev.ok()) return rev.status();
+    p.order = o.orders[id];
+    // Compare-and-set on the revision this owner last read or wrote (read first for a subscription added
+    // since the take).
+    auto known = o.revisions.find(id);
+    if (known == o.revisions.end()) {
+      uint64_t last = 0;
+      if (auto read = progress_kv_->get_latest(id, &last); !read.ok()) return read.status();
+      known = o.revisions.emplace(id, last).first;
+    }
+    auto rev = progress_kv_->update(id, encode_progress(p), known->second);
+    if (rev.ok()) {
+      known->second = *rev;
+      continue;
+    }
+    if (rev.status().code() != Status::Code::kFailedPrecondition) return rev.status();
+    // Written by someone else: the subscription's deletion (or its creation again), which makes this write
+    // moot; or another owner, which this one must give way to.
+    auto record = subs_kv_->get_latest(id);
+    if (!record.ok()) return record.status();
+    if (*record) {
+      auto sub = decode_sub((*record)->value, (*record)->revision);
+      if (sub.ok() && sub->order == p.order)
+        return Status::FailedPrecondition(
+            fmt::format("shard {}: the progress of {} was written by another owner", shard, id));
+    }
+    o.revisions.erase(id);  // deleted: read again if this owner writes it once more
   }
   return Status::OK();
 }

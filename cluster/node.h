@@ -160,6 +160,9 @@ class Node final : public service::Backend {
     // The order (SubRecord::order) of each subscription its engine holds, by id: a subscription deleted and
     // created again under the same id is another one (sync_subs), and its progress is told apart by it.
     std::unordered_map<std::string, uint64_t> orders;
+    // The revision of each subscription's progress as this owner last read or wrote it: its writes are
+    // compare-and-set on it, so a write of an owner that lost the shard never lands after the next one's.
+    std::unordered_map<std::string, uint64_t> revisions;
   };
 
   // Caches of the buckets, kept by the watchers (under cache_mu_).

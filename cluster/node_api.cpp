@@ -63,7 +63,8 @@ Result<service::SubscriptionSnapshot> Node::add(const SubscriptionConfig& config
       return Status::AlreadyExists(fmt::format("subscription '{}' exists", config.id));
     return rev.status();
   }
-  (void)progress_kv_->remove(config.id);  // a removed subscription's progress, if its id is reused
+  // Progress left under this id by an earlier subscription carries that one's order: no one takes it for
+  // this one's (its owner's first write replaces it).
   service::SubscriptionSnapshot s;
   s.key = *rev;
   s.config = config;

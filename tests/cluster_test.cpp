@@ -140,6 +140,14 @@ class ClusterTest : public ::testing::Test {
     }
   }
 
+  // No node had to give way to another owner's progress write: without a NATS failure none should (each
+  // would stop its shard and repeat what it had in flight).
+  void expect_no_progress_conflict() {
+    for (const auto& n : nodes_)
+      EXPECT_EQ(read_file(dir_ / (n.name + ".log")).find("was written by another owner"), std::string::npos)
+          << read_file(dir_ / (n.name + ".log"));
+  }
+
   TempDir dir_{"cluster"};
   std::vector<Node> nodes_;
 };
@@ -266,6 +274,7 @@ TEST_F(ClusterTest, ARetryStreakKeepsItsScheduleAcrossAFailover) {
   EXPECT_EQ(attempts.count(1), 1u);
   EXPECT_GE(attempts.size() + 1, requests.size())
       << "an attempt number came twice (the streak started again)";
+  expect_no_progress_conflict();
 }
 
 // Any node takes the admin calls: POST …/retry and …/reactivate on a node that does not own the subscription
@@ -313,6 +322,7 @@ TEST_F(ClusterTest, AnyNodeAnswersAdminCalls) {
   EXPECT_EQ(r.status, 400) << r;
   EXPECT_NE(r.body.find("'a..b'"), std::string::npos) << r;
   EXPECT_EQ(get(1 - other, "/v1/subscriptions")["subscriptions"].size(), 1u);
+  expect_no_progress_conflict();
 }
 
 // A subscription deleted and created again under the same id is a new one: its owner drops the old queue and
@@ -368,6 +378,44 @@ TEST_F(ClusterTest, ASubscriptionCreatedAgainUnderItsIdStartsEmpty) {
   ASSERT_TRUE(eventually([&] { return rx.delivered("again").size() >= 3; })) << rx.delivered("again").size();
   const std::vector<std::pair<std::string, uint64_t>> all = {{"c", 1}, {"d", 2}, {"e", 1}};
   EXPECT_EQ(rx.delivered("again"), all);
+  expect_no_progress_conflict();
+}
+
+// Progress writes are compare-and-set: an owner whose subscription's progress was written by someone else
+// (an owner that took the shard meanwhile) does not overwrite it; it stops the shard and takes it again from
+// that progress (what it had not recorded is sent again: a repeat, never a loss).
+TEST_F(ClusterTest, AProgressWrittenByAnotherOwnerStopsTheShard) {
+  NatsCluster nats(1);
+  ASSERT_TRUE(nats.wait_jetstream_ready()) << nats.logs();
+  Receiver rx;
+  ASSERT_NO_FATAL_FAILURE(start_node("n1", nats.urls(), "2s", 1));
+  ASSERT_TRUE(eventually([&] { return all_owned_by(0, {"n1"}); }, 30s));
+  ASSERT_NO_FATAL_FAILURE(create(0, "cas", rx.url()));
+  ASSERT_TRUE(publish(0, {"a"}));
+  ASSERT_TRUE(eventually([&] { return delivered_all(rx, {"cas"}, 1); }));
+  ASSERT_TRUE(
+      eventually([&] { return get(0, "/v1/subscriptions/cas/status").value("in_flight", true) == false; }));
+  // Another owner's write: "a" done, as n1 wrote it, under the subscription's order.
+  {
+    auto nc = cluster::Nats::connect({.urls = nats.urls(), .name = "test"});
+    ASSERT_TRUE(nc.ok()) << nc.status().message();
+    auto subs = (*nc)->bucket("hooksim_subs", 1, {});
+    auto progress = (*nc)->bucket("hooksim_progress", 1, {});
+    ASSERT_TRUE(subs.ok() && progress.ok());
+    auto record = (*subs)->get_latest("cas");
+    auto current = (*progress)->get_latest("cas");
+    ASSERT_TRUE(record.ok() && *record && current.ok() && *current);
+    auto p = cluster::decode_progress((*current)->value);
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->order, (*record)->revision);  // the owner wrote its order
+    ASSERT_TRUE((*progress)->put("cas", cluster::encode_progress(*p)).ok());
+  }
+  ASSERT_TRUE(publish(0, {"b", "c"}));
+  ASSERT_TRUE(eventually([&] { return delivered_all(rx, {"cas"}, 3); }));
+  const std::string log = read_file(dir_ / "n1.log");
+  EXPECT_NE(log.find("the progress of cas was written by another owner"), std::string::npos) << log;
+  EXPECT_NE(log.find("dropped shard"), std::string::npos) << log;
+  expect_in_order(rx, {"cas"}, {"a", "b", "c"}, /*max_repeats=*/1);
 }
 
 TEST_F(ClusterTest, ANodeCutOffFromNatsStopsDeliveringAndItsShardsMove) {
@@ -492,6 +540,7 @@ TEST_F(ClusterTest, SigtermHandsShardsOverAndAJoiningNodeTakesItsShare) {
   ASSERT_TRUE(eventually(all_delivered, 30s));
   // Each hand-over repeats at most the attempt in flight (two hand-overs per subscription at most).
   expect_in_order(rx, subs, published, /*max_repeats=*/2);
+  expect_no_progress_conflict();
 }
 
 }  // namespace
