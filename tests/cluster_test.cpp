@@ -371,6 +371,7 @@ TEST_F(ClusterTest, ASubscriptionCreatedAgainUnderItsIdStartsEmpty) {
     stale.order = 1;  // the settings' revision: no subscription's
     ASSERT_TRUE((*kv)->put("again", cluster::encode_progress(stale)).ok());
   }
+  nats_CloseAndWait(5000);  // libnats' global state freed with its last handle (for LeakSanitizer)
   // n2 takes the shard: the subscription goes on from its own progress (none: from its creation).
   ASSERT_NO_FATAL_FAILURE(start_node("n2", nats.urls(), "2s", 1));
   ASSERT_TRUE(eventually([&] { return all_owned_by(1, {"n2"}); }, 30s));
@@ -410,6 +411,7 @@ TEST_F(ClusterTest, AProgressWrittenByAnotherOwnerStopsTheShard) {
     EXPECT_EQ(p->order, (*record)->revision);  // the owner wrote its order
     ASSERT_TRUE((*progress)->put("cas", cluster::encode_progress(*p)).ok());
   }
+  nats_CloseAndWait(5000);  // libnats' global state freed with its last handle (for LeakSanitizer)
   ASSERT_TRUE(publish(0, {"b", "c"}));
   ASSERT_TRUE(eventually([&] { return delivered_all(rx, {"cas"}, 3); }));
   const std::string log = read_file(dir_ / "n1.log");
