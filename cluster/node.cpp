@@ -125,9 +125,9 @@ void Node::stop() {
   }
   stop_cv_.notify_all();
   if (lease_thread_.joinable()) lease_thread_.join();
+  // No more forwarded changes: their senders get "no responders" at once rather than wait out a timeout.
   if (admin_requests_) natsSubscription_Unsubscribe(admin_requests_.get());
   admin_requests_.reset();
-  forwards_.clear();  // waits for their answers (each at most kForwardTimeoutMs)
   fence_timer_.cancel();
   status_timer_.cancel();
   // Hand over: each shard's last successes are written, then its lease is deleted for another node.
@@ -140,6 +140,7 @@ void Node::stop() {
       if (Status st = leases_kv_->remove_if(lease_key(shard), rev); !st.ok()) log(st.message());
   held_.clear();
   (void)nodes_kv_->remove(options_.node);
+  forwards_.clear();  // after the hand-over (it must not wait past the leases' deadlines): their answers
   watchers_.clear();
 }
 
@@ -620,16 +621,21 @@ void Node::check_fences() {
 }
 
 Status Node::put_progress(std::span<const std::pair<std::string, Progress>> progress, size_t shard) {
+  // Every failure is IOError: the store could not be written (503 to an admin call that wrote).
   auto owned = owned_.find(shard);
-  if (owned == owned_.end()) return Status::FailedPrecondition(fmt::format("shard {}: not owned", shard));
+  if (owned == owned_.end()) return Status::IOError(fmt::format("shard {}: not owned by this node", shard));
   Owned& o = *owned->second;
   for (const auto& [id, written] : progress) {
     // Checked before each write: a shard whose lease may have expired writes nothing more.
     if (valid_until_[shard] <= steady_ns())
-      return Status::FailedPrecondition(fmt::format("shard {}: lease no longer held", shard));
+      return Status::IOError(fmt::format("shard {}: lease no longer held", shard));
     if (!nats_->connected()) return Status::IOError("NATS unreachable");
+    auto order = o.orders.find(id);
+    if (order == o.orders.end())
+      return Status::IOError(fmt::format("shard {}: {} is not one of its own", shard, id));
     Progress p = written;
-    p.order = o.orders[id];
+    p.order = order->second;
+    const std::string value = encode_progress(p);
     // Compare-and-set on the revision this owner last read or wrote (read first for a subscription added
     // since the take).
     auto known = o.revisions.find(id);
@@ -638,23 +644,33 @@ Status Node::put_progress(std::span<const std::pair<std::string, Progress>> prog
       if (auto read = progress_kv_->get_latest(id, &last); !read.ok()) return read.status();
       known = o.revisions.emplace(id, last).first;
     }
-    auto rev = progress_kv_->update(id, encode_progress(p), known->second);
+    if (known->second == kDeleted) continue;  // moot until sync_subs removes it (below)
+    auto rev = progress_kv_->update(id, value, known->second);
     if (rev.ok()) {
       known->second = *rev;
       continue;
     }
     if (rev.status().code() != Status::Code::kFailedPrecondition) return rev.status();
+    // Not at the revision expected. This owner's own write, applied though its answer was lost?
+    uint64_t last = 0;
+    auto current = progress_kv_->get_latest(id, &last);
+    if (!current.ok()) return current.status();
+    if (*current && (*current)->value == value) {
+      known->second = last;
+      continue;
+    }
     // Written by someone else: the subscription's deletion (or its creation again), which makes this write
-    // moot; or another owner, which this one must give way to.
+    // and the next ones moot; or another owner, which this one must give way to.
     auto record = subs_kv_->get_latest(id);
     if (!record.ok()) return record.status();
     if (*record) {
       auto sub = decode_sub((*record)->value, (*record)->revision);
-      if (sub.ok() && sub->order == p.order)
-        return Status::FailedPrecondition(
+      if (!sub.ok()) return sub.status();
+      if (sub->order == p.order)
+        return Status::IOError(
             fmt::format("shard {}: the progress of {} was written by another owner", shard, id));
     }
-    o.revisions.erase(id);  // deleted: read again if this owner writes it once more
+    known->second = kDeleted;
   }
   return Status::OK();
 }

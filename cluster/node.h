@@ -162,8 +162,10 @@ class Node final : public service::Backend {
     std::unordered_map<std::string, uint64_t> orders;
     // The revision of each subscription's progress as this owner last read or wrote it: its writes are
     // compare-and-set on it, so a write of an owner that lost the shard never lands after the next one's.
+    // kDeleted: the subscription was deleted (or created again) meanwhile; nothing more is written for it.
     std::unordered_map<std::string, uint64_t> revisions;
   };
+  static constexpr uint64_t kDeleted = UINT64_MAX;
 
   // Caches of the buckets, kept by the watchers (under cache_mu_).
   void on_sub(const KvValue& v);
@@ -190,6 +192,8 @@ class Node final : public service::Backend {
   Status write_progress(std::span<const std::pair<std::string, Progress>> progress, size_t shard);
 
   service::SubscriptionSnapshot snapshot_of(const SubEntry& e);
+  // The node that delivers `id`: "" for this one (its shard open here), or the answer when none can now.
+  Result<std::string> owner_for_change(std::string_view id);
   Result<service::SubscriptionSnapshot> on_owner(std::string_view id, bool reactivate);
   // A change forwarded by another node (on the NATS client's thread): made on io's thread, then answered.
   static void on_admin_request(natsConnection*, natsSubscription*, natsMsg* msg, void* node);

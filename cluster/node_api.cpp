@@ -86,6 +86,12 @@ Result<service::SubscriptionSnapshot> Node::update(const SubscriptionConfig& con
   auto current = subs_kv_->get_latest(config.id);
   if (!current.ok()) return current.status();
   if (!*current) return Status::NotFound(fmt::format("no subscription '{}'", config.id));
+  // Where it starts and which subscription it is come from the record itself (the cache may lag a delete
+  // and a create again under this id).
+  auto record = decode_sub((*current)->value, (*current)->revision);
+  if (!record.ok()) return record.status();
+  e.start_seq = record->start_seq;
+  e.order = record->order;
   auto rev = subs_kv_->update(config.id, encode_sub(config, e.start_seq, e.order), (*current)->revision);
   if (!rev.ok()) return rev.status();
   e.config = config;
@@ -102,28 +108,37 @@ Status Node::remove(std::string_view id) {
   return progress_kv_->remove(std::string(id));
 }
 
-Result<service::SubscriptionSnapshot> Node::on_owner(std::string_view id, bool reactivate) {
-  std::unique_lock lock(cache_mu_);
-  auto it = subs_.find(std::string(id));
-  if (it == subs_.end()) return Status::NotFound(fmt::format("no subscription '{}'", id));
+// Not under the caches' lock: the owner (a node name; empty when this node delivers it), or the answer when
+// no node can take the change now.
+Result<std::string> Node::owner_for_change(std::string_view id) {
+  std::lock_guard lock(cache_mu_);
+  if (!subs_.contains(std::string(id))) return Status::NotFound(fmt::format("no subscription '{}'", id));
   const size_t shard = service::Shards::shard_of(id, options_.shards);
-  auto o = owned_.find(shard);
-  if (o == owned_.end() || !o->second->open) {
-    auto l = leases_.find(shard);
-    const bool held = l != leases_.end() && fresh(l->second.seen);
-    std::string owner = held ? "node " + l->second.node : "no node at the moment";
-    std::string url = held && nodes_.contains(l->second.node) ? nodes_[l->second.node].first : "";
+  if (auto o = owned_.find(shard); o != owned_.end() && o->second->open) return std::string();
+  auto l = leases_.find(shard);
+  if (l != leases_.end() && fresh(l->second.seen) && l->second.node != options_.node) return l->second.node;
+  return Status::IOError(fmt::format(
+      "subscription '{}': its shard is moving between nodes (no node delivers it for the moment): try again",
+      id));
+}
+
+Result<service::SubscriptionSnapshot> Node::on_owner(std::string_view id, bool reactivate) {
+  auto owner = owner_for_change(id);
+  if (!owner.ok()) return owner.status();
+  if (!owner->empty()) {
+    std::lock_guard lock(cache_mu_);
+    auto url = nodes_.find(*owner);
     return Status::FailedPrecondition(
-        fmt::format("subscription '{}' is delivered by {}{}: send this request there", id, owner,
-                    url.empty() ? "" : " (" + url + ")"));
+        fmt::format("subscription '{}' is delivered by node {}{}: send this request there", id, *owner,
+                    url == nodes_.end() ? "" : " (" + url->second.first + ")"));
   }
   // The change (its progress write a NATS call) runs without the caches' lock; io's thread owns the engine.
-  SubEntry entry = it->second;
-  Engine& e = *o->second->engine;
-  lock.unlock();
+  Engine& e = *owned_.at(service::Shards::shard_of(id, options_.shards))->engine;
   HOOKSIM_RETURN_IF_ERROR(reactivate ? e.reactivate(id) : e.retry_now(id));
-  lock.lock();
-  return snapshot_of(entry);
+  std::lock_guard lock(cache_mu_);
+  auto it = subs_.find(std::string(id));
+  if (it == subs_.end()) return Status::NotFound(fmt::format("no subscription '{}'", id));
+  return snapshot_of(it->second);
 }
 
 Result<service::SubscriptionSnapshot> Node::reactivate(std::string_view id) {
@@ -135,57 +150,56 @@ Result<service::SubscriptionSnapshot> Node::retry_now(std::string_view id) {
 }
 
 void Node::change(std::string_view id, bool reactivate, Answer done) {
-  std::string owner;
-  {
-    std::lock_guard lock(cache_mu_);
-    auto it = subs_.find(std::string(id));
-    if (it == subs_.end()) return done(Status::NotFound(fmt::format("no subscription '{}'", id)));
-    const size_t shard = service::Shards::shard_of(id, options_.shards);
-    if (auto o = owned_.find(shard); o == owned_.end() || !o->second->open) {
-      auto l = leases_.find(shard);
-      if (l != leases_.end() && fresh(l->second.seen)) owner = l->second.node;
-      if (owner.empty() || owner == options_.node)
-        return done(Status::IOError(
-            fmt::format("subscription '{}': its shard is moving between nodes (no node delivers it for the "
-                        "moment): try again",
-                        id)));
-    }
-  }
-  if (owner.empty()) return done(on_owner(id, reactivate));
+  auto owner = owner_for_change(id);
+  if (!owner.ok()) return done(owner.status());
+  if (owner->empty()) return done(on_owner(id, reactivate));
   // Forwarded: the request waits on a thread of its own (the answer may take up to the timeout), and the
-  // answer comes back to io's thread.
+  // answer comes back to io's thread. Admin calls are rare: a thread each is enough.
   std::erase_if(forwards_, [](const std::future<void>& f) {
     return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
   });
-  forwards_.push_back(std::async(
-      std::launch::async, [this, owner, id = std::string(id), reactivate, done = std::move(done)]() mutable {
-        const std::string request = json{{"id", id}, {"action", reactivate ? "reactivate" : "retry"}}.dump();
-        natsMsg* reply = nullptr;
-        const natsStatus s =
-            natsConnection_Request(&reply, nats_->connection(), admin_subject(owner).c_str(), request.data(),
-                                   static_cast<int>(request.size()), kForwardTimeoutMs);
-        NatsPtr<natsMsg> r(reply);
-        Result<AdminAnswer> answer =
-            s == NATS_OK
-                ? decode_admin_answer(std::string_view(natsMsg_GetData(reply),
-                                                       static_cast<size_t>(natsMsg_GetDataLength(reply))))
-                : Result<AdminAnswer>(nats_status(
-                      s, fmt::format("subscription '{}': node {}, its owner, did not answer", id, owner)));
-        boost::asio::post(io_, [this, owner, id, answer = std::move(answer), done = std::move(done)] {
-          if (!answer.ok()) return done(answer.status());
-          std::lock_guard lock(cache_mu_);
-          auto it = subs_.find(id);
-          if (it == subs_.end()) return done(Status::NotFound(fmt::format("no subscription '{}'", id)));
-          service::SubscriptionSnapshot s;
-          s.key = it->second.order;
-          s.config = it->second.config;
-          s.state = answer->state;
-          s.in_flight_count = answer->in_flight_count;
-          s.oldest_queued = answer->oldest_queued;
-          s.owner = owner;
-          done(std::move(s));
-        });
-      }));
+  auto answer_here = [this, owner = *owner, id = std::string(id)](Result<AdminAnswer> answer, Answer done) {
+    boost::asio::post(io_, [this, owner, id, answer = std::move(answer), done = std::move(done)] {
+      if (!answer.ok()) return done(answer.status());
+      std::optional<service::SubscriptionSnapshot> s;
+      {
+        std::lock_guard lock(cache_mu_);
+        if (auto it = subs_.find(id); it != subs_.end()) {
+          s.emplace();
+          s->key = it->second.order;
+          s->config = it->second.config;
+        }
+      }
+      if (!s) return done(Status::NotFound(fmt::format("no subscription '{}'", id)));
+      s->state = answer->state;
+      s->in_flight_count = answer->in_flight_count;
+      s->oldest_queued = answer->oldest_queued;
+      s->owner = owner;
+      done(std::move(*s));
+    });
+  };
+  auto shared_done = std::make_shared<Answer>(std::move(done));
+  try {
+    forwards_.push_back(std::async(std::launch::async, [this, owner = *owner, id = std::string(id),
+                                                        reactivate, answer_here, shared_done] {
+      const std::string request = json{{"id", id}, {"action", reactivate ? "reactivate" : "retry"}}.dump();
+      natsMsg* reply = nullptr;
+      const natsStatus s =
+          natsConnection_Request(&reply, nats_->connection(), admin_subject(owner).c_str(), request.data(),
+                                 static_cast<int>(request.size()), kForwardTimeoutMs);
+      NatsPtr<natsMsg> r(reply);
+      if (s != NATS_OK)
+        return answer_here(
+            nats_status(s, fmt::format("subscription '{}': node {}, its owner, did not answer", id, owner)),
+            std::move(*shared_done));
+      answer_here(decode_admin_answer(std::string_view(natsMsg_GetData(reply),
+                                                       static_cast<size_t>(natsMsg_GetDataLength(reply)))),
+                  std::move(*shared_done));
+    }));
+  } catch (const std::system_error& e) {  // no thread to be had
+    (*shared_done)(Status::IOError(
+        fmt::format("subscription '{}': cannot forward to node {}: {}", id, *owner, e.what())));
+  }
 }
 
 void Node::on_admin_request(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
@@ -197,14 +211,24 @@ void Node::on_admin_request(natsConnection*, natsSubscription*, natsMsg* msg, vo
   boost::asio::post(node->io_, [node, reply = std::move(reply), data = std::move(data)] {
     Result<AdminAnswer> answer = Status::InvalidArgument("admin request: malformed");
     json request = json::parse(data, nullptr, /*allow_exceptions=*/false);
+    const std::string action =
+        request.is_object() && request.value("action", json()).is_string() ? request["action"] : json("");
     if (request.is_object() && request.value("id", json()).is_string() &&
-        request.value("action", json()).is_string()) {
-      // Only where the subscription is: a node that no longer owns it answers so, and forwards nothing.
-      auto changed = node->on_owner(request["id"].get<std::string>(), request["action"] == "reactivate");
-      if (changed.ok())
+        (action == "reactivate" || action == "retry")) {
+      const std::string id = request["id"];
+      // Only where the subscription is: a node that no longer delivers it (its shard moved on since the
+      // sender looked) forwards nothing and says to try again.
+      auto owner = node->owner_for_change(id);
+      if (!owner.ok()) {
+        answer = owner.status();
+      } else if (!owner->empty()) {
+        answer = Status::IOError(
+            fmt::format("subscription '{}': its shard has just moved (to node {}): try again", id, *owner));
+      } else if (auto changed = node->on_owner(id, action == "reactivate"); changed.ok()) {
         answer = AdminAnswer{changed->state, changed->in_flight_count, changed->oldest_queued};
-      else
+      } else {
         answer = changed.status();
+      }
     }
     const std::string out = encode_admin_answer(answer);
     (void)natsConnection_Publish(node->nats_->connection(), reply.c_str(), out.data(),

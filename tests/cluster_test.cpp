@@ -340,7 +340,9 @@ TEST_F(ClusterTest, ASubscriptionCreatedAgainUnderItsIdStartsEmpty) {
   ASSERT_TRUE(publish(0, {"a", "b"}));
   ASSERT_TRUE(
       eventually([&] { return get(0, "/v1/subscriptions/again/status").value("state", "") == "retrying"; }));
-  // Deleted and created again at once, before the owner has seen the delete alone (or after: either way).
+  // Deleted and created again at once. (The owner mostly sees the delete alone first; when its watcher brings
+  // both before it syncs, it tells the new subscription from the old one by the revision that created it.
+  // This test does not force that interleaving.)
   ASSERT_EQ(http("DELETE", url(0, "/v1/subscriptions/again")).status, 204);
   ASSERT_NO_FATAL_FAILURE(create(0, "again", rx.url()));
   ASSERT_TRUE(publish(0, {"c", "d"}));

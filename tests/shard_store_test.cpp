@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "cluster/wire.h"
+
 namespace hooksim::cluster {
 namespace {
 
@@ -30,6 +32,48 @@ TEST(ShardProgress, EncodesAndDecodesEveryField) {
   EXPECT_EQ(back->order, 42u);
   EXPECT_EQ(back->state, p.state);
   EXPECT_EQ(decode_progress("short").status().code(), Status::Code::kCorruption);
+}
+
+// A change forwarded to a subscription's owner comes back as the subscription's state, or as the owner's
+// error with its code (the HTTP status the asking node answers).
+TEST(ShardWire, AdminAnswersKeepTheStateOrTheErrorCode) {
+  AdminAnswer a;
+  a.state.state = SubState::kRetrying;
+  a.state.streak_start = from_unix_ms(1'700'000'000'000);
+  a.state.streak_failures = 2;
+  a.in_flight_count = 1;
+  a.oldest_queued = from_unix_ms(1'700'000'000'123);
+  auto back = decode_admin_answer(encode_admin_answer(a));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->state, a.state);
+  EXPECT_EQ(back->in_flight_count, 1u);
+  EXPECT_EQ(back->oldest_queued, a.oldest_queued);
+  a.oldest_queued.reset();
+  back = decode_admin_answer(encode_admin_answer(a));
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->oldest_queued.has_value());
+  for (const Status& error : {Status::InvalidArgument("i"), Status::NotFound("n"), Status::AlreadyExists("a"),
+                              Status::FailedPrecondition("subscription 'x' is active, not deactivated"),
+                              Status::IOError("try again"), Status::Corruption("c")}) {
+    auto e = decode_admin_answer(encode_admin_answer(Result<AdminAnswer>(error)));
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.status().code(), error.code());
+    EXPECT_EQ(e.status().message(), error.message());
+  }
+  EXPECT_EQ(decode_admin_answer("").status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(decode_admin_answer("S12").status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(decode_admin_answer("E\x7fx").status().code(), Status::Code::kCorruption);
+}
+
+// Subscription ids and node names are NATS keys and subject tokens in a cluster: no '.' at either end, no
+// empty token.
+TEST(ShardWire, KeysRefuseWhatNatsRefuses) {
+  for (const char* ok : {"a", "a.b", "A-b_c.9"}) EXPECT_TRUE(validate_key("id", ok).ok()) << ok;
+  for (const char* bad : {"", ".a", "a.", "a..b", "a b", "a*"}) {
+    Status st = validate_key("id", bad);
+    EXPECT_EQ(st.code(), Status::Code::kInvalidArgument) << bad;
+    EXPECT_NE(st.message().find(std::string("'") + bad + "'"), std::string::npos) << st.message();
+  }
 }
 
 class ShardStoreTest : public ::testing::Test {
