@@ -193,6 +193,7 @@ class Node final : public service::Backend {
 
   service::SubscriptionSnapshot snapshot_of(const SubEntry& e);
   // The node that delivers `id`: "" for this one (its shard open here), or the answer when none can now.
+  // Takes cache_mu_.
   Result<std::string> owner_for_change(std::string_view id);
   Result<service::SubscriptionSnapshot> on_owner(std::string_view id, bool reactivate);
   // A change forwarded by another node (on the NATS client's thread): made on io's thread, then answered.

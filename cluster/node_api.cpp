@@ -108,8 +108,8 @@ Status Node::remove(std::string_view id) {
   return progress_kv_->remove(std::string(id));
 }
 
-// Not under the caches' lock: the owner (a node name; empty when this node delivers it), or the answer when
-// no node can take the change now.
+// The node that delivers `id` (empty: this one, its shard open here), or the answer when no node can take a
+// change now. Takes the caches' lock: call it without.
 Result<std::string> Node::owner_for_change(std::string_view id) {
   std::lock_guard lock(cache_mu_);
   if (!subs_.contains(std::string(id))) return Status::NotFound(fmt::format("no subscription '{}'", id));
