@@ -59,11 +59,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The helpers of scripts/bench.sh.
-calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-ticks=$(getconf CLK_TCK)
-json() { grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -1 | sed 's/.*: *//'; }
+# calc, cpu_ticks, ticks, json
+. scripts/bench-helpers.sh
 # launch NAME CMD...: runs CMD in the background (its output in $out/NAME.out, .err); sets $pid.
 # wait_url NAME PID: waits for NAME's "listening on URL" line; sets $url.
 # start NAME CMD...: both.
