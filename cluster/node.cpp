@@ -212,8 +212,7 @@ void Node::sync_subs(Owned& o, uint64_t next) {
   }
   if (!rebuild.empty()) {
     log(fmt::format("shard {}: {}: taking it again from the stream", o.shard, rebuild));
-    const uint64_t epoch = ++epoch_[o.shard];
-    boost::asio::post(io_, [this, shard = o.shard, epoch] { take(shard, epoch); });
+    post_take(o.shard);
     return;
   }
   for (const std::string& id : remove) {
@@ -349,8 +348,7 @@ void Node::renew_and_balance() {
     held_[shard] = *rev;
     valid_until_[shard] = sent + ttl - margin;
     retake_[shard] = false;
-    const uint64_t epoch = ++epoch_[shard];
-    boost::asio::post(io_, [this, shard, epoch] { take(shard, epoch); });
+    post_take(shard);
     ++mine;
   }
   // More than a fair share (a node joined), or more than the floor while another node is below it: hand
@@ -367,15 +365,17 @@ void Node::renew_and_balance() {
   }
   // A held shard that io's thread could not take (NATS failed it): taken again.
   for (const auto& [shard, rev] : held_) {
-    if (retake_[shard].exchange(false)) {
-      const uint64_t epoch = ++epoch_[shard];
-      boost::asio::post(io_, [this, shard, epoch] { take(shard, epoch); });
-    }
+    if (retake_[shard].exchange(false)) post_take(shard);
   }
   owned_count_ = held_.size();
 }
 
 // --- shards (io's thread) ---
+
+void Node::post_take(size_t shard) {
+  const uint64_t epoch = ++epoch_[shard];  // a take posted before this one is void
+  boost::asio::post(io_, [this, shard, epoch] { take(shard, epoch); });
+}
 
 void Node::take(size_t shard, uint64_t epoch) {
   if (!started_ || epoch != epoch_[shard] || valid_until_[shard] == 0) return;
@@ -565,8 +565,7 @@ void Node::finish_replay(Owned& o) {
   o.replay.shrink_to_fit();
   if (!st.ok()) {
     log(fmt::format("shard {}: {}; taken again", o.shard, st.message()));
-    const uint64_t epoch = ++epoch_[o.shard];
-    boost::asio::post(io_, [this, shard = o.shard, epoch] { take(shard, epoch); });
+    post_take(o.shard);
     return;
   }
   o.open = true;

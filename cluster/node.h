@@ -144,8 +144,8 @@ class Node final : public service::Backend {
     size_t shard = 0;
     uint64_t epoch = 0;
     std::unique_ptr<ShardStore> store;
-    std::unique_ptr<FencedTransport>
-        fenced;  // the engine's: the node's transport behind the lease's deadline
+    // The engine's transport: the node's, behind the lease's deadline.
+    std::unique_ptr<FencedTransport> fenced;
     std::unique_ptr<Engine> engine;
     NatsPtr<natsSubscription> consumer;
     // Until the engine opens: the subscriptions taken over with their progress, and the stream's events up
@@ -178,6 +178,9 @@ class Node final : public service::Backend {
   void renew_and_balance();
   // On io's thread.
   void take(size_t shard, uint64_t epoch);
+  // Takes `shard` (again) on io's thread, from its stored progress: take() with a new epoch, which voids any
+  // take posted before. From any thread.
+  void post_take(size_t shard);
   void drop(size_t shard, std::string_view why);
   void on_message(size_t shard, uint64_t epoch, uint64_t seq, TimePoint published, Result<Event> event);
   Status subscribe(Owned& o, uint64_t from);
